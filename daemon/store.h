@@ -1,0 +1,119 @@
+/* SPDX-License-Identifier: MIT */
+/* The LMDB cache of model copy jobs.
+ *
+ * One environment, several named databases: the jobs by jobArn (value: a small fixed
+ * header, then the job's JSON bytes exactly as served), indexes keyed by big-endian
+ * composite keys (time; status|time; account|time; hash(sourceModelArn)|time; each
+ * followed by the jobArn so equal times order by ARN), and a meta database (schema
+ * version, counters, last sync time, the key that authenticates nextTokens).
+ * Readers never block the writer; every write is one transaction. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cj-buf.h"
+#include "job.h"
+
+#define CJ_STORE_SCHEMA_VERSION 1
+#define CJ_MAX_RESULTS_MAX      1000
+#define CJ_NEXT_TOKEN_MAX       2048
+
+struct cj_store;
+
+struct cj_store_options {
+    const char *directory;  /* created 0700 if missing */
+    uint64_t max_size;      /* ceiling of the LMDB map, bytes */
+    bool read_only;
+};
+
+/* Opens or creates the store. A store written by a newer schema is refused with
+ * -EPROTONOSUPPORT; an older one is wiped (logged) and refilled by the next full sync.
+ * Stale reader slots left by crashed processes are cleared. */
+int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
+void cj_store_close(struct cj_store *s);
+
+/* ---- writing, used by the sync ---- */
+
+struct cj_store_changes {
+    size_t created;
+    size_t updated;     /* any served byte differs */
+    size_t unchanged;
+    size_t removed;
+};
+
+/* A full pass: remembers which jobArns it has seen (8 bytes each, in memory), so that
+ * at its end the jobs it did not see can be removed. */
+struct cj_store_pass;
+int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret);
+void cj_store_pass_free(struct cj_store_pass *p);
+
+/* Inserts or updates every job in one write transaction, keeping the indexes and the
+ * counters in step. `pass` may be NULL (quick sync). Adds to *changes if non-NULL. */
+int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
+                      size_t n, struct cj_store_changes *changes);
+
+/* Removes one job (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
+int cj_store_remove(struct cj_store *s, const char *job_arn);
+
+/* Ends a pass. complete=true: removes every stored job the pass did not see and records
+ * `synced_at_ns` as the last successful sync, in one transaction. complete=false (an
+ * interrupted pass): removes nothing, records nothing. Frees nothing; call pass_free. */
+int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
+                         int64_t synced_at_ns, struct cj_store_changes *changes);
+
+/* Records a successful quick sync time without a pass. */
+int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns);
+
+/* ---- reading, used by the local API ---- */
+
+/* A validated ListModelCopyJobs query (see query.h for the parser of the wire form). */
+struct cj_query {
+    bool has_status;
+    enum cj_status status;
+    const char *source_account;   /* NULL or 12 digits */
+    const char *source_model_arn; /* NULL or a valid ModelArn */
+    const char *name_contains;    /* NULL or 1..63 bytes, case-sensitive substring */
+    bool has_after;
+    int64_t after_ns;             /* creationTime > after_ns */
+    bool has_before;
+    int64_t before_ns;            /* creationTime < before_ns */
+    bool ascending;               /* default false: newest first */
+    unsigned max_results;         /* 1..1000 */
+    const char *next_token;       /* NULL, or the token exactly as the client sent it */
+};
+
+enum cj_index {
+    CJ_INDEX_TIME,
+    CJ_INDEX_STATUS_TIME,
+    CJ_INDEX_ACCOUNT_TIME,
+    CJ_INDEX_MODEL_TIME,
+    _CJ_INDEX_MAX,
+};
+const char *cj_index_to_string(enum cj_index i);
+
+/* Which index answers a query: the most selective equality filter's. Pure. */
+enum cj_index cj_query_plan(const struct cj_query *q);
+
+/* Appends the complete ListModelCopyJobs response body to out:
+ *   {"modelCopyJobSummaries":[...],"nextToken":"..."}   (nextToken only if more rows)
+ * The token is opaque, bound to the query's filters and order (not to maxResults), carries
+ * the position of the last row returned and a MAC, so following it returns every job that
+ * matches exactly once and in order, even while syncs write between pages.
+ * A token that is malformed, tampered with, from another query or from another schema
+ * gives -EINVAL with a message for the client in err. */
+int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *out, char *err,
+                  size_t errlen);
+
+/* Appends the stored JSON object of one job. 0, or -ENOENT. */
+int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out);
+
+struct cj_store_stats {
+    uint64_t total;
+    uint64_t by_status[_CJ_STATUS_MAX];
+    int64_t oldest_ns;      /* 0 when empty */
+    int64_t newest_ns;      /* 0 when empty */
+    int64_t synced_at_ns;   /* last successful sync, 0 if never */
+};
+int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret);

@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: MIT */
+/* The sync engine: pages through ListModelCopyJobs with libcurl's multi interface driven
+ * by the sd-event loop, writes each page to the store, and reconciles at the end of a
+ * complete pass. One pass at a time; a request to sync while one runs joins it. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "config.h"
+#include "sigv4.h"
+#include "store.h"
+
+struct cj_sync;
+
+struct cj_sync_status {
+    bool running;
+    bool running_full;
+    uint64_t passes_ok, passes_failed;
+    uint64_t api_calls;          /* HTTP requests sent to Bedrock */
+    int64_t last_attempt_ns;     /* start of the last pass, 0 = never */
+    int64_t last_success_ns;     /* end of the last successful pass, 0 = never (also from store) */
+    int64_t last_duration_ns;    /* of the last finished pass */
+    int last_result;             /* 0 or negative errno of the last finished pass */
+    char last_error_type[64];    /* "" when the last pass succeeded */
+    char last_error_message[512];
+    struct cj_store_changes last_changes;
+};
+
+/* Called at the end of each pass with its result (0 or negative errno). */
+typedef void (*cj_sync_done_fn)(struct cj_sync *sync, int result, void *userdata);
+
+/* Takes copies of what it needs from settings and creds. Arms no timer yet. */
+int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_settings *settings,
+                const struct cj_aws_credentials *creds, struct cj_sync **ret);
+void cj_sync_free(struct cj_sync *s);
+
+/* Runs a pass now and then one every sync.interval (from the end of the previous). */
+int cj_sync_start_schedule(struct cj_sync *s);
+/* Starts a pass now unless one is running (then joins it: returns 0 too). */
+int cj_sync_trigger(struct cj_sync *s, bool full);
+/* Abandons the request in flight: the pass ends with -ECANCELED, removing nothing. */
+void cj_sync_cancel(struct cj_sync *s);
+/* Every finished pass calls every callback added here, in order. */
+int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata);
+/* New settings and credentials (SIGHUP); the pass in flight finishes with the old ones. */
+int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
+                        const struct cj_aws_credentials *creds);
+void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
