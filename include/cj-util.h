@@ -55,6 +55,8 @@ static inline void fclosep(FILE **f)
 /* Overwrites memory that held a secret; the compiler may not elide it. */
 static inline void cj_explicit_zero(void *p, size_t n)
 {
-    if (p && n)
-        __builtin_memset(p, 0, n), __asm__ __volatile__("" : : "r"(p) : "memory");
+    if (p && n) {
+        __builtin_memset(p, 0, n);
+        __asm__ __volatile__("" : : "r"(p) : "memory");
+    }
 }
