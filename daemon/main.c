@@ -1,2 +1,414 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/* copyjobd: the service. Wires config, credentials, store, sync and the local API into one
+ * sd-event loop and speaks the sd_notify protocol to systemd. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <locale.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+
+#include "cj-time.h"
+#include "config.h"
+#include "credentials.h"
+#include "log.h"
+#include "server.h"
+#include "store.h"
+#include "sync.h"
+
+struct daemon_args {
+    const char *config_path;
+    bool config_explicit;
+    bool once;
+    bool check_config;
+};
+
+struct daemon {
+    struct daemon_args args;
+    struct cj_settings settings;
+    struct cj_aws_credentials creds;
+    char creds_source[256];
+    sd_event *event;
+    struct cj_store *store;
+    struct cj_sync *sync;
+    struct cj_server *server;
+    sd_event_source *status_timer;
+    int once_result;
+};
+
+static void help(void)
+{
+    printf("Usage: copyjobd [OPTIONS]\n"
+           "\n"
+           "Keeps a local LMDB cache of Amazon Bedrock model copy jobs and serves it over a\n"
+           "Unix socket with Bedrock's own ListModelCopyJobs/GetModelCopyJob API.\n"
+           "\n"
+           "  -c, --config FILE   configuration file (default " CJ_DEFAULT_CONFIG_PATH ")\n"
+           "      --once          run one full sync, then exit (non-zero on failure)\n"
+           "      --check-config  validate the configuration and credentials source, print the\n"
+           "                      effective settings (never a secret), and exit\n"
+           "      --debug         log debug messages\n"
+           "      --version       print the version and exit\n"
+           "  -h, --help          show this help\n"
+           "\n"
+           "Signals: SIGTERM/SIGINT stop, SIGHUP reloads configuration and credentials.\n"
+           "See copyjobd(8) and copyjobd.conf(5).\n");
+}
+
+static int parse_args(int argc, char **argv, struct daemon_args *a)
+{
+    enum { ARG_ONCE = 0x100, ARG_CHECK_CONFIG, ARG_VERSION, ARG_DEBUG };
+    static const struct option options[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"once", no_argument, NULL, ARG_ONCE},
+        {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
+        {"debug", no_argument, NULL, ARG_DEBUG},
+        {"version", no_argument, NULL, ARG_VERSION},
+        {"help", no_argument, NULL, 'h'},
+        {},
+    };
+    int c;
+
+    a->config_path = CJ_DEFAULT_CONFIG_PATH;
+    while ((c = getopt_long(argc, argv, "c:h", options, NULL)) >= 0) {
+        switch (c) {
+        case 'c':
+            a->config_path = optarg;
+            a->config_explicit = true;
+            break;
+        case ARG_ONCE:
+            a->once = true;
+            break;
+        case ARG_CHECK_CONFIG:
+            a->check_config = true;
+            break;
+        case ARG_DEBUG:
+            cj_log_set_max_level(LOG_DEBUG);
+            break;
+        case ARG_VERSION:
+            printf("copyjobd %s\n", CJ_VERSION);
+            return 0;
+        case 'h':
+            help();
+            return 0;
+        default:
+            return -EINVAL;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "copyjobd: unexpected argument '%s'; see --help\n", argv[optind]);
+        return -EINVAL;
+    }
+    return 1;
+}
+
+/* Reads the config file and the environment into *s; on failure logs and leaves *s empty. */
+static int load_settings(const struct daemon_args *a, struct cj_settings *s)
+{
+    char err[512] = "";
+    int r;
+
+    cj_settings_init_defaults(s);
+    r = cj_settings_load_file(s, a->config_path, !a->config_explicit, err, sizeof(err));
+    if (r >= 0)
+        r = cj_settings_resolve(s, err, sizeof(err));
+    if (r < 0) {
+        cj_settings_done(s);
+        return log_error_errno(r, "configuration: %s", err);
+    }
+    return 0;
+}
+
+static int load_credentials(struct cj_aws_credentials *c, char *source, size_t sourcelen)
+{
+    int r = cj_credentials_load(c, source, sourcelen);
+    if (r < 0)
+        return log_error_errno(r, "AWS credentials: %s", source[0] ? source : "none found");
+    return 0;
+}
+
+/* Thousands separators make "12,345 jobs" readable in systemctl status. */
+static void format_count(uint64_t n, char *buf, size_t size)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof(digits), "%" PRIu64, n);
+    size_t o = 0;
+    for (int i = 0; i < len && o + 2 < size; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+}
+
+static void notify_status(struct daemon *d)
+{
+    struct cj_store_stats st;
+    struct cj_sync_status ss;
+    char jobs[32], failed[32], line[768];
+
+    if (cj_store_stats(d->store, &st) < 0)
+        return;
+    cj_sync_get_status(d->sync, &ss);
+    format_count(st.total, jobs, sizeof(jobs));
+    format_count(st.by_status[CJ_STATUS_FAILED], failed, sizeof(failed));
+
+    int64_t synced = ss.last_success_ns ? ss.last_success_ns : st.synced_at_ns;
+    int n = snprintf(line, sizeof(line), "STATUS=%s jobs, %s failed", jobs, failed);
+    if (synced) {
+        int64_t ago = (cj_now_ns() - synced) / CJ_NSEC_PER_SEC;
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", synced %" PRId64 "s ago",
+                      ago < 0 ? 0 : ago);
+    } else {
+        n += snprintf(line + n, sizeof(line) - (size_t)n, ", not synced yet");
+    }
+    if (ss.last_result < 0 && ss.last_error_type[0])
+        snprintf(line + n, sizeof(line) - (size_t)n, "; last sync failed: %s", ss.last_error_type);
+    sd_notify(false, line);
+}
+
+static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+    struct daemon *d = userdata;
+    notify_status(d);
+    /* "synced 5s ago" stays true to within the refresh period. */
+    sd_event_source_set_time(s, usec + 10 * CJ_USEC_PER_SEC);
+    sd_event_source_set_enabled(s, SD_EVENT_ON);
+    return 0;
+}
+
+static void on_sync_done(struct cj_sync *sync, int result, void *userdata)
+{
+    struct daemon *d = userdata;
+
+    notify_status(d);
+    if (d->args.once) {
+        d->once_result = result;
+        sd_event_exit(d->event, result < 0 ? 1 : 0);
+    }
+}
+
+static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+    struct daemon *d = userdata;
+
+    log_info("received %s, stopping", strsignal((int)si->ssi_signo));
+    sd_notify(false, "STOPPING=1");
+    if (d->sync)
+        cj_sync_cancel(d->sync);
+    sd_event_exit(d->event, 0);
+    return 0;
+}
+
+static int reload(struct daemon *d)
+{
+    struct cj_settings fresh;
+    struct cj_aws_credentials creds = {0};
+    char source[256] = "";
+    int r;
+
+    r = load_settings(&d->args, &fresh);
+    if (r < 0)
+        return r;
+    r = load_credentials(&creds, source, sizeof(source));
+    if (r < 0) {
+        cj_settings_done(&fresh);
+        return r;
+    }
+    r = cj_sync_reconfigure(d->sync, &fresh, &creds);
+    if (r < 0) {
+        cj_credentials_done(&creds);
+        cj_settings_done(&fresh);
+        return log_error_errno(r, "reload: cannot apply the new settings: %m");
+    }
+
+    /* The listening sockets and the store stay as they are: changing them needs a restart,
+     * which clients would notice; say so instead of doing it behind their backs. */
+    if (strcmp(fresh.server.socket, d->settings.server.socket) != 0 ||
+        fresh.server.socket_mode != d->settings.server.socket_mode ||
+        (fresh.server.listen_tcp == NULL) != (d->settings.server.listen_tcp == NULL) ||
+        (fresh.server.listen_tcp &&
+         strcmp(fresh.server.listen_tcp, d->settings.server.listen_tcp) != 0) ||
+        fresh.server.max_connections != d->settings.server.max_connections ||
+        strcmp(fresh.store.directory, d->settings.store.directory) != 0 ||
+        fresh.store.max_size != d->settings.store.max_size)
+        log_notice("reload: [server] and [store] changes take effect at the next restart");
+
+    cj_credentials_done(&d->creds);
+    d->creds = creds;
+    /* The server keeps pointing at the settings it started with; the sync took copies. */
+    cj_settings_done(&fresh);
+    log_info("reloaded configuration from %s; credentials from %s", d->args.config_path, source);
+    return 0;
+}
+
+static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+    struct daemon *d = userdata;
+    char msg[64];
+
+    uint64_t now = 0;
+
+    /* MONOTONIC_USEC lets systemd (Type=notify-reload) match this reload to its request. */
+    sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+    snprintf(msg, sizeof(msg), "RELOADING=1\nMONOTONIC_USEC=%" PRIu64, now);
+    sd_notify(false, msg);
+    if (reload(d) < 0)
+        log_warning("reload failed; keeping the previous configuration and credentials");
+    sd_notify(false, "READY=1");
+    notify_status(d);
+    return 0;
+}
+
+static int check_config(struct daemon *d)
+{
+    cj_settings_dump(&d->settings, stdout);
+    /* Only where the keys come from and the non-secret half of the key id. */
+    printf("\n[credentials]\nsource = %s\naccess_key_id = %.4s****\nsession_token = %s\n",
+           d->creds_source, d->creds.access_key_id ? d->creds.access_key_id : "",
+           d->creds.session_token ? "present" : "none");
+    return 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+    sigset_t mask;
+    int r;
+
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGTERM);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+        return log_error_errno(errno, "cannot block signals: %m");
+    /* libcurl may write to a peer that closed; the error is handled where it occurs. */
+    signal(SIGPIPE, SIG_IGN);
+
+    r = sd_event_add_signal(d->event, NULL, SIGTERM, on_terminate, d);
+    if (r >= 0)
+        r = sd_event_add_signal(d->event, NULL, SIGINT, on_terminate, d);
+    if (r >= 0 && !d->args.once)
+        r = sd_event_add_signal(d->event, NULL, SIGHUP, on_reload, d);
+    if (r < 0)
+        return log_error_errno(r, "cannot watch signals: %m");
+    return 0;
+}
+
+static int run(struct daemon *d)
+{
+    int r;
+
+    struct cj_store_options so = {
+        .directory = d->settings.store.directory,
+        .max_size = d->settings.store.max_size,
+    };
+    r = cj_store_open(&so, &d->store);
+    if (r < 0)
+        return log_error_errno(r, "cannot open the store in %s: %m", so.directory);
+
+    r = sd_event_default(&d->event);
+    if (r < 0)
+        return log_error_errno(r, "cannot create the event loop: %m");
+    r = setup_signals(d);
+    if (r < 0)
+        return r;
+    if (!d->args.once) {
+        /* Sends WATCHDOG=1 at half of WATCHDOG_USEC while the loop turns. */
+        r = sd_event_set_watchdog(d->event, true);
+        if (r < 0)
+            return log_error_errno(r, "cannot set up the watchdog: %m");
+    }
+
+    r = cj_sync_new(d->event, d->store, &d->settings, &d->creds, &d->sync);
+    if (r < 0)
+        return log_error_errno(r, "cannot set up the sync: %m");
+    r = cj_sync_add_done_callback(d->sync, on_sync_done, d);
+    if (r < 0)
+        return log_error_errno(r, "cannot set up the sync: %m");
+
+    if (d->args.once) {
+        d->once_result = -ECANCELED;
+        r = cj_sync_trigger(d->sync, true);
+        if (r < 0)
+            return log_error_errno(r, "cannot start the sync: %m");
+        r = sd_event_loop(d->event);
+        if (r < 0)
+            return log_error_errno(r, "event loop failed: %m");
+        return d->once_result;
+    }
+
+    r = cj_server_new(d->event, d->store, d->sync, &d->settings, &d->server);
+    if (r < 0)
+        return log_error_errno(r, "cannot start the local API: %m");
+    r = cj_sync_start_schedule(d->sync);
+    if (r < 0)
+        return log_error_errno(r, "cannot schedule syncs: %m");
+
+    uint64_t now;
+    sd_event_now(d->event, CLOCK_MONOTONIC, &now);
+    r = sd_event_add_time(d->event, &d->status_timer, CLOCK_MONOTONIC, now + 10 * CJ_USEC_PER_SEC,
+                          CJ_USEC_PER_SEC, on_status_timer, d);
+    if (r < 0)
+        return log_error_errno(r, "cannot set up the status timer: %m");
+
+    log_info("copyjobd %s serving %s, syncing from %s (region %s) every %" PRIu64 "s", CJ_VERSION,
+             d->settings.server.socket, d->settings.aws.endpoint, d->settings.aws.region,
+             d->settings.sync.interval_usec / CJ_USEC_PER_SEC);
+    sd_notify(false, "READY=1");
+    notify_status(d);
+
+    r = sd_event_loop(d->event);
+    if (r < 0)
+        return log_error_errno(r, "event loop failed: %m");
+    return 0;
+}
+
+static void daemon_done(struct daemon *d)
+{
+    cj_server_free(d->server);
+    cj_sync_free(d->sync);
+    sd_event_source_unref(d->status_timer);
+    cj_store_close(d->store);
+    sd_event_unref(d->event);
+    cj_credentials_done(&d->creds);
+    cj_settings_done(&d->settings);
+}
+
+int main(int argc, char **argv)
+{
+    struct daemon d = {0};
+    int r;
+
+    setlocale(LC_ALL, "C");
+    r = parse_args(argc, argv, &d.args);
+    if (r <= 0)
+        return r < 0 ? 64 : 0;
+
+    if (load_settings(&d.args, &d.settings) < 0)
+        return 1;
+    if (load_credentials(&d.creds, d.creds_source, sizeof(d.creds_source)) < 0) {
+        cj_settings_done(&d.settings);
+        return 1;
+    }
+    if (d.args.check_config) {
+        r = check_config(&d);
+        daemon_done(&d);
+        return r < 0 ? 1 : 0;
+    }
+
+    r = run(&d);
+    if (!d.args.once)
+        sd_notify(false, "STOPPING=1");
+    daemon_done(&d);
+    if (r < 0) {
+        if (d.args.once)
+            log_error("sync failed");
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: MIT */
+/* copyjobd.conf: every key, defaults, errors naming file, line and key, and the
+ * environment fallbacks of the contract. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+static char tmpdir[] = "/tmp/cj-test-config-XXXXXX";
+
+static const char *const env_vars[] = {
+    "AWS_REGION",       "AWS_DEFAULT_REGION", "AWS_PROFILE",     "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE",      "AWS_CONFIG_FILE", "STATE_DIRECTORY",
+    "RUNTIME_DIRECTORY", "HOME",
+};
+
+static int setup(void **state)
+{
+    for (size_t i = 0; i < sizeof(env_vars) / sizeof(env_vars[0]); i++)
+        unsetenv(env_vars[i]);
+    setenv("HOME", tmpdir, 1); /* no ~/.aws/config there */
+    return 0;
+}
+
+static char *write_file(const char *name, const char *content)
+{
+    char *path;
+    assert_true(asprintf(&path, "%s/%s", tmpdir, name) > 0);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(content, f);
+    fclose(f);
+    return path;
+}
+
+static int load(const char *content, struct cj_settings *s, char *err, size_t errlen)
+{
+    char *path = write_file("copyjobd.conf", content);
+    cj_settings_init_defaults(s);
+    int r = cj_settings_load_file(s, path, false, err, errlen);
+    free(path);
+    return r;
+}
+
+static void test_defaults(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+    setenv("AWS_REGION", "eu-west-1", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_int_equal(s.sync.interval_usec, 60000000);
+    assert_int_equal(s.sync.full_interval_usec, 900000000);
+    assert_int_equal(s.sync.page_size, 1000);
+    assert_int_equal(s.sync.max_requests_per_second, 5);
+    assert_int_equal(s.sync.timeout_usec, 30000000);
+    assert_int_equal(s.store.max_size, UINT64_C(4) << 30);
+    assert_string_equal(s.store.directory, "/var/lib/copyjobd");
+    assert_string_equal(s.server.socket, "/run/copyjobd/copyjobd.sock");
+    assert_int_equal(s.server.socket_mode, 0660);
+    assert_null(s.server.listen_tcp);
+    assert_int_equal(s.server.max_connections, 256);
+    assert_string_equal(s.aws.region, "eu-west-1");
+    assert_string_equal(s.aws.profile, "default");
+    assert_string_equal(s.aws.endpoint, "https://bedrock.eu-west-1.amazonaws.com");
+    assert_null(s.aws.ca_file);
+    cj_settings_done(&s);
+}
+
+static void test_every_key(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+    assert_int_equal(load("# comment\n"
+                          "; another\n"
+                          "[aws]\n"
+                          "region = us-west-2\n"
+                          "profile = prod\n"
+                          "endpoint = http://127.0.0.1:8080/\n"
+                          "ca_file = /etc/ssl/ca.pem\n"
+                          "[sync]\n"
+                          "interval = 500ms\n"
+                          "full_interval = 2h\n"
+                          "page_size = 25\n"
+                          "max_requests_per_second = 9\n"
+                          "timeout = 1m\n"
+                          "[store]\n"
+                          "directory = /tmp/x\n"
+                          "max_size = 512M\n"
+                          "[server]\n"
+                          "socket = /tmp/x.sock\n"
+                          "socket_mode = 0600\n"
+                          "listen_tcp = 127.0.0.1:7605\n"
+                          "max_connections = 3\n",
+                          &s, err, sizeof(err)),
+                     -EINVAL); /* interval below 1s */
+    assert_non_null(strstr(err, "copyjobd.conf:9: [sync] interval:"));
+    cj_settings_done(&s);
+
+    assert_int_equal(load("[aws]\n"
+                          "region = us-west-2\n"
+                          "profile = prod\n"
+                          "endpoint = http://127.0.0.1:8080/\n"
+                          "ca_file = /etc/ssl/ca.pem\n"
+                          "[sync]\n"
+                          "interval = 90s\n"
+                          "full_interval = 2h\n"
+                          "page_size = 25\n"
+                          "max_requests_per_second = 9\n"
+                          "timeout = 1500ms\n"
+                          "[store]\n"
+                          "directory = /tmp/x\n"
+                          "max_size = 512M\n"
+                          "[server]\n"
+                          "socket = /tmp/x.sock\n"
+                          "socket_mode = 0600\n"
+                          "listen_tcp = 127.0.0.1:7605\n"
+                          "max_connections = 3\n",
+                          &s, err, sizeof(err)),
+                     0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.region, "us-west-2");
+    assert_string_equal(s.aws.profile, "prod");
+    assert_string_equal(s.aws.endpoint, "http://127.0.0.1:8080");
+    assert_string_equal(s.aws.ca_file, "/etc/ssl/ca.pem");
+    assert_int_equal(s.sync.interval_usec, 90000000);
+    assert_int_equal(s.sync.full_interval_usec, UINT64_C(7200000000));
+    assert_int_equal(s.sync.page_size, 25);
+    assert_int_equal(s.sync.max_requests_per_second, 9);
+    assert_int_equal(s.sync.timeout_usec, 1500000);
+    assert_string_equal(s.store.directory, "/tmp/x");
+    assert_int_equal(s.store.max_size, UINT64_C(512) << 20);
+    assert_string_equal(s.server.socket, "/tmp/x.sock");
+    assert_int_equal(s.server.socket_mode, 0600);
+    assert_string_equal(s.server.listen_tcp, "127.0.0.1:7605");
+    assert_int_equal(s.server.max_connections, 3);
+
+    /* The dump shows the effective values and reads back as the same settings. */
+    char *dump = NULL;
+    size_t dumplen = 0;
+    FILE *f = open_memstream(&dump, &dumplen);
+    cj_settings_dump(&s, f);
+    fclose(f);
+    assert_non_null(strstr(dump, "interval = 90s\n"));
+    assert_non_null(strstr(dump, "full_interval = 2h\n"));
+    assert_non_null(strstr(dump, "timeout = 1500ms\n"));
+    assert_non_null(strstr(dump, "max_size = 512M\n"));
+    assert_non_null(strstr(dump, "socket_mode = 0600\n"));
+    struct cj_settings again;
+    assert_int_equal(load(dump, &again, err, sizeof(err)), 0);
+    assert_int_equal(again.sync.interval_usec, s.sync.interval_usec);
+    assert_int_equal(again.store.max_size, s.store.max_size);
+    assert_string_equal(again.aws.endpoint, s.aws.endpoint);
+    cj_settings_done(&again);
+    free(dump);
+    cj_settings_done(&s);
+}
+
+struct bad_case {
+    const char *content;
+    const char *expect; /* substring of the error */
+};
+
+static void test_errors_name_file_line_and_key(void **state)
+{
+    static const struct bad_case cases[] = {
+        {"[aws]\nregion = us-east-1\nbogus = 1\n", "copyjobd.conf:3: [aws] unknown key 'bogus'"},
+        {"[nope]\nx = 1\n", "copyjobd.conf:2: unknown section [nope]"},
+        {"[sync]\npage_size = 0\n", "copyjobd.conf:2: [sync] page_size: must be an integer from 1"},
+        {"[sync]\npage_size = 1001\n", "[sync] page_size:"},
+        {"[sync]\npage_size = 12abc\n", "[sync] page_size:"},
+        {"[sync]\npage_size = -1\n", "[sync] page_size:"},
+        {"[sync]\ninterval = soon\n", "copyjobd.conf:2: [sync] interval: must be a duration"},
+        {"[sync]\ntimeout = 30\n\n[sync]\ntimeout = 31s\n",
+         "copyjobd.conf:5: [sync] timeout: already set on line 2"},
+        {"[store]\nmax_size = 4Q\n", "[store] max_size: must be a size"},
+        {"[store]\ndirectory = relative/path\n", "[store] directory: must be an absolute path"},
+        {"[server]\nsocket_mode = 0666\n", "[server] socket_mode: must not make the socket world"},
+        {"[server]\nsocket_mode = 0999\n", "[server] socket_mode: must be an octal mode"},
+        {"[server]\nsocket_mode = 0060\n", "[server] socket_mode: must give the owner"},
+        {"[server]\nmax_connections = 0\n", "[server] max_connections:"},
+        {"[aws]\nendpoint = ftp://x\n", "[aws] endpoint: must start with https:// or http://"},
+        {"[aws]\nendpoint = https://host/path\n", "[aws] endpoint: must be scheme://host"},
+        {"[aws]\nregion = US East\n", "[aws] region: must be a region name"},
+        {"[sync]\ninterval = 60s ; inline comments are not comments\n", "[sync] interval:"},
+        {"[aws]\nthis line has no equals sign\n", "copyjobd.conf:2: syntax error"},
+        {"key = before any section\n", "copyjobd.conf:1: unknown section []"},
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cj_settings s;
+        char err[256] = "";
+        int r = load(cases[i].content, &s, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, cases[i].expect))
+            fail_msg("case %zu: r=%d err='%s', expected '%s'", i, r, err, cases[i].expect);
+        assert_non_null(strstr(err, tmpdir)); /* the file is named in full */
+        cj_settings_done(&s);
+    }
+}
+
+static void test_overlong_line_is_an_error(void **state)
+{
+    char content[2048];
+    int n = snprintf(content, sizeof(content), "[aws]\nendpoint = https://");
+    memset(content + n, 'a', 1500);
+    strcpy(content + n + 1500, "\n");
+    struct cj_settings s;
+    char err[256] = "";
+    assert_int_equal(load(content, &s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "copyjobd.conf:2: line longer than"));
+    cj_settings_done(&s);
+}
+
+static void test_missing_file(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+    cj_settings_init_defaults(&s);
+    assert_int_equal(cj_settings_load_file(&s, "/nonexistent/copyjobd.conf", true, err, sizeof(err)),
+                     0);
+    assert_int_equal(
+        cj_settings_load_file(&s, "/nonexistent/copyjobd.conf", false, err, sizeof(err)), -ENOENT);
+    assert_non_null(strstr(err, "/nonexistent/copyjobd.conf"));
+    cj_settings_done(&s);
+}
+
+static void test_environment_fallbacks(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+
+    /* No region anywhere: a clear error. */
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "no AWS region"));
+    cj_settings_done(&s);
+
+    /* AWS_DEFAULT_REGION is used when AWS_REGION is not set; AWS_REGION wins over it. */
+    setenv("AWS_DEFAULT_REGION", "ap-south-1", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.region, "ap-south-1");
+    cj_settings_done(&s);
+    setenv("AWS_REGION", "eu-central-1", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.region, "eu-central-1");
+    cj_settings_done(&s);
+
+    /* The file wins over the environment. */
+    assert_int_equal(load("[aws]\nregion = us-east-2\n", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.region, "us-east-2");
+    cj_settings_done(&s);
+
+    /* Endpoint: AWS_ENDPOINT_URL_BEDROCK before AWS_ENDPOINT_URL. */
+    setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.endpoint, "http://127.0.0.1:1");
+    cj_settings_done(&s);
+    setenv("AWS_ENDPOINT_URL_BEDROCK", "https://localhost:2/", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.endpoint, "https://localhost:2");
+    cj_settings_done(&s);
+    setenv("AWS_ENDPOINT_URL_BEDROCK", "localhost:2", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "endpoint from the environment"));
+    cj_settings_done(&s);
+    unsetenv("AWS_ENDPOINT_URL_BEDROCK");
+    unsetenv("AWS_ENDPOINT_URL");
+
+    /* China regions use their own DNS suffix. */
+    setenv("AWS_REGION", "cn-north-1", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.endpoint, "https://bedrock.cn-north-1.amazonaws.com.cn");
+    cj_settings_done(&s);
+
+    /* AWS_CA_BUNDLE, and the directories systemd hands over. */
+    setenv("AWS_CA_BUNDLE", "/etc/ca.pem", 1);
+    setenv("STATE_DIRECTORY", "/var/lib/copyjobd:/var/lib/other", 1);
+    setenv("RUNTIME_DIRECTORY", "/run/copyjobd", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.ca_file, "/etc/ca.pem");
+    assert_string_equal(s.store.directory, "/var/lib/copyjobd");
+    assert_string_equal(s.server.socket, "/run/copyjobd/copyjobd.sock");
+    cj_settings_done(&s);
+}
+
+static void test_profile_region_from_aws_config(void **state)
+{
+    char *cfg = write_file("aws-config", "[default]\nregion = us-west-1\n"
+                                         "[profile prod]\nregion = eu-north-1\n"
+                                         "s3 =\n  max_concurrent_requests = 5\n");
+    setenv("AWS_CONFIG_FILE", cfg, 1);
+    struct cj_settings s;
+    char err[256] = "";
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.region, "us-west-1");
+    cj_settings_done(&s);
+
+    setenv("AWS_PROFILE", "prod", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.profile, "prod");
+    assert_string_equal(s.aws.region, "eu-north-1");
+    cj_settings_done(&s);
+    free(cfg);
+}
+
+int main(void)
+{
+    if (!mkdtemp(tmpdir))
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup(test_defaults, setup),
+        cmocka_unit_test_setup(test_every_key, setup),
+        cmocka_unit_test_setup(test_errors_name_file_line_and_key, setup),
+        cmocka_unit_test_setup(test_overlong_line_is_an_error, setup),
+        cmocka_unit_test_setup(test_missing_file, setup),
+        cmocka_unit_test_setup(test_environment_fallbacks, setup),
+        cmocka_unit_test_setup(test_profile_region_from_aws_config, setup),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+    if (system(cmd) != 0)
+        return 1;
+    return failed;
+}
