@@ -27,6 +27,7 @@ struct cj_aws_credentials {
 /* RFC 3986 percent-encoding as SigV4 wants it: A-Za-z0-9-_.~ kept, everything else %XX with
  * upper-case hex; '/' kept only when keep_slash. */
 int cj_uri_encode(const char *s, size_t len, bool keep_slash, struct cj_buf *out);
+/* (Both encoders above and below APPEND to out; out->data is non-NULL on success.) */
 
 /* The canonical query string: each key and value URI-encoded, sorted by encoded key then
  * encoded value, "k=v" joined by '&'. Send the URL with exactly this string. */
@@ -59,3 +60,26 @@ struct cj_sigv4_result {
 int cj_sigv4_sign(const struct cj_sigv4_request *req, const struct cj_aws_credentials *creds,
                   struct cj_sigv4_result *ret);
 void cj_sigv4_result_done(struct cj_sigv4_result *r);
+
+/* Additions by the sigv4 module (the declarations above are unchanged):
+ *
+ * Notes on cj_sigv4_sign: a session_token of NULL or "" means long-term keys. req->headers
+ * must not name host, x-amz-date, x-amz-security-token or authorization (those come from req
+ * and creds): -EINVAL. Header values are trimmed and inner runs of whitespace (space, tab,
+ * CR, LF: a folded multi-line value) become one space; other control bytes are -EINVAL;
+ * repeated names are joined with ',' in the order given. req->query must be canonical (only
+ * unreserved, '%', '=', '&'). payload_sha256, when set, must be 64 lower-case hex digits.
+ * time_sec must lie in 1970..9999 (-ERANGE). Canonical request over the limit below: -E2BIG.
+ * On failure *ret is left empty (cj_sigv4_result_done() is still safe to call). */
+
+#define CJ_SIGV4_MAX_CANONICAL_REQUEST ((size_t)1024 * 1024) /* -E2BIG beyond */
+
+/* The canonical URI of req->path as cj_sigv4_sign builds it: "" -> "/"; with normalize,
+ * "." and ".." segments removed and empty segments dropped, a trailing '/' kept; with
+ * double_encode, URI-encoded once more keeping '/'. Appends to out. -EINVAL if a non-empty
+ * path does not start with '/' or (without double_encode) holds a byte a wire path cannot. */
+int cj_sigv4_canonical_uri(const char *path, bool double_encode, bool normalize,
+                           struct cj_buf *out);
+
+/* Lower-case hex SHA-256 of data (for payload_sha256 of a request with a body). */
+int cj_sha256_hex(const void *data, size_t len, char out[static 65]);
