@@ -79,3 +79,9 @@ bool cj_valid_account_id(const char *s, size_t len);
 bool cj_valid_model_arn(const char *s, size_t len);       /* ModelArn pattern, 20..1011 */
 bool cj_valid_job_arn(const char *s, size_t len);         /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
 bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */
+
+/* Added by the job module: the other patterns of ModelCopyJobSummary, for tests and tools. */
+bool cj_valid_custom_model_arn(const char *s, size_t len); /* CustomModelArn, 20..1011 */
+bool cj_valid_kms_key_arn(const char *s, size_t len);      /* KmsKeyArn, 1..2048 */
+bool cj_valid_tag_key(const char *s, size_t len);          /* TagKey, 1..128 */
+bool cj_valid_tag_value(const char *s, size_t len);        /* TagValue, 0..256 */

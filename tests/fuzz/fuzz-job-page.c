@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* cj_page_parse on arbitrary bodies; every job it accepts must re-parse to itself. */
+#include <stdint.h>
+#include <string.h>
+
+#include "job.h"
+#include "log.h"
+
+/* Not assert(): release builds define NDEBUG, and a fuzz check must always run. */
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x))                                                                                  \
+            __builtin_trap();                                                                      \
+    } while (0)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    cj_log_set_max_level(LOG_CRIT);
+    return 0;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    struct cj_page p;
+    char err[128];
+
+    int r = cj_page_parse((const char *)data, size, &p, err, sizeof(err));
+    if (r < 0) {
+        CHECK(!p.jobs && p.n_jobs == 0 && !p.next_token);
+        CHECK(strlen(err) < sizeof(err));
+        return 0;
+    }
+    CHECK(!p.next_token || (strlen(p.next_token) >= 1 && strlen(p.next_token) <= 2048));
+    for (size_t i = 0; i < p.n_jobs; i++) {
+        const struct cj_job *j = &p.jobs[i];
+        CHECK(strlen(j->json) == j->json_len);
+        CHECK(cj_valid_job_arn(j->job_arn, strlen(j->job_arn)));
+        CHECK(cj_status_to_string(j->status));
+        /* the stored bytes are a valid summary that serialises to the same bytes */
+        json_t *o = json_loadb(j->json, j->json_len, JSON_REJECT_DUPLICATES, NULL);
+        CHECK(o);
+        struct cj_job again;
+        CHECK(cj_job_from_json(o, &again, err, sizeof(err)) == 0);
+        CHECK(again.json_len == j->json_len && memcmp(again.json, j->json, j->json_len) == 0);
+        CHECK(again.creation_ns == j->creation_ns && again.status == j->status);
+        cj_job_done(&again);
+        json_decref(o);
+    }
+    cj_page_done(&p);
+    return 0;
+}
