@@ -1,0 +1,178 @@
+// The unsigned admin API under /__admin (HTTP listener only): inspect and change the jobs,
+// read the counters, inject faults. JSON in and out; errors are {"message": ...}.
+
+import { randomUUID } from 'node:crypto';
+import { JOB_FIELDS, REQUIRED_JOB_FIELDS, STATUSES } from './patterns.mjs';
+import { validateJob } from './dataset.mjs';
+import { parseIso } from './timestamps.mjs';
+
+class AdminError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+const bad = (message) => new AdminError(400, message);
+const BEDROCK_TIME_RE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?Z$/;
+
+function parseBody(body) {
+  if (!body || body.length === 0) return {};
+  try {
+    const v = JSON.parse(body.toString('utf8'));
+    if (!v || typeof v !== 'object' || Array.isArray(v)) throw bad('body must be a JSON object');
+    return v;
+  } catch (err) {
+    if (err instanceof AdminError) throw err;
+    throw bad(`body is not valid JSON: ${err.message}`);
+  }
+}
+
+function countOf(spec, max) {
+  const n = spec.count;
+  if (!Number.isInteger(n) || n < 1 || n > max) throw bad(`count must be an integer 1..${max}`);
+  return n;
+}
+
+function arnsOf(app, spec) {
+  if (!Array.isArray(spec.arns) || spec.arns.length === 0 || spec.arns.some((a) => typeof a !== 'string')) {
+    throw bad('arns must be a non-empty array of job ARNs');
+  }
+  const missing = spec.arns.filter((a) => !app.store.get(a));
+  if (missing.length) throw new AdminError(404, `no such job: ${missing.slice(0, 5).join(', ')}`);
+  return [...new Set(spec.arns)];
+}
+
+function bedrockTime(value, what) {
+  if (typeof value !== 'string' || !BEDROCK_TIME_RE.test(value) || !parseIso(value)) {
+    throw bad(`${what} must be an ISO 8601 UTC time like 2024-05-01T12:34:56.123Z (at most 9 fractional digits)`);
+  }
+  return value;
+}
+
+const jobsJson = (jobs) => `[${jobs.map((j) => j.json).join(',')}]`;
+
+function addJobs(app, spec) {
+  const count = countOf(spec, 100_000);
+  if (spec.status !== undefined && !STATUSES.includes(spec.status)) throw bad(`status must be one of ${STATUSES.join(', ')}`);
+  const creationTime = spec.creationTime === undefined ? undefined : bedrockTime(spec.creationTime, 'creationTime');
+  const added = [];
+  for (let i = 0; i < count; i++) {
+    const fields = app.factory.makeAddedJob({ newestNs: app.store.newestNs(), status: spec.status, creationTime });
+    added.push(app.store.insert(fields));
+  }
+  return `{"jobs":${jobsJson(added)}}`;
+}
+
+function finishJobs(app, spec) {
+  const status = spec.status ?? 'Completed';
+  if (status !== 'Completed' && status !== 'Failed') throw bad('status must be Completed or Failed');
+  let arns;
+  if (spec.arns !== undefined) arns = arnsOf(app, spec);
+  else {
+    const count = countOf(spec, 1_000_000);
+    arns = app.store.sorted.filter((j) => j.fields.status === 'InProgress').slice(0, count).map((j) => j.arn);
+  }
+  const changed = arns.map((arn) => {
+    const fields = { ...app.store.get(arn).fields, status };
+    delete fields.failureMessage;
+    if (status === 'Failed') fields.failureMessage = app.factory.failureMessageFor(fields);
+    return app.store.replace(arn, fields);
+  });
+  return `{"jobs":${jobsJson(changed)}}`;
+}
+
+function removeJobs(app, spec) {
+  let arns;
+  if (spec.arns !== undefined) arns = arnsOf(app, spec);
+  else arns = app.store.sorted.slice(0, countOf(spec, 1_000_000)).map((j) => j.arn);
+  for (const arn of arns) app.store.remove(arn);
+  return JSON.stringify({ removed: arns });
+}
+
+function updateJob(app, spec) {
+  if (typeof spec.arn !== 'string') throw bad('arn must be a job ARN');
+  const job = app.store.get(spec.arn);
+  if (!job) throw new AdminError(404, `no such job: ${spec.arn}`);
+  const changes = spec.fields;
+  if (!changes || typeof changes !== 'object' || Array.isArray(changes)) throw bad('fields must be an object');
+  const fields = { ...job.fields };
+  for (const [name, value] of Object.entries(changes)) {
+    if (!JOB_FIELDS.includes(name)) throw bad(`unknown field ${name}`);
+    if (name === 'jobArn') throw bad('jobArn cannot be changed; remove the job and add another');
+    if (value === null) {
+      if (REQUIRED_JOB_FIELDS.includes(name)) throw bad(`${name} is required and cannot be removed`);
+      delete fields[name];
+    } else {
+      fields[name] = value;
+    }
+  }
+  if (changes.creationTime !== undefined) bedrockTime(fields.creationTime, 'creationTime');
+  const problems = validateJob(fields);
+  if (problems.length) throw bad(`fields violate the service model: ${problems.join(', ')}`);
+  return `{"job":${app.store.replace(spec.arn, fields).json}}`;
+}
+
+function addFault(app, spec) {
+  try {
+    const fault = app.faults.add(spec);
+    return JSON.stringify({ fault, faults: app.faults.list() });
+  } catch (err) {
+    throw bad(err.message);
+  }
+}
+
+function info(app) {
+  return JSON.stringify({
+    region: app.config.region,
+    account: app.factory.account,
+    seed: app.config.seed,
+    epoch: new Date(Number(app.factory.epochNs / 1_000_000n)).toISOString(),
+    jobs: app.store.size,
+    sessionTokenRequired: Boolean(app.config.sessionToken),
+  });
+}
+
+const ROUTES = {
+  'GET /__admin/info': info,
+  'GET /__admin/jobs': (app) => `{"jobs":${jobsJson(app.store.sorted)}}`,
+  'POST /__admin/jobs/add': addJobs,
+  'POST /__admin/jobs/finish': finishJobs,
+  'POST /__admin/jobs/remove': removeJobs,
+  'POST /__admin/jobs/update': updateJob,
+  'GET /__admin/stats': (app) => JSON.stringify(app.stats.snapshot()),
+  'POST /__admin/stats/reset': (app) => {
+    app.stats.reset();
+    return JSON.stringify(app.stats.snapshot());
+  },
+  'GET /__admin/requests': (app) => JSON.stringify(app.stats.log),
+  'GET /__admin/faults': (app) => JSON.stringify({ faults: app.faults.list() }),
+  'POST /__admin/faults': addFault,
+  'DELETE /__admin/faults': (app) => {
+    app.faults.clear();
+    return JSON.stringify({ faults: [] });
+  },
+};
+
+export function handleAdmin(app, req, res, body) {
+  const path = (req.url ?? '').split('?')[0];
+  const handler = ROUTES[`${req.method} ${path}`];
+  let status = 200;
+  let text;
+  if (!handler) {
+    const known = Object.keys(ROUTES).some((k) => k.endsWith(` ${path}`));
+    status = known ? 405 : 404;
+    text = JSON.stringify({ message: known ? `method ${req.method} not allowed on ${path}` : `no admin route ${path}` });
+  } else {
+    try {
+      text = handler(app, req.method === 'POST' ? parseBody(body) : {});
+    } catch (err) {
+      if (!(err instanceof AdminError)) throw err;
+      status = err.status;
+      text = JSON.stringify({ message: err.message });
+    }
+  }
+  const buf = Buffer.from(text);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': buf.length, 'x-amzn-RequestId': randomUUID() });
+  res.end(buf);
+}
