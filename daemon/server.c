@@ -1,2 +1,236 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/* libmicrohttpd driven by sd-event, the way systemd-journal-remote does it: MHD runs without
+ * a thread of its own (MHD_USE_EPOLL), sd-event watches MHD's epoll fd and a timer that is
+ * re-armed from MHD_get_timeout() after every MHD_run(). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cj-time.h"
+#include "log.h"
+#include "server-internal.h"
+
+static void mhd_logger(void *cls, const char *fmt, va_list ap)
+{
+    char msg[512];
+
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    msg[strcspn(msg, "\n")] = '\0';
+    /* MHD reports client mistakes and disconnects here: not worth more than debug. */
+    log_debug("http: %s", msg);
+}
+
+/* MHD's timeout is relative milliseconds; sd-event wants an absolute CLOCK_MONOTONIC time. */
+static void listener_rearm_timer(struct cj_listener *l)
+{
+    MHD_UNSIGNED_LONG_LONG timeout_ms;
+    uint64_t now;
+    int r;
+
+    if (MHD_get_timeout(l->mhd, &timeout_ms) == MHD_NO) {
+        sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
+        return;
+    }
+    r = sd_event_now(l->server->event, CLOCK_MONOTONIC, &now);
+    if (r < 0) {
+        log_warning_errno(r, "http %s: cannot read the clock: %m", l->description);
+        return;
+    }
+    uint64_t when = timeout_ms >= (UINT64_MAX - now) / 1000 ? UINT64_MAX : now + timeout_ms * 1000;
+    r = sd_event_source_set_time(l->timer, when);
+    if (r >= 0)
+        r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
+    if (r < 0)
+        log_warning_errno(r, "http %s: cannot arm the timer: %m", l->description);
+}
+
+static void listener_run(struct cj_listener *l)
+{
+    if (MHD_run(l->mhd) == MHD_NO)
+        log_debug("http %s: MHD_run failed", l->description);
+    listener_rearm_timer(l);
+}
+
+void cj_server_kick(struct cj_server *s)
+{
+    for (size_t i = 0; i < s->n_listeners; i++) {
+        struct cj_listener *l = &s->listeners[i];
+        if (!l->timer)
+            continue;
+        if (sd_event_source_set_time(l->timer, 0) < 0 ||
+            sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT) < 0)
+            log_warning("http %s: cannot schedule a run", l->description);
+    }
+}
+
+static int on_mhd_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+    listener_run(userdata);
+    return 0;
+}
+
+static int on_mhd_timer(sd_event_source *source, uint64_t usec, void *userdata)
+{
+    listener_run(userdata);
+    return 0;
+}
+
+static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, const char *name)
+{
+    const union MHD_DaemonInfo *info;
+    int r;
+
+    l->server = s;
+    snprintf(l->description, sizeof(l->description), "%s", name);
+
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)cj_server_request_completed, s},
+        {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, CJ_SERVER_IDLE_TIMEOUT_S, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CJ_SERVER_CONNECTION_MEM, NULL},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    /* MHD owns fd from here on and closes it in MHD_stop_daemon(). */
+    l->mhd =
+        MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+                         NULL, cj_server_access_handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    if (!l->mhd)
+        return log_error_errno(EINVAL, "http %s: cannot start libmicrohttpd", name);
+
+    info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
+    if (!info)
+        return log_error_errno(EINVAL, "http %s: libmicrohttpd has no epoll fd", name);
+
+    r = sd_event_add_io(s->event, &l->io, info->epoll_fd, EPOLLIN, on_mhd_io, l);
+    if (r < 0)
+        return log_error_errno(r, "http %s: cannot watch the epoll fd: %m", name);
+    (void)sd_event_source_set_description(l->io, "http-io");
+
+    /* Accuracy 1 µs: a timeout of 0 means "data is already buffered, run again now". */
+    r = sd_event_add_time(s->event, &l->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_mhd_timer, l);
+    if (r < 0)
+        return log_error_errno(r, "http %s: cannot add the timer: %m", name);
+    (void)sd_event_source_set_description(l->timer, "http-timer");
+    listener_rearm_timer(l);
+    return 0;
+}
+
+static void listener_stop(struct cj_listener *l)
+{
+    l->io = sd_event_source_disable_unref(l->io);
+    l->timer = sd_event_source_disable_unref(l->timer);
+    if (l->mhd) {
+        MHD_stop_daemon(l->mhd);
+        l->mhd = NULL;
+    }
+}
+
+/* Answers every connection still waiting for a sync (with 503, see the sync handler) so
+ * that none is left suspended: MHD_stop_daemon() must not meet a suspended connection. */
+static void release_waiting(struct cj_server *s)
+{
+    s->stopping = true;
+    for (struct cj_request *req = s->waiting_head; req; req = req->wait_next)
+        if (req->suspended) {
+            req->suspended = false;
+            MHD_resume_connection(req->connection);
+        }
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (s->listeners[i].mhd)
+            MHD_run(s->listeners[i].mhd);
+    while (s->waiting_head)
+        cj_server_unwait(s->waiting_head);
+}
+
+void cj_server_free(struct cj_server *s)
+{
+    struct stat st;
+
+    if (!s)
+        return;
+    release_waiting(s);
+    for (size_t i = 0; i < s->n_listeners; i++)
+        listener_stop(&s->listeners[i]);
+    free(s->listeners);
+
+    /* Only the file this server made: a newer daemon may already have replaced it. */
+    if (s->socket_path) {
+        if (lstat(s->socket_path, &st) == 0 && st.st_dev == s->socket_dev &&
+            st.st_ino == s->socket_ino && unlink(s->socket_path) < 0)
+            log_warning_errno(errno, "cannot remove %s: %m", s->socket_path);
+        free(s->socket_path);
+    }
+    sd_event_unref(s->event);
+    free(s);
+}
+
+int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
+                  const struct cj_settings *settings, struct cj_server **ret)
+{
+    _cleanup_free_ int *fds = NULL;
+    _cleanup_free_ char(*names)[128] = NULL;
+    size_t n = 0, handed = 0;
+    int r;
+
+    if (!event || !store || !settings || !ret)
+        return -EINVAL;
+
+    struct cj_server *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->event = sd_event_ref(event);
+    s->store = store;
+    s->sync = sync;
+    s->full_interval_usec = settings->sync.full_interval_usec;
+    s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
+    if (getrandom(&s->request_id_prefix, sizeof(s->request_id_prefix), GRND_NONBLOCK) !=
+        sizeof(s->request_id_prefix))
+        s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();
+
+    r = cj_server_open_sockets(s, settings, &fds, &names, &n);
+    if (r < 0)
+        goto fail;
+
+    s->listeners = calloc(n, sizeof(*s->listeners));
+    if (!s->listeners) {
+        r = -ENOMEM;
+        goto fail;
+    }
+    /* fds[0..handed) belong to MHD (closed by MHD_stop_daemon, or by MHD_start_daemon on
+     * failure: at worst one fd leaks on a failed start), the rest are still ours. */
+    for (; handed < n; handed++) {
+        s->n_listeners++;
+        r = listener_start(s, &s->listeners[handed], fds[handed], names[handed]);
+        if (r < 0) {
+            handed++;
+            goto fail;
+        }
+    }
+
+    if (sync) {
+        r = cj_sync_add_done_callback(sync, cj_server_on_sync_done, s);
+        if (r < 0) {
+            log_error_errno(r, "cannot follow the sync's results: %m");
+            goto fail;
+        }
+    }
+
+    for (size_t k = 0; k < n; k++)
+        log_debug("serving the API on %s", names[k]);
+    *ret = s;
+    return 0;
+
+fail:
+    for (size_t k = handed; k < n; k++)
+        close(fds[k]);
+    cj_server_free(s);
+    return r;
+}

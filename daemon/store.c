@@ -1,2 +1,478 @@
 /* SPDX-License-Identifier: MIT */
-/* placeholder: being written */
+/* The environment: opening, the schema check, map growth, transactions, meta. */
+#include <errno.h>
+#include <inttypes.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+#define STORE_INITIAL_MAP_SIZE ((uint64_t)64 * 1024 * 1024)
+#define STORE_MAX_DBS          8
+#define STORE_MAX_READERS      126
+#define STORE_WRITE_ATTEMPTS   64 /* doubling from 64 KiB reaches 2^70: ample */
+
+const char *const store_index_db_names[_CJ_INDEX_MAX] = {
+    [CJ_INDEX_TIME] = "idx_time",
+    [CJ_INDEX_STATUS_TIME] = "idx_status",
+    [CJ_INDEX_ACCOUNT_TIME] = "idx_account",
+    [CJ_INDEX_MODEL_TIME] = "idx_model",
+};
+
+const char *cj_index_to_string(enum cj_index i)
+{
+    static const char *const names[_CJ_INDEX_MAX] = {
+        [CJ_INDEX_TIME] = "time",
+        [CJ_INDEX_STATUS_TIME] = "status+time",
+        [CJ_INDEX_ACCOUNT_TIME] = "account+time",
+        [CJ_INDEX_MODEL_TIME] = "model+time",
+    };
+    return (unsigned)i < _CJ_INDEX_MAX ? names[i] : NULL;
+}
+
+int store_errno(int rc)
+{
+    switch (rc) {
+    case MDB_SUCCESS:
+        return 0;
+    case MDB_NOTFOUND:
+        return -ENOENT;
+    case MDB_MAP_FULL:
+        return -ENOSPC;
+    case MDB_MAP_RESIZED:
+        return -EAGAIN;
+    case MDB_READERS_FULL:
+        return -EUSERS;
+    case MDB_TXN_FULL:
+    case MDB_CURSOR_FULL:
+    case MDB_PAGE_FULL:
+        return -E2BIG;
+    case MDB_DBS_FULL:
+        return -EMFILE;
+    case MDB_BAD_VALSIZE:
+    case MDB_BAD_DBI:
+    case MDB_BAD_TXN:
+    case MDB_BAD_RSLOT:
+    case MDB_INCOMPATIBLE:
+        return -EINVAL;
+    case MDB_CORRUPTED:
+    case MDB_PAGE_NOTFOUND:
+    case MDB_INVALID:
+    case MDB_VERSION_MISMATCH:
+        return -EUCLEAN;
+    default:
+        return rc > 0 ? -rc : -EIO;
+    }
+}
+
+/* ---- map growth and transactions ---- */
+
+static int store_grow(struct cj_store *s)
+{
+    if (s->map_size >= s->max_size)
+        return log_error_errno(ENOSPC,
+                               "store: full at its ceiling of %" PRIu64
+                               " bytes (store.max_size); raise max_size or remove old jobs",
+                               s->max_size);
+    uint64_t size = s->map_size > s->max_size / 2 ? s->max_size : s->map_size * 2;
+    /* Legal only with no transaction active in this process: the daemon is single-threaded
+     * and the kept read transaction is reset between uses. */
+    int rc = mdb_env_set_mapsize(s->env, (size_t)size);
+    if (rc != MDB_SUCCESS)
+        return log_error_errno(store_errno(rc), "store: cannot grow the map to %" PRIu64 ": %s",
+                               size, mdb_strerror(rc));
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    log_info("store: map grown to %" PRIu64 " bytes (ceiling %" PRIu64 ")", s->map_size,
+             s->max_size);
+    return 0;
+}
+
+/* Another process may have grown the map; adopt its size. */
+static int store_adopt_map_size(struct cj_store *s)
+{
+    int rc = mdb_env_set_mapsize(s->env, 0);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    return 0;
+}
+
+int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
+{
+    if (s->read_only)
+        return -EROFS;
+
+    for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+        if (rc == MDB_MAP_RESIZED) {
+            int r = store_adopt_map_size(s);
+            if (r < 0)
+                return r;
+            continue;
+        }
+        if (rc != MDB_SUCCESS)
+            return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
+                                   mdb_strerror(rc));
+
+        int r = fn(s, txn, userdata);
+        if (r >= 0) {
+            rc = mdb_txn_commit(txn); /* frees txn, also on failure */
+            if (rc == MDB_SUCCESS)
+                return r;
+            r = store_errno(rc);
+            if (r != -ENOSPC)
+                return log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
+        } else
+            mdb_txn_abort(txn);
+
+        if (r != -ENOSPC)
+            return r;
+        r = store_grow(s);
+        if (r < 0)
+            return r;
+    }
+    return log_error_errno(ENOSPC, "store: gave up growing the map");
+}
+
+int store_read_begin(struct cj_store *s, MDB_txn **ret)
+{
+    for (unsigned attempt = 0; attempt < 3; attempt++) {
+        int rc;
+        if (s->rtxn)
+            rc = mdb_txn_renew(s->rtxn);
+        else
+            rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->rtxn);
+        if (rc == MDB_SUCCESS) {
+            *ret = s->rtxn;
+            return 0;
+        }
+        if (rc == MDB_READERS_FULL && attempt == 0) {
+            /* Slots of readers that died (e.g. a killed copyjobd --once) free up here. */
+            int dead = 0;
+            mdb_reader_check(s->env, &dead);
+            log_warning("store: reader table full; cleared %d stale slot(s)", dead);
+            continue;
+        }
+        if (rc != MDB_MAP_RESIZED)
+            return log_error_errno(store_errno(rc), "store: cannot begin a read: %s",
+                                   mdb_strerror(rc));
+        /* Start over with a fresh handle once the new size is adopted. */
+        for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+            if (s->rcursor[i]) {
+                mdb_cursor_close(s->rcursor[i]);
+                s->rcursor[i] = NULL;
+            }
+        if (s->rtxn) {
+            mdb_txn_abort(s->rtxn);
+            s->rtxn = NULL;
+        }
+        int r = store_adopt_map_size(s);
+        if (r < 0)
+            return r;
+    }
+    return -EAGAIN;
+}
+
+void store_read_end(struct cj_store *s)
+{
+    if (s->rtxn)
+        mdb_txn_reset(s->rtxn);
+}
+
+/* ---- meta ---- */
+
+static int meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v)
+{
+    MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
+    return store_errno(mdb_get(txn, s->dbi_meta, &k, v));
+}
+
+static int meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data,
+                    size_t size)
+{
+    MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
+    MDB_val v = {.mv_size = size, .mv_data = (void *)data};
+    return store_errno(mdb_put(txn, s->dbi_meta, &k, &v, 0));
+}
+
+int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t v)
+{
+    uint8_t b[8];
+    put_le64(b, (uint64_t)v);
+    return meta_put(s, txn, key, b, sizeof(b));
+}
+
+int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret)
+{
+    MDB_val v;
+    int r = meta_get(s, txn, key, &v);
+    if (r == -ENOENT) {
+        *ret = 0;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (v.mv_size != 8)
+        return -EUCLEAN;
+    *ret = (int64_t)get_le64(v.mv_data);
+    return 0;
+}
+
+int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret)
+{
+    MDB_val v;
+    int r = meta_get(s, txn, META_COUNTS, &v);
+    *ret = (struct store_counts){0};
+    if (r == -ENOENT)
+        return 0;
+    if (r < 0)
+        return r;
+    if (v.mv_size != 8 * (1 + _CJ_STATUS_MAX))
+        return -EUCLEAN;
+    const uint8_t *p = v.mv_data;
+    ret->total = get_le64(p);
+    for (size_t i = 0; i < _CJ_STATUS_MAX; i++)
+        ret->by_status[i] = get_le64(p + 8 * (i + 1));
+    return 0;
+}
+
+int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c)
+{
+    uint8_t b[8 * (1 + _CJ_STATUS_MAX)];
+    put_le64(b, c->total);
+    for (size_t i = 0; i < _CJ_STATUS_MAX; i++)
+        put_le64(b + 8 * (i + 1), c->by_status[i]);
+    return meta_put(s, txn, META_COUNTS, b, sizeof(b));
+}
+
+/* ---- opening ---- */
+
+static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
+{
+    int rc = mdb_dbi_open(txn, STORE_DB_JOBS, flags, &s->dbi_jobs);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, STORE_DB_META, flags, &s->dbi_meta);
+    for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+        rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
+    return store_errno(rc);
+}
+
+static int db_is_empty(MDB_txn *txn, MDB_dbi dbi, bool *ret)
+{
+    MDB_stat st;
+    int rc = mdb_stat(txn, dbi, &st);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    *ret = st.ms_entries == 0;
+    return 0;
+}
+
+static int drop_all(struct cj_store *s, MDB_txn *txn)
+{
+    int rc = mdb_drop(txn, s->dbi_jobs, 0);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_drop(txn, s->dbi_meta, 0);
+    for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+        rc = mdb_drop(txn, s->dbi_index[i], 0);
+    return store_errno(rc);
+}
+
+static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *has_data)
+{
+    MDB_val v;
+    int r = meta_get(s, txn, META_SCHEMA_VERSION, &v);
+    if (r == -ENOENT) {
+        MDB_dbi dbis[2 + _CJ_INDEX_MAX] = {s->dbi_jobs, s->dbi_meta};
+        memcpy(dbis + 2, s->dbi_index, sizeof(s->dbi_index));
+        *ret = 0;
+        *has_data = false;
+        for (size_t i = 0; i < ELEMENTSOF(dbis); i++) {
+            bool empty = true;
+            r = db_is_empty(txn, dbis[i], &empty);
+            if (r < 0)
+                return r;
+            *has_data = *has_data || !empty;
+        }
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (v.mv_size != 4)
+        return -EUCLEAN;
+    const uint8_t *p = v.mv_data;
+    *ret = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    *has_data = true;
+    return 0;
+}
+
+static int init_meta(struct cj_store *s, MDB_txn *txn)
+{
+    uint8_t key[CJ_STORE_MAC_KEY_SIZE];
+    if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
+        return log_error_errno(errno ? errno : EIO, "store: no random bytes for the token key: %m");
+    uint8_t v[4] = {CJ_STORE_SCHEMA_VERSION & 0xff, (CJ_STORE_SCHEMA_VERSION >> 8) & 0xff,
+                    (CJ_STORE_SCHEMA_VERSION >> 16) & 0xff, (CJ_STORE_SCHEMA_VERSION >> 24) & 0xff};
+    int r = meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
+    if (r >= 0)
+        r = meta_put(s, txn, META_TOKEN_KEY, key, sizeof(key));
+    if (r >= 0)
+        r = store_counts_save(s, txn, &(struct store_counts){0});
+    cj_explicit_zero(key, sizeof(key));
+    return r;
+}
+
+static int load_token_key(struct cj_store *s, MDB_txn *txn)
+{
+    MDB_val v;
+    int r = meta_get(s, txn, META_TOKEN_KEY, &v);
+    if (r < 0 || v.mv_size != CJ_STORE_MAC_KEY_SIZE)
+        return log_error_errno(r < 0 ? r : EUCLEAN, "store: the nextToken key is missing");
+    memcpy(s->mac_key, v.mv_data, CJ_STORE_MAC_KEY_SIZE);
+    return 0;
+}
+
+/* Runs in one write transaction (retried after growth): creates the databases, checks
+ * the schema, wipes an older store, creates meta. */
+static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    uint32_t version;
+    bool has_data;
+    int r = open_dbis(s, txn, MDB_CREATE);
+    if (r < 0)
+        return log_error_errno(r, "store: cannot open the databases: %m");
+    r = read_schema(s, txn, &version, &has_data);
+    if (r < 0)
+        return log_error_errno(r, "store: cannot read the schema version: %m");
+
+    if (version > CJ_STORE_SCHEMA_VERSION)
+        return log_error_errno(EPROTONOSUPPORT,
+                               "store: written by a newer copyjobd (schema %" PRIu32
+                               ", this one knows %d); refusing to touch it",
+                               version, CJ_STORE_SCHEMA_VERSION);
+    if (version < CJ_STORE_SCHEMA_VERSION) {
+        if (has_data) {
+            log_notice("store: schema %" PRIu32 " is older than %d; discarding the cache, the "
+                       "next full sync refills it",
+                       version, CJ_STORE_SCHEMA_VERSION);
+            r = drop_all(s, txn);
+            if (r < 0)
+                return r;
+        }
+        r = init_meta(s, txn);
+        if (r < 0)
+            return r;
+    }
+    return load_token_key(s, txn);
+}
+
+static int setup_read_only(struct cj_store *s, const char *directory)
+{
+    MDB_txn *txn;
+    int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+    if (rc != MDB_SUCCESS)
+        return log_error_errno(store_errno(rc), "store: cannot begin a read: %s", mdb_strerror(rc));
+    int r = open_dbis(s, txn, 0);
+    if (r == -ENOENT)
+        log_error("store: %s has no copyjobd databases yet", directory);
+    uint32_t version = 0;
+    bool has_data;
+    if (r >= 0)
+        r = read_schema(s, txn, &version, &has_data);
+    if (r >= 0 && version != CJ_STORE_SCHEMA_VERSION)
+        r = log_error_errno(EPROTONOSUPPORT,
+                            "store: schema %" PRIu32 " is not %d, and read-only cannot convert",
+                            version, CJ_STORE_SCHEMA_VERSION);
+    if (r >= 0)
+        r = load_token_key(s, txn);
+    if (r < 0) {
+        mdb_txn_abort(txn);
+        return r;
+    }
+    /* Committing, not aborting, keeps the database handles opened in this transaction. */
+    return store_errno(mdb_txn_commit(txn));
+}
+
+int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
+{
+    if (!o || !o->directory || !ret)
+        return -EINVAL;
+    if (o->max_size < 64 * 1024)
+        return log_error_errno(EINVAL, "store: max_size %" PRIu64 " is below 64K", o->max_size);
+
+    if (!o->read_only && mkdir(o->directory, 0700) < 0 && errno != EEXIST)
+        return log_error_errno(errno, "store: cannot create %s: %m", o->directory);
+
+    struct cj_store *s = calloc(1, sizeof(*s));
+    if (!s)
+        return -ENOMEM;
+    s->read_only = o->read_only;
+    s->max_size = o->max_size;
+    uint64_t initial = o->initial_size ? o->initial_size : STORE_INITIAL_MAP_SIZE;
+    if (initial > o->max_size)
+        initial = o->max_size;
+
+    int r, rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        free(s);
+        return store_errno(rc);
+    }
+    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_mapsize(s->env, (size_t)initial);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(s->env, o->directory, MDB_NOTLS | (o->read_only ? MDB_RDONLY : 0), 0600);
+    if (rc != MDB_SUCCESS) {
+        r = log_error_errno(store_errno(rc), "store: cannot open LMDB in %s: %s", o->directory,
+                            mdb_strerror(rc));
+        goto fail;
+    }
+
+    /* An existing environment may be larger than the initial size: LMDB keeps its size. */
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+
+    int dead = 0;
+    rc = mdb_reader_check(s->env, &dead);
+    if (rc != MDB_SUCCESS)
+        log_warning("store: cannot check reader slots: %s", mdb_strerror(rc));
+    else if (dead > 0)
+        log_notice("store: cleared %d reader slot(s) left by processes that died", dead);
+
+    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, NULL);
+    if (r < 0)
+        goto fail;
+
+    *ret = s;
+    return 0;
+
+fail:
+    mdb_env_close(s->env);
+    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+    free(s);
+    return r;
+}
+
+void cj_store_close(struct cj_store *s)
+{
+    if (!s)
+        return;
+    store_pass_detach(s);
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        if (s->rcursor[i])
+            mdb_cursor_close(s->rcursor[i]);
+    if (s->rtxn)
+        mdb_txn_abort(s->rtxn);
+    mdb_env_close(s->env);
+    cj_buf_free(&s->scratch);
+    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+    free(s);
+}

@@ -6,7 +6,9 @@
  * composite keys (time; status|time; account|time; hash(sourceModelArn)|time; each
  * followed by the jobArn so equal times order by ARN), and a meta database (schema
  * version, counters, last sync time, the key that authenticates nextTokens).
- * Readers never block the writer; every write is one transaction. */
+ * Readers never block the writer; every write is one transaction.
+ * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
+ * other processes may open the same directory read_only. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,9 +25,10 @@
 struct cj_store;
 
 struct cj_store_options {
-    const char *directory;  /* created 0700 if missing */
-    uint64_t max_size;      /* ceiling of the LMDB map, bytes */
+    const char *directory; /* created 0700 if missing */
+    uint64_t max_size;     /* ceiling of the LMDB map, bytes */
     bool read_only;
+    uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
 };
 
 /* Opens or creates the store. A store written by a newer schema is refused with
@@ -38,19 +41,25 @@ void cj_store_close(struct cj_store *s);
 
 struct cj_store_changes {
     size_t created;
-    size_t updated;     /* any served byte differs */
+    size_t updated; /* any served byte differs */
     size_t unchanged;
     size_t removed;
 };
 
 /* A full pass: remembers which jobArns it has seen (8 bytes each, in memory), so that
- * at its end the jobs it did not see can be removed. */
+ * at its end the jobs it did not see can be removed. One pass at a time per store
+ * (-EBUSY otherwise). Jobs written by cj_store_put_jobs with pass=NULL while a pass runs
+ * (a quick sync) count as seen by it too. Free a pass before closing its store; a pass
+ * freed after the close is harmless. */
 struct cj_store_pass;
 int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret);
 void cj_store_pass_free(struct cj_store_pass *p);
 
 /* Inserts or updates every job in one write transaction, keeping the indexes and the
- * counters in step. `pass` may be NULL (quick sync). Adds to *changes if non-NULL. */
+ * counters in step. `pass` may be NULL (quick sync). Adds to *changes if non-NULL.
+ * Jobs are checked first (jobArn 1..CJ_JOB_ARN_MAX, status, 12-digit account,
+ * sourceModelArn, json): one bad job refuses the whole page with -EINVAL. When the map is
+ * full at max_size: -ENOSPC, and nothing of the page is written. */
 int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
                       size_t n, struct cj_store_changes *changes);
 
@@ -76,12 +85,12 @@ struct cj_query {
     const char *source_model_arn; /* NULL or a valid ModelArn */
     const char *name_contains;    /* NULL or 1..63 bytes, case-sensitive substring */
     bool has_after;
-    int64_t after_ns;             /* creationTime > after_ns */
+    int64_t after_ns; /* creationTime > after_ns */
     bool has_before;
-    int64_t before_ns;            /* creationTime < before_ns */
-    bool ascending;               /* default false: newest first */
-    unsigned max_results;         /* 1..1000 */
-    const char *next_token;       /* NULL, or the token exactly as the client sent it */
+    int64_t before_ns;      /* creationTime < before_ns */
+    bool ascending;         /* default false: newest first */
+    unsigned max_results;   /* 1..1000 */
+    const char *next_token; /* NULL, or the token exactly as the client sent it */
 };
 
 enum cj_index {
@@ -102,7 +111,9 @@ enum cj_index cj_query_plan(const struct cj_query *q);
  * the position of the last row returned and a MAC, so following it returns every job that
  * matches exactly once and in order, even while syncs write between pages.
  * A token that is malformed, tampered with, from another query or from another schema
- * gives -EINVAL with a message for the client in err. */
+ * gives -EINVAL with a message for the client in err (it begins "nextToken: "); a query
+ * out of bounds (maxResults, account, name length) too, naming the parameter. On error
+ * nothing is appended to out. */
 int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *out, char *err,
                   size_t errlen);
 
@@ -112,8 +123,14 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out);
 struct cj_store_stats {
     uint64_t total;
     uint64_t by_status[_CJ_STATUS_MAX];
-    int64_t oldest_ns;      /* 0 when empty */
-    int64_t newest_ns;      /* 0 when empty */
-    int64_t synced_at_ns;   /* last successful sync, 0 if never */
+    int64_t oldest_ns;    /* 0 when empty */
+    int64_t newest_ns;    /* 0 when empty */
+    int64_t synced_at_ns; /* last successful sync, 0 if never */
+    uint64_t map_size;    /* current size of the LMDB map, bytes */
 };
 int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret);
+
+/* Consistency check: walks the jobs, every index and the counters. 0 when they all agree;
+ * -EUCLEAN with the first disagreements described in report (always NUL-terminated) when
+ * not. O(n log n); for tests and diagnostics, not the serving path. */
+int cj_store_verify(struct cj_store *s, char *report, size_t len);

@@ -18,12 +18,12 @@ struct cj_sync_status {
     bool running;
     bool running_full;
     uint64_t passes_ok, passes_failed;
-    uint64_t api_calls;          /* HTTP requests sent to Bedrock */
-    int64_t last_attempt_ns;     /* start of the last pass, 0 = never */
-    int64_t last_success_ns;     /* end of the last successful pass, 0 = never (also from store) */
-    int64_t last_duration_ns;    /* of the last finished pass */
-    int last_result;             /* 0 or negative errno of the last finished pass */
-    char last_error_type[64];    /* "" when the last pass succeeded */
+    uint64_t api_calls;       /* HTTP requests sent to Bedrock */
+    int64_t last_attempt_ns;  /* start of the last pass, 0 = never */
+    int64_t last_success_ns;  /* end of the last successful pass, 0 = never (also from store) */
+    int64_t last_duration_ns; /* of the last finished pass */
+    int last_result;          /* 0 or negative errno of the last finished pass */
+    char last_error_type[64]; /* "" when the last pass succeeded */
     char last_error_message[512];
     struct cj_store_changes last_changes;
 };
@@ -48,3 +48,17 @@ int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userd
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
                         const struct cj_aws_credentials *creds);
 void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
+
+/* Notes from the sync module (the declarations above are unchanged):
+ * - A pass never ends inside cj_sync_trigger()/cj_sync_start_schedule(): its first request
+ *   goes out from the event loop, so done callbacks always run later (cj_sync_cancel() is
+ *   the exception: it ends the pass, and calls the callbacks, before it returns).
+ * - A done callback may trigger, cancel or reconfigure, but must not free the sync.
+ * - cj_sync_new()/cj_sync_reconfigure() refuse (-EINVAL, logged) settings without a region,
+ *   with an endpoint that is not http(s)://host[:port][/path], or page_size outside 1..1000.
+ *   creds may be NULL: passes then fail with type "MissingCredentials".
+ * - Error types recorded besides the service's own: "NetworkError", "Timeout", "TLSError",
+ *   "ResponseTooLarge" (body over 64 MiB), "MalformedResponse", "PaginationLoop",
+ *   "StoreError", "MissingCredentials", "ExpiredCredentials", "SigningError", "Cancelled".
+ * - The next scheduled pass starts sync.interval after the end of the previous one; a
+ *   reconfigure's new interval applies from the end of the next pass. */

@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/* Turning a handler's reply into an HTTP response: AWS-shaped errors, the request id every
+ * answer carries, and the Age / x-copyjobd-synced-at headers of answers from the cache. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cj-time.h"
+#include "log.h"
+#include "server-internal.h"
+
+int cj_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
+{
+    char message[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(message, sizeof(message), fmt, ap);
+    va_end(ap);
+
+    cj_buf_reset(&reply->body);
+    reply->status = status;
+    reply->error_type = type;
+    int r = cj_buf_append_str(&reply->body, "{\"message\":");
+    if (r >= 0)
+        r = cj_buf_append_json_string(&reply->body, message, strlen(message));
+    if (r >= 0)
+        r = cj_buf_append_char(&reply->body, '}');
+    return r;
+}
+
+int cj_reply_errno(struct cj_reply *reply, int r, const char *what)
+{
+    switch (r) {
+    case -EBUSY:
+    case -EAGAIN:
+        return cj_reply_error(reply, 503, "ServiceUnavailableException",
+                              "%s: the cache is busy, try again", what);
+    case -ENOMEM:
+    case -E2BIG:
+        return cj_reply_error(reply, 500, "InternalServerException",
+                              "%s: the answer does not fit in memory", what);
+    default:
+        return cj_reply_error(reply, 500, "InternalServerException", "%s: %s", what,
+                              strerror(r < 0 ? -r : r));
+    }
+}
+
+void cj_reply_done(struct cj_reply *reply)
+{
+    cj_buf_free(&reply->body);
+}
+
+int64_t cj_server_synced_at_ns(struct cj_server *s)
+{
+    struct cj_store_stats st;
+    int64_t synced = 0;
+
+    if (s->sync) {
+        struct cj_sync_status ss;
+        cj_sync_get_status(s->sync, &ss);
+        synced = ss.last_success_ns;
+    }
+    if (synced == 0 && cj_store_stats(s->store, &st) >= 0)
+        synced = st.synced_at_ns;
+    return synced;
+}
+
+static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
+{
+    return MHD_add_response_header(resp, name, value) == MHD_YES;
+}
+
+static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
+{
+    char age[32], when[CJ_ISO8601_MAX];
+    int64_t synced = cj_server_synced_at_ns(s);
+
+    if (synced <= 0)
+        return true; /* never synced: nothing honest to say */
+    int64_t secs = (cj_now_ns() - synced) / CJ_NSEC_PER_SEC;
+    snprintf(age, sizeof(age), "%" PRId64, secs < 0 ? 0 : secs);
+    if (cj_time_format_iso8601(synced, when, sizeof(when)) < 0)
+        return true;
+    return add_header(resp, "Age", age) && add_header(resp, "x-copyjobd-synced-at", when);
+}
+
+/* A UUID-shaped id, unique per daemon run (random prefix) and per request (counter). */
+static void format_request_id(struct cj_server *s, char out[static 37])
+{
+    uint64_t p = s->request_id_prefix, c = ++s->request_counter;
+
+    snprintf(out, 37, "%08" PRIx32 "-%04" PRIx32 "-%04" PRIx32 "-%04" PRIx32 "-%012" PRIx64,
+             (uint32_t)(p >> 32), (uint32_t)(p >> 16) & 0xffff, (uint32_t)p & 0xffff,
+             (uint32_t)(c >> 48) & 0xffff, c & UINT64_C(0xffffffffffff));
+}
+
+enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_server *s = req->server;
+    char request_id[37];
+
+    if (!reply->body.data && cj_buf_append_str(&reply->body, "{}") < 0)
+        return MHD_NO;
+
+    size_t len = reply->body.len;
+    char *body = cj_buf_steal(&reply->body);
+    if (!body)
+        return MHD_NO;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        free(body);
+        return MHD_NO;
+    }
+
+    format_request_id(s, request_id);
+    bool ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") &&
+              add_header(resp, "x-amzn-RequestId", request_id);
+    if (ok && reply->error_type)
+        ok = add_header(resp, "x-amzn-ErrorType", reply->error_type);
+    if (ok && reply->allow)
+        ok = add_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    if (ok && reply->from_cache)
+        ok = add_cache_headers(s, resp);
+
+    enum MHD_Result ret = ok ? MHD_queue_response(req->connection, reply->status, resp) : MHD_NO;
+    MHD_destroy_response(resp);
+    if (ret == MHD_NO)
+        log_debug("http: cannot queue the %u response", reply->status);
+    return ret;
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: MIT */
+/* ListModelCopyJobs and GetModelCopyJob, answered from the store. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "job.h"
+#include "query.h"
+#include "server-internal.h"
+
+struct arg_list {
+    struct cj_kv items[CJ_SERVER_QUERY_ARGS_MAX];
+    size_t n;
+    bool overflow;
+};
+
+static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    struct arg_list *l = cls;
+
+    if (l->n >= ELEMENTSOF(l->items)) {
+        l->overflow = true;
+        return MHD_NO;
+    }
+    l->items[l->n++] = (struct cj_kv){.key = key, .value = value};
+    return MHD_YES;
+}
+
+int cj_server_handle_list(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_query_storage st = {0};
+    struct cj_query q;
+    struct arg_list args = {.n = 0};
+    char err[512] = "";
+    int r;
+
+    /* Every pair, in order and with repeats, so that a repeated key can be refused. */
+    MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
+    if (args.overflow)
+        return cj_reply_error(reply, 400, "ValidationException",
+                              "too many query parameters (at most %d)", CJ_SERVER_QUERY_ARGS_MAX);
+
+    r = cj_query_parse(args.items, args.n, &q, &st, err, sizeof(err));
+    if (r == -EINVAL)
+        return cj_reply_error(reply, 400, "ValidationException", "%s", err);
+    if (r < 0)
+        return r;
+
+    reply->from_cache = true;
+    r = cj_store_list(req->server->store, &q, &reply->body, err, sizeof(err));
+    cj_query_storage_done(&st);
+    if (r == -EINVAL)
+        return cj_reply_error(reply, 400, "ValidationException", "%s",
+                              err[0] ? err : "nextToken: invalid token");
+    if (r < 0) {
+        reply->from_cache = false;
+        return cj_reply_errno(reply, r, "listing the cache");
+    }
+    return 0;
+}
+
+int cj_server_handle_get(struct cj_request *req, const char *job_arn, struct cj_reply *reply)
+{
+    size_t len = strlen(job_arn);
+    int r;
+
+    /* MHD has already percent-decoded the path, so "arn%3Aaws%3A...%2F..." and the raw
+     * ARN both arrive here as the plain ARN. */
+    if (!cj_valid_job_arn(job_arn, len))
+        return cj_reply_error(reply, 400, "ValidationException",
+                              "jobArn: must be a model copy job ARN "
+                              "(arn:aws:bedrock:REGION:ACCOUNT:model-copy-job/ID) of at most "
+                              "%d characters",
+                              CJ_JOB_ARN_MAX);
+
+    reply->from_cache = true;
+    r = cj_store_get(req->server->store, job_arn, &reply->body);
+    if (r == -ENOENT)
+        return cj_reply_error(reply, 404, "ResourceNotFoundException",
+                              "Could not find model copy job %s", job_arn);
+    if (r < 0) {
+        reply->from_cache = false;
+        return cj_reply_errno(reply, r, "reading the cache");
+    }
+    return 0;
+}

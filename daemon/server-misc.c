@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: MIT */
+/* Beyond Bedrock's API: /v1/stats, /v1/health and /v1/sync. */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "cj-time.h"
+#include "log.h"
+#include "server-internal.h"
+
+/* Appends "name":"<ISO 8601>" or "name":null (for 0). */
+static int append_time(struct cj_buf *b, const char *name, int64_t ns)
+{
+    char when[CJ_ISO8601_MAX];
+
+    if (ns == 0 || cj_time_format_iso8601(ns, when, sizeof(when)) < 0)
+        return cj_buf_printf(b, "\"%s\":null", name);
+    return cj_buf_printf(b, "\"%s\":\"%s\"", name, when);
+}
+
+static int append_error(struct cj_buf *b, const char *type, const char *message)
+{
+    int r = cj_buf_append_str(b, "{\"type\":");
+    if (r >= 0)
+        r = cj_buf_append_json_string(b, type, strlen(type));
+    if (r >= 0)
+        r = cj_buf_append_str(b, ",\"message\":");
+    if (r >= 0)
+        r = cj_buf_append_json_string(b, message, strlen(message));
+    if (r >= 0)
+        r = cj_buf_append_char(b, '}');
+    return r;
+}
+
+int cj_server_handle_stats(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_store_stats st;
+    struct cj_buf *b = &reply->body;
+
+    int r = cj_store_stats(req->server->store, &st);
+    if (r < 0)
+        return cj_reply_errno(reply, r, "reading the cache");
+
+    reply->from_cache = true;
+    r = cj_buf_printf(b, "{\"total\":%" PRIu64 ",\"byStatus\":{", st.total);
+    for (int i = 0; r >= 0 && i < _CJ_STATUS_MAX; i++)
+        r = cj_buf_printf(b, "%s\"%s\":%" PRIu64, i ? "," : "", cj_status_to_string(i),
+                          st.by_status[i]);
+    if (r >= 0)
+        r = cj_buf_append_str(b, "},");
+    if (r >= 0)
+        r = append_time(b, "oldestCreationTime", st.total ? st.oldest_ns : 0);
+    if (r >= 0)
+        r = cj_buf_append_char(b, ',');
+    if (r >= 0)
+        r = append_time(b, "newestCreationTime", st.total ? st.newest_ns : 0);
+    if (r >= 0)
+        r = cj_buf_append_char(b, '}');
+    return r;
+}
+
+static const char *health_state(const struct cj_server *s, int64_t synced_ns,
+                                const struct cj_sync_status *ss, int64_t now_ns)
+{
+    if (synced_ns == 0)
+        return "starting";
+    if (s->full_interval_usec > 0 &&
+        now_ns - synced_ns > (int64_t)(3 * s->full_interval_usec) * CJ_NSEC_PER_USEC)
+        return "stale";
+    if (ss && ss->passes_ok + ss->passes_failed > 0 && ss->last_result < 0)
+        return "degraded";
+    return "ok";
+}
+
+int cj_server_handle_health(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_server *s = req->server;
+    struct cj_sync_status ss = {0};
+    struct cj_store_stats st;
+    struct cj_buf *b = &reply->body;
+
+    int r = cj_store_stats(s->store, &st);
+    if (r < 0)
+        return cj_reply_errno(reply, r, "reading the cache");
+    if (s->sync)
+        cj_sync_get_status(s->sync, &ss);
+
+    int64_t synced = ss.last_success_ns > st.synced_at_ns ? ss.last_success_ns : st.synced_at_ns;
+    const char *state = health_state(s, synced, s->sync ? &ss : NULL, cj_now_ns());
+    bool failed = s->sync && ss.passes_ok + ss.passes_failed > 0 && ss.last_result < 0;
+
+    reply->status = strcmp(state, "ok") == 0 ? 200 : 503;
+    r = cj_buf_printf(b, "{\"state\":\"%s\",\"jobs\":%" PRIu64 ",", state, st.total);
+    if (r >= 0)
+        r = append_time(b, "lastSuccessfulSync", synced);
+    if (r >= 0)
+        r = cj_buf_append_char(b, ',');
+    if (r >= 0)
+        r = append_time(b, "lastAttempt", ss.last_attempt_ns);
+    if (r >= 0)
+        r = cj_buf_append_str(b, ",\"lastError\":");
+    if (r >= 0 && failed) {
+        const char *type = ss.last_error_type[0] ? ss.last_error_type : "InternalError";
+        const char *message =
+            ss.last_error_message[0] ? ss.last_error_message : strerror(-ss.last_result);
+        r = append_error(b, type, message);
+    } else if (r >= 0) {
+        r = cj_buf_append_str(b, "null");
+    }
+    if (r >= 0)
+        r = cj_buf_append_char(b, '}');
+    return r;
+}
+
+/* "true"/"false" (also "1"/"0" and a bare "?full"); anything else is refused. */
+static int bool_arg(struct MHD_Connection *c, const char *key, bool *ret, struct cj_reply *reply)
+{
+    *ret = false;
+    if (!MHD_lookup_connection_value_n(c, MHD_GET_ARGUMENT_KIND, key, strlen(key), NULL, NULL))
+        return 0;
+    const char *v = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, key);
+    if (!v || !*v || strcmp(v, "true") == 0 || strcmp(v, "1") == 0) {
+        *ret = true;
+        return 0;
+    }
+    if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
+        return 0;
+    cj_reply_error(reply, 400, "ValidationException", "%s: must be true or false", key);
+    return 1;
+}
+
+static void wait_add(struct cj_server *s, struct cj_request *req)
+{
+    req->waiting = true;
+    req->wait_prev = NULL;
+    req->wait_next = s->waiting_head;
+    if (s->waiting_head)
+        s->waiting_head->wait_prev = req;
+    s->waiting_head = req;
+}
+
+void cj_server_unwait(struct cj_request *req)
+{
+    struct cj_server *s = req->server;
+
+    if (!req->waiting)
+        return;
+    if (req->wait_prev)
+        req->wait_prev->wait_next = req->wait_next;
+    else
+        s->waiting_head = req->wait_next;
+    if (req->wait_next)
+        req->wait_next->wait_prev = req->wait_prev;
+    req->wait_next = req->wait_prev = NULL;
+    req->waiting = false;
+}
+
+int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_server *s = req->server;
+    struct cj_sync_status before;
+    bool full, wait;
+    int r;
+
+    if (bool_arg(req->connection, "full", &full, reply) > 0 ||
+        bool_arg(req->connection, "wait", &wait, reply) > 0)
+        return 0;
+    if (!s->sync || s->stopping)
+        return cj_reply_error(reply, 503, "ServiceUnavailableException",
+                              "syncing is not available in this daemon");
+
+    cj_sync_get_status(s->sync, &before);
+    /* On the list before the trigger: a pass that fails at once may report before
+     * cj_sync_trigger() returns. */
+    if (wait)
+        wait_add(s, req);
+    r = cj_sync_trigger(s->sync, full);
+    if (r < 0) {
+        cj_server_unwait(req);
+        return cj_reply_error(reply, 503, "ServiceUnavailableException", "cannot start a sync: %s",
+                              strerror(-r));
+    }
+
+    if (!wait) {
+        reply->status = 202;
+        return cj_buf_printf(&reply->body, "{\"started\":%s,\"joined\":%s}",
+                             before.running ? "false" : "true", before.running ? "true" : "false");
+    }
+    if (req->sync_done)
+        return cj_server_handle_sync_resumed(req, reply);
+
+    MHD_suspend_connection(req->connection);
+    req->suspended = true;
+    reply->suspended = true;
+    return 0;
+}
+
+void cj_server_on_sync_done(struct cj_sync *sync, int result, void *userdata)
+{
+    struct cj_server *s = userdata;
+    struct cj_sync_status status;
+
+    cj_sync_get_status(sync, &status);
+    bool resumed = false;
+    for (struct cj_request *req = s->waiting_head; req; req = req->wait_next) {
+        if (req->sync_done)
+            continue;
+        req->sync_done = true;
+        req->sync_result = result;
+        req->sync_status = status;
+        if (req->suspended) {
+            req->suspended = false;
+            MHD_resume_connection(req->connection);
+            resumed = true;
+        }
+    }
+    /* With external polling MHD needs MHD_run() after a resume (its epoll fd alone may
+     * not wake): run every listener on the next loop iteration, outside this callback. */
+    if (resumed)
+        cj_server_kick(s);
+}
+
+int cj_server_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_server *s = req->server;
+    struct cj_store_stats st = {0};
+    const struct cj_sync_status *ss = &req->sync_status;
+    struct cj_buf *b = &reply->body;
+    int r;
+
+    cj_server_unwait(req);
+    if (!req->sync_done)
+        return cj_reply_error(reply, 503, "ServiceUnavailableException",
+                              "copyjobd is stopping; the sync's result is unknown");
+
+    r = cj_store_stats(s->store, &st);
+    if (r < 0)
+        return cj_reply_errno(reply, r, "reading the cache");
+
+    reply->status = 200;
+    r = cj_buf_printf(b, "{\"result\":\"%s\",\"error\":", req->sync_result < 0 ? "failed" : "ok");
+    if (r >= 0 && req->sync_result < 0) {
+        const char *type = ss->last_error_type[0] ? ss->last_error_type : "InternalError";
+        const char *message =
+            ss->last_error_message[0] ? ss->last_error_message : strerror(-req->sync_result);
+        r = append_error(b, type, message);
+    } else if (r >= 0) {
+        r = cj_buf_append_str(b, "null");
+    }
+    if (r >= 0)
+        r = cj_buf_printf(b,
+                          ",\"jobs\":%" PRIu64 ",\"changes\":{\"created\":%zu,\"updated\":%zu,"
+                          "\"removed\":%zu}}",
+                          st.total, ss->last_changes.created, ss->last_changes.updated,
+                          ss->last_changes.removed);
+    return r;
+}

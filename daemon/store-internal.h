@@ -1,0 +1,219 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared between the store's files only: the environment, the on-disk row and key
+ * formats, and the write-transaction runner that grows the map. */
+#pragma once
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "cj-buf.h"
+#include "store.h"
+
+#define CJ_STORE_MAC_KEY_SIZE 32
+#define CJ_MODEL_ARN_MAX      2048 /* the service allows 1011; the row format allows more */
+
+/* Names of the LMDB databases. */
+#define STORE_DB_JOBS "jobs"
+#define STORE_DB_META "meta"
+extern const char *const store_index_db_names[_CJ_INDEX_MAX];
+
+/* Keys of the meta database. */
+#define META_SCHEMA_VERSION "schema_version" /* u32 LE */
+#define META_COUNTS         "counts"         /* u64 LE total, then one per status */
+#define META_TOKEN_KEY      "token_key"      /* CJ_STORE_MAC_KEY_SIZE random bytes */
+#define META_SYNCED_AT      "synced_at"      /* i64 LE ns */
+
+struct cj_store {
+    MDB_env *env;
+    MDB_dbi dbi_jobs;
+    MDB_dbi dbi_meta;
+    MDB_dbi dbi_index[_CJ_INDEX_MAX];
+    uint64_t map_size;
+    uint64_t max_size;
+    bool read_only;
+    uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
+
+    /* A read transaction kept reset between queries, and one cursor per index renewed
+     * with it: renewing is much cheaper than beginning and opening. */
+    MDB_txn *rtxn;
+    MDB_cursor *rcursor[_CJ_INDEX_MAX];
+
+    struct cj_buf scratch;      /* row values under construction */
+    struct cj_store_pass *pass; /* the full pass in progress, if any */
+};
+
+/* ---- errors ---- */
+
+/* LMDB's return codes as negative errno values. MDB_MAP_FULL is -ENOSPC. */
+int store_errno(int mdb_rc);
+
+/* ---- transactions ---- */
+
+/* Runs fn in a write transaction and commits it. When the map fills up (fn or the commit
+ * sees MDB_MAP_FULL, i.e. -ENOSPC), the transaction is aborted, the map doubled (up to
+ * max_size) and fn run again from scratch, so fn must not leave effects outside the
+ * transaction that a rerun would duplicate. */
+typedef int (*store_write_fn)(struct cj_store *s, MDB_txn *txn, void *userdata);
+int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
+
+/* The reusable read transaction; store_read_end resets it. */
+int store_read_begin(struct cj_store *s, MDB_txn **ret);
+void store_read_end(struct cj_store *s);
+
+/* ---- little/big endian ---- */
+
+static inline void put_le16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+
+static inline uint16_t get_le16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline void put_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+static inline void put_be64(uint8_t *p, uint64_t v)
+{
+    for (int i = 7; i >= 0; i--, v >>= 8)
+        p[i] = (uint8_t)v;
+}
+
+static inline uint64_t get_be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = (v << 8) | p[i];
+    return v;
+}
+
+/* A time as 8 bytes that sort like the signed value under memcmp. */
+static inline void put_time_key(uint8_t *p, int64_t ns)
+{
+    put_be64(p, (uint64_t)ns ^ (UINT64_C(1) << 63));
+}
+
+static inline int64_t get_time_key(const uint8_t *p)
+{
+    return (int64_t)(get_be64(p) ^ (UINT64_C(1) << 63));
+}
+
+/* ---- hashing (store-hash.c) ---- */
+
+uint64_t store_siphash24(const uint8_t key[16], const void *data, size_t len);
+/* Of a sourceModelArn, as kept in the row and idx_model. Stable across versions. */
+uint64_t store_model_hash(const char *arn, size_t len);
+/* Of a jobArn, for the full pass's set of seen jobs. */
+uint64_t store_job_hash(const char *arn, size_t len);
+
+/* ---- rows and index keys (store-row.c) ---- */
+
+/* The value of a `jobs` row: a fixed header, the targetModelName and sourceModelArn
+ * bytes (filters are checked here, never in the JSON), then the JSON as served.
+ *   0 version  1 status  2 name length  3 flags (bit 0: has a name)
+ *   4 sourceModelArn length (le16)  6 offset of the JSON (le16)
+ *   8 creation_ns (le64)  16 hash of sourceModelArn (le64)  24 account (12 bytes)
+ *  36 reserved (4 zero bytes)  40 name, sourceModelArn, JSON */
+#define ROW_VERSION     1
+#define ROW_HEADER_SIZE 40
+#define ROW_HAS_NAME    0x01
+
+struct store_row {
+    uint8_t status;
+    bool has_name;
+    uint8_t name_len;
+    uint16_t model_arn_len;
+    int64_t creation_ns;
+    uint64_t model_hash;
+    const char *account; /* CJ_ACCOUNT_ID_LEN bytes, not terminated */
+    const char *name;
+    const char *model_arn;
+    const char *json;
+    size_t json_len;
+};
+
+/* Checks a job before it is stored: -EINVAL naming the bad field in the log. */
+int store_job_check(const struct cj_job *j);
+/* Appends the row value of j to b (reset first). */
+int store_row_encode(const struct cj_job *j, struct cj_buf *b);
+/* Decodes a row value in place; -EUCLEAN if it is not one this version wrote. */
+int store_row_decode(const void *data, size_t size, struct store_row *ret);
+
+/* The largest index key: account (12) + time (8) + jobArn. */
+#define INDEX_PREFIX_MAX 12
+#define INDEX_KEY_MAX    (INDEX_PREFIX_MAX + 8 + CJ_JOB_ARN_MAX)
+
+/* The prefix an index groups by: nothing, status, account, model hash. Returns its size. */
+size_t store_index_prefix(enum cj_index i, uint8_t status, const char *account, uint64_t model_hash,
+                          uint8_t out[INDEX_PREFIX_MAX]);
+static inline size_t store_index_prefix_len(enum cj_index i)
+{
+    static const uint8_t lens[_CJ_INDEX_MAX] = {0, 1, CJ_ACCOUNT_ID_LEN, 8};
+    return lens[i];
+}
+/* prefix | time | jobArn. Returns the size. */
+size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
+                       uint8_t out[INDEX_KEY_MAX]);
+
+/* ---- counters in meta (store.c) ---- */
+
+struct store_counts {
+    uint64_t total;
+    uint64_t by_status[_CJ_STATUS_MAX];
+};
+int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret);
+int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c);
+int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t v);
+int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret);
+
+/* ---- deleting one row with its index keys (store-write.c) ---- */
+
+int store_delete_row(struct cj_store *s, MDB_txn *txn, const MDB_val *arn, const MDB_val *value,
+                     struct store_counts *counts);
+
+/* ---- nextToken (store-token.c) ---- */
+
+/* The HMAC of the query's filters and order (not maxResults), truncated. */
+#define TOKEN_QUERY_DIGEST_SIZE 8
+void store_query_digest(const struct cj_store *s, const struct cj_query *q,
+                        uint8_t out[TOKEN_QUERY_DIGEST_SIZE]);
+/* Appends the base64url token for resuming after `key` in index i. */
+int store_token_encode(const struct cj_store *s, enum cj_index i,
+                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], const void *key,
+                       size_t key_len, struct cj_buf *out);
+/* Verifies a client's token against this query; on success the resume key is copied into
+ * key (INDEX_KEY_MAX bytes). -EINVAL with a client message otherwise. */
+int store_token_decode(const struct cj_store *s, const char *token, enum cj_index i,
+                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], uint8_t *key, size_t *key_len,
+                       char *err, size_t errlen);
+
+/* ---- removing a row's index entries (store-write.c) ---- */
+
+/* Deletes the index keys of the row `r` of jobArn `arn` and takes it off the counters; the
+ * caller deletes the row itself (with mdb_del or, while walking, mdb_cursor_del). */
+int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                      const struct store_row *r, struct store_counts *counts);
+
+/* ---- the full pass (store-pass.c) ---- */
+
+/* Every job written while a pass runs counts as seen by it, also by a quick sync. */
+void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *arn, size_t len);
+/* Called by cj_store_close: a pass freed later must not touch the store. */
+void store_pass_detach(struct cj_store *s);

@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* ListModelCopyJobs from the cache: the hot path of the product. One read transaction,
+ * one cursor over the chosen index walking the key range in the requested order, one
+ * lookup of the row per candidate, filters checked on the row header, the stored JSON
+ * bytes appended as they are. */
+#include <errno.h>
+#include <stdio.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+struct list_plan {
+    enum cj_index index;
+    bool ascending;
+    unsigned max_results;
+    uint8_t prefix[INDEX_PREFIX_MAX];
+    size_t plen;
+    /* Keys in range have lo <= time < hi (as memcmp'able time keys). */
+    bool has_lo, has_hi, empty;
+    uint8_t lo[8], hi[8];
+    /* Filters checked on the row. */
+    bool check_status, check_account, check_model, check_name;
+    uint8_t status;
+    const char *account;
+    const char *model_arn;
+    size_t model_arn_len;
+    const char *name;
+    size_t name_len;
+};
+
+static int fail(char *err, size_t errlen, const char *msg)
+{
+    snprintf(err, errlen, "%s", msg);
+    return -EINVAL;
+}
+
+static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, size_t errlen)
+{
+    *p = (struct list_plan){
+        .index = cj_query_plan(q), .ascending = q->ascending, .max_results = q->max_results};
+
+    if (q->max_results < 1 || q->max_results > CJ_MAX_RESULTS_MAX)
+        return fail(err, errlen, "maxResults: must be between 1 and 1000");
+    if (q->has_status && (unsigned)q->status >= _CJ_STATUS_MAX)
+        return fail(err, errlen, "statusEquals: must be InProgress, Completed or Failed");
+    if (q->source_account) {
+        if (strlen(q->source_account) != CJ_ACCOUNT_ID_LEN)
+            return fail(err, errlen, "sourceAccountEquals: must be 12 digits");
+        for (size_t i = 0; i < CJ_ACCOUNT_ID_LEN; i++)
+            if (q->source_account[i] < '0' || q->source_account[i] > '9')
+                return fail(err, errlen, "sourceAccountEquals: must be 12 digits");
+    }
+    if (q->source_model_arn) {
+        p->model_arn_len = strlen(q->source_model_arn);
+        if (p->model_arn_len == 0 || p->model_arn_len > CJ_MODEL_ARN_MAX)
+            return fail(err, errlen, "sourceModelArnEquals: must be a model ARN");
+    }
+    if (q->name_contains) {
+        p->name_len = strlen(q->name_contains);
+        if (p->name_len == 0 || p->name_len > CJ_MODEL_NAME_MAX)
+            return fail(err, errlen, "outputModelNameContains: must be 1..63 characters");
+    }
+
+    uint64_t model_hash =
+        q->source_model_arn ? store_model_hash(q->source_model_arn, p->model_arn_len) : 0;
+    p->plen = store_index_prefix(p->index, q->has_status ? (uint8_t)q->status : 0,
+                                 q->source_account, model_hash, p->prefix);
+
+    /* Strict bounds: time > after means time >= after + 1. */
+    if (q->has_after) {
+        if (q->after_ns == INT64_MAX)
+            p->empty = true;
+        else {
+            p->has_lo = true;
+            put_time_key(p->lo, q->after_ns + 1);
+        }
+    }
+    if (q->has_before) {
+        p->has_hi = true;
+        put_time_key(p->hi, q->before_ns);
+        if (q->has_after && q->after_ns >= q->before_ns - (q->before_ns > INT64_MIN))
+            p->empty = true;
+        if (q->before_ns == INT64_MIN)
+            p->empty = true;
+    }
+
+    p->check_status = q->has_status && p->index != CJ_INDEX_STATUS_TIME;
+    p->status = q->has_status ? (uint8_t)q->status : 0;
+    p->check_account = q->source_account && p->index != CJ_INDEX_ACCOUNT_TIME;
+    p->account = q->source_account;
+    p->check_model = q->source_model_arn != NULL; /* the index holds only its hash */
+    p->model_arn = q->source_model_arn;
+    p->check_name = q->name_contains != NULL;
+    p->name = q->name_contains;
+    return 0;
+}
+
+/* The row's JSON if the row passes the filters the index did not apply, else NULL. */
+static inline const char *row_match(const struct list_plan *p, const MDB_val *v, size_t *json_len)
+{
+    const uint8_t *h = v->mv_data;
+    if (v->mv_size < ROW_HEADER_SIZE || h[0] != ROW_VERSION)
+        return NULL;
+    size_t name_len = h[2], arn_len = get_le16(h + 4), json_off = get_le16(h + 6);
+    if (json_off != ROW_HEADER_SIZE + name_len + arn_len || json_off >= v->mv_size)
+        return NULL;
+    if (p->check_status && h[1] != p->status)
+        return NULL;
+    if (p->check_account && memcmp(h + 24, p->account, CJ_ACCOUNT_ID_LEN) != 0)
+        return NULL;
+    if (p->check_model && (arn_len != p->model_arn_len ||
+                           memcmp(h + ROW_HEADER_SIZE + name_len, p->model_arn, arn_len) != 0))
+        return NULL;
+    if (p->check_name &&
+        (!(h[3] & ROW_HAS_NAME) || !memmem(h + ROW_HEADER_SIZE, name_len, p->name, p->name_len)))
+        return NULL;
+    *json_len = v->mv_size - json_off;
+    return (const char *)h + json_off;
+}
+
+/* Puts the cursor on the first candidate: past the token's key, or at the range's start. */
+static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *resume,
+                    size_t resume_len, MDB_val *k)
+{
+    uint8_t start[INDEX_PREFIX_MAX + 9];
+    MDB_val v;
+    int rc;
+
+    if (resume) {
+        k->mv_data = (void *)resume;
+        k->mv_size = resume_len;
+    } else {
+        memcpy(start, p->prefix, p->plen);
+        k->mv_data = start;
+        if (p->ascending) {
+            if (p->has_lo)
+                memcpy(start + p->plen, p->lo, 8);
+            else
+                memset(start + p->plen, 0, 8);
+            k->mv_size = p->plen + 8;
+        } else if (p->has_hi) {
+            memcpy(start + p->plen, p->hi, 8);
+            k->mv_size = p->plen + 8;
+        } else {
+            /* Above every key of the prefix: jobArns are ASCII, never 0xff. */
+            memset(start + p->plen, 0xff, 9);
+            k->mv_size = p->plen + 9;
+        }
+    }
+
+    rc = mdb_cursor_get(cur, k, &v, MDB_SET_RANGE);
+    if (p->ascending) {
+        /* Resuming: strictly past the last row returned, even if it was removed. */
+        if (rc == MDB_SUCCESS && resume && k->mv_size == resume_len &&
+            memcmp(k->mv_data, resume, resume_len) == 0)
+            rc = mdb_cursor_get(cur, k, &v, MDB_NEXT);
+        return rc;
+    }
+    /* Descending: the greatest key below the seek key. */
+    if (rc == MDB_NOTFOUND)
+        return mdb_cursor_get(cur, k, &v, MDB_LAST);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    return mdb_cursor_get(cur, k, &v, MDB_PREV);
+}
+
+static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret)
+{
+    int rc;
+    if (s->rcursor[i])
+        rc = mdb_cursor_renew(txn, s->rcursor[i]);
+    else
+        rc = mdb_cursor_open(txn, s->dbi_index[i], &s->rcursor[i]);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    *ret = s->rcursor[i];
+    return 0;
+}
+
+static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, const uint8_t *resume,
+                size_t resume_len, struct cj_buf *out, MDB_val *last, bool *more)
+{
+    const MDB_cursor_op step = p->ascending ? MDB_NEXT : MDB_PREV;
+    const MDB_dbi jobs = s->dbi_jobs;
+    const size_t plen = p->plen;
+    MDB_cursor *cur = NULL;
+    MDB_val k, v, empty;
+    unsigned n = 0;
+
+    int r = open_cursor(s, txn, p->index, &cur);
+    if (r < 0)
+        return r;
+
+    int rc = position(p, cur, resume, resume_len, &k);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &empty, step)) {
+        const uint8_t *kp = k.mv_data;
+        if (k.mv_size <= plen + 8 || memcmp(kp, p->prefix, plen) != 0)
+            break;
+        if (p->ascending ? p->has_hi && memcmp(kp + plen, p->hi, 8) >= 0
+                         : p->has_lo && memcmp(kp + plen, p->lo, 8) < 0)
+            break;
+
+        MDB_val arn = {.mv_size = k.mv_size - plen - 8, .mv_data = (void *)(kp + plen + 8)};
+        if (mdb_get(txn, jobs, &arn, &v) != MDB_SUCCESS)
+            continue; /* an index entry without its row: verify reports it */
+        size_t json_len;
+        const char *json = row_match(p, &v, &json_len);
+        if (!json)
+            continue;
+        if (n == p->max_results) {
+            *more = true;
+            break;
+        }
+        if (n > 0 && (r = cj_buf_append_char(out, ',')) < 0)
+            return r;
+        if ((r = cj_buf_append(out, json, json_len)) < 0)
+            return r;
+        *last = k;
+        n++;
+    }
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return log_error_errno(store_errno(rc), "store: list failed: %s", mdb_strerror(rc));
+    return 0;
+}
+
+int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *out, char *err,
+                  size_t errlen)
+{
+    struct list_plan p;
+    uint8_t digest[TOKEN_QUERY_DIGEST_SIZE];
+    uint8_t resume[INDEX_KEY_MAX];
+    size_t resume_len = 0;
+    char dummy[1];
+
+    if (!err || errlen == 0)
+        err = dummy, errlen = sizeof(dummy);
+    err[0] = '\0';
+    if (!s || !q || !out)
+        return -EINVAL;
+    int r = plan_query(q, &p, err, errlen);
+    if (r < 0)
+        return r;
+    if (q->next_token) {
+        store_query_digest(s, q, digest);
+        r = store_token_decode(s, q->next_token, p.index, digest, resume, &resume_len, err, errlen);
+        if (r < 0)
+            return r;
+    }
+
+    size_t orig_len = out->len;
+    r = cj_buf_append_str(out, "{\"modelCopyJobSummaries\":[");
+    if (r < 0)
+        return r;
+
+    MDB_val last = {0};
+    bool more = false;
+    if (!p.empty) {
+        MDB_txn *txn;
+        r = store_read_begin(s, &txn);
+        if (r < 0)
+            goto fail;
+        r = walk(s, txn, &p, q->next_token ? resume : NULL, resume_len, out, &last, &more);
+        if (r >= 0) {
+            r = cj_buf_append_char(out, ']');
+            if (r >= 0 && more) {
+                if (!q->next_token)
+                    store_query_digest(s, q, digest);
+                r = cj_buf_append_str(out, ",\"nextToken\":\"");
+                /* last points into the map: encode before the transaction ends. */
+                if (r >= 0)
+                    r = store_token_encode(s, p.index, digest, last.mv_data, last.mv_size, out);
+                if (r >= 0)
+                    r = cj_buf_append_char(out, '"');
+            }
+        }
+        store_read_end(s);
+    } else
+        r = cj_buf_append_char(out, ']');
+    if (r >= 0)
+        r = cj_buf_append_char(out, '}');
+    if (r >= 0)
+        return 0;
+fail:
+    out->len = orig_len;
+    if (out->data)
+        out->data[orig_len] = '\0';
+    return r;
+}

@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* The binary row header and the composite index keys. */
+#include <errno.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+static bool all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return true;
+}
+
+int store_job_check(const struct cj_job *j)
+{
+    if (!j->job_arn || j->job_arn[0] == '\0' || strlen(j->job_arn) > CJ_JOB_ARN_MAX)
+        return log_warning_errno(EINVAL, "store: job without a usable jobArn");
+    if ((unsigned)j->status >= _CJ_STATUS_MAX)
+        return log_warning_errno(EINVAL, "store: %s: status out of range", j->job_arn);
+    if (strnlen(j->source_account, sizeof(j->source_account)) != CJ_ACCOUNT_ID_LEN ||
+        !all_digits(j->source_account, CJ_ACCOUNT_ID_LEN))
+        return log_warning_errno(EINVAL, "store: %s: sourceAccountId is not 12 digits", j->job_arn);
+    if (!j->source_model_arn || strlen(j->source_model_arn) > CJ_MODEL_ARN_MAX)
+        return log_warning_errno(EINVAL, "store: %s: sourceModelArn missing or too long",
+                                 j->job_arn);
+    if (j->target_model_name && strlen(j->target_model_name) > CJ_MODEL_NAME_MAX)
+        return log_warning_errno(EINVAL, "store: %s: targetModelName too long", j->job_arn);
+    if (!j->json || j->json_len == 0 || j->json_len > UINT32_MAX)
+        return log_warning_errno(EINVAL, "store: %s: no JSON to serve", j->job_arn);
+    return 0;
+}
+
+int store_row_encode(const struct cj_job *j, struct cj_buf *b)
+{
+    size_t name_len = j->target_model_name ? strlen(j->target_model_name) : 0;
+    size_t arn_len = strlen(j->source_model_arn);
+    size_t json_off = ROW_HEADER_SIZE + name_len + arn_len;
+    uint8_t h[ROW_HEADER_SIZE] = {0};
+    int r;
+
+    h[0] = ROW_VERSION;
+    h[1] = (uint8_t)j->status;
+    h[2] = (uint8_t)name_len;
+    h[3] = j->target_model_name ? ROW_HAS_NAME : 0;
+    put_le16(h + 4, (uint16_t)arn_len);
+    put_le16(h + 6, (uint16_t)json_off);
+    put_le64(h + 8, (uint64_t)j->creation_ns);
+    put_le64(h + 16, store_model_hash(j->source_model_arn, arn_len));
+    memcpy(h + 24, j->source_account, CJ_ACCOUNT_ID_LEN);
+
+    cj_buf_reset(b);
+    r = cj_buf_reserve(b, json_off + j->json_len);
+    if (r < 0)
+        return r;
+    cj_buf_append(b, h, sizeof(h));
+    cj_buf_append(b, j->target_model_name, name_len);
+    cj_buf_append(b, j->source_model_arn, arn_len);
+    return cj_buf_append(b, j->json, j->json_len);
+}
+
+int store_row_decode(const void *data, size_t size, struct store_row *ret)
+{
+    const uint8_t *h = data;
+
+    if (size < ROW_HEADER_SIZE || h[0] != ROW_VERSION || h[1] >= _CJ_STATUS_MAX ||
+        h[2] > CJ_MODEL_NAME_MAX)
+        return -EUCLEAN;
+    size_t json_off = get_le16(h + 6);
+    uint16_t arn_len = get_le16(h + 4);
+    if (json_off != (size_t)ROW_HEADER_SIZE + h[2] + arn_len || json_off >= size)
+        return -EUCLEAN;
+
+    *ret = (struct store_row){
+        .status = h[1],
+        .has_name = h[3] & ROW_HAS_NAME,
+        .name_len = h[2],
+        .model_arn_len = arn_len,
+        .creation_ns = (int64_t)get_le64(h + 8),
+        .model_hash = get_le64(h + 16),
+        .account = (const char *)h + 24,
+        .name = (const char *)h + ROW_HEADER_SIZE,
+        .model_arn = (const char *)h + ROW_HEADER_SIZE + h[2],
+        .json = (const char *)h + json_off,
+        .json_len = size - json_off,
+    };
+    return 0;
+}
+
+size_t store_index_prefix(enum cj_index i, uint8_t status, const char *account, uint64_t model_hash,
+                          uint8_t out[INDEX_PREFIX_MAX])
+{
+    switch (i) {
+    case CJ_INDEX_STATUS_TIME:
+        out[0] = status;
+        return 1;
+    case CJ_INDEX_ACCOUNT_TIME:
+        memcpy(out, account, CJ_ACCOUNT_ID_LEN);
+        return CJ_ACCOUNT_ID_LEN;
+    case CJ_INDEX_MODEL_TIME:
+        put_be64(out, model_hash);
+        return 8;
+    default:
+        return 0;
+    }
+}
+
+size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
+                       uint8_t out[INDEX_KEY_MAX])
+{
+    size_t n = store_index_prefix(i, r->status, r->account, r->model_hash, out);
+    put_time_key(out + n, r->creation_ns);
+    memcpy(out + n + 8, arn, arn_len);
+    return n + 8 + arn_len;
+}

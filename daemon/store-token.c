@@ -1,0 +1,203 @@
+/* SPDX-License-Identifier: MIT */
+/* nextToken: base64url (no padding) of
+ *   version (1) | index (1) | query digest (8) | key length (be16) | index key | MAC (16)
+ * The MAC is HMAC-SHA256 with the store's random key, truncated, over everything before
+ * it; the query digest is an HMAC of the query's filters and order, so a token works only
+ * for the query that produced it (any maxResults). The key is the last row returned; the
+ * next page starts strictly past it. */
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+
+#include "store-internal.h"
+
+#define TOKEN_VERSION     1
+#define TOKEN_MAC_SIZE    16
+#define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
+#define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
+
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    if (c == '-')
+        return 62;
+    if (c == '_')
+        return 63;
+    return -1;
+}
+
+static int b64url_encode(const uint8_t *in, size_t n, struct cj_buf *out)
+{
+    int r = cj_buf_reserve(out, (n + 2) / 3 * 4);
+    if (r < 0)
+        return r;
+    char *p = out->data + out->len;
+    size_t i = 0;
+    for (; i + 3 <= n; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        *p++ = b64url[v >> 18];
+        *p++ = b64url[(v >> 12) & 63];
+        *p++ = b64url[(v >> 6) & 63];
+        *p++ = b64url[v & 63];
+    }
+    if (n - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        *p++ = b64url[v >> 18];
+        *p++ = b64url[(v >> 12) & 63];
+    } else if (n - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        *p++ = b64url[v >> 18];
+        *p++ = b64url[(v >> 12) & 63];
+        *p++ = b64url[(v >> 6) & 63];
+    }
+    out->len = (size_t)(p - out->data);
+    out->data[out->len] = '\0';
+    return 0;
+}
+
+/* Strict: only the alphabet, no padding, no non-zero bits left over. Returns the decoded
+ * size or -EINVAL. */
+static ssize_t b64url_decode(const char *s, size_t n, uint8_t *out, size_t size)
+{
+    size_t o = 0;
+    uint32_t acc = 0;
+    unsigned bits = 0;
+
+    if (n % 4 == 1)
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int v = b64url_value((unsigned char)s[i]);
+        if (v < 0)
+            return -EINVAL;
+        acc = (acc << 6) | (uint32_t)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            if (o == size)
+                return -EINVAL;
+            out[o++] = (uint8_t)(acc >> bits);
+            acc &= (1u << bits) - 1;
+        }
+    }
+    if (acc != 0)
+        return -EINVAL;
+    return (ssize_t)o;
+}
+
+static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32])
+{
+    unsigned len = 32;
+    HMAC(EVP_sha256(), s->mac_key, sizeof(s->mac_key), data, n, out, &len);
+}
+
+static void digest_add_string(struct cj_buf *b, const char *str)
+{
+    uint8_t h[5] = {str != NULL};
+    size_t n = str ? strlen(str) : 0;
+    h[1] = (uint8_t)(n >> 24), h[2] = (uint8_t)(n >> 16), h[3] = (uint8_t)(n >> 8),
+    h[4] = (uint8_t)n;
+    cj_buf_append(b, h, sizeof(h));
+    if (n)
+        cj_buf_append(b, str, n);
+}
+
+void store_query_digest(const struct cj_store *s, const struct cj_query *q,
+                        uint8_t out[TOKEN_QUERY_DIGEST_SIZE])
+{
+    _cleanup_buf_ struct cj_buf b = {0};
+    uint8_t h[48] = "cj-query-v1";
+    uint8_t *p = h + 12;
+
+    *p++ = q->ascending;
+    *p++ = q->has_status;
+    *p++ = q->has_status ? (uint8_t)q->status : 0;
+    *p++ = q->has_after;
+    put_le64(p, q->has_after ? (uint64_t)q->after_ns : 0);
+    p += 8;
+    *p++ = q->has_before;
+    put_le64(p, q->has_before ? (uint64_t)q->before_ns : 0);
+    p += 8;
+    cj_buf_append(&b, h, (size_t)(p - h));
+    digest_add_string(&b, q->source_account);
+    digest_add_string(&b, q->source_model_arn);
+    digest_add_string(&b, q->name_contains);
+
+    uint8_t m[32] = {0};
+    /* On allocation failure the digest is of a prefix: tokens then fail to verify, which
+     * is the safe direction. */
+    mac(s, b.data ? b.data : (char *)h, b.data ? b.len : 0, m);
+    memcpy(out, m, TOKEN_QUERY_DIGEST_SIZE);
+}
+
+int store_token_encode(const struct cj_store *s, enum cj_index i,
+                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], const void *key,
+                       size_t key_len, struct cj_buf *out)
+{
+    uint8_t t[TOKEN_PAYLOAD_MAX], m[32] = {0};
+
+    if (key_len > INDEX_KEY_MAX)
+        return -EINVAL;
+    t[0] = TOKEN_VERSION;
+    t[1] = (uint8_t)i;
+    memcpy(t + 2, digest, TOKEN_QUERY_DIGEST_SIZE);
+    t[2 + TOKEN_QUERY_DIGEST_SIZE] = (uint8_t)(key_len >> 8);
+    t[3 + TOKEN_QUERY_DIGEST_SIZE] = (uint8_t)key_len;
+    memcpy(t + TOKEN_HEADER_SIZE, key, key_len);
+    size_t n = TOKEN_HEADER_SIZE + key_len;
+    mac(s, t, n, m);
+    memcpy(t + n, m, TOKEN_MAC_SIZE);
+    return b64url_encode(t, n + TOKEN_MAC_SIZE, out);
+}
+
+int store_token_decode(const struct cj_store *s, const char *token, enum cj_index i,
+                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], uint8_t *key, size_t *key_len,
+                       char *err, size_t errlen)
+{
+    uint8_t t[TOKEN_PAYLOAD_MAX], m[32] = {0};
+    size_t len = strnlen(token, CJ_NEXT_TOKEN_MAX + 1);
+
+    if (len == 0 || len > CJ_NEXT_TOKEN_MAX) {
+        snprintf(err, errlen, "nextToken: must be 1..%d characters", CJ_NEXT_TOKEN_MAX);
+        return -EINVAL;
+    }
+    ssize_t n = b64url_decode(token, len, t, sizeof(t));
+    if (n < TOKEN_HEADER_SIZE + TOKEN_MAC_SIZE) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    if (t[0] != TOKEN_VERSION) {
+        snprintf(err, errlen, "nextToken: was issued by an incompatible version; start over");
+        return -EINVAL;
+    }
+    size_t klen = (size_t)t[2 + TOKEN_QUERY_DIGEST_SIZE] << 8 | t[3 + TOKEN_QUERY_DIGEST_SIZE];
+    if ((size_t)n != TOKEN_HEADER_SIZE + klen + TOKEN_MAC_SIZE) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    mac(s, t, TOKEN_HEADER_SIZE + klen, m);
+    if (CRYPTO_memcmp(m, t + TOKEN_HEADER_SIZE + klen, TOKEN_MAC_SIZE) != 0) {
+        snprintf(err, errlen, "nextToken: failed verification (altered, or from another cache)");
+        return -EINVAL;
+    }
+    if (t[1] != (uint8_t)i || CRYPTO_memcmp(t + 2, digest, TOKEN_QUERY_DIGEST_SIZE) != 0) {
+        snprintf(err, errlen, "nextToken: does not belong to this query");
+        return -EINVAL;
+    }
+    size_t plen = store_index_prefix_len(i);
+    if (klen <= plen + 8 || klen > plen + 8 + CJ_JOB_ARN_MAX) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    memcpy(key, t + TOKEN_HEADER_SIZE, klen);
+    *key_len = klen;
+    return 0;
+}

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/* Writing jobs: insert, update, unchanged detection, removal, the last sync time. Every
+ * call is one transaction that keeps rows, indexes and counters in step. */
+#include <errno.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                      const struct store_row *r, struct store_counts *counts)
+{
+    uint8_t keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
+    size_t sizes[_CJ_INDEX_MAX];
+    uint8_t status = r->status;
+
+    /* All keys are built before the first delete: deleting may move pages under r. */
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        sizes[i] = store_index_key(i, r, arn, arn_len, keys[i]);
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+        MDB_val k = {.mv_size = sizes[i], .mv_data = keys[i]};
+        int rc = mdb_del(txn, s->dbi_index[i], &k, NULL);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            return store_errno(rc);
+    }
+    if (counts->total > 0)
+        counts->total--;
+    if (counts->by_status[status] > 0)
+        counts->by_status[status]--;
+    return 0;
+}
+
+static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
+                         size_t size)
+{
+    MDB_val k = {.mv_size = size, .mv_data = (void *)key}, v = {0};
+    return store_errno(mdb_put(txn, s->dbi_index[i], &k, &v, 0));
+}
+
+static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
+                   struct store_counts *counts, struct cj_store_changes *ch)
+{
+    size_t arn_len = strlen(j->job_arn);
+    MDB_val k = {.mv_size = arn_len, .mv_data = j->job_arn}, old;
+    struct store_row nr, orow;
+    uint8_t new_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX], old_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
+    size_t new_sizes[_CJ_INDEX_MAX], old_sizes[_CJ_INDEX_MAX];
+    bool existed;
+
+    int r = store_row_encode(j, &s->scratch);
+    if (r < 0)
+        return r;
+    r = store_row_decode(s->scratch.data, s->scratch.len, &nr);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
+
+    int rc = mdb_get(txn, s->dbi_jobs, &k, &old);
+    if (rc == MDB_SUCCESS) {
+        if (old.mv_size == s->scratch.len &&
+            memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
+            ch->unchanged++;
+            return 0;
+        }
+        existed = true;
+        r = store_row_decode(old.mv_data, old.mv_size, &orow);
+        if (r < 0)
+            return log_error_errno(r, "store: the stored row of %s is damaged", j->job_arn);
+        for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+            old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
+        if (counts->by_status[orow.status] > 0)
+            counts->by_status[orow.status]--;
+        counts->by_status[nr.status]++;
+    } else if (rc == MDB_NOTFOUND) {
+        existed = false;
+        counts->total++;
+        counts->by_status[nr.status]++;
+    } else
+        return store_errno(rc);
+
+    MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+    rc = mdb_put(txn, s->dbi_jobs, &k, &v, 0);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+        if (existed && old_sizes[i] == new_sizes[i] &&
+            memcmp(old_keys[i], new_keys[i], new_sizes[i]) == 0)
+            continue;
+        if (existed) {
+            MDB_val ok = {.mv_size = old_sizes[i], .mv_data = old_keys[i]};
+            rc = mdb_del(txn, s->dbi_index[i], &ok, NULL);
+            if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+                return store_errno(rc);
+        }
+        r = put_index_key(s, txn, i, new_keys[i], new_sizes[i]);
+        if (r < 0)
+            return r;
+    }
+    if (existed)
+        ch->updated++;
+    else
+        ch->created++;
+    return 0;
+}
+
+struct put_ctx {
+    const struct cj_job *jobs;
+    size_t n;
+    struct cj_store_changes changes;
+};
+
+static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    struct put_ctx *c = userdata;
+    struct store_counts counts;
+
+    c->changes = (struct cj_store_changes){0}; /* a retry after growth starts over */
+    int r = store_counts_load(s, txn, &counts);
+    if (r < 0)
+        return r;
+    for (size_t i = 0; i < c->n; i++) {
+        r = put_one(s, txn, &c->jobs[i], &counts, &c->changes);
+        if (r < 0)
+            return r;
+    }
+    if (c->changes.created == 0 && c->changes.updated == 0)
+        return 0;
+    return store_counts_save(s, txn, &counts);
+}
+
+int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
+                      size_t n, struct cj_store_changes *changes)
+{
+    if (!s || (n > 0 && !jobs))
+        return -EINVAL;
+    for (size_t i = 0; i < n; i++) {
+        int r = store_job_check(&jobs[i]);
+        if (r < 0)
+            return r;
+    }
+    /* Seen means seen, whether or not this write succeeds. */
+    for (size_t i = 0; i < n; i++)
+        store_pass_note(s, pass, jobs[i].job_arn, strlen(jobs[i].job_arn));
+    if (n == 0)
+        return 0;
+
+    struct put_ctx c = {.jobs = jobs, .n = n};
+    int r = store_write(s, put_txn, &c);
+    if (r < 0)
+        return r;
+    if (changes) {
+        changes->created += c.changes.created;
+        changes->updated += c.changes.updated;
+        changes->unchanged += c.changes.unchanged;
+    }
+    return 0;
+}
+
+struct remove_ctx {
+    const char *arn;
+    size_t len;
+};
+
+static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    struct remove_ctx *c = userdata;
+    MDB_val k = {.mv_size = c->len, .mv_data = (void *)c->arn}, v;
+    struct store_counts counts;
+    struct store_row row;
+
+    int rc = mdb_get(txn, s->dbi_jobs, &k, &v);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    int r = store_counts_load(s, txn, &counts);
+    if (r < 0)
+        return r;
+    r = store_row_decode(v.mv_data, v.mv_size, &row);
+    if (r < 0)
+        return log_error_errno(r, "store: the stored row of %s is damaged", c->arn);
+    r = store_unindex_row(s, txn, c->arn, c->len, &row, &counts);
+    if (r < 0)
+        return r;
+    rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    return store_counts_save(s, txn, &counts);
+}
+
+int cj_store_remove(struct cj_store *s, const char *job_arn)
+{
+    if (!s || !job_arn)
+        return -EINVAL;
+    size_t len = strlen(job_arn);
+    if (len == 0 || len > CJ_JOB_ARN_MAX)
+        return -ENOENT;
+    return store_write(s, remove_txn, &(struct remove_ctx){.arn = job_arn, .len = len});
+}
+
+static int synced_at_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    return store_meta_put_i64(s, txn, META_SYNCED_AT, *(const int64_t *)userdata);
+}
+
+int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns)
+{
+    if (!s)
+        return -EINVAL;
+    return store_write(s, synced_at_txn, &synced_at_ns);
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+/* Building and signing one Bedrock request (ListModelCopyJobs, GetModelCopyJob): the URL
+ * sent is exactly the one signed. Internal to the sync module. */
+#pragma once
+
+#include <curl/curl.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sigv4.h"
+
+/* A parsed endpoint URL ("https://bedrock.us-east-1.amazonaws.com", "http://127.0.0.1:8080",
+ * optionally with a path prefix). */
+struct cj_endpoint {
+    char *origin; /* "scheme://host[:port]" (port only when not the scheme's default) */
+    char *prefix; /* "" or "/some/path" without a trailing '/', already percent-encoded */
+    char *host;   /* Host header value: "host" or "host:port" */
+    bool https;
+};
+
+/* -EINVAL (logged, naming the URL) for anything but http(s)://host[:port][/path] without
+ * user, query or fragment. */
+int cj_endpoint_parse(const char *url, struct cj_endpoint *ret);
+void cj_endpoint_done(struct cj_endpoint *e);
+
+struct cj_signed_request {
+    char *url;
+    struct curl_slist *headers; /* X-Amz-Date, Authorization, [X-Amz-Security-Token], Accept */
+};
+/* Zeroes the header strings (they hold a signature and maybe a session token). */
+void cj_signed_request_done(struct cj_signed_request *r);
+
+struct cj_list_request {
+    unsigned max_results;   /* 1..1000 */
+    bool ascending;         /* sortOrder; sortBy is always CreationTime */
+    const char *next_token; /* NULL on the first page */
+};
+
+int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,
+                         const struct cj_aws_credentials *creds, const struct cj_list_request *l,
+                         int64_t now_sec, struct cj_signed_request *ret);
+int cj_request_get_job(const struct cj_endpoint *ep, const char *region,
+                       const struct cj_aws_credentials *creds, const char *job_arn, int64_t now_sec,
+                       struct cj_signed_request *ret);

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/* Shared by the store's tests: temp directories, jobs built by hand (not by the parser),
+ * a raw LMDB handle to damage or rewrite a closed store, and a brute-force reference for
+ * ListModelCopyJobs. Header-only: each test program includes it once. */
+#pragma once
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <errno.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <lmdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "store-internal.h"
+#include "store.h"
+
+#define TEST_BASE_NS INT64_C(1700000000000000000)
+
+/* ---- temp directories ---- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    return remove(path);
+}
+
+static _unused_ char *make_tmpdir(void)
+{
+    char *d = strdup("/tmp/cj-test-store-XXXXXX");
+    assert_non_null(d);
+    assert_non_null(mkdtemp(d));
+    return d;
+}
+
+static _unused_ void remove_tree(char *dir)
+{
+    if (dir)
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    free(dir);
+}
+
+static _unused_ struct cj_store *open_store_at(const char *dir, uint64_t initial, uint64_t max)
+{
+    struct cj_store_options o = {.directory = dir, .max_size = max, .initial_size = initial};
+    struct cj_store *s = NULL;
+    assert_int_equal(cj_store_open(&o, &s), 0);
+    assert_non_null(s);
+    return s;
+}
+
+static _unused_ void assert_verified(struct cj_store *s)
+{
+    char report[2048];
+    int r = cj_store_verify(s, report, sizeof(report));
+    if (r != 0)
+        fail_msg("cj_store_verify: %d: %s", r, report);
+}
+
+/* ---- a deterministic PRNG (splitmix64) ---- */
+
+static uint64_t prng_state;
+static _unused_ uint64_t prng(void)
+{
+    uint64_t z = (prng_state += UINT64_C(0x9e3779b97f4a7c15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return z ^ (z >> 31);
+}
+static _unused_ unsigned prng_below(unsigned n)
+{
+    return (unsigned)(prng() % n);
+}
+
+/* ---- jobs built by hand ---- */
+
+static const char *const test_accounts[] = {"111111111111", "222222222222", "333333333333",
+                                            "444444444444", "000000000001"};
+static const char *const test_models[] = {
+    "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1",
+    "arn:aws:bedrock:us-east-1:111111111111:custom-model/alpha.v1/abcdefghij01",
+    "arn:aws:bedrock:us-east-1:111111111111:custom-model/alpha.v1/abcdefghij02",
+    "arn:aws:bedrock:us-west-2:222222222222:custom-model/beta.v2/zzzzzzzzzz99",
+    "arn:aws:bedrock:eu-west-1:333333333333:custom-model/gamma/qqqqqqqqqq00",
+    "arn:aws:bedrock:us-east-1:444444444444:custom-model/delta/mmmmmmmmmm55",
+};
+static const char *const test_names[] = {
+    NULL, "alpha-copy", "alphabet", "beta", "gamma-1", "my_model", "Alpha", "copy-of-beta", "x"};
+
+struct test_job_spec {
+    unsigned id;
+    unsigned rev; /* changes the served bytes only */
+    enum cj_status status;
+    int64_t creation_ns;
+    const char *account;
+    const char *model;
+    const char *name;
+};
+
+static _unused_ void test_job_fill(struct cj_job *j, const struct test_job_spec *sp)
+{
+    static const char *const status_str[] = {"InProgress", "Completed", "Failed"};
+    char arn[128], json[1024];
+
+    *j = (struct cj_job){0};
+    snprintf(arn, sizeof(arn), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%010u", sp->account,
+             sp->id);
+    j->job_arn = strdup(arn);
+    j->status = sp->status;
+    j->creation_ns = sp->creation_ns;
+    memcpy(j->source_account, sp->account, CJ_ACCOUNT_ID_LEN + 1);
+    j->source_model_arn = strdup(sp->model);
+    j->target_model_name = sp->name ? strdup(sp->name) : NULL;
+    int n = snprintf(json, sizeof(json),
+                     "{\"jobArn\":\"%s\",\"status\":\"%s\",\"creationTime\":\"t%" PRId64
+                     "\",\"targetModelArn\":\"arn:aws:bedrock:us-east-1:%s:custom-model/t%u\","
+                     "%s%s%s\"sourceAccountId\":\"%s\",\"sourceModelArn\":\"%s\",\"rev\":%u}",
+                     arn, status_str[sp->status], sp->creation_ns, sp->account, sp->id,
+                     sp->name ? "\"targetModelName\":\"" : "", sp->name ? sp->name : "",
+                     sp->name ? "\"," : "", sp->account, sp->model, sp->rev);
+    assert_true(n > 0 && (size_t)n < sizeof(json));
+    j->json = strdup(json);
+    j->json_len = (size_t)n;
+    assert_true(j->job_arn && j->source_model_arn && j->json);
+}
+
+static _unused_ void test_job_free(struct cj_job *j)
+{
+    free(j->job_arn);
+    free(j->source_model_arn);
+    free(j->target_model_name);
+    free(j->json);
+    *j = (struct cj_job){0};
+}
+
+static _unused_ void put_one(struct cj_store *s, const struct cj_job *j,
+                             struct cj_store_changes *ch)
+{
+    assert_int_equal(cj_store_put_jobs(s, NULL, j, 1, ch), 0);
+}
+
+/* ---- raw LMDB on a closed store ---- */
+
+struct raw {
+    MDB_env *env;
+    MDB_txn *txn;
+};
+
+static _unused_ MDB_dbi raw_open(struct raw *r, const char *dir, const char *db)
+{
+    MDB_dbi dbi;
+    assert_int_equal(mdb_env_create(&r->env), 0);
+    assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
+    assert_int_equal(mdb_env_open(r->env, dir, 0, 0600), 0);
+    assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
+    assert_int_equal(mdb_dbi_open(r->txn, db, 0, &dbi), 0);
+    return dbi;
+}
+
+static _unused_ void raw_close(struct raw *r)
+{
+    assert_int_equal(mdb_txn_commit(r->txn), 0);
+    mdb_env_close(r->env);
+}
+
+/* ---- the reference: filter and order the jobs by brute force ---- */
+
+static _unused_ bool ref_matches(const struct cj_job *j, const struct cj_query *q)
+{
+    if (q->has_status && j->status != q->status)
+        return false;
+    if (q->source_account && strcmp(j->source_account, q->source_account) != 0)
+        return false;
+    if (q->source_model_arn && strcmp(j->source_model_arn, q->source_model_arn) != 0)
+        return false;
+    if (q->name_contains &&
+        (!j->target_model_name || !strstr(j->target_model_name, q->name_contains)))
+        return false;
+    if (q->has_after && !(j->creation_ns > q->after_ns))
+        return false;
+    if (q->has_before && !(j->creation_ns < q->before_ns))
+        return false;
+    return true;
+}
+
+static _unused_ int ref_cmp_asc(const void *a, const void *b)
+{
+    const struct cj_job *x = *(const struct cj_job *const *)a,
+                        *y = *(const struct cj_job *const *)b;
+    if (x->creation_ns != y->creation_ns)
+        return x->creation_ns < y->creation_ns ? -1 : 1;
+    return strcmp(x->job_arn, y->job_arn);
+}
+
+static _unused_ int ref_cmp_desc(const void *a, const void *b)
+{
+    return -ref_cmp_asc(a, b);
+}
+
+/* Fills out[] with the matching jobs in the query's order; returns the count. */
+static _unused_ size_t ref_query(struct cj_job *const *jobs, size_t n, const struct cj_query *q,
+                                 struct cj_job **out)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (jobs[i] && ref_matches(jobs[i], q))
+            out[m++] = jobs[i];
+    qsort(out, m, sizeof(*out), q->ascending ? ref_cmp_asc : ref_cmp_desc);
+    return m;
+}
+
+/* Checks one page against the expected jobs exp[0..n) byte for byte; returns the
+ * nextToken (malloc'd) or NULL on the last page. */
+static _unused_ char *check_page(const struct cj_buf *out, struct cj_job *const *exp, size_t n,
+                                 bool expect_more)
+{
+    struct cj_buf want = {0};
+    assert_int_equal(cj_buf_append_str(&want, "{\"modelCopyJobSummaries\":["), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (i)
+            assert_int_equal(cj_buf_append_char(&want, ','), 0);
+        assert_int_equal(cj_buf_append(&want, exp[i]->json, exp[i]->json_len), 0);
+    }
+    assert_int_equal(cj_buf_append_char(&want, ']'), 0);
+    assert_non_null(out->data);
+    if (out->len < want.len || memcmp(out->data, want.data, want.len) != 0)
+        fail_msg("page differs:\n got %.600s\nwant %.600s", out->data, want.data);
+    const char *rest = out->data + want.len;
+    char *token = NULL;
+    if (!expect_more) {
+        assert_string_equal(rest, "}");
+    } else {
+        const char *pfx = ",\"nextToken\":\"";
+        assert_memory_equal(rest, pfx, strlen(pfx));
+        rest += strlen(pfx);
+        const char *end = strchr(rest, '"');
+        assert_non_null(end);
+        assert_string_equal(end, "\"}");
+        assert_true(end - rest <= CJ_NEXT_TOKEN_MAX && end > rest);
+        token = strndup(rest, (size_t)(end - rest));
+    }
+    cj_buf_free(&want);
+    return token;
+}

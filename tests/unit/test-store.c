@@ -1,0 +1,472 @@
+/* SPDX-License-Identifier: MIT */
+/* The LMDB store: opening, the schema check, writes and counters, the full pass, map
+ * growth, the consistency checker. Real LMDB in a temp directory. */
+#include "test-store-util.h"
+
+#include <inttypes.h>
+#include <sys/stat.h>
+
+#define MIB ((uint64_t)1024 * 1024)
+
+static struct test_job_spec spec(unsigned id, enum cj_status st, int64_t t)
+{
+    return (struct test_job_spec){.id = id,
+                                  .status = st,
+                                  .creation_ns = t,
+                                  .account = test_accounts[id % 5],
+                                  .model = test_models[id % 6],
+                                  .name = test_names[id % 9]};
+}
+
+static void test_siphash_vector(void **state)
+{
+    /* The reference vector of the SipHash paper: key 00..0f, message 00..0e. */
+    uint8_t key[16], msg[15];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    for (int i = 0; i < 15; i++)
+        msg[i] = (uint8_t)i;
+    assert_true(store_siphash24(key, msg, sizeof(msg)) == UINT64_C(0xa129ca6149be45e5));
+    assert_true(store_siphash24(key, msg, 0) == UINT64_C(0x726fdb47dd0e0e31));
+}
+
+static void test_open_reopen(void **state)
+{
+    char *tmp = make_tmpdir();
+    char dir[512], path[600];
+    struct stat st;
+    snprintf(dir, sizeof(dir), "%s/state", tmp);
+
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(stat(dir, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0700);
+    snprintf(path, sizeof(path), "%s/data.mdb", dir);
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_verified(s);
+
+    struct cj_job j;
+    struct test_job_spec sp = spec(7, CJ_STATUS_COMPLETED, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS + 5), 0);
+    cj_store_close(s);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_buf b = {0};
+    assert_int_equal(cj_store_get(s, j.job_arn, &b), 0);
+    assert_int_equal(b.len, j.json_len);
+    assert_memory_equal(b.data, j.json, j.json_len);
+    struct cj_store_stats stats;
+    assert_int_equal(cj_store_stats(s, &stats), 0);
+    assert_int_equal(stats.total, 1);
+    assert_int_equal(stats.by_status[CJ_STATUS_COMPLETED], 1);
+    assert_true(stats.synced_at_ns == TEST_BASE_NS + 5);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* Read-only: reads work, writes are refused. */
+    struct cj_store_options o = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&o, &s), 0);
+    cj_buf_reset(&b);
+    assert_int_equal(cj_store_get(s, j.job_arn, &b), 0);
+    assert_int_equal(cj_store_put_jobs(s, NULL, &j, 1, NULL), -EROFS);
+    assert_int_equal(cj_store_remove(s, j.job_arn), -EROFS);
+    cj_store_close(s);
+
+    /* A missing directory is not created read-only. */
+    snprintf(path, sizeof(path), "%s/absent", tmp);
+    o.directory = path;
+    assert_true(cj_store_open(&o, &s) < 0);
+
+    cj_buf_free(&b);
+    test_job_free(&j);
+    remove_tree(tmp);
+}
+
+static void write_schema(const char *dir, const uint8_t *v, size_t n)
+{
+    struct raw r;
+    MDB_dbi dbi = raw_open(&r, dir, STORE_DB_META);
+    MDB_val k = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val val = {.mv_size = n, .mv_data = (void *)v};
+    if (v)
+        assert_int_equal(mdb_put(r.txn, dbi, &k, &val, 0), 0);
+    else
+        assert_int_equal(mdb_del(r.txn, dbi, &k, NULL), 0);
+    raw_close(&r);
+}
+
+static struct cj_store *store_with_jobs(const char *dir, unsigned n)
+{
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    for (unsigned i = 0; i < n; i++) {
+        struct cj_job j;
+        struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + i);
+        test_job_fill(&j, &sp);
+        put_one(s, &j, NULL);
+        test_job_free(&j);
+    }
+    return s;
+}
+
+static uint64_t total_of(struct cj_store *s)
+{
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    return st.total;
+}
+
+static void test_schema_versions(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with_jobs(dir, 10);
+    assert_int_equal(total_of(s), 10);
+    cj_store_close(s);
+
+    /* Newer: refused, and left untouched. */
+    const uint8_t newer[4] = {CJ_STORE_SCHEMA_VERSION + 1, 0, 0, 0};
+    write_schema(dir, newer, sizeof(newer));
+    struct cj_store_options o = {.directory = dir, .max_size = 64 * MIB};
+    assert_int_equal(cj_store_open(&o, &s), -EPROTONOSUPPORT);
+    o.read_only = true;
+    assert_int_equal(cj_store_open(&o, &s), -EPROTONOSUPPORT);
+
+    /* Older: wiped, usable, refilled later. */
+    const uint8_t older[4] = {0, 0, 0, 0};
+    write_schema(dir, older, sizeof(older));
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* No version but data: wiped too. */
+    s = store_with_jobs(dir, 4);
+    assert_int_equal(total_of(s), 4);
+    cj_store_close(s);
+    write_schema(dir, NULL, 0);
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+static void test_put_update_unchanged_remove(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_store_changes ch = {0};
+    struct cj_store_stats st;
+    struct cj_job a, b, a2;
+    struct test_job_spec sa = spec(1, CJ_STATUS_IN_PROGRESS, TEST_BASE_NS + 100);
+    struct test_job_spec sb = spec(2, CJ_STATUS_FAILED, TEST_BASE_NS - 50);
+    test_job_fill(&a, &sa);
+    test_job_fill(&b, &sb);
+
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 0);
+    assert_true(st.oldest_ns == 0 && st.newest_ns == 0 && st.synced_at_ns == 0);
+
+    put_one(s, &a, &ch);
+    assert_verified(s);
+    put_one(s, &b, &ch);
+    assert_verified(s);
+    assert_int_equal(ch.created, 2);
+    put_one(s, &a, &ch);
+    assert_int_equal(ch.unchanged, 1);
+    assert_int_equal(ch.updated, 0);
+
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 2);
+    assert_int_equal(st.by_status[CJ_STATUS_IN_PROGRESS], 1);
+    assert_int_equal(st.by_status[CJ_STATUS_FAILED], 1);
+    assert_true(st.oldest_ns == TEST_BASE_NS - 50);
+    assert_true(st.newest_ns == TEST_BASE_NS + 100);
+
+    /* The same job completes, a served byte changes, and its time moves: every index and
+     * counter follows. */
+    sa.status = CJ_STATUS_COMPLETED;
+    sa.creation_ns = TEST_BASE_NS + 200;
+    sa.rev = 1;
+    test_job_fill(&a2, &sa);
+    put_one(s, &a2, &ch);
+    assert_int_equal(ch.updated, 1);
+    assert_verified(s);
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 2);
+    assert_int_equal(st.by_status[CJ_STATUS_IN_PROGRESS], 0);
+    assert_int_equal(st.by_status[CJ_STATUS_COMPLETED], 1);
+    assert_true(st.newest_ns == TEST_BASE_NS + 200);
+    struct cj_buf buf = {0};
+    assert_int_equal(cj_store_get(s, a.job_arn, &buf), 0);
+    assert_string_equal(buf.data, a2.json);
+
+    /* Only the served bytes differ (rev): updated, indexes unchanged. */
+    sa.rev = 2;
+    test_job_free(&a2);
+    test_job_fill(&a2, &sa);
+    put_one(s, &a2, &ch);
+    assert_int_equal(ch.updated, 2);
+    assert_verified(s);
+
+    /* A page with the same job twice and a bad job: the bad one refuses the page. */
+    struct cj_job page[3];
+    struct test_job_spec sc = spec(3, CJ_STATUS_FAILED, TEST_BASE_NS);
+    test_job_fill(&page[0], &sc);
+    sc.rev = 9;
+    test_job_fill(&page[1], &sc);
+    test_job_fill(&page[2], &sc);
+    page[2].status = (enum cj_status)7;
+    assert_int_equal(cj_store_put_jobs(s, NULL, page, 3, &ch), -EINVAL);
+    assert_int_equal(total_of(s), 2);
+    struct cj_store_changes ch2 = {0};
+    assert_int_equal(cj_store_put_jobs(s, NULL, page, 2, &ch2), 0);
+    assert_int_equal(ch2.created, 1);
+    assert_int_equal(ch2.updated, 1);
+    cj_buf_reset(&buf);
+    assert_int_equal(cj_store_get(s, page[1].job_arn, &buf), 0);
+    assert_string_equal(buf.data, page[1].json);
+    assert_verified(s);
+
+    assert_int_equal(cj_store_remove(s, b.job_arn), 0);
+    assert_int_equal(cj_store_remove(s, b.job_arn), -ENOENT);
+    assert_int_equal(cj_store_get(s, b.job_arn, &buf), -ENOENT);
+    assert_int_equal(cj_store_remove(s, "arn:nope"), -ENOENT);
+    assert_verified(s);
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 2);
+    assert_int_equal(st.by_status[CJ_STATUS_FAILED], 1);
+    assert_true(st.oldest_ns == TEST_BASE_NS);
+
+    for (int i = 0; i < 3; i++)
+        test_job_free(&page[i]);
+    cj_buf_free(&buf);
+    test_job_free(&a);
+    test_job_free(&a2);
+    test_job_free(&b);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+static void test_pass_reconciliation(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with_jobs(dir, 100);
+    struct cj_store_pass *p, *p2;
+    struct cj_store_changes ch = {0};
+    struct cj_store_stats st;
+
+    /* An interrupted pass removes nothing and records nothing. */
+    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, &p2), -EBUSY);
+    assert_int_equal(cj_store_pass_finish(s, p, false, TEST_BASE_NS, &ch), 0);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, &ch), -EALREADY);
+    cj_store_pass_free(p);
+    assert_int_equal(ch.removed, 0);
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 100);
+    assert_true(st.synced_at_ns == 0);
+
+    /* A pass that sees the even jobs (in pages), while a quick sync writes job 1 and a
+     * new job 500: those count as seen. */
+    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    struct cj_job page[10];
+    size_t n = 0;
+    for (unsigned i = 0; i < 100; i += 2) {
+        struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + i);
+        test_job_fill(&page[n++], &sp);
+        if (n == ELEMENTSOF(page) || i == 98) {
+            assert_int_equal(cj_store_put_jobs(s, p, page, n, &ch), 0);
+            for (size_t k = 0; k < n; k++)
+                test_job_free(&page[k]);
+            n = 0;
+        }
+    }
+    assert_int_equal(ch.unchanged, 50);
+    struct test_job_spec q1 = spec(1, 1, TEST_BASE_NS + 1), q500 = spec(500, 0, TEST_BASE_NS);
+    test_job_fill(&page[0], &q1);
+    test_job_fill(&page[1], &q500);
+    assert_int_equal(cj_store_put_jobs(s, NULL, page, 2, &ch), 0);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 42, &ch), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(ch.removed, 49);
+    assert_verified(s);
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 52);
+    assert_true(st.synced_at_ns == TEST_BASE_NS + 42);
+    struct cj_buf b = {0};
+    assert_int_equal(cj_store_get(s, page[0].job_arn, &b), 0);
+    assert_int_equal(cj_store_get(s, page[1].job_arn, &b), 0);
+    for (unsigned i = 0; i < 100; i++) {
+        struct cj_job j;
+        struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + i);
+        test_job_fill(&j, &sp);
+        assert_int_equal(cj_store_get(s, j.job_arn, &b), i % 2 == 0 || i == 1 ? 0 : -ENOENT);
+        test_job_free(&j);
+    }
+    test_job_free(&page[0]);
+    test_job_free(&page[1]);
+
+    /* An empty complete pass removes everything; a pass outliving the store is harmless. */
+    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 43, &ch), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    cj_store_close(s);
+    cj_store_pass_free(p);
+
+    cj_buf_free(&b);
+    remove_tree(dir);
+}
+
+static void test_map_growth_and_ceiling(void **state)
+{
+    char *dir = make_tmpdir();
+    const uint64_t initial = 128 * 1024, max = 2 * MIB;
+    struct cj_store *s = open_store_at(dir, initial, max);
+    struct cj_store_stats st;
+    unsigned stored = 0;
+    int r = 0;
+
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_true(st.map_size == initial);
+
+    /* Pages of 20 jobs of ~1 KiB until the ceiling: ~2,000 jobs at most. */
+    for (unsigned page = 0; page < 200 && r == 0; page++) {
+        struct cj_job jobs[20];
+        for (unsigned i = 0; i < 20; i++) {
+            struct test_job_spec sp = spec(page * 20 + i, i % 3, TEST_BASE_NS + page * 20 + i);
+            test_job_fill(&jobs[i], &sp);
+            char *big = NULL;
+            assert_true(asprintf(&big, "%.*s,\"pad\":\"%0900d\"}", (int)jobs[i].json_len - 1,
+                                 jobs[i].json, 0) > 0);
+            free(jobs[i].json);
+            jobs[i].json = big;
+            jobs[i].json_len = strlen(big);
+        }
+        r = cj_store_put_jobs(s, NULL, jobs, 20, NULL);
+        if (r == 0)
+            stored += 20;
+        for (unsigned i = 0; i < 20; i++)
+            test_job_free(&jobs[i]);
+    }
+    assert_int_equal(r, -ENOSPC);
+    assert_true(stored > 100);
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_true(st.map_size > initial && st.map_size <= max);
+    /* The failed page left nothing behind. */
+    assert_int_equal(st.total, stored);
+    assert_verified(s);
+    /* Reads and removals still work at the ceiling. */
+    struct cj_job j;
+    struct test_job_spec sp = spec(0, 0, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    assert_int_equal(cj_store_remove(s, j.job_arn), 0);
+    test_job_free(&j);
+    cj_store_close(s);
+
+    /* A larger ceiling lets it grow again. */
+    s = open_store_at(dir, initial, 8 * MIB);
+    assert_int_equal(total_of(s), stored - 1);
+    sp = spec(100000, 0, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+static void test_verify_detects_damage(void **state)
+{
+    char *dir = make_tmpdir();
+    char report[1024];
+    struct cj_store *s = store_with_jobs(dir, 5);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* Remove one index entry. */
+    struct raw r;
+    MDB_dbi dbi = raw_open(&r, dir, "idx_status");
+    MDB_cursor *c;
+    MDB_val k, v;
+    assert_int_equal(mdb_cursor_open(r.txn, dbi, &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    assert_int_equal(mdb_cursor_del(c, 0), 0);
+    mdb_cursor_close(c);
+    raw_close(&r);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    assert_non_null(strstr(report, "idx_status: no entry for job"));
+    assert_non_null(strstr(report, "idx_status: 4 entries for 5 jobs"));
+    cj_store_close(s);
+
+    /* Break the counters. */
+    dbi = raw_open(&r, dir, STORE_DB_META);
+    uint8_t counts[8 * (1 + _CJ_STATUS_MAX)] = {9};
+    k = (MDB_val){.mv_size = strlen(META_COUNTS), .mv_data = META_COUNTS};
+    v = (MDB_val){.mv_size = sizeof(counts), .mv_data = counts};
+    assert_int_equal(mdb_put(r.txn, dbi, &k, &v, 0), 0);
+    raw_close(&r);
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    assert_non_null(strstr(report, "meta: total 9 but 5 jobs stored"));
+    /* A tiny report buffer stays terminated. */
+    assert_int_equal(cj_store_verify(s, report, 8), -EUCLEAN);
+    assert_true(strlen(report) < 8);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+static void test_planner(void **state)
+{
+    static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
+    static const struct {
+        bool status, account, model, name, after;
+        enum cj_index want;
+    } cases[] = {
+        {false, false, false, false, false, CJ_INDEX_TIME},
+        {false, false, false, true, true, CJ_INDEX_TIME},
+        {true, false, false, false, false, CJ_INDEX_STATUS_TIME},
+        {true, false, false, true, true, CJ_INDEX_STATUS_TIME},
+        {false, true, false, false, false, CJ_INDEX_ACCOUNT_TIME},
+        {true, true, false, true, false, CJ_INDEX_ACCOUNT_TIME},
+        {false, false, true, false, false, CJ_INDEX_MODEL_TIME},
+        {true, false, true, false, false, CJ_INDEX_MODEL_TIME},
+        {false, true, true, false, false, CJ_INDEX_MODEL_TIME},
+        {true, true, true, true, true, CJ_INDEX_MODEL_TIME},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        struct cj_query q = {
+            .has_status = cases[i].status,
+            .status = CJ_STATUS_FAILED,
+            .source_account = cases[i].account ? "111111111111" : NULL,
+            .source_model_arn = cases[i].model ? arn : NULL,
+            .name_contains = cases[i].name ? "a" : NULL,
+            .has_after = cases[i].after,
+            .max_results = 10,
+        };
+        assert_int_equal(cj_query_plan(&q), cases[i].want);
+    }
+    assert_string_equal(cj_index_to_string(CJ_INDEX_MODEL_TIME), "model+time");
+    assert_null(cj_index_to_string(_CJ_INDEX_MAX));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_siphash_vector),
+        cmocka_unit_test(test_open_reopen),
+        cmocka_unit_test(test_schema_versions),
+        cmocka_unit_test(test_put_update_unchanged_remove),
+        cmocka_unit_test(test_pass_reconciliation),
+        cmocka_unit_test(test_map_growth_and_ceiling),
+        cmocka_unit_test(test_verify_detects_damage),
+        cmocka_unit_test(test_planner),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
