@@ -23,6 +23,7 @@ static const struct cj_config_key keys[] = {
     {CJ_KEY_SYNC_TIMEOUT, "sync", "timeout"},
     {CJ_KEY_STORE_DIRECTORY, "store", "directory"},
     {CJ_KEY_STORE_MAX_SIZE, "store", "max_size"},
+    {CJ_KEY_STORE_MAX_EVENTS, "store", "max_events"},
     {CJ_KEY_SERVER_SOCKET, "server", "socket"},
     {CJ_KEY_SERVER_SOCKET_MODE, "server", "socket_mode"},
     {CJ_KEY_SERVER_LISTEN_TCP, "server", "listen_tcp"},
@@ -212,6 +213,11 @@ int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, 
         s->store.max_size = bytes;
         return 0;
     }
+    case CJ_KEY_STORE_MAX_EVENTS:
+        r = parse_uint(value, 1000, 100000000, 10, &ul, reason, reasonlen);
+        if (r == 0)
+            s->store.max_events = ul;
+        return r;
     case CJ_KEY_SERVER_SOCKET:
         if (strlen(value) >= 108) {
             snprintf(reason, reasonlen, "must be shorter than 108 bytes (a Unix socket path)");

@@ -37,7 +37,7 @@ void cj_settings_init_defaults(struct cj_settings *s)
                 .max_requests_per_second = 5,
                 .timeout_usec = 30 * CJ_USEC_PER_SEC,
             },
-        .store = {.max_size = UINT64_C(4) << 30},
+        .store = {.max_size = UINT64_C(4) << 30, .max_events = 100000},
         .server = {.socket_mode = 0660, .max_connections = 256},
     };
 }
@@ -344,6 +344,7 @@ void cj_settings_dump(const struct cj_settings *s, FILE *f)
     dump_duration(f, "timeout", s->sync.timeout_usec);
     fprintf(f, "\n[store]\ndirectory = %s\n", STR_OR_EMPTY(s->store.directory));
     dump_size(f, "max_size", s->store.max_size);
+    fprintf(f, "max_events = %" PRIu64 "\n", s->store.max_events);
     fprintf(f,
             "\n[server]\nsocket = %s\nsocket_mode = %04o\nlisten_tcp = %s\nmax_connections = %u\n",
             STR_OR_EMPTY(s->server.socket), (unsigned)s->server.socket_mode,

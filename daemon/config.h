@@ -30,6 +30,7 @@ struct cj_settings {
     struct {
         char *directory;  /* /var/lib/copyjobd, or $STATE_DIRECTORY when set by systemd */
         uint64_t max_size; /* 4G */
+        uint64_t max_events; /* 100000: change log entries kept */
     } store;
     struct {
         char *socket;      /* /run/copyjobd/copyjobd.sock, or $RUNTIME_DIRECTORY/copyjobd.sock */

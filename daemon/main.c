@@ -306,6 +306,7 @@ static int run(struct daemon *d)
     struct cj_store_options so = {
         .directory = d->settings.store.directory,
         .max_size = d->settings.store.max_size,
+        .max_events = d->settings.store.max_events,
     };
     r = cj_store_open(&so, &d->store);
     if (r < 0)

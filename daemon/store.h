@@ -29,6 +29,7 @@ struct cj_store_options {
     uint64_t max_size;     /* ceiling of the LMDB map, bytes */
     bool read_only;
     uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
+    uint64_t max_events;   /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
 };
 
 /* Opens or creates the store. A store written by a newer schema is refused with
@@ -134,3 +135,49 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret);
  * -EUCLEAN with the first disagreements described in report (always NUL-terminated) when
  * not. O(n log n); for tests and diagnostics, not the serving path. */
 int cj_store_verify(struct cj_store *s, char *report, size_t len);
+
+/* ---- the change log (backs GET /v1/events) ----
+ * Every insert, change of any served byte, and removal appends one event in the same write
+ * transaction as the change, with a sequence number that only grows and survives restarts. The
+ * log keeps at most max_events events; older ones are trimmed in the same transactions. */
+
+#define CJ_STORE_EVENTS_DEFAULT 100000
+
+enum cj_event_type {
+    CJ_EVENT_CREATED,
+    CJ_EVENT_UPDATED,
+    CJ_EVENT_REMOVED,
+    _CJ_EVENT_TYPE_MAX,
+};
+const char *cj_event_type_to_string(enum cj_event_type t); /* "created", "updated", "removed" */
+
+struct cj_store_event {
+    uint64_t seq;
+    enum cj_event_type type;
+    const char *job_json; /* the job as served after the change; for removed, as it was last */
+    size_t job_json_len;
+};
+
+/* Returns >= 0 to go on, < 0 to stop (that value is returned by cj_store_events_read). */
+typedef int (*cj_store_event_fn)(const struct cj_store_event *ev, void *userdata);
+
+/* Calls fn for the events with seq > after_seq, oldest first, at most max of them, from one
+ * read snapshot. Returns how many were delivered, or a negative errno. */
+int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_store_event_fn fn,
+                         void *userdata);
+/* Sequence numbers of the oldest retained and the newest event; both 0 when the log is empty. */
+int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *last_seq);
+
+/* Called after every committed write transaction that appended events (one thread: the caller's),
+ * so the API can wake its watchers. One callback; NULL removes it. */
+typedef void (*cj_store_change_fn)(struct cj_store *s, uint64_t last_seq, void *userdata);
+void cj_store_set_change_callback(struct cj_store *s, cj_store_change_fn fn, void *userdata);
+
+/* ---- iteration for the quick sync ---- */
+
+/* Calls fn with every stored job of the given status (jobArn, creation time) from one read
+ * snapshot, in index order; fn returns >= 0 to go on, < 0 to stop (returned). */
+typedef int (*cj_store_job_fn)(const char *job_arn, size_t arn_len, int64_t creation_ns,
+                               void *userdata);
+int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_store_job_fn fn,
+                                 void *userdata);

@@ -65,6 +65,7 @@ static void test_defaults(void **state)
     assert_int_equal(s.sync.max_requests_per_second, 5);
     assert_int_equal(s.sync.timeout_usec, 30000000);
     assert_int_equal(s.store.max_size, UINT64_C(4) << 30);
+    assert_int_equal(s.store.max_events, 100000);
     assert_string_equal(s.store.directory, "/var/lib/copyjobd");
     assert_string_equal(s.server.socket, "/run/copyjobd/copyjobd.sock");
     assert_int_equal(s.server.socket_mode, 0660);
@@ -121,6 +122,7 @@ static void test_every_key(void **state)
                           "[store]\n"
                           "directory = /tmp/x\n"
                           "max_size = 512M\n"
+                          "max_events = 5000\n"
                           "[server]\n"
                           "socket = /tmp/x.sock\n"
                           "socket_mode = 0600\n"
@@ -128,6 +130,7 @@ static void test_every_key(void **state)
                           "max_connections = 3\n",
                           &s, err, sizeof(err)),
                      0);
+    assert_int_equal(s.store.max_events, 5000);
     assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
     assert_string_equal(s.aws.region, "us-west-2");
     assert_string_equal(s.aws.profile, "prod");
@@ -184,6 +187,7 @@ static void test_errors_name_file_line_and_key(void **state)
         {"[sync]\ntimeout = 30\n\n[sync]\ntimeout = 31s\n",
          "copyjobd.conf:5: [sync] timeout: already set on line 2"},
         {"[store]\nmax_size = 4Q\n", "[store] max_size: must be a size"},
+        {"[store]\nmax_events = 10\n", "[store] max_events: must be an integer from 1000"},
         {"[store]\ndirectory = relative/path\n", "[store] directory: must be an absolute path"},
         {"[server]\nsocket_mode = 0666\n", "[server] socket_mode: must not make the socket world"},
         {"[server]\nsocket_mode = 0999\n", "[server] socket_mode: must be an octal mode"},

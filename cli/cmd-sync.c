@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/* sync: POST /v1/sync?full=..&wait=..; with --wait, the sync's result once it ends. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "cmd-common.h"
+#include "output.h"
+#include "signals.h"
+#include "terminal.h"
+
+struct spinner {
+    struct timespec start, last;
+    unsigned frame;
+    bool drawn;
+};
+
+static double seconds_between(const struct timespec *a, const struct timespec *b)
+{
+    return (double)(b->tv_sec - a->tv_sec) + (double)(b->tv_nsec - a->tv_nsec) / 1e9;
+}
+
+static void spinner_tick(void *userdata)
+{
+    static const char frames[] = "|/-\\";
+    struct spinner *s = userdata;
+    struct timespec now;
+
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (s->drawn && seconds_between(&s->last, &now) < 0.1)
+        return;
+    s->last = now;
+    s->drawn = true;
+    fprintf(stderr, "\r%c waiting for the sync to finish (%lds)", frames[s->frame++ % 4],
+            (long)seconds_between(&s->start, &now));
+    fflush(stderr);
+}
+
+static void spinner_clear(struct spinner *s)
+{
+    if (s->drawn)
+        fputs("\r\033[K", stderr);
+}
+
+static int print_started(const json_t *answer)
+{
+    bool joined = json_is_true(json_object_get(answer, "joined"));
+    puts(joined ? "joined the sync already running" : "sync started");
+    return 0;
+}
+
+static int print_result(const json_t *result)
+{
+    json_t *changes = json_object_get(result, "changes");
+    json_t *error = json_object_get(result, "error");
+    struct cj_buf scratch[6] = {};
+    const char *type = json_string_value(json_object_get(error, "type"));
+    const char *message = json_string_value(json_object_get(error, "message"));
+    const char *error_text = NULL;
+
+    if (json_is_object(error) &&
+        cj_buf_printf(&scratch[5], "%s: %s", type ? type : "-", message ? message : "-") >= 0)
+        error_text = scratch[5].data;
+
+    const char *keys[] = {"result", "error", "jobs", "created", "updated", "removed"};
+    const char *values[] = {
+        ctl_json_text(result, "result", &scratch[0]),
+        error_text,
+        ctl_json_text(result, "jobs", &scratch[1]),
+        ctl_json_text(changes, "created", &scratch[2]),
+        ctl_json_text(changes, "updated", &scratch[3]),
+        ctl_json_text(changes, "removed", &scratch[4]),
+    };
+    int r = ctl_kv_print(stdout, keys, values, ELEMENTSOF(keys));
+    for (size_t i = 0; i < ELEMENTSOF(scratch); i++)
+        cj_buf_free(&scratch[i]);
+    return r;
+}
+
+static int parse_options(int argc, char **argv, bool *full, bool *wait, enum ctl_output *output)
+{
+    static const struct option options[] = {
+        {"full", no_argument, NULL, 'f'},
+        {"wait", no_argument, NULL, 'w'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {},
+    };
+    int opt, r;
+
+    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'f':
+            *full = true;
+            break;
+        case 'w':
+            *wait = true;
+            break;
+        case 'o':
+            r = ctl_parse_output("sync", optarg,
+                                 CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON),
+                                 output);
+            if (r != 0)
+                return r;
+            break;
+        case 'h':
+            ctl_help();
+            return -1;
+        default:
+            return ctl_bad_option("sync", opt, argv);
+        }
+    }
+    if (optind < argc)
+        return ctl_usage_error("sync: unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int ctl_cmd_sync(const struct ctl_context *ctx, int argc, char **argv)
+{
+    _cleanup_client_ struct ctl_client *client = NULL;
+    struct ctl_response resp = {.age = -1};
+    enum ctl_output output = CTL_OUTPUT_TABLE;
+    struct spinner spinner = {0};
+    bool full = false, wait = false;
+    json_t *answer = NULL;
+    char target[64];
+
+    int r = parse_options(argc, argv, &full, &wait, &output);
+    if (r != 0)
+        return r < 0 ? CTL_EXIT_OK : r;
+    r = ctl_client_new(ctx->socket_path, &client);
+    if (r < 0)
+        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
+
+    snprintf(target, sizeof(target), "/v1/sync?full=%s&wait=%s", full ? "true" : "false",
+             wait ? "true" : "false");
+    if (wait) {
+        /* A sync takes as long as AWS takes; Ctrl-C ends the wait, not the sync. */
+        ctl_client_set_timeout(client, 0);
+        if (ctl_catch_interrupts() < 0)
+            return ctl_error("cannot catch SIGINT");
+        if (ctl_terminal_progress()) {
+            clock_gettime(CLOCK_MONOTONIC, &spinner.start);
+            ctl_client_set_tick(client, spinner_tick, &spinner);
+        }
+    }
+
+    int ret = ctl_fetch_object(client, "POST", target, "the sync", (const long[]){200, 202, 0},
+                               &resp, &answer);
+    spinner_clear(&spinner);
+    if (ret == CTL_EXIT_OK) {
+        bool finished = resp.status == 200;
+        if (output == CTL_OUTPUT_JSON)
+            r = ctl_json_print(stdout, answer);
+        else
+            r = finished ? print_result(answer) : print_started(answer);
+        if (r < 0)
+            ret = ctl_error("writing the output: %s", strerror(-r));
+        else if (finished) {
+            const char *result = json_string_value(json_object_get(answer, "result"));
+            if (!result || strcmp(result, "ok") != 0)
+                ret = CTL_EXIT_FAILURE;
+        }
+    }
+    json_decref(answer);
+    ctl_response_done(&resp);
+    return ret;
+}

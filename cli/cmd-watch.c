@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: MIT */
+/* watch: GET /v1/events?after=SEQ, an NDJSON stream of changes, printed as they arrive until
+ * interrupted (which is a normal end: exit 0). */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cmd-common.h"
+#include "output.h"
+#include "signals.h"
+#include "text.h"
+
+struct watch {
+    enum ctl_output output;
+    uint64_t events;
+};
+
+/* "42  created  Failed      abcdefghijkl  my-model  2024-05-01 12:34:56  <failure>" */
+static int print_summary(const json_t *event)
+{
+    _cleanup_buf_ struct cj_buf line = {0}, scratch = {0};
+    json_t *job = json_object_get(event, "job");
+    char created[32];
+    const char *seq = ctl_json_text(event, "seq", &scratch);
+    const char *type = json_string_value(json_object_get(event, "type"));
+    const char *status = json_string_value(json_object_get(job, "status"));
+    const char *name = json_string_value(json_object_get(job, "targetModelName"));
+    const char *id = ctl_job_id(job);
+    const char *when = ctl_job_created(job, created, sizeof(created));
+    const char *failure = json_string_value(json_object_get(job, "failureMessage"));
+
+    int r = ctl_text_append_fitted(&line, seq ? seq : "-", 8, false, true);
+    if (r >= 0)
+        r = cj_buf_append_str(&line, "  ");
+    if (r >= 0)
+        r = ctl_text_append_fitted(&line, type ? type : "-", 7, false, true);
+    if (r >= 0)
+        r = cj_buf_append_str(&line, "  ");
+    if (r >= 0)
+        r = ctl_text_append_fitted(&line, status ? status : "-", 10, false, true);
+    if (r >= 0)
+        r = cj_buf_append_str(&line, "  ");
+    if (r >= 0)
+        r = ctl_text_append_fitted(&line, id ? id : "-", 12, false, true);
+    if (r >= 0)
+        r = cj_buf_append_str(&line, "  ");
+    if (r >= 0)
+        r = ctl_text_append_fitted(&line, when ? when : "-", 19, false, true);
+    if (r >= 0)
+        r = cj_buf_append_str(&line, "  ");
+    if (r >= 0)
+        r = ctl_text_append_fitted(&line, name ? name : "-", 63, false, false);
+    if (r >= 0 && failure) {
+        r = cj_buf_append_str(&line, "  ");
+        if (r >= 0)
+            r = ctl_text_append_fitted(&line, failure, 200, false, false);
+    }
+    if (r < 0)
+        return r;
+    puts(line.data);
+    return 0;
+}
+
+static int on_event(const char *text, size_t len, void *userdata)
+{
+    struct watch *w = userdata;
+    json_error_t error;
+
+    if (len == 0 || strspn(text, " \t") == len)
+        return 0; /* a keep-alive */
+    json_t *event = json_loadb(text, len, 0, &error);
+    if (!json_is_object(event)) {
+        json_decref(event);
+        fprintf(stderr, "copyjobctl: copyjobd sent an event that is not a JSON object%s%s\n",
+                event ? "" : ": ", event ? "" : error.text);
+        return -EBADMSG;
+    }
+    int r =
+        w->output == CTL_OUTPUT_TABLE ? print_summary(event) : ctl_json_print_line(stdout, event);
+    json_decref(event);
+    if (r < 0 || fflush(stdout) != 0)
+        return -EPIPE;
+    w->events++;
+    return 0;
+}
+
+static int parse_options(int argc, char **argv, const char **after, enum ctl_output *output)
+{
+    static const struct option options[] = {
+        {"after", required_argument, NULL, 'a'},
+        {"output", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {},
+    };
+    int opt, r;
+
+    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
+        switch (opt) {
+        case 'a': {
+            char *end;
+            errno = 0;
+            (void)strtoull(optarg, &end, 10);
+            if (errno != 0 || end == optarg || *end != '\0' || optarg[0] < '0' || optarg[0] > '9')
+                return ctl_usage_error("--after must be an event sequence number (0 or more)");
+            *after = optarg;
+            break;
+        }
+        case 'o':
+            r = ctl_parse_output("watch", optarg,
+                                 CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) |
+                                     CTL_OUTPUT_BIT(CTL_OUTPUT_JSON) |
+                                     CTL_OUTPUT_BIT(CTL_OUTPUT_NDJSON),
+                                 output);
+            if (r != 0)
+                return r;
+            break;
+        case 'h':
+            ctl_help();
+            return -1;
+        default:
+            return ctl_bad_option("watch", opt, argv);
+        }
+    }
+    if (optind < argc)
+        return ctl_usage_error("watch: unexpected argument '%s'", argv[optind]);
+    return 0;
+}
+
+int ctl_cmd_watch(const struct ctl_context *ctx, int argc, char **argv)
+{
+    _cleanup_client_ struct ctl_client *client = NULL;
+    _cleanup_buf_ struct cj_buf target = {0};
+    struct ctl_response resp = {.age = -1};
+    struct watch w = {.output = CTL_OUTPUT_TABLE};
+    const char *after = NULL;
+
+    int r = parse_options(argc, argv, &after, &w.output);
+    if (r != 0)
+        return r < 0 ? CTL_EXIT_OK : r;
+    r = cj_buf_append_str(&target, "/v1/events");
+    if (r >= 0 && after)
+        r = ctl_query_add(&target, "after", after);
+    if (r < 0)
+        return ctl_error("out of memory");
+    r = ctl_client_new(ctx->socket_path, &client);
+    if (r < 0)
+        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
+    ctl_client_set_timeout(client, 0);
+    if (ctl_catch_interrupts() < 0)
+        return ctl_error("cannot catch SIGINT");
+
+    int ret;
+    r = ctl_client_stream(client, target.data, on_event, &w, &resp);
+    if (r == -ECANCELED)
+        ret = CTL_EXIT_OK; /* interrupted: how a watch normally ends */
+    else if (r == -EBADMSG || r == -EPIPE)
+        ret = CTL_EXIT_FAILURE;
+    else if (r < 0)
+        ret = ctl_client_report(client, r);
+    else if (resp.status < 200 || resp.status >= 300)
+        ret = ctl_response_report_error(&resp);
+    else
+        ret = ctl_error("copyjobd ended the event stream");
+    ctl_response_done(&resp);
+    return ret;
+}
