@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cj-time.h"
 #include "cj-util.h"
@@ -27,6 +28,7 @@ static const struct cj_config_key keys[] = {
     {CJ_KEY_SERVER_SOCKET, "server", "socket"},
     {CJ_KEY_SERVER_SOCKET_MODE, "server", "socket_mode"},
     {CJ_KEY_SERVER_LISTEN_TCP, "server", "listen_tcp"},
+    {CJ_KEY_SERVER_LISTEN_TCP_ALLOW_REMOTE, "server", "listen_tcp_allow_remote"},
     {CJ_KEY_SERVER_MAX_CONNECTIONS, "server", "max_connections"},
 };
 
@@ -112,6 +114,19 @@ bad:
         snprintf(reason, reasonlen, "must be an octal mode from %04lo to %04lo", min, max);
     else
         snprintf(reason, reasonlen, "must be an integer from %lu to %lu", min, max);
+    return -EINVAL;
+}
+
+static int parse_bool(const char *value, bool *ret)
+{
+    static const char *const yes[] = {"yes", "true", "on", "1"}, *const no[] = {"no", "false",
+                                                                                "off", "0"};
+    for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
+        if (strcasecmp(value, yes[i]) == 0)
+            return *ret = true, 0;
+        if (strcasecmp(value, no[i]) == 0)
+            return *ret = false, 0;
+    }
     return -EINVAL;
 }
 
@@ -244,6 +259,11 @@ int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, 
             return -EINVAL;
         }
         return set_optional_string(&s->server.listen_tcp, value);
+    case CJ_KEY_SERVER_LISTEN_TCP_ALLOW_REMOTE:
+        r = parse_bool(value, &s->server.listen_tcp_allow_remote);
+        if (r < 0)
+            snprintf(reason, reasonlen, "must be yes or no");
+        return r;
     case CJ_KEY_SERVER_MAX_CONNECTIONS:
         r = parse_uint(value, 1, 65536, 10, &ul, reason, reasonlen);
         if (r == 0)

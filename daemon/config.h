@@ -14,29 +14,30 @@
 
 struct cj_settings {
     struct {
-        char *region;    /* resolved: config, AWS_REGION, AWS_DEFAULT_REGION; NULL if none */
-        char *profile;   /* resolved: config, AWS_PROFILE, "default" */
-        char *endpoint;  /* resolved: config, AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL,
-                            https://bedrock.<region>.amazonaws.com */
-        char *ca_file;   /* resolved: config, AWS_CA_BUNDLE; NULL = system store */
+        char *region;   /* resolved: config, AWS_REGION, AWS_DEFAULT_REGION; NULL if none */
+        char *profile;  /* resolved: config, AWS_PROFILE, "default" */
+        char *endpoint; /* resolved: config, AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL,
+                           https://bedrock.<region>.amazonaws.com */
+        char *ca_file;  /* resolved: config, AWS_CA_BUNDLE; NULL = system store */
     } aws;
     struct {
-        uint64_t interval_usec;      /* 60s */
-        uint64_t full_interval_usec; /* 15m */
-        unsigned page_size;          /* 1000, 1..1000 */
+        uint64_t interval_usec;           /* 60s */
+        uint64_t full_interval_usec;      /* 15m */
+        unsigned page_size;               /* 1000, 1..1000 */
         unsigned max_requests_per_second; /* 5, 1..1000 */
-        uint64_t timeout_usec;       /* 30s */
+        uint64_t timeout_usec;            /* 30s */
     } sync;
     struct {
-        char *directory;  /* /var/lib/copyjobd, or $STATE_DIRECTORY when set by systemd */
-        uint64_t max_size; /* 4G */
+        char *directory;     /* /var/lib/copyjobd, or $STATE_DIRECTORY when set by systemd */
+        uint64_t max_size;   /* 4G */
         uint64_t max_events; /* 100000: change log entries kept */
     } store;
     struct {
-        char *socket;      /* /run/copyjobd/copyjobd.sock, or $RUNTIME_DIRECTORY/copyjobd.sock */
+        char *socket;       /* /run/copyjobd/copyjobd.sock, or $RUNTIME_DIRECTORY/copyjobd.sock */
         mode_t socket_mode; /* 0660 */
-        char *listen_tcp;  /* NULL = off */
-        unsigned max_connections; /* 256 */
+        char *listen_tcp;   /* NULL = off */
+        bool listen_tcp_allow_remote; /* false: listen_tcp must be a loopback address */
+        unsigned max_connections;     /* 256 */
     } server;
 };
 

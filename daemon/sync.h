@@ -62,3 +62,36 @@ void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
  *   "StoreError", "MissingCredentials", "ExpiredCredentials", "SigningError", "Cancelled".
  * - The next scheduled pass starts sync.interval after the end of the previous one; a
  *   reconfigure's new interval applies from the end of the next pass. */
+
+/* ---- counters for GET /metrics (added by the lead; the sync module keeps them) ---- */
+
+enum cj_sync_kind {
+    CJ_SYNC_QUICK,
+    CJ_SYNC_FULL,
+    _CJ_SYNC_KIND_MAX,
+};
+const char *cj_sync_kind_to_string(enum cj_sync_kind k); /* "quick", "full" */
+
+enum cj_api_operation {
+    CJ_API_LIST_MODEL_COPY_JOBS,
+    CJ_API_GET_MODEL_COPY_JOB,
+    _CJ_API_OPERATION_MAX,
+};
+
+#define CJ_SYNC_METRIC_ERROR_TYPES 24
+
+struct cj_sync_metrics {
+    uint64_t passes[_CJ_SYNC_KIND_MAX][2];    /* [kind][0 = ok, 1 = failed] */
+    uint64_t api_calls[_CJ_API_OPERATION_MAX]; /* HTTP requests sent, retries included */
+    uint64_t retries;                          /* requests that were retries */
+    struct {
+        char type[64];                         /* e.g. "ThrottlingException", "Timeout" */
+        uint64_t count;
+    } errors[CJ_SYNC_METRIC_ERROR_TYPES];      /* failed requests by error type; the first
+                                                  CJ_SYNC_METRIC_ERROR_TYPES - 1 types seen get
+                                                  their own slot, the rest add up under "Other" */
+    size_t n_errors;
+    uint64_t last_duration_usec;               /* of the last finished pass */
+    int64_t last_success_ns;                   /* end of the last successful pass, 0 = never */
+};
+void cj_sync_get_metrics(const struct cj_sync *s, struct cj_sync_metrics *ret);
