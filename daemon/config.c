@@ -346,7 +346,9 @@ void cj_settings_dump(const struct cj_settings *s, FILE *f)
     dump_size(f, "max_size", s->store.max_size);
     fprintf(f, "max_events = %" PRIu64 "\n", s->store.max_events);
     fprintf(f,
-            "\n[server]\nsocket = %s\nsocket_mode = %04o\nlisten_tcp = %s\nmax_connections = %u\n",
+            "\n[server]\nsocket = %s\nsocket_mode = %04o\nlisten_tcp = %s\n"
+            "listen_tcp_allow_remote = %s\nmax_connections = %u\n",
             STR_OR_EMPTY(s->server.socket), (unsigned)s->server.socket_mode,
-            STR_OR_EMPTY(s->server.listen_tcp), s->server.max_connections);
+            STR_OR_EMPTY(s->server.listen_tcp), s->server.listen_tcp_allow_remote ? "yes" : "no",
+            s->server.max_connections);
 }

@@ -19,8 +19,10 @@
 static char tmpdir[] = "/tmp/cj-test-config-XXXXXX";
 
 static const char *const env_vars[] = {
-    "AWS_REGION",       "AWS_DEFAULT_REGION", "AWS_PROFILE",     "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL", "AWS_CA_BUNDLE",      "AWS_CONFIG_FILE", "STATE_DIRECTORY",
+    "AWS_REGION",        "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",       "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL",  "AWS_CA_BUNDLE",
+    "AWS_CONFIG_FILE",   "STATE_DIRECTORY",
     "RUNTIME_DIRECTORY", "HOME",
 };
 
@@ -127,9 +129,11 @@ static void test_every_key(void **state)
                           "socket = /tmp/x.sock\n"
                           "socket_mode = 0600\n"
                           "listen_tcp = 127.0.0.1:7605\n"
+                          "listen_tcp_allow_remote = yes\n"
                           "max_connections = 3\n",
                           &s, err, sizeof(err)),
                      0);
+    assert_true(s.server.listen_tcp_allow_remote);
     assert_int_equal(s.store.max_events, 5000);
     assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
     assert_string_equal(s.aws.region, "us-west-2");
@@ -193,6 +197,8 @@ static void test_errors_name_file_line_and_key(void **state)
         {"[server]\nsocket_mode = 0999\n", "[server] socket_mode: must be an octal mode"},
         {"[server]\nsocket_mode = 0060\n", "[server] socket_mode: must give the owner"},
         {"[server]\nmax_connections = 0\n", "[server] max_connections:"},
+        {"[server]\nlisten_tcp_allow_remote = maybe\n",
+         "listen_tcp_allow_remote: must be yes or no"},
         {"[aws]\nendpoint = ftp://x\n", "[aws] endpoint: must start with https:// or http://"},
         {"[aws]\nendpoint = https://host/path\n", "[aws] endpoint: must be scheme://host"},
         {"[aws]\nregion = US East\n", "[aws] region: must be a region name"},
@@ -230,8 +236,8 @@ static void test_missing_file(void **state)
     struct cj_settings s;
     char err[256] = "";
     cj_settings_init_defaults(&s);
-    assert_int_equal(cj_settings_load_file(&s, "/nonexistent/copyjobd.conf", true, err, sizeof(err)),
-                     0);
+    assert_int_equal(
+        cj_settings_load_file(&s, "/nonexistent/copyjobd.conf", true, err, sizeof(err)), 0);
     assert_int_equal(
         cj_settings_load_file(&s, "/nonexistent/copyjobd.conf", false, err, sizeof(err)), -ENOENT);
     assert_non_null(strstr(err, "/nonexistent/copyjobd.conf"));
