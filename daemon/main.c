@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -275,6 +276,19 @@ static int check_config(struct daemon *d)
     return 0;
 }
 
+/* Every client connection and watcher is a file descriptor; the soft limit of 1024 that
+ * processes start with is too low for server.max_connections near it, and raising it to
+ * the hard limit is what systemd recommends for servers that use poll/epoll. */
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+            log_debug_errno(errno, "cannot raise the file descriptor limit: %m");
+    }
+}
+
 static int setup_signals(struct daemon *d)
 {
     sigset_t mask;
@@ -312,6 +326,7 @@ static int run(struct daemon *d)
     if (r < 0)
         return log_error_errno(r, "cannot open the store in %s: %m", so.directory);
 
+    raise_fd_limit();
     r = sd_event_default(&d->event);
     if (r < 0)
         return log_error_errno(r, "cannot create the event loop: %m");
