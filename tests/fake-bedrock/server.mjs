@@ -97,7 +97,7 @@ async function main() {
     process.exit(0);
   }
 
-  const factory = new JobFactory({ seed: config.seed, region: config.region });
+  const factory = new JobFactory({ seed: config.seed, region: config.region, newestMs: config.newestMs });
   const store = new JobStore(factory.generate(config.jobs));
   const app = {
     config,

@@ -5,7 +5,9 @@ import { isIP } from 'node:net';
 
 export const USAGE = `usage: node server.mjs [--host 127.0.0.1] [--port 0] [--https-port 0] [--jobs 5000] [--seed 42]
        [--region us-east-1] [--access-key-id AKID] [--secret-access-key SECRET] [--session-token TOKEN]
-       [--tmp-dir DIR]
+       [--tmp-dir DIR] [--newest now|ISO8601]
+--newest anchors the newest generated job at that time (default: a fixed, seeded date, so that
+runs are reproducible; the demo uses "now" so that relative filters like --since 30d find jobs).
 Port 0 picks a free port; --https-port -1 disables HTTPS. Binds to loopback only.`;
 
 const DEFAULTS = {
@@ -19,6 +21,7 @@ const DEFAULTS = {
   secretAccessKey: 'cjTest/SecretKey+DoNotLeak000000000000000',
   sessionToken: undefined,
   tmpDir: undefined,
+  newestMs: undefined,
 };
 
 const OPTION_NAMES = {
@@ -32,6 +35,7 @@ const OPTION_NAMES = {
   '--secret-access-key': 'secretAccessKey',
   '--session-token': 'sessionToken',
   '--tmp-dir': 'tmpDir',
+  '--newest': 'newest',
 };
 
 function integer(name, text, min, max) {
@@ -85,6 +89,10 @@ export function parseArgs(argv) {
     }
   }
   if (!/^[A-Z0-9]{4,128}$/.test(o.accessKeyId)) throw new Error('--access-key-id must be 4..128 upper-case letters and digits');
+  if (raw.newest !== undefined) {
+    o.newestMs = raw.newest === 'now' ? Math.floor(Date.now() / 1000) * 1000 : Date.parse(raw.newest);
+    if (!Number.isFinite(o.newestMs)) throw new Error(`--newest must be 'now' or an ISO 8601 time, got '${raw.newest}'`);
+  }
   o.tmpDir ??= tmpdir();
   return o;
 }

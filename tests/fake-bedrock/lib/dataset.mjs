@@ -56,11 +56,12 @@ function failureMessages(job, rng) {
 
 /** Makes jobs. One instance per store; its pools are fixed by the seed. */
 export class JobFactory {
-  constructor({ seed, region }) {
+  constructor({ seed, region, newestMs }) {
     this.region = region;
     const rng = new Rng(seed, 0);
     this.rng = rng;
     this.epochNs = BigInt(BASE_EPOCH_MS + rng.int(0, 179) * 86_400_000 + rng.int(0, 86_399) * 1000) * 1_000_000n;
+    if (newestMs !== undefined) this.epochNs = BigInt(newestMs) * 1_000_000n;
     this.account = rng.digits(12);
     this.kmsKeys = Array.from({ length: 4 }, () => `arn:aws:kms:${region}:${this.account}:key/${rng.uuid()}`);
     this.sourceAccounts = [this.account];
