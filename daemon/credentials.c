@@ -1,201 +1,38 @@
 /* SPDX-License-Identifier: MIT */
-/* The credential chain of the contract. Sources so far: the environment, then systemd
- * credentials. Each source either has a complete set of keys, has none (the next source is
- * tried), or is half set up, which is an error: silently falling through to another
- * identity would be worse than refusing to start. */
+/* The credential chain of the contract. Each source either has a complete set of keys, has
+ * none (the next source is tried), or is configured but broken, which is an error: silently
+ * falling through to another identity would be worse than refusing to start. */
 #include "credentials.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include "cj-util.h"
+#include "credentials-internal.h"
 #include "log.h"
-
-/* Long enough for any STS session token seen in practice, short enough to keep a stray
- * file from becoming a header. */
-#define CJ_CREDENTIAL_MAX 4096
-
-static void free_secret(char **p)
-{
-    if (*p) {
-        cj_explicit_zero(*p, strlen(*p));
-        free(*p);
-        *p = NULL;
-    }
-}
 
 void cj_credentials_done(struct cj_aws_credentials *c)
 {
     if (!c)
         return;
-    free_secret(&c->access_key_id);
-    free_secret(&c->secret_access_key);
-    free_secret(&c->session_token);
+    cj_free_secretp(&c->access_key_id);
+    cj_free_secretp(&c->secret_access_key);
+    cj_free_secretp(&c->session_token);
     c->expiration_ns = 0;
 }
 
-/* Values end up in HTTP headers: printable ASCII without spaces only, so that a stray
- * newline cannot inject a header. */
-static bool credential_value_ok(const char *s, size_t len)
+bool cj_credentials_need_refresh(const struct cj_aws_credentials *c, int64_t now_ns)
 {
-    if (len == 0 || len > CJ_CREDENTIAL_MAX)
+    if (!c || !c->access_key_id || !c->secret_access_key)
+        return true;
+    if (c->expiration_ns == 0)
         return false;
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)s[i] <= 0x20 || (unsigned char)s[i] >= 0x7f)
-            return false;
-    return true;
+    return now_ns >= c->expiration_ns - CJ_CRED_REFRESH_WINDOW;
 }
 
-static const char *getenv_nonempty(const char *name)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : NULL;
-}
-
-/* 1 = loaded, 0 = this source has nothing, <0 = error. */
-static int load_from_environment(struct cj_aws_credentials *c)
-{
-    const char *id = getenv_nonempty("AWS_ACCESS_KEY_ID");
-    const char *secret = getenv_nonempty("AWS_SECRET_ACCESS_KEY");
-    const char *token = getenv_nonempty("AWS_SESSION_TOKEN");
-
-    if (!id && !secret) {
-        if (token)
-            log_warning("AWS_SESSION_TOKEN is set without AWS_ACCESS_KEY_ID and "
-                        "AWS_SECRET_ACCESS_KEY; ignoring the environment");
-        return 0;
-    }
-    if (!id)
-        return log_error_errno(EINVAL, "AWS_SECRET_ACCESS_KEY is set but AWS_ACCESS_KEY_ID is not");
-    if (!secret)
-        return log_error_errno(EINVAL, "AWS_ACCESS_KEY_ID is set but AWS_SECRET_ACCESS_KEY is not");
-
-    static const char *const names[] = {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
-                                        "AWS_SESSION_TOKEN"};
-    const char *values[] = {id, secret, token};
-    for (size_t i = 0; i < ELEMENTSOF(names); i++)
-        if (values[i] && !credential_value_ok(values[i], strlen(values[i])))
-            return log_error_errno(EINVAL,
-                                   "%s is not a valid credential (1..%d printable characters "
-                                   "without spaces)",
-                                   names[i], CJ_CREDENTIAL_MAX);
-
-    c->access_key_id = strdup(id);
-    c->secret_access_key = strdup(secret);
-    c->session_token = token ? strdup(token) : NULL;
-    if (!c->access_key_id || !c->secret_access_key || (token && !c->session_token))
-        return -ENOMEM;
-    return 1;
-}
-
-/* Reads one credential file of at most CJ_CREDENTIAL_MAX bytes (plus one newline).
- * -ENOENT when missing; other errors are logged naming the file. */
-static int read_credential_file(int dirfd, const char *dir, const char *name, char **ret)
-{
-    _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return -ENOENT;
-        return log_error_errno(errno, "Cannot open credential %s/%s: %m", dir, name);
-    }
-
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return log_error_errno(errno, "Cannot stat credential %s/%s: %m", dir, name);
-    if (!S_ISREG(st.st_mode))
-        return log_error_errno(EINVAL, "Credential %s/%s is not a regular file", dir, name);
-
-    /* Room for the limit, an optional "\n", and one byte to detect anything longer. */
-    char buf[CJ_CREDENTIAL_MAX + 2];
-    size_t len = 0;
-    int r = 0;
-    while (len < sizeof(buf)) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = log_error_errno(errno, "Cannot read credential %s/%s: %m", dir, name);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
-
-    if (len > 0 && buf[len - 1] == '\n')
-        len--;
-    if (len == 0) {
-        r = log_error_errno(EINVAL, "Credential %s/%s is empty", dir, name);
-        goto out;
-    }
-    if (len > CJ_CREDENTIAL_MAX) {
-        r = log_error_errno(EFBIG, "Credential %s/%s is larger than %d bytes", dir, name,
-                            CJ_CREDENTIAL_MAX);
-        goto out;
-    }
-    if (!credential_value_ok(buf, len)) {
-        r = log_error_errno(EINVAL, "Credential %s/%s contains spaces or non-printable characters",
-                            dir, name);
-        goto out;
-    }
-
-    *ret = strndup(buf, len);
-    if (!*ret)
-        r = -ENOMEM;
-out:
-    cj_explicit_zero(buf, sizeof(buf));
-    return r;
-}
-
-static int load_from_systemd_credentials(struct cj_aws_credentials *c, char *source,
-                                         size_t sourcelen)
-{
-    const char *dir = getenv_nonempty("CREDENTIALS_DIRECTORY");
-    if (!dir)
-        return 0;
-
-    _cleanup_close_ int dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dirfd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return log_error_errno(errno, "Cannot open CREDENTIALS_DIRECTORY %s: %m", dir);
-    }
-
-    int r_id = read_credential_file(dirfd, dir, "aws-access-key-id", &c->access_key_id);
-    if (r_id < 0 && r_id != -ENOENT)
-        return r_id;
-    int r_secret = read_credential_file(dirfd, dir, "aws-secret-access-key", &c->secret_access_key);
-    if (r_secret < 0 && r_secret != -ENOENT)
-        return r_secret;
-
-    if (r_id == -ENOENT && r_secret == -ENOENT)
-        return 0;
-    if (r_id == -ENOENT)
-        return log_error_errno(EINVAL,
-                               "Credential %s/aws-secret-access-key exists but "
-                               "aws-access-key-id does not",
-                               dir);
-    if (r_secret == -ENOENT)
-        return log_error_errno(EINVAL,
-                               "Credential %s/aws-access-key-id exists but "
-                               "aws-secret-access-key does not",
-                               dir);
-
-    int r = read_credential_file(dirfd, dir, "aws-session-token", &c->session_token);
-    if (r < 0 && r != -ENOENT)
-        return r;
-
-    snprintf(source, sourcelen, "systemd credentials (%s)", dir);
-    return 1;
-}
-
-int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sourcelen)
+int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentials *ret,
+                                    char *source, size_t sourcelen)
 {
     struct cj_aws_credentials c = {0};
     char dummy[1];
@@ -206,35 +43,47 @@ int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sou
         sourcelen = sizeof(dummy);
     }
     source[0] = '\0';
-
-    r = load_from_environment(&c);
-    if (r > 0) {
-        snprintf(source, sourcelen, "environment");
-        goto found;
-    }
-    if (r < 0)
-        goto fail;
-    cj_credentials_done(&c);
-
-    r = load_from_systemd_credentials(&c, source, sourcelen);
-    if (r > 0)
-        goto found;
-    if (r < 0)
-        goto fail;
-
-    cj_credentials_done(&c);
     *ret = (struct cj_aws_credentials){0};
+
+    if (!profile || !*profile)
+        profile = "default";
+    if (!cj_profile_name_ok(profile))
+        return log_error_errno(EINVAL,
+                               "AWS profile name is not valid (1..%d printable characters, no "
+                               "spaces or brackets)",
+                               CJ_CRED_PROFILE_MAX);
+
+    r = cj_credentials_from_environment(&c, source, sourcelen);
+    if (r == 0)
+        r = cj_credentials_from_systemd(&c, source, sourcelen);
+    if (r == 0)
+        r = cj_credentials_from_shared_files(profile, &c, source, sourcelen);
+    if (r == 0)
+        r = cj_credentials_from_container(&c, source, sourcelen);
+    if (r == 0)
+        r = cj_credentials_from_imds(&c, source, sourcelen);
+
+    if (r > 0) {
+        *ret = c;
+        return 0;
+    }
+    cj_credentials_done(&c);
+    source[0] = '\0';
+    if (r < 0)
+        return r;
     return log_error_errno(ENOKEY,
                            "No AWS credentials found (tried: environment AWS_ACCESS_KEY_ID and "
                            "AWS_SECRET_ACCESS_KEY; systemd credentials "
-                           "$CREDENTIALS_DIRECTORY/aws-access-key-id and aws-secret-access-key)");
+                           "$CREDENTIALS_DIRECTORY/aws-access-key-id and aws-secret-access-key; "
+                           "shared credentials and config files for profile %s; container "
+                           "credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI not "
+                           "set); EC2 instance metadata)",
+                           profile);
+}
 
-found:
-    *ret = c;
-    return 0;
-fail:
-    cj_credentials_done(&c);
-    source[0] = '\0';
-    *ret = (struct cj_aws_credentials){0};
-    return r;
+int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sourcelen)
+{
+    const char *profile = getenv("AWS_PROFILE");
+    return cj_credentials_load_for_profile(profile && *profile ? profile : "default", ret, source,
+                                           sourcelen);
 }

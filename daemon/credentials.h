@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Where AWS credentials come from (the contract's order). Issue 2 implements the
- * environment; the rest of the chain comes later. */
+/* Where AWS credentials come from (the contract's order): the environment, systemd
+ * credentials, the shared files of the profile (static keys or credential_process),
+ * container credentials, EC2 instance metadata (IMDSv2). */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "sigv4.h"
 
@@ -10,3 +14,24 @@
 int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sourcelen);
 /* Zeroes the secrets before freeing them. */
 void cj_credentials_done(struct cj_aws_credentials *c);
+
+/* Additions for issue 3 (the declarations above are unchanged):
+ *
+ * cj_credentials_load_for_profile: the same chain with the shared-files profile given
+ * explicitly (NULL or "" = "default"); cj_credentials_load() uses $AWS_PROFILE or "default".
+ * A source that is configured but broken (half a key pair, a failing credential_process, a
+ * container endpoint that does not answer, a named profile that exists nowhere or needs
+ * role_arn/SSO) is an error naming the source: the chain never falls through to another
+ * identity. Temporary credentials carry expiration_ns. `source` is filled in on success. */
+int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentials *ret,
+                                    char *source, size_t sourcelen);
+
+/* True when c holds no credentials or they expire within 5 minutes of now_ns (call it
+ * before each pass and after an ExpiredToken error, and reload when true). */
+bool cj_credentials_need_refresh(const struct cj_aws_credentials *c, int64_t now_ns);
+
+/* Environment variables read besides the AWS ones (test-only):
+ * COPYJOBD_CONTAINER_CREDENTIALS_HOST replaces 169.254.170.2 for
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; it only accepts a loopback host with an optional
+ * port ("127.0.0.1:8080", "[::1]:8080", "localhost:8080") and exists so the tests can run the
+ * stand-in on loopback. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The credential chain: environment first, then systemd credentials; half-configured
- * sources are errors; secrets never reach the source string. */
+/* The first two sources of the credential chain: environment first, then systemd
+ * credentials; half-configured sources are errors; secrets never reach the source string.
+ * The later sources are tested in test-credentials-chain.c. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -45,9 +46,17 @@ static int setup(void **state)
     unsetenv("AWS_SECRET_ACCESS_KEY");
     unsetenv("AWS_SESSION_TOKEN");
     unsetenv("CREDENTIALS_DIRECTORY");
+    unsetenv("AWS_PROFILE");
+    unsetenv("AWS_SHARED_CREDENTIALS_FILE");
+    unsetenv("AWS_CONFIG_FILE");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
+    unsetenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/cj-test-credentials-XXXXXX");
     if (!mkdtemp(tmpdir))
         return -1;
+    /* The later sources stay out of these tests: no ~/.aws, no instance metadata. */
+    setenv("HOME", tmpdir, 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     return 0;
 }
 

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: MIT */
+/* The third source: the shared credentials and config files of a profile. The order inside
+ * it is botocore's: static keys of the credentials file, then credential_process (the
+ * credentials file's entry wins), then static keys of the config file. A profile that asks
+ * for assume-role, SSO or web identity is an error rather than a fall-through, because any
+ * other source would be a different identity than the one configured. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "credentials-internal.h"
+#include "log.h"
+
+#define CREDENTIAL_PROCESS_MAX 4096
+
+static const char *home_directory(void)
+{
+    const char *home = getenv("HOME");
+    if (home && *home)
+        return home;
+    struct passwd *pw = getpwuid(getuid());
+    return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+}
+
+/* $env (with "~/" expanded, as the SDKs do) or ~/.aws/<name>; NULL without a home. */
+static int resolve_path(const char *env, const char *name, char **ret)
+{
+    const char *v = getenv(env);
+    const char *home = home_directory();
+    int n;
+
+    *ret = NULL;
+    if (v && *v) {
+        if (v[0] == '~' && v[1] == '/' && home)
+            n = asprintf(ret, "%s%s", home, v + 1);
+        else
+            n = (*ret = strdup(v)) ? 0 : -1;
+    } else if (home) {
+        n = asprintf(ret, "%s/.aws/%s", home, name);
+    } else {
+        return 0;
+    }
+    if (n < 0) {
+        *ret = NULL;
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+/* 1 = parsed, 0 = no such file, <0 = error (logged). */
+static int parse_file(const char *path, enum cj_profile_file_kind kind, const char *profile,
+                      struct cj_profile *ret, mode_t *ret_mode)
+{
+    _cleanup_secret_buf_ struct cj_secret_buf buf = {0};
+    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return 0;
+        return log_error_errno(errno, "Cannot open the shared AWS file %s: %m", path);
+    }
+    struct stat st;
+    if (fstat(fd, &st) < 0)
+        return log_error_errno(errno, "Cannot stat the shared AWS file %s: %m", path);
+    if (!S_ISREG(st.st_mode))
+        return log_error_errno(EINVAL, "The shared AWS file %s is not a regular file", path);
+    if ((uint64_t)st.st_size > CJ_CRED_FILE_MAX)
+        return log_error_errno(EFBIG, "The shared AWS file %s is larger than %zu bytes", path,
+                               CJ_CRED_FILE_MAX);
+    *ret_mode = st.st_mode;
+
+    int r = cj_secret_buf_init(&buf, CJ_CRED_FILE_MAX);
+    if (r < 0)
+        return r;
+    char chunk[8192];
+    for (;;) {
+        ssize_t n = read(fd, chunk, sizeof(chunk));
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            r = log_error_errno(errno, "Cannot read the shared AWS file %s: %m", path);
+            break;
+        }
+        if (n == 0)
+            break;
+        cj_secret_buf_append(&buf, chunk, (size_t)n);
+        if (buf.overflow) {
+            r = log_error_errno(EFBIG, "The shared AWS file %s is larger than %zu bytes", path,
+                                CJ_CRED_FILE_MAX);
+            break;
+        }
+    }
+    cj_explicit_zero(chunk, sizeof(chunk));
+    if (r < 0)
+        return r;
+
+    char err[160];
+    r = cj_profile_parse(buf.data, buf.len, kind, profile, ret, err, sizeof(err));
+    if (r < 0)
+        return log_error_errno(r, "The shared AWS file %s cannot be parsed: %s", path, err);
+    return 1;
+}
+
+static void warn_if_readable(const char *path, mode_t mode)
+{
+    if (mode & (S_IRGRP | S_IROTH))
+        log_warning("%s holds AWS secrets but is readable by its group or others (mode %04o); "
+                    "chmod 600 it",
+                    path, (unsigned)(mode & 07777));
+}
+
+static bool has_static_keys(const struct cj_profile *p)
+{
+    return p->access_key_id || p->secret_access_key || p->session_token;
+}
+
+static int take_static_keys(const struct cj_profile *p, const char *what, const char *path,
+                            const char *profile, struct cj_aws_credentials *c, char *source,
+                            size_t sourcelen)
+{
+    if (!p->access_key_id || !p->secret_access_key)
+        return log_error_errno(EINVAL, "%s %s, profile %s: %s is set but %s is not", what, path,
+                               profile,
+                               p->access_key_id       ? "aws_access_key_id"
+                               : p->secret_access_key ? "aws_secret_access_key"
+                                                      : "aws_session_token",
+                               p->access_key_id ? "aws_secret_access_key" : "aws_access_key_id");
+
+    char why[160];
+    const char *token = p->session_token && *p->session_token ? p->session_token : NULL;
+    int r =
+        cj_cred_set(c, p->access_key_id, p->secret_access_key, token, NULL, 0, why, sizeof(why));
+    if (r < 0)
+        return log_error_errno(r, "%s %s, profile %s: %s", what, path, profile, why);
+    snprintf(source, sourcelen, "%s (%s, profile %s)", what, path, profile);
+    return 1;
+}
+
+static int run_credential_process(const char *command, const char *path, const char *profile,
+                                  struct cj_aws_credentials *c, char *source, size_t sourcelen)
+{
+    size_t len = strlen(command);
+    if (len == 0 || len > CREDENTIAL_PROCESS_MAX)
+        return log_error_errno(EINVAL,
+                               "%s, profile %s: credential_process is empty or longer "
+                               "than %d bytes",
+                               path, profile, CREDENTIAL_PROCESS_MAX);
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)command[i] < 0x20 && command[i] != '\t')
+            return log_error_errno(EINVAL,
+                                   "%s, profile %s: credential_process contains a "
+                                   "control character",
+                                   path, profile);
+
+    log_debug("Running credential_process of profile %s from %s", profile, path);
+    int r = cj_credential_process_run(command, profile, CJ_CRED_PROCESS_TIMEOUT_USEC, c);
+    if (r < 0)
+        return r;
+    snprintf(source, sourcelen, "credential_process (profile %s)", profile);
+    return 1;
+}
+
+int cj_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
+                                     char *source, size_t sourcelen)
+{
+    _cleanup_free_ char *cred_path = NULL, *config_path = NULL;
+    struct cj_profile cp = {0}, fp = {0};
+    mode_t cred_mode = 0, config_mode = 0;
+    int r;
+
+    if ((r = resolve_path("AWS_SHARED_CREDENTIALS_FILE", "credentials", &cred_path)) < 0 ||
+        (r = resolve_path("AWS_CONFIG_FILE", "config", &config_path)) < 0)
+        return r;
+
+    int have_cred = 0, have_config = 0;
+    if (cred_path) {
+        have_cred = parse_file(cred_path, CJ_PROFILE_CREDENTIALS_FILE, profile, &cp, &cred_mode);
+        if (have_cred < 0)
+            return have_cred;
+        if (have_cred)
+            warn_if_readable(cred_path, cred_mode);
+    }
+    if (config_path) {
+        have_config = parse_file(config_path, CJ_PROFILE_CONFIG_FILE, profile, &fp, &config_mode);
+        if (have_config < 0) {
+            r = have_config;
+            goto out;
+        }
+    }
+
+    if (!cp.found && !fp.found) {
+        r = 0;
+        if (strcmp(profile, "default") != 0)
+            r = log_error_errno(ENOKEY, "AWS profile %s is in neither %s nor %s", profile,
+                                cred_path ? cred_path : "~/.aws/credentials",
+                                config_path ? config_path : "~/.aws/config");
+        goto out;
+    }
+    if (cp.unsupported[0] || fp.unsupported[0]) {
+        r = log_error_errno(EOPNOTSUPP,
+                            "AWS profile %s uses %s (assume role, SSO or web identity), which "
+                            "copyjobd does not support; give it static keys or a "
+                            "credential_process",
+                            profile, cp.unsupported[0] ? cp.unsupported : fp.unsupported);
+        goto out;
+    }
+
+    if (has_static_keys(&cp))
+        r = take_static_keys(&cp, "shared credentials file", cred_path, profile, c, source,
+                             sourcelen);
+    else if (cp.credential_process)
+        r = run_credential_process(cp.credential_process, cred_path, profile, c, source, sourcelen);
+    else if (fp.credential_process)
+        r = run_credential_process(fp.credential_process, config_path, profile, c, source,
+                                   sourcelen);
+    else if (has_static_keys(&fp)) {
+        warn_if_readable(config_path, config_mode);
+        r = take_static_keys(&fp, "shared config file", config_path, profile, c, source, sourcelen);
+    } else {
+        log_debug("AWS profile %s has no credentials in the shared files", profile);
+        r = 0;
+    }
+out:
+    cj_profile_done(&cp);
+    cj_profile_done(&fp);
+    return r;
+}
