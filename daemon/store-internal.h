@@ -16,8 +16,9 @@
 #define CJ_MODEL_ARN_MAX      2048 /* the service allows 1011; the row format allows more */
 
 /* Names of the LMDB databases. */
-#define STORE_DB_JOBS "jobs"
-#define STORE_DB_META "meta"
+#define STORE_DB_JOBS   "jobs"
+#define STORE_DB_META   "meta"
+#define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 
 /* Keys of the meta database. */
@@ -25,12 +26,15 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define META_COUNTS         "counts"         /* u64 LE total, then one per status */
 #define META_TOKEN_KEY      "token_key"      /* CJ_STORE_MAC_KEY_SIZE random bytes */
 #define META_SYNCED_AT      "synced_at"      /* i64 LE ns */
+#define META_LAST_SEQ       "last_seq"       /* u64 LE: the newest seq ever handed out */
 
 struct cj_store {
     MDB_env *env;
     MDB_dbi dbi_jobs;
     MDB_dbi dbi_meta;
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
+    MDB_dbi dbi_events;
+    uint64_t max_events;
     uint64_t map_size;
     uint64_t max_size;
     bool read_only;
@@ -43,6 +47,16 @@ struct cj_store {
 
     struct cj_buf scratch;      /* row values under construction */
     struct cj_store_pass *pass; /* the full pass in progress, if any */
+
+    /* The change log's view of the write transaction in progress (reset by store_write at
+     * each attempt): the newest seq, loaded at the first append, and whether it appended. */
+    struct {
+        bool loaded;
+        bool appended;
+        uint64_t last_seq;
+    } txn_events;
+    cj_store_change_fn change_fn;
+    void *change_userdata;
 };
 
 /* ---- errors ---- */
@@ -182,6 +196,9 @@ int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret
 int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c);
 int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t v);
 int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret);
+/* The same for u64; -EUCLEAN if the value is not 8 bytes, 0 (value 0) if absent. */
+int store_meta_put_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t v);
+int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t *ret);
 
 /* ---- deleting one row with its index keys (store-write.c) ---- */
 
@@ -203,6 +220,20 @@ int store_token_encode(const struct cj_store *s, enum cj_index i,
 int store_token_decode(const struct cj_store *s, const char *token, enum cj_index i,
                        const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], uint8_t *key, size_t *key_len,
                        char *err, size_t errlen);
+
+/* ---- the change log (store-events.c) ---- */
+
+/* Appends one event in txn. json must not point into the map (a write may move pages):
+ * copy a stored row's JSON out first. */
+int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
+                       size_t json_len);
+/* Called by store_write before committing a transaction that appended: records the newest
+ * seq in meta and trims the oldest events past max_events. */
+int store_events_commit_prepare(struct cj_store *s, MDB_txn *txn);
+/* Trims the oldest events past max_events (at open, when the bound was lowered). */
+int store_events_trim(struct cj_store *s, MDB_txn *txn);
+/* The newest seq ever handed out: the larger of meta's and the log's last key. */
+int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret);
 
 /* ---- removing a row's index entries (store-write.c) ---- */
 

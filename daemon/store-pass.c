@@ -129,7 +129,13 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
             break;
         }
         memcpy(arn, k.mv_data, arn_len);
-        r = store_unindex_row(s, txn, arn, arn_len, &row, &counts);
+        /* Copied out before the first write can move the page it lies on. */
+        cj_buf_reset(&s->scratch);
+        r = cj_buf_append(&s->scratch, row.json, row.json_len);
+        if (r >= 0)
+            r = store_unindex_row(s, txn, arn, arn_len, &row, &counts);
+        if (r >= 0)
+            r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
         if (r < 0)
             break;
         /* The cursor then stands on the next row, which MDB_NEXT returns. */

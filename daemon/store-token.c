@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* nextToken: base64url (no padding) of
  *   version (1) | index (1) | query digest (8) | key length (be16) | index key | MAC (16)
- * The MAC is HMAC-SHA256 with the store's random key, truncated, over everything before
- * it; the query digest is an HMAC of the query's filters and order, so a token works only
- * for the query that produced it (any maxResults). The key is the last row returned; the
- * next page starts strictly past it. */
+ * where the version is the store's schema. The MAC is HMAC-SHA256 with the store's random
+ * key, truncated, over everything before it; the query digest is an HMAC of the query's filters and
+ * order, so a token works only for the query that produced it (any maxResults). The key is the last
+ * row returned; the next page starts strictly past it. */
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -13,7 +13,9 @@
 
 #include "store-internal.h"
 
-#define TOKEN_VERSION     1
+/* A position is meaningful only in the index layout of the schema that issued it, so a
+ * token carries the schema version: one from before an upgrade is refused, not misread. */
+#define TOKEN_VERSION     CJ_STORE_SCHEMA_VERSION
 #define TOKEN_MAC_SIZE    16
 #define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
 #define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The consistency checker: every row decodes and has its key in every index, every index
- * key points at a row that produces exactly that key, and the counters in meta agree. */
+ * key points at a row that produces exactly that key, the counters in meta agree, and the
+ * change log is in order, within its bound, behind meta's last seq and agrees with the rows. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "store-internal.h"
@@ -135,6 +138,154 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
     return 0;
 }
 
+/* The change log: 8-byte keys in one unbroken run (only the oldest are ever trimmed),
+ * values [type][JSON], at most max_events of them, and meta's last seq at or past the
+ * newest key so that no number is handed out twice. */
+static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, struct report *rep)
+{
+    uint64_t entries = 0, prev = 0, meta_last = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+
+    if (store_meta_get_u64(s, txn, META_LAST_SEQ, &meta_last) < 0)
+        problem(rep, "meta: last seq does not decode");
+    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        entries++;
+        if (k.mv_size != 8) {
+            problem(rep, "events: key of %zu bytes", k.mv_size);
+            continue;
+        }
+        uint64_t seq = get_be64(k.mv_data);
+        const uint8_t *p = v.mv_data;
+        if (seq == 0)
+            problem(rep, "events: seq 0");
+        else if (entries > 1 && seq != prev + 1)
+            problem(rep, "events: seq %" PRIu64 " follows %" PRIu64, seq, prev);
+        if (v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX || p[1] != '{')
+            problem(rep, "events: seq %" PRIu64 ": not a type and a JSON object", seq);
+        prev = seq;
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return store_errno(rc);
+    *n_events = entries;
+    if (entries > s->max_events)
+        problem(rep, "events: %" PRIu64 " kept, more than max_events %" PRIu64, entries,
+                s->max_events);
+    if (entries > 0 && meta_last < prev)
+        problem(rep, "meta: last seq %" PRIu64 " is behind the newest event %" PRIu64, meta_last,
+                prev);
+    return 0;
+}
+
+/* The jobArn in an event's JSON: the value of its "jobArn" member. A quote inside a JSON
+ * string is always escaped, so the first unescaped `"jobArn"` followed by a colon is the
+ * member's name (nested objects of a job have no such member). */
+static bool event_job_arn(const char *json, size_t len, const char **arn, size_t *arn_len)
+{
+    static const char key[] = "\"jobArn\"";
+    const char *end = json + len, *p = json;
+
+    while ((p = memmem(p, (size_t)(end - p), key, sizeof(key) - 1))) {
+        p += sizeof(key) - 1;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p == end || *p != ':')
+            continue;
+        p++;
+        while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+            p++;
+        if (p == end || *p != '"')
+            return false;
+        p++;
+        const char *q = memchr(p, '"', (size_t)(end - p));
+        if (!q || q == p || (size_t)(q - p) > CJ_JOB_ARN_MAX || memchr(p, '\\', (size_t)(q - p)))
+            return false;
+        *arn = p;
+        *arn_len = (size_t)(q - p);
+        return true;
+    }
+    return false;
+}
+
+/* An open-addressing set of jobArn hashes (0 marks a free slot; a hash of 0 is taken as 1). */
+struct hash_set {
+    uint64_t *slots;
+    size_t mask;
+};
+
+static bool hash_set_add(struct hash_set *h, uint64_t v)
+{
+    v = v ? v : 1;
+    for (size_t i = v & h->mask;; i = (i + 1) & h->mask) {
+        if (h->slots[i] == v)
+            return false;
+        if (h->slots[i] == 0) {
+            h->slots[i] = v;
+            return true;
+        }
+    }
+}
+
+/* The log agrees with the rows: walking it newest first, the newest event of each job says
+ * what the store holds: removed, and the job is absent; created or updated, and the row
+ * serves exactly the event's JSON. Both are written in one transaction, so after any crash
+ * this holds for every job the log still mentions. */
+static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_events,
+                               struct report *rep)
+{
+    struct hash_set seen = {0};
+    size_t cap = 16;
+    while (cap < 2 * n_events)
+        cap *= 2;
+    _cleanup_free_ uint64_t *slots = calloc(cap, sizeof(*slots));
+    if (!slots)
+        return -ENOMEM;
+    seen = (struct hash_set){.slots = slots, .mask = cap - 1};
+
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        const uint8_t *p = v.mv_data;
+        const char *arn;
+        size_t arn_len;
+        if (k.mv_size != 8 || v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX)
+            continue; /* reported by verify_events */
+        uint64_t seq = get_be64(k.mv_data);
+        if (!event_job_arn((const char *)p + 1, v.mv_size - 1, &arn, &arn_len)) {
+            problem(rep, "events: seq %" PRIu64 ": no jobArn in its JSON", seq);
+            continue;
+        }
+        if (!hash_set_add(&seen, store_job_hash(arn, arn_len)))
+            continue; /* an older event of a job already checked */
+
+        int alen = (int)(arn_len > 200 ? 200 : arn_len);
+        MDB_val row_k = {.mv_size = arn_len, .mv_data = (void *)arn}, row_v;
+        struct store_row row;
+        int grc = mdb_get(txn, s->dbi_jobs, &row_k, &row_v);
+        if (p[0] == CJ_EVENT_REMOVED) {
+            if (grc == MDB_SUCCESS)
+                problem(rep, "events: seq %" PRIu64 " removed %.*s, which is stored", seq, alen,
+                        arn);
+        } else if (grc != MDB_SUCCESS)
+            problem(rep, "events: seq %" PRIu64 " %s %.*s, which is not stored", seq,
+                    cj_event_type_to_string(p[0]), alen, arn);
+        else if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) >= 0 &&
+                 (row.json_len != v.mv_size - 1 || memcmp(row.json, p + 1, row.json_len) != 0))
+            problem(rep, "events: seq %" PRIu64 " is not what %.*s serves", seq, alen, arn);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
 int cj_store_verify(struct cj_store *s, char *report, size_t len)
 {
     char dummy[1];
@@ -153,6 +304,11 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
         r = verify_rows(s, txn, &seen, &rep);
     for (size_t i = 0; r >= 0 && i < _CJ_INDEX_MAX; i++)
         r = verify_index(s, txn, i, seen.total, &rep);
+    uint64_t n_events = 0;
+    if (r >= 0)
+        r = verify_events(s, txn, &n_events, &rep);
+    if (r >= 0)
+        r = verify_events_agree(s, txn, n_events, &rep);
     if (r >= 0) {
         r = store_counts_load(s, txn, &counts);
         if (r < 0)

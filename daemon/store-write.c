@@ -83,6 +83,12 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
 
+    /* j->json is the caller's memory, never the map's. */
+    r = store_event_append(s, txn, existed ? CJ_EVENT_UPDATED : CJ_EVENT_CREATED, j->json,
+                           j->json_len);
+    if (r < 0)
+        return r;
+
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
         if (existed && old_sizes[i] == new_sizes[i] &&
             memcmp(old_keys[i], new_keys[i], new_sizes[i]) == 0)
@@ -178,7 +184,13 @@ static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     r = store_row_decode(v.mv_data, v.mv_size, &row);
     if (r < 0)
         return log_error_errno(r, "store: the stored row of %s is damaged", c->arn);
-    r = store_unindex_row(s, txn, c->arn, c->len, &row, &counts);
+    /* The JSON is copied out before the first write can move the page it lies on. */
+    cj_buf_reset(&s->scratch);
+    r = cj_buf_append(&s->scratch, row.json, row.json_len);
+    if (r >= 0)
+        r = store_unindex_row(s, txn, c->arn, c->len, &row, &counts);
+    if (r >= 0)
+        r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
     if (r < 0)
         return r;
     rc = mdb_del(txn, s->dbi_jobs, &k, NULL);

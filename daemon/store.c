@@ -4,12 +4,13 @@
 #include <inttypes.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "store-internal.h"
 
 #define STORE_INITIAL_MAP_SIZE ((uint64_t)64 * 1024 * 1024)
-#define STORE_MAX_DBS          8
+#define STORE_MAX_DBS          12 /* 7 in use */
 #define STORE_MAX_READERS      126
 #define STORE_WRITE_ATTEMPTS   64 /* doubling from 64 KiB reaches 2^70: ample */
 
@@ -109,6 +110,7 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 
     for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
         MDB_txn *txn;
+        s->txn_events.loaded = s->txn_events.appended = false;
         int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (rc == MDB_MAP_RESIZED) {
             int r = store_adopt_map_size(s);
@@ -121,10 +123,19 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
                                    mdb_strerror(rc));
 
         int r = fn(s, txn, userdata);
+        if (r >= 0 && s->txn_events.appended) {
+            int q = store_events_commit_prepare(s, txn);
+            if (q < 0)
+                r = q;
+        }
         if (r >= 0) {
             rc = mdb_txn_commit(txn); /* frees txn, also on failure */
-            if (rc == MDB_SUCCESS)
+            if (rc == MDB_SUCCESS) {
+                /* Only now are the events visible to readers. */
+                if (s->txn_events.appended && s->change_fn)
+                    s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
                 return r;
+            }
             r = store_errno(rc);
             if (r != -ENOSPC)
                 return log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
@@ -224,6 +235,19 @@ int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_
     return 0;
 }
 
+int store_meta_put_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t v)
+{
+    return store_meta_put_i64(s, txn, key, (int64_t)v);
+}
+
+int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t *ret)
+{
+    int64_t v;
+    int r = store_meta_get_i64(s, txn, key, &v);
+    *ret = r < 0 ? 0 : (uint64_t)v;
+    return r;
+}
+
 int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret)
 {
     MDB_val v;
@@ -260,6 +284,8 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
         rc = mdb_dbi_open(txn, STORE_DB_META, flags, &s->dbi_meta);
     for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
         rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(txn, STORE_DB_EVENTS, flags, &s->dbi_events);
     return store_errno(rc);
 }
 
@@ -280,6 +306,8 @@ static int drop_all(struct cj_store *s, MDB_txn *txn)
         rc = mdb_drop(txn, s->dbi_meta, 0);
     for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
         rc = mdb_drop(txn, s->dbi_index[i], 0);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_drop(txn, s->dbi_events, 0);
     return store_errno(rc);
 }
 
@@ -288,8 +316,8 @@ static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *ha
     MDB_val v;
     int r = meta_get(s, txn, META_SCHEMA_VERSION, &v);
     if (r == -ENOENT) {
-        MDB_dbi dbis[2 + _CJ_INDEX_MAX] = {s->dbi_jobs, s->dbi_meta};
-        memcpy(dbis + 2, s->dbi_index, sizeof(s->dbi_index));
+        MDB_dbi dbis[3 + _CJ_INDEX_MAX] = {s->dbi_jobs, s->dbi_meta, s->dbi_events};
+        memcpy(dbis + 3, s->dbi_index, sizeof(s->dbi_index));
         *ret = 0;
         *has_data = false;
         for (size_t i = 0; i < ELEMENTSOF(dbis); i++) {
@@ -311,13 +339,19 @@ static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *ha
     return 0;
 }
 
+static void put_schema_version(uint8_t v[4])
+{
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)((uint32_t)CJ_STORE_SCHEMA_VERSION >> (8 * i));
+}
+
 static int init_meta(struct cj_store *s, MDB_txn *txn)
 {
     uint8_t key[CJ_STORE_MAC_KEY_SIZE];
     if (getrandom(key, sizeof(key), 0) != (ssize_t)sizeof(key))
         return log_error_errno(errno ? errno : EIO, "store: no random bytes for the token key: %m");
-    uint8_t v[4] = {CJ_STORE_SCHEMA_VERSION & 0xff, (CJ_STORE_SCHEMA_VERSION >> 8) & 0xff,
-                    (CJ_STORE_SCHEMA_VERSION >> 16) & 0xff, (CJ_STORE_SCHEMA_VERSION >> 24) & 0xff};
+    uint8_t v[4];
+    put_schema_version(v);
     int r = meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
     if (r >= 0)
         r = meta_put(s, txn, META_TOKEN_KEY, key, sizeof(key));
@@ -337,8 +371,55 @@ static int load_token_key(struct cj_store *s, MDB_txn *txn)
     return 0;
 }
 
+/* Schema 1 had no change log; everything else is unchanged, so adding the (empty) log,
+ * already created by open_dbis, is the whole migration. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 2,
+               "migrate_from_1 brings schema 1 to 2: chain it, or wipe, for a later schema");
+static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
+{
+    struct store_counts c;
+    uint8_t v[4];
+    int r = store_counts_load(s, txn, &c);
+    if (r < 0)
+        return log_error_errno(r, "store: cannot read the counters of schema 1: %m");
+    put_schema_version(v);
+    MDB_val k = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val val = {.mv_size = sizeof(v), .mv_data = v};
+    r = store_errno(mdb_put(txn, s->dbi_meta, &k, &val, 0));
+    if (r < 0)
+        return r;
+    log_notice("store: migrated the cache from schema 1 to %d (added the change log); its %" PRIu64
+               " job(s) are kept",
+               CJ_STORE_SCHEMA_VERSION, c.total);
+    return 0;
+}
+
+/* A cache that cannot be migrated is discarded; the next full sync rebuilds it. The change
+ * log's sequence goes on from where it was, so no client holds a number that comes back. */
+static int wipe_for_rebuild(struct cj_store *s, MDB_txn *txn, uint32_t version)
+{
+    uint64_t last_seq = 0;
+    if (store_events_last_seq(s, txn, &last_seq) < 0) {
+        log_warning("store: the old change log's position is unreadable; it restarts at 0");
+        last_seq = 0;
+    }
+    int r = drop_all(s, txn);
+    if (r < 0)
+        return log_error_errno(r, "store: cannot discard the old cache: %m");
+    r = init_meta(s, txn);
+    if (r >= 0 && last_seq > 0)
+        r = store_meta_put_u64(s, txn, META_LAST_SEQ, last_seq);
+    if (r < 0)
+        return r;
+    log_notice("store: schema %" PRIu32 " is older than %d and cannot be migrated; discarded the "
+               "cache, it is rebuilt from the next full sync (the change log goes on after seq "
+               "%" PRIu64 ")",
+               version, CJ_STORE_SCHEMA_VERSION, last_seq);
+    return 0;
+}
+
 /* Runs in one write transaction (retried after growth): creates the databases, checks
- * the schema, wipes an older store, creates meta. */
+ * the schema, migrates or wipes an older store, creates meta. */
 static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     uint32_t version;
@@ -355,19 +436,18 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version < CJ_STORE_SCHEMA_VERSION) {
-        if (has_data) {
-            log_notice("store: schema %" PRIu32 " is older than %d; discarding the cache, the "
-                       "next full sync refills it",
-                       version, CJ_STORE_SCHEMA_VERSION);
-            r = drop_all(s, txn);
-            if (r < 0)
-                return r;
-        }
+    if (version == 1)
+        r = migrate_from_1(s, txn);
+    else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
+        r = wipe_for_rebuild(s, txn, version);
+    else if (version < CJ_STORE_SCHEMA_VERSION)
         r = init_meta(s, txn);
-        if (r < 0)
-            return r;
-    }
+    if (r < 0)
+        return r;
+    /* max_events may have been lowered since the last run. */
+    r = store_events_trim(s, txn);
+    if (r < 0)
+        return log_error_errno(r, "store: cannot trim the change log: %m");
     return load_token_key(s, txn);
 }
 
@@ -377,17 +457,28 @@ static int setup_read_only(struct cj_store *s, const char *directory)
     int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
     if (rc != MDB_SUCCESS)
         return log_error_errno(store_errno(rc), "store: cannot begin a read: %s", mdb_strerror(rc));
-    int r = open_dbis(s, txn, 0);
-    if (r == -ENOENT)
-        log_error("store: %s has no copyjobd databases yet", directory);
+    /* The version first: an older store may lack databases this one has. */
+    int r = store_errno(mdb_dbi_open(txn, STORE_DB_META, 0, &s->dbi_meta));
     uint32_t version = 0;
-    bool has_data;
-    if (r >= 0)
-        r = read_schema(s, txn, &version, &has_data);
+    if (r >= 0) {
+        MDB_val k = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION}, v;
+        r = store_errno(mdb_get(txn, s->dbi_meta, &k, &v));
+        if (r >= 0 && v.mv_size == 4)
+            version = (uint32_t)((uint8_t *)v.mv_data)[0] |
+                      (uint32_t)((uint8_t *)v.mv_data)[1] << 8 |
+                      (uint32_t)((uint8_t *)v.mv_data)[2] << 16 |
+                      (uint32_t)((uint8_t *)v.mv_data)[3] << 24;
+        if (r == -ENOENT)
+            r = 0; /* version 0 */
+    }
     if (r >= 0 && version != CJ_STORE_SCHEMA_VERSION)
         r = log_error_errno(EPROTONOSUPPORT,
                             "store: schema %" PRIu32 " is not %d, and read-only cannot convert",
                             version, CJ_STORE_SCHEMA_VERSION);
+    if (r >= 0)
+        r = open_dbis(s, txn, 0);
+    if (r == -ENOENT)
+        log_error("store: %s has no copyjobd databases yet", directory);
     if (r >= 0)
         r = load_token_key(s, txn);
     if (r < 0) {
@@ -398,8 +489,37 @@ static int setup_read_only(struct cj_store *s, const char *directory)
     return store_errno(mdb_txn_commit(txn));
 }
 
+/* A symlink planted at the store path would redirect the cache (and its writes) somewhere
+ * the operator never chose. systemd's DynamicUser= makes one on purpose, though
+ * (/var/lib/copyjobd -> private/copyjobd, mode 0700), so a symlink is followed only when
+ * root or we own it and it leads to a directory of ours that nobody else can enter. */
+static int store_check_directory(const char *path)
+{
+    struct stat link, dir;
+
+    if (lstat(path, &link) < 0)
+        return log_error_errno(errno, "store: cannot stat %s: %m", path);
+    if (!S_ISLNK(link.st_mode)) {
+        if (!S_ISDIR(link.st_mode))
+            return log_error_errno(ENOTDIR, "store: %s is not a directory", path);
+        return 0;
+    }
+    if (stat(path, &dir) < 0)
+        return log_error_errno(errno, "store: %s is a symbolic link to nowhere: %m", path);
+    uid_t me = geteuid();
+    if ((link.st_uid != 0 && link.st_uid != me) || !S_ISDIR(dir.st_mode) || dir.st_uid != me ||
+        (dir.st_mode & 0077))
+        return log_error_errno(ELOOP,
+                               "store: %s is a symbolic link that does not lead to a private "
+                               "directory of ours (mode 0700, owner uid %u); refusing to follow it",
+                               path, (unsigned)me);
+    return 0;
+}
+
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 {
+    int r;
+
     if (!o || !o->directory || !ret)
         return -EINVAL;
     if (o->max_size < 64 * 1024)
@@ -407,17 +527,21 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 
     if (!o->read_only && mkdir(o->directory, 0700) < 0 && errno != EEXIST)
         return log_error_errno(errno, "store: cannot create %s: %m", o->directory);
+    r = store_check_directory(o->directory);
+    if (r < 0)
+        return r;
 
     struct cj_store *s = calloc(1, sizeof(*s));
     if (!s)
         return -ENOMEM;
     s->read_only = o->read_only;
     s->max_size = o->max_size;
+    s->max_events = o->max_events ? o->max_events : CJ_STORE_EVENTS_DEFAULT;
     uint64_t initial = o->initial_size ? o->initial_size : STORE_INITIAL_MAP_SIZE;
     if (initial > o->max_size)
         initial = o->max_size;
 
-    int r, rc = mdb_env_create(&s->env);
+    int rc = mdb_env_create(&s->env);
     if (rc != MDB_SUCCESS) {
         free(s);
         return store_errno(rc);

@@ -18,7 +18,7 @@
 #include "cj-buf.h"
 #include "job.h"
 
-#define CJ_STORE_SCHEMA_VERSION 1
+#define CJ_STORE_SCHEMA_VERSION 2 /* 2: the change log (events) */
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -29,11 +29,15 @@ struct cj_store_options {
     uint64_t max_size;     /* ceiling of the LMDB map, bytes */
     bool read_only;
     uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
-    uint64_t max_events;   /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
+    uint64_t
+        max_events; /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
 };
 
 /* Opens or creates the store. A store written by a newer schema is refused with
- * -EPROTONOSUPPORT; an older one is wiped (logged) and refilled by the next full sync.
+ * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
+ * log is added) and otherwise wiped and refilled by the next full sync; the log line says
+ * which. A wipe keeps the change log's sequence going. Read-only opens refuse any other
+ * schema.
  * Stale reader slots left by crashed processes are cleared. */
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
 void cj_store_close(struct cj_store *s);

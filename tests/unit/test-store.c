@@ -5,6 +5,7 @@
 
 #include <inttypes.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MIB ((uint64_t)1024 * 1024)
 
@@ -81,6 +82,50 @@ static void test_open_reopen(void **state)
 
     cj_buf_free(&b);
     test_job_free(&j);
+    remove_tree(tmp);
+}
+
+/* Symlinks: followed to a private directory of ours (what systemd's DynamicUser= makes of
+ * StateDirectory=), refused when they lead anywhere else. */
+static void test_open_symlinked_directory(void **state)
+{
+    char *tmp = make_tmpdir();
+    char private_dir[512], open_dir[512], link[600];
+    struct cj_store_options o = {.max_size = 64 * MIB};
+    struct cj_store *s = NULL;
+
+    snprintf(private_dir, sizeof(private_dir), "%s/private", tmp);
+    snprintf(open_dir, sizeof(open_dir), "%s/open", tmp);
+    assert_int_equal(mkdir(private_dir, 0700), 0);
+    assert_int_equal(mkdir(open_dir, 0700), 0);
+    assert_int_equal(chmod(open_dir, 0755), 0);
+
+    snprintf(link, sizeof(link), "%s/state", tmp);
+    assert_int_equal(symlink("private", link), 0);
+    o.directory = link;
+    assert_int_equal(cj_store_open(&o, &s), 0);
+    assert_verified(s);
+    cj_store_close(s);
+
+    snprintf(link, sizeof(link), "%s/to-open", tmp);
+    assert_int_equal(symlink("open", link), 0);
+    o.directory = link;
+    assert_int_equal(cj_store_open(&o, &s), -ELOOP);
+    snprintf(link, sizeof(link), "%s/open/data.mdb", tmp);
+    assert_int_equal(access(link, F_OK), -1); /* nothing written through the link */
+
+    snprintf(link, sizeof(link), "%s/dangling", tmp);
+    assert_int_equal(symlink("nowhere", link), 0);
+    o.directory = link;
+    assert_true(cj_store_open(&o, &s) < 0);
+
+    snprintf(link, sizeof(link), "%s/file", tmp);
+    FILE *f = fopen(link, "w");
+    assert_non_null(f);
+    fclose(f);
+    o.directory = link;
+    assert_int_equal(cj_store_open(&o, &s), -ENOTDIR);
+
     remove_tree(tmp);
 }
 
@@ -425,33 +470,47 @@ static void test_verify_detects_damage(void **state)
 static void test_planner(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
-    static const struct {
-        bool status, account, model, name, after;
-        enum cj_index want;
-    } cases[] = {
-        {false, false, false, false, false, CJ_INDEX_TIME},
-        {false, false, false, true, true, CJ_INDEX_TIME},
-        {true, false, false, false, false, CJ_INDEX_STATUS_TIME},
-        {true, false, false, true, true, CJ_INDEX_STATUS_TIME},
-        {false, true, false, false, false, CJ_INDEX_ACCOUNT_TIME},
-        {true, true, false, true, false, CJ_INDEX_ACCOUNT_TIME},
-        {false, false, true, false, false, CJ_INDEX_MODEL_TIME},
-        {true, false, true, false, false, CJ_INDEX_MODEL_TIME},
-        {false, true, true, false, false, CJ_INDEX_MODEL_TIME},
-        {true, true, true, true, true, CJ_INDEX_MODEL_TIME},
+    /* The index for each combination of the equality filters (bit 0 status, 1 account,
+     * 2 model), written out: a model ARN names the fewest jobs, then an account, then a
+     * status; nothing else changes the choice. */
+    static const enum cj_index want[8] = {
+        [0] = CJ_INDEX_TIME,         [1] = CJ_INDEX_STATUS_TIME, [2] = CJ_INDEX_ACCOUNT_TIME,
+        [3] = CJ_INDEX_ACCOUNT_TIME, [4] = CJ_INDEX_MODEL_TIME,  [5] = CJ_INDEX_MODEL_TIME,
+        [6] = CJ_INDEX_MODEL_TIME,   [7] = CJ_INDEX_MODEL_TIME,
     };
-    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
-        struct cj_query q = {
-            .has_status = cases[i].status,
-            .status = CJ_STATUS_FAILED,
-            .source_account = cases[i].account ? "111111111111" : NULL,
-            .source_model_arn = cases[i].model ? arn : NULL,
-            .name_contains = cases[i].name ? "a" : NULL,
-            .has_after = cases[i].after,
-            .max_results = 10,
-        };
-        assert_int_equal(cj_query_plan(&q), cases[i].want);
+    unsigned cases = 0;
+    /* Every equality combination x name filter x after x before x order x token. */
+    for (unsigned mask = 0; mask < 128; mask++)
+        for (int asc = 0; asc < 2; asc++) {
+            struct cj_query q = {
+                .has_status = mask & 1,
+                .status = CJ_STATUS_FAILED,
+                .source_account = mask & 2 ? "111111111111" : NULL,
+                .source_model_arn = mask & 4 ? arn : NULL,
+                .name_contains = mask & 8 ? "a" : NULL,
+                .has_after = mask & 16,
+                .after_ns = TEST_BASE_NS,
+                .has_before = mask & 32,
+                .before_ns = TEST_BASE_NS + 1000,
+                .next_token = mask & 64 ? "AAAA" : NULL,
+                .ascending = asc,
+                .max_results = 10,
+            };
+            enum cj_index got = cj_query_plan(&q);
+            if (got != want[mask & 7])
+                fail_msg("mask %#x asc %d: planned %s, want %s", mask, asc, cj_index_to_string(got),
+                         cj_index_to_string(want[mask & 7]));
+            cases++;
+        }
+    assert_int_equal(cases, 256);
+    /* Every status value plans the same way. */
+    for (int st = 0; st < _CJ_STATUS_MAX; st++) {
+        struct cj_query q = {.has_status = true, .status = st, .max_results = 1};
+        assert_int_equal(cj_query_plan(&q), CJ_INDEX_STATUS_TIME);
     }
+    assert_string_equal(cj_index_to_string(CJ_INDEX_TIME), "time");
+    assert_string_equal(cj_index_to_string(CJ_INDEX_STATUS_TIME), "status+time");
+    assert_string_equal(cj_index_to_string(CJ_INDEX_ACCOUNT_TIME), "account+time");
     assert_string_equal(cj_index_to_string(CJ_INDEX_MODEL_TIME), "model+time");
     assert_null(cj_index_to_string(_CJ_INDEX_MAX));
 }
@@ -461,6 +520,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_siphash_vector),
         cmocka_unit_test(test_open_reopen),
+        cmocka_unit_test(test_open_symlinked_directory),
         cmocka_unit_test(test_schema_versions),
         cmocka_unit_test(test_put_update_unchanged_remove),
         cmocka_unit_test(test_pass_reconciliation),

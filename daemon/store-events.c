@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* The change log: one event per created, updated or removed job, written in the same
+ * transaction as the change. Keys are big-endian sequence numbers, so the log is in order
+ * under memcmp and appending is LMDB's cheap MDB_APPEND. meta keeps the newest seq ever
+ * handed out, so trimming the log (or wiping the cache for a rebuild) never lets a number
+ * come back. */
+#include <errno.h>
+#include <inttypes.h>
+
+#include "log.h"
+#include "store-internal.h"
+
+const char *cj_event_type_to_string(enum cj_event_type t)
+{
+    static const char *const names[_CJ_EVENT_TYPE_MAX] = {
+        [CJ_EVENT_CREATED] = "created",
+        [CJ_EVENT_UPDATED] = "updated",
+        [CJ_EVENT_REMOVED] = "removed",
+    };
+    return (unsigned)t < _CJ_EVENT_TYPE_MAX ? names[t] : NULL;
+}
+
+int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret)
+{
+    uint64_t seq;
+    MDB_cursor *cur;
+    MDB_val k, v;
+
+    int r = store_meta_get_u64(s, txn, META_LAST_SEQ, &seq);
+    if (r < 0)
+        return r;
+    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    mdb_cursor_close(cur);
+    if (rc == MDB_SUCCESS) {
+        if (k.mv_size != 8)
+            return log_error_errno(EUCLEAN,
+                                   "store: the change log has a key of %zu bytes; "
+                                   "run copyjobd --verify-store",
+                                   k.mv_size);
+        /* meta should never be behind the log; if it is, do not hand out a number twice. */
+        uint64_t last_key = get_be64(k.mv_data);
+        if (last_key > seq)
+            seq = last_key;
+    } else if (rc != MDB_NOTFOUND)
+        return store_errno(rc);
+    *ret = seq;
+    return 0;
+}
+
+int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
+                       size_t json_len)
+{
+    if (!s->txn_events.loaded) {
+        int r = store_events_last_seq(s, txn, &s->txn_events.last_seq);
+        if (r < 0)
+            return r;
+        s->txn_events.loaded = true;
+    }
+    if (s->txn_events.last_seq == UINT64_MAX)
+        return log_error_errno(EOVERFLOW, "store: the change log's sequence is exhausted");
+
+    uint8_t key[8];
+    put_be64(key, s->txn_events.last_seq + 1);
+    MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
+    MDB_val v = {.mv_size = 1 + json_len};
+    int rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_APPEND | MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    uint8_t *p = v.mv_data;
+    p[0] = (uint8_t)type;
+    memcpy(p + 1, json, json_len);
+
+    s->txn_events.last_seq++;
+    s->txn_events.appended = true;
+    return 0;
+}
+
+int store_events_trim(struct cj_store *s, MDB_txn *txn)
+{
+    MDB_stat st;
+    MDB_cursor *cur;
+    MDB_val k, v;
+
+    int rc = mdb_stat(txn, s->dbi_events, &st);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    if (st.ms_entries <= s->max_events)
+        return 0;
+
+    uint64_t excess = st.ms_entries - s->max_events;
+    rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    /* After a delete the cursor stands on the next entry, which MDB_FIRST finds again. */
+    for (uint64_t i = 0; i < excess; i++) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return store_errno(rc);
+}
+
+int store_events_commit_prepare(struct cj_store *s, MDB_txn *txn)
+{
+    int r = store_meta_put_u64(s, txn, META_LAST_SEQ, s->txn_events.last_seq);
+    if (r < 0)
+        return r;
+    return store_events_trim(s, txn);
+}
+
+/* ---- reading ---- */
+
+int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_store_event_fn fn,
+                         void *userdata)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    size_t n = 0;
+
+    if (!s || !fn)
+        return -EINVAL;
+    if (max == 0 || after_seq == UINT64_MAX)
+        return 0;
+    int r = store_read_begin(s, &txn);
+    if (r < 0)
+        return r;
+    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc != MDB_SUCCESS) {
+        store_read_end(s);
+        return store_errno(rc);
+    }
+
+    uint8_t start[8];
+    put_be64(start, after_seq + 1);
+    k = (MDB_val){.mv_size = sizeof(start), .mv_data = start};
+    r = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        if (k.mv_size != 8 || v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX) {
+            r = log_error_errno(EUCLEAN, "store: a damaged change log entry; run "
+                                         "copyjobd --verify-store");
+            break;
+        }
+        struct cj_store_event ev = {
+            .seq = get_be64(k.mv_data),
+            .type = (enum cj_event_type)p[0],
+            .job_json = (const char *)p + 1,
+            .job_json_len = v.mv_size - 1,
+        };
+        r = fn(&ev, userdata);
+        if (r < 0)
+            break;
+        n++;
+    }
+    mdb_cursor_close(cur);
+    store_read_end(s);
+    if (r < 0)
+        return r;
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return log_error_errno(store_errno(rc), "store: reading the change log failed: %s",
+                               mdb_strerror(rc));
+    return n > INT32_MAX ? INT32_MAX : (int)n;
+}
+
+int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *last_seq)
+{
+    MDB_txn *txn;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    uint64_t first = 0, last = 0;
+
+    if (!s)
+        return -EINVAL;
+    int r = store_read_begin(s, &txn);
+    if (r < 0)
+        return r;
+    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_SUCCESS && k.mv_size == 8) {
+            first = get_be64(k.mv_data);
+            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+            if (rc == MDB_SUCCESS && k.mv_size == 8)
+                last = get_be64(k.mv_data);
+            else if (rc == MDB_SUCCESS)
+                rc = MDB_CORRUPTED;
+        } else if (rc == MDB_SUCCESS)
+            rc = MDB_CORRUPTED;
+        mdb_cursor_close(cur);
+    }
+    store_read_end(s);
+    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        return log_error_errno(store_errno(rc), "store: cannot read the change log's bounds: %s",
+                               mdb_strerror(rc));
+    if (first_seq)
+        *first_seq = first;
+    if (last_seq)
+        *last_seq = last;
+    return 0;
+}
+
+void cj_store_set_change_callback(struct cj_store *s, cj_store_change_fn fn, void *userdata)
+{
+    if (!s)
+        return;
+    s->change_fn = fn;
+    s->change_userdata = fn ? userdata : NULL;
+}
