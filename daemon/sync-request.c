@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cj-buf.h"
+#include "cj-time.h"
 #include "log.h"
 
 #define BEDROCK_SERVICE "bedrock"
@@ -239,13 +240,13 @@ int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,
 {
     _cleanup_buf_ struct cj_buf query = {0};
     _cleanup_free_ char *path = NULL;
-    char max_results[16];
+    char max_results[16], after[CJ_ISO8601_MAX];
 
     if (l->max_results < 1 || l->max_results > 1000)
         return -EINVAL;
     snprintf(max_results, sizeof(max_results), "%u", l->max_results);
 
-    struct cj_kv params[4] = {
+    struct cj_kv params[6] = {
         {"maxResults", max_results},
         {"sortBy", "CreationTime"},
         {"sortOrder", l->ascending ? "Ascending" : "Descending"},
@@ -253,6 +254,13 @@ int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,
     size_t n = 3;
     if (l->next_token)
         params[n++] = (struct cj_kv){"nextToken", l->next_token};
+    if (l->status_equals)
+        params[n++] = (struct cj_kv){"statusEquals", l->status_equals};
+    if (l->has_created_after) {
+        if (cj_time_format_iso8601(l->created_after_ns, after, sizeof(after)) < 0)
+            return -EINVAL;
+        params[n++] = (struct cj_kv){"creationTimeAfter", after};
+    }
 
     int r = cj_sigv4_canonical_query(params, n, &query);
     if (r < 0)

@@ -34,6 +34,10 @@ struct cj_list_request {
     unsigned max_results;   /* 1..1000 */
     bool ascending;         /* sortOrder; sortBy is always CreationTime */
     const char *next_token; /* NULL on the first page */
+    /* Filters (added for the quick sync); send the same ones with every page of a walk. */
+    const char *status_equals; /* NULL, or "InProgress", "Completed", "Failed" */
+    bool has_created_after;
+    int64_t created_after_ns; /* creationTimeAfter (strict), full precision */
 };
 
 int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,

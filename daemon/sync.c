@@ -1,14 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The sync pass state machine and its schedule.
- *
- * A pass is a chain of steps on the event loop: the step timer fires (no earlier than the
- * request rate cap allows), one ListModelCopyJobs request is signed and handed to curl,
- * its completion writes the page to the store and arms the step timer again for the next
- * page, or ends the pass. Nothing in a pass runs synchronously inside cj_sync_trigger(),
- * so a caller never sees its own done callback fire before trigger returns.
- *
- * Later work (quick syncs, retries with backoff) hooks into pass_end() and
- * schedule_request(): a retry is another step after a delay. */
+/* The public face of the sync: the schedule (a full reconcile every sync.full_interval and
+ * at start, quick syncs every sync.interval in between), the start and the end of a pass,
+ * the status and the counters. A pass is a chain of steps on the event loop (sync-step.c,
+ * sync-walk.c); nothing of it runs synchronously inside cj_sync_trigger(), so a caller never
+ * sees its own done callback fire before trigger returns. */
 #include "sync.h"
 
 #include <errno.h>
@@ -16,73 +11,32 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 
 #include "cj-time.h"
 #include "credentials.h"
 #include "job.h"
 #include "log.h"
-#include "sync-curl.h"
-#include "sync-request.h"
+#include "sync-internal.h"
 
-/* A pass that needs more pages than this is looping on a broken paginator: even a million
- * jobs at the smallest useful page size stay far below it. */
-#define CJ_SYNC_MAX_PAGES 100000
-
-struct cj_sync_params {
-    struct cj_endpoint endpoint;
-    char *region;
-    char *ca_file;
-    unsigned page_size;
-    unsigned max_requests_per_second;
-    uint64_t timeout_usec;
-    uint64_t interval_usec;
-    struct cj_aws_credentials creds;
-};
-
-struct cj_sync_callback {
-    cj_sync_done_fn fn;
-    void *userdata;
-};
-
-struct cj_sync_pass {
-    bool full;
-    bool begun; /* the store pass exists (or was attempted) */
-    struct cj_store_pass *store_pass;
-    char *next_token;                 /* NULL for the first page */
-    struct cj_signed_request request; /* alive while its transfer runs */
-    uint64_t pages, jobs, skipped, requests;
-    uint64_t started_mono_usec;
-    struct cj_store_changes changes;
-};
-
-struct cj_sync {
-    sd_event *event;
-    struct cj_store *store;
-    struct cj_sync_params *params;
-    struct cj_sync_params *pending_params; /* from reconfigure during a pass */
-
-    struct cj_curl *curl;
-    struct cj_http *http;
-    sd_event_source *step_timer;
-    sd_event_source *schedule_timer;
-    bool schedule_enabled;
-
-    bool running;
-    bool want_full_after; /* a full pass was asked for while a quick one ran */
-    struct cj_sync_pass pass;
-    uint64_t last_request_mono_usec; /* 0 = no request sent yet */
-
-    struct cj_sync_status status;
-    struct cj_sync_callback *callbacks;
-    size_t n_callbacks;
-};
-
-static uint64_t now_mono_usec(void)
+uint64_t sync_now_mono_usec(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * CJ_USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
+}
+
+const char *cj_sync_kind_to_string(enum cj_sync_kind k)
+{
+    switch (k) {
+    case CJ_SYNC_QUICK:
+        return "quick";
+    case CJ_SYNC_FULL:
+        return "full";
+    default:
+        return NULL;
+    }
 }
 
 /* ---- parameters: a private copy of what a pass needs ---- */
@@ -93,6 +47,7 @@ static void params_free(struct cj_sync_params *p)
         return;
     cj_endpoint_done(&p->endpoint);
     free(p->region);
+    free(p->profile);
     free(p->ca_file);
     cj_credentials_done(&p->creds);
     free(p);
@@ -123,6 +78,7 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
     if (r < 0)
         goto fail;
     if ((r = strdup_opt(settings->aws.region, &p->region)) < 0 ||
+        (r = strdup_opt(settings->aws.profile, &p->profile)) < 0 ||
         (r = strdup_opt(settings->aws.ca_file, &p->ca_file)) < 0)
         goto fail;
     p->page_size = settings->sync.page_size;
@@ -135,6 +91,10 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
         p->max_requests_per_second = 1;
     p->timeout_usec = settings->sync.timeout_usec;
     p->interval_usec = settings->sync.interval_usec;
+    p->full_interval_usec = settings->sync.full_interval_usec;
+    if (p->full_interval_usec < p->interval_usec)
+        p->full_interval_usec = p->interval_usec; /* every pass is then a full one */
+    cj_retry_settings(&p->retry_base_usec, &p->retry_cap_usec);
 
     if (creds) {
         if ((r = strdup_opt(creds->access_key_id, &p->creds.access_key_id)) < 0 ||
@@ -151,11 +111,40 @@ fail:
     return r;
 }
 
+/* ---- counters ---- */
+
+void sync_metrics_count_error(struct cj_sync *s, const char *type)
+{
+    struct cj_sync_metrics *m = &s->metrics;
+    const size_t other = CJ_SYNC_METRIC_ERROR_TYPES - 1;
+
+    if (!type || !*type)
+        type = "Error";
+    for (size_t i = 0; i < m->n_errors; i++)
+        if (strcmp(m->errors[i].type, type) == 0) {
+            m->errors[i].count++;
+            return;
+        }
+    size_t i;
+    if (m->n_errors < other) {
+        i = m->n_errors++;
+        snprintf(m->errors[i].type, sizeof(m->errors[i].type), "%s", type);
+    } else {
+        i = other;
+        if (m->n_errors == other) {
+            m->n_errors++;
+            snprintf(m->errors[i].type, sizeof(m->errors[i].type), "Other");
+        }
+    }
+    m->errors[i].count++;
+}
+
 /* ---- the end of a pass ---- */
 
 static void pass_clear(struct cj_sync *s)
 {
-    free(s->pass.next_token);
+    sync_walk_clear(&s->pass.walk);
+    sync_pass_clear_quick(&s->pass);
     cj_signed_request_done(&s->pass.request);
     if (s->pass.store_pass)
         cj_store_pass_free(s->pass.store_pass);
@@ -170,14 +159,14 @@ static void changes_add(struct cj_store_changes *to, const struct cj_store_chang
     to->removed += c->removed;
 }
 
-static int start_pass(struct cj_sync *s, bool full);
+static int start_pass(struct cj_sync *s, enum cj_sync_kind kind);
 
 static void arm_schedule(struct cj_sync *s)
 {
     if (!s->schedule_enabled)
         return;
 
-    uint64_t when = now_mono_usec() + s->params->interval_usec;
+    uint64_t when = sync_now_mono_usec() + s->params->interval_usec;
     int r;
     if (s->schedule_timer) {
         r = sd_event_source_set_time(s->schedule_timer, when);
@@ -190,54 +179,97 @@ static void arm_schedule(struct cj_sync *s)
         log_error_errno(r, "sync: cannot schedule the next pass: %m");
 }
 
-static void pass_end(struct cj_sync *s, int result, const char *type, const char *message)
+/* The store's side of the end: a full pass removes what it did not see, a quick one only
+ * records its time. Returns the store's error, if any. */
+static int finish_in_store(struct cj_sync *s, bool ok, int64_t now_ns)
 {
     struct cj_sync_pass *p = &s->pass;
+    int r = 0;
+
+    if (p->store_pass) {
+        struct cj_store_changes fin = {0};
+        r = cj_store_pass_finish(s->store, p->store_pass, ok, now_ns, &fin);
+        if (r >= 0)
+            changes_add(&p->changes, &fin);
+    } else if (ok && p->kind == CJ_SYNC_QUICK) {
+        r = cj_store_set_synced_at(s->store, now_ns);
+    }
+    return r;
+}
+
+static void log_pass(const struct cj_sync *s, int result)
+{
+    const struct cj_sync_pass *p = &s->pass;
+    const struct cj_sync_status *st = &s->status;
+
+    /* One structured entry per pass, so "journalctl MESSAGE_ID=" finds every one. */
+    cj_log_sync_finished(&(struct cj_log_sync_result){
+        .kind = cj_sync_kind_to_string(p->kind),
+        .result = result,
+        .jobs = p->jobs + p->fetched,
+        .requests = p->requests,
+        .pages = p->pages,
+        .skipped = p->skipped,
+        .duration_usec = (uint64_t)st->last_duration_ns / 1000,
+        .created = p->changes.created,
+        .updated = p->changes.updated,
+        .removed = p->changes.removed,
+        .error_type = st->last_error_type,
+        .error_message = st->last_error_message,
+    });
+}
+
+void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *message)
+{
+    struct cj_sync_pass *p = &s->pass;
+    struct cj_sync_status *st = &s->status;
     int64_t now_ns = cj_now_ns();
     char store_error[128];
     int r;
 
-    if (p->store_pass) {
-        struct cj_store_changes fin = {0};
-        r = cj_store_pass_finish(s->store, p->store_pass, result == 0, now_ns, &fin);
-        if (r < 0 && result == 0) {
-            snprintf(store_error, sizeof(store_error), "cannot finish the pass in the store: %s",
-                     strerror(-r));
-            result = r;
-            type = "StoreError";
-            message = store_error;
-        } else if (r >= 0) {
-            changes_add(&p->changes, &fin);
-        }
+    if (s->step_timer)
+        (void)sd_event_source_set_enabled(s->step_timer, SD_EVENT_OFF);
+
+    r = finish_in_store(s, result == 0, now_ns);
+    if (r < 0 && result == 0) {
+        snprintf(store_error, sizeof(store_error), "cannot finish the pass in the store: %s",
+                 strerror(-r));
+        result = r;
+        type = "StoreError";
+        message = store_error;
     }
 
-    uint64_t duration_usec = now_mono_usec() - p->started_mono_usec;
-    struct cj_sync_status *st = &s->status;
+    if (result == 0 && p->kind == CJ_SYNC_FULL) {
+        s->last_full_ok_mono_usec = p->started_mono_usec;
+        s->has_watermark = true;
+        s->watermark_empty = !p->walk.has_top;
+        s->watermark_ns = p->walk.has_top ? p->walk.top_ns : 0;
+        st->last_full_success_ns = now_ns;
+    }
+
+    uint64_t duration_usec = sync_now_mono_usec() - p->started_mono_usec;
     st->running = st->running_full = false;
+    st->last_kind = p->kind;
     st->last_duration_ns = (int64_t)duration_usec * CJ_NSEC_PER_USEC;
     st->last_result = result;
     st->last_changes = p->changes;
-    const char *kind = p->full ? "full" : "quick";
+    s->metrics.passes[p->kind][result == 0 ? 0 : 1]++;
+    s->metrics.last_duration_usec = duration_usec;
     if (result == 0) {
         st->passes_ok++;
+        st->consecutive_failures = 0;
         st->last_success_ns = now_ns;
+        s->metrics.last_success_ns = now_ns;
         st->last_error_type[0] = st->last_error_message[0] = '\0';
-        log_info("sync: %s pass ok: %" PRIu64 " jobs (%zu created, %zu updated, %zu removed) in "
-                 "%" PRIu64 " ms, %" PRIu64 " requests",
-                 kind, p->jobs, p->changes.created, p->changes.updated, p->changes.removed,
-                 duration_usec / 1000, p->requests);
-        if (p->skipped)
-            log_warning("sync: %" PRIu64 " invalid job summaries were skipped (not stored)",
-                        p->skipped);
     } else {
         st->passes_failed++;
+        st->consecutive_failures++;
+        st->last_failure_ns = now_ns;
         snprintf(st->last_error_type, sizeof(st->last_error_type), "%s", type ? type : "Error");
         snprintf(st->last_error_message, sizeof(st->last_error_message), "%s",
                  message ? message : "");
-        log_warning("sync: %s pass failed after %" PRIu64 " requests (%" PRIu64
-                    " pages kept, nothing removed): %s: %s",
-                    kind, p->requests, p->pages, st->last_error_type, st->last_error_message);
     }
+    log_pass(s, result);
 
     pass_clear(s);
     s->running = false;
@@ -248,9 +280,10 @@ static void pass_end(struct cj_sync *s, int result, const char *type, const char
         s->pending_params = NULL;
     }
 
+    /* A full pass asked for during a quick one follows it at once, failed or not. */
     if (s->want_full_after) {
         s->want_full_after = false;
-        r = start_pass(s, true);
+        r = start_pass(s, CJ_SYNC_FULL);
         if (r < 0)
             log_error_errno(r, "sync: cannot start the requested full pass: %m");
     }
@@ -262,273 +295,45 @@ static void pass_end(struct cj_sync *s, int result, const char *type, const char
         s->callbacks[i].fn(s, result, s->callbacks[i].userdata);
 }
 
-/* ---- one request ---- */
+/* ---- the start of a pass ---- */
 
-static const char *transport_error(const struct cj_http_response *resp, int *ret_errno)
+static int start_pass(struct cj_sync *s, enum cj_sync_kind kind)
 {
-    if (resp->body_too_large) {
-        *ret_errno = -E2BIG;
-        return "ResponseTooLarge";
-    }
-    switch (resp->code) {
-    case CURLE_OPERATION_TIMEDOUT:
-        *ret_errno = -ETIMEDOUT;
-        return "Timeout";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        *ret_errno = -EPROTO;
-        return "TLSError";
-    case CURLE_COULDNT_RESOLVE_HOST:
-        *ret_errno = -EHOSTUNREACH;
-        return "NetworkError";
-    case CURLE_COULDNT_CONNECT:
-        *ret_errno = -ECONNREFUSED;
-        return "NetworkError";
-    default:
-        *ret_errno = -EIO;
-        return "NetworkError";
-    }
-}
-
-static int http_status_errno(long status)
-{
-    if (status == 429 || status == 503)
-        return -EAGAIN;
-    if (status == 401 || status == 403)
-        return -EACCES;
-    if (status == 404)
-        return -ENOENT;
-    if (status >= 400 && status < 500)
-        return -EINVAL;
-    if (status >= 500 && status < 600)
-        return -EIO;
-    return -EPROTO;
-}
-
-static void schedule_request(struct cj_sync *s);
-
-static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
-{
-    struct cj_sync_pass *p = &s->pass;
-    struct cj_page page = {0};
-    char err[256] = "";
-    int r;
-
-    r = cj_page_parse(resp->body.data ? resp->body.data : "", resp->body.len, &page, err,
-                      sizeof(err));
-    if (r < 0) {
-        cj_page_done(&page);
-        pass_end(s, -EBADMSG, "MalformedResponse", err[0] ? err : "unreadable response body");
-        return;
-    }
-
-    r = cj_store_put_jobs(s->store, p->store_pass, page.jobs, page.n_jobs, &p->changes);
-    if (r < 0) {
-        snprintf(err, sizeof(err), "cannot store page %" PRIu64 ": %s", p->pages + 1, strerror(-r));
-        cj_page_done(&page);
-        pass_end(s, r, "StoreError", err);
-        return;
-    }
-    p->pages++;
-    p->jobs += page.n_jobs;
-    p->skipped += page.n_skipped;
-
-    if (!page.next_token) {
-        cj_page_done(&page);
-        pass_end(s, 0, NULL, NULL);
-        return;
-    }
-    if (p->next_token && strcmp(p->next_token, page.next_token) == 0) {
-        cj_page_done(&page);
-        pass_end(s, -ELOOP, "PaginationLoop", "the service returned the same nextToken twice");
-        return;
-    }
-    if (p->pages >= CJ_SYNC_MAX_PAGES) {
-        cj_page_done(&page);
-        snprintf(err, sizeof(err), "more than %d pages in one pass", CJ_SYNC_MAX_PAGES);
-        pass_end(s, -E2BIG, "PaginationLoop", err);
-        return;
-    }
-
-    free(p->next_token);
-    p->next_token = page.next_token;
-    page.next_token = NULL;
-    cj_page_done(&page);
-    schedule_request(s);
-}
-
-/* A rejected signature is most often a wrong clock: say so when the service's Date header
- * is more than SigV4's 5 minutes away from ours. */
-static void clock_skew_hint(const struct cj_http_response *resp, char *out, size_t outlen)
-{
-    if (resp->status != 403 || !resp->date[0])
-        return;
-    time_t server = curl_getdate(resp->date, NULL);
-    if (server <= 0)
-        return;
-    long long skew = (long long)server - (long long)time(NULL);
-    if (skew > 300 || skew < -300)
-        snprintf(out, outlen, " (the service's clock is %lld s %s ours)", skew < 0 ? -skew : skew,
-                 skew < 0 ? "behind" : "ahead of");
-}
-
-static void on_http_done(struct cj_http *h, void *userdata)
-{
-    struct cj_sync *s = userdata;
-    const struct cj_http_response *resp = cj_http_response(h);
-
-    cj_signed_request_done(&s->pass.request);
-
-    if (resp->code != CURLE_OK) {
-        int r;
-        const char *type = transport_error(resp, &r);
-        pass_end(s, r, type, resp->curl_error);
-        return;
-    }
-    if (resp->status == 200) {
-        on_page(s, resp);
-        return;
-    }
-
-    char type[64], message[384], skew[96] = "", full_message[640];
-    cj_aws_error_parse(resp->status, resp->error_type[0] ? resp->error_type : NULL,
-                       resp->body.data ? resp->body.data : "", resp->body.len, type, sizeof(type),
-                       message, sizeof(message));
-    clock_skew_hint(resp, skew, sizeof(skew));
-    snprintf(full_message, sizeof(full_message), "HTTP %ld%s%s%s%s%s%s", resp->status,
-             message[0] ? ": " : "", message, skew, resp->request_id[0] ? " (request id " : "",
-             resp->request_id, resp->request_id[0] ? ")" : "");
-    pass_end(s, http_status_errno(resp->status), type, full_message);
-}
-
-static void send_request(struct cj_sync *s)
-{
-    struct cj_sync_params *p = s->params;
-    struct cj_sync_pass *pass = &s->pass;
-    int r;
-
-    if (!p->creds.access_key_id || !p->creds.secret_access_key) {
-        pass_end(s, -ENOKEY, "MissingCredentials", "no AWS credentials are configured");
-        return;
-    }
-    if (p->creds.expiration_ns > 0 && cj_now_ns() >= p->creds.expiration_ns) {
-        pass_end(s, -EKEYEXPIRED, "ExpiredCredentials", "the AWS credentials have expired");
-        return;
-    }
-
-    struct cj_list_request l = {
-        .max_results = p->page_size,
-        .ascending = false,
-        .next_token = pass->next_token,
-    };
-    r = cj_request_list_jobs(&p->endpoint, p->region, &p->creds, &l, (int64_t)time(NULL),
-                             &pass->request);
-    if (r < 0) {
-        pass_end(s, r, "SigningError", "cannot build or sign the request");
-        return;
-    }
-
-    struct cj_http_options o = {
-        .url = pass->request.url,
-        .headers = pass->request.headers,
-        .timeout_usec = p->timeout_usec,
-        .ca_file = p->ca_file,
-    };
-    r = cj_http_start(s->http, &o, on_http_done, s);
-    if (r < 0) {
-        cj_signed_request_done(&pass->request);
-        pass_end(s, r, "NetworkError", "cannot start the HTTP request");
-        return;
-    }
-    s->last_request_mono_usec = now_mono_usec();
-    s->status.api_calls++;
-    pass->requests++;
-}
-
-static int on_step(sd_event_source *source, uint64_t usec, void *userdata)
-{
-    struct cj_sync *s = userdata;
-    struct cj_sync_pass *p = &s->pass;
-
-    if (!s->running)
-        return 0;
-    if (p->full && !p->begun) {
-        p->begun = true;
-        int r = cj_store_pass_begin(s->store, &p->store_pass);
-        if (r < 0) {
-            char err[128];
-            snprintf(err, sizeof(err), "cannot begin a pass in the store: %s", strerror(-r));
-            p->store_pass = NULL;
-            pass_end(s, r, "StoreError", err);
-            return 0;
-        }
-    }
-    send_request(s);
-    return 0;
-}
-
-/* Arms the step timer for the next request, no sooner than the rate cap allows. */
-static int arm_step(struct cj_sync *s)
-{
-    uint64_t gap = CJ_USEC_PER_SEC / s->params->max_requests_per_second;
-    uint64_t now = now_mono_usec();
-    uint64_t when = now;
-    int r;
-
-    if (s->last_request_mono_usec > 0 && s->last_request_mono_usec + gap > now)
-        when = s->last_request_mono_usec + gap;
-
-    if (s->step_timer) {
-        r = sd_event_source_set_time(s->step_timer, when);
-        if (r >= 0)
-            r = sd_event_source_set_enabled(s->step_timer, SD_EVENT_ONESHOT);
-    } else {
-        r = sd_event_add_time(s->event, &s->step_timer, CLOCK_MONOTONIC, when, 1, on_step, s);
-        if (r >= 0)
-            (void)sd_event_source_set_description(s->step_timer, "sync-step");
-    }
-    return r;
-}
-
-static void schedule_request(struct cj_sync *s)
-{
-    int r = arm_step(s);
-    if (r < 0) {
-        log_error_errno(r, "sync: cannot arm the request timer: %m");
-        pass_end(s, r, "InternalError", "cannot arm the request timer");
-    }
-}
-
-static int start_pass(struct cj_sync *s, bool full)
-{
+    /* Until a full pass has succeeded, nothing tells a quick sync where to start. */
+    if (!s->has_watermark)
+        kind = CJ_SYNC_FULL;
     s->pass = (struct cj_sync_pass){
-        .full = full,
-        .started_mono_usec = now_mono_usec(),
+        .kind = kind,
+        .started_mono_usec = sync_now_mono_usec(),
     };
-    int r = arm_step(s);
+    s->pass.attempt = 1;
+    int r = sync_step_arm(s, 0);
     if (r < 0) {
         s->pass = (struct cj_sync_pass){0};
         return log_error_errno(r, "sync: cannot start a pass: %m");
     }
     s->running = true;
     s->status.running = true;
-    s->status.running_full = full;
+    s->status.running_full = kind == CJ_SYNC_FULL;
+    s->status.running_kind = kind;
     s->status.last_attempt_ns = cj_now_ns();
+    log_info("sync: %s pass started", cj_sync_kind_to_string(kind));
     if (s->schedule_timer)
         (void)sd_event_source_set_enabled(s->schedule_timer, SD_EVENT_OFF);
     return 0;
+}
+
+/* Which kind the schedule runs now: full when none has succeeded yet, or when the last
+ * successful one started about full_interval ago (half an interval early rather than a
+ * whole interval late). */
+static enum cj_sync_kind scheduled_kind(const struct cj_sync *s)
+{
+    if (!s->has_watermark || s->last_full_ok_mono_usec == 0)
+        return CJ_SYNC_FULL;
+    uint64_t since = sync_now_mono_usec() - s->last_full_ok_mono_usec;
+    if (since + s->params->interval_usec / 2 >= s->params->full_interval_usec)
+        return CJ_SYNC_FULL;
+    return CJ_SYNC_QUICK;
 }
 
 /* ---- the public face ---- */
@@ -536,7 +341,7 @@ static int start_pass(struct cj_sync *s, bool full)
 static int on_schedule(sd_event_source *source, uint64_t usec, void *userdata)
 {
     struct cj_sync *s = userdata;
-    int r = cj_sync_trigger(s, true);
+    int r = cj_sync_trigger(s, scheduled_kind(s) == CJ_SYNC_FULL);
     if (r < 0)
         log_error_errno(r, "sync: cannot start the scheduled pass: %m");
     return 0;
@@ -562,10 +367,14 @@ int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_setting
     r = cj_http_new(s->curl, &s->http);
     if (r < 0)
         goto fail;
+    if (getrandom(&s->rng_state, sizeof(s->rng_state), GRND_NONBLOCK) != sizeof(s->rng_state))
+        s->rng_state = sync_now_mono_usec() ^ (uint64_t)cj_now_ns();
 
     struct cj_store_stats stats;
-    if (cj_store_stats(store, &stats) >= 0)
+    if (cj_store_stats(store, &stats) >= 0) {
         s->status.last_success_ns = stats.synced_at_ns;
+        s->metrics.last_success_ns = stats.synced_at_ns;
+    }
 
     *ret = s;
     return 0;
@@ -609,12 +418,11 @@ int cj_sync_start_schedule(struct cj_sync *s)
 int cj_sync_trigger(struct cj_sync *s, bool full)
 {
     if (s->running) {
-        if (full && !s->pass.full)
+        if (full && s->pass.kind != CJ_SYNC_FULL)
             s->want_full_after = true;
         return 0;
     }
-    /* Quick syncs do not exist yet: every pass is a full one. */
-    return start_pass(s, true);
+    return start_pass(s, full ? CJ_SYNC_FULL : CJ_SYNC_QUICK);
 }
 
 void cj_sync_cancel(struct cj_sync *s)
@@ -626,7 +434,7 @@ void cj_sync_cancel(struct cj_sync *s)
         (void)sd_event_source_set_enabled(s->step_timer, SD_EVENT_OFF);
     cj_signed_request_done(&s->pass.request);
     s->want_full_after = false;
-    pass_end(s, -ECANCELED, "Cancelled", "the sync was cancelled");
+    sync_pass_end(s, -ECANCELED, "Cancelled", "the sync was cancelled");
 }
 
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata)
@@ -650,6 +458,17 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
     if (r < 0)
         return r;
 
+    /* Fresh credentials from the reload replace any that the sync refreshed itself. */
+    s->reload_credentials = false;
+    /* Another endpoint or region is another set of jobs: what the quick sync knows about
+     * the old one says nothing there, so the next pass is a full one. */
+    const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
+    if (strcmp(cur->endpoint.origin, p->endpoint.origin) != 0 ||
+        strcmp(cur->endpoint.prefix, p->endpoint.prefix) != 0 ||
+        strcmp(cur->region, p->region) != 0) {
+        s->has_watermark = false;
+        s->last_full_ok_mono_usec = 0;
+    }
     if (s->running) {
         params_free(s->pending_params);
         s->pending_params = p;
@@ -663,4 +482,9 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
 void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret)
 {
     *ret = s->status;
+}
+
+void cj_sync_get_metrics(const struct cj_sync *s, struct cj_sync_metrics *ret)
+{
+    *ret = s->metrics;
 }

@@ -14,6 +14,13 @@
 
 struct cj_sync;
 
+/* (Moved up from the metrics section below, unchanged, so that the status can use it.) */
+enum cj_sync_kind {
+    CJ_SYNC_QUICK,
+    CJ_SYNC_FULL,
+    _CJ_SYNC_KIND_MAX,
+};
+
 struct cj_sync_status {
     bool running;
     bool running_full;
@@ -26,6 +33,14 @@ struct cj_sync_status {
     char last_error_type[64]; /* "" when the last pass succeeded */
     char last_error_message[512];
     struct cj_store_changes last_changes;
+    /* Added for issue 3 (the fields above are unchanged): */
+    enum cj_sync_kind running_kind; /* of the pass running now (valid while running) */
+    enum cj_sync_kind last_kind;    /* of the last finished pass */
+    int64_t last_full_success_ns;   /* end of the last successful full pass, 0 = none yet */
+    int64_t last_failure_ns;        /* end of the last failed pass, 0 = none */
+    uint64_t consecutive_failures;  /* failed passes since the last successful one */
+    uint64_t retries;               /* requests that were retries (backoff or clock skew) */
+    int64_t clock_offset_sec;       /* added to our clock when signing (from a skew answer) */
 };
 
 /* Called at the end of each pass with its result (0 or negative errno). */
@@ -60,16 +75,30 @@ void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
  * - Error types recorded besides the service's own: "NetworkError", "Timeout", "TLSError",
  *   "ResponseTooLarge" (body over 64 MiB), "MalformedResponse", "PaginationLoop",
  *   "StoreError", "MissingCredentials", "ExpiredCredentials", "SigningError", "Cancelled".
+ *   Added with issue 3: "TruncatedResponse" (the connection closed inside the body),
+ *   "InternalError".
  * - The next scheduled pass starts sync.interval after the end of the previous one; a
- *   reconfigure's new interval applies from the end of the next pass. */
+ *   reconfigure's new interval applies from the end of the next pass.
+ * - Issue 3: cj_sync_trigger(s, false) runs a quick sync (what runs now, what was created
+ *   since the newest known job, a GetModelCopyJob for each job that left InProgress);
+ *   cj_sync_trigger(s, true) a full reconcile. Until a full pass has succeeded in this
+ *   process every pass is a full one. A full request while a quick pass runs starts a full
+ *   pass right after it (the quick pass's done callbacks run first). The schedule runs a full
+ *   pass when the last successful one started full_interval ago, a quick one otherwise.
+ * - A quick sync removes a job only when GetModelCopyJob answers 404 for it; a failed pass
+ *   keeps every page it stored and removes nothing else.
+ * - Each request is tried at most 3 times (throttling, 5xx, timeouts, resets, truncated or
+ *   malformed bodies), waiting random(0, min(20 s, 500 ms × 2^(try-1))) between tries;
+ *   requests (retries too) are spaced 1/max_requests_per_second apart. The environment
+ *   variables COPYJOBD_RETRY_BASE_MS and COPYJOBD_RETRY_CAP_MS replace 500 ms and 20 s (for
+ *   tests). A 4xx rejection for request time skew is retried once with the clock corrected
+ *   from the answer's Date header (kept for later requests). An ExpiredToken answer ends the
+ *   pass; the credentials are reloaded (cj_credentials_load_for_profile with aws.profile)
+ *   before the next request, as are temporary ones within 5 minutes of their expiry. */
 
 /* ---- counters for GET /metrics (added by the lead; the sync module keeps them) ---- */
 
-enum cj_sync_kind {
-    CJ_SYNC_QUICK,
-    CJ_SYNC_FULL,
-    _CJ_SYNC_KIND_MAX,
-};
+/* enum cj_sync_kind is declared above struct cj_sync_status. */
 const char *cj_sync_kind_to_string(enum cj_sync_kind k); /* "quick", "full" */
 
 enum cj_api_operation {
@@ -81,17 +110,17 @@ enum cj_api_operation {
 #define CJ_SYNC_METRIC_ERROR_TYPES 24
 
 struct cj_sync_metrics {
-    uint64_t passes[_CJ_SYNC_KIND_MAX][2];    /* [kind][0 = ok, 1 = failed] */
+    uint64_t passes[_CJ_SYNC_KIND_MAX][2];     /* [kind][0 = ok, 1 = failed] */
     uint64_t api_calls[_CJ_API_OPERATION_MAX]; /* HTTP requests sent, retries included */
     uint64_t retries;                          /* requests that were retries */
     struct {
-        char type[64];                         /* e.g. "ThrottlingException", "Timeout" */
+        char type[64]; /* e.g. "ThrottlingException", "Timeout" */
         uint64_t count;
-    } errors[CJ_SYNC_METRIC_ERROR_TYPES];      /* failed requests by error type; the first
-                                                  CJ_SYNC_METRIC_ERROR_TYPES - 1 types seen get
-                                                  their own slot, the rest add up under "Other" */
+    } errors[CJ_SYNC_METRIC_ERROR_TYPES]; /* failed requests by error type; the first
+                                             CJ_SYNC_METRIC_ERROR_TYPES - 1 types seen get
+                                             their own slot, the rest add up under "Other" */
     size_t n_errors;
-    uint64_t last_duration_usec;               /* of the last finished pass */
-    int64_t last_success_ns;                   /* end of the last successful pass, 0 = never */
+    uint64_t last_duration_usec; /* of the last finished pass */
+    int64_t last_success_ns;     /* end of the last successful pass, 0 = never */
 };
 void cj_sync_get_metrics(const struct cj_sync *s, struct cj_sync_metrics *ret);

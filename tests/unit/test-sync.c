@@ -253,8 +253,11 @@ static void test_canned_two_pages(void **state)
 static void test_canned_malformed(void **state)
 {
     struct fixture *f = *state;
-    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = "<html>oops</html>"});
-    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = "{\"nextToken\":5}"});
+    /* Malformed bodies are retried: 3 attempts per request. */
+    for (int i = 0; i < 3; i++)
+        httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = "<html>oops</html>"});
+    for (int i = 0; i < 3; i++)
+        httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = "{\"nextToken\":5}"});
     sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
 
     assert_int_equal(run_pass(f), -EBADMSG);
@@ -264,6 +267,8 @@ static void test_canned_malformed(void **state)
     assert_true(strlen(st.last_error_message) > 0);
     assert_int_equal(st.passes_failed, 1);
     assert_int_equal(st.last_success_ns, 0);
+    assert_int_equal(st.api_calls, 3);
+    assert_int_equal(st.retries, 2);
 
     assert_int_equal(run_pass(f), -EBADMSG);
     assert_int_equal(store_total(f), 0);
@@ -284,13 +289,14 @@ static void test_canned_failure_keeps_then_removes(void **state)
                (struct httpd_response){.status = 200,
                                        .body = "{\"modelCopyJobSummaries\":[" JOB(
                                            "01", "2024-05-03T00:00:00Z") "],\"nextToken\":\"t\"}"});
-    httpd_push(&f->httpd,
-               (struct httpd_response){
-                   .status = 500,
-                   .headers = "x-amzn-ErrorType: InternalServerException\r\n"
-                              "x-amzn-RequestId: 11111111-2222-3333-4444-555555555555\r\n",
-                   .body = "{\"message\":\"try again\"}",
-               });
+    for (int i = 0; i < 3; i++) /* every attempt */
+        httpd_push(&f->httpd,
+                   (struct httpd_response){
+                       .status = 500,
+                       .headers = "x-amzn-ErrorType: InternalServerException\r\n"
+                                  "x-amzn-RequestId: 11111111-2222-3333-4444-555555555555\r\n",
+                       .body = "{\"message\":\"try again\"}",
+                   });
     assert_int_equal(run_pass(f), -EIO);
     struct cj_sync_status st;
     cj_sync_get_status(f->sync, &st);
@@ -324,10 +330,11 @@ static void test_canned_aws_error(void **state)
                        "Date: Sun, 06 Nov 1994 08:49:37 GMT\r\n",
             .body = "{\"message\":\"The security token included in the request is invalid.\"}",
         });
-    httpd_push(&f->httpd, (struct httpd_response){.status = 429,
-                                                  .body = "{\"__type\":"
-                                                          "\"aws#ThrottlingException\","
-                                                          "\"message\":\"slow down\"}"});
+    for (int i = 0; i < 3; i++) /* throttling is retried: every attempt */
+        httpd_push(&f->httpd, (struct httpd_response){.status = 429,
+                                                      .body = "{\"__type\":"
+                                                              "\"aws#ThrottlingException\","
+                                                              "\"message\":\"slow down\"}"});
     sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
 
     assert_int_equal(run_pass(f), -EACCES);
@@ -340,9 +347,14 @@ static void test_canned_aws_error(void **state)
     assert_non_null(strstr(st.last_error_message, "clock is"));
     assert_non_null(strstr(st.last_error_message, "behind ours"));
 
+    /* Not retried: one request. */
+    assert_int_equal(st.api_calls, 1);
+
     assert_int_equal(run_pass(f), -EAGAIN);
     cj_sync_get_status(f->sync, &st);
     assert_string_equal(st.last_error_type, "ThrottlingException");
+    assert_int_equal(st.api_calls, 4);
+    assert_int_equal(st.retries, 2);
 }
 
 static void test_canned_repeated_token(void **state)
@@ -565,6 +577,301 @@ static void test_canned_schedule_and_rate(void **state)
     assert_int_equal(st.api_calls, 4);
     assert_int_equal(st.last_changes.created, 0);
     assert_int_equal(st.last_changes.unchanged, 3);
+}
+
+/* ---- quick syncs, retries, clock skew, expired tokens ---- */
+
+#define JOBS(x, t, st)                                                                             \
+    "{\"jobArn\":\"" ARN(x) "\",\"status\":\"" st "\",\"creationTime\":\"" t "\","                 \
+                            "\"targetModelArn\":\"arn:aws:bedrock:us-east-1:123456789012:custom-"  \
+                            "model/amazon.titan-text-express-v1:0:8k/abcdefghijkl\","              \
+                            "\"sourceAccountId\":\"210987654321\",\"sourceModelArn\":\"arn:aws:"   \
+                            "bedrock:us-west-2:210987654321:custom-model/"                         \
+                            "amazon.titan-text-express-v1:0:8k/abcdefghijkl\"}"
+#define SUMMARIES(...) "{\"modelCopyJobSummaries\":[" __VA_ARGS__ "]}"
+#define NOT_FOUND                                                                                  \
+    (struct httpd_response)                                                                        \
+    {                                                                                              \
+        .status = 404, .headers = "x-amzn-ErrorType: ResourceNotFoundException\r\n",               \
+        .body = "{\"message\":\"no such job\"}"                                                    \
+    }
+
+/* Runs the loop until the server has read `n` requests and returns the last one's line. */
+static void request_line(struct fixture *f, unsigned n, char *line, size_t size)
+{
+    char req[HTTPD_REQUEST_MAX];
+    wait_for_requests(f, n);
+    httpd_snapshot(&f->httpd, NULL, NULL, req, sizeof(req));
+    char *eol = strstr(req, "\r\n");
+    assert_non_null(eol);
+    *eol = '\0';
+    size_t len = strlen(req);
+    assert_true(len < size);
+    memcpy(line, req, len + 1);
+}
+
+static int run_quick(struct fixture *f)
+{
+    unsigned want = f->done_calls + 1;
+    assert_int_equal(cj_sync_trigger(f->sync, false), 0);
+    run_until_done(f, want, 60000);
+    return f->last_result;
+}
+
+static void test_canned_quick(void **state)
+{
+    struct fixture *f = *state;
+    char line[2048];
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+
+    /* Before any full pass succeeded, a quick trigger runs a full pass. */
+    httpd_push(&f->httpd,
+               (struct httpd_response){
+                   .status = 200,
+                   .body = SUMMARIES(JOBS("0a", "2024-05-03T00:00:00Z", "InProgress") "," JOBS(
+                       "0b", "2024-05-02T00:00:00Z",
+                       "InProgress") "," JOBS("0c", "2024-05-01T00:00:00Z", "Completed"))});
+    assert_int_equal(run_quick(f), 0);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.last_kind, CJ_SYNC_FULL);
+    assert_int_equal(store_total(f), 3);
+
+    /* Quick: new jobs since the newest minus 1 s, then the running ones, then a Get of
+     * each stored InProgress job not listed as running. */
+    httpd_push(&f->httpd,
+               (struct httpd_response){
+                   .status = 200,
+                   .body = SUMMARIES(JOBS("0d", "2024-05-04T00:00:00Z", "Completed") "," JOBS(
+                       "0a", "2024-05-03T00:00:00Z", "InProgress"))});
+    httpd_push(&f->httpd, (struct httpd_response){
+                              .status = 200,
+                              .body = SUMMARIES(JOBS("0a", "2024-05-03T00:00:00Z", "InProgress"))});
+    httpd_push(&f->httpd, NOT_FOUND);
+    assert_int_equal(cj_sync_trigger(f->sync, false), 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_true(st.running);
+    assert_false(st.running_full);
+    assert_int_equal(st.running_kind, CJ_SYNC_QUICK);
+    request_line(f, 2, line, sizeof(line));
+    assert_string_equal(line, "GET /model-copy-jobs?creationTimeAfter=2024-05-02T23%3A59%3A59Z&"
+                              "maxResults=1000&sortBy=CreationTime&sortOrder=Descending HTTP/1.1");
+    request_line(f, 3, line, sizeof(line));
+    assert_string_equal(line, "GET /model-copy-jobs?maxResults=1000&sortBy=CreationTime&"
+                              "sortOrder=Descending&statusEquals=InProgress HTTP/1.1");
+    request_line(f, 4, line, sizeof(line));
+    assert_string_equal(line, "GET /model-copy-jobs/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%"
+                              "3Amodel-copy-job%2Faaaaaaaaaa0b HTTP/1.1");
+    run_until_done(f, 2, 30000);
+    assert_int_equal(f->last_result, 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.last_kind, CJ_SYNC_QUICK);
+    assert_int_equal(st.api_calls, 4);
+    assert_int_equal(st.last_changes.created, 1);
+    assert_int_equal(st.last_changes.removed, 1);
+    assert_false(store_has(f, ARN("0b")));
+    assert_true(store_has(f, ARN("0d")));
+    assert_int_equal(store_total(f), 3);
+
+    /* Quick again: 0a finished; its final state comes from GetModelCopyJob. */
+    httpd_push(&f->httpd, (struct httpd_response){
+                              .status = 200,
+                              .body = SUMMARIES(JOBS("0d", "2024-05-04T00:00:00Z", "Completed"))});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = SUMMARIES()});
+    httpd_push(&f->httpd, (struct httpd_response){
+                              .status = 200, .body = JOBS("0a", "2024-05-03T00:00:00Z", "Failed")});
+    assert_int_equal(cj_sync_trigger(f->sync, false), 0);
+    request_line(f, 5, line, sizeof(line));
+    assert_non_null(strstr(line, "creationTimeAfter=2024-05-03T23%3A59%3A59Z&"));
+    run_until_done(f, 3, 30000);
+    assert_int_equal(f->last_result, 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.api_calls, 7);
+    assert_int_equal(st.last_changes.updated, 1);
+    assert_int_equal(st.last_changes.removed, 0);
+    struct cj_buf b = {0};
+    assert_int_equal(cj_store_get(f->store, ARN("0a"), &b), 0);
+    assert_non_null(strstr(b.data, "\"status\":\"Failed\""));
+    cj_buf_free(&b);
+
+    /* Nothing changed, nothing running: one request. */
+    httpd_push(&f->httpd, (struct httpd_response){
+                              .status = 200,
+                              .body = SUMMARIES(JOBS("0d", "2024-05-04T00:00:00Z", "Completed"))});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = SUMMARIES()});
+    assert_int_equal(run_quick(f), 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.api_calls, 9);
+    assert_int_equal(store_total(f), 3);
+
+    struct cj_sync_metrics m;
+    cj_sync_get_metrics(f->sync, &m);
+    assert_int_equal(m.passes[CJ_SYNC_FULL][0], 1);
+    assert_int_equal(m.passes[CJ_SYNC_QUICK][0], 3);
+    assert_int_equal(m.api_calls[CJ_API_LIST_MODEL_COPY_JOBS], 7);
+    assert_int_equal(m.api_calls[CJ_API_GET_MODEL_COPY_JOB], 2);
+}
+
+static void test_canned_quick_failure_removes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+    httpd_push(&f->httpd,
+               (struct httpd_response){
+                   .status = 200,
+                   .body = SUMMARIES(JOBS("0a", "2024-05-03T00:00:00Z", "InProgress") "," JOBS(
+                       "0b", "2024-05-02T00:00:00Z", "Completed"))});
+    assert_int_equal(run_pass(f), 0);
+
+    /* The running list fails for good: 0a is not fetched, nothing is removed. */
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = SUMMARIES()});
+    for (int i = 0; i < 3; i++)
+        httpd_push(&f->httpd, (struct httpd_response){
+                                  .status = 503,
+                                  .headers = "x-amzn-ErrorType: ServiceUnavailableException\r\n",
+                                  .body = "{\"message\":\"down\"}"});
+    assert_int_equal(run_quick(f), -EAGAIN);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_string_equal(st.last_error_type, "ServiceUnavailableException");
+    assert_int_equal(st.api_calls, 5);
+    assert_int_equal(st.consecutive_failures, 1);
+    assert_int_equal(store_total(f), 2);
+
+    struct cj_sync_metrics m;
+    cj_sync_get_metrics(f->sync, &m);
+    assert_int_equal(m.passes[CJ_SYNC_QUICK][1], 1);
+    assert_int_equal(m.retries, 2);
+    assert_int_equal(m.n_errors, 1);
+    assert_string_equal(m.errors[0].type, "ServiceUnavailableException");
+    assert_int_equal(m.errors[0].count, 3);
+}
+
+static void test_canned_retry_then_success(void **state)
+{
+    struct fixture *f = *state;
+    httpd_push(&f->httpd,
+               (struct httpd_response){.status = 429,
+                                       .headers = "x-amzn-ErrorType: ThrottlingException\r\n",
+                                       .body = "{\"message\":\"Rate exceeded\"}"});
+    httpd_push(&f->httpd,
+               (struct httpd_response){.status = 502, .body = "<html>Bad Gateway</html>"});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+    assert_int_equal(run_pass(f), 0);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.api_calls, 3);
+    assert_int_equal(st.retries, 2);
+    assert_int_equal(store_total(f), 1);
+    struct cj_sync_metrics m;
+    cj_sync_get_metrics(f->sync, &m);
+    assert_int_equal(m.n_errors, 2);
+    assert_string_equal(m.errors[0].type, "ThrottlingException");
+    assert_string_equal(m.errors[1].type, "HttpError502");
+}
+
+static void http_date(int64_t offset_sec, char *buf, size_t size)
+{
+    time_t t = time(NULL) + offset_sec;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(buf, size, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+}
+
+static void test_canned_clock_skew(void **state)
+{
+    struct fixture *f = *state;
+    char date[64], headers[256], req[HTTPD_REQUEST_MAX];
+    http_date(3600, date, sizeof(date));
+    snprintf(headers, sizeof(headers),
+             "x-amzn-ErrorType: InvalidSignatureException\r\nDate: %s\r\n", date);
+    struct httpd_response skewed = {
+        .status = 403,
+        .headers = headers,
+        .body = "{\"message\":\"Signature expired: 20240101T000000Z is now earlier than "
+                "20240101T010000Z (20240101T011500Z - 5 min.)\"}",
+    };
+    httpd_push(&f->httpd, skewed);
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+    assert_int_equal(run_pass(f), 0);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.api_calls, 2);
+    assert_int_equal(st.retries, 1);
+    assert_true(st.clock_offset_sec >= 3598 && st.clock_offset_sec <= 3602);
+
+    /* The retry was signed an hour ahead of our clock. */
+    httpd_snapshot(&f->httpd, NULL, NULL, req, sizeof(req));
+    char want[32];
+    time_t ahead = time(NULL) + 3600;
+    struct tm tm;
+    gmtime_r(&ahead, &tm);
+    strftime(want, sizeof(want), "X-Amz-Date: %Y%m%dT%H", &tm);
+    assert_non_null(strstr(req, want));
+
+    /* Skewed twice in a row: one retry only, then the pass fails with the service's type. */
+    httpd_push(&f->httpd, skewed);
+    httpd_push(&f->httpd, skewed);
+    assert_int_equal(run_pass(f), -EACCES);
+    cj_sync_get_status(f->sync, &st);
+    assert_string_equal(st.last_error_type, "InvalidSignatureException");
+    assert_int_equal(st.api_calls, 4);
+}
+
+static void test_canned_expired_token(void **state)
+{
+    struct fixture *f = *state;
+    httpd_push(&f->httpd, (struct httpd_response){
+                              .status = 403,
+                              .headers = "x-amzn-ErrorType: ExpiredTokenException\r\n",
+                              .body = "{\"message\":\"The security token included in the request "
+                                      "is expired\"}"});
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+    assert_int_equal(run_pass(f), -EACCES);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_string_equal(st.last_error_type, "ExpiredTokenException");
+    assert_int_equal(st.api_calls, 1); /* not retried */
+
+    /* The next pass reloads the credentials first (here: from the environment). */
+    setenv("AWS_ACCESS_KEY_ID", "AKIDRELOADED00001", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "reloaded/secret+KEY0123456789", 1);
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    int r = run_pass(f);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_int_equal(r, 0);
+    char req[HTTPD_REQUEST_MAX];
+    httpd_snapshot(&f->httpd, NULL, NULL, req, sizeof(req));
+    assert_non_null(strstr(req, "Credential=AKIDRELOADED00001/"));
+    assert_null(strstr(req, "reloaded/secret"));
+}
+
+static void test_canned_full_after_quick(void **state)
+{
+    struct fixture *f = *state;
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    assert_int_equal(run_pass(f), 0);
+
+    /* A full request while a quick sync runs: the full pass follows it. */
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = SUMMARIES()});
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    assert_int_equal(cj_sync_trigger(f->sync, false), 0);
+    assert_int_equal(cj_sync_trigger(f->sync, true), 0);
+    run_until_done(f, 2, 30000);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_true(st.running);
+    assert_true(st.running_full);
+    assert_int_equal(st.last_kind, CJ_SYNC_QUICK);
+    run_until_done(f, 3, 30000);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.last_kind, CJ_SYNC_FULL);
+    assert_int_equal(st.api_calls, 4);
 }
 
 /* ---- the fake Bedrock endpoint ---- */
@@ -903,11 +1210,12 @@ static void test_fake_failure_mid_pass_then_removal(void **state)
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
     /* Newest first: the 3 new jobs are on page 1. */
     run_until_first_page(f, total);
-    json_decref(admin_call("POST", "/faults", "{\"kind\":\"status\",\"status\":500}"));
+    /* As many 500s as a request has attempts. */
+    json_decref(admin_call("POST", "/faults", "{\"kind\":\"status\",\"status\":500,\"count\":3}"));
     run_until_done(f, 2, 60000);
     assert_true(f->last_result < 0);
     cj_sync_get_status(f->sync, &st);
-    assert_int_equal(st.api_calls, calls_before + 2);
+    assert_int_equal(st.api_calls, calls_before + 4);
     assert_int_equal(st.last_changes.removed, 0);
     assert_int_equal(store_total(f), total + 3); /* page 1 kept, nothing removed */
 
@@ -947,6 +1255,8 @@ static void test_fake_cancel_mid_pass(void **state)
 
 int main(void)
 {
+    /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
+    setenv("COPYJOBD_RETRY_BASE_MS", "10", 1);
     const struct CMUnitTest canned[] = {
         cmocka_unit_test_setup_teardown(test_canned_two_pages, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_malformed, canned_setup, canned_teardown),
@@ -964,6 +1274,15 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_canned_reconfigure_mid_pass, canned_setup,
                                         canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_schedule_and_rate, canned_setup,
+                                        canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_quick, canned_setup, canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_quick_failure_removes_nothing, canned_setup,
+                                        canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_retry_then_success, canned_setup,
+                                        canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_clock_skew, canned_setup, canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_expired_token, canned_setup, canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_full_after_quick, canned_setup,
                                         canned_teardown),
     };
     const struct CMUnitTest with_fake[] = {
