@@ -51,6 +51,10 @@ int cj_reply_errno(struct cj_reply *reply, int r, const char *what)
 void cj_reply_done(struct cj_reply *reply)
 {
     cj_buf_free(&reply->body);
+    if (reply->response) {
+        MHD_destroy_response(reply->response);
+        reply->response = NULL;
+    }
 }
 
 int64_t cj_server_synced_at_ns(struct cj_server *s)
@@ -100,23 +104,28 @@ static void format_request_id(struct cj_server *s, char out[static 37])
 enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
+    struct MHD_Response *resp;
     char request_id[37];
 
-    if (!reply->body.data && cj_buf_append_str(&reply->body, "{}") < 0)
-        return MHD_NO;
-
-    size_t len = reply->body.len;
-    char *body = cj_buf_steal(&reply->body);
-    if (!body)
-        return MHD_NO;
-    struct MHD_Response *resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
-    if (!resp) {
-        free(body);
-        return MHD_NO;
+    if (reply->response) {
+        resp = TAKE_PTR(reply->response);
+    } else {
+        if (!reply->body.data && cj_buf_append_str(&reply->body, "{}") < 0)
+            return MHD_NO;
+        size_t len = reply->body.len;
+        char *body = cj_buf_steal(&reply->body);
+        if (!body)
+            return MHD_NO;
+        resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+        if (!resp) {
+            free(body);
+            return MHD_NO;
+        }
     }
 
     format_request_id(s, request_id);
-    bool ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json") &&
+    bool ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
+                         reply->content_type ? reply->content_type : "application/json") &&
               add_header(resp, "x-amzn-RequestId", request_id);
     if (ok && reply->error_type)
         ok = add_header(resp, "x-amzn-ErrorType", reply->error_type);
@@ -124,10 +133,14 @@ enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
         ok = add_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
     if (ok && reply->from_cache)
         ok = add_cache_headers(s, resp);
+    if (ok && reply->content_type)
+        ok = add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 
     enum MHD_Result ret = ok ? MHD_queue_response(req->connection, reply->status, resp) : MHD_NO;
     MHD_destroy_response(resp);
     if (ret == MHD_NO)
         log_debug("http: cannot queue the %u response", reply->status);
+    else
+        cj_server_count_request(s, req->endpoint, reply->status);
     return ret;
 }

@@ -17,7 +17,36 @@
 /* Memory MHD may use per connection: request line and headers must fit. */
 #define CJ_SERVER_CONNECTION_MEM ((size_t)64 * 1024)
 #define CJ_SERVER_IDLE_TIMEOUT_S 60u
+/* From accepting a connection (or from the request line of a later request on it) to the end
+ * of the request's headers: a client that sends a byte a second is closed after this. */
+#define CJ_SERVER_HEADER_TIMEOUT_S 10u
+/* An event watcher with nothing to say gets an empty line this often. */
+#define CJ_SERVER_HEARTBEAT_S    15u
 #define CJ_SERVER_QUERY_ARGS_MAX 128
+/* A watcher reads more events from the store only while less than this is waiting to be sent
+ * (MHD's own write buffer comes on top, within CJ_SERVER_CONNECTION_MEM). */
+#define CJ_WATCHER_BUFFER   ((size_t)32 * 1024)
+#define CJ_WATCHER_READ_MAX 64 /* events per store read */
+/* HTTP status codes counted per endpoint for /metrics. */
+#define CJ_HTTP_CODES_MAX 12
+
+enum cj_endpoint {
+    CJ_ENDPOINT_LIST,
+    CJ_ENDPOINT_GET,
+    CJ_ENDPOINT_STATS,
+    CJ_ENDPOINT_HEALTH,
+    CJ_ENDPOINT_SYNC,
+    CJ_ENDPOINT_EVENTS,
+    CJ_ENDPOINT_METRICS,
+    CJ_ENDPOINT_OTHER,
+    _CJ_ENDPOINT_MAX,
+};
+const char *cj_endpoint_to_string(enum cj_endpoint e);
+
+struct cj_http_counter {
+    unsigned code;
+    uint64_t count;
+};
 
 /* One MHD daemon per listening socket, each hooked into sd-event through MHD's epoll fd. */
 struct cj_listener {
@@ -29,6 +58,16 @@ struct cj_listener {
 };
 
 struct cj_request;
+struct cj_watcher;
+
+/* One per open connection (MHD_OPTION_NOTIFY_CONNECTION): the deadline by which the request
+ * being received must be complete, so that slow senders cannot hold a connection forever. */
+struct cj_conn {
+    struct cj_server *server;
+    struct MHD_Connection *connection;
+    int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none (answering, or idle per MHD) */
+    struct cj_conn *next, *prev;
+};
 
 struct cj_server {
     sd_event *event;
@@ -52,11 +91,32 @@ struct cj_server {
 
     uint64_t request_id_prefix;
     uint64_t request_counter;
+
+    /* Limits (seconds); the environment may shorten them for tests, see cj_server_new(). */
+    unsigned idle_timeout_s, header_timeout_s, heartbeat_s;
+
+    /* Open connections, for the header deadline and /metrics. */
+    struct cj_conn *conns_head;
+    size_t n_conns;
+    sd_event_source *deadline_timer;
+    int64_t deadline_armed_ns; /* when deadline_timer fires; 0 = off */
+    uint64_t deadline_closed;  /* connections closed by the header deadline */
+    bool conn_closed;          /* a connection closed during the current MHD_run() */
+
+    /* GET /v1/events streams. */
+    struct cj_watcher *watchers_head;
+    size_t n_watchers, max_watchers;
+    sd_event_source *heartbeat_timer;
+
+    /* Requests answered, by endpoint and status code. */
+    struct cj_http_counter http[_CJ_ENDPOINT_MAX][CJ_HTTP_CODES_MAX];
 };
 
 struct cj_request {
     struct cj_server *server;
     struct MHD_Connection *connection;
+    struct cj_conn *conn; /* NULL if it could not be tracked */
+    enum cj_endpoint endpoint;
     size_t body_bytes;
 
     /* POST /v1/sync?wait=true */
@@ -71,11 +131,14 @@ struct cj_request {
 /* What a handler answers. The dispatcher turns it into an MHD response. */
 struct cj_reply {
     unsigned status;
-    struct cj_buf body;     /* JSON */
-    const char *error_type; /* sets x-amzn-ErrorType */
-    const char *allow;      /* sets Allow (405) */
-    bool from_cache;        /* sets Age and x-copyjobd-synced-at */
-    bool suspended;         /* no answer now: the connection waits (sync wait) */
+    struct cj_buf body;            /* JSON */
+    const char *error_type;        /* sets x-amzn-ErrorType */
+    const char *allow;             /* sets Allow (405) */
+    bool from_cache;               /* sets Age and x-copyjobd-synced-at */
+    bool suspended;                /* no answer now: the connection waits (sync wait) */
+    const char *content_type;      /* NULL: application/json */
+    struct MHD_Response *response; /* a prepared response (the event stream) sent instead of
+                                      body; cj_reply_send() and cj_reply_done() release it */
 };
 
 /* server-errors.c */
@@ -112,6 +175,29 @@ int cj_server_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply
 void cj_server_on_sync_done(struct cj_sync *sync, int result, void *userdata);
 /* Takes a request off the waiting list (it completed or the server stops). */
 void cj_server_unwait(struct cj_request *req);
+
+/* server-events.c: GET /v1/events */
+int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply);
+int cj_server_events_start(struct cj_server *s);
+/* Ends every stream (the server stops): suspended watchers are resumed to end their chunked
+ * answer. Call MHD_run() afterwards. */
+void cj_server_events_stop(struct cj_server *s);
+
+/* server-metrics.c: GET /metrics */
+int cj_server_handle_metrics(struct cj_request *req, struct cj_reply *reply);
+void cj_server_count_request(struct cj_server *s, enum cj_endpoint e, unsigned code);
+/* Appends v as a Prometheus label value (escaping \, " and newlines). */
+int cj_prometheus_label_value(struct cj_buf *b, const char *v);
+
+/* server-conn.c: connection tracking and the header deadline */
+void cj_server_notify_connection(void *cls, struct MHD_Connection *connection,
+                                 void **socket_context, enum MHD_ConnectionNotificationCode toe);
+void *cj_server_uri_log(void *cls, const char *uri, struct MHD_Connection *connection);
+struct cj_conn *cj_server_conn_of(struct MHD_Connection *connection);
+/* deadline_ns 0 clears it. */
+void cj_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns);
+int64_t cj_server_mono_ns(void);
+void cj_server_conns_stop(struct cj_server *s);
 
 /* server-socket.c */
 /* Fills fds with the listening sockets: those systemd passed, else the Unix socket this

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cj-time.h"
 #include "log.h"
 #include "server-internal.h"
 
@@ -17,6 +18,8 @@ enum route {
     ROUTE_STATS,
     ROUTE_HEALTH,
     ROUTE_SYNC,
+    ROUTE_EVENTS,
+    ROUTE_METRICS,
 };
 
 static enum route find_route(const char *url, const char **ret_arn)
@@ -34,7 +37,34 @@ static enum route find_route(const char *url, const char **ret_arn)
         return ROUTE_HEALTH;
     if (strcmp(url, "/v1/sync") == 0)
         return ROUTE_SYNC;
+    if (strcmp(url, "/v1/events") == 0)
+        return ROUTE_EVENTS;
+    if (strcmp(url, "/metrics") == 0)
+        return ROUTE_METRICS;
     return ROUTE_NONE;
+}
+
+static enum cj_endpoint route_endpoint(enum route r)
+{
+    switch (r) {
+    case ROUTE_LIST:
+        return CJ_ENDPOINT_LIST;
+    case ROUTE_GET:
+        return CJ_ENDPOINT_GET;
+    case ROUTE_STATS:
+        return CJ_ENDPOINT_STATS;
+    case ROUTE_HEALTH:
+        return CJ_ENDPOINT_HEALTH;
+    case ROUTE_SYNC:
+        return CJ_ENDPOINT_SYNC;
+    case ROUTE_EVENTS:
+        return CJ_ENDPOINT_EVENTS;
+    case ROUTE_METRICS:
+        return CJ_ENDPOINT_METRICS;
+    case ROUTE_NONE:
+    default:
+        return CJ_ENDPOINT_OTHER;
+    }
 }
 
 static bool is_read_method(const char *method)
@@ -76,6 +106,15 @@ static int dispatch(struct cj_request *req, const char *url, const char *method,
         if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
             return wrong_method(reply, method, "/v1/sync", "POST");
         return cj_server_handle_sync(req, reply);
+    case ROUTE_EVENTS:
+        /* A stream has no HEAD form worth having. */
+        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
+            return wrong_method(reply, method, "/v1/events", "GET");
+        return cj_server_handle_events(req, reply);
+    case ROUTE_METRICS:
+        if (!is_read_method(method))
+            return wrong_method(reply, method, "/metrics", "GET, HEAD");
+        return cj_server_handle_metrics(req, reply);
     case ROUTE_NONE:
     default:
         return cj_reply_error(reply, 404, "ResourceNotFoundException", "no such endpoint: %s", url);
@@ -113,10 +152,14 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
         req = calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
+        const char *unused;
         req->server = s;
         req->connection = connection;
+        req->conn = cj_server_conn_of(connection);
+        req->endpoint = route_endpoint(find_route(url, &unused));
         *req_cls = req;
         if (announced_body_too_large(connection)) {
+            cj_conn_set_deadline(req->conn, 0);
             cj_reply_error(&reply, 400, "ValidationException",
                            "request bodies are not accepted (larger than %zu bytes)",
                            CJ_SERVER_BODY_MAX);
@@ -137,6 +180,9 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
         return MHD_YES;
     }
 
+    /* The whole request is in: from here on the connection is answered (or waits for a
+     * sync or for events), which the request deadline does not cover. */
+    cj_conn_set_deadline(req->conn, 0);
     if (req->waiting)
         r = cj_server_handle_sync_resumed(req, &reply);
     else
@@ -162,8 +208,14 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
 void cj_server_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
                                  enum MHD_RequestTerminationCode toe)
 {
+    struct cj_server *s = cls;
     struct cj_request *req = *req_cls;
 
+    /* A keep-alive connection has the idle timeout to send its next request completely;
+     * MHD closes it at that time anyway if it stays silent. */
+    if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
+        cj_conn_set_deadline(cj_server_conn_of(connection),
+                             cj_server_mono_ns() + (int64_t)s->idle_timeout_s * CJ_NSEC_PER_SEC);
     if (!req)
         return;
     if (req->waiting)

@@ -238,7 +238,7 @@ static int listen_on(const struct addrinfo *ai, const char *name, int *ret_fd)
     return 0;
 }
 
-static int open_tcp(const char *spec, struct socket_list *out)
+static int open_tcp(const char *spec, bool allow_remote, struct socket_list *out)
 {
     struct addrinfo hints = {
         .ai_family = AF_UNSPEC,
@@ -260,17 +260,26 @@ static int open_tcp(const char *spec, struct socket_list *out)
                                host, gai_strerror(r));
 
     /* Every address must be loopback before anything is bound: the API has no
-     * authentication of its own, so it must not be reachable from the network. */
+     * authentication of its own, so it is reachable from the network only when
+     * listen_tcp_allow_remote says so explicitly. */
     r = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next)
-        if (!is_loopback(ai->ai_addr)) {
-            r = log_error_errno(EADDRNOTAVAIL,
+    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+        if (is_loopback(ai->ai_addr))
+            continue;
+        if (!allow_remote) {
+            r = log_error_errno(EPERM,
                                 "server.listen_tcp '%s': %s is not a loopback address; the "
                                 "API is unauthenticated, so only 127.0.0.0/8, ::1 and "
-                                "localhost are allowed",
+                                "localhost are allowed unless listen_tcp_allow_remote = yes",
                                 spec, host);
             break;
         }
+        log_warning("server.listen_tcp '%s': listening on a non-loopback address "
+                    "(listen_tcp_allow_remote = yes); the API is unauthenticated and anyone "
+                    "who can reach it can read every cached job and start syncs",
+                    spec);
+        break;
+    }
 
     for (struct addrinfo *ai = res; r >= 0 && ai; ai = ai->ai_next) {
         char addr[INET6_ADDRSTRLEN] = "?", name[sizeof(sock_name)];
@@ -343,7 +352,7 @@ int cj_server_open_sockets(struct cj_server *s, const struct cj_settings *settin
     }
 
     if (settings->server.listen_tcp && settings->server.listen_tcp[0]) {
-        r = open_tcp(settings->server.listen_tcp, &l);
+        r = open_tcp(settings->server.listen_tcp, settings->server.listen_tcp_allow_remote, &l);
         if (r < 0)
             goto fail;
     }

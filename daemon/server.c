@@ -16,7 +16,8 @@
 #include "log.h"
 #include "server-internal.h"
 
-static void mhd_logger(void *cls, const char *fmt, va_list ap)
+/* MHD hands us its own format strings; the attribute tells the compiler so. */
+__attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const char *fmt, va_list ap)
 {
     char msg[512];
 
@@ -52,8 +53,19 @@ static void listener_rearm_timer(struct cj_listener *l)
 
 static void listener_run(struct cj_listener *l)
 {
+    struct cj_server *s = l->server;
+
+    s->conn_closed = false;
     if (MHD_run(l->mhd) == MHD_NO)
         log_debug("http %s: MHD_run failed", l->description);
+    /* At max_connections MHD takes its listening socket out of its epoll set, and puts it
+     * back only at the start of a later run: after a connection closed, run once more so
+     * that clients waiting in the backlog are accepted now, not at the next unrelated event. */
+    if (s->conn_closed) {
+        s->conn_closed = false;
+        if (MHD_run(l->mhd) == MHD_NO)
+            log_debug("http %s: MHD_run failed", l->description);
+    }
     listener_rearm_timer(l);
 }
 
@@ -92,9 +104,11 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)cj_server_request_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)cj_server_notify_connection, s},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)cj_server_uri_log, s},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, CJ_SERVER_IDLE_TIMEOUT_S, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CJ_SERVER_CONNECTION_MEM, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
@@ -143,6 +157,7 @@ static void release_waiting(struct cj_server *s)
             req->suspended = false;
             MHD_resume_connection(req->connection);
         }
+    cj_server_events_stop(s);
     for (size_t i = 0; i < s->n_listeners; i++)
         if (s->listeners[i].mhd)
             MHD_run(s->listeners[i].mhd);
@@ -160,6 +175,7 @@ void cj_server_free(struct cj_server *s)
     for (size_t i = 0; i < s->n_listeners; i++)
         listener_stop(&s->listeners[i]);
     free(s->listeners);
+    cj_server_conns_stop(s);
 
     /* Only the file this server made: a newer daemon may already have replaced it. */
     if (s->socket_path) {
@@ -170,6 +186,41 @@ void cj_server_free(struct cj_server *s)
     }
     sd_event_unref(s->event);
     free(s);
+}
+
+/* Test hooks, documented as such: the environment may set the idle and header timeouts and
+ * the events heartbeat (whole seconds, 1..3600), so that tests need not wait for the real
+ * ones. Anything else is ignored with a warning. */
+static unsigned env_seconds(const char *name, unsigned def)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return def;
+    char *end;
+    errno = 0;
+    unsigned long n = strtoul(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > 3600) {
+        log_warning("%s=%s: not a number of seconds from 1 to 3600; using %u", name, v, def);
+        return def;
+    }
+    log_notice("%s=%lu (a test setting)", name, n);
+    return (unsigned)n;
+}
+
+void cj_server_describe(const struct cj_server *s, char *buf, size_t size)
+{
+    size_t used = 0;
+
+    if (size == 0)
+        return;
+    buf[0] = '\0';
+    for (size_t k = 0; s && k < s->n_listeners && used < size; k++) {
+        int n =
+            snprintf(buf + used, size - used, "%s%s", k ? ", " : "", s->listeners[k].description);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
 }
 
 int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
@@ -191,9 +242,18 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     s->sync = sync;
     s->full_interval_usec = settings->sync.full_interval_usec;
     s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
+    /* Event streams are long-lived: keep a quarter of the connections for everything else. */
+    s->max_watchers = s->max_connections > 4 ? s->max_connections * 3 / 4 : 1;
+    s->idle_timeout_s = env_seconds("COPYJOBD_IDLE_TIMEOUT_SEC", CJ_SERVER_IDLE_TIMEOUT_S);
+    s->header_timeout_s = env_seconds("COPYJOBD_HEADER_TIMEOUT_SEC", CJ_SERVER_HEADER_TIMEOUT_S);
+    s->heartbeat_s = env_seconds("COPYJOBD_HEARTBEAT_SEC", CJ_SERVER_HEARTBEAT_S);
     if (getrandom(&s->request_id_prefix, sizeof(s->request_id_prefix), GRND_NONBLOCK) !=
         sizeof(s->request_id_prefix))
         s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();
+
+    r = cj_server_events_start(s);
+    if (r < 0)
+        goto fail;
 
     r = cj_server_open_sockets(s, settings, &fds, &names, &n);
     if (r < 0)

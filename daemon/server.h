@@ -18,3 +18,6 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
                   const struct cj_settings *settings, struct cj_server **ret);
 /* Stops accepting, closes every connection, removes the socket file it created. */
 void cj_server_free(struct cj_server *s);
+/* Writes "path, address, ..." of the sockets actually served (systemd's, when it passed
+ * them) into buf, truncated to size. */
+void cj_server_describe(const struct cj_server *s, char *buf, size_t size);

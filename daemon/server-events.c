@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: MIT */
+/* GET /v1/events?after=SEQ: the store's change log as newline-delimited JSON, streamed with
+ * chunked encoding: the backlog after SEQ, oldest first, then live changes.
+ *
+ * Each watcher keeps only its position (the seq of the last event it queued) and a small
+ * buffer. MHD pulls: the content reader is called when the connection's write buffer has
+ * room, reads the next few events from the store, and when there is nothing new it suspends
+ * the connection (no busy polling, no timeout while suspended). A committed change in the
+ * store, or the heartbeat timer, resumes the suspended watchers. A watcher that does not read
+ * only stops being called; nobody waits for it, and the store keeps no state for it.
+ *
+ * Lines:
+ *   {"seq":N,"type":"created"|"updated"|"removed","job":{...}}
+ *   {"type":"gap","after":A,"firstSeq":F}  events after A and before F are no longer in the
+ *        log (trimmed, or the log was reset); the line that follows has seq F. A client that
+ *        keeps a copy should re-read the list.
+ *   an empty line, every heartbeat interval when nothing else was sent (keeps proxies and
+ *        dead-peer detection working; clients skip blank lines). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cj-time.h"
+#include "log.h"
+#include "server-internal.h"
+
+struct cj_watcher {
+    struct cj_server *server;
+    struct MHD_Connection *connection;
+    uint64_t pos;       /* seq of the last event queued */
+    bool check_gap;     /* the next event must be pos + 1, else a gap line goes first */
+    bool gap_forced;    /* the client's position is past the log's end: the log was reset */
+    uint64_t gap_after; /* the client's `after`, for the forced gap line */
+    bool suspended;     /* MHD_suspend_connection() called, not yet resumed */
+    bool heartbeat_due; /* the heartbeat timer fired since data was last sent */
+    struct cj_buf out;  /* lines not yet handed to MHD */
+    size_t out_off;
+    struct cj_watcher *next, *prev;
+};
+
+static void watcher_resume(struct cj_watcher *w)
+{
+    if (!w->suspended)
+        return;
+    w->suspended = false;
+    MHD_resume_connection(w->connection);
+}
+
+static void resume_all(struct cj_server *s, bool heartbeat)
+{
+    bool resumed = false;
+
+    for (struct cj_watcher *w = s->watchers_head; w; w = w->next) {
+        if (heartbeat)
+            w->heartbeat_due = true;
+        if (w->suspended) {
+            watcher_resume(w);
+            resumed = true;
+        }
+    }
+    /* MHD picks up resumed connections in its next run; make that run happen now. */
+    if (resumed)
+        cj_server_kick(s);
+}
+
+static void on_store_change(struct cj_store *store, uint64_t last_seq, void *userdata)
+{
+    resume_all(userdata, false);
+}
+
+static int heartbeat_arm(struct cj_server *s)
+{
+    uint64_t now;
+    int r = sd_event_now(s->event, CLOCK_MONOTONIC, &now);
+    if (r >= 0)
+        r = sd_event_source_set_time(s->heartbeat_timer,
+                                     now + (uint64_t)s->heartbeat_s * CJ_USEC_PER_SEC);
+    if (r >= 0)
+        r = sd_event_source_set_enabled(s->heartbeat_timer, SD_EVENT_ONESHOT);
+    return r;
+}
+
+static int on_heartbeat(sd_event_source *source, uint64_t usec, void *userdata)
+{
+    struct cj_server *s = userdata;
+
+    if (!s->watchers_head)
+        return 0; /* re-armed by the next watcher */
+    resume_all(s, true);
+    int r = heartbeat_arm(s);
+    if (r < 0)
+        log_warning_errno(r, "events: cannot re-arm the heartbeat: %m");
+    return 0;
+}
+
+int cj_server_events_start(struct cj_server *s)
+{
+    int r = sd_event_add_time(s->event, &s->heartbeat_timer, CLOCK_MONOTONIC, UINT64_MAX,
+                              CJ_USEC_PER_SEC, on_heartbeat, s);
+    if (r < 0)
+        return log_error_errno(r, "events: cannot add the heartbeat timer: %m");
+    (void)sd_event_source_set_description(s->heartbeat_timer, "events-heartbeat");
+    (void)sd_event_source_set_enabled(s->heartbeat_timer, SD_EVENT_OFF);
+    cj_store_set_change_callback(s->store, on_store_change, s);
+    return 0;
+}
+
+void cj_server_events_stop(struct cj_server *s)
+{
+    cj_store_set_change_callback(s->store, NULL, NULL);
+    s->heartbeat_timer = sd_event_source_disable_unref(s->heartbeat_timer);
+    /* s->stopping is set: each resumed watcher ends its stream. */
+    for (struct cj_watcher *w = s->watchers_head; w; w = w->next)
+        watcher_resume(w);
+}
+
+/* ---- one watcher ---- */
+
+static int append_gap(struct cj_buf *b, uint64_t after, uint64_t first)
+{
+    return cj_buf_printf(b, "{\"type\":\"gap\",\"after\":%" PRIu64 ",\"firstSeq\":%" PRIu64 "}\n",
+                         after, first);
+}
+
+/* The stored JSON is compact, but a raw CR or LF (only possible as whitespace outside
+ * strings) would split the line: replace them rather than trust it. */
+static int append_job(struct cj_buf *b, const char *json, size_t len)
+{
+    size_t start = b->len;
+    int r = cj_buf_append(b, json, len);
+    if (r < 0)
+        return r;
+    for (size_t i = start; i < b->len; i++)
+        if (b->data[i] == '\n' || b->data[i] == '\r')
+            b->data[i] = ' ';
+    return 0;
+}
+
+static int on_event(const struct cj_store_event *ev, void *userdata)
+{
+    struct cj_watcher *w = userdata;
+    struct cj_buf *b = &w->out;
+    int r = 0;
+
+    if (w->gap_forced)
+        r = append_gap(b, w->gap_after, ev->seq);
+    else if (w->check_gap && ev->seq != w->pos + 1)
+        r = append_gap(b, w->pos, ev->seq);
+    if (r >= 0)
+        r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", ev->seq,
+                          cj_event_type_to_string(ev->type));
+    if (r >= 0)
+        r = append_job(b, ev->job_json, ev->job_json_len);
+    if (r >= 0)
+        r = cj_buf_append_str(b, "}\n");
+    if (r < 0)
+        return r;
+    w->gap_forced = false;
+    w->check_gap = true;
+    w->pos = ev->seq;
+    /* Stop reading once the buffer is full enough; the rest waits for MHD's next pull. */
+    return b->len >= CJ_WATCHER_BUFFER ? -ENOBUFS : 0;
+}
+
+static int watcher_fill(struct cj_watcher *w)
+{
+    int r = cj_store_events_read(w->server->store, w->pos, CJ_WATCHER_READ_MAX, on_event, w);
+    if (r == -ENOBUFS)
+        return 0;
+    return r < 0 ? r : 0;
+}
+
+static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    struct cj_watcher *w = cls;
+
+    if (w->out_off >= w->out.len) {
+        cj_buf_reset(&w->out);
+        w->out_off = 0;
+        if (w->server->stopping)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        int r = watcher_fill(w);
+        if (r < 0) {
+            log_warning_errno(r, "events: cannot read the change log: %m");
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
+        if (w->out.len == 0 && w->heartbeat_due)
+            r = cj_buf_append_char(&w->out, '\n');
+        if (r < 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR;
+        if (w->out.len == 0) {
+            /* Nothing to send: wait for a change or the heartbeat, off MHD's loop. */
+            w->suspended = true;
+            MHD_suspend_connection(w->connection);
+            return 0;
+        }
+        w->heartbeat_due = false;
+    }
+
+    size_t n = w->out.len - w->out_off;
+    if (n > max)
+        n = max;
+    memcpy(buf, w->out.data + w->out_off, n);
+    w->out_off += n;
+    return (ssize_t)n;
+}
+
+/* The response is destroyed: the connection closed or the server stops. */
+static void watcher_free(void *cls)
+{
+    struct cj_watcher *w = cls;
+    struct cj_server *s = w->server;
+
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        s->watchers_head = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    s->n_watchers--;
+    cj_buf_free(&w->out);
+    free(w);
+}
+
+/* ---- the request ---- */
+
+struct after_arg {
+    const char *value;
+    unsigned count;
+};
+
+static enum MHD_Result find_after(void *cls, enum MHD_ValueKind kind, const char *key,
+                                  const char *value)
+{
+    struct after_arg *a = cls;
+
+    if (strcmp(key, "after") == 0) {
+        a->count++;
+        a->value = value;
+    }
+    return MHD_YES;
+}
+
+/* 0 when absent, 1 with *ret set, or a 400 filled in reply (returns 2). */
+static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply *reply)
+{
+    struct after_arg a = {0};
+
+    MHD_get_connection_values(c, MHD_GET_ARGUMENT_KIND, find_after, &a);
+    if (a.count == 0)
+        return 0;
+    if (a.count > 1) {
+        cj_reply_error(reply, 400, "ValidationException", "after: given more than once");
+        return 2;
+    }
+    const char *v = a.value ? a.value : "";
+    size_t len = strlen(v);
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (len == 0 || len > 20 || strspn(v, "0123456789") != len || errno != 0 || *end != '\0' ||
+        n == UINT64_MAX) {
+        cj_reply_error(reply, 400, "ValidationException",
+                       "after: must be an event sequence number (an integer from 0 to %" PRIu64
+                       "), the seq of the last event seen",
+                       UINT64_MAX - 1);
+        return 2;
+    }
+    *ret = n;
+    return 1;
+}
+
+int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
+{
+    struct cj_server *s = req->server;
+    uint64_t after = 0, first = 0, last = 0;
+    int r;
+
+    int has_after = parse_after(req->connection, &after, reply);
+    if (has_after > 1)
+        return 0;
+    if (s->stopping)
+        return cj_reply_error(reply, 503, "ServiceUnavailableException", "copyjobd is stopping");
+    if (s->n_watchers >= s->max_watchers)
+        return cj_reply_error(reply, 429, "ThrottlingException",
+                              "too many event watchers: at most %zu at once", s->max_watchers);
+    r = cj_store_events_bounds(s->store, &first, &last);
+    if (r < 0)
+        return cj_reply_errno(reply, r, "reading the change log");
+
+    struct cj_watcher *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    w->server = s;
+    w->connection = req->connection;
+    if (!has_after) {
+        /* Live only: from the newest event now. An empty log may continue at any seq. */
+        w->pos = last;
+        w->check_gap = last != 0;
+    } else if (after <= last) {
+        w->pos = after;
+        w->check_gap = true; /* after < first - 1: the gap line comes first */
+    } else {
+        /* A position the log never reached: it was reset. Start over from its oldest. */
+        w->pos = first ? first - 1 : last;
+        w->gap_forced = true;
+        w->gap_after = after;
+    }
+
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
+                                                                  watcher_read, w, watcher_free);
+    if (!resp) {
+        free(w);
+        return -ENOMEM;
+    }
+    w->next = s->watchers_head;
+    if (s->watchers_head)
+        s->watchers_head->prev = w;
+    s->watchers_head = w;
+    s->n_watchers++;
+    if (s->heartbeat_timer && sd_event_source_get_enabled(s->heartbeat_timer, NULL) == 0 &&
+        heartbeat_arm(s) < 0)
+        log_warning("events: cannot arm the heartbeat");
+
+    reply->response = resp;
+    reply->content_type = "application/x-ndjson";
+    log_debug("events: a watcher starts after seq %" PRIu64 " (log %" PRIu64 "..%" PRIu64 ")",
+              w->pos, first, last);
+    return 0;
+}
