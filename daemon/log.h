@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: MIT */
-/* Logging to stderr. Under systemd (JOURNAL_STREAM set) each line carries a
- * "<N>" syslog priority prefix that journald turns into the entry's priority;
- * on a terminal it reads "copyjobd[level]: message". Never pass a secret. */
+/* Logging to stderr, or to the journal when stderr is the journal.
+ *
+ * When systemd connected stderr to journald (JOURNAL_STREAM names the device:inode of fd 2),
+ * each entry goes to journald over its native protocol, with PRIORITY=, CODE_FILE=,
+ * CODE_LINE=, CODE_FUNC=, ERRNO= and any structured fields of log_struct(); should that
+ * fail, the line is written to stderr with a "<N>" syslog priority prefix that journald
+ * reads as the priority. Elsewhere a line reads "copyjobd[level]: message".
+ * Never pass a secret. */
 #pragma once
 
+#include <stdint.h>
 #include <syslog.h>
 
 #include "cj-util.h"
@@ -25,3 +31,57 @@ int cj_log_internal(int level, int error, const char *file, int line, const char
 #define log_debug_errno(e, ...)   log_full_errno(LOG_DEBUG, (e), __VA_ARGS__)
 #define log_warning_errno(e, ...) log_full_errno(LOG_WARNING, (e), __VA_ARGS__)
 #define log_error_errno(e, ...)   log_full_errno(LOG_ERR, (e), __VA_ARGS__)
+
+/* ---- structured fields (journald) ---- */
+
+/* One journal field. KEY: upper-case letters, digits and '_', starting with a letter, at most
+ * 64 bytes (journald's rule; a field with a bad key is dropped). value NULL: the field is num. */
+struct cj_log_field {
+    const char *key;
+    const char *value;
+    int64_t num;
+};
+#define CJ_LOG_STR(k, v) ((struct cj_log_field){.key = (k), .value = (v) ? (v) : ""})
+#define CJ_LOG_NUM(k, n) ((struct cj_log_field){.key = (k), .num = (int64_t)(n)})
+/* A field list for log_struct(): CJ_LOG_FIELDS(CJ_LOG_STR("SYNC_KIND", kind), ...). */
+#define CJ_LOG_FIELDS(...) ((const struct cj_log_field[]){__VA_ARGS__, {.key = NULL}})
+
+/* Like cj_log_internal, plus the fields (terminated by a NULL key) when logging to the
+ * journal; the stderr line carries only the message. */
+int cj_log_struct_internal(int level, int error, const char *file, int line, const char *func,
+                           const struct cj_log_field *fields, const char *fmt, ...) _printf_(7, 8);
+
+/* log_struct(LOG_INFO, CJ_LOG_FIELDS(CJ_LOG_NUM("JOB_COUNT", n)), "synced %zu jobs", n); */
+#define log_struct(level, fields, ...)                                                             \
+    cj_log_struct_internal((level), 0, __FILE__, __LINE__, __func__, (fields), __VA_ARGS__)
+#define log_struct_errno(level, error, fields, ...)                                                \
+    cj_log_struct_internal((level), (error), __FILE__, __LINE__, __func__, (fields), __VA_ARGS__)
+
+/* MESSAGE_ID= of the sync-finished entries ("journalctl MESSAGE_ID=..." finds every pass). */
+#define CJ_LOG_MESSAGE_SYNC_OK     "6728dad461f345de870b494305f1362a"
+#define CJ_LOG_MESSAGE_SYNC_FAILED "4b24c0f21af049559941fe23f077d658"
+
+/* What one finished sync pass reports. */
+struct cj_log_sync_result {
+    const char *kind;       /* "quick" or "full" */
+    int result;             /* 0, or the pass's negative errno */
+    uint64_t jobs;          /* job summaries seen */
+    uint64_t requests;      /* HTTP requests sent to Bedrock */
+    uint64_t pages;         /* pages written to the store */
+    uint64_t skipped;       /* invalid summaries not stored */
+    uint64_t duration_usec; /* wall time of the pass */
+    uint64_t created, updated, removed;
+    const char *error_type;    /* when result < 0, e.g. "ThrottlingException" */
+    const char *error_message; /* when result < 0 */
+};
+
+/* The one line per finished pass: info when it succeeded (plus a warning when summaries
+ * were skipped), warning when it failed. In the journal it carries MESSAGE_ID=,
+ * SYNC_KIND=, SYNC_RESULT=ok|failed, JOB_COUNT=, JOBS_CREATED=, JOBS_UPDATED=,
+ * JOBS_REMOVED=, JOBS_SKIPPED=, API_REQUESTS=, PAGES=, SYNC_DURATION_USEC=, and on failure
+ * ERROR_TYPE= and ERRNO=. */
+void cj_log_sync_finished(const struct cj_log_sync_result *r);
+
+/* For tests: re-reads JOURNAL_STREAM and fd 2 (after a dup2 over stderr), and sends journal
+ * entries to `path` instead of /run/systemd/journal/socket (NULL: the default). */
+void cj_log_reset_target(const char *journal_socket_path);

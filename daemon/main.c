@@ -27,6 +27,7 @@ struct daemon_args {
     bool config_explicit;
     bool once;
     bool check_config;
+    bool verify_store;
 };
 
 struct daemon {
@@ -40,6 +41,7 @@ struct daemon {
     struct cj_server *server;
     sd_event_source *status_timer;
     int once_result;
+    bool stopping; /* a signal ended the loop; STOPPING=1 already sent */
 };
 
 static void help(void)
@@ -53,6 +55,9 @@ static void help(void)
            "      --once          run one full sync, then exit (non-zero on failure)\n"
            "      --check-config  validate the configuration and credentials source, print the\n"
            "                      effective settings (never a secret), and exit\n"
+           "      --verify-store  check the store's rows, indexes, counters and change log\n"
+           "                      (read-only, safe while the service runs), print the result,\n"
+           "                      exit 0 if consistent, 1 if not\n"
            "      --debug         log debug messages\n"
            "      --version       print the version and exit\n"
            "  -h, --help          show this help\n"
@@ -63,11 +68,12 @@ static void help(void)
 
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-    enum { ARG_ONCE = 0x100, ARG_CHECK_CONFIG, ARG_VERSION, ARG_DEBUG };
+    enum { ARG_ONCE = 0x100, ARG_CHECK_CONFIG, ARG_VERSION, ARG_DEBUG, ARG_VERIFY_STORE };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, ARG_ONCE},
         {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
+        {"verify-store", no_argument, NULL, ARG_VERIFY_STORE},
         {"debug", no_argument, NULL, ARG_DEBUG},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -87,6 +93,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
             break;
         case ARG_CHECK_CONFIG:
             a->check_config = true;
+            break;
+        case ARG_VERIFY_STORE:
+            a->verify_store = true;
             break;
         case ARG_DEBUG:
             cj_log_set_max_level(LOG_DEBUG);
@@ -123,6 +132,41 @@ static int load_settings(const struct daemon_args *a, struct cj_settings *s)
         return log_error_errno(r, "configuration: %s", err);
     }
     return 0;
+}
+
+/* --verify-store: needs no credentials and never writes, so it can run beside the service. */
+static int verify_store(const struct cj_settings *settings)
+{
+    struct cj_store_options so = {
+        .directory = settings->store.directory,
+        .max_size = settings->store.max_size,
+        .max_events = settings->store.max_events,
+        .read_only = true,
+    };
+    struct cj_store *store = NULL;
+    struct cj_store_stats st;
+    uint64_t first = 0, last = 0;
+    char report[4096];
+
+    int r = cj_store_open(&so, &store);
+    if (r < 0)
+        return log_error_errno(r, "cannot open the store in %s read-only: %m", so.directory);
+    r = cj_store_verify(store, report, sizeof(report));
+    if (r == -EUCLEAN)
+        printf("store DAMAGED: %s\n", report);
+    else if (r < 0)
+        log_error_errno(r, "cannot verify the store in %s: %m", so.directory);
+    else {
+        r = cj_store_stats(store, &st);
+        if (r >= 0)
+            r = cj_store_events_bounds(store, &first, &last);
+        if (r >= 0)
+            printf("store OK: %" PRIu64 " jobs, %" PRIu64 " events (seq %" PRIu64 "..%" PRIu64
+                   ")\n",
+                   st.total, last ? last - first + 1 : 0, first, last);
+    }
+    cj_store_close(store);
+    return r;
 }
 
 static int load_credentials(struct cj_aws_credentials *c, char *source, size_t sourcelen)
@@ -200,6 +244,7 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
 
     log_info("received %s, stopping", strsignal((int)si->ssi_signo));
     sd_notify(false, "STOPPING=1");
+    d->stopping = true;
     if (d->sync)
         cj_sync_cancel(d->sync);
     sd_event_exit(d->event, 0);
@@ -372,8 +417,10 @@ static int run(struct daemon *d)
     if (r < 0)
         return log_error_errno(r, "cannot set up the status timer: %m");
 
+    char served[512];
+    cj_server_describe(d->server, served, sizeof(served));
     log_info("copyjobd %s serving %s, syncing from %s (region %s) every %" PRIu64 "s", CJ_VERSION,
-             d->settings.server.socket, d->settings.aws.endpoint, d->settings.aws.region,
+             served, d->settings.aws.endpoint, d->settings.aws.region,
              d->settings.sync.interval_usec / CJ_USEC_PER_SEC);
     sd_notify(false, "READY=1");
     notify_status(d);
@@ -407,6 +454,11 @@ int main(int argc, char **argv)
 
     if (load_settings(&d.args, &d.settings) < 0)
         return 1;
+    if (d.args.verify_store) {
+        r = verify_store(&d.settings);
+        cj_settings_done(&d.settings);
+        return r < 0 ? 1 : 0;
+    }
     if (load_credentials(&d.creds, d.creds_source, sizeof(d.creds_source)) < 0) {
         cj_settings_done(&d.settings);
         return 1;
@@ -418,7 +470,8 @@ int main(int argc, char **argv)
     }
 
     r = run(&d);
-    if (!d.args.once)
+    /* on_terminate already said STOPPING=1 when a signal ended the loop. */
+    if (!d.args.once && !d.stopping)
         sd_notify(false, "STOPPING=1");
     daemon_done(&d);
     if (r < 0) {
