@@ -438,8 +438,8 @@ static void test_model_arns(void **state)
         "arn:aws-cn:bedrock:cn-north-1::foundation-model/amazon.titan-embed-text-v1:2:8k",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1/"
         "abcdefabcdef",
-        "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/"
-        "abcdefabcdef",
+        ("arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/"
+         "abcdefabcdef"),
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/abcdefabcdef",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported:1/abcdefabcdef",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/imported.x/abcdefabcdef",
@@ -462,8 +462,9 @@ static void test_model_arns(void **state)
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/a.b:1:2:3/abcdefabcdef",
         "arn:aws:kms:us-east-1::foundation-model/amazon.titan",
         "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/abcdefabcdef",
-        "arn:aws:bedrock:us-east-1::foundation-model/" /* a piece of 64 */
-        "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b",
+        /* a piece of 64 */
+        ("arn:aws:bedrock:us-east-1::foundation-model/"
+         "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.b"),
     };
     for (size_t i = 0; i < ELEMENTSOF(good); i++) {
         if (!cj_valid_model_arn(good[i], strlen(good[i])))
@@ -491,8 +492,8 @@ static void test_custom_model_arns(void **state)
         "arn:aws-iso-b:bedrock:us-isob-east-1:123456789012:custom-model/imported/abcdefabcdef",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/a.bc/abcdefabcdef",
         "arn:aws:bedrock:us-east-1:123456789012:custom-model/a.bc.d.e:1:2/abcdefabcdef",
-        "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/"
-        "abcdefabcdef",
+        ("arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-express-v1:0:8k/"
+         "abcdefabcdef"),
     };
     static const char *const bad[] = {
         "arn:aws-eusc:bedrock:eu-1:123456789012:custom-model/imported/abcdefabcdef", /* partition */
@@ -544,13 +545,14 @@ static void test_kms_names_accounts(void **state)
                    "targetModelKmsKeyArn: not a KMS key ARN");
     }
 
-    static const char *const good_names[] = {"a",
-                                             "A-b_c",
-                                             "a-",
-                                             "x1_",
-                                             "0",
-                                             "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                             "aaaaaaaaaa"}; /* 63 */
+    static const char *const good_names[] = {
+        "a",
+        "A-b_c",
+        "a-",
+        "x1_",
+        "0",
+        ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+         "aaaaaaaaaa")}; /* 63 */
     static const char *const bad_names[] = {"",
                                             "-a",
                                             "_a",
@@ -560,8 +562,8 @@ static void test_kms_names_accounts(void **state)
                                             "a.b",
                                             "a/b",
                                             "é",
-                                            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
-                                            "aaaaaaaaaaaaaaaaaaaaaaa"}; /* 64 */
+                                            ("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                                             "aaaaaaaaaaaaaaaaaaaaaaa")}; /* 64 */
     for (size_t i = 0; i < ELEMENTSOF(good_names); i++) {
         assert_true(cj_valid_custom_model_name(good_names[i], strlen(good_names[i])));
         expect_good("targetModelName", json_string(good_names[i]));

@@ -114,13 +114,13 @@ export function request(socketPath, method, path, { timeoutMs = 20000 } = {}) {
   });
 }
 
-export async function startDaemon({ endpoint, caFile, config = '', env = {}, args = [], wait = 'ok', stateDir } = {}) {
+export async function startDaemon({ endpoint, caFile, config = '', env = {}, args = [], wait = 'ok', stateDir, maxSize = '256M' } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'cj-daemon-'));
   const socket = join(dir, 'copyjobd.sock');
   const configPath = join(dir, 'copyjobd.conf');
   writeFileSync(configPath, [
     '[aws]', 'region = us-east-1', `endpoint = ${endpoint}`, caFile ? `ca_file = ${caFile}` : '',
-    '[store]', `directory = ${stateDir ?? join(dir, 'state')}`, 'max_size = 256M',
+    '[store]', `directory = ${stateDir ?? join(dir, 'state')}`, `max_size = ${maxSize}`,
     '[server]', `socket = ${socket}`,
     config,
   ].join('\n') + '\n');
@@ -132,7 +132,13 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? 'print_stacktrace=1:halt_on_error=1',
     ...env,
   };
-  const proc = spawn(COPYJOBD, ['--config', configPath, ...args], { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // COPYJOBD_WRAPPER runs the daemon under a tool, e.g. "valgrind --error-exitcode=99 -q";
+  // such tools are 20-50x slower, so the startup deadlines grow with it.
+  const wrapper = (process.env.COPYJOBD_WRAPPER ?? '').split(' ').filter(Boolean);
+  const slow = wrapper.length ? 10 : 1;
+  const proc = spawn(wrapper.length ? wrapper[0] : COPYJOBD,
+    [...wrapper.slice(1), ...(wrapper.length ? [COPYJOBD] : []), '--config', configPath, ...args],
+    { env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   let log = '';
   proc.stdout.on('data', (d) => { log += d; });
   proc.stderr.on('data', (d) => { log += d; });
@@ -152,7 +158,7 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
     await waitFor('copyjobd to serve its socket', async () => {
       if (proc.exitCode !== null) throw new Error(`copyjobd exited with ${proc.exitCode}:\n${log}`);
       return existsSync(socket) && (await d.get('/v1/stats')).status === 200;
-    }, 60000, 50);
+    }, 60000 * slow, 50);
   } else if (wait === 'ok') {
     try {
       await waitFor('copyjobd to finish its first sync', async () => {
@@ -160,7 +166,7 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
         if (!existsSync(socket)) return false;
         const h = await d.get('/v1/health');
         return h.status === 200 && h.json.state === 'ok';
-      }, 120000, 100);
+      }, 120000 * slow, 100);
     } catch (e) {
       await d.stop();
       throw new Error(`${e.message}\n--- copyjobd log ---\n${log}`);
