@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* copyjobd as a child process: started on a prepared store, timed to READY=1 through a
+ * NOTIFY_SOCKET of our own, measured through /proc, and run once against the fake endpoint. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "store.h"
+
+#define ACCESS_KEY_ID "AKIDCOPYJOBDTEST0001"
+#define SECRET_KEY    "cjTest/SecretKey+DoNotLeak000000000000000"
+
+int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint)
+{
+    FILE *f = fopen(path, "we");
+    if (!f)
+        return -errno;
+    /* Serving only: the first sync fails against the unreachable endpoint (health degraded)
+     * and the next is a week away. For --once the endpoint is the fake, unthrottled. */
+    fprintf(f,
+            "[aws]\nregion = us-east-1\nendpoint = %s\n"
+            "[sync]\ninterval = 7d\nfull_interval = 7d\npage_size = 1000\n"
+            "max_requests_per_second = 1000\n"
+            "[store]\ndirectory = %s\nmax_size = 16G\n"
+            "[server]\nsocket = %s\n",
+            endpoint, store_dir, socket);
+    return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* posix_spawn (vfork-like in glibc), not fork: this process holds a large heap and SQLite's
+ * cache, and copying its page tables would be counted in the daemon's start-up time. */
+static pid_t spawn(const char *const argv[], const char *notify, const char *log_path,
+                   int stdout_fd)
+{
+    posix_spawn_file_actions_t fa;
+    char notify_env[320];
+    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
+                    "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
+                    notify ? notify_env : NULL,          NULL};
+    pid_t pid;
+    int r;
+
+    if (notify)
+        snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", notify);
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC,
+                                     0600);
+    if (stdout_fd >= 0)
+        posix_spawn_file_actions_adddup2(&fa, stdout_fd, STDOUT_FILENO);
+    else
+        posix_spawn_file_actions_adddup2(&fa, STDERR_FILENO, STDOUT_FILENO);
+    r = posix_spawnp(&pid, argv[0], &fa, NULL, (char *const *)argv, envp);
+    posix_spawn_file_actions_destroy(&fa);
+    if (r != 0) {
+        errno = r;
+        return -1;
+    }
+    return pid;
+}
+
+int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
+                 struct daemon_proc *d)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    char log_path[320];
+    int r;
+
+    *d = (struct daemon_proc){.pid = -1, .notify_fd = -1};
+    snprintf(d->dir, sizeof(d->dir), "%s", workdir);
+    snprintf(d->socket, sizeof(d->socket), "%s/copyjobd.sock", workdir);
+    snprintf(d->config, sizeof(d->config), "%s/copyjobd.conf", workdir);
+    snprintf(d->notify, sizeof(d->notify), "%s/notify.sock", workdir);
+    snprintf(log_path, sizeof(log_path), "%s/copyjobd.log", workdir);
+    unlink(d->notify);
+    unlink(d->socket);
+    r = write_config(d->config, store_dir, d->socket, "http://127.0.0.1:1");
+    if (r < 0)
+        return r;
+    d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (d->notify_fd < 0)
+        return -errno;
+    if (strlen(d->notify) >= sizeof(sa.sun_path))
+        return -ENAMETOOLONG;
+    memcpy(sa.sun_path, d->notify, strlen(d->notify) + 1);
+    if (bind(d->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        return -errno;
+
+    const char *argv[] = {copyjobd, "--config", d->config, NULL};
+    int64_t t0 = now_ns();
+    d->pid = spawn(argv, d->notify, log_path, -1);
+    if (d->pid < 0)
+        return -errno;
+    for (;;) {
+        struct pollfd p = {.fd = d->notify_fd, .events = POLLIN};
+        int64_t left = 60000 - (now_ns() - t0) / 1000000;
+        int status;
+        if (left <= 0) {
+            fprintf(stderr, "cj-bench: copyjobd sent no READY=1 in 60 s (log: %s)\n", log_path);
+            return -ETIMEDOUT;
+        }
+        if (poll(&p, 1, left < 50 ? (int)left : 50) <= 0) {
+            if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+                fprintf(stderr, "cj-bench: copyjobd exited before READY=1 (log: %s)\n", log_path);
+                d->pid = -1;
+                return -ECHILD;
+            }
+            continue;
+        }
+        char msg[4096];
+        ssize_t n = recv(d->notify_fd, msg, sizeof(msg) - 1, 0);
+        if (n < 0)
+            continue;
+        msg[n] = '\0';
+        if (strstr(msg, "READY=1")) {
+            d->ready_ms = (double)(now_ns() - t0) / 1e6;
+            /* Nobody reads further notifications: with the socket gone the daemon's later
+             * sends fail at once instead of filling the queue (net.unix.max_dgram_qlen, 10
+             * here) and then blocking in sendmsg(). */
+            close(d->notify_fd);
+            d->notify_fd = -1;
+            unlink(d->notify);
+            return 0;
+        }
+    }
+}
+
+static int wait_exit(pid_t pid, int timeout_ms, struct rusage *ru, int *status)
+{
+    for (int waited = 0; waited < timeout_ms; waited += 5) {
+        pid_t w = wait4(pid, status, WNOHANG, ru);
+        if (w == pid)
+            return 0;
+        if (w < 0)
+            return -errno;
+        usleep(5000);
+    }
+    return -ETIMEDOUT;
+}
+
+int daemon_stop(struct daemon_proc *d)
+{
+    int status = 0, r = 0;
+    struct rusage ru;
+    if (d->pid > 0) {
+        kill(d->pid, SIGTERM);
+        r = wait_exit(d->pid, 20000, &ru, &status);
+        if (r < 0) {
+            kill(d->pid, SIGKILL);
+            waitpid(d->pid, &status, 0);
+        }
+        d->pid = -1;
+    }
+    if (d->notify_fd >= 0)
+        close(d->notify_fd);
+    d->notify_fd = -1;
+    unlink(d->notify);
+    return r < 0 ? r : (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD);
+}
+
+int read_mem(pid_t pid, struct mem *m)
+{
+    char path[64], line[256];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *f = fopen(path, "re");
+    if (!f)
+        return -errno;
+    *m = (struct mem){-1, -1};
+    while (fgets(line, sizeof(line), f)) {
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            m->rss_kb = strtol(line + 6, NULL, 10);
+        else if (strncmp(line, "RssAnon:", 8) == 0)
+            m->anon_kb = strtol(line + 8, NULL, 10);
+    }
+    fclose(f);
+    return m->rss_kb >= 0 && m->anon_kb >= 0 ? 0 : -EIO;
+}
+
+/* Reads the fake's one ready line and picks out "http":"URL". */
+static int fake_url(int fd, char *url, size_t len)
+{
+    char line[2048];
+    size_t n = 0;
+    int64_t t0 = now_ns();
+    while (n + 1 < sizeof(line)) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if ((now_ns() - t0) / 1000000 > 120000 || poll(&p, 1, 1000) < 0)
+            return -ETIMEDOUT;
+        if (!(p.revents & (POLLIN | POLLHUP)))
+            continue;
+        ssize_t k = read(fd, line + n, sizeof(line) - 1 - n);
+        if (k <= 0)
+            return -EIO;
+        n += (size_t)k;
+        line[n] = '\0';
+        if (strchr(line, '\n'))
+            break;
+    }
+    char *h = strstr(line, "\"http\":\"");
+    if (!h)
+        return -EBADMSG;
+    h += 8;
+    char *e = strchr(h, '"');
+    if (!e || (size_t)(e - h) >= len)
+        return -EBADMSG;
+    memcpy(url, h, (size_t)(e - h));
+    url[e - h] = '\0';
+    return 0;
+}
+
+int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
+               const char *workdir, double *wall_s, double *cpu_s, size_t *stored)
+{
+    char jobs[32], url[256], fake_log[320], log_path[320], store_dir[320], config[320];
+    char socket_path[320];
+    int pipefd[2], status = 0, r;
+    struct rusage ru;
+
+    snprintf(jobs, sizeof(jobs), "%zu", n);
+    snprintf(fake_log, sizeof(fake_log), "%s/fake.log", workdir);
+    snprintf(log_path, sizeof(log_path), "%s/copyjobd-once.log", workdir);
+    snprintf(store_dir, sizeof(store_dir), "%s/ingest-store", workdir);
+    snprintf(config, sizeof(config), "%s/ingest.conf", workdir);
+    snprintf(socket_path, sizeof(socket_path), "%s/ingest.sock", workdir);
+    if (pipe2(pipefd, O_CLOEXEC) < 0)
+        return -errno;
+    const char *fargv[] = {node, fake,     "--port", "0",         "--https-port", "-1", "--jobs",
+                           jobs, "--seed", "7",      "--tmp-dir", workdir,        NULL};
+    pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1]);
+    close(pipefd[1]);
+    if (fpid < 0) {
+        close(pipefd[0]);
+        return -errno;
+    }
+    r = fake_url(pipefd[0], url, sizeof(url));
+    close(pipefd[0]);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: the fake endpoint did not start (log: %s)\n", fake_log);
+        goto out;
+    }
+    r = write_config(config, store_dir, socket_path, url);
+    if (r < 0)
+        goto out;
+
+    const char *argv[] = {copyjobd, "--config", config, "--once", NULL};
+    int64_t t0 = now_ns();
+    pid_t pid = spawn(argv, NULL, log_path, -1);
+    if (pid < 0) {
+        r = -errno;
+        goto out;
+    }
+    r = wait_exit(pid, 600000, &ru, &status);
+    *wall_s = (double)(now_ns() - t0) / 1e9;
+    if (r < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+        goto out;
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "cj-bench: copyjobd --once failed (log: %s)\n", log_path);
+        r = -ECHILD;
+        goto out;
+    }
+    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+
+    struct cj_store *s = NULL;
+    struct cj_store_stats st;
+    struct cj_store_options so = {
+        .directory = store_dir, .max_size = UINT64_C(16) << 30, .read_only = true};
+    r = cj_store_open(&so, &s);
+    if (r >= 0) {
+        r = cj_store_stats(s, &st);
+        if (r >= 0)
+            *stored = st.total;
+        cj_store_close(s);
+    }
+out:
+    kill(fpid, SIGTERM);
+    if (wait_exit(fpid, 10000, &ru, &status) < 0) {
+        kill(fpid, SIGKILL);
+        waitpid(fpid, &status, 0);
+    }
+    return r;
+}

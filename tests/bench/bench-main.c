@@ -1,0 +1,841 @@
+/* SPDX-License-Identifier: MIT */
+/* cj-bench: copyjobd end to end over its Unix socket against an in-process SQLite cache with
+ * the same indexes, on the same synthetic jobs, in one run. Prints a table, writes JSON.
+ * Not a test: it asserts nothing about speed. --smoke runs the whole pipeline small. */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "store.h"
+
+#define DAY_NS      (INT64_C(86400) * 1000000000)
+#define VARIANTS    16
+#define PAGE        1000
+#define MAX_SAMPLES 1024
+
+static const char *const kind_names[_BQ_MAX] = {
+    [BQ_NEWEST] = "newest_100",
+    [BQ_FAILED_30D] = "failed_30d_100",
+    [BQ_ACCOUNT_MONTH] = "account_month_100",
+    [BQ_MODEL] = "source_model_100",
+    [BQ_NAME_CONTAINS] = "name_contains_100",
+    [BQ_WALK_FAILED] = "walk_failed_1000",
+    [BQ_GET] = "get_by_arn",
+};
+/* Indexed: answered by a range scan of one index (the contains filter scans rows). */
+static const bool kind_indexed[_BQ_MAX] = {true, true, true, true, false, true, true};
+
+struct opts {
+    size_t sizes[4];
+    size_t n_sizes;
+    const char *copyjobd, *node, *fake, *json_path, *workdir;
+    size_t ingest_jobs;
+    unsigned iterations, walk_iterations, ready_runs;
+    double duration_s;
+    bool keep, random_order;
+};
+
+struct stats {
+    double p50, p99, mean;
+    size_t n;
+};
+
+static struct stats summarize(struct samples *s)
+{
+    struct stats st = {.n = s->n};
+    double sum = 0;
+    for (size_t i = 0; i < s->n; i++)
+        sum += s->v[i];
+    st.mean = s->n ? sum / (double)s->n : 0;
+    st.p50 = samples_pct(s, 50);
+    st.p99 = samples_pct(s, 99);
+    return st;
+}
+
+static json_t *stats_json(const struct stats *s)
+{
+    return json_pack("{s:f,s:f,s:f,s:I}", "p50_us", s->p50, "p99_us", s->p99, "mean_us", s->mean,
+                     "samples", (json_int_t)s->n);
+}
+
+/* ---- one data set ---- */
+
+struct dataset {
+    struct gen gen;
+    char *arns[MAX_SAMPLES];
+    size_t n_arns;
+    double store_load_s, sqlite_load_s, gen_s;
+    struct bq q[_BQ_MAX][VARIANTS];
+};
+
+/* A full sync receives the jobs newest first (ListModelCopyJobs' default order). */
+static int cmp_newest_first(const void *a, const void *b)
+{
+    const struct cj_job *x = a, *y = b;
+    if (x->creation_ns != y->creation_ns)
+        return x->creation_ns > y->creation_ns ? -1 : 1;
+    return -strcmp(x->job_arn, y->job_arn);
+}
+
+/* Generates all n jobs, then loads both stores in pages of PAGE, newest first like a full
+ * sync (or in generation order, random in time, with random_order). */
+static int load(size_t n, bool random_order, const char *store_dir, const char *sqlite_path,
+                struct dataset *ds, struct sq **sqret)
+{
+    struct cj_store *store = NULL;
+    struct sq *sq = NULL;
+    struct cj_store_options so = {.directory = store_dir, .max_size = UINT64_C(16) << 30};
+    size_t every = n / MAX_SAMPLES ? n / MAX_SAMPLES : 1, made = 0;
+    struct cj_job *all = calloc(n, sizeof(*all));
+    int r = 0;
+
+    if (!all)
+        return -ENOMEM;
+    gen_init(&ds->gen, 42);
+    int64_t t0 = now_ns();
+    while (r >= 0 && made < n) {
+        struct cj_page page = {0};
+        size_t k = n - made < PAGE ? n - made : PAGE;
+        r = gen_page(&ds->gen, k, &page);
+        if (r < 0)
+            break;
+        memcpy(all + made, page.jobs, k * sizeof(*all)); /* the strings move to `all` */
+        free(page.jobs);
+        free(page.next_token);
+        made += k;
+    }
+    if (r >= 0 && !random_order)
+        qsort(all, n, sizeof(*all), cmp_newest_first);
+    ds->gen_s = (double)(now_ns() - t0) / 1e9;
+    for (size_t i = 0; r >= 0 && i < n && ds->n_arns < MAX_SAMPLES; i += every)
+        ds->arns[ds->n_arns++] = strdup(all[i].job_arn);
+
+    if (r >= 0)
+        r = cj_store_open(&so, &store);
+    if (r >= 0)
+        r = sq_open(sqlite_path, &sq);
+    for (size_t done = 0; r >= 0 && done < n; done += PAGE) {
+        size_t k = n - done < PAGE ? n - done : PAGE;
+        int64_t t1 = now_ns();
+        r = cj_store_put_jobs(store, NULL, all + done, k, NULL);
+        int64_t t2 = now_ns();
+        if (r >= 0)
+            r = sq_put_page(sq, all + done, k);
+        int64_t t3 = now_ns();
+        ds->store_load_s += (double)(t2 - t1) / 1e9;
+        ds->sqlite_load_s += (double)(t3 - t2) / 1e9;
+    }
+    /* As after a successful sync: answers carry Age and x-copyjobd-synced-at. */
+    if (r >= 0) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        r = cj_store_set_synced_at(store, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+    }
+    cj_store_close(store);
+    for (size_t i = 0; i < made; i++)
+        cj_job_done(&all[i]);
+    free(all);
+    if (r < 0) {
+        sq_close(sq);
+        return r;
+    }
+    *sqret = sq;
+    return 0;
+}
+
+static void make_queries(struct dataset *ds)
+{
+    struct gen *g = &ds->gen;
+    for (int v = 0; v < VARIANTS; v++) {
+        int64_t before = g->epoch_ns - (int64_t)v * 7 * DAY_NS;
+        int64_t month_before = g->epoch_ns - (int64_t)(v % 12) * 30 * DAY_NS;
+        ds->q[BQ_NEWEST][v] = (struct bq){.kind = BQ_NEWEST, .max_results = 100};
+        ds->q[BQ_FAILED_30D][v] = (struct bq){.kind = BQ_FAILED_30D,
+                                              .max_results = 100,
+                                              .after_ns = before - 30 * DAY_NS,
+                                              .before_ns = before};
+        ds->q[BQ_ACCOUNT_MONTH][v] = (struct bq){.kind = BQ_ACCOUNT_MONTH,
+                                                 .max_results = 100,
+                                                 .account = g->accounts[v % GEN_ACCOUNTS],
+                                                 .after_ns = month_before - 30 * DAY_NS,
+                                                 .before_ns = month_before};
+        ds->q[BQ_MODEL][v] = (struct bq){
+            .kind = BQ_MODEL, .max_results = 100, .model_arn = g->model_arns[(v * 7) % GEN_MODELS]};
+        /* A name that exists: a source model's name (targets are that name + a suffix). */
+        ds->q[BQ_NAME_CONTAINS][v] =
+            (struct bq){.kind = BQ_NAME_CONTAINS,
+                        .max_results = 100,
+                        .name_contains = g->model_names[(v * 11) % GEN_MODELS]};
+        ds->q[BQ_WALK_FAILED][v] = (struct bq){.kind = BQ_WALK_FAILED, .max_results = 1000};
+        ds->q[BQ_GET][v] = (struct bq){
+            .kind = BQ_GET, .arn = ds->arns[(size_t)(v * 61) % (ds->n_arns ? ds->n_arns : 1)]};
+    }
+}
+
+/* The rows part of a body: everything before ,"nextToken" (tokens differ by design). */
+static size_t rows_part(const char *b, size_t len)
+{
+    const char *k = memmem(b, len, "],\"nextToken\":\"", 15);
+    return k ? (size_t)(k - b) + 1 : len;
+}
+
+struct result {
+    struct stats cj, sq;
+    struct stats conn[3]; /* 1, 2, 8 connections */
+    double rps[3];
+    long rows;
+    unsigned pages;
+    bool same_bytes;
+    size_t body_bytes;
+};
+
+static const int conn_counts[3] = {1, 2, 8};
+
+/* ---- throughput with several connections ---- */
+
+struct worker {
+    const char *socket;
+    const struct bq *variants;
+    int64_t deadline;
+    struct samples lat;
+    long done;
+    int err;
+    pthread_t thread;
+};
+
+static void *worker_run(void *arg)
+{
+    struct worker *w = arg;
+    struct hc c;
+    struct cj_buf path = {0};
+    int r = hc_connect(&c, w->socket);
+    if (r < 0) {
+        w->err = r;
+        return NULL;
+    }
+    for (unsigned i = 0; now_ns() < w->deadline; i++) {
+        const struct bq *b = &w->variants[i % VARIANTS];
+        int64_t t0 = now_ns();
+        bq_path(b, NULL, &path);
+        r = hc_get(&c, path.data);
+        if (r != 200) {
+            w->err = r < 0 ? r : -EIO;
+            break;
+        }
+        samples_add(&w->lat, (double)(now_ns() - t0) / 1e3);
+        w->done++;
+    }
+    cj_buf_free(&path);
+    hc_close(&c);
+    return NULL;
+}
+
+struct sampler {
+    pid_t pid;
+    volatile bool stop;
+    struct mem max;
+    pthread_t thread;
+};
+
+static void *sampler_run(void *arg)
+{
+    struct sampler *s = arg;
+    while (!s->stop) {
+        struct mem m;
+        if (read_mem(s->pid, &m) >= 0) {
+            if (m.rss_kb > s->max.rss_kb)
+                s->max.rss_kb = m.rss_kb;
+            if (m.anon_kb > s->max.anon_kb)
+                s->max.anon_kb = m.anon_kb;
+        }
+        usleep(20000);
+    }
+    return NULL;
+}
+
+static int throughput(const char *socket, const struct bq *variants, int conns, double seconds,
+                      struct stats *st, double *rps)
+{
+    struct worker w[8] = {0};
+    struct samples all = {0};
+    long total = 0;
+    int err = 0;
+    int64_t t0 = now_ns();
+    for (int i = 0; i < conns; i++) {
+        w[i] = (struct worker){
+            .socket = socket, .variants = variants, .deadline = t0 + (int64_t)(seconds * 1e9)};
+        pthread_create(&w[i].thread, NULL, worker_run, &w[i]);
+    }
+    for (int i = 0; i < conns; i++) {
+        pthread_join(w[i].thread, NULL);
+        for (size_t k = 0; k < w[i].lat.n; k++)
+            samples_add(&all, w[i].lat.v[k]);
+        total += w[i].done;
+        if (w[i].err)
+            err = w[i].err;
+        samples_free(&w[i].lat);
+    }
+    double elapsed = (double)(now_ns() - t0) / 1e9;
+    *st = summarize(&all);
+    *rps = (double)total / elapsed;
+    samples_free(&all);
+    return err;
+}
+
+/* ---- one size: load, start, measure ---- */
+
+static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
+{
+    char dir[512], store_dir[600], sqlite_path[600], cmd[1300];
+    struct dataset *ds = calloc(1, sizeof(*ds));
+    struct sq *sq = NULL;
+    struct daemon_proc d = {.pid = -1, .notify_fd = -1};
+    struct result res[_BQ_MAX] = {0};
+    struct cj_buf sqbody = {0}, path = {0};
+    struct hc c = {.fd = -1};
+    struct mem idle = {0}, idle_after = {0};
+    struct sampler smp = {0};
+    double ready[8] = {0};
+    int r;
+
+    if (!ds)
+        return -ENOMEM;
+    snprintf(dir, sizeof(dir), "%s/n%zu", o->workdir, n);
+    snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
+    snprintf(sqlite_path, sizeof(sqlite_path), "%s/jobs.sqlite", dir);
+    mkdir(dir, 0700);
+
+    fprintf(stderr, "cj-bench: %zu jobs: generating and loading into %s ...\n", n, dir);
+    r = load(n, o->random_order, store_dir, sqlite_path, ds, &sq);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: loading failed: %s\n", strerror(-r));
+        goto out;
+    }
+    make_queries(ds);
+    fprintf(stderr,
+            "cj-bench: loaded: generate+parse %.1f s, copyjobd store %.1f s, SQLite %.1f s\n",
+            ds->gen_s, ds->store_load_s, ds->sqlite_load_s);
+
+    /* READY=1: several starts; the first one after the load. */
+    for (unsigned i = 0; i < o->ready_runs; i++) {
+        r = daemon_start(o->copyjobd, store_dir, dir, &d);
+        if (r < 0)
+            goto out;
+        ready[i] = d.ready_ms;
+        if (i + 1 < o->ready_runs && daemon_stop(&d) < 0)
+            fprintf(stderr, "cj-bench: copyjobd did not exit cleanly (log: %s/copyjobd.log)\n",
+                    dir);
+    }
+    usleep(300000); /* lets the first (failing) sync settle */
+    read_mem(d.pid, &idle);
+    r = hc_connect(&c, d.socket);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: connect %s: %s\n", d.socket, strerror(-r));
+        goto out;
+    }
+
+    /* Same answers first: the rows of each query's first variant, byte for byte. */
+    for (int k = 0; k < _BQ_MAX; k++) {
+        const struct bq *b = &ds->q[k][0];
+        cj_buf_reset(&sqbody);
+        long sq_rows = sq_query(sq, b, &sqbody, &res[k].pages);
+        if (k == BQ_WALK_FAILED) {
+            unsigned pages = 0;
+            long rows = hc_walk(&c, b, &pages, &path, true);
+            res[k].rows = rows;
+            res[k].same_bytes = rows == sq_rows && pages == res[k].pages;
+            continue;
+        }
+        bq_path(b, NULL, &path);
+        int st = hc_get(&c, path.data);
+        if (st != 200) {
+            fprintf(stderr, "cj-bench: %s: HTTP %d: %.*s\n", path.data, st,
+                    st > 0 ? (int)c.body_len : 0, st > 0 ? c.buf + c.body_off : "");
+            r = -EIO;
+            goto out;
+        }
+        const char *body = c.buf + c.body_off;
+        size_t a = rows_part(body, c.body_len), bl = rows_part(sqbody.data, sqbody.len);
+        res[k].rows = sq_rows;
+        res[k].body_bytes = c.body_len;
+        res[k].same_bytes = a == bl && memcmp(body, sqbody.data, a) == 0;
+        if (!res[k].same_bytes)
+            fprintf(stderr, "cj-bench: %s: copyjobd and SQLite answers differ (%zu vs %zu bytes)\n",
+                    kind_names[k], a, bl);
+    }
+
+    /* Latency, one connection, alternating copyjobd and SQLite request by request. */
+    for (int k = 0; k < _BQ_MAX; k++) {
+        struct samples scj = {0}, ssq = {0};
+        unsigned iters = k == BQ_WALK_FAILED ? o->walk_iterations : o->iterations;
+        for (unsigned i = 0; i < iters; i++) {
+            const struct bq *b = &ds->q[k][i % VARIANTS];
+            unsigned pages;
+            int64_t t0 = now_ns();
+            if (k == BQ_WALK_FAILED) {
+                if (hc_walk(&c, b, &pages, &path, false) < 0) {
+                    r = -EIO;
+                    goto out;
+                }
+            } else {
+                bq_path(b, NULL, &path);
+                if (hc_get(&c, path.data) != 200) {
+                    r = -EIO;
+                    goto out;
+                }
+            }
+            int64_t t1 = now_ns();
+            cj_buf_reset(&sqbody);
+            if (sq_query(sq, b, &sqbody, &pages) < 0) {
+                r = -EIO;
+                goto out;
+            }
+            int64_t t2 = now_ns();
+            samples_add(&scj, (double)(t1 - t0) / 1e3);
+            samples_add(&ssq, (double)(t2 - t1) / 1e3);
+        }
+        res[k].cj = summarize(&scj);
+        res[k].sq = summarize(&ssq);
+        samples_free(&scj);
+        samples_free(&ssq);
+    }
+    hc_close(&c);
+
+    /* Requests per second with 1, 2, 8 connections (not for the walk: it is many requests),
+     * memory sampled throughout. */
+    smp = (struct sampler){.pid = d.pid};
+    pthread_create(&smp.thread, NULL, sampler_run, &smp);
+    for (int k = 0; k < _BQ_MAX; k++) {
+        if (k == BQ_WALK_FAILED)
+            continue;
+        for (int ci = 0; ci < 3; ci++) {
+            r = throughput(d.socket, ds->q[k], conn_counts[ci], o->duration_s, &res[k].conn[ci],
+                           &res[k].rps[ci]);
+            if (r < 0) {
+                fprintf(stderr, "cj-bench: %s with %d connections: %s\n", kind_names[k],
+                        conn_counts[ci], strerror(-r));
+                smp.stop = true;
+                pthread_join(smp.thread, NULL);
+                goto out;
+            }
+        }
+    }
+    smp.stop = true;
+    pthread_join(smp.thread, NULL);
+    usleep(200000);
+    read_mem(d.pid, &idle_after);
+
+    r = daemon_stop(&d);
+    if (r < 0)
+        fprintf(stderr, "cj-bench: copyjobd did not exit cleanly (log: %s/copyjobd.log)\n", dir);
+    r = 0;
+
+    /* ---- print and record ---- */
+    printf("\ncopyjobd (end to end, Unix socket, keep-alive) vs SQLite (in process) -- %zu jobs\n",
+           n);
+    printf("%-18s %6s %5s %20s %20s %6s %27s\n", "query", "rows", "same", "copyjobd p50/p99 us",
+           "SQLite p50/p99 us", "ratio", "copyjobd req/s 1c/2c/8c");
+    json_t *queries = json_object();
+    for (int k = 0; k < _BQ_MAX; k++) {
+        struct result *x = &res[k];
+        double ratio = x->sq.p50 > 0 ? x->cj.p50 / x->sq.p50 : 0;
+        char rps[64] = "-";
+        if (k != BQ_WALK_FAILED)
+            snprintf(rps, sizeof(rps), "%.0f/%.0f/%.0f", x->rps[0], x->rps[1], x->rps[2]);
+        printf("%-18s %6ld %5s %9.1f/%-10.1f %9.1f/%-10.1f %6.2f %27s\n", kind_names[k], x->rows,
+               x->same_bytes ? "yes" : "NO", x->cj.p50, x->cj.p99, x->sq.p50, x->sq.p99, ratio,
+               rps);
+        json_t *q = json_pack("{s:b,s:I,s:b,s:o,s:o,s:f}", "indexed", kind_indexed[k], "rows",
+                              (json_int_t)x->rows, "same_bytes", x->same_bytes, "copyjobd",
+                              stats_json(&x->cj), "sqlite", stats_json(&x->sq), "ratio_p50", ratio);
+        if (k == BQ_WALK_FAILED)
+            json_object_set_new(q, "pages", json_integer(x->pages));
+        else {
+            json_object_set_new(q, "body_bytes", json_integer((json_int_t)x->body_bytes));
+            json_t *conns = json_object();
+            for (int ci = 0; ci < 3; ci++) {
+                char key[8];
+                snprintf(key, sizeof(key), "%d", conn_counts[ci]);
+                json_t *s = stats_json(&x->conn[ci]);
+                json_object_set_new(s, "requests_per_s", json_real(x->rps[ci]));
+                json_object_set_new(conns, key, s);
+            }
+            json_object_set_new(q, "connections", conns);
+        }
+        json_object_set_new(queries, kind_names[k], q);
+    }
+    json_t *readies = json_array();
+    printf("READY=1 after start (ms):");
+    for (unsigned i = 0; i < o->ready_runs; i++) {
+        printf(" %.1f", ready[i]);
+        json_array_append_new(readies, json_real(ready[i]));
+    }
+    printf("\nmemory (KiB): idle RSS %ld anon %ld; under load max RSS %ld anon %ld; idle after "
+           "load RSS %ld anon %ld\n",
+           idle.rss_kb, idle.anon_kb, smp.max.rss_kb, smp.max.anon_kb, idle_after.rss_kb,
+           idle_after.anon_kb);
+    printf("load: generate+parse %.1f s, copyjobd store %.1f s (%.0f jobs/s), SQLite %.1f s "
+           "(%.0f jobs/s)\n",
+           ds->gen_s, ds->store_load_s, (double)n / ds->store_load_s, ds->sqlite_load_s,
+           (double)n / ds->sqlite_load_s);
+    snprintf(cmd, sizeof(cmd), "du -sk '%s' '%s' 2>/dev/null", store_dir, sqlite_path);
+    fflush(stdout);
+    {
+        long store_kb = -1, sqlite_kb = -1;
+        char line[800];
+        FILE *f = popen(cmd, "r");
+        if (f) {
+            if (fgets(line, sizeof(line), f))
+                store_kb = strtol(line, NULL, 10);
+            if (fgets(line, sizeof(line), f))
+                sqlite_kb = strtol(line, NULL, 10);
+            pclose(f);
+        }
+        printf("disk (KiB): copyjobd store %ld, SQLite %ld\n", store_kb, sqlite_kb);
+        json_t *size = json_pack(
+            "{s:I,s:s,s:o,s:o,s:{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}},s:{s:f,s:f,s:f},s:{s:I,s:I}}",
+            "jobs", (json_int_t)n, "load_order", o->random_order ? "generated" : "newest_first",
+            "queries", queries, "ready_ms", readies, "memory_kib", "idle", "rss",
+            (json_int_t)idle.rss_kb, "anon", (json_int_t)idle.anon_kb, "under_load", "rss",
+            (json_int_t)smp.max.rss_kb, "anon", (json_int_t)smp.max.anon_kb, "idle_after_load",
+            "rss", (json_int_t)idle_after.rss_kb, "anon", (json_int_t)idle_after.anon_kb, "load_s",
+            "generate_parse", ds->gen_s, "copyjobd", ds->store_load_s, "sqlite", ds->sqlite_load_s,
+            "disk_kib", "copyjobd_store", (json_int_t)store_kb, "sqlite", (json_int_t)sqlite_kb);
+        if (!size) {
+            r = -ENOMEM;
+            goto out;
+        }
+        json_array_append_new(out_sizes, size);
+    }
+out:
+    if (d.pid > 0)
+        daemon_stop(&d);
+    hc_close(&c);
+    cj_buf_free(&sqbody);
+    cj_buf_free(&path);
+    sq_close(sq);
+    for (size_t i = 0; i < ds->n_arns; i++)
+        free(ds->arns[i]);
+    free(ds);
+    if (!o->keep) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cj-bench: could not remove %s\n", dir);
+    }
+    return r;
+}
+
+/* ---- targets (issue 7) ---- */
+
+static json_t *check_targets(json_t *sizes, json_t *ingest)
+{
+    json_t *t = json_array(), *big = NULL;
+    size_t i;
+    json_t *v;
+    json_array_foreach(sizes, i,
+                       v) if (!big || json_integer_value(json_object_get(v, "jobs")) >
+                                          json_integer_value(json_object_get(big, "jobs"))) big = v;
+    if (!big)
+        return t;
+#define TARGET(name, value, op, limit, unit)                                                       \
+    do {                                                                                           \
+        double _v = (value);                                                                       \
+        bool _ok = _v op(limit);                                                                   \
+        printf("  %-46s %12.2f %-6s target %s %g %s  %s\n", name, _v, unit, #op, (double)(limit),  \
+               unit, _ok ? "met" : "MISSED");                                                      \
+        json_array_append_new(t, json_pack("{s:s,s:f,s:s,s:f,s:s,s:b}", "target", name, "value",   \
+                                           _v, "op", #op, "limit", (double)(limit), "unit", unit,  \
+                                           "met", _ok));                                           \
+    } while (0)
+    printf("\ntargets (issue 7), at %" JSON_INTEGER_FORMAT " jobs:\n",
+           json_integer_value(json_object_get(big, "jobs")));
+    json_t *qs = json_object_get(big, "queries");
+    const char *key;
+    json_object_foreach(qs, key, v)
+    {
+        if (!json_is_true(json_object_get(v, "indexed")))
+            continue;
+        char name[96];
+        snprintf(name, sizeof(name), "ratio p50 copyjobd/SQLite %s", key);
+        TARGET(name, json_real_value(json_object_get(v, "ratio_p50")), <=, 1.0, "x");
+    }
+    TARGET("GetModelCopyJob p50",
+           json_real_value(json_object_get(
+               json_object_get(json_object_get(qs, "get_by_arn"), "copyjobd"), "p50_us")),
+           <, 50, "us");
+    TARGET("req/s, 100-row page failed_30d, 2 connections",
+           json_real_value(json_object_get(
+               json_object_get(
+                   json_object_get(json_object_get(qs, "failed_30d_100"), "connections"), "2"),
+               "requests_per_s")),
+           >=, 30000, "req/s");
+    json_t *mem = json_object_get(big, "memory_kib");
+    double anon = 0;
+    json_object_foreach(mem, key, v)
+    {
+        double a = (double)json_integer_value(json_object_get(v, "anon"));
+        if (a > anon)
+            anon = a;
+    }
+    TARGET("anon RSS (max of idle / under load)", anon / 1024.0, <, 16, "MiB");
+    json_t *readies = json_object_get(big, "ready_ms");
+    double best_ready = 1e18, med[8];
+    size_t nr = json_array_size(readies);
+    json_array_foreach(readies, i, v)
+    {
+        med[i < 8 ? i : 7] = json_real_value(v);
+        if (med[i < 8 ? i : 7] < best_ready)
+            best_ready = med[i < 8 ? i : 7];
+    }
+    for (size_t a = 0; a < nr; a++) /* median */
+        for (size_t b = a + 1; b < nr; b++)
+            if (med[b] < med[a]) {
+                double x = med[a];
+                med[a] = med[b];
+                med[b] = x;
+            }
+    if (nr)
+        TARGET("READY=1 after start (median)", med[nr / 2], <, 100, "ms");
+    if (ingest && json_is_number(json_object_get(ingest, "jobs_per_cpu_s")))
+        TARGET("ingest jobs per daemon CPU second",
+               json_real_value(json_object_get(ingest, "jobs_per_cpu_s")), >=, 50000, "jobs/s");
+    return t;
+}
+
+/* The first line of a file, or of its line starting with prefix (the value after ':'). */
+static void read_line(const char *path, const char *prefix, char *out, size_t len)
+{
+    char line[512];
+    FILE *f = fopen(path, "re");
+    snprintf(out, len, "?");
+    if (!f)
+        return;
+    while (fgets(line, sizeof(line), f)) {
+        if (prefix && strncmp(line, prefix, strlen(prefix)) != 0)
+            continue;
+        char *v = prefix ? strchr(line, ':') : NULL;
+        v = v ? v + 1 : line;
+        v += strspn(v, " \t");
+        v[strcspn(v, "\n")] = '\0';
+        snprintf(out, len, "%s", v);
+        break;
+    }
+    fclose(f);
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: cj-bench --copyjobd PATH [--jobs N[,N...]] [--ingest-jobs N] [--fake "
+            "server.mjs] [--node node]\n"
+            "                [--iterations N] [--walk-iterations N] [--ready-runs N] "
+            "[--duration S]\n"
+            "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n");
+}
+
+static int parse_sizes(const char *s, struct opts *o)
+{
+    o->n_sizes = 0;
+    for (const char *p = s; *p && o->n_sizes < 4;) {
+        char *end;
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p || v == 0 || v > 100000000)
+            return -EINVAL;
+        o->sizes[o->n_sizes++] = (size_t)v;
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+            return -EINVAL;
+    }
+    return o->n_sizes ? 0 : -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+    struct opts o = {.sizes = {10000, 1000000},
+                     .n_sizes = 2,
+                     .node = "node",
+                     .ingest_jobs = 100000,
+                     .iterations = 2000,
+                     .walk_iterations = 5,
+                     .ready_runs = 5,
+                     .duration_s = 1.5};
+    static const struct option longopts[] = {
+        {"jobs", required_argument, NULL, 'n'},
+        {"copyjobd", required_argument, NULL, 'c'},
+        {"node", required_argument, NULL, 'N'},
+        {"fake", required_argument, NULL, 'f'},
+        {"json", required_argument, NULL, 'j'},
+        {"workdir", required_argument, NULL, 'w'},
+        {"ingest-jobs", required_argument, NULL, 'i'},
+        {"iterations", required_argument, NULL, 'I'},
+        {"walk-iterations", required_argument, NULL, 'W'},
+        {"ready-runs", required_argument, NULL, 'R'},
+        {"duration", required_argument, NULL, 'd'},
+        {"keep", no_argument, NULL, 'k'},
+        {"random-order", no_argument, NULL, 'O'},
+        {"smoke", no_argument, NULL, 's'},
+        {"help", no_argument, NULL, 'h'},
+        {},
+    };
+    char workdir[512] = "";
+    int c, r;
+
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+        switch (c) {
+        case 'n':
+            if (parse_sizes(optarg, &o) < 0) {
+                fprintf(stderr, "cj-bench: --jobs: a list of 1..100000000\n");
+                return 2;
+            }
+            break;
+        case 'c':
+            o.copyjobd = optarg;
+            break;
+        case 'N':
+            o.node = optarg;
+            break;
+        case 'f':
+            o.fake = optarg;
+            break;
+        case 'j':
+            o.json_path = optarg;
+            break;
+        case 'w':
+            o.workdir = optarg;
+            break;
+        case 'i':
+            o.ingest_jobs = strtoul(optarg, NULL, 10);
+            break;
+        case 'I':
+            o.iterations = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'W':
+            o.walk_iterations = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'R':
+            o.ready_runs = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'd':
+            o.duration_s = strtod(optarg, NULL);
+            break;
+        case 'k':
+            o.keep = true;
+            break;
+        case 'O':
+            o.random_order = true;
+            break;
+        case 's':
+            o.sizes[0] = 10000;
+            o.n_sizes = 1;
+            o.ingest_jobs = 2000;
+            o.iterations = 64;
+            o.walk_iterations = 1;
+            o.ready_runs = 2;
+            o.duration_s = 0.1;
+            break;
+        default:
+            usage();
+            return c == 'h' ? 0 : 2;
+        }
+    }
+    if (!o.copyjobd || access(o.copyjobd, X_OK) < 0 || o.iterations < 1 || o.ready_runs < 1 ||
+        o.ready_runs > 8 || o.walk_iterations < 1 || !(o.duration_s > 0 && o.duration_s < 60)) {
+        usage();
+        return 2;
+    }
+    if (!o.workdir) {
+        const char *tmp = getenv("TMPDIR");
+        snprintf(workdir, sizeof(workdir), "%s/cj-bench-XXXXXX", tmp && *tmp ? tmp : "/var/tmp");
+        if (!mkdtemp(workdir)) {
+            fprintf(stderr, "cj-bench: mkdtemp %s: %m\n", workdir);
+            return 1;
+        }
+        o.workdir = workdir;
+    } else if (mkdir(o.workdir, 0700) < 0 && errno != EEXIST) {
+        fprintf(stderr, "cj-bench: mkdir %s: %m\n", o.workdir);
+        return 1;
+    }
+
+    char cpu_model[256], memtotal[64], load_start[128], load_end[128];
+    read_line("/proc/cpuinfo", "model name", cpu_model, sizeof(cpu_model));
+    read_line("/proc/meminfo", "MemTotal", memtotal, sizeof(memtotal));
+    read_line("/proc/loadavg", NULL, load_start, sizeof(load_start));
+    json_t *sizes = json_array();
+    for (size_t i = 0; i < o.n_sizes; i++) {
+        r = run_size(&o, o.sizes[i], sizes);
+        if (r < 0) {
+            fprintf(stderr, "cj-bench: the %zu-job run failed: %s\n", o.sizes[i], strerror(-r));
+            return 1;
+        }
+    }
+
+    json_t *ingest = json_null();
+    if (o.ingest_jobs > 0) {
+        if (!o.fake) {
+            fprintf(stderr, "cj-bench: --ingest-jobs needs --fake PATH/server.mjs\n");
+            return 2;
+        }
+        double wall = 0, cpu = 0;
+        size_t stored = 0;
+        fprintf(stderr, "cj-bench: ingest: copyjobd --once from the fake endpoint, %zu jobs ...\n",
+                o.ingest_jobs);
+        r = ingest_run(o.copyjobd, o.node, o.fake, o.ingest_jobs, o.workdir, &wall, &cpu, &stored);
+        if (r < 0) {
+            fprintf(stderr, "cj-bench: ingest failed: %s\n", strerror(-r));
+            return 1;
+        }
+        printf("\ningest: %zu jobs (stored %zu) by copyjobd --once: wall %.2f s (%.0f jobs/s), "
+               "daemon CPU %.2f s (%.2f s per 100,000 jobs, %.0f jobs per CPU second)\n",
+               o.ingest_jobs, stored, wall, (double)o.ingest_jobs / wall, cpu,
+               cpu * 100000.0 / (double)o.ingest_jobs, (double)o.ingest_jobs / cpu);
+        ingest = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "jobs", (json_int_t)o.ingest_jobs,
+                           "stored", (json_int_t)stored, "wall_s", wall, "cpu_s", cpu,
+                           "jobs_per_wall_s", (double)o.ingest_jobs / wall, "cpu_s_per_100k",
+                           cpu * 100000.0 / (double)o.ingest_jobs, "jobs_per_cpu_s",
+                           (double)o.ingest_jobs / cpu);
+    }
+
+    json_t *targets = check_targets(sizes, ingest);
+    read_line("/proc/loadavg", NULL, load_end, sizeof(load_end));
+    printf("\nmachine: %ld CPUs, %s, memory %s; load average at start %s, at end %s\n",
+           sysconf(_SC_NPROCESSORS_ONLN), cpu_model, memtotal, load_start, load_end);
+    struct utsname un;
+    uname(&un);
+    time_t now = time(NULL);
+    char when[32];
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    json_t *root =
+        json_pack("{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f}}", "date",
+                  when, "machine", "kernel", un.release, "arch", un.machine, "cpus",
+                  (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model, "memory",
+                  memtotal, "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes,
+                  "ingest", ingest, "targets", targets, "settings", "iterations",
+                  (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations,
+                  "ready_runs", (json_int_t)o.ready_runs, "duration_s", o.duration_s);
+    if (!root) {
+        fprintf(stderr, "cj-bench: cannot build the JSON result\n");
+        return 1;
+    }
+    if (o.json_path && json_dump_file(root, o.json_path, JSON_INDENT(2) | JSON_SORT_KEYS) < 0) {
+        fprintf(stderr, "cj-bench: cannot write %s\n", o.json_path);
+        return 1;
+    }
+    json_decref(root);
+    if (workdir[0] && !o.keep) {
+        char cmd[600];
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", workdir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cj-bench: could not remove %s\n", workdir);
+    }
+    return 0;
+}

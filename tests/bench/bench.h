@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/* copyjobd's benchmark against a SQLite cache: the shared pieces. Not a test: it measures. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "cj-buf.h"
+#include "job.h"
+
+/* ---- the synthetic data set (bench-gen.c) ---- */
+
+#define GEN_ACCOUNTS 20
+#define GEN_MODELS   60
+
+struct gen {
+    uint64_t rng;
+    int64_t epoch_ns; /* newest possible creationTime */
+    size_t made;
+    char accounts[GEN_ACCOUNTS][13];
+    char model_arns[GEN_MODELS][160];
+    char model_names[GEN_MODELS][64];
+    int model_account[GEN_MODELS];
+    int model_fm[GEN_MODELS];
+    char kms_keys[4][120];
+    char region_account[13];
+    /* creationTime strings of earlier jobs, for ties (a ring of recent ones is enough) */
+    char tie_times[4096][40];
+    size_t n_tie_times;
+};
+
+void gen_init(struct gen *g, uint64_t seed);
+/* Makes the next n jobs as one ListModelCopyJobs page body and parses it with the job module's
+ * own parser, so the stored bytes are exactly what a sync would store. */
+int gen_page(struct gen *g, size_t n, struct cj_page *ret);
+
+uint64_t gen_next(uint64_t *state); /* splitmix64 */
+
+/* ---- time ---- */
+int64_t now_ns(void);
+
+/* ---- latency samples ---- */
+struct samples {
+    double *v; /* microseconds */
+    size_t n, cap;
+};
+void samples_add(struct samples *s, double us);
+double samples_pct(struct samples *s, double p); /* sorts in place; p in 0..100 */
+void samples_free(struct samples *s);
+
+/* ---- SQLite, in process (bench-sqlite.c) ---- */
+struct sq;
+int sq_open(const char *path, struct sq **ret);
+int sq_put_page(struct sq *q, const struct cj_job *jobs, size_t n); /* one transaction */
+void sq_close(struct sq *q);
+
+enum bq_kind {
+    BQ_NEWEST,
+    BQ_FAILED_30D,
+    BQ_ACCOUNT_MONTH,
+    BQ_MODEL,
+    BQ_NAME_CONTAINS,
+    BQ_WALK_FAILED,
+    BQ_GET,
+    _BQ_MAX,
+};
+
+/* One query's parameters, shared by both sides. */
+struct bq {
+    enum bq_kind kind;
+    const char *account;
+    const char *model_arn;
+    const char *name_contains;
+    int64_t after_ns, before_ns; /* 0 = none */
+    unsigned max_results;
+    const char *arn; /* BQ_GET */
+};
+
+/* Appends the response body (same envelope and row bytes as copyjobd) to out. For the walk,
+ * follows its own keyset cursor to the end; *pages counts the pages. Returns rows or <0. */
+long sq_query(struct sq *q, const struct bq *b, struct cj_buf *out, unsigned *pages);
+
+/* ---- the HTTP client over the Unix socket (bench-client.c) ---- */
+struct hc {
+    int fd;
+    char *buf;
+    size_t cap;
+    size_t len; /* bytes buffered */
+    size_t body_off, body_len;
+    int status;
+};
+int hc_connect(struct hc *c, const char *socket_path);
+/* One GET on the kept-alive connection; the body is c->buf + c->body_off. */
+int hc_get(struct hc *c, const char *path);
+void hc_close(struct hc *c);
+/* Builds the request path of a query; for the walk, the first page (no token). */
+void bq_path(const struct bq *b, const char *next_token, struct cj_buf *out);
+/* Follows nextToken to the end; returns the rows (counted only when count) or <0. */
+long hc_walk(struct hc *c, const struct bq *b, unsigned *pages, struct cj_buf *path, bool count);
+/* Finds "nextToken":"..." in a body; copies it (unescaped JSON string) to out. */
+bool body_next_token(const char *body, size_t len, char *out, size_t outlen);
+long body_count_rows(const char *body, size_t len);
+
+/* ---- the daemon as a child (bench-daemon.c) ---- */
+struct daemon_proc {
+    pid_t pid;
+    char dir[256];
+    char socket[300];
+    char config[300];
+    char notify[300];
+    int notify_fd;
+    double ready_ms; /* from fork to READY=1 */
+};
+struct mem {
+    long rss_kb, anon_kb;
+};
+int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint);
+int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
+                 struct daemon_proc *d);
+int daemon_stop(struct daemon_proc *d);
+int read_mem(pid_t pid, struct mem *m);
+/* Runs `copyjobd --once` against the fake endpoint with n jobs: wall seconds and CPU seconds. */
+int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
+               const char *workdir, double *wall_s, double *cpu_s, size_t *stored);
