@@ -460,8 +460,16 @@ int main(int argc, char **argv)
         return r < 0 ? 1 : 0;
     }
     if (load_credentials(&d.creds, d.creds_source, sizeof(d.creds_source)) < 0) {
-        cj_settings_done(&d.settings);
-        return 1;
+        /* --check-config and --once exist to say whether this works: fail. The service
+         * itself still serves the cache it has, and each sync looks for credentials again,
+         * so a boot where the instance metadata service is late does not crash-loop it. */
+        if (d.args.check_config || d.args.once) {
+            cj_settings_done(&d.settings);
+            return 1;
+        }
+        log_warning("starting without AWS credentials: serving the cache; every sync looks "
+                    "for them again (health shows MissingCredentials until then)");
+        snprintf(d.creds_source, sizeof(d.creds_source), "none yet");
     }
     if (d.args.check_config) {
         r = check_config(&d);

@@ -68,8 +68,14 @@ static bool credentials_ready(struct cj_sync *s)
     struct cj_sync_pass *p = &s->pass;
     int64_t now = cj_now_ns();
 
+    if ((!c->access_key_id || !c->secret_access_key) && !p->credentials_reloaded) {
+        /* None at start (IMDS not up yet, a credstore file added later): look again. */
+        p->credentials_reloaded = true;
+        (void)reload_credentials(s);
+    }
     if (!c->access_key_id || !c->secret_access_key) {
-        sync_pass_end(s, -ENOKEY, "MissingCredentials", "no AWS credentials are configured");
+        sync_pass_end(s, -ENOKEY, "MissingCredentials",
+                      "no AWS credentials found in any source of the chain");
         return false;
     }
     bool expiring = c->expiration_ns > 0 && cj_credentials_need_refresh(c, now);

@@ -463,6 +463,18 @@ static void test_canned_missing_credentials(void **state)
     assert_string_equal(st.last_error_type, "MissingCredentials");
     assert_int_equal(st.api_calls, 0);
 
+    /* Each pass looks for them again: here they appear in the environment. */
+    setenv("AWS_ACCESS_KEY_ID", "AKIDAPPEARED000001", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "appeared/secret+KEY0123456789", 1);
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    int r = run_pass(f);
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    assert_int_equal(r, 0);
+    char seen[HTTPD_REQUEST_MAX];
+    httpd_snapshot(&f->httpd, NULL, NULL, seen, sizeof(seen));
+    assert_non_null(strstr(seen, "Credential=AKIDAPPEARED000001/"));
+
     /* Reconfigure supplies them for the next pass. */
     struct cj_settings settings = {0};
     settings.aws.region = (char *)"us-east-1";
@@ -1257,6 +1269,10 @@ int main(void)
 {
     /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
     setenv("COPYJOBD_RETRY_BASE_MS", "10", 1);
+    /* Credential reloads must not wait for an instance metadata service. */
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
+    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
     const struct CMUnitTest canned[] = {
         cmocka_unit_test_setup_teardown(test_canned_two_pages, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_malformed, canned_setup, canned_teardown),
