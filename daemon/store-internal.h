@@ -39,6 +39,9 @@ struct cj_store {
     uint64_t max_size;
     bool read_only;
     uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
+    /* HMAC-SHA256 keyed once with mac_key: re-initialising it per token costs a digest
+     * state copy, where one-shot HMAC() fetches the algorithm and hashes the key every time. */
+    struct evp_mac_ctx_st *mac_ctx;
 
     /* A read transaction kept reset between queries, and one cursor per index renewed
      * with it: renewing is much cheaper than beginning and opening. */
@@ -209,6 +212,10 @@ int store_delete_row(struct cj_store *s, MDB_txn *txn, const MDB_val *arn, const
 
 /* The HMAC of the query's filters and order (not maxResults), truncated. */
 #define TOKEN_QUERY_DIGEST_SIZE 8
+/* Installs the token key (from the store's meta database) and prepares the MAC. */
+int store_token_set_key(struct cj_store *s, const void *key, size_t n);
+/* Forgets the key and frees the MAC. */
+void store_token_clear_key(struct cj_store *s);
 void store_query_digest(const struct cj_store *s, const struct cj_query *q,
                         uint8_t out[TOKEN_QUERY_DIGEST_SIZE]);
 /* Appends the base64url token for resuming after `key` in index i. */

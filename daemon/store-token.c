@@ -6,9 +6,11 @@
  * order, so a token works only for the query that produced it (any maxResults). The key is the last
  * row returned; the next page starts strictly past it. */
 #include <errno.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdio.h>
 
 #include "store-internal.h"
@@ -95,10 +97,49 @@ static ssize_t b64url_decode(const char *s, size_t n, uint8_t *out, size_t size)
     return (ssize_t)o;
 }
 
+int store_token_set_key(struct cj_store *s, const void *key, size_t n)
+{
+    if (n != sizeof(s->mac_key))
+        return -EINVAL;
+    store_token_clear_key(s);
+    memcpy(s->mac_key, key, n);
+
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!hmac)
+        return -ENOMEM;
+    s->mac_ctx = EVP_MAC_CTX_new(hmac);
+    EVP_MAC_free(hmac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!s->mac_ctx || !EVP_MAC_init(s->mac_ctx, s->mac_key, sizeof(s->mac_key), params)) {
+        store_token_clear_key(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void store_token_clear_key(struct cj_store *s)
+{
+    EVP_MAC_CTX_free(s->mac_ctx);
+    s->mac_ctx = NULL;
+    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+}
+
 static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32])
 {
-    unsigned len = 32;
-    HMAC(EVP_sha256(), s->mac_key, sizeof(s->mac_key), data, n, out, &len);
+    size_t len = 0;
+
+    /* A NULL key re-initialises with the key already set. Should that ever fail, the
+     * one-shot path gives the same bytes. */
+    if (s->mac_ctx && EVP_MAC_init(s->mac_ctx, NULL, 0, NULL) &&
+        EVP_MAC_update(s->mac_ctx, data, n) && EVP_MAC_final(s->mac_ctx, out, &len, 32) &&
+        len == 32)
+        return;
+    unsigned ulen = 32;
+    HMAC(EVP_sha256(), s->mac_key, sizeof(s->mac_key), data, n, out, &ulen);
 }
 
 static void digest_add_string(struct cj_buf *b, const char *str)

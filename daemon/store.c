@@ -367,8 +367,7 @@ static int load_token_key(struct cj_store *s, MDB_txn *txn)
     int r = meta_get(s, txn, META_TOKEN_KEY, &v);
     if (r < 0 || v.mv_size != CJ_STORE_MAC_KEY_SIZE)
         return log_error_errno(r < 0 ? r : EUCLEAN, "store: the nextToken key is missing");
-    memcpy(s->mac_key, v.mv_data, CJ_STORE_MAC_KEY_SIZE);
-    return 0;
+    return store_token_set_key(s, v.mv_data, v.mv_size);
 }
 
 /* Schema 1 had no change log; everything else is unchanged, so adding the (empty) log,
@@ -580,7 +579,7 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 
 fail:
     mdb_env_close(s->env);
-    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+    store_token_clear_key(s);
     free(s);
     return r;
 }
@@ -597,6 +596,6 @@ void cj_store_close(struct cj_store *s)
         mdb_txn_abort(s->rtxn);
     mdb_env_close(s->env);
     cj_buf_free(&s->scratch);
-    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+    store_token_clear_key(s);
     free(s);
 }

@@ -5,6 +5,7 @@
 // is back at the baseline, its RSS did not grow between the rounds, and the store checks out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { requireEnv, startFake, startDaemon, rng, listAll } from './lib/harness.mjs';
 import { fdCount, fdsBackTo, rssKiB, assertBedrockShape, verifyStore, report } from './lib/abuse-common.mjs';
 import { hostileTarget, rawGet } from './lib/abuse-queries.mjs';
@@ -13,12 +14,12 @@ const ROUNDS = 2;
 const PER_ROUND = 5000;
 const CONCURRENCY = 16;
 const SEED = 0xC0FFEE;
-// The HTTP layer (libmicrohttpd) refuses a request that does not fit the connection's 64 KiB
-// memory pool itself: a request line over ~64 KiB gets its own 414 page, and ~1000 query
-// keys (one pool record each) a closed connection. Everything smaller reaches copyjobd's
+// The HTTP layer (libmicrohttpd) refuses a request that does not fit the connection's 16 KiB
+// memory pool itself: a request line over ~16 KiB gets its own 414 page, and a few hundred
+// query keys (one pool record each) a closed connection. Everything smaller reaches copyjobd's
 // handlers and must be answered in Bedrock's shape.
-const HTTP_LAYER_LIMIT = 60 * 1024;
-const HTTP_LAYER_KEYS = 256;
+const HTTP_LAYER_LIMIT = 12 * 1024;
+const HTTP_LAYER_KEYS = 100;
 const keyCount = (target) => target.split('?').slice(1).join('?').split(/[&;]/).length;
 const RSS_GROWTH_BOUND_KIB = 16 * 1024;
 
@@ -107,4 +108,51 @@ test(`${ROUNDS} x ${PER_ROUND} hostile query strings: Bedrock-shaped answers, no
     report(`store check: ${v.output.split('\n').pop()}`);
   }
   report(`held: ${ROUNDS * PER_ROUND} answers well-formed, 0 hangs, fds back to ${fdBase}, RSS growth < ${RSS_GROWTH_BOUND_KIB} KiB`);
+});
+
+// The largest request a real AWS client sends (every filter at Bedrock's maximum length, a
+// 2048-byte nextToken, SigV4 headers with a long session token) fits the connection's memory
+// pool and reaches copyjobd's handlers.
+test('the largest legitimate request is answered by copyjobd, not refused by the HTTP layer', async () => {
+  // The longest custom-model ARN the pattern allows: base model with two version pieces.
+  const model = 'arn:aws:bedrock:us-east-1:123456789012:custom-model/' +
+    `${'a'.repeat(63)}.${'b'.repeat(63)}:${'c'.repeat(63)}:${'d'.repeat(63)}/${'e'.repeat(12)}`;
+  const query = new URLSearchParams({
+    creationTimeAfter: '2020-01-01T00:00:00.000000000Z',
+    creationTimeBefore: '2030-01-01T00:00:00.000000000Z',
+    statusEquals: 'InProgress',
+    sourceAccountEquals: '123456789012',
+    sourceModelArnEquals: model,
+    outputModelNameContains: 'n'.repeat(63),
+    sortBy: 'CreationTime',
+    sortOrder: 'Descending',
+    maxResults: '1000',
+  });
+  const headers = {
+    authorization: 'AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20261128/us-east-1/bedrock/aws4_request, ' +
+      'SignedHeaders=host;x-amz-date;x-amz-security-token;x-amz-user-agent, Signature=' + '0'.repeat(64),
+    'x-amz-date': '20261128T000000Z',
+    'x-amz-security-token': 'T'.repeat(2500),
+    'x-amz-user-agent': 'aws-sdk-js/3.0.0 ' + 'u'.repeat(300),
+    'user-agent': 'aws-sdk-js/3.0.0 ua/2.1 os/linux lang/js md/nodejs#20 ' + 'u'.repeat(300),
+  };
+  const ask = (target) => new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: daemon.socket, path: target, headers, agent: false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+
+  const plain = await ask(`/model-copy-jobs?${query}`);
+  assert.equal(plain.status, 200, plain.body);
+  assert.deepEqual(JSON.parse(plain.body).modelCopyJobSummaries, []);
+
+  query.set('nextToken', 'A'.repeat(2048));
+  const withToken = await ask(`/model-copy-jobs?${query}`);
+  assert.equal(withToken.status, 400, withToken.body);
+  assert.equal(withToken.headers['x-amzn-errortype'], 'ValidationException');
+  assert.match(JSON.parse(withToken.body).message, /nextToken/);
 });
