@@ -22,7 +22,7 @@ int cj_status_from_string(const char *s, enum cj_status *ret);
 
 /* Longest jobArn the store accepts: the service model allows 1011 bytes but LMDB keys are
  * limited to 511 bytes and index keys add 21. Real ARNs are ~90 bytes. */
-#define CJ_JOB_ARN_MAX 400
+#define CJ_JOB_ARN_MAX    400
 #define CJ_ACCOUNT_ID_LEN 12
 #define CJ_MODEL_NAME_MAX 63
 
@@ -30,10 +30,10 @@ int cj_status_from_string(const char *s, enum cj_status *ret);
 struct cj_job {
     char *job_arn;
     enum cj_status status;
-    int64_t creation_ns;                     /* creationTime, full precision */
+    int64_t creation_ns; /* creationTime, full precision */
     char source_account[CJ_ACCOUNT_ID_LEN + 1];
     char *source_model_arn;
-    char *target_model_name;                 /* NULL when Bedrock sent none */
+    char *target_model_name; /* NULL when Bedrock sent none */
     /* The summary as a compact JSON object with the known fields only, in the service
      * model's member order, values exactly as Bedrock sent them (the creationTime string
      * is kept verbatim). This is what the local API serves. */
@@ -55,8 +55,8 @@ int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t er
 struct cj_page {
     struct cj_job *jobs;
     size_t n_jobs;
-    size_t n_skipped;   /* summaries that failed validation: logged at warning, not stored */
-    char *next_token;   /* NULL on the last page (absent, null or "") */
+    size_t n_skipped; /* summaries that failed validation: logged at warning, not stored */
+    char *next_token; /* NULL on the last page (absent, null or "") */
 };
 
 /* Parses a whole response body. A body that is not a JSON object, whose
@@ -76,8 +76,8 @@ void cj_aws_error_parse(long http_status, const char *type_header, const char *b
 
 /* Syntax checks shared with the local API's query validator. */
 bool cj_valid_account_id(const char *s, size_t len);
-bool cj_valid_model_arn(const char *s, size_t len);       /* ModelArn pattern, 20..1011 */
-bool cj_valid_job_arn(const char *s, size_t len);         /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
+bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn pattern, 20..1011 */
+bool cj_valid_job_arn(const char *s, size_t len);           /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
 bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */
 
 /* Added by the job module: the other patterns of ModelCopyJobSummary, for tests and tools. */

@@ -20,7 +20,7 @@ struct cj_kv {
 struct cj_aws_credentials {
     char *access_key_id;
     char *secret_access_key;
-    char *session_token; /* NULL for long-term keys */
+    char *session_token;   /* NULL for long-term keys */
     int64_t expiration_ns; /* 0 = does not expire */
 };
 
@@ -34,25 +34,25 @@ int cj_uri_encode(const char *s, size_t len, bool keep_slash, struct cj_buf *out
 int cj_sigv4_canonical_query(const struct cj_kv *params, size_t n, struct cj_buf *out);
 
 struct cj_sigv4_request {
-    const char *method;         /* "GET" */
-    const char *path;           /* path as sent on the wire, already percent-encoded */
-    const char *query;          /* canonical query from cj_sigv4_canonical_query, or "" */
+    const char *method;          /* "GET" */
+    const char *path;            /* path as sent on the wire, already percent-encoded */
+    const char *query;           /* canonical query from cj_sigv4_canonical_query, or "" */
     const struct cj_kv *headers; /* headers to sign besides host and x-amz-date (may be 0) */
     size_t n_headers;
     const char *host;           /* Host header value: "host" or "host:port" when non-default */
     const char *payload_sha256; /* lower-case hex; NULL = SHA-256 of the empty string */
     const char *region;
-    const char *service;        /* "bedrock" */
-    int64_t time_sec;           /* signing time, seconds since the epoch, UTC */
-    bool double_encode_path;    /* true for every service but S3 */
-    bool normalize_path;        /* remove "." / ".." segments and duplicate slashes */
+    const char *service;     /* "bedrock" */
+    int64_t time_sec;        /* signing time, seconds since the epoch, UTC */
+    bool double_encode_path; /* true for every service but S3 */
+    bool normalize_path;     /* remove "." / ".." segments and duplicate slashes */
 };
 
 struct cj_sigv4_result {
-    char amz_date[17];           /* "YYYYMMDDTHHMMSSZ": send as X-Amz-Date */
-    char *authorization;         /* Authorization header value; owned */
-    char *canonical_request;     /* owned, for tests and debug logging (holds no secret) */
-    char *string_to_sign;        /* owned */
+    char amz_date[17];       /* "YYYYMMDDTHHMMSSZ": send as X-Amz-Date */
+    char *authorization;     /* Authorization header value; owned */
+    char *canonical_request; /* owned, for tests and debug logging (holds no secret) */
+    char *string_to_sign;    /* owned */
 };
 
 /* Signs; if creds->session_token is set it is signed as x-amz-security-token (the caller

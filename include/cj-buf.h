@@ -8,7 +8,7 @@
 #include "cj-util.h"
 
 struct cj_buf {
-    char *data;   /* always NUL-terminated when non-NULL */
+    char *data; /* always NUL-terminated when non-NULL */
     size_t len;
     size_t cap;
     size_t limit; /* 0 = CJ_BUF_DEFAULT_LIMIT; appends past it fail with -E2BIG */

@@ -7,11 +7,11 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#define _cleanup_(f)    __attribute__((cleanup(f)))
-#define _printf_(a, b)  __attribute__((format(printf, a, b)))
-#define _unused_        __attribute__((unused))
-#define ELEMENTSOF(x)   (sizeof(x) / sizeof((x)[0]))
-#define STRLEN(s)       (sizeof(s) - 1)
+#define _cleanup_(f)   __attribute__((cleanup(f)))
+#define _printf_(a, b) __attribute__((format(printf, a, b)))
+#define _unused_       __attribute__((unused))
+#define ELEMENTSOF(x)  (sizeof(x) / sizeof((x)[0]))
+#define STRLEN(s)      (sizeof(s) - 1)
 
 static inline void freep(void *p)
 {
