@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireEnv, startFake, startDaemon, rng, sleep } from './lib/harness.mjs';
-import { fdCount, fdsBackTo, rssKiB, rawExchange, parseHead, verifyStore, report } from './lib/abuse-common.mjs';
+import { fdCount, fdsBackTo, rssKiB, assertRssStable, rawExchange, parseHead, verifyStore, report } from './lib/abuse-common.mjs';
 
 const RSS_GROWTH_BOUND_KIB = 16 * 1024;
 let fake, daemon, pid, fdBase;
@@ -157,7 +157,7 @@ test('silent, slow, oversized, malformed and vanishing clients: the daemon keeps
     for (const t of tried) report(`round ${r}: ${t}: held (well-behaved client answered)`);
     report(`round ${r}: daemon fds ${fds} (baseline ${fdBase}), RSS ${rss} KiB`);
     if (r === 1) rssFirst = rss;
-    else assert.ok(rss - rssFirst < RSS_GROWTH_BOUND_KIB, `RSS grew ${rss - rssFirst} KiB over an identical round`);
+    else assertRssStable(pid, rss - rssFirst, RSS_GROWTH_BOUND_KIB);
   }
   const v = verifyStore(process.env.COPYJOBD, daemon.configPath);
   if (v.skipped) report(`store check skipped: ${v.skipped}`);

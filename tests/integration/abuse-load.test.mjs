@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { requireEnv, startFake, startDaemon, rng } from './lib/harness.mjs';
-import { fdCount, fdsBackTo, rssKiB, verifyStore, report } from './lib/abuse-common.mjs';
+import { fdCount, fdsBackTo, rssKiB, assertRssStable, verifyStore, report } from './lib/abuse-common.mjs';
 
 const JOBS = 100000;
 const CONNECTIONS = 1000;
@@ -90,7 +90,7 @@ test(`${CONNECTIONS} concurrent connections query while a full sync of ${JOBS} j
     report(`round ${r}: daemon fds ${fds} (baseline ${fdBase}), RSS ${rss} KiB`);
     assert.ok(fds <= fdBase, `fds ${fds} did not return to the baseline ${fdBase}`);
     if (r === 1) rssFirst = rss;
-    else assert.ok(rss - rssFirst < RSS_GROWTH_BOUND_KIB, `RSS grew ${rss - rssFirst} KiB over an identical round`);
+    else assertRssStable(pid, rss - rssFirst, RSS_GROWTH_BOUND_KIB);
   }
   const health = await daemon.get('/v1/health');
   assert.equal(health.status, 200);

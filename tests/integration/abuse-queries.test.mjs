@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { requireEnv, startFake, startDaemon, rng, listAll } from './lib/harness.mjs';
-import { fdCount, fdsBackTo, rssKiB, assertBedrockShape, verifyStore, report } from './lib/abuse-common.mjs';
+import { fdCount, fdsBackTo, rssKiB, assertRssStable, assertBedrockShape, verifyStore, report } from './lib/abuse-common.mjs';
 import { hostileTarget, rawGet } from './lib/abuse-queries.mjs';
 
 const ROUNDS = 2;
@@ -94,8 +94,7 @@ test(`${ROUNDS} x ${PER_ROUND} hostile query strings: Bedrock-shaped answers, no
     report(`round ${r}: daemon fds ${fds} (baseline ${fdBase}), RSS ${rss} KiB`);
     assert.ok(fds <= fdBase, `fd count ${fds} did not return to the baseline ${fdBase}`);
     if (r === 1) rssAfterFirst = rss;
-    else assert.ok(rss - rssAfterFirst < RSS_GROWTH_BOUND_KIB,
-      `RSS grew by ${rss - rssAfterFirst} KiB over an identical round (bound ${RSS_GROWTH_BOUND_KIB})`);
+    else assertRssStable(pid, rss - rssAfterFirst, RSS_GROWTH_BOUND_KIB);
   }
 
   // Still serving well-behaved clients, and the data is what it was.

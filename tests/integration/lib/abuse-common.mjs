@@ -19,6 +19,26 @@ export function rssKiB(pid) {
   return m ? Number(m[1]) : 0;
 }
 
+// True when the process runs with AddressSanitizer. Its quarantine keeps freed memory (up to
+// 256 MiB) out of reuse, so RSS grows over identical rounds without a leak; under ASan leaks
+// are LeakSanitizer's job (at exit), and RSS stability is checked on the normal build only.
+export function underAsan(pid) {
+  try {
+    return /libasan|libclang_rt\.asan/.test(readFileSync(`/proc/${pid}/maps`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+// Asserts RSS did not grow by `bound` KiB or more between two identical rounds (normal build).
+export function assertRssStable(pid, grownKiB, boundKiB, what = 'an identical round') {
+  if (underAsan(pid)) {
+    report(`RSS grew ${grownKiB} KiB over ${what}: not checked under ASan (quarantine)`);
+    return;
+  }
+  assert.ok(grownKiB < boundKiB, `RSS grew ${grownKiB} KiB over ${what} (bound ${boundKiB} KiB)`);
+}
+
 // Waits (bounded) until the daemon's fd count is back at or below the baseline: closing a
 // connection on the client side reaches the daemon's event loop a moment later.
 export async function fdsBackTo(pid, baseline, timeoutMs = 20000) {
