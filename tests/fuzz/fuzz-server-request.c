@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+/* The whole request path of the local API: the input is the raw bytes a client sends on the
+ * Unix socket (request line, headers, body, pipelined requests, garbage), served by the real
+ * server (libmicrohttpd inside sd-event, routing, the query validator, the handlers) over a
+ * real store with a few jobs. Each input gets a fresh connection; the event loop runs until
+ * the daemon closes it or a bounded number of rounds has passed. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "cj-time.h"
+#include "job.h"
+#include "log.h"
+#include "server.h"
+
+/* Rounds of sd_event_run per input, each at most ROUND_USEC: bounds the time an input that
+ * leaves the request incomplete can take (the server would wait for more bytes). */
+#define ROUNDS     32
+#define ROUND_USEC 1000
+#define INPUT_MAX  (256 * 1024)
+
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const char page[] =
+    "{\"modelCopyJobSummaries\":["
+    "{\"jobArn\":\"arn:aws:bedrock:us-east-1:123456789012:model-copy-job/abcdefabcdef\","
+    "\"status\":\"Failed\",\"creationTime\":\"2024-05-01T12:34:56.1Z\","
+    "\"targetModelArn\":\"arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/"
+    "abcdefabcdef\",\"targetModelName\":\"prod-model\",\"sourceAccountId\":\"123456789012\","
+    "\"sourceModelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/a.b.c:1\","
+    "\"failureMessage\":\"quota\"},"
+    "{\"jobArn\":\"arn:aws:bedrock:us-east-1:123456789012:model-copy-job/000000000001\","
+    "\"status\":\"InProgress\",\"creationTime\":\"2024-05-02T00:00:00Z\","
+    "\"targetModelArn\":\"arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/"
+    "000000000001\",\"sourceAccountId\":\"210987654321\","
+    "\"sourceModelArn\":\"arn:aws:bedrock:us-east-1::foundation-model/a.b.c:1\"},"
+    "{\"jobArn\":\"arn:aws:bedrock:us-east-1:123456789012:model-copy-job/000000000002\","
+    "\"status\":\"Completed\",\"creationTime\":\"2024-05-02T00:00:00Z\","
+    "\"targetModelArn\":\"arn:aws:bedrock:us-east-1:123456789012:custom-model/imported/"
+    "000000000002\",\"targetModelName\":\"test-2\",\"sourceAccountId\":\"210987654321\","
+    "\"sourceModelArn\":\"arn:aws:bedrock:us-east-1:210987654321:custom-model/imported/"
+    "zyxwvu987654\"}]}";
+
+static struct {
+    char dir[64];
+    char socket_path[128];
+    struct cj_settings settings;
+    sd_event *event;
+    struct cj_store *store;
+    struct cj_server *server;
+} f;
+
+static void die(const char *what, int r)
+{
+    fprintf(stderr, "fuzz-server-request: %s: %s\n", what, strerror(r < 0 ? -r : r));
+    abort();
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    struct cj_page p = {0};
+    struct cj_store_changes changes = {0};
+    char err[256];
+    int r;
+
+    cj_log_set_max_level(LOG_CRIT); /* every bad request would be logged otherwise */
+    snprintf(f.dir, sizeof(f.dir), "/tmp/cj-fuzz-server-XXXXXX");
+    if (!mkdtemp(f.dir))
+        die("mkdtemp", errno);
+    snprintf(f.socket_path, sizeof(f.socket_path), "%s/api.sock", f.dir);
+
+    struct cj_store_options o = {.directory = f.dir, .max_size = 64 * 1024 * 1024};
+    if ((r = cj_store_open(&o, &f.store)) < 0)
+        die("store", r);
+    if ((r = cj_page_parse(page, sizeof(page) - 1, &p, err, sizeof(err))) < 0 || p.n_jobs != 3)
+        die("page", r < 0 ? r : -EINVAL);
+    if ((r = cj_store_put_jobs(f.store, NULL, p.jobs, p.n_jobs, &changes)) < 0)
+        die("put", r);
+    cj_page_done(&p);
+
+    f.settings.sync.full_interval_usec = 15 * 60 * CJ_USEC_PER_SEC;
+    f.settings.server.socket = f.socket_path;
+    f.settings.server.socket_mode = 0600;
+    f.settings.server.max_connections = 16;
+    if ((r = sd_event_new(&f.event)) < 0)
+        die("sd_event_new", r);
+    if ((r = cj_server_new(f.event, f.store, NULL, &f.settings, &f.server)) < 0)
+        die("server", r);
+    return 0;
+}
+
+static int connect_client(void)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    memcpy(sa.sun_path, f.socket_path, strlen(f.socket_path) + 1);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        die("socket", errno);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+        die("connect", errno);
+    return fd;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    char sink[16384];
+    size_t sent = 0;
+    bool closed = false;
+
+    if (size > INPUT_MAX)
+        return 0;
+    int fd = connect_client();
+    for (int round = 0; round < ROUNDS && !closed; round++) {
+        if (sent < size) {
+            ssize_t n = send(fd, data + sent, size - sent, MSG_NOSIGNAL);
+            if (n > 0)
+                sent += (size_t)n;
+            else if (n < 0 && errno != EAGAIN)
+                sent = size; /* the server closed on us: nothing more to send */
+            if (sent == size)
+                (void)shutdown(fd, SHUT_WR);
+        }
+        (void)sd_event_run(f.event, ROUND_USEC);
+        for (;;) {
+            ssize_t n = recv(fd, sink, sizeof(sink), 0);
+            if (n > 0)
+                continue;
+            if (n == 0 || errno != EAGAIN)
+                closed = true;
+            break;
+        }
+    }
+    close(fd);
+    /* Let the server see the close, so connections do not pile up across inputs. */
+    for (int round = 0; round < 4; round++)
+        (void)sd_event_run(f.event, 0);
+    return 0;
+}
