@@ -62,11 +62,8 @@ int64_t cj_server_synced_at_ns(struct cj_server *s)
     struct cj_store_stats st;
     int64_t synced = 0;
 
-    if (s->sync) {
-        struct cj_sync_status ss;
-        cj_sync_get_status(s->sync, &ss);
-        synced = ss.last_success_ns;
-    }
+    if (s->sync)
+        synced = cj_sync_last_success_ns(s->sync);
     if (synced == 0 && cj_store_stats(s->store, &st) >= 0)
         synced = st.synced_at_ns;
     return synced;
@@ -79,16 +76,21 @@ static bool add_header(struct MHD_Response *resp, const char *name, const char *
 
 static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
 {
-    char age[32], when[CJ_ISO8601_MAX];
+    char age[32];
     int64_t synced = cj_server_synced_at_ns(s);
 
     if (synced <= 0)
         return true; /* never synced: nothing honest to say */
+    if (synced != s->synced_header_ns) {
+        _Static_assert(sizeof(s->synced_header) >= CJ_ISO8601_MAX, "room for a time");
+        if (cj_time_format_iso8601(synced, s->synced_header, sizeof(s->synced_header)) < 0)
+            return true;
+        s->synced_header_ns = synced;
+    }
     int64_t secs = (cj_now_ns() - synced) / CJ_NSEC_PER_SEC;
     snprintf(age, sizeof(age), "%" PRId64, secs < 0 ? 0 : secs);
-    if (cj_time_format_iso8601(synced, when, sizeof(when)) < 0)
-        return true;
-    return add_header(resp, "Age", age) && add_header(resp, "x-copyjobd-synced-at", when);
+    return add_header(resp, "Age", age) &&
+           add_header(resp, "x-copyjobd-synced-at", s->synced_header);
 }
 
 /* A UUID-shaped id, unique per daemon run (random prefix) and per request (counter). */

@@ -95,6 +95,11 @@ struct cj_server {
     uint64_t request_id_prefix;
     uint64_t request_counter;
 
+    /* x-copyjobd-synced-at of the last answer: formatting a time costs more than the rest of
+     * a GetModelCopyJob's headers, and it changes once per sync. */
+    int64_t synced_header_ns;
+    char synced_header[40];
+
     /* Limits (seconds); the environment may shorten them for tests, see cj_server_new(). */
     unsigned idle_timeout_s, header_timeout_s, heartbeat_s;
 

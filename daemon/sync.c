@@ -484,6 +484,11 @@ void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret)
     *ret = s->status;
 }
 
+int64_t cj_sync_last_success_ns(const struct cj_sync *s)
+{
+    return s->status.last_success_ns;
+}
+
 void cj_sync_get_metrics(const struct cj_sync *s, struct cj_sync_metrics *ret)
 {
     *ret = s->metrics;

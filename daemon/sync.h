@@ -63,6 +63,8 @@ int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userd
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
                         const struct cj_aws_credentials *creds);
 void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
+/* Only status.last_success_ns, for the headers of every answer (no copy of the status). */
+int64_t cj_sync_last_success_ns(const struct cj_sync *s);
 
 /* Notes from the sync module (the declarations above are unchanged):
  * - A pass never ends inside cj_sync_trigger()/cj_sync_start_schedule(): its first request
