@@ -103,14 +103,9 @@ enum cj_retry_class cj_retry_classify_http(long status, const char *type, const 
     return CJ_RETRY_NEVER;
 }
 
-enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_large)
+bool cj_curl_is_tls_setup_error(CURLcode code)
 {
-    if (body_too_large)
-        return CJ_RETRY_NEVER; /* it would be as large the next time */
     switch (code) {
-    case CURLE_OK:
-        return CJ_RETRY_NEVER;
-    /* Certificates and TLS setup do not fix themselves within a few seconds. */
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_PEER_FAILED_VERIFICATION:
     case CURLE_SSL_CERTPROBLEM:
@@ -124,6 +119,22 @@ enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_lar
     case CURLE_SSL_ENGINE_SETFAILED:
     case CURLE_SSL_ENGINE_INITFAILED:
     case CURLE_USE_SSL_FAILED:
+        return true;
+    default:
+        return false;
+    }
+}
+
+enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_large)
+{
+    if (body_too_large)
+        return CJ_RETRY_NEVER; /* it would be as large the next time */
+    /* Certificates and TLS setup do not fix themselves within a few seconds. */
+    if (cj_curl_is_tls_setup_error(code))
+        return CJ_RETRY_NEVER;
+    switch (code) {
+    case CURLE_OK:
+        return CJ_RETRY_NEVER;
     /* Our own mistakes. */
     case CURLE_UNSUPPORTED_PROTOCOL:
     case CURLE_URL_MALFORMAT:

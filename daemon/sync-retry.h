@@ -26,6 +26,8 @@ const char *cj_retry_class_to_string(enum cj_retry_class c);
 enum cj_retry_class cj_retry_classify_http(long status, const char *type, const char *message);
 /* A transfer that got no complete HTTP response (timeout, reset, truncated, TLS...). */
 enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_large);
+/* Certificate, verification and TLS set-up failures (not a TLS connection that broke). */
+bool cj_curl_is_tls_setup_error(CURLcode code);
 
 /* The wait before retry number `attempt` (1 = the first retry): uniformly random in
  * [0, min(cap, base * 2^(attempt-1))], from the 64 random bits given. */

@@ -221,26 +221,14 @@ static const char *transport_error(const struct cj_http_response *resp, int *ret
         *ret_errno = -E2BIG;
         return "ResponseTooLarge";
     }
+    if (cj_curl_is_tls_setup_error(resp->code) || resp->code == CURLE_SSL_SHUTDOWN_FAILED) {
+        *ret_errno = -EPROTO;
+        return "TLSError";
+    }
     switch (resp->code) {
     case CURLE_OPERATION_TIMEDOUT:
         *ret_errno = -ETIMEDOUT;
         return "Timeout";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_SSL_SHUTDOWN_FAILED:
-    case CURLE_USE_SSL_FAILED:
-        *ret_errno = -EPROTO;
-        return "TLSError";
     case CURLE_COULDNT_RESOLVE_HOST:
         *ret_errno = -EHOSTUNREACH;
         return "NetworkError";
