@@ -152,8 +152,8 @@ void bq_path(const struct bq *b, const char *next_token, struct cj_buf *out)
         return;
     }
     cj_buf_printf(out, "/model-copy-jobs?maxResults=%u", b->max_results);
-    if (b->kind == BQ_FAILED_30D || b->kind == BQ_WALK_FAILED)
-        cj_buf_append_str(out, "&statusEquals=Failed");
+    if (b->has_status)
+        cj_buf_printf(out, "&statusEquals=%s", cj_status_to_string(b->status));
     if (b->account) {
         cj_buf_append_str(out, "&sourceAccountEquals=");
         append_encoded(out, b->account);
@@ -170,6 +170,8 @@ void bq_path(const struct bq *b, const char *next_token, struct cj_buf *out)
         append_time(out, "creationTimeAfter", b->after_ns);
     if (b->before_ns)
         append_time(out, "creationTimeBefore", b->before_ns);
+    if (b->ascending)
+        cj_buf_append_str(out, "&sortOrder=Ascending");
     if (next_token) {
         cj_buf_append_str(out, "&nextToken=");
         append_encoded(out, next_token);

@@ -31,9 +31,29 @@ static const char *const kind_names[_BQ_MAX] = {
     [BQ_NAME_CONTAINS] = "name_contains_100",
     [BQ_WALK_FAILED] = "walk_failed_1000",
     [BQ_GET] = "get_by_arn",
+    [BQ_TIME_WINDOW] = "time_window_100",
+    [BQ_OLDEST] = "oldest_100",
+    [BQ_STATUS_ACCOUNT] = "status_account_100",
+    [BQ_STATUS_MODEL] = "status_model_100",
+    [BQ_ACCOUNT_MODEL] = "account_model_100",
+    [BQ_ALL_FILTERS_ASC] = "all_filters_asc_100",
 };
 /* Indexed: answered by a range scan of one index (the contains filter scans rows). */
-static const bool kind_indexed[_BQ_MAX] = {true, true, true, true, false, true, true};
+static const bool kind_indexed[_BQ_MAX] = {
+    [BQ_NEWEST] = true,
+    [BQ_FAILED_30D] = true,
+    [BQ_ACCOUNT_MONTH] = true,
+    [BQ_MODEL] = true,
+    [BQ_NAME_CONTAINS] = false,
+    [BQ_WALK_FAILED] = true,
+    [BQ_GET] = true,
+    [BQ_TIME_WINDOW] = true,
+    [BQ_OLDEST] = true,
+    [BQ_STATUS_ACCOUNT] = true,
+    [BQ_STATUS_MODEL] = true,
+    [BQ_ACCOUNT_MODEL] = true,
+    [BQ_ALL_FILTERS_ASC] = true,
+};
 
 struct opts {
     size_t sizes[4];
@@ -161,6 +181,8 @@ static void make_queries(struct dataset *ds)
         int64_t month_before = g->epoch_ns - (int64_t)(v % 12) * 30 * DAY_NS;
         ds->q[BQ_NEWEST][v] = (struct bq){.kind = BQ_NEWEST, .max_results = 100};
         ds->q[BQ_FAILED_30D][v] = (struct bq){.kind = BQ_FAILED_30D,
+                                              .has_status = true,
+                                              .status = CJ_STATUS_FAILED,
                                               .max_results = 100,
                                               .after_ns = before - 30 * DAY_NS,
                                               .before_ns = before};
@@ -176,9 +198,46 @@ static void make_queries(struct dataset *ds)
             (struct bq){.kind = BQ_NAME_CONTAINS,
                         .max_results = 100,
                         .name_contains = g->model_names[(v * 11) % GEN_MODELS]};
-        ds->q[BQ_WALK_FAILED][v] = (struct bq){.kind = BQ_WALK_FAILED, .max_results = 1000};
+        ds->q[BQ_WALK_FAILED][v] = (struct bq){.kind = BQ_WALK_FAILED,
+                                               .has_status = true,
+                                               .status = CJ_STATUS_FAILED,
+                                               .max_results = 1000};
         ds->q[BQ_GET][v] = (struct bq){
             .kind = BQ_GET, .arn = ds->arns[(size_t)(v * 61) % (ds->n_arns ? ds->n_arns : 1)]};
+
+        /* The other filter combinations (issue 4). A source model belongs to one account
+         * (bench-gen.c), so account and model pairs are a model and its own account. */
+        int m_sa = (v * 7 + 3) % GEN_MODELS, m_sm = (v * 13 + 5) % GEN_MODELS;
+        int m_am = (v * 11 + 1) % GEN_MODELS, m_all = (v * 17 + 2) % GEN_MODELS;
+        int64_t half_year_before = g->epoch_ns - (int64_t)(v % 4) * 30 * DAY_NS;
+        ds->q[BQ_TIME_WINDOW][v] = (struct bq){.kind = BQ_TIME_WINDOW,
+                                               .max_results = 100,
+                                               .after_ns = before - 30 * DAY_NS,
+                                               .before_ns = before};
+        ds->q[BQ_OLDEST][v] = (struct bq){.kind = BQ_OLDEST, .max_results = 100, .ascending = true};
+        ds->q[BQ_STATUS_ACCOUNT][v] = (struct bq){.kind = BQ_STATUS_ACCOUNT,
+                                                  .has_status = true,
+                                                  .status = CJ_STATUS_COMPLETED,
+                                                  .max_results = 100,
+                                                  .account = g->accounts[g->model_account[m_sa]]};
+        ds->q[BQ_STATUS_MODEL][v] = (struct bq){.kind = BQ_STATUS_MODEL,
+                                                .has_status = true,
+                                                .status = CJ_STATUS_COMPLETED,
+                                                .max_results = 100,
+                                                .model_arn = g->model_arns[m_sm]};
+        ds->q[BQ_ACCOUNT_MODEL][v] = (struct bq){.kind = BQ_ACCOUNT_MODEL,
+                                                 .max_results = 100,
+                                                 .account = g->accounts[g->model_account[m_am]],
+                                                 .model_arn = g->model_arns[m_am]};
+        ds->q[BQ_ALL_FILTERS_ASC][v] = (struct bq){.kind = BQ_ALL_FILTERS_ASC,
+                                                   .has_status = true,
+                                                   .status = CJ_STATUS_COMPLETED,
+                                                   .ascending = true,
+                                                   .max_results = 100,
+                                                   .account = g->accounts[g->model_account[m_all]],
+                                                   .model_arn = g->model_arns[m_all],
+                                                   .after_ns = half_year_before - 180 * DAY_NS,
+                                                   .before_ns = half_year_before};
     }
 }
 
@@ -443,7 +502,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
     /* ---- print and record ---- */
     printf("\ncopyjobd (end to end, Unix socket, keep-alive) vs SQLite (in process) -- %zu jobs\n",
            n);
-    printf("%-18s %6s %5s %20s %20s %6s %27s\n", "query", "rows", "same", "copyjobd p50/p99 us",
+    printf("%-19s %6s %5s %20s %20s %6s %27s\n", "query", "rows", "same", "copyjobd p50/p99 us",
            "SQLite p50/p99 us", "ratio", "copyjobd req/s 1c/2c/8c");
     json_t *queries = json_object();
     for (int k = 0; k < _BQ_MAX; k++) {
@@ -452,7 +511,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         char rps[64] = "-";
         if (k != BQ_WALK_FAILED)
             snprintf(rps, sizeof(rps), "%.0f/%.0f/%.0f", x->rps[0], x->rps[1], x->rps[2]);
-        printf("%-18s %6ld %5s %9.1f/%-10.1f %9.1f/%-10.1f %6.2f %27s\n", kind_names[k], x->rows,
+        printf("%-19s %6ld %5s %9.1f/%-10.1f %9.1f/%-10.1f %6.2f %27s\n", kind_names[k], x->rows,
                x->same_bytes ? "yes" : "NO", x->cj.p50, x->cj.p99, x->sq.p50, x->sq.p99, ratio,
                rps);
         json_t *q = json_pack("{s:b,s:I,s:b,s:o,s:o,s:f}", "indexed", kind_indexed[k], "rows",

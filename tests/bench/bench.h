@@ -64,12 +64,23 @@ enum bq_kind {
     BQ_NAME_CONTAINS,
     BQ_WALK_FAILED,
     BQ_GET,
+    /* Issue 4: the other filter combinations and the time-range/order variants, answered on
+     * the SQLite side by SQL built from the fields that are set (sq_query). */
+    BQ_TIME_WINDOW,
+    BQ_OLDEST,
+    BQ_STATUS_ACCOUNT,
+    BQ_STATUS_MODEL,
+    BQ_ACCOUNT_MODEL,
+    BQ_ALL_FILTERS_ASC,
     _BQ_MAX,
 };
 
 /* One query's parameters, shared by both sides. */
 struct bq {
     enum bq_kind kind;
+    bool has_status;
+    enum cj_status status;
+    bool ascending; /* sortOrder=Ascending: oldest first */
     const char *account;
     const char *model_arn;
     const char *name_contains;
