@@ -286,6 +286,16 @@ static int number_in_range(const char *p, size_t n, bool real)
     return r;
 }
 
+/* jansson's reader keeps one byte of look-ahead in a NUL-terminated buffer: when it puts
+ * back the byte after a number or a literal and that byte is NUL, the buffer reads as
+ * empty and the NUL is lost. So "2\0 " is the number 2 to it, and so must it be here:
+ * one NUL right after a number, true, false or null is skipped. */
+static void skip_lost_nul(struct cj_scan *s)
+{
+    if (s->p < s->end && *s->p == '\0')
+        s->p++;
+}
+
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';
@@ -326,6 +336,7 @@ static int scan_number(struct cj_scan *s)
             p++;
     }
     s->p = p;
+    skip_lost_nul(s);
     return number_in_range(start, (size_t)(p - start), real);
 }
 
@@ -344,6 +355,7 @@ static int scan_literal(struct cj_scan *s)
     if ((n == 4 && (memcmp(s->p, "true", 4) == 0 || memcmp(s->p, "null", 4) == 0)) ||
         (n == 5 && memcmp(s->p, "false", 5) == 0)) {
         s->p = p;
+        skip_lost_nul(s);
         return 0;
     }
     return -EBADMSG;
@@ -355,6 +367,7 @@ bool cj_scan_null(struct cj_scan *s)
     if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0 &&
         (s->end - s->p == 4 || !is_alpha(s->p[4]))) {
         s->p += 4;
+        skip_lost_nul(s);
         return true;
     }
     return false;

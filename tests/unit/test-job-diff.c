@@ -166,6 +166,19 @@ static void test_edges(void **state)
     for (size_t i = 0; i < ELEMENTSOF(bodies); i++)
         check_same(bodies[i], strlen(bodies[i]));
     check_same("{}\0", 3);
+    /* jansson loses one NUL byte after a number or literal (see job-scan.c) */
+    static const struct {
+        const char *s;
+        size_t len;
+    } nuls[] = {
+        {"2\0 \t", 4},          {"2\0\0", 3},
+        {"[1\0]", 4},           {"[1.5e3\0,true\0]", 14},
+        {"{\"a\":null\0}", 11}, {"{\"a\":null\0\0}", 12},
+        {"[tru\0e]", 7},        {"[\"a\"\0]", 6},
+        {"[-\0]", 4},           {"{\"modelCopyJobSummaries\":null\0,\"nextToken\":false\0}", 50},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(nuls); i++)
+        check_same(nuls[i].s, nuls[i].len);
     check_same("{\"a\":\"\0\"}", 8);
     check_same(NULL, 0);
 
