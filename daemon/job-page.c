@@ -48,7 +48,7 @@ enum {
     F_SOURCE_ACCOUNT_ID,
     F_SOURCE_MODEL_ARN,
     F_KMS_KEY_ARN,
-    F_TAGS,
+    F_TARGET_MODEL_TAGS,
     F_FAILURE_MESSAGE,
     F_SOURCE_MODEL_NAME,
     _F_MAX,
@@ -67,10 +67,24 @@ static const struct {
     M(F_SOURCE_ACCOUNT_ID, "sourceAccountId"),
     M(F_SOURCE_MODEL_ARN, "sourceModelArn"),
     M(F_KMS_KEY_ARN, "targetModelKmsKeyArn"),
-    M(F_TAGS, "targetModelTags"),
+    M(F_TARGET_MODEL_TAGS, "targetModelTags"),
     M(F_FAILURE_MESSAGE, "failureMessage"),
     M(F_SOURCE_MODEL_NAME, "sourceModelName"),
 #undef M
+};
+
+/* targetModelTags of the summary at hand, read in the same pass: the first TAGS_MAX + 1
+ * elements (enough to check them all or to refuse the list) and how many there are. */
+struct tag {
+    bool object;
+    struct field key, value;
+};
+
+struct tags {
+    struct tag *tag;
+    size_t n;          /* elements in the array */
+    size_t cap;        /* of tag */
+    struct cj_buf dec; /* decoded strings of the tag at hand */
 };
 
 /* A summary skipped for a reason: logged only once the whole page has been accepted, since
@@ -88,7 +102,8 @@ struct page_state {
     struct skip *skips;
     size_t n_skips, cap_skips;
     struct cj_buf dec; /* decoded strings of the summary at hand */
-    bool syntax;       /* the body is not JSON as jansson reads it */
+    struct tags tags;
+    bool syntax; /* the body is not JSON as jansson reads it */
 };
 
 /* A scanner failure: -EBADMSG from it means the body is not valid JSON. */
@@ -123,10 +138,31 @@ static int member_index(const struct cj_str *key)
 
     if (!key_text(key, buf, &k, &n))
         return -1;
-    for (int i = 0; i < _F_MAX; i++)
-        if (members[i].len == n && memcmp(members[i].name, k, n) == 0)
-            return i;
-    return -1;
+    /* The length and a letter or two leave one candidate; this runs for every member. */
+    int i;
+    switch (n) {
+    case 6:
+        i = k[0] == 'j' ? F_JOB_ARN : F_STATUS;
+        break;
+    case 12:
+        i = F_CREATION_TIME;
+        break;
+    case 14:
+        i = k[0] == 't' ? F_TARGET_MODEL_ARN : k[0] == 's' ? F_SOURCE_MODEL_ARN : F_FAILURE_MESSAGE;
+        break;
+    case 15:
+        if (k[0] == 's')
+            i = k[6] == 'A' ? F_SOURCE_ACCOUNT_ID : F_SOURCE_MODEL_NAME;
+        else
+            i = k[11] == 'N' ? F_TARGET_MODEL_NAME : F_TARGET_MODEL_TAGS;
+        break;
+    case 20:
+        i = F_KMS_KEY_ARN;
+        break;
+    default:
+        return -1;
+    }
+    return memcmp(members[i].name, k, n) == 0 ? i : -1;
 }
 
 static bool key_is(const struct cj_str *key, const char *name)
@@ -167,8 +203,6 @@ static int comma_or(struct cj_scan *s, char close)
  * such, anything else checked, skipped and remembered by where it stands. */
 static int scan_field(struct cj_scan *s, unsigned depth, struct field *f)
 {
-    int r;
-
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == '"') {
         f->kind = K_STRING;
@@ -180,13 +214,93 @@ static int scan_field(struct cj_scan *s, unsigned depth, struct field *f)
     }
     f->kind = K_OTHER;
     f->value = s->p;
-    r = cj_scan_value(s, depth);
-    f->end = s->p;
-    return r;
+    return cj_scan_value(s, depth);
+}
+
+/* At '{': one element of targetModelTags (inside 4 containers), its key and value. */
+static int scan_tag(struct cj_scan *s, struct field tag[static 2])
+{
+    int r;
+
+    memset(tag, 0, sizeof(struct field) * 2);
+    s->p++;
+    r = cj_scan_obj_begin(s);
+    if (r < 0)
+        return r;
+    cj_scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        return cj_scan_obj_end(s);
+    }
+    do {
+        struct cj_str key;
+        cj_scan_ws(s);
+        if (s->p >= s->end || *s->p != '"')
+            return -EBADMSG;
+        r = cj_scan_string(s, &key);
+        if (r < 0)
+            return r;
+        int i = key_is(&key, "key") ? 0 : key_is(&key, "value") ? 1 : -1;
+        if (i < 0)
+            r = cj_scan_obj_key(s, &key);
+        else if (tag[i].kind != K_ABSENT)
+            r = -EBADMSG; /* a duplicate */
+        if (r >= 0)
+            r = expect(s, ':');
+        if (r >= 0)
+            r = i < 0 ? cj_scan_value(s, 5) : scan_field(s, 5, &tag[i]);
+        if (r >= 0)
+            r = comma_or(s, '}');
+        if (r < 0)
+            return r;
+    } while (r > 0);
+    return cj_scan_obj_end(s);
+}
+
+/* At '[': targetModelTags (inside 3 containers), its elements into t. */
+static int scan_tags(struct cj_scan *s, struct tags *t)
+{
+    int r;
+
+    t->n = 0;
+    s->p++;
+    cj_scan_ws(s);
+    if (s->p < s->end && *s->p == ']') {
+        s->p++;
+        return 0;
+    }
+    do {
+        struct tag tag = {};
+        cj_scan_ws(s);
+        if (s->p < s->end && *s->p == '{') {
+            struct field kv[2];
+            r = scan_tag(s, kv);
+            tag = (struct tag){.object = true, .key = kv[0], .value = kv[1]};
+        } else
+            r = cj_scan_value(s, 4);
+        if (r < 0)
+            return r;
+        if (t->n <= TAGS_MAX) {
+            if (t->n == t->cap) {
+                size_t cap = t->cap ? t->cap * 2 : 16;
+                struct tag *tg = reallocarray(t->tag, cap, sizeof(*tg));
+                if (!tg)
+                    return -ENOMEM;
+                t->tag = tg;
+                t->cap = cap;
+            }
+            t->tag[t->n] = tag;
+        }
+        t->n++;
+        r = comma_or(s, ']');
+        if (r < 0)
+            return r;
+    } while (r > 0);
+    return 0;
 }
 
 /* At '{': one summary object (inside 2 containers), its known members into f. */
-static int scan_summary(struct cj_scan *s, struct field f[static _F_MAX])
+static int scan_summary(struct cj_scan *s, struct field f[static _F_MAX], struct tags *t)
 {
     int r;
 
@@ -218,7 +332,13 @@ static int scan_summary(struct cj_scan *s, struct field f[static _F_MAX])
         r = expect(s, ':');
         if (r < 0)
             return r;
-        r = i < 0 ? cj_scan_value(s, 3) : scan_field(s, 3, &f[i]);
+        cj_scan_ws(s);
+        if (i == F_TARGET_MODEL_TAGS && s->p < s->end && *s->p == '[') {
+            f[i].kind = K_OTHER; /* the array: the only kind that is walked */
+            f[i].value = s->p;
+            r = scan_tags(s, t);
+        } else
+            r = i < 0 ? cj_scan_value(s, 3) : scan_field(s, 3, &f[i]);
         if (r < 0)
             return r;
         r = comma_or(s, '}');
@@ -315,81 +435,29 @@ static int append_field(struct cj_buf *b, const struct field *f, int i)
     return 0;
 }
 
-/* One tag object of targetModelTags (already checked as JSON), its key and value. */
-static int scan_tag(struct cj_scan *s, struct field tag[static 2])
+/* As the reference's append_tags(): checks targetModelTags and appends it to b as
+ * [{"key":..,"value":..},...]. */
+static int append_tags(struct cj_buf *b, const struct field *f, struct tags *t, char *err,
+                       size_t errlen)
 {
     int r;
 
-    memset(tag, 0, sizeof(struct field) * 2);
-    s->p++;
-    cj_scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return 0;
-    }
-    do {
-        struct cj_str key;
-        cj_scan_ws(s);
-        r = cj_scan_string(s, &key);
-        if (r < 0)
-            return r;
-        int i = key_is(&key, "key") ? 0 : key_is(&key, "value") ? 1 : -1;
-        r = expect(s, ':');
-        if (r < 0)
-            return r;
-        r = i < 0 ? cj_scan_value(s, 5) : scan_field(s, 5, &tag[i]);
-        if (r < 0)
-            return r;
-        r = comma_or(s, '}');
-        if (r < 0)
-            return r;
-    } while (r > 0);
-    return 0;
-}
-
-/* As the reference's append_tags(): checks targetModelTags (walking its bytes again) and
- * appends it to b as [{"key":..,"value":..},...]. */
-static int append_tags(struct cj_buf *b, const struct field *tags, char *err, size_t errlen)
-{
-    _cleanup_(cj_scan_done) struct cj_scan s = {};
-    _cleanup_buf_ struct cj_buf dec = {}; /* not the summary's: its strings are still in use */
-    size_t n = 0;
-    int r;
-
-    if (tags->kind != K_OTHER || *tags->value != '[')
+    if (f->kind != K_OTHER || *f->value != '[')
         return cj_job_fail(err, errlen, "targetModelTags: not an array");
-    cj_scan_init(&s, tags->value + 1, (size_t)(tags->end - tags->value - 1));
-    cj_scan_ws(&s);
-    if (s.p < s.end && *s.p == ']')
-        r = 0;
-    else
-        do {
-            r = cj_scan_value(&s, 4);
-            if (r < 0)
-                return r;
-            n++;
-            r = comma_or(&s, ']');
-            if (r < 0)
-                return r;
-        } while (r > 0);
-    if (n > TAGS_MAX)
-        return cj_job_fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", n,
+    if (t->n > TAGS_MAX)
+        return cj_job_fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", t->n,
                            TAGS_MAX);
 
     r = cj_buf_append_str(b, ",\"targetModelTags\":[");
-    s.p = tags->value + 1;
-    for (size_t i = 0; r >= 0 && i < n; i++) {
-        struct field tag[2];
-        cj_scan_ws(&s);
-        if (*s.p != '{')
+    for (size_t i = 0; r >= 0 && i < t->n; i++) {
+        struct tag *tag = &t->tag[i];
+        if (!tag->object)
             return cj_job_fail(err, errlen, "targetModelTags[%zu]: not an object", i);
-        r = scan_tag(&s, tag);
+        struct field kv[2] = {tag->key, tag->value};
+        r = decode_fields(kv, 2, &t->dec);
         if (r < 0)
             return r;
-        r = decode_fields(tag, 2, &dec);
-        if (r < 0)
-            return r;
-        const struct field *k = &tag[0], *v = &tag[1];
+        const struct field *k = &kv[0], *v = &kv[1];
         if (k->kind == K_ABSENT || k->kind == K_NULL)
             return cj_job_fail(err, errlen, "targetModelTags[%zu].key: missing", i);
         if (k->kind != K_STRING)
@@ -414,8 +482,6 @@ static int append_tags(struct cj_buf *b, const struct field *tags, char *err, si
             r = cj_job_append_json_string(b, v->dec, v->dec_len);
         if (r >= 0)
             r = cj_buf_append_char(b, '}');
-        if (r >= 0 && comma_or(&s, ']') < 0)
-            r = -EBADMSG;
     }
     if (r >= 0)
         r = cj_buf_append_char(b, ']');
@@ -424,7 +490,8 @@ static int append_tags(struct cj_buf *b, const struct field *tags, char *err, si
 
 /* cj_job_from_json() over the fields of one summary: the same checks in the same order,
  * the same reasons, the same stored bytes. f's strings must have been decoded. */
-static int job_from_fields(const struct field *f, struct cj_job *ret, char *err, size_t errlen)
+static int job_from_fields(const struct field *f, struct tags *t, struct cj_job *ret, char *err,
+                           size_t errlen)
 {
     const char *arn, *status, *ctime, *target_arn, *target_name, *account, *source_arn, *kms,
         *failure, *source_name;
@@ -529,8 +596,8 @@ static int job_from_fields(const struct field *f, struct cj_job *ret, char *err,
         r = append_field(&b, f, F_SOURCE_MODEL_ARN);
     if (r >= 0 && kms)
         r = append_field(&b, f, F_KMS_KEY_ARN);
-    if (r >= 0 && f[F_TAGS].kind != K_ABSENT && f[F_TAGS].kind != K_NULL)
-        r = append_tags(&b, &f[F_TAGS], err, errlen);
+    if (r >= 0 && f[F_TARGET_MODEL_TAGS].kind != K_ABSENT && f[F_TARGET_MODEL_TAGS].kind != K_NULL)
+        r = append_tags(&b, &f[F_TARGET_MODEL_TAGS], t, err, errlen);
     if (r == -EBADMSG)
         return r;
     if (r >= 0 && failure)
@@ -615,13 +682,13 @@ static int scan_summaries(struct page_state *ps)
 
         cj_scan_ws(s);
         if (s->p < s->end && *s->p == '{') {
-            r = scan_summary(s, f);
+            r = scan_summary(s, f, &ps->tags);
             if (r < 0)
                 return scan_failed(ps, r);
             r = decode_fields(f, _F_MAX, &ps->dec);
             if (r < 0)
                 return r;
-            r = job_from_fields(f, &job, reason, sizeof(reason));
+            r = job_from_fields(f, &ps->tags, &job, reason, sizeof(reason));
             if (r == 0) {
                 r = add_job(ps, &job);
                 if (r < 0) {
@@ -779,6 +846,8 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
     cj_page_done(&ps.page);
     cj_scan_done(&ps.s);
     cj_buf_free(&ps.dec);
+    cj_buf_free(&ps.tags.dec);
+    free(ps.tags.tag);
     free(ps.skips);
     return r;
 }

@@ -138,6 +138,23 @@ static size_t escape_length(const char *p, const char *end)
     return 12;
 }
 
+#define ONES  UINT64_C(0x0101010101010101)
+#define HIGHS UINT64_C(0x8080808080808080)
+
+/* Whether any of the 8 bytes at p may be '"', '\\', a control character or non-ASCII
+ * (the classic "has a zero byte" test, applied to w, w ^ '"' and w ^ '\\'; it may say
+ * yes for a plain byte next to a special one, which only costs the byte loop). */
+static bool word_needs_look(const char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, sizeof(w));
+    uint64_t quote = w ^ (ONES * '"'), backslash = w ^ (ONES * '\\');
+    uint64_t control = (w - ONES * 0x20) & ~w;
+    quote = (quote - ONES) & ~quote;
+    backslash = (backslash - ONES) & ~backslash;
+    return ((w | control | quote | backslash) & HIGHS) != 0;
+}
+
 int cj_scan_string(struct cj_scan *s, struct cj_str *ret)
 {
     const char *start = ++s->p; /* past the opening quote */
@@ -145,7 +162,9 @@ int cj_scan_string(struct cj_scan *s, struct cj_str *ret)
     bool escaped = false;
 
     for (;;) {
-        /* The hot loop: most strings are plain ASCII. */
+        /* The hot loop: most strings are plain ASCII, looked at 8 bytes at a time. */
+        while (end - p >= 8 && !word_needs_look(p))
+            p += 8;
         while (p < end && string_class[(unsigned char)*p] == C_PLAIN)
             p++;
         if (p >= end)
