@@ -11,13 +11,8 @@
 
 #include "cj-buf.h"
 #include "cj-time.h"
+#include "job-internal.h"
 #include "log.h"
-
-#define PAGE_BODY_MAX   ((size_t)64 * 1024 * 1024)
-#define NEXT_TOKEN_MAX  2048
-#define TAGS_MAX        200
-#define FAILURE_MSG_MAX 2048
-#define LOGGED_ARN_MAX  100
 
 static const char *const status_names[_CJ_STATUS_MAX] = {
     [CJ_STATUS_IN_PROGRESS] = "InProgress",
@@ -53,8 +48,7 @@ static void sanitize(char *s)
             *s = '?';
 }
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
-static int fail(char *err, size_t errlen, const char *fmt, ...)
+int cj_job_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen > 0) {
         va_list ap;
@@ -77,7 +71,7 @@ void cj_job_done(struct cj_job *j)
     *j = (struct cj_job){};
 }
 
-static size_t utf8_length(const char *s, size_t len)
+size_t cj_job_utf8_length(const char *s, size_t len)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++)
@@ -93,10 +87,10 @@ static int get_string(const json_t *obj, const char *name, bool required, const 
     if (!v || json_is_null(v)) {
         *ret = NULL;
         *ret_len = 0;
-        return required ? fail(err, errlen, "%s: missing", name) : 0;
+        return required ? cj_job_fail(err, errlen, "%s: missing", name) : 0;
     }
     if (!json_is_string(v))
-        return fail(err, errlen, "%s: not a string", name);
+        return cj_job_fail(err, errlen, "%s: not a string", name);
     *ret = json_string_value(v);
     *ret_len = json_string_length(v);
     return 0;
@@ -105,7 +99,7 @@ static int get_string(const json_t *obj, const char *name, bool required, const 
 /* JSON string literal, escaped exactly as cj_buf_append_json_string does (so every part
  * of the project spells a string the same way), written in one reservation: this runs
  * for every string of every job on every sync. */
-static int append_json_string(struct cj_buf *b, const char *s, size_t len)
+int cj_job_append_json_string(struct cj_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     if (len > (SIZE_MAX - 2) / 6)
@@ -150,7 +144,7 @@ static int append_json_string(struct cj_buf *b, const char *s, size_t len)
 }
 
 /* ,"name":"value" (no comma for the first member) */
-static int append_member(struct cj_buf *b, const char *name, const char *value, size_t len)
+int cj_job_append_member(struct cj_buf *b, const char *name, const char *value, size_t len)
 {
     size_t n = strlen(name);
     int r = cj_buf_reserve(b, n + 4);
@@ -165,46 +159,47 @@ static int append_member(struct cj_buf *b, const char *name, const char *value, 
     *o++ = '"';
     *o++ = ':';
     b->len = (size_t)(o - b->data);
-    return append_json_string(b, value, len);
+    return cj_job_append_json_string(b, value, len);
 }
 
 /* Validates targetModelTags and appends it to b as [{"key":..,"value":..},...]. */
 static int append_tags(struct cj_buf *b, const json_t *tags, char *err, size_t errlen)
 {
     if (!json_is_array(tags))
-        return fail(err, errlen, "targetModelTags: not an array");
+        return cj_job_fail(err, errlen, "targetModelTags: not an array");
     size_t n = json_array_size(tags);
     if (n > TAGS_MAX)
-        return fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", n, TAGS_MAX);
+        return cj_job_fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", n,
+                           TAGS_MAX);
 
     int r = cj_buf_append_str(b, ",\"targetModelTags\":[");
     for (size_t i = 0; r >= 0 && i < n; i++) {
         const json_t *tag = json_array_get(tags, i);
         if (!json_is_object(tag))
-            return fail(err, errlen, "targetModelTags[%zu]: not an object", i);
+            return cj_job_fail(err, errlen, "targetModelTags[%zu]: not an object", i);
         const json_t *k = json_object_get(tag, "key"), *v = json_object_get(tag, "value");
         if (!k || json_is_null(k))
-            return fail(err, errlen, "targetModelTags[%zu].key: missing", i);
+            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: missing", i);
         if (!json_is_string(k))
-            return fail(err, errlen, "targetModelTags[%zu].key: not a string", i);
+            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: not a string", i);
         if (!cj_valid_tag_key(json_string_value(k), json_string_length(k)))
-            return fail(err, errlen, "targetModelTags[%zu].key: not 1..128 of [a-zA-Z0-9 ._:/=+@-]",
-                        i);
+            return cj_job_fail(err, errlen,
+                               "targetModelTags[%zu].key: not 1..128 of [a-zA-Z0-9 ._:/=+@-]", i);
         if (!v || json_is_null(v))
-            return fail(err, errlen, "targetModelTags[%zu].value: missing", i);
+            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: missing", i);
         if (!json_is_string(v))
-            return fail(err, errlen, "targetModelTags[%zu].value: not a string", i);
+            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: not a string", i);
         if (!cj_valid_tag_value(json_string_value(v), json_string_length(v)))
-            return fail(err, errlen,
-                        "targetModelTags[%zu].value: not 0..256 of [a-zA-Z0-9 ._:/=+@-]", i);
+            return cj_job_fail(err, errlen,
+                               "targetModelTags[%zu].value: not 0..256 of [a-zA-Z0-9 ._:/=+@-]", i);
 
         r = cj_buf_append_str(b, i ? ",{\"key\":" : "{\"key\":");
         if (r >= 0)
-            r = append_json_string(b, json_string_value(k), json_string_length(k));
+            r = cj_job_append_json_string(b, json_string_value(k), json_string_length(k));
         if (r >= 0)
             r = cj_buf_append_str(b, ",\"value\":");
         if (r >= 0)
-            r = append_json_string(b, json_string_value(v), json_string_length(v));
+            r = cj_job_append_json_string(b, json_string_value(v), json_string_length(v));
         if (r >= 0)
             r = cj_buf_append_char(b, '}');
     }
@@ -229,62 +224,62 @@ int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t er
     if (err && errlen > 0)
         err[0] = '\0';
     if (!json_is_object(obj))
-        return fail(err, errlen, "summary: not an object");
+        return cj_job_fail(err, errlen, "summary: not an object");
 
     /* Every member first, in the model's order, so the reason names the first bad one. */
     r = get_string(obj, "jobArn", true, &arn, &arn_len, err, errlen);
     if (r < 0)
         return r;
     if (!cj_valid_job_arn(arn, arn_len))
-        return fail(err, errlen,
-                    "jobArn: not a model copy job ARN of at most %d bytes "
-                    "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)",
-                    CJ_JOB_ARN_MAX);
+        return cj_job_fail(err, errlen,
+                           "jobArn: not a model copy job ARN of at most %d bytes "
+                           "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)",
+                           CJ_JOB_ARN_MAX);
 
     r = get_string(obj, "status", true, &status, &status_len, err, errlen);
     if (r < 0)
         return r;
     if (cj_status_from_string(status, &st) < 0)
-        return fail(err, errlen, "status: not one of InProgress, Completed, Failed");
+        return cj_job_fail(err, errlen, "status: not one of InProgress, Completed, Failed");
 
     r = get_string(obj, "creationTime", true, &ctime, &ctime_len, err, errlen);
     if (r < 0)
         return r;
     r = cj_time_parse_iso8601(ctime, ctime_len, &creation_ns);
     if (r == -ERANGE)
-        return fail(err, errlen, "creationTime: outside the years 1678..2262");
+        return cj_job_fail(err, errlen, "creationTime: outside the years 1678..2262");
     if (r < 0 || ctime_len <= STRLEN("YYYY-MM-DD"))
-        return fail(err, errlen, "creationTime: not an ISO 8601 date and time");
+        return cj_job_fail(err, errlen, "creationTime: not an ISO 8601 date and time");
 
     r = get_string(obj, "targetModelArn", true, &target_arn, &target_arn_len, err, errlen);
     if (r < 0)
         return r;
     if (!cj_valid_custom_model_arn(target_arn, target_arn_len))
-        return fail(err, errlen, "targetModelArn: not a custom model ARN");
+        return cj_job_fail(err, errlen, "targetModelArn: not a custom model ARN");
 
     r = get_string(obj, "targetModelName", false, &target_name, &target_name_len, err, errlen);
     if (r < 0)
         return r;
     if (target_name && !cj_valid_custom_model_name(target_name, target_name_len))
-        return fail(err, errlen, "targetModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
+        return cj_job_fail(err, errlen, "targetModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
 
     r = get_string(obj, "sourceAccountId", true, &account, &account_len, err, errlen);
     if (r < 0)
         return r;
     if (!cj_valid_account_id(account, account_len))
-        return fail(err, errlen, "sourceAccountId: not 12 digits");
+        return cj_job_fail(err, errlen, "sourceAccountId: not 12 digits");
 
     r = get_string(obj, "sourceModelArn", true, &source_arn, &source_arn_len, err, errlen);
     if (r < 0)
         return r;
     if (!cj_valid_model_arn(source_arn, source_arn_len))
-        return fail(err, errlen, "sourceModelArn: not a model ARN");
+        return cj_job_fail(err, errlen, "sourceModelArn: not a model ARN");
 
     r = get_string(obj, "targetModelKmsKeyArn", false, &kms, &kms_len, err, errlen);
     if (r < 0)
         return r;
     if (kms && !cj_valid_kms_key_arn(kms, kms_len))
-        return fail(err, errlen, "targetModelKmsKeyArn: not a KMS key ARN");
+        return cj_job_fail(err, errlen, "targetModelKmsKeyArn: not a KMS key ARN");
 
     const json_t *tags = json_object_get(obj, "targetModelTags");
     if (json_is_null(tags))
@@ -293,14 +288,15 @@ int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t er
     r = get_string(obj, "failureMessage", false, &failure, &failure_len, err, errlen);
     if (r < 0)
         return r;
-    if (failure && utf8_length(failure, failure_len) > FAILURE_MSG_MAX)
-        return fail(err, errlen, "failureMessage: longer than %d characters", FAILURE_MSG_MAX);
+    if (failure && cj_job_utf8_length(failure, failure_len) > FAILURE_MSG_MAX)
+        return cj_job_fail(err, errlen, "failureMessage: longer than %d characters",
+                           FAILURE_MSG_MAX);
 
     r = get_string(obj, "sourceModelName", false, &source_name, &source_name_len, err, errlen);
     if (r < 0)
         return r;
     if (source_name && !cj_valid_custom_model_name(source_name, source_name_len))
-        return fail(err, errlen, "sourceModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
+        return cj_job_fail(err, errlen, "sourceModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
 
     /* The served bytes, in the model's member order. */
     _cleanup_buf_ struct cj_buf b = {};
@@ -309,29 +305,29 @@ int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t er
     if (r >= 0)
         r = cj_buf_append_char(&b, '{');
     if (r >= 0)
-        r = append_member(&b, "jobArn", arn, arn_len);
+        r = cj_job_append_member(&b, "jobArn", arn, arn_len);
     if (r >= 0)
-        r = append_member(&b, "status", status, status_len);
+        r = cj_job_append_member(&b, "status", status, status_len);
     if (r >= 0)
-        r = append_member(&b, "creationTime", ctime, ctime_len);
+        r = cj_job_append_member(&b, "creationTime", ctime, ctime_len);
     if (r >= 0)
-        r = append_member(&b, "targetModelArn", target_arn, target_arn_len);
+        r = cj_job_append_member(&b, "targetModelArn", target_arn, target_arn_len);
     if (r >= 0 && target_name)
-        r = append_member(&b, "targetModelName", target_name, target_name_len);
+        r = cj_job_append_member(&b, "targetModelName", target_name, target_name_len);
     if (r >= 0)
-        r = append_member(&b, "sourceAccountId", account, account_len);
+        r = cj_job_append_member(&b, "sourceAccountId", account, account_len);
     if (r >= 0)
-        r = append_member(&b, "sourceModelArn", source_arn, source_arn_len);
+        r = cj_job_append_member(&b, "sourceModelArn", source_arn, source_arn_len);
     if (r >= 0 && kms)
-        r = append_member(&b, "targetModelKmsKeyArn", kms, kms_len);
+        r = cj_job_append_member(&b, "targetModelKmsKeyArn", kms, kms_len);
     if (r >= 0 && tags)
         r = append_tags(&b, tags, err, errlen);
     if (r == -EBADMSG)
         return r;
     if (r >= 0 && failure)
-        r = append_member(&b, "failureMessage", failure, failure_len);
+        r = cj_job_append_member(&b, "failureMessage", failure, failure_len);
     if (r >= 0 && source_name)
-        r = append_member(&b, "sourceModelName", source_name, source_name_len);
+        r = cj_job_append_member(&b, "sourceModelName", source_name, source_name_len);
     if (r >= 0)
         r = cj_buf_append_char(&b, '}');
     if (r < 0)
@@ -366,16 +362,8 @@ void cj_page_done(struct cj_page *p)
     *p = (struct cj_page){};
 }
 
-/* The jobArn of a rejected summary, for the log: at most LOGGED_ARN_MAX bytes, whole
- * UTF-8 characters, control characters replaced. */
-static void loggable_arn(const json_t *summary, char *buf, size_t size)
+void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)
 {
-    const json_t *v = json_is_object(summary) ? json_object_get(summary, "jobArn") : NULL;
-    buf[0] = '\0';
-    if (!json_is_string(v))
-        return;
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
     if (n > size - 1) {
         n = size - 1;
         while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
@@ -386,6 +374,39 @@ static void loggable_arn(const json_t *summary, char *buf, size_t size)
     sanitize(buf);
 }
 
+/* The jobArn of a rejected summary, for the log: see cj_job_loggable_arn(). */
+static void loggable_arn(const json_t *summary, char *buf, size_t size)
+{
+    const json_t *v = json_is_object(summary) ? json_object_get(summary, "jobArn") : NULL;
+    buf[0] = '\0';
+    if (!json_is_string(v))
+        return;
+    cj_job_loggable_arn(json_string_value(v), json_string_length(v), buf, size);
+}
+
+void cj_job_log_skipped(size_t i, const char *arn, const char *reason)
+{
+    if (arn[0])
+        log_warning("Skipping model copy job summary %zu (jobArn %s): %s", i, arn, reason);
+    else
+        log_warning("Skipping model copy job summary %zu: %s", i, reason);
+}
+
+int cj_page_next_token(const char *s, size_t n, char **ret, char *err, size_t errlen)
+{
+    *ret = NULL;
+    if (n == 0)
+        return 0;
+    if (n > NEXT_TOKEN_MAX)
+        return cj_job_fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", n,
+                           NEXT_TOKEN_MAX);
+    for (size_t i = 0; i < n; i++)
+        if (s[i] != '\0' && strchr(" \t\n\v\f\r", s[i]))
+            return cj_job_fail(err, errlen, "nextToken: contains white space");
+    *ret = strndup(s, n);
+    return *ret ? 0 : -ENOMEM;
+}
+
 static int parse_next_token(const json_t *root, char **ret, char *err, size_t errlen)
 {
     const json_t *v = json_object_get(root, "nextToken");
@@ -393,21 +414,12 @@ static int parse_next_token(const json_t *root, char **ret, char *err, size_t er
     if (!v || json_is_null(v))
         return 0;
     if (!json_is_string(v))
-        return fail(err, errlen, "nextToken: not a string");
-    const char *s = json_string_value(v);
-    size_t n = json_string_length(v);
-    if (n == 0)
-        return 0;
-    if (n > NEXT_TOKEN_MAX)
-        return fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", n, NEXT_TOKEN_MAX);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != '\0' && strchr(" \t\n\v\f\r", s[i]))
-            return fail(err, errlen, "nextToken: contains white space");
-    *ret = strndup(s, n);
-    return *ret ? 0 : -ENOMEM;
+        return cj_job_fail(err, errlen, "nextToken: not a string");
+    return cj_page_next_token(json_string_value(v), json_string_length(v), ret, err, errlen);
 }
 
-int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, size_t errlen)
+int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, char *err,
+                            size_t errlen)
 {
     json_error_t jerr;
     int r;
@@ -418,26 +430,26 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
     if (err && errlen > 0)
         err[0] = '\0';
     if (!body)
-        return fail(err, errlen, "empty response body");
+        return cj_job_fail(err, errlen, "empty response body");
     if (len > PAGE_BODY_MAX) {
-        fail(err, errlen, "response body of %zu bytes exceeds the %zu byte limit", len,
-             PAGE_BODY_MAX);
+        cj_job_fail(err, errlen, "response body of %zu bytes exceeds the %zu byte limit", len,
+                    PAGE_BODY_MAX);
         return -E2BIG;
     }
 
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
-        return fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line, jerr.column,
-                    jerr.text);
+        return cj_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
+                           jerr.column, jerr.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        return fail(err, errlen, "response body is not a JSON object");
+        return cj_job_fail(err, errlen, "response body is not a JSON object");
     }
 
     struct cj_page page = {};
     const json_t *summaries = json_object_get(root, "modelCopyJobSummaries");
     if (summaries && !json_is_null(summaries) && !json_is_array(summaries)) {
-        r = fail(err, errlen, "modelCopyJobSummaries: not an array");
+        r = cj_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
         goto out;
     }
     r = parse_next_token(root, &page.next_token, err, errlen);
@@ -466,10 +478,7 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
         char arn[LOGGED_ARN_MAX + 1];
         loggable_arn(s, arn, sizeof(arn));
         page.n_skipped++;
-        if (arn[0])
-            log_warning("Skipping model copy job summary %zu (jobArn %s): %s", i, arn, reason);
-        else
-            log_warning("Skipping model copy job summary %zu: %s", i, reason);
+        cj_job_log_skipped(i, arn, reason);
     }
     r = 0;
     *ret = page;

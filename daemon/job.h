@@ -64,6 +64,10 @@ struct cj_page {
  * non-space bytes, is -EBADMSG with the reason in err. Invalid single summaries are
  * skipped, counted and logged. Bodies over 64 MiB are refused (-E2BIG). */
 int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, size_t errlen);
+/* The same contract, built on a jansson tree: the slower original, kept as the reference
+ * that tests and the differential fuzzer hold cj_page_parse() to. */
+int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, char *err,
+                            size_t errlen);
 void cj_page_done(struct cj_page *p);
 
 /* Reads an AWS error response: the type from the x-amzn-ErrorType header value (may be

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "../page-diff.h"
 #include "cj-time.h"
 #include "cj-util.h"
 #include "job.h"
@@ -29,6 +30,29 @@
     "\"targetModelTags\":[{\"key\":\"team\",\"value\":\"ml platform\"},"                           \
     "{\"key\":\"cost-center/a=b+c@d:e_f.g\",\"value\":\"\"}],"                                     \
     "\"failureMessage\":\"\",\"sourceModelName\":\"source-model\"}"
+
+/* Every page this file parses also goes through the reference: both must agree on all of
+ * it (page-diff.h) before the test looks at the streaming parser's answer. */
+static int checked_page_parse(const char *body, size_t len, struct cj_page *ret, char *err,
+                              size_t errlen)
+{
+    static int log_fd = -1;
+    struct page_run a, b;
+
+    if (log_fd < 0)
+        log_fd = page_log_fd();
+    page_run(cj_page_parse, body, len, errlen, log_fd, &a);
+    page_run(cj_page_parse_reference, body, len, errlen, log_fd, &b);
+    const char *what = page_runs_differ(&a, &b, errlen);
+    if (what)
+        print_error("cj_page_parse and the reference differ in %s on '%.*s'\n", what,
+                    (int)(len < 2000 ? len : 2000), body ? body : "");
+    assert_null(what);
+    page_run_done(&a);
+    page_run_done(&b);
+    return cj_page_parse(body, len, ret, err, errlen);
+}
+#define cj_page_parse checked_page_parse
 
 static char *read_data(const char *name, size_t *ret_len)
 {
