@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ListModelCopyJobs from the cache: the hot path of the product. One read transaction,
- * one cursor over the chosen index walking the key range in the requested order, one
- * lookup of the row per candidate, filters checked on the row header, the stored JSON
- * bytes appended as they are. */
+ * one cursor over the chosen index walking the key range in the requested order, filters
+ * checked on the row header, the stored JSON bytes appended as they are. The time index
+ * holds the rows, so walking it reads them in place; another index's key ends with its
+ * row's key, and a second cursor on the time index fetches the row (see fetch_row). */
 #include <errno.h>
 #include <stdio.h>
 
@@ -120,10 +121,9 @@ static inline const char *row_match(const struct list_plan *p, const MDB_val *v,
 
 /* Puts the cursor on the first candidate: past the token's key, or at the range's start. */
 static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *resume,
-                    size_t resume_len, MDB_val *k)
+                    size_t resume_len, MDB_val *k, MDB_val *v)
 {
     uint8_t start[INDEX_PREFIX_MAX + 9];
-    MDB_val v;
     int rc;
 
     if (resume) {
@@ -148,20 +148,20 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
         }
     }
 
-    rc = mdb_cursor_get(cur, k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
     if (p->ascending) {
         /* Resuming: strictly past the last row returned, even if it was removed. */
         if (rc == MDB_SUCCESS && resume && k->mv_size == resume_len &&
             memcmp(k->mv_data, resume, resume_len) == 0)
-            rc = mdb_cursor_get(cur, k, &v, MDB_NEXT);
+            rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
         return rc;
     }
     /* Descending: the greatest key below the seek key. */
     if (rc == MDB_NOTFOUND)
-        return mdb_cursor_get(cur, k, &v, MDB_LAST);
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
     if (rc != MDB_SUCCESS)
         return rc;
-    return mdb_cursor_get(cur, k, &v, MDB_PREV);
+    return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
 static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret)
@@ -177,22 +177,31 @@ static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cu
     return 0;
 }
 
+/* The row whose time-index key is `want`, by the cursor tc on the time index. */
+static int fetch_row(MDB_cursor *tc, const MDB_val *want, MDB_val *row)
+{
+    MDB_val k = *want;
+    return mdb_cursor_get(tc, &k, row, MDB_SET_KEY);
+}
+
 static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, const uint8_t *resume,
                 size_t resume_len, struct cj_buf *out, MDB_val *last, bool *more)
 {
     const MDB_cursor_op step = p->ascending ? MDB_NEXT : MDB_PREV;
-    const MDB_dbi jobs = s->dbi_jobs;
+    const bool clustered = p->index == CJ_INDEX_TIME;
     const size_t plen = p->plen;
-    MDB_cursor *cur = NULL;
-    MDB_val k, v, empty;
+    MDB_cursor *cur = NULL, *tc = NULL;
+    MDB_val k, v, row;
     unsigned n = 0;
 
     int r = open_cursor(s, txn, p->index, &cur);
+    if (r >= 0 && !clustered)
+        r = open_cursor(s, txn, CJ_INDEX_TIME, &tc);
     if (r < 0)
         return r;
 
-    int rc = position(p, cur, resume, resume_len, &k);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &empty, step)) {
+    int rc = position(p, cur, resume, resume_len, &k, &v);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, step)) {
         const uint8_t *kp = k.mv_data;
         if (k.mv_size <= plen + 8 || memcmp(kp, p->prefix, plen) != 0)
             break;
@@ -200,11 +209,15 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
                          : p->has_lo && memcmp(kp + plen, p->lo, 8) < 0)
             break;
 
-        MDB_val arn = {.mv_size = k.mv_size - plen - 8, .mv_data = (void *)(kp + plen + 8)};
-        if (mdb_get(txn, jobs, &arn, &v) != MDB_SUCCESS)
-            continue; /* an index entry without its row: verify reports it */
+        if (clustered)
+            row = v;
+        else {
+            MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (void *)(kp + plen)};
+            if (fetch_row(tc, &rk, &row) != MDB_SUCCESS)
+                continue; /* an index entry without its row: verify reports it */
+        }
         size_t json_len;
-        const char *json = row_match(p, &v, &json_len);
+        const char *json = row_match(p, &row, &json_len);
         if (!json)
             continue;
         if (n == p->max_results) {
