@@ -714,6 +714,66 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     remove_tree(dir);
 }
 
+/* Rows of an index fetched by stepping along the time index: a missing row (damage) is
+ * skipped whether stepping finds it gone or reaches the end, in both orders. */
+static void test_list_skips_entries_without_rows(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    enum { N = 60 };
+    struct cj_job j[N];
+    for (unsigned i = 0; i < N; i++) {
+        /* Dense in Failed (so stepping is on); the others in between. */
+        struct test_job_spec sp =
+            spec(i, i % 4 ? CJ_STATUS_FAILED : CJ_STATUS_COMPLETED, TEST_BASE_NS + (int64_t)i);
+        test_job_fill(&j[i], &sp);
+        put_one(s, &j[i], NULL);
+    }
+    cj_store_close(s);
+
+    /* Remove the rows of the Failed jobs 1 (the oldest), 30 and 59 (the newest). */
+    struct raw r;
+    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time");
+    const unsigned gone[] = {1, 30, 59};
+    for (size_t g = 0; g < ELEMENTSOF(gone); g++) {
+        uint8_t key[INDEX_KEY_MAX];
+        size_t n = strlen(j[gone[g]].job_arn);
+        put_time_key(key, j[gone[g]].creation_ns);
+        memcpy(key + 8, j[gone[g]].job_arn, n);
+        MDB_val k = {.mv_size = 8 + n, .mv_data = key};
+        assert_int_equal(mdb_del(r.txn, time_dbi, &k, NULL), 0);
+    }
+    raw_close(&r);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    for (int asc = 0; asc < 2; asc++) {
+        struct cj_buf out = {0}, want = {0};
+        char err[128];
+        assert_int_equal(cj_buf_append_str(&want, "{\"modelCopyJobSummaries\":["), 0);
+        bool first = true;
+        for (unsigned n = 0; n < N; n++) {
+            unsigned i = asc ? n : N - 1 - n;
+            if (i % 4 == 0 || i == 1 || i == 30 || i == 59)
+                continue;
+            if (!first)
+                assert_int_equal(cj_buf_append_char(&want, ','), 0);
+            first = false;
+            assert_int_equal(cj_buf_append(&want, j[i].json, j[i].json_len), 0);
+        }
+        assert_int_equal(cj_buf_append_str(&want, "]}"), 0);
+        struct cj_query q = {
+            .has_status = true, .status = CJ_STATUS_FAILED, .ascending = asc, .max_results = 100};
+        assert_int_equal(cj_store_list(s, &q, &out, err, sizeof(err)), 0);
+        assert_string_equal(out.data, want.data);
+        cj_buf_free(&out);
+        cj_buf_free(&want);
+    }
+    cj_store_close(s);
+    for (unsigned i = 0; i < N; i++)
+        test_job_free(&j[i]);
+    remove_tree(dir);
+}
+
 static void test_update_that_changes_creation_time(void **state)
 {
     char *dir = make_tmpdir();
@@ -841,6 +901,7 @@ int main(void)
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
         cmocka_unit_test(test_update_that_changes_creation_time),
+        cmocka_unit_test(test_list_skips_entries_without_rows),
         cmocka_unit_test(test_planner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
