@@ -56,6 +56,9 @@ int store_migrate_from_2(struct cj_store *s, MDB_txn *txn)
     mdb_cursor_close(cur);
     if (r < 0)
         return r;
+    /* A full map is not an error yet: store_write grows it and runs the migration again. */
+    if (rc == MDB_MAP_FULL)
+        return -ENOSPC;
     if (rc != MDB_NOTFOUND)
         return log_error_errno(store_errno(rc), "store: cannot move the rows of schema 2: %s",
                                mdb_strerror(rc));

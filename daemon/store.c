@@ -435,9 +435,11 @@ static int wipe_for_rebuild(struct cj_store *s, MDB_txn *txn, uint32_t version)
 }
 
 /* Runs in one write transaction (retried after growth): creates the databases, checks
- * the schema, migrates or wipes an older store, creates meta. */
+ * the schema, migrates or wipes an older store, creates meta. userdata: a bool, true to
+ * wipe a store that could be migrated (there is no room to). */
 static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
+    const bool *no_room = userdata;
     uint32_t version;
     bool has_data;
     int r = open_dbis(s, txn, MDB_CREATE);
@@ -452,7 +454,9 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version == 1 || version == 2) {
+    if ((version == 1 || version == 2) && *no_room)
+        r = wipe_for_rebuild(s, txn, version);
+    else if (version == 1 || version == 2) {
         r = migrate(s, txn, version);
         /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
          * log is untouched by the migration, so its sequence still goes on. */
@@ -591,7 +595,16 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     else if (dead > 0)
         log_notice("store: cleared %d reader slot(s) left by processes that died", dead);
 
-    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, NULL);
+    bool no_room = false;
+    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, &no_room);
+    if (r == -ENOSPC && !s->read_only) {
+        /* A migration writes every row anew while the old copies stay allocated until it
+         * commits, which may not fit under max_size: a cache refilled by the next full
+         * sync is better than a daemon that cannot start. */
+        log_warning("store: no room under store.max_size to migrate the cache; discarding it");
+        no_room = true;
+        r = store_write(s, setup_txn, &no_room);
+    }
     if (r < 0)
         goto fail;
 

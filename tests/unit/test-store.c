@@ -637,6 +637,35 @@ static void test_migration_of_a_damaged_row_wipes(void **state)
     remove_tree(dir);
 }
 
+static void test_migration_without_room_wipes(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_job keep;
+    struct cj_store *s = store_for_migration(dir, &keep);
+    uint64_t first, last;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    cj_store_close(s);
+    raw_write_old_layout(dir, 2);
+
+    /* A ceiling below the map's size: the map cannot grow for the new copies of the rows. */
+    struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
+    assert_int_equal(cj_store_open(&o, &s), 0);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    struct cj_job j;
+    struct test_job_spec sp = spec(1, CJ_STATUS_FAILED, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    uint64_t first2, last2;
+    assert_int_equal(cj_store_events_bounds(s, &first2, &last2), 0);
+    assert_true(last2 == last + 1);
+    assert_verified(s);
+    cj_store_close(s);
+    test_job_free(&keep);
+    remove_tree(dir);
+}
+
 /* ---- the clustered layout's own invariants ---- */
 
 static void expect_damage(const char *dir, const char *what)
@@ -899,6 +928,7 @@ int main(void)
         cmocka_unit_test(test_verify_detects_damage),
         cmocka_unit_test(test_migration_from_schema_2),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
+        cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
         cmocka_unit_test(test_update_that_changes_creation_time),
         cmocka_unit_test(test_list_skips_entries_without_rows),
