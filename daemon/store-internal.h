@@ -15,8 +15,10 @@
 #define CJ_STORE_MAC_KEY_SIZE 32
 #define CJ_MODEL_ARN_MAX      2048 /* the service allows 1011; the row format allows more */
 
-/* Names of the LMDB databases. */
-#define STORE_DB_JOBS   "jobs"
+/* Names of the LMDB databases. The rows live in the time index (idx_time: time | jobArn ->
+ * row value), so that rows of neighbouring times share pages, as a list reads them; `jobs`
+ * maps a jobArn to its 8-byte time key, the missing half of its row's key. */
+#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8 bytes) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
@@ -142,7 +144,7 @@ uint64_t store_job_hash(const char *arn, size_t len);
 
 /* ---- rows and index keys (store-row.c) ---- */
 
-/* The value of a `jobs` row: a fixed header, the targetModelName and sourceModelArn
+/* The value of a row (in idx_time): a fixed header, the targetModelName and sourceModelArn
  * bytes (filters are checked here, never in the JSON), then the JSON as served.
  *   0 version  1 status  2 name length  3 flags (bit 0: has a name)
  *   4 sourceModelArn length (le16)  6 offset of the JSON (le16)
@@ -185,9 +187,28 @@ static inline size_t store_index_prefix_len(enum cj_index i)
     static const uint8_t lens[_CJ_INDEX_MAX] = {0, 1, CJ_ACCOUNT_ID_LEN, 8};
     return lens[i];
 }
-/* prefix | time | jobArn. Returns the size. */
+/* prefix | time | jobArn. Returns the size. The time index's key (no prefix) is also the
+ * row's key, and every other index key ends with it. */
 size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
                        uint8_t out[INDEX_KEY_MAX]);
+
+/* ---- finding a row by jobArn (store-lookup.c) ---- */
+
+#define TIME_KEY_SIZE 8 /* the value of a `jobs` entry */
+
+/* The key of a job's row, from its `jobs` value and its jobArn: -EUCLEAN if the value is
+ * not a time key or the jobArn is too long. Returns the size in *len. */
+int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
+                  uint8_t out[INDEX_KEY_MAX], size_t *len);
+/* The row of jobArn `arn` (pointing into the map): -ENOENT if `jobs` has no such job,
+ * -EUCLEAN if it has one without a row. */
+int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row);
+
+/* ---- migrations (store-migrate.c) ---- */
+
+/* Schema 2 -> 3: moves every row from `jobs` into the time index. -EUCLEAN if a row of the
+ * old store does not decode (the caller then discards the cache). */
+int store_migrate_from_2(struct cj_store *s, MDB_txn *txn);
 
 /* ---- counters in meta (store.c) ---- */
 
@@ -202,11 +223,6 @@ int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_
 /* The same for u64; -EUCLEAN if the value is not 8 bytes, 0 (value 0) if absent. */
 int store_meta_put_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t v);
 int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t *ret);
-
-/* ---- deleting one row with its index keys (store-write.c) ---- */
-
-int store_delete_row(struct cj_store *s, MDB_txn *txn, const MDB_val *arn, const MDB_val *value,
-                     struct store_counts *counts);
 
 /* ---- nextToken (store-token.c) ---- */
 
@@ -244,8 +260,9 @@ int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret);
 
 /* ---- removing a row's index entries (store-write.c) ---- */
 
-/* Deletes the index keys of the row `r` of jobArn `arn` and takes it off the counters; the
- * caller deletes the row itself (with mdb_del or, while walking, mdb_cursor_del). */
+/* Deletes the row `r` of jobArn `arn` from the time index and its keys from the other
+ * indexes, and takes it off the counters; the caller deletes the job's `jobs` entry (with
+ * mdb_del or, while walking `jobs`, mdb_cursor_del). */
 int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                       const struct store_row *r, struct store_counts *counts);
 

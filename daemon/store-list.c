@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* ListModelCopyJobs from the cache: the hot path of the product. One read transaction,
- * one cursor over the chosen index walking the key range in the requested order, one
- * lookup of the row per candidate, filters checked on the row header, the stored JSON
- * bytes appended as they are. */
+ * one cursor over the chosen index walking the key range in the requested order, filters
+ * checked on the row header, the stored JSON bytes appended as they are. The time index
+ * holds the rows, so walking it reads them in place; another index's key ends with its
+ * row's key, and a second cursor on the time index fetches the row (see fetch_row). */
 #include <errno.h>
 #include <stdio.h>
 
@@ -120,10 +121,9 @@ static inline const char *row_match(const struct list_plan *p, const MDB_val *v,
 
 /* Puts the cursor on the first candidate: past the token's key, or at the range's start. */
 static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *resume,
-                    size_t resume_len, MDB_val *k)
+                    size_t resume_len, MDB_val *k, MDB_val *v)
 {
     uint8_t start[INDEX_PREFIX_MAX + 9];
-    MDB_val v;
     int rc;
 
     if (resume) {
@@ -148,20 +148,20 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
         }
     }
 
-    rc = mdb_cursor_get(cur, k, &v, MDB_SET_RANGE);
+    rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
     if (p->ascending) {
         /* Resuming: strictly past the last row returned, even if it was removed. */
         if (rc == MDB_SUCCESS && resume && k->mv_size == resume_len &&
             memcmp(k->mv_data, resume, resume_len) == 0)
-            rc = mdb_cursor_get(cur, k, &v, MDB_NEXT);
+            rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
         return rc;
     }
     /* Descending: the greatest key below the seek key. */
     if (rc == MDB_NOTFOUND)
-        return mdb_cursor_get(cur, k, &v, MDB_LAST);
+        return mdb_cursor_get(cur, k, v, MDB_LAST);
     if (rc != MDB_SUCCESS)
         return rc;
-    return mdb_cursor_get(cur, k, &v, MDB_PREV);
+    return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
 static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret)
@@ -177,22 +177,95 @@ static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cu
     return 0;
 }
 
+/* A cursor on the time index that fetches the rows of another index's entries, which
+ * come in time order: the next row wanted is some entries on from the last one, and
+ * stepping there may be cheaper than a descent from the root. It is only when the index is
+ * selective enough: at 100,000 jobs a descent costs about as much as ROW_DESCENT_STEPS
+ * steps (~1,800 instructions against ~200), and a status is ~7 entries apart but a source
+ * model ~60. So stepping keeps an account in units of a step: a row found k steps on
+ * earns ROW_DESCENT_STEPS - k, a search that gives up after ROW_STEP_MAX steps (and then
+ * descends) costs ROW_STEP_MAX. Out of credit, it descends, and every ROW_STEP_PROBE-th
+ * row probes up to ROW_DESCENT_STEPS steps. Measurements: docs/performance.md. */
+#define ROW_STEP_MAX      16
+#define ROW_DESCENT_STEPS 9
+#define ROW_STEP_CREDIT   (4 * ROW_STEP_MAX)
+#define ROW_STEP_PROBE    32
+
+struct row_cursor {
+    MDB_cursor *cur;
+    MDB_cursor_op step; /* the walk's direction */
+    bool placed;        /* cur stands on the last row fetched */
+    int credit;
+    unsigned idle; /* rows fetched by descent since the credit ran out */
+};
+
+/* LMDB's default order: bytes, then length. */
+static inline int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+    size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+    int c = memcmp(a->mv_data, b->mv_data, n);
+    return c ? c : (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+/* Steps towards want: the number of steps when found (row set), 0 when not within `max`
+ * steps, -1 when stepped past it (the row is missing). */
+static int step_to(struct row_cursor *rc, const MDB_val *want, int max, MDB_val *row)
+{
+    MDB_val k;
+    for (int i = 1; i <= max; i++) {
+        if (mdb_cursor_get(rc->cur, &k, row, rc->step) != MDB_SUCCESS)
+            return -1;
+        int c = key_cmp(&k, want);
+        if (c == 0)
+            return i;
+        if (rc->step == MDB_NEXT ? c > 0 : c < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* The row whose time-index key is `want`. */
+static int fetch_row(struct row_cursor *rc, const MDB_val *want, MDB_val *row)
+{
+    if (rc->placed && (rc->credit > 0 || ++rc->idle >= ROW_STEP_PROBE)) {
+        /* A probe only looks as far as would pay. */
+        int steps = step_to(rc, want, rc->credit > 0 ? ROW_STEP_MAX : ROW_DESCENT_STEPS, row);
+        rc->idle = 0;
+        if (steps > 0) {
+            rc->credit += ROW_DESCENT_STEPS - steps;
+            if (rc->credit > ROW_STEP_CREDIT)
+                rc->credit = ROW_STEP_CREDIT;
+            return MDB_SUCCESS;
+        }
+        if (steps == 0 && rc->credit > 0)
+            rc->credit = rc->credit > ROW_STEP_MAX ? rc->credit - ROW_STEP_MAX : 0;
+        /* Past it says nothing of the distance; the descent confirms the row is missing. */
+    }
+    MDB_val k = *want;
+    int r = mdb_cursor_get(rc->cur, &k, row, MDB_SET_KEY);
+    rc->placed = r == MDB_SUCCESS;
+    return r;
+}
+
 static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, const uint8_t *resume,
                 size_t resume_len, struct cj_buf *out, MDB_val *last, bool *more)
 {
     const MDB_cursor_op step = p->ascending ? MDB_NEXT : MDB_PREV;
-    const MDB_dbi jobs = s->dbi_jobs;
+    const bool clustered = p->index == CJ_INDEX_TIME;
     const size_t plen = p->plen;
     MDB_cursor *cur = NULL;
-    MDB_val k, v, empty;
+    struct row_cursor rows = {.step = step, .credit = ROW_DESCENT_STEPS};
+    MDB_val k, v, row;
     unsigned n = 0;
 
     int r = open_cursor(s, txn, p->index, &cur);
+    if (r >= 0 && !clustered)
+        r = open_cursor(s, txn, CJ_INDEX_TIME, &rows.cur);
     if (r < 0)
         return r;
 
-    int rc = position(p, cur, resume, resume_len, &k);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &empty, step)) {
+    int rc = position(p, cur, resume, resume_len, &k, &v);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, step)) {
         const uint8_t *kp = k.mv_data;
         if (k.mv_size <= plen + 8 || memcmp(kp, p->prefix, plen) != 0)
             break;
@@ -200,11 +273,15 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
                          : p->has_lo && memcmp(kp + plen, p->lo, 8) < 0)
             break;
 
-        MDB_val arn = {.mv_size = k.mv_size - plen - 8, .mv_data = (void *)(kp + plen + 8)};
-        if (mdb_get(txn, jobs, &arn, &v) != MDB_SUCCESS)
-            continue; /* an index entry without its row: verify reports it */
+        if (clustered)
+            row = v;
+        else {
+            MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (void *)(kp + plen)};
+            if (fetch_row(&rows, &rk, &row) != MDB_SUCCESS)
+                continue; /* an index entry without its row: verify reports it */
+        }
         size_t json_len;
-        const char *json = row_match(p, &v, &json_len);
+        const char *json = row_match(p, &row, &json_len);
         if (!json)
             continue;
         if (n == p->max_results) {

@@ -123,8 +123,13 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 
         struct store_row row;
         char arn[CJ_JOB_ARN_MAX];
+        uint8_t tkey[INDEX_KEY_MAX];
+        MDB_val tk = {.mv_data = tkey}, row_v;
         size_t arn_len = k.mv_size;
-        if (arn_len > sizeof(arn) || store_row_decode(v.mv_data, v.mv_size, &row) < 0) {
+        /* `jobs` is small (jobArn -> time): only the rows of unseen jobs are read. */
+        if (store_row_key(&v, k.mv_data, k.mv_size, tkey, &tk.mv_size) < 0 ||
+            mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &tk, &row_v) != MDB_SUCCESS ||
+            store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0) {
             r = log_error_errno(EUCLEAN, "store: a damaged row blocks the pass; run verify");
             break;
         }

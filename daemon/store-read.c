@@ -17,14 +17,14 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;
-    MDB_val k = {.mv_size = len, .mv_data = (void *)job_arn}, v;
+    MDB_val v;
     struct store_row row;
-    int rc = mdb_get(txn, s->dbi_jobs, &k, &v);
-    if (rc != MDB_SUCCESS)
-        r = store_errno(rc);
-    else if ((r = store_row_decode(v.mv_data, v.mv_size, &row)) < 0)
+    r = store_row_get(s, txn, job_arn, len, &v);
+    if (r == -EUCLEAN)
+        log_error("store: %s has no row; run verify", job_arn);
+    else if (r >= 0 && (r = store_row_decode(v.mv_data, v.mv_size, &row)) < 0)
         log_error("store: the stored row of %s is damaged", job_arn);
-    else
+    else if (r >= 0)
         r = cj_buf_append(out, row.json, row.json_len);
     store_read_end(s);
     return r;

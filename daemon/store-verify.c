@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* The consistency checker: every row decodes and has its key in every index, every index
- * key points at a row that produces exactly that key, the counters in meta agree, and the
- * change log is in order, within its bound, behind meta's last seq and agrees with the rows. */
+/* The consistency checker: every job in `jobs` has its row in the time index and every row
+ * its job there; every row decodes, lies under its own creation time and has its key in
+ * every other index; every index key points at a row that produces exactly that key; the
+ * counters in meta agree; and the change log is in order, within its bound, behind meta's
+ * last seq and agrees with the rows. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -55,7 +57,9 @@ static int verify_meta(struct cj_store *s, MDB_txn *txn, struct report *rep)
     return 0;
 }
 
-static int verify_rows(struct cj_store *s, MDB_txn *txn, struct store_counts *seen,
+/* `jobs` against the rows: each job has a time key, a row under it that decodes, and that
+ * row's keys in the other indexes. */
+static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *seen,
                        struct report *rep)
 {
     MDB_cursor *cur;
@@ -67,20 +71,30 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, struct store_counts *se
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct store_row row;
+        uint8_t tkey[INDEX_KEY_MAX];
+        MDB_val tk = {.mv_data = tkey}, row_v;
         int klen = (int)(k.mv_size > 200 ? 200 : k.mv_size);
         if (k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX) {
             problem(rep, "jobs: key of %zu bytes", k.mv_size);
             continue;
         }
-        if (store_row_decode(v.mv_data, v.mv_size, &row) < 0) {
-            problem(rep, "jobs: %.*s: row does not decode", klen, (char *)k.mv_data);
+        if (store_row_key(&v, k.mv_data, k.mv_size, tkey, &tk.mv_size) < 0) {
+            problem(rep, "jobs: %.*s: value of %zu bytes is not a time key", klen,
+                    (char *)k.mv_data, v.mv_size);
             continue;
         }
-        if (row.model_hash != store_model_hash(row.model_arn, row.model_arn_len))
-            problem(rep, "jobs: %.*s: model hash does not match its ARN", klen, (char *)k.mv_data);
+        if (mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &tk, &row_v) != MDB_SUCCESS) {
+            problem(rep, "%s: no row for job %.*s", store_index_db_names[CJ_INDEX_TIME], klen,
+                    (char *)k.mv_data);
+            continue;
+        }
+        if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0)
+            continue; /* reported by verify_rows */
         seen->total++;
         seen->by_status[row.status]++;
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+            if (i == CJ_INDEX_TIME)
+                continue;
             uint8_t key[INDEX_KEY_MAX];
             MDB_val ik = {.mv_data = key}, iv;
             ik.mv_size = store_index_key(i, &row, k.mv_data, k.mv_size, key);
@@ -93,6 +107,56 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, struct store_counts *se
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+/* The rows against `jobs`: each row decodes, lies under its own creation time, and its job
+ * points at it. */
+static int verify_rows(struct cj_store *s, MDB_txn *txn, uint64_t expected, struct report *rep)
+{
+    const char *name = store_index_db_names[CJ_INDEX_TIME];
+    uint64_t entries = 0;
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME], &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        entries++;
+        if (k.mv_size <= TIME_KEY_SIZE || k.mv_size > TIME_KEY_SIZE + CJ_JOB_ARN_MAX) {
+            problem(rep, "%s: key of %zu bytes", name, k.mv_size);
+            continue;
+        }
+        MDB_val arn = {.mv_size = k.mv_size - TIME_KEY_SIZE,
+                       .mv_data = (uint8_t *)k.mv_data + TIME_KEY_SIZE},
+                jv;
+        int alen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
+        struct store_row row;
+        if (store_row_decode(v.mv_data, v.mv_size, &row) < 0)
+            problem(rep, "%s: %.*s: row does not decode", name, alen, (char *)arn.mv_data);
+        else {
+            if (row.model_hash != store_model_hash(row.model_arn, row.model_arn_len))
+                problem(rep, "%s: %.*s: model hash does not match its ARN", name, alen,
+                        (char *)arn.mv_data);
+            if (row.creation_ns != get_time_key(k.mv_data))
+                problem(rep, "%s: %.*s: row lies under another time than its own", name, alen,
+                        (char *)arn.mv_data);
+        }
+        int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
+        if (rc2 != MDB_SUCCESS)
+            problem(rep, "%s: row of %.*s which is not in jobs", name, alen, (char *)arn.mv_data);
+        else if (jv.mv_size != TIME_KEY_SIZE || memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0)
+            problem(rep, "%s: row of %.*s, whose job points elsewhere", name, alen,
+                    (char *)arn.mv_data);
+    }
+    mdb_cursor_close(cur);
+    if (rc != MDB_NOTFOUND)
+        return store_errno(rc);
+    if (entries != expected)
+        problem(rep, "%s: %" PRIu64 " rows for %" PRIu64 " jobs", name, entries, expected);
+    return 0;
+}
+
+/* Another index: empty values, and each key is the one its row produces. */
 static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint64_t expected,
                         struct report *rep)
 {
@@ -114,11 +178,13 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
             problem(rep, "%s: key of %zu bytes", name, k.mv_size);
             continue;
         }
-        MDB_val arn = {.mv_size = k.mv_size - plen - 8, .mv_data = (uint8_t *)k.mv_data + plen + 8};
+        /* The key ends with its row's key: time | jobArn. */
+        MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (uint8_t *)k.mv_data + plen};
+        MDB_val arn = {.mv_size = rk.mv_size - 8, .mv_data = (uint8_t *)rk.mv_data + 8};
         int alen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
         MDB_val row_v;
         struct store_row row;
-        if (mdb_get(txn, s->dbi_jobs, &arn, &row_v) != MDB_SUCCESS) {
+        if (mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &rk, &row_v) != MDB_SUCCESS) {
             problem(rep, "%s: entry for %.*s which is not stored", name, alen, (char *)arn.mv_data);
             continue;
         }
@@ -268,14 +334,14 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
             continue; /* an older event of a job already checked */
 
         int alen = (int)(arn_len > 200 ? 200 : arn_len);
-        MDB_val row_k = {.mv_size = arn_len, .mv_data = (void *)arn}, row_v;
+        MDB_val row_v;
         struct store_row row;
-        int grc = mdb_get(txn, s->dbi_jobs, &row_k, &row_v);
+        int gr = store_row_get(s, txn, arn, arn_len, &row_v);
         if (p[0] == CJ_EVENT_REMOVED) {
-            if (grc == MDB_SUCCESS)
+            if (gr != -ENOENT)
                 problem(rep, "events: seq %" PRIu64 " removed %.*s, which is stored", seq, alen,
                         arn);
-        } else if (grc != MDB_SUCCESS)
+        } else if (gr < 0)
             problem(rep, "events: seq %" PRIu64 " %s %.*s, which is not stored", seq,
                     cj_event_type_to_string(p[0]), alen, arn);
         else if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) >= 0 &&
@@ -301,9 +367,12 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
         return r;
     r = verify_meta(s, txn, &rep);
     if (r >= 0)
-        r = verify_rows(s, txn, &seen, &rep);
+        r = verify_jobs(s, txn, &seen, &rep);
+    if (r >= 0)
+        r = verify_rows(s, txn, seen.total, &rep);
     for (size_t i = 0; r >= 0 && i < _CJ_INDEX_MAX; i++)
-        r = verify_index(s, txn, i, seen.total, &rep);
+        if (i != CJ_INDEX_TIME)
+            r = verify_index(s, txn, i, seen.total, &rep);
     uint64_t n_events = 0;
     if (r >= 0)
         r = verify_events(s, txn, &n_events, &rep);

@@ -13,7 +13,8 @@ int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t 
     size_t sizes[_CJ_INDEX_MAX];
     uint8_t status = r->status;
 
-    /* All keys are built before the first delete: deleting may move pages under r. */
+    /* All keys are built before the first delete: deleting may move pages under r, which
+     * lies in the time index, the first one deleted from. */
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         sizes[i] = store_index_key(i, r, arn, arn_len, keys[i]);
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
@@ -36,11 +37,16 @@ static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, cons
     return store_errno(mdb_put(txn, s->dbi_index[i], &k, &v, 0));
 }
 
+static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
+{
+    return a_len == b_len && memcmp(a, b, a_len) == 0;
+}
+
 static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
                    struct store_counts *counts, struct cj_store_changes *ch)
 {
     size_t arn_len = strlen(j->job_arn);
-    MDB_val k = {.mv_size = arn_len, .mv_data = j->job_arn}, old;
+    MDB_val old;
     struct store_row nr, orow;
     uint8_t new_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX], old_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t new_sizes[_CJ_INDEX_MAX], old_sizes[_CJ_INDEX_MAX];
@@ -55,8 +61,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
-    int rc = mdb_get(txn, s->dbi_jobs, &k, &old);
-    if (rc == MDB_SUCCESS) {
+    r = store_row_get(s, txn, j->job_arn, arn_len, &old);
+    if (r >= 0) {
         if (old.mv_size == s->scratch.len &&
             memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
             ch->unchanged++;
@@ -66,22 +72,42 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
         r = store_row_decode(old.mv_data, old.mv_size, &orow);
         if (r < 0)
             return log_error_errno(r, "store: the stored row of %s is damaged", j->job_arn);
+        /* All old keys are built now: the first write may move the page old lies on. */
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
             old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
         if (counts->by_status[orow.status] > 0)
             counts->by_status[orow.status]--;
         counts->by_status[nr.status]++;
-    } else if (rc == MDB_NOTFOUND) {
+    } else if (r == -ENOENT) {
         existed = false;
         counts->total++;
         counts->by_status[nr.status]++;
     } else
-        return store_errno(rc);
+        return log_error_errno(r, "store: the stored row of %s is damaged", j->job_arn);
 
+    /* The row, in the time index. A new creationTime (Bedrock never changes one) moves it,
+     * and `jobs` then points at the new key. */
+    const uint8_t *tkey = new_keys[CJ_INDEX_TIME];
+    bool moved = !existed || !same_key(old_keys[CJ_INDEX_TIME], old_sizes[CJ_INDEX_TIME], tkey,
+                                       new_sizes[CJ_INDEX_TIME]);
+    if (existed && moved) {
+        MDB_val ok = {.mv_size = old_sizes[CJ_INDEX_TIME], .mv_data = old_keys[CJ_INDEX_TIME]};
+        int rc = mdb_del(txn, s->dbi_index[CJ_INDEX_TIME], &ok, NULL);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            return store_errno(rc);
+    }
+    MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-    rc = mdb_put(txn, s->dbi_jobs, &k, &v, 0);
+    int rc = mdb_put(txn, s->dbi_index[CJ_INDEX_TIME], &k, &v, 0);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
+    if (moved) {
+        MDB_val ak = {.mv_size = arn_len, .mv_data = j->job_arn};
+        MDB_val av = {.mv_size = TIME_KEY_SIZE, .mv_data = (void *)tkey};
+        rc = mdb_put(txn, s->dbi_jobs, &ak, &av, 0);
+        if (rc != MDB_SUCCESS)
+            return store_errno(rc);
+    }
 
     /* j->json is the caller's memory, never the map's. */
     r = store_event_append(s, txn, existed ? CJ_EVENT_UPDATED : CJ_EVENT_CREATED, j->json,
@@ -90,8 +116,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
         return r;
 
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
-        if (existed && old_sizes[i] == new_sizes[i] &&
-            memcmp(old_keys[i], new_keys[i], new_sizes[i]) == 0)
+        if (i == CJ_INDEX_TIME ||
+            (existed && same_key(old_keys[i], old_sizes[i], new_keys[i], new_sizes[i])))
             continue;
         if (existed) {
             MDB_val ok = {.mv_size = old_sizes[i], .mv_data = old_keys[i]};
@@ -175,10 +201,12 @@ static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     struct store_counts counts;
     struct store_row row;
 
-    int rc = mdb_get(txn, s->dbi_jobs, &k, &v);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    int r = store_counts_load(s, txn, &counts);
+    int r = store_row_get(s, txn, c->arn, c->len, &v);
+    if (r == -EUCLEAN)
+        return log_error_errno(r, "store: %s has no row; run verify", c->arn);
+    if (r < 0)
+        return r;
+    r = store_counts_load(s, txn, &counts);
     if (r < 0)
         return r;
     r = store_row_decode(v.mv_data, v.mv_size, &row);
@@ -193,7 +221,7 @@ static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
         r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
     if (r < 0)
         return r;
-    rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
+    int rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     return store_counts_save(s, txn, &counts);

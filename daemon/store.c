@@ -370,27 +370,44 @@ static int load_token_key(struct cj_store *s, MDB_txn *txn)
     return store_token_set_key(s, v.mv_data, v.mv_size);
 }
 
-/* Schema 1 had no change log; everything else is unchanged, so adding the (empty) log,
- * already created by open_dbis, is the whole migration. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 2,
-               "migrate_from_1 brings schema 1 to 2: chain it, or wipe, for a later schema");
+static int put_schema(struct cj_store *s, MDB_txn *txn, uint32_t version)
+{
+    uint8_t v[4];
+    for (int i = 0; i < 4; i++)
+        v[i] = (uint8_t)(version >> (8 * i));
+    return meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
+}
+
+/* Schema 1 had no change log; everything else is as in schema 2, so adding the (empty)
+ * log, already created by open_dbis, is the whole step. */
 static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 {
     struct store_counts c;
-    uint8_t v[4];
     int r = store_counts_load(s, txn, &c);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the counters of schema 1: %m");
-    put_schema_version(v);
-    MDB_val k = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val val = {.mv_size = sizeof(v), .mv_data = v};
-    r = store_errno(mdb_put(txn, s->dbi_meta, &k, &val, 0));
+    r = put_schema(s, txn, 2);
     if (r < 0)
         return r;
-    log_notice("store: migrated the cache from schema 1 to %d (added the change log); its %" PRIu64
+    log_notice("store: migrated the cache from schema 1 to 2 (added the change log); its %" PRIu64
                " job(s) are kept",
-               CJ_STORE_SCHEMA_VERSION, c.total);
+               c.total);
     return 0;
+}
+
+/* Each step brings one schema to the next; the caller records the last. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 3,
+               "migrate() ends at schema 3: add a step, or wipe, for a later schema");
+static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
+{
+    int r = 0;
+    if (version == 1)
+        r = migrate_from_1(s, txn);
+    if (r >= 0 && version <= 2)
+        r = store_migrate_from_2(s, txn);
+    if (r >= 0)
+        r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
+    return r;
 }
 
 /* A cache that cannot be migrated is discarded; the next full sync rebuilds it. The change
@@ -418,9 +435,11 @@ static int wipe_for_rebuild(struct cj_store *s, MDB_txn *txn, uint32_t version)
 }
 
 /* Runs in one write transaction (retried after growth): creates the databases, checks
- * the schema, migrates or wipes an older store, creates meta. */
+ * the schema, migrates or wipes an older store, creates meta. userdata: a bool, true to
+ * wipe a store that could be migrated (there is no room to). */
 static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
+    const bool *no_room = userdata;
     uint32_t version;
     bool has_data;
     int r = open_dbis(s, txn, MDB_CREATE);
@@ -435,9 +454,15 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version == 1)
-        r = migrate_from_1(s, txn);
-    else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
+    if ((version == 1 || version == 2) && *no_room)
+        r = wipe_for_rebuild(s, txn, version);
+    else if (version == 1 || version == 2) {
+        r = migrate(s, txn, version);
+        /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
+         * log is untouched by the migration, so its sequence still goes on. */
+        if (r == -EUCLEAN)
+            r = wipe_for_rebuild(s, txn, version);
+    } else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
         r = wipe_for_rebuild(s, txn, version);
     else if (version < CJ_STORE_SCHEMA_VERSION)
         r = init_meta(s, txn);
@@ -570,7 +595,16 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     else if (dead > 0)
         log_notice("store: cleared %d reader slot(s) left by processes that died", dead);
 
-    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, NULL);
+    bool no_room = false;
+    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, &no_room);
+    if (r == -ENOSPC && !s->read_only) {
+        /* A migration writes every row anew while the old copies stay allocated until it
+         * commits, which may not fit under max_size: a cache refilled by the next full
+         * sync is better than a daemon that cannot start. */
+        log_warning("store: no room under store.max_size to migrate the cache; discarding it");
+        no_room = true;
+        r = store_write(s, setup_txn, &no_room);
+    }
     if (r < 0)
         goto fail;
 

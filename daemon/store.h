@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* The LMDB cache of model copy jobs.
  *
- * One environment, several named databases: the jobs by jobArn (value: a small fixed
- * header, then the job's JSON bytes exactly as served), indexes keyed by big-endian
- * composite keys (time; status|time; account|time; hash(sourceModelArn)|time; each
- * followed by the jobArn so equal times order by ARN), and a meta database (schema
- * version, counters, last sync time, the key that authenticates nextTokens).
+ * One environment, several named databases: indexes keyed by big-endian composite keys
+ * (time; status|time; account|time; hash(sourceModelArn)|time; each followed by the jobArn
+ * so equal times order by ARN), of which the time index holds the rows (a small fixed
+ * header, then the job's JSON bytes exactly as served) so that rows are clustered by
+ * creation time; the jobs by jobArn (value: the creation time, to find the row); a change
+ * log; and a meta database (schema version, counters, last sync time, the key that
+ * authenticates nextTokens).
  * Readers never block the writer; every write is one transaction.
  * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
  * other processes may open the same directory read_only. */
@@ -18,7 +20,8 @@
 #include "cj-buf.h"
 #include "job.h"
 
-#define CJ_STORE_SCHEMA_VERSION 2 /* 2: the change log (events) */
+/* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time */
+#define CJ_STORE_SCHEMA_VERSION 3
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -35,10 +38,10 @@ struct cj_store_options {
 
 /* Opens or creates the store. A store written by a newer schema is refused with
  * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
- * log is added) and otherwise wiped and refilled by the next full sync; the log line says
- * which. A wipe keeps the change log's sequence going. Read-only opens refuse any other
- * schema.
- * Stale reader slots left by crashed processes are cleared. */
+ * log is added; schema 2: the rows move into the time index) and otherwise wiped and refilled by
+ * the next full sync; the log line says which. A wipe keeps the change log's sequence going.
+ * Read-only opens refuse any other schema. Stale reader slots left by crashed processes are
+ * cleared. */
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
 void cj_store_close(struct cj_store *s);
 

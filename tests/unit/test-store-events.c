@@ -482,15 +482,14 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     expect_bounds(s, 1, 12);
     cj_store_close(s);
 
-    /* Make it a schema-1 store: no change log, no last seq. */
+    /* Make it a schema-1 store: the rows in `jobs`, no change log, no last seq. */
+    raw_write_old_layout(dir, 1);
     struct raw r;
     MDB_dbi meta = raw_open(&r, dir, STORE_DB_META);
     MDB_dbi events;
     assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_EVENTS, 0, &events), 0);
     assert_int_equal(mdb_drop(r.txn, events, 1), 0);
     meta_put_raw(&r, meta, META_LAST_SEQ, NULL, 0);
-    const uint8_t v1[4] = {1, 0, 0, 0};
-    meta_put_raw(&r, meta, META_SCHEMA_VERSION, v1, sizeof(v1));
     raw_close(&r);
 
     /* Read-only cannot convert it. */
@@ -504,6 +503,8 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     char *log = capture_end(&cap);
     expect_logged(log, "store: migrated the cache from schema 1 to 2 (added the change log); its "
                        "12 job(s) are kept");
+    expect_logged(log, "store: migrated the cache from schema 2 to 3 (rows clustered by creation "
+                       "time); its 12 job(s) are kept");
     free(log);
     assert_int_equal(total_of(s), 12);
     expect_bounds(s, 0, 0);
@@ -522,7 +523,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 2 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 3 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);

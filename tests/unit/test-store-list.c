@@ -141,10 +141,11 @@ static unsigned page_through(struct cj_query *q, unsigned max_page)
 
 static void test_random_queries_against_reference(void **state)
 {
-    unsigned nonempty = 0, multi_page = 0;
+    unsigned nonempty = 0, multi_page = 0, per_index[_CJ_INDEX_MAX] = {0};
     for (unsigned i = 0; i < N_QUERIES; i++) {
         struct cj_query q;
         random_query(&q);
+        per_index[cj_query_plan(&q)]++;
         static struct cj_job *expect[N_JOBS];
         if (ref_query(job_ptrs, N_JOBS, &q, expect) > 0)
             nonempty++;
@@ -154,12 +155,18 @@ static void test_random_queries_against_reference(void **state)
     /* The generator must exercise real results, not only empty ones. */
     assert_true(nonempty > N_QUERIES / 3);
     assert_true(multi_page > N_QUERIES / 4);
+    /* Every plan answers some of them: the time index reads rows in place, the others
+     * fetch them from it. */
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        if (per_index[i] < 10)
+            fail_msg("only %u random queries planned on %s", per_index[i], cj_index_to_string(i));
 }
 
 static void test_every_filter_alone_and_combined(void **state)
 {
     /* All 2^6 combinations of the filters, both orders, one fixed value each. */
     int64_t mid = jobs[N_JOBS / 2].creation_ns;
+    unsigned per_index[_CJ_INDEX_MAX] = {0};
     for (unsigned mask = 0; mask < 64; mask++)
         for (int asc = 0; asc < 2; asc++) {
             struct cj_query q = {
@@ -174,8 +181,11 @@ static void test_every_filter_alone_and_combined(void **state)
                 .has_before = mask & 32,
                 .before_ns = mid,
             };
+            per_index[cj_query_plan(&q)]++;
             page_through(&q, mask == 0 ? 1000 : 20);
         }
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        assert_true(per_index[i] >= 8);
 }
 
 static void test_strict_bounds_with_ties(void **state)

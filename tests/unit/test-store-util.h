@@ -169,6 +169,43 @@ static _unused_ void raw_close(struct raw *r)
     mdb_env_close(r->env);
 }
 
+/* Rewrites a closed store in the layout of schema 2, as a copyjobd of then left it: each
+ * row back in `jobs` under its jobArn, empty values in idx_time; and records `version`
+ * (2, or 1 for a store that also predates the change log: the caller drops the log). */
+static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
+{
+    struct raw r;
+    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time"), jobs, meta;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_JOBS, 0, &jobs), 0);
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+    assert_int_equal(mdb_cursor_open(r.txn, time_dbi, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        assert_true(k.mv_size > 8 && k.mv_size <= 8 + CJ_JOB_ARN_MAX);
+        uint8_t key[8 + CJ_JOB_ARN_MAX];
+        memcpy(key, k.mv_data, k.mv_size);
+        void *row = malloc(v.mv_size);
+        assert_non_null(row);
+        memcpy(row, v.mv_data, v.mv_size);
+        MDB_val ak = {.mv_size = k.mv_size - 8, .mv_data = key + 8};
+        MDB_val av = {.mv_size = v.mv_size, .mv_data = row};
+        assert_int_equal(mdb_put(r.txn, jobs, &ak, &av, 0), 0);
+        MDB_val tk = {.mv_size = k.mv_size, .mv_data = key}, empty = {0};
+        assert_int_equal(mdb_cursor_put(c, &tk, &empty, MDB_CURRENT), 0);
+        free(row);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    const uint8_t ver[4] = {version, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_close(&r);
+}
+
 /* ---- the reference: filter and order the jobs by brute force ---- */
 
 static _unused_ bool ref_matches(const struct cj_job *j, const struct cj_query *q)

@@ -467,6 +467,406 @@ static void test_verify_detects_damage(void **state)
     remove_tree(dir);
 }
 
+/* ---- schema 2 -> 3: the rows move into the time index ---- */
+
+#define MIGRATE_JOBS 300
+
+/* Everything a client or the next run can observe of a store, to compare across a migration. */
+struct observed {
+    char *lists[2 * _CJ_INDEX_MAX]; /* one query per index and order, every row */
+    char *one;                      /* GetModelCopyJob of one job */
+    struct cj_store_stats stats;
+    uint64_t first_seq, last_seq;
+    uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
+};
+
+static void observe(struct cj_store *s, const char *arn, struct observed *o)
+{
+    const struct cj_query queries[_CJ_INDEX_MAX] = {
+        {.max_results = 1000},
+        {.has_status = true, .status = CJ_STATUS_FAILED, .max_results = 1000},
+        {.source_account = test_accounts[2], .max_results = 1000},
+        {.source_model_arn = test_models[1], .max_results = 1000},
+    };
+    struct cj_buf b = {0};
+    char err[128];
+    for (size_t i = 0; i < ELEMENTSOF(queries); i++)
+        for (int asc = 0; asc < 2; asc++) {
+            struct cj_query q = queries[i];
+            q.ascending = asc;
+            assert_int_equal(cj_query_plan(&q), (enum cj_index)i);
+            cj_buf_reset(&b);
+            assert_int_equal(cj_store_list(s, &q, &b, err, sizeof(err)), 0);
+            assert_null(strstr(b.data, "nextToken")); /* all rows on the page */
+            o->lists[2 * i + (size_t)asc] = strdup(b.data);
+        }
+    cj_buf_reset(&b);
+    assert_int_equal(cj_store_get(s, arn, &b), 0);
+    o->one = strdup(b.data);
+    cj_buf_free(&b);
+    assert_int_equal(cj_store_stats(s, &o->stats), 0);
+    assert_int_equal(cj_store_events_bounds(s, &o->first_seq, &o->last_seq), 0);
+    memcpy(o->mac_key, s->mac_key, sizeof(o->mac_key));
+}
+
+static void observed_free(struct observed *o)
+{
+    for (size_t i = 0; i < ELEMENTSOF(o->lists); i++)
+        free(o->lists[i]);
+    free(o->one);
+}
+
+static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep)
+{
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    for (unsigned i = 0; i < MIGRATE_JOBS; i++) {
+        struct cj_job j;
+        /* 40 distinct times: ties, and rows inserted out of time order. */
+        struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + (int64_t)((i * 7919) % 40));
+        test_job_fill(&j, &sp);
+        put_one(s, &j, NULL);
+        if (i == 17)
+            *keep = j;
+        else
+            test_job_free(&j);
+    }
+    for (unsigned i = 0; i < MIGRATE_JOBS; i += 10) { /* updates and removals in the log */
+        struct cj_job j;
+        struct test_job_spec sp = spec(i, (i + 1) % 3, TEST_BASE_NS + (int64_t)((i * 7919) % 40));
+        sp.rev = 1;
+        test_job_fill(&j, &sp);
+        if (i % 20 == 0)
+            assert_int_equal(cj_store_remove(s, j.job_arn), 0);
+        else
+            put_one(s, &j, NULL);
+        test_job_free(&j);
+    }
+    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS + 123), 0);
+    assert_verified(s);
+    return s;
+}
+
+static void test_migration_from_schema_2(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_job keep;
+    struct observed before = {0}, after = {0};
+    struct cj_store *s = store_for_migration(dir, &keep);
+    observe(s, keep.job_arn, &before);
+    assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
+    cj_store_close(s);
+    raw_write_old_layout(dir, 2);
+
+    /* Read-only cannot convert it, and leaves it as it was. */
+    struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&ro, &s), -EPROTONOSUPPORT);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_verified(s);
+    observe(s, keep.job_arn, &after);
+    for (size_t i = 0; i < ELEMENTSOF(before.lists); i++)
+        assert_string_equal(after.lists[i], before.lists[i]);
+    assert_string_equal(after.one, before.one);
+    assert_int_equal(after.stats.total, before.stats.total);
+    assert_memory_equal(after.stats.by_status, before.stats.by_status,
+                        sizeof(before.stats.by_status));
+    assert_true(after.stats.oldest_ns == before.stats.oldest_ns &&
+                after.stats.newest_ns == before.stats.newest_ns);
+    assert_true(after.stats.synced_at_ns == TEST_BASE_NS + 123);
+    assert_true(after.first_seq == before.first_seq && after.last_seq == before.last_seq);
+    assert_memory_equal(after.mac_key, before.mac_key, sizeof(before.mac_key));
+
+    /* Writes go on in the new layout, the log's sequence too. */
+    struct cj_job j;
+    struct test_job_spec sp = spec(17, CJ_STATUS_COMPLETED, keep.creation_ns);
+    sp.rev = 9;
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    assert_int_equal(cj_store_remove(s, keep.job_arn), 0);
+    uint64_t first, last;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    assert_true(last == before.last_seq + 2);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* A second open finds schema 3 and changes nothing. */
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(total_of(s), before.stats.total - 1);
+    assert_verified(s);
+    cj_store_close(s);
+
+    observed_free(&before);
+    observed_free(&after);
+    test_job_free(&keep);
+    remove_tree(dir);
+}
+
+static void test_migration_of_a_damaged_row_wipes(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_job keep;
+    struct cj_store *s = store_for_migration(dir, &keep);
+    uint64_t first, last;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    cj_store_close(s);
+    raw_write_old_layout(dir, 2);
+
+    /* One row of the old store that does not decode: nothing can be moved safely. */
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
+    MDB_val k = {.mv_size = strlen(keep.job_arn), .mv_data = keep.job_arn};
+    MDB_val v = {.mv_size = 5, .mv_data = "junk!"};
+    assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
+    raw_close(&r);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    struct cj_job j;
+    struct test_job_spec sp = spec(1, CJ_STATUS_FAILED, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    uint64_t first2, last2;
+    assert_int_equal(cj_store_events_bounds(s, &first2, &last2), 0);
+    assert_true(last2 == last + 1); /* the sequence goes on */
+    assert_verified(s);
+    cj_store_close(s);
+    test_job_free(&keep);
+    remove_tree(dir);
+}
+
+static void test_migration_without_room_wipes(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_job keep;
+    struct cj_store *s = store_for_migration(dir, &keep);
+    uint64_t first, last;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    cj_store_close(s);
+    raw_write_old_layout(dir, 2);
+
+    /* A ceiling below the map's size: the map cannot grow for the new copies of the rows. */
+    struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
+    assert_int_equal(cj_store_open(&o, &s), 0);
+    assert_int_equal(total_of(s), 0);
+    assert_verified(s);
+    struct cj_job j;
+    struct test_job_spec sp = spec(1, CJ_STATUS_FAILED, TEST_BASE_NS);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    uint64_t first2, last2;
+    assert_int_equal(cj_store_events_bounds(s, &first2, &last2), 0);
+    assert_true(last2 == last + 1);
+    assert_verified(s);
+    cj_store_close(s);
+    test_job_free(&keep);
+    remove_tree(dir);
+}
+
+/* ---- the clustered layout's own invariants ---- */
+
+static void expect_damage(const char *dir, const char *what)
+{
+    char report[2048];
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    if (!strstr(report, what))
+        fail_msg("report \"%s\" lacks \"%s\"", report, what);
+    cj_store_close(s);
+}
+
+static void test_verify_detects_missing_rows_and_orphans(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with_jobs(dir, 5);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* A row missing from the time index: its job is an orphan. */
+    struct raw r;
+    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time");
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t key[INDEX_KEY_MAX], row[4096];
+    size_t klen, rlen;
+    assert_int_equal(mdb_cursor_open(r.txn, time_dbi, &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    assert_true(k.mv_size <= sizeof(key) && v.mv_size <= sizeof(row));
+    memcpy(key, k.mv_data, klen = k.mv_size);
+    memcpy(row, v.mv_data, rlen = v.mv_size);
+    assert_int_equal(mdb_cursor_del(c, 0), 0);
+    mdb_cursor_close(c);
+    raw_close(&r);
+    expect_damage(dir, "idx_time: no row for job arn:aws:bedrock:");
+    expect_damage(dir, "idx_status: entry for arn:aws:bedrock:");
+
+    /* Put back, it is whole again. */
+    time_dbi = raw_open(&r, dir, "idx_time");
+    k = (MDB_val){.mv_size = klen, .mv_data = key};
+    v = (MDB_val){.mv_size = rlen, .mv_data = row};
+    assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
+    raw_close(&r);
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* A row whose job is not in `jobs`. */
+    static const char ghost[] = "arn:aws:bedrock:us-east-1:111111111111:model-copy-job/ghost";
+    uint8_t gkey[8 + sizeof(ghost)];
+    time_dbi = raw_open(&r, dir, "idx_time");
+    memcpy(gkey, key, 8);
+    memcpy(gkey + 8, ghost, strlen(ghost));
+    k = (MDB_val){.mv_size = 8 + strlen(ghost), .mv_data = gkey};
+    assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
+    raw_close(&r);
+    expect_damage(dir, "idx_time: row of arn:aws:bedrock:us-east-1:111111111111:model-copy-job/"
+                       "ghost which is not in jobs");
+    expect_damage(dir, "idx_time: 6 rows for 5 jobs");
+    time_dbi = raw_open(&r, dir, "idx_time");
+    assert_int_equal(mdb_del(r.txn, time_dbi, &k, NULL), 0);
+    raw_close(&r);
+
+    /* A job that points at another time than its row's. */
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
+    uint8_t other[8];
+    memcpy(other, key, 8);
+    other[7] ^= 1;
+    k = (MDB_val){.mv_size = klen - 8, .mv_data = key + 8};
+    v = (MDB_val){.mv_size = 8, .mv_data = other};
+    assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
+    raw_close(&r);
+    expect_damage(dir, "idx_time: no row for job arn:aws:bedrock:");
+    expect_damage(dir, "whose job points elsewhere");
+    remove_tree(dir);
+}
+
+/* Rows of an index fetched by stepping along the time index: a missing row (damage) is
+ * skipped whether stepping finds it gone or reaches the end, in both orders. */
+static void test_list_skips_entries_without_rows(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    enum { N = 60 };
+    struct cj_job j[N];
+    for (unsigned i = 0; i < N; i++) {
+        /* Dense in Failed (so stepping is on); the others in between. */
+        struct test_job_spec sp =
+            spec(i, i % 4 ? CJ_STATUS_FAILED : CJ_STATUS_COMPLETED, TEST_BASE_NS + (int64_t)i);
+        test_job_fill(&j[i], &sp);
+        put_one(s, &j[i], NULL);
+    }
+    cj_store_close(s);
+
+    /* Remove the rows of the Failed jobs 1 (the oldest), 30 and 59 (the newest). */
+    struct raw r;
+    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time");
+    const unsigned gone[] = {1, 30, 59};
+    for (size_t g = 0; g < ELEMENTSOF(gone); g++) {
+        uint8_t key[INDEX_KEY_MAX];
+        size_t n = strlen(j[gone[g]].job_arn);
+        put_time_key(key, j[gone[g]].creation_ns);
+        memcpy(key + 8, j[gone[g]].job_arn, n);
+        MDB_val k = {.mv_size = 8 + n, .mv_data = key};
+        assert_int_equal(mdb_del(r.txn, time_dbi, &k, NULL), 0);
+    }
+    raw_close(&r);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    for (int asc = 0; asc < 2; asc++) {
+        struct cj_buf out = {0}, want = {0};
+        char err[128];
+        assert_int_equal(cj_buf_append_str(&want, "{\"modelCopyJobSummaries\":["), 0);
+        bool first = true;
+        for (unsigned n = 0; n < N; n++) {
+            unsigned i = asc ? n : N - 1 - n;
+            if (i % 4 == 0 || i == 1 || i == 30 || i == 59)
+                continue;
+            if (!first)
+                assert_int_equal(cj_buf_append_char(&want, ','), 0);
+            first = false;
+            assert_int_equal(cj_buf_append(&want, j[i].json, j[i].json_len), 0);
+        }
+        assert_int_equal(cj_buf_append_str(&want, "]}"), 0);
+        struct cj_query q = {
+            .has_status = true, .status = CJ_STATUS_FAILED, .ascending = asc, .max_results = 100};
+        assert_int_equal(cj_store_list(s, &q, &out, err, sizeof(err)), 0);
+        assert_string_equal(out.data, want.data);
+        cj_buf_free(&out);
+        cj_buf_free(&want);
+    }
+    cj_store_close(s);
+    for (unsigned i = 0; i < N; i++)
+        test_job_free(&j[i]);
+    remove_tree(dir);
+}
+
+static void test_update_that_changes_creation_time(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_job j[3];
+    for (unsigned i = 0; i < 3; i++) {
+        struct test_job_spec sp = spec(i, CJ_STATUS_FAILED, TEST_BASE_NS + 10 * (int64_t)i);
+        test_job_fill(&j[i], &sp);
+        put_one(s, &j[i], NULL);
+    }
+
+    /* Job 0, the oldest, comes back as the newest. */
+    struct cj_job moved;
+    struct test_job_spec sp = spec(0, CJ_STATUS_FAILED, TEST_BASE_NS + 100);
+    test_job_fill(&moved, &sp);
+    struct cj_store_changes ch = {0};
+    put_one(s, &moved, &ch);
+    assert_int_equal(ch.updated, 1);
+    assert_verified(s);
+
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_int_equal(st.total, 3);
+    assert_int_equal(st.by_status[CJ_STATUS_FAILED], 3);
+    assert_true(st.oldest_ns == TEST_BASE_NS + 10 && st.newest_ns == TEST_BASE_NS + 100);
+
+    /* Each index serves it at its new time, once. */
+    struct cj_buf out = {0}, want = {0};
+    char err[128];
+    assert_int_equal(cj_buf_append_str(&want, "{\"modelCopyJobSummaries\":["), 0);
+    const struct cj_job *order[3] = {&moved, &j[2], &j[1]};
+    for (size_t i = 0; i < 3; i++) {
+        if (i)
+            assert_int_equal(cj_buf_append_char(&want, ','), 0);
+        assert_int_equal(cj_buf_append(&want, order[i]->json, order[i]->json_len), 0);
+    }
+    assert_int_equal(cj_buf_append_str(&want, "]}"), 0);
+    struct cj_query qs[] = {
+        {.max_results = 10},
+        {.has_status = true, .status = CJ_STATUS_FAILED, .max_results = 10},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(qs); i++) {
+        cj_buf_reset(&out);
+        assert_int_equal(cj_store_list(s, &qs[i], &out, err, sizeof(err)), 0);
+        assert_string_equal(out.data, want.data);
+    }
+    cj_buf_reset(&out);
+    assert_int_equal(cj_store_get(s, moved.job_arn, &out), 0);
+    assert_string_equal(out.data, moved.json);
+
+    /* And it can be removed from there. */
+    assert_int_equal(cj_store_remove(s, moved.job_arn), 0);
+    assert_int_equal(total_of(s), 2);
+    assert_verified(s);
+
+    cj_buf_free(&out);
+    cj_buf_free(&want);
+    test_job_free(&moved);
+    for (unsigned i = 0; i < 3; i++)
+        test_job_free(&j[i]);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 static void test_planner(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
@@ -526,6 +926,12 @@ int main(void)
         cmocka_unit_test(test_pass_reconciliation),
         cmocka_unit_test(test_map_growth_and_ceiling),
         cmocka_unit_test(test_verify_detects_damage),
+        cmocka_unit_test(test_migration_from_schema_2),
+        cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
+        cmocka_unit_test(test_migration_without_room_wipes),
+        cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
+        cmocka_unit_test(test_update_that_changes_creation_time),
+        cmocka_unit_test(test_list_skips_entries_without_rows),
         cmocka_unit_test(test_planner),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
