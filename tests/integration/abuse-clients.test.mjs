@@ -100,7 +100,7 @@ async function oneRound(r) {
   // 4. invalid HTTP: a complete but malformed request is answered 4xx by the HTTP layer or the
   // connection is closed, never left hanging; incomplete junk may wait for more bytes (until
   // the idle timeout), so the client drops it after 2 s. The client never half-closes: see
-  // docs/robustness.md (a half-close racing the data can leave a connection to the idle timeout).
+  // the README's Robustness section (a half-close racing the data can leave a connection to the idle timeout).
   {
     const statuses = [];
     const answers = await Promise.all(INVALID_HTTP.map((bad) => rawExchange(daemon.socket, bad, { timeoutMs: 5000 })));
