@@ -26,24 +26,31 @@ int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_s
         goto out;
     }
 
-    uint8_t prefix = (uint8_t)status;
-    MDB_val k = {.mv_size = 1, .mv_data = &prefix}, v;
+    /* Keys sort newest first: (creationTime, jobArn) order walks backwards from above the
+     * status's last key. */
+    uint8_t prefix = (uint8_t)status, seek[1 + 9];
+    seek[0] = prefix;
+    memset(seek + 1, 0xff, 9);
+    MDB_val k = {.mv_size = sizeof(seek), .mv_data = seek}, v;
     char arn[CJ_JOB_ARN_MAX + 1];
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
         const uint8_t *key = k.mv_data;
         if (k.mv_size < 1 || key[0] != prefix)
             break;
-        size_t arn_len = k.mv_size - 1 - 8;
-        if (k.mv_size < 1 + 8 + 1 || arn_len > CJ_JOB_ARN_MAX) {
+        /* A NUL-terminated copy: the map's bytes are not, and fn may keep nothing of them. */
+        ssize_t arn_len = k.mv_size < 1 + 8 ? -EUCLEAN : get_arn_key(key + 9, k.mv_size - 9, arn);
+        if (arn_len < 0) {
             r = log_error_errno(EUCLEAN, "store: a status index key of %zu bytes is damaged",
                                 k.mv_size);
             goto out;
         }
-        /* A NUL-terminated copy: the map's bytes are not, and fn may keep nothing of them. */
-        memcpy(arn, key + 9, arn_len);
         arn[arn_len] = '\0';
-        r = fn(arn, arn_len, get_time_key(key + 1), userdata);
+        r = fn(arn, (size_t)arn_len, get_time_key(key + 1), userdata);
         if (r < 0)
             goto out;
     }

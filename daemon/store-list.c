@@ -16,7 +16,8 @@ struct list_plan {
     unsigned max_results;
     uint8_t prefix[INDEX_PREFIX_MAX];
     size_t plen;
-    /* Keys in range have lo <= time < hi (as memcmp'able time keys). */
+    /* Rows in range have lo <= time < hi; lo and hi are time keys, which sort newest first,
+     * so in key order the range is hi < key time <= lo. */
     bool has_lo, has_hi, empty;
     uint8_t lo[8], hi[8];
     /* Filters checked on the row. */
@@ -119,6 +120,12 @@ static inline const char *row_match(const struct list_plan *p, const MDB_val *v,
     return (const char *)h + json_off;
 }
 
+/* Keys sort newest first, so Descending walks the cursor forwards and Ascending backwards. */
+static inline bool forwards(const struct list_plan *p)
+{
+    return !p->ascending;
+}
+
 /* Puts the cursor on the first candidate: past the token's key, or at the range's start. */
 static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *resume,
                     size_t resume_len, MDB_val *k, MDB_val *v)
@@ -130,33 +137,34 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
         k->mv_data = (void *)resume;
         k->mv_size = resume_len;
     } else {
+        /* time | ARN_KEY_END is above every key of that time (encoded jobArn bytes are at
+         * most 254) and below every key of the next time in key order. */
         memcpy(start, p->prefix, p->plen);
         k->mv_data = start;
-        if (p->ascending) {
-            if (p->has_lo)
-                memcpy(start + p->plen, p->lo, 8);
-            else
+        k->mv_size = p->plen + 9;
+        start[p->plen + 8] = ARN_KEY_END;
+        if (forwards(p)) {
+            if (p->has_hi)
+                memcpy(start + p->plen, p->hi, 8); /* the first key past time hi */
+            else {
                 memset(start + p->plen, 0, 8);
-            k->mv_size = p->plen + 8;
-        } else if (p->has_hi) {
-            memcpy(start + p->plen, p->hi, 8);
-            k->mv_size = p->plen + 8;
-        } else {
-            /* Above every key of the prefix: jobArns are ASCII, never 0xff. */
-            memset(start + p->plen, 0xff, 9);
-            k->mv_size = p->plen + 9;
-        }
+                k->mv_size = p->plen + 8;
+            }
+        } else if (p->has_lo)
+            memcpy(start + p->plen, p->lo, 8); /* the last key of time lo is below it */
+        else
+            memset(start + p->plen, 0xff, 8); /* above every key of the prefix */
     }
 
     rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
-    if (p->ascending) {
+    if (forwards(p)) {
         /* Resuming: strictly past the last row returned, even if it was removed. */
         if (rc == MDB_SUCCESS && resume && k->mv_size == resume_len &&
             memcmp(k->mv_data, resume, resume_len) == 0)
             rc = mdb_cursor_get(cur, k, v, MDB_NEXT);
         return rc;
     }
-    /* Descending: the greatest key below the seek key. */
+    /* Backwards: the greatest key below the seek key. */
     if (rc == MDB_NOTFOUND)
         return mdb_cursor_get(cur, k, v, MDB_LAST);
     if (rc != MDB_SUCCESS)
@@ -250,7 +258,7 @@ static int fetch_row(struct row_cursor *rc, const MDB_val *want, MDB_val *row)
 static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, const uint8_t *resume,
                 size_t resume_len, struct cj_buf *out, MDB_val *last, bool *more)
 {
-    const MDB_cursor_op step = p->ascending ? MDB_NEXT : MDB_PREV;
+    const MDB_cursor_op step = forwards(p) ? MDB_NEXT : MDB_PREV;
     const bool clustered = p->index == CJ_INDEX_TIME;
     const size_t plen = p->plen;
     MDB_cursor *cur = NULL;
@@ -269,8 +277,8 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         const uint8_t *kp = k.mv_data;
         if (k.mv_size <= plen + 8 || memcmp(kp, p->prefix, plen) != 0)
             break;
-        if (p->ascending ? p->has_hi && memcmp(kp + plen, p->hi, 8) >= 0
-                         : p->has_lo && memcmp(kp + plen, p->lo, 8) < 0)
+        if (forwards(p) ? p->has_lo && memcmp(kp + plen, p->lo, 8) > 0
+                        : p->has_hi && memcmp(kp + plen, p->hi, 8) <= 0)
             break;
 
         if (clustered)

@@ -11,8 +11,7 @@ int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
     if (jobs_value->mv_size != TIME_KEY_SIZE || arn_len == 0 || arn_len > CJ_JOB_ARN_MAX)
         return -EUCLEAN;
     memcpy(out, jobs_value->mv_data, TIME_KEY_SIZE);
-    memcpy(out + TIME_KEY_SIZE, arn, arn_len);
-    *len = TIME_KEY_SIZE + arn_len;
+    *len = TIME_KEY_SIZE + put_arn_key(out + TIME_KEY_SIZE, arn, arn_len);
     return 0;
 }
 

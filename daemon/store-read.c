@@ -68,9 +68,9 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
         cur = s->rcursor[CJ_INDEX_TIME];
     }
     if (r >= 0)
-        r = edge_time(cur, MDB_FIRST, &ret->oldest_ns);
+        r = edge_time(cur, MDB_LAST, &ret->oldest_ns); /* keys sort newest first */
     if (r >= 0)
-        r = edge_time(cur, MDB_LAST, &ret->newest_ns);
+        r = edge_time(cur, MDB_FIRST, &ret->newest_ns);
     store_read_end(s);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the statistics: %m");

@@ -111,6 +111,5 @@ size_t store_index_key(enum cj_index i, const struct store_row *r, const char *a
 {
     size_t n = store_index_prefix(i, r->status, r->account, r->model_hash, out);
     put_time_key(out + n, r->creation_ns);
-    memcpy(out + n + 8, arn, arn_len);
-    return n + 8 + arn_len;
+    return n + 8 + put_arn_key(out + n + 8, arn, arn_len);
 }

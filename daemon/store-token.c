@@ -236,7 +236,7 @@ int store_token_decode(const struct cj_store *s, const char *token, enum cj_inde
         return -EINVAL;
     }
     size_t plen = store_index_prefix_len(i);
-    if (klen <= plen + 8 || klen > plen + 8 + CJ_JOB_ARN_MAX) {
+    if (klen <= plen + 8 + 1 || klen > plen + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX)) {
         snprintf(err, errlen, "nextToken: is not a token this service issued");
         return -EINVAL;
     }

@@ -122,13 +122,16 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, uint64_t expected, stru
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         entries++;
-        if (k.mv_size <= TIME_KEY_SIZE || k.mv_size > TIME_KEY_SIZE + CJ_JOB_ARN_MAX) {
-            problem(rep, "%s: key of %zu bytes", name, k.mv_size);
+        char arn_buf[CJ_JOB_ARN_MAX];
+        ssize_t arn_len = k.mv_size <= TIME_KEY_SIZE
+                              ? -EUCLEAN
+                              : get_arn_key((uint8_t *)k.mv_data + TIME_KEY_SIZE,
+                                            k.mv_size - TIME_KEY_SIZE, arn_buf);
+        if (arn_len < 0) {
+            problem(rep, "%s: key of %zu bytes is not time | jobArn", name, k.mv_size);
             continue;
         }
-        MDB_val arn = {.mv_size = k.mv_size - TIME_KEY_SIZE,
-                       .mv_data = (uint8_t *)k.mv_data + TIME_KEY_SIZE},
-                jv;
+        MDB_val arn = {.mv_size = (size_t)arn_len, .mv_data = arn_buf}, jv;
         int alen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
         struct store_row row;
         if (store_row_decode(v.mv_data, v.mv_size, &row) < 0)
@@ -174,13 +177,17 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
         entries++;
         if (v.mv_size != 0)
             problem(rep, "%s: entry with a non-empty value", name);
-        if (k.mv_size <= plen + 8 || k.mv_size > plen + 8 + CJ_JOB_ARN_MAX) {
-            problem(rep, "%s: key of %zu bytes", name, k.mv_size);
+        /* The key ends with its row's key: time | jobArn. */
+        char arn_buf[CJ_JOB_ARN_MAX];
+        ssize_t arn_len = k.mv_size <= plen + 8 ? -EUCLEAN
+                                                : get_arn_key((uint8_t *)k.mv_data + plen + 8,
+                                                              k.mv_size - plen - 8, arn_buf);
+        if (arn_len < 0) {
+            problem(rep, "%s: key of %zu bytes is not prefix | time | jobArn", name, k.mv_size);
             continue;
         }
-        /* The key ends with its row's key: time | jobArn. */
         MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (uint8_t *)k.mv_data + plen};
-        MDB_val arn = {.mv_size = rk.mv_size - 8, .mv_data = (uint8_t *)rk.mv_data + 8};
+        MDB_val arn = {.mv_size = (size_t)arn_len, .mv_data = arn_buf};
         int alen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
         MDB_val row_v;
         struct store_row row;

@@ -30,11 +30,28 @@ int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t 
     return 0;
 }
 
+/* A put into index i that appends when it can. A full sync arrives newest first, which is
+ * the indexes' key order, so the time index's keys arrive past its last one: MDB_APPEND then
+ * fills each page before starting the next, where a plain put splits it in half. A refused
+ * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
+ * one in a transaction the index is written with plain puts. */
+int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v)
+{
+    if (!(s->no_append & (1u << i))) {
+        MDB_val v2 = *v;
+        int rc = mdb_put(txn, s->dbi_index[i], k, &v2, MDB_APPEND);
+        if (rc != MDB_KEYEXIST)
+            return rc;
+        s->no_append |= 1u << i;
+    }
+    return mdb_put(txn, s->dbi_index[i], k, v, 0);
+}
+
 static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                          size_t size)
 {
     MDB_val k = {.mv_size = size, .mv_data = (void *)key}, v = {0};
-    return store_errno(mdb_put(txn, s->dbi_index[i], &k, &v, 0));
+    return store_errno(store_index_put(s, txn, i, &k, &v));
 }
 
 static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -98,7 +115,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     }
     MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-    int rc = mdb_put(txn, s->dbi_index[CJ_INDEX_TIME], &k, &v, 0);
+    int rc = store_index_put(s, txn, CJ_INDEX_TIME, &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     if (moved) {
@@ -148,6 +165,7 @@ static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     struct store_counts counts;
 
     c->changes = (struct cj_store_changes){0}; /* a retry after growth starts over */
+    s->no_append = 0;
     int r = store_counts_load(s, txn, &counts);
     if (r < 0)
         return r;

@@ -396,15 +396,19 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next; the caller records the last. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 3,
-               "migrate() ends at schema 3: add a step, or wipe, for a later schema");
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 4,
+               "migrate() ends at schema 4: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
     if (version == 1)
         r = migrate_from_1(s, txn);
+    /* Step 2 -> 3 builds the time index with this version's keys already (it has only the
+     * rows to build it from), so 3 -> 4 then rewrites only the other indexes. */
     if (r >= 0 && version <= 2)
         r = store_migrate_from_2(s, txn);
+    if (r >= 0 && version <= 3)
+        r = store_migrate_from_3(s, txn, version == 3);
     if (r >= 0)
         r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
     return r;
@@ -454,9 +458,9 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if ((version == 1 || version == 2) && *no_room)
+    if (version >= 1 && version <= 3 && *no_room)
         r = wipe_for_rebuild(s, txn, version);
-    else if (version == 1 || version == 2) {
+    else if (version >= 1 && version <= 3) {
         r = migrate(s, txn, version);
         /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
          * log is untouched by the migration, so its sequence still goes on. */

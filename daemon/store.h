@@ -21,7 +21,7 @@
 #include "job.h"
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time */
-#define CJ_STORE_SCHEMA_VERSION 3
+#define CJ_STORE_SCHEMA_VERSION 4
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 

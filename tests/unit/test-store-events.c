@@ -505,6 +505,8 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
                        "12 job(s) are kept");
     expect_logged(log, "store: migrated the cache from schema 2 to 3 (rows clustered by creation "
                        "time); its 12 job(s) are kept");
+    expect_logged(log, "store: migrated the cache from schema 3 to 4 (index keys newest first); "
+                       "its 12 job(s) are kept");
     free(log);
     assert_int_equal(total_of(s), 12);
     expect_bounds(s, 0, 0);
@@ -523,7 +525,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 3 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 4 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);

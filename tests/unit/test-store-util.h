@@ -169,12 +169,93 @@ static _unused_ void raw_close(struct raw *r)
     mdb_env_close(r->env);
 }
 
+/* A schema-3 key time (oldest first) | jobArn bytes from a schema-4 one at p (after any
+ * prefix); returns its size. */
+static _unused_ size_t raw_key_v3(const uint8_t *p, size_t n, uint8_t *out)
+{
+    char arn[CJ_JOB_ARN_MAX];
+    assert_true(n > 8);
+    ssize_t len = get_arn_key(p + 8, n - 8, arn);
+    assert_true(len > 0);
+    put_be64(out, (uint64_t)get_time_key(p) ^ (UINT64_C(1) << 63));
+    memcpy(out + 8, arn, (size_t)len);
+    return 8 + (size_t)len;
+}
+
+/* Rewrites a closed store in the layout of schema 3, as a copyjobd of then left it: keys
+ * oldest first with the jobArn's own bytes, in every index and in `jobs`' values. */
+static _unused_ void raw_write_v3_layout(const char *dir)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+        MDB_dbi dbi;
+        size_t plen = store_index_prefix_len(i), n = 0, cap = 0;
+        struct {
+            uint8_t key[INDEX_KEY_MAX];
+            size_t klen;
+            void *val;
+            size_t vlen;
+        } *e = NULL;
+        assert_int_equal(mdb_dbi_open(r.txn, store_index_db_names[i], 0, &dbi), 0);
+        assert_int_equal(mdb_cursor_open(r.txn, dbi, &c), 0);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            if (n == cap) {
+                cap = cap ? 2 * cap : 64;
+                e = realloc(e, cap * sizeof(*e));
+                assert_non_null(e);
+            }
+            memcpy(e[n].key, k.mv_data, plen);
+            e[n].klen =
+                plen + raw_key_v3((uint8_t *)k.mv_data + plen, k.mv_size - plen, e[n].key + plen);
+            e[n].val = malloc(v.mv_size + 1);
+            assert_non_null(e[n].val);
+            memcpy(e[n].val, v.mv_data, v.mv_size);
+            e[n].vlen = v.mv_size;
+            n++;
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(c);
+        assert_int_equal(mdb_drop(r.txn, dbi, 0), 0);
+        for (size_t j = 0; j < n; j++) {
+            MDB_val nk = {.mv_size = e[j].klen, .mv_data = e[j].key};
+            MDB_val nv = {.mv_size = e[j].vlen, .mv_data = e[j].val};
+            assert_int_equal(mdb_put(r.txn, dbi, &nk, &nv, 0), 0);
+            free(e[j].val);
+        }
+        free(e);
+    }
+    assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t t[8];
+        assert_int_equal(v.mv_size, 8);
+        put_be64(t, (uint64_t)get_time_key(v.mv_data) ^ (UINT64_C(1) << 63));
+        MDB_val nv = {.mv_size = 8, .mv_data = t};
+        assert_int_equal(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+    const uint8_t ver[4] = {3, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_close(&r);
+}
+
 /* Rewrites a closed store in the layout of schema 2, as a copyjobd of then left it: each
- * row back in `jobs` under its jobArn, empty values in idx_time; and records `version`
- * (2, or 1 for a store that also predates the change log: the caller drops the log). */
+ * row back in `jobs` under its jobArn, empty values in idx_time (schema 3's keys, as the
+ * other indexes); and records `version` (2, or 1 for a store that also predates the change
+ * log: the caller drops the log). */
 static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
 {
     struct raw r;
+    raw_write_v3_layout(dir);
     MDB_dbi time_dbi = raw_open(&r, dir, "idx_time"), jobs, meta;
     MDB_cursor *c;
     MDB_val k, v;

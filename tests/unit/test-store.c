@@ -467,7 +467,8 @@ static void test_verify_detects_damage(void **state)
     remove_tree(dir);
 }
 
-/* ---- schema 2 -> 3: the rows move into the time index ---- */
+/* ---- schema 2 -> 3 -> 4: the rows move into the time index, the keys turn newest
+ * first ---- */
 
 #define MIGRATE_JOBS 300
 
@@ -546,7 +547,9 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-static void test_migration_from_schema_2(void **state)
+/* Schema `version` (2 or 3) rewritten from a current store, then opened: everything
+ * observable is as before, and the store verifies. */
+static void check_migration(uint8_t version)
 {
     char *dir = make_tmpdir();
     struct cj_job keep;
@@ -555,7 +558,10 @@ static void test_migration_from_schema_2(void **state)
     observe(s, keep.job_arn, &before);
     assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
     cj_store_close(s);
-    raw_write_old_layout(dir, 2);
+    if (version == 3)
+        raw_write_v3_layout(dir);
+    else
+        raw_write_old_layout(dir, version);
 
     /* Read-only cannot convert it, and leaves it as it was. */
     struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
@@ -590,7 +596,7 @@ static void test_migration_from_schema_2(void **state)
     assert_verified(s);
     cj_store_close(s);
 
-    /* A second open finds schema 3 and changes nothing. */
+    /* A second open finds schema 4 and changes nothing. */
     s = open_store_at(dir, 0, 64 * MIB);
     assert_int_equal(total_of(s), before.stats.total - 1);
     assert_verified(s);
@@ -600,6 +606,16 @@ static void test_migration_from_schema_2(void **state)
     observed_free(&after);
     test_job_free(&keep);
     remove_tree(dir);
+}
+
+static void test_migration_from_schema_2(void **state)
+{
+    check_migration(2);
+}
+
+static void test_migration_from_schema_3(void **state)
+{
+    check_migration(3);
 }
 
 static void test_migration_of_a_damaged_row_wipes(void **state)
@@ -637,7 +653,7 @@ static void test_migration_of_a_damaged_row_wipes(void **state)
     remove_tree(dir);
 }
 
-static void test_migration_without_room_wipes(void **state)
+static void check_without_room(uint8_t version)
 {
     char *dir = make_tmpdir();
     struct cj_job keep;
@@ -645,7 +661,10 @@ static void test_migration_without_room_wipes(void **state)
     uint64_t first, last;
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
-    raw_write_old_layout(dir, 2);
+    if (version == 3)
+        raw_write_v3_layout(dir);
+    else
+        raw_write_old_layout(dir, version);
 
     /* A ceiling below the map's size: the map cannot grow for the new copies of the rows. */
     struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
@@ -664,6 +683,12 @@ static void test_migration_without_room_wipes(void **state)
     cj_store_close(s);
     test_job_free(&keep);
     remove_tree(dir);
+}
+
+static void test_migration_without_room_wipes(void **state)
+{
+    check_without_room(2);
+    check_without_room(3);
 }
 
 /* ---- the clustered layout's own invariants ---- */
@@ -718,8 +743,7 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     uint8_t gkey[8 + sizeof(ghost)];
     time_dbi = raw_open(&r, dir, "idx_time");
     memcpy(gkey, key, 8);
-    memcpy(gkey + 8, ghost, strlen(ghost));
-    k = (MDB_val){.mv_size = 8 + strlen(ghost), .mv_data = gkey};
+    k = (MDB_val){.mv_size = 8 + put_arn_key(gkey + 8, ghost, strlen(ghost)), .mv_data = gkey};
     assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
     raw_close(&r);
     expect_damage(dir, "idx_time: row of arn:aws:bedrock:us-east-1:111111111111:model-copy-job/"
@@ -732,9 +756,12 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     /* A job that points at another time than its row's. */
     MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
     uint8_t other[8];
+    char arn[CJ_JOB_ARN_MAX];
     memcpy(other, key, 8);
     other[7] ^= 1;
-    k = (MDB_val){.mv_size = klen - 8, .mv_data = key + 8};
+    ssize_t arn_len = get_arn_key(key + 8, klen - 8, arn);
+    assert_true(arn_len > 0);
+    k = (MDB_val){.mv_size = (size_t)arn_len, .mv_data = arn};
     v = (MDB_val){.mv_size = 8, .mv_data = other};
     assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
     raw_close(&r);
@@ -768,8 +795,7 @@ static void test_list_skips_entries_without_rows(void **state)
         uint8_t key[INDEX_KEY_MAX];
         size_t n = strlen(j[gone[g]].job_arn);
         put_time_key(key, j[gone[g]].creation_ns);
-        memcpy(key + 8, j[gone[g]].job_arn, n);
-        MDB_val k = {.mv_size = 8 + n, .mv_data = key};
+        MDB_val k = {.mv_size = 8 + put_arn_key(key + 8, j[gone[g]].job_arn, n), .mv_data = key};
         assert_int_equal(mdb_del(r.txn, time_dbi, &k, NULL), 0);
     }
     raw_close(&r);
@@ -927,6 +953,7 @@ int main(void)
         cmocka_unit_test(test_map_growth_and_ceiling),
         cmocka_unit_test(test_verify_detects_damage),
         cmocka_unit_test(test_migration_from_schema_2),
+        cmocka_unit_test(test_migration_from_schema_3),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
