@@ -7,6 +7,7 @@
 
 #include "cj-buf.h"
 #include "cj-util.h"
+#include "job.h"
 
 #define PAGE_BODY_MAX   ((size_t)64 * 1024 * 1024)
 #define NEXT_TOKEN_MAX  2048
@@ -27,5 +28,10 @@ int cj_job_append_member(struct cj_buf *b, const char *name, const char *value, 
 void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size);
 /* The warning for summary i that failed validation; arn may be "". */
 void cj_job_log_skipped(size_t i, const char *arn, const char *reason);
+/* The validated fields and the stored JSON (taken from json) as a cj_job in ret. */
+int cj_job_assemble(struct cj_buf *json, enum cj_status st, int64_t creation_ns,
+                    const char *account, const char *arn, size_t arn_len, const char *source_arn,
+                    size_t source_arn_len, const char *target_name, size_t target_name_len,
+                    struct cj_job *ret);
 /* Checks a nextToken string value and copies it (NULL for ""). 0, -EBADMSG or -ENOMEM. */
 int cj_page_next_token(const char *s, size_t n, char **ret, char *err, size_t errlen);

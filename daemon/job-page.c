@@ -609,22 +609,8 @@ static int job_from_fields(const struct field *f, struct tags *t, struct cj_job 
     if (r < 0)
         return r;
 
-    struct cj_job j = {
-        .status = st,
-        .creation_ns = creation_ns,
-        .json_len = b.len,
-    };
-    memcpy(j.source_account, account, CJ_ACCOUNT_ID_LEN);
-    j.job_arn = strndup(arn, arn_len);
-    j.source_model_arn = strndup(source_arn, source_arn_len);
-    j.target_model_name = target_name ? strndup(target_name, target_name_len) : NULL;
-    j.json = cj_buf_steal(&b);
-    if (!j.job_arn || !j.source_model_arn || (target_name && !j.target_model_name) || !j.json) {
-        cj_job_done(&j);
-        return -ENOMEM;
-    }
-    *ret = j;
-    return 0;
+    return cj_job_assemble(&b, st, creation_ns, account, arn, arn_len, source_arn, source_arn_len,
+                           target_name, target_name_len, ret);
 }
 
 static int add_skip(struct page_state *ps, size_t index, const struct field *arn,

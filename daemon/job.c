@@ -333,16 +333,25 @@ int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t er
     if (r < 0)
         return r;
 
+    return cj_job_assemble(&b, st, creation_ns, account, arn, arn_len, source_arn, source_arn_len,
+                           target_name, target_name_len, ret);
+}
+
+int cj_job_assemble(struct cj_buf *json, enum cj_status st, int64_t creation_ns,
+                    const char *account, const char *arn, size_t arn_len, const char *source_arn,
+                    size_t source_arn_len, const char *target_name, size_t target_name_len,
+                    struct cj_job *ret)
+{
     struct cj_job j = {
         .status = st,
         .creation_ns = creation_ns,
-        .json_len = b.len,
+        .json_len = json->len,
     };
     memcpy(j.source_account, account, CJ_ACCOUNT_ID_LEN);
     j.job_arn = strndup(arn, arn_len);
     j.source_model_arn = strndup(source_arn, source_arn_len);
     j.target_model_name = target_name ? strndup(target_name, target_name_len) : NULL;
-    j.json = cj_buf_steal(&b);
+    j.json = cj_buf_steal(json);
     if (!j.job_arn || !j.source_model_arn || (target_name && !j.target_model_name) || !j.json) {
         cj_job_done(&j);
         return -ENOMEM;
