@@ -217,27 +217,44 @@ static int scan_field(struct cj_scan *s, unsigned depth, struct field *f)
     return cj_scan_value(s, depth);
 }
 
+/* At '{': enters the object. 1 when a member follows, 0 when it was empty (and is now
+ * closed), or a negative errno. */
+static int object_open(struct cj_scan *s)
+{
+    s->p++;
+    int r = cj_scan_obj_begin(s);
+    if (r < 0)
+        return r;
+    cj_scan_ws(s);
+    if (s->p < s->end && *s->p == '}') {
+        s->p++;
+        r = cj_scan_obj_end(s);
+        return r < 0 ? r : 0;
+    }
+    return 1;
+}
+
+/* The next member's name, after any blanks. */
+static int member_name(struct cj_scan *s, struct cj_str *key)
+{
+    cj_scan_ws(s);
+    if (s->p >= s->end || *s->p != '"')
+        return -EBADMSG;
+    return cj_scan_string(s, key);
+}
+
 /* At '{': one element of targetModelTags (inside 4 containers), its key and value. */
 static int scan_tag(struct cj_scan *s, struct field tag[static 2])
 {
     int r;
 
     memset(tag, 0, sizeof(struct field) * 2);
-    s->p++;
-    r = cj_scan_obj_begin(s);
-    if (r < 0)
+    r = object_open(s);
+    if (r <= 0)
         return r;
-    cj_scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return cj_scan_obj_end(s);
-    }
     do {
         struct cj_str key;
-        cj_scan_ws(s);
-        if (s->p >= s->end || *s->p != '"')
-            return -EBADMSG;
-        r = cj_scan_string(s, &key);
+        r = member_name(s, &key);
         if (r < 0)
             return r;
         int i = key_is(&key, "key") ? 0 : key_is(&key, "value") ? 1 : -1;
@@ -305,21 +322,12 @@ static int scan_summary(struct cj_scan *s, struct field f[static _F_MAX], struct
     int r;
 
     memset(f, 0, sizeof(struct field) * _F_MAX);
-    s->p++;
-    r = cj_scan_obj_begin(s);
-    if (r < 0)
+    r = object_open(s);
+    if (r <= 0)
         return r;
-    cj_scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return cj_scan_obj_end(s);
-    }
     do {
         struct cj_str key;
-        cj_scan_ws(s);
-        if (s->p >= s->end || *s->p != '"')
-            return -EBADMSG;
-        r = cj_scan_string(s, &key);
+        r = member_name(s, &key);
         if (r < 0)
             return r;
         int i = member_index(&key);
@@ -725,21 +733,13 @@ static int scan_page(struct page_state *ps, char *err, size_t errlen)
         return cj_job_fail(err, errlen, "response body is not a JSON object");
     }
 
-    s->p++;
-    r = cj_scan_obj_begin(s);
+    r = object_open(s);
     if (r < 0)
-        return r;
-    cj_scan_ws(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        r = 0;
-    } else
+        return scan_failed(ps, r);
+    if (r > 0) {
         do {
             struct cj_str key;
-            cj_scan_ws(s);
-            if (s->p >= s->end || *s->p != '"')
-                return scan_failed(ps, -EBADMSG);
-            r = cj_scan_string(s, &key);
+            r = member_name(s, &key);
             if (r < 0)
                 return scan_failed(ps, r);
             struct field *f = key_is(&key, "modelCopyJobSummaries") ? &summaries
@@ -767,9 +767,10 @@ static int scan_page(struct page_state *ps, char *err, size_t errlen)
             if (r < 0)
                 return scan_failed(ps, r);
         } while (r > 0);
-    r = cj_scan_obj_end(s);
-    if (r < 0)
-        return scan_failed(ps, r);
+        r = cj_scan_obj_end(s);
+        if (r < 0)
+            return scan_failed(ps, r);
+    }
     cj_scan_ws(s);
     if (s->p != s->end)
         return scan_failed(ps, -EBADMSG);
