@@ -60,16 +60,18 @@ static int reload_credentials(struct cj_sync *s)
     return 0;
 }
 
-/* Reloads temporary credentials about to expire (and all after an ExpiredToken answer),
- * at most once per pass. Ends the pass and returns false when none are usable. */
+/* Reloads missing or soon-expiring credentials (and all after an ExpiredToken answer), at
+ * most once per pass. Ends the pass and returns false when none are usable. */
 static bool credentials_ready(struct cj_sync *s)
 {
     struct cj_aws_credentials *c = &s->params->creds;
     struct cj_sync_pass *p = &s->pass;
     int64_t now = cj_now_ns();
 
-    if ((!c->access_key_id || !c->secret_access_key) && !p->credentials_reloaded) {
-        /* None at start (IMDS not up yet, a credstore file added later): look again. */
+    /* No keys (none at start: IMDS not up yet, a credstore file added later), keys about to
+     * expire, or an ExpiredToken answer: look again, once per pass. */
+    if ((s->reload_credentials || cj_credentials_need_refresh(c, now)) &&
+        !p->credentials_reloaded) {
         p->credentials_reloaded = true;
         (void)reload_credentials(s);
     }
@@ -77,11 +79,6 @@ static bool credentials_ready(struct cj_sync *s)
         sync_pass_end(s, -ENOKEY, "MissingCredentials",
                       "no AWS credentials found in any source of the chain");
         return false;
-    }
-    bool expiring = c->expiration_ns > 0 && cj_credentials_need_refresh(c, now);
-    if ((s->reload_credentials || expiring) && !p->credentials_reloaded) {
-        p->credentials_reloaded = true;
-        (void)reload_credentials(s);
     }
     if (c->expiration_ns > 0 && now >= c->expiration_ns) {
         sync_pass_end(s, -EKEYEXPIRED, "ExpiredCredentials",
