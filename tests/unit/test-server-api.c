@@ -30,6 +30,7 @@
 #include "cj-time.h"
 #include "log.h"
 #include "server.h"
+#include "test-net-util.h"
 
 #define BASE_TIME_NS (INT64_C(1714521600) * CJ_NSEC_PER_SEC) /* 2024-05-01T00:00:00Z */
 #define ARN_PREFIX   "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/"
@@ -1162,19 +1163,6 @@ static void test_oversized_request(void **state)
 }
 
 /* ---- TCP ---- */
-
-static unsigned short free_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static void test_tcp_remote_opt_in(void **state)
 {

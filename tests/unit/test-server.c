@@ -32,6 +32,7 @@
 #include "log.h"
 #include "query.h"
 #include "server.h"
+#include "test-net-util.h"
 
 #define N_JOBS       300
 #define BASE_TIME_NS (INT64_C(1714521600) * CJ_NSEC_PER_SEC) /* 2024-05-01T00:00:00Z */
@@ -928,19 +929,6 @@ static void test_refuses_non_socket(void **state)
 }
 
 /* ---- TCP ---- */
-
-static unsigned short free_port(void)
-{
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof(sa);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-    assert_true(fd >= 0);
-    assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-    close(fd);
-    return ntohs(sa.sin_port);
-}
 
 static void test_tcp_listener(void **state)
 {
