@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* daemon/log.c: the plain stderr lines, the "<N>" lines when stderr is the journal's stream,
+/* daemon/common/log.c: the plain stderr lines, the "<N>" lines when stderr is the journal's stream,
  * and the journald native-protocol entries with structured fields, read from a real
  * datagram socket standing in for /run/systemd/journal/socket. */
 #include <endian.h>

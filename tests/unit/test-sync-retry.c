@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "sync-retry.h"
-#include "sync-set.h"
+#include "hash-set.h"
 
 static void test_classify_http(void **state)
 {

@@ -10,7 +10,7 @@
 #include <fcntl.h>
 #include <time.h>
 
-#include "sync-curl.h"
+#include "curl-sd-event.h"
 #include "test-sync-httpd.h"
 
 struct fixture {

@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* libcurl's multi interface driven by an sd-event loop: one CURLM whose sockets become
  * sd-event IO sources and whose timeout is one CLOCK_MONOTONIC timer. The multi keeps the
- * connection cache, so consecutive requests to the same endpoint reuse a connection.
- * Internal to the sync module. */
+ * connection cache, so consecutive requests to the same endpoint reuse a connection. */
 #pragma once
 
 #include <curl/curl.h>

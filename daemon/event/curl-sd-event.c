@@ -3,7 +3,7 @@
  * and when to call it back (timer callback); we turn those into sd-event sources and feed
  * readiness back with curl_multi_socket_action(), then collect finished transfers with
  * curl_multi_info_read(). Nothing here blocks. */
-#include "sync-curl.h"
+#include "curl-sd-event.h"
 
 #include <errno.h>
 #include <stdlib.h>

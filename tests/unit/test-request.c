@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "sync-request.h"
+#include "request.h"
 
 #define T_20150830 INT64_C(1440938160) /* 2015-08-30T12:36:00Z */
 

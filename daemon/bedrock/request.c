@@ -2,7 +2,7 @@
 /* One signed Bedrock GET. libcurl's own SigV4 signs a different query and path than it
  * sends (see NOTES.md), so the URL is assembled here from the very strings that were
  * signed, and curl only carries it. */
-#include "sync-request.h"
+#include "request.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -5,16 +5,16 @@
  *   sync-step.c  one request on the wire: the rate cap, sending, retries with backoff,
  *                clock skew, credential refresh
  *   sync-walk.c  what a pass asks for: the full listing, and the quick sync's three parts
- *   sync-retry.c the pure retry decisions;  sync-set.c a set of string hashes */
+ *   sync-retry.c the pure retry decisions */
 #pragma once
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "sync-curl.h"
-#include "sync-request.h"
+#include "curl-sd-event.h"
+#include "hash-set.h"
+#include "request.h"
 #include "sync-retry.h"
-#include "sync-set.h"
 #include "sync.h"
 
 /* A walk that needs more pages than this is looping on a broken paginator, whatever the

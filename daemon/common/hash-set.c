@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Open addressing with linear probing, kept at most half full. */
-#include "sync-set.h"
+#include "hash-set.h"
 
 #include <errno.h>
 #include <stdlib.h>

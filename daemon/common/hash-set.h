@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A set of 64-bit hashes of strings (open addressing): the nextTokens a walk has seen, the
  * jobArns a quick sync listed as InProgress. Two strings share a hash with odds of about
- * n²/2⁶⁵, so a million entries give one chance in 36 million of a wrong "seen".
- * Internal to the sync module. */
+ * n²/2⁶⁵, so a million entries give one chance in 36 million of a wrong "seen". */
 #pragma once
 
 #include <stdbool.h>
