@@ -64,7 +64,7 @@ void ctl_help(void)
           stdout);
 }
 
-static void vreport(const char *fmt, va_list ap)
+_printf_(1, 0) static void vreport(const char *fmt, va_list ap)
 {
     fputs("copyjobctl: ", stderr);
     vfprintf(stderr, fmt, ap);
