@@ -647,6 +647,11 @@ static void test_container_relative(void **state)
     path_of(path, sizeof(path), "no-such-token");
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -ENOENT);
+    /* Only a regular file is read: a directory is refused. */
+    path_of(path, sizeof(path), "token-dir");
+    assert_int_equal(mkdir(path, 0700), 0);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
+    assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 
     /* The test-only host override only takes loopback. */
