@@ -15,7 +15,7 @@ typedef int (*ctl_verdict_fn)(const json_t *answer, const struct ctl_response *r
 
 /* Sends the request and parses the answer as a JSON object when its status is one of
  * `ok_statuses` (0-terminated) and it carries no x-amzn-ErrorType. Returns CTL_EXIT_OK with
- * *ret set (and *ret_status the status), or the exit code after explaining the failure. */
+ * *ret set (resp->status says which), or the exit code after explaining the failure. */
 int ctl_fetch_object(struct ctl_client *client, const char *method, const char *target,
                      const char *what, const long *ok_statuses, struct ctl_response *resp,
                      json_t **ret);
