@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* health: GET /v1/health. The exit code is the answer: 0 ok, 1 anything else, 2 unreachable. */
-#include <getopt.h>
 #include <string.h>
 
 #include "cmd-common.h"
@@ -19,7 +18,7 @@ static const char *error_text(const json_t *health, struct cj_buf *out)
     return out->data;
 }
 
-static int print_health(const json_t *health)
+static int print_health(const json_t *health, const struct ctl_response *resp)
 {
     struct cj_buf scratch[5] = {};
     const char *keys[] = {"state", "jobs", "last successful sync", "last attempt", "last error"};
@@ -36,34 +35,29 @@ static int print_health(const json_t *health)
     return r;
 }
 
-int ctl_cmd_health(const struct ctl_context *ctx, int argc, char **argv)
+static int verdict(const json_t *health, const struct ctl_response *resp)
 {
-    _cleanup_client_ struct ctl_client *client = NULL;
-    struct ctl_response resp = {.age = -1};
-    enum ctl_output output;
-    json_t *health = NULL;
-
-    int r = ctl_parse_simple("health", argc, argv, &output);
-    if (r != 0)
-        return r < 0 ? CTL_EXIT_OK : r;
-    if (optind < argc)
-        return ctl_usage_error("health: unexpected argument '%s'", argv[optind]);
-    r = ctl_client_new(ctx->socket_path, &client);
-    if (r < 0)
-        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
-
-    /* 503 is how the daemon says "not ok"; its body is still the health report. */
-    int ret = ctl_fetch_object(client, "GET", "/v1/health", "the health report",
-                               (const long[]){200, 503, 0}, &resp, &health);
-    if (ret == CTL_EXIT_OK) {
-        const char *state = json_string_value(json_object_get(health, "state"));
-        r = output == CTL_OUTPUT_JSON ? ctl_json_print(stdout, health) : print_health(health);
-        if (r < 0)
-            ret = ctl_error("writing the output: %s", strerror(-r));
-        else if (!state || strcmp(state, "ok") != 0 || resp.status != 200)
-            ret = CTL_EXIT_FAILURE;
-    }
-    json_decref(health);
-    ctl_response_done(&resp);
-    return ret;
+    const char *state = json_string_value(json_object_get(health, "state"));
+    if (!state || strcmp(state, "ok") != 0 || resp->status != 200)
+        return CTL_EXIT_FAILURE;
+    return CTL_EXIT_OK;
 }
+
+static int run(struct ctl_client *client, const struct ctl_args *a)
+{
+    /* 503 is how the daemon says "not ok"; its body is still the health report. */
+    const struct ctl_show show = {
+        .method = "GET",
+        .what = "the health report",
+        .ok_statuses = (const long[]){200, 503, 0},
+        .table = print_health,
+        .verdict = verdict,
+    };
+    return ctl_show_object(client, "/v1/health", a->output, &show);
+}
+
+const struct ctl_command ctl_command_health = {
+    .name = "health",
+    .outputs = CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON),
+    .run = run,
+};

@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* list: GET /model-copy-jobs with Bedrock's query keys, one page or (--all) every page. */
 #include <errno.h>
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,19 +15,6 @@
 #define MAX_PAGE        1000
 #define MAX_TOTAL_LIMIT 100000000UL
 #define MAX_TOKEN       2048
-
-struct list_options {
-    const char *status;
-    const char *account;
-    const char *source_model;
-    const char *name_contains;
-    const char *sort_order;
-    const char *since_text, *until_text;
-    int64_t since, until;
-    unsigned long limit; /* 0 = none (only with --all) */
-    bool all;
-    enum ctl_output output;
-};
 
 static int parse_status(const char *s, const char **ret)
 {
@@ -77,97 +63,67 @@ static int parse_limit(const char *s, unsigned long *ret)
     return 0;
 }
 
-static int parse_options(int argc, char **argv, struct list_options *o)
-{
-    enum {
-        OPT_STATUS = 256,
-        OPT_SINCE,
-        OPT_UNTIL,
-        OPT_ACCOUNT,
-        OPT_SOURCE_MODEL,
-        OPT_NAME_CONTAINS,
-        OPT_SORT,
-        OPT_LIMIT,
-        OPT_ALL
-    };
-    static const struct option options[] = {
-        {"status", required_argument, NULL, OPT_STATUS},
-        {"since", required_argument, NULL, OPT_SINCE},
-        {"until", required_argument, NULL, OPT_UNTIL},
-        {"account", required_argument, NULL, OPT_ACCOUNT},
-        {"source-model", required_argument, NULL, OPT_SOURCE_MODEL},
-        {"name-contains", required_argument, NULL, OPT_NAME_CONTAINS},
-        {"sort", required_argument, NULL, OPT_SORT},
-        {"limit", required_argument, NULL, OPT_LIMIT},
-        {"all", no_argument, NULL, OPT_ALL},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {},
-    };
-    bool has_limit = false;
-    int64_t now = cj_now_ns();
-    int opt, r = 0;
+enum {
+    OPT_STATUS = 256,
+    OPT_SINCE,
+    OPT_UNTIL,
+    OPT_ACCOUNT,
+    OPT_SOURCE_MODEL,
+    OPT_NAME_CONTAINS,
+    OPT_SORT,
+    OPT_LIMIT,
+    OPT_ALL
+};
 
-    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
-        switch (opt) {
-        case OPT_STATUS:
-            r = parse_status(optarg, &o->status);
-            break;
-        case OPT_SINCE:
-            o->since_text = optarg;
-            r = parse_time("--since", optarg, now, &o->since);
-            break;
-        case OPT_UNTIL:
-            o->until_text = optarg;
-            r = parse_time("--until", optarg, now, &o->until);
-            break;
-        case OPT_ACCOUNT:
-            o->account = optarg;
-            if (!ctl_valid_account_id(optarg))
-                r = ctl_usage_error("--account must be a 12-digit AWS account id");
-            break;
-        case OPT_SOURCE_MODEL:
-            o->source_model = optarg;
-            if (!ctl_valid_model_arn(optarg))
-                r = ctl_usage_error("--source-model must be a Bedrock model ARN "
-                                    "(arn:aws:bedrock:REGION:ACCOUNT:custom-model/... or "
-                                    "arn:aws:bedrock:REGION::foundation-model/...)");
-            break;
-        case OPT_NAME_CONTAINS:
-            o->name_contains = optarg;
-            if (!ctl_valid_model_name_part(optarg))
-                r = ctl_usage_error("--name-contains must be 1 to 63 letters and digits, "
-                                    "each optionally followed by one '-' or '_'");
-            break;
-        case OPT_SORT:
-            r = parse_sort(optarg, &o->sort_order);
-            break;
-        case OPT_LIMIT:
-            has_limit = true;
-            r = parse_limit(optarg, &o->limit);
-            break;
-        case OPT_ALL:
-            o->all = true;
-            break;
-        case 'o':
-            r = ctl_parse_output(
-                "list", optarg,
-                CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON) |
-                    CTL_OUTPUT_BIT(CTL_OUTPUT_NDJSON) | CTL_OUTPUT_BIT(CTL_OUTPUT_CSV),
-                &o->output);
-            break;
-        case 'h':
-            ctl_help();
-            return -1;
-        default:
-            return ctl_bad_option("list", opt, argv);
-        }
-        if (r != 0)
-            return r;
+static int parse_option(struct ctl_args *a, int opt, const char *arg)
+{
+    struct ctl_list_args *o = &a->list;
+
+    if (!o->now)
+        o->now = cj_now_ns();
+    switch (opt) {
+    case OPT_STATUS:
+        return parse_status(arg, &o->status);
+    case OPT_SINCE:
+        o->since_text = arg;
+        return parse_time("--since", arg, o->now, &o->since);
+    case OPT_UNTIL:
+        o->until_text = arg;
+        return parse_time("--until", arg, o->now, &o->until);
+    case OPT_ACCOUNT:
+        o->account = arg;
+        if (!ctl_valid_account_id(arg))
+            return ctl_usage_error("--account must be a 12-digit AWS account id");
+        return 0;
+    case OPT_SOURCE_MODEL:
+        o->source_model = arg;
+        if (!ctl_valid_model_arn(arg))
+            return ctl_usage_error("--source-model must be a Bedrock model ARN "
+                                   "(arn:aws:bedrock:REGION:ACCOUNT:custom-model/... or "
+                                   "arn:aws:bedrock:REGION::foundation-model/...)");
+        return 0;
+    case OPT_NAME_CONTAINS:
+        o->name_contains = arg;
+        if (!ctl_valid_model_name_part(arg))
+            return ctl_usage_error("--name-contains must be 1 to 63 letters and digits, "
+                                   "each optionally followed by one '-' or '_'");
+        return 0;
+    case OPT_SORT:
+        return parse_sort(arg, &o->sort_order);
+    case OPT_LIMIT:
+        o->has_limit = true;
+        return parse_limit(arg, &o->limit);
+    default: /* OPT_ALL */
+        o->all = true;
+        return 0;
     }
-    if (optind < argc)
-        return ctl_usage_error("list: unexpected argument '%s'", argv[optind]);
-    if (!has_limit)
+}
+
+static int check(struct ctl_args *a)
+{
+    struct ctl_list_args *o = &a->list;
+
+    if (!o->has_limit)
         o->limit = o->all ? 0 : DEFAULT_LIMIT;
     else if (!o->all && o->limit > MAX_PAGE)
         return ctl_usage_error("--limit must be from 1 to 1000 without --all");
@@ -177,31 +133,31 @@ static int parse_options(int argc, char **argv, struct list_options *o)
     return 0;
 }
 
-static int add_time(struct cj_buf *q, const char *key, int64_t ns)
-{
-    char when[CJ_ISO8601_MAX];
-    int r = cj_time_format_iso8601(ns, when, sizeof(when));
-    return r < 0 ? r : ctl_query_add(q, key, when);
-}
-
 /* The path and every filter; maxResults and nextToken are added per page. */
-static int build_query(const struct list_options *o, struct cj_buf *q)
+static int build_query(const struct ctl_list_args *o, struct cj_buf *q)
 {
-    int r = cj_buf_append_str(q, "/model-copy-jobs");
-    if (r >= 0 && o->status)
-        r = ctl_query_add(q, "statusEquals", o->status);
-    if (r >= 0 && o->since_text)
-        r = add_time(q, "creationTimeAfter", o->since);
-    if (r >= 0 && o->until_text)
-        r = add_time(q, "creationTimeBefore", o->until);
-    if (r >= 0 && o->account)
-        r = ctl_query_add(q, "sourceAccountEquals", o->account);
-    if (r >= 0 && o->source_model)
-        r = ctl_query_add(q, "sourceModelArnEquals", o->source_model);
-    if (r >= 0 && o->name_contains)
-        r = ctl_query_add(q, "outputModelNameContains", o->name_contains);
-    if (r >= 0 && o->sort_order)
-        r = ctl_query_add(q, "sortOrder", o->sort_order);
+    char since[CJ_ISO8601_MAX], until[CJ_ISO8601_MAX];
+    int r;
+
+    if (o->since_text && (r = cj_time_format_iso8601(o->since, since, sizeof(since))) < 0)
+        return r;
+    if (o->until_text && (r = cj_time_format_iso8601(o->until, until, sizeof(until))) < 0)
+        return r;
+    const struct {
+        const char *key, *value; /* value NULL: not asked for */
+    } filters[] = {
+        {"statusEquals", o->status},
+        {"creationTimeAfter", o->since_text ? since : NULL},
+        {"creationTimeBefore", o->until_text ? until : NULL},
+        {"sourceAccountEquals", o->account},
+        {"sourceModelArnEquals", o->source_model},
+        {"outputModelNameContains", o->name_contains},
+        {"sortOrder", o->sort_order},
+    };
+    r = cj_buf_append_str(q, "/model-copy-jobs");
+    for (size_t i = 0; i < ELEMENTSOF(filters) && r >= 0; i++)
+        if (filters[i].value)
+            r = ctl_query_add(q, filters[i].key, filters[i].value);
     return r;
 }
 
@@ -234,9 +190,10 @@ static int read_page(json_t *page, json_t **ret_jobs, const char **ret_token)
 
 /* Fetches page after page, handing each job to the output, until the last page, the
  * --limit or (without --all) the first page. Returns an exit code. */
-static int fetch(const struct list_options *o, struct ctl_client *client, const char *base,
+static int fetch(const struct ctl_args *a, struct ctl_client *client, const char *base,
                  struct ctl_list_output *out)
 {
+    const struct ctl_list_args *o = &a->list;
     _cleanup_buf_ struct cj_buf target = {0};
     _cleanup_free_ char *token = NULL;
     struct ctl_response first = {.age = -1}, resp = {.age = -1};
@@ -284,7 +241,7 @@ static int fetch(const struct list_options *o, struct ctl_client *client, const 
         if (!page || read_page(page, &jobs, &next) != 0)
             break;
         /* Only now: an unreachable daemon leaves no half document on stdout. */
-        if (!began && ctl_list_output_begin(out, o->output, stdout) < 0) {
+        if (!began && ctl_list_output_begin(out, a->output, stdout) < 0) {
             ret = ctl_error("writing the output: %s", strerror(errno ? errno : EIO));
             break;
         }
@@ -331,24 +288,36 @@ done:
     return ret;
 }
 
-int ctl_cmd_list(const struct ctl_context *ctx, int argc, char **argv)
+static int run(struct ctl_client *client, const struct ctl_args *a)
 {
-    struct list_options o = {.output = CTL_OUTPUT_TABLE};
     _cleanup_buf_ struct cj_buf base = {0};
-    _cleanup_client_ struct ctl_client *client = NULL;
     struct ctl_list_output out = {0};
-    int r;
 
-    r = parse_options(argc, argv, &o);
-    if (r != 0)
-        return r < 0 ? CTL_EXIT_OK : r;
-    if (build_query(&o, &base) < 0)
+    if (build_query(&a->list, &base) < 0)
         return ctl_error("out of memory");
-    r = ctl_client_new(ctx->socket_path, &client);
-    if (r < 0)
-        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
-
-    int ret = fetch(&o, client, base.data, &out);
+    int ret = fetch(a, client, base.data, &out);
     ctl_list_output_done(&out);
     return ret;
 }
+
+const struct ctl_command ctl_command_list = {
+    .name = "list",
+    .outputs = CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON) |
+               CTL_OUTPUT_BIT(CTL_OUTPUT_NDJSON) | CTL_OUTPUT_BIT(CTL_OUTPUT_CSV),
+    .options =
+        (const struct option[]){
+            {"status", required_argument, NULL, OPT_STATUS},
+            {"since", required_argument, NULL, OPT_SINCE},
+            {"until", required_argument, NULL, OPT_UNTIL},
+            {"account", required_argument, NULL, OPT_ACCOUNT},
+            {"source-model", required_argument, NULL, OPT_SOURCE_MODEL},
+            {"name-contains", required_argument, NULL, OPT_NAME_CONTAINS},
+            {"sort", required_argument, NULL, OPT_SORT},
+            {"limit", required_argument, NULL, OPT_LIMIT},
+            {"all", no_argument, NULL, OPT_ALL},
+            {},
+        },
+    .parse_option = parse_option,
+    .check = check,
+    .run = run,
+};

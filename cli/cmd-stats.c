@@ -1,8 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* stats: GET /v1/stats, the cache's jobs counted by status. */
-#include <getopt.h>
-#include <string.h>
-
 #include "cmd-common.h"
 #include "output.h"
 
@@ -28,30 +25,19 @@ static int print_stats(const json_t *stats, const struct ctl_response *resp)
     return r;
 }
 
-int ctl_cmd_stats(const struct ctl_context *ctx, int argc, char **argv)
+static int run(struct ctl_client *client, const struct ctl_args *a)
 {
-    _cleanup_client_ struct ctl_client *client = NULL;
-    struct ctl_response resp = {.age = -1};
-    enum ctl_output output;
-    json_t *stats = NULL;
-
-    int r = ctl_parse_simple("stats", argc, argv, &output);
-    if (r != 0)
-        return r < 0 ? CTL_EXIT_OK : r;
-    if (optind < argc)
-        return ctl_usage_error("stats: unexpected argument '%s'", argv[optind]);
-    r = ctl_client_new(ctx->socket_path, &client);
-    if (r < 0)
-        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
-
-    int ret = ctl_fetch_object(client, "GET", "/v1/stats", "the statistics", (const long[]){200, 0},
-                               &resp, &stats);
-    if (ret == CTL_EXIT_OK) {
-        r = output == CTL_OUTPUT_JSON ? ctl_json_print(stdout, stats) : print_stats(stats, &resp);
-        if (r < 0)
-            ret = ctl_error("writing the output: %s", strerror(-r));
-    }
-    json_decref(stats);
-    ctl_response_done(&resp);
-    return ret;
+    const struct ctl_show show = {
+        .method = "GET",
+        .what = "the statistics",
+        .ok_statuses = (const long[]){200, 0},
+        .table = print_stats,
+    };
+    return ctl_show_object(client, "/v1/stats", a->output, &show);
 }
+
+const struct ctl_command ctl_command_stats = {
+    .name = "stats",
+    .outputs = CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON),
+    .run = run,
+};

@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* sync: POST /v1/sync?full=..&wait=..; with --wait, the sync's result once it ends. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,13 +42,6 @@ static void spinner_clear(struct spinner *s)
         fputs("\r\033[K", stderr);
 }
 
-static int print_started(const json_t *answer)
-{
-    bool joined = json_is_true(json_object_get(answer, "joined"));
-    puts(joined ? "joined the sync already running" : "sync started");
-    return 0;
-}
-
 static int print_result(const json_t *result)
 {
     json_t *changes = json_object_get(result, "changes");
@@ -78,64 +70,35 @@ static int print_result(const json_t *result)
     return r;
 }
 
-static int parse_options(int argc, char **argv, bool *full, bool *wait, enum ctl_output *output)
+/* 200: the sync ended (--wait), 202: it started or was joined. */
+static int print_answer(const json_t *answer, const struct ctl_response *resp)
 {
-    static const struct option options[] = {
-        {"full", no_argument, NULL, 'f'},
-        {"wait", no_argument, NULL, 'w'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {},
-    };
-    int opt, r;
-
-    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'f':
-            *full = true;
-            break;
-        case 'w':
-            *wait = true;
-            break;
-        case 'o':
-            r = ctl_parse_output("sync", optarg,
-                                 CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON),
-                                 output);
-            if (r != 0)
-                return r;
-            break;
-        case 'h':
-            ctl_help();
-            return -1;
-        default:
-            return ctl_bad_option("sync", opt, argv);
-        }
-    }
-    if (optind < argc)
-        return ctl_usage_error("sync: unexpected argument '%s'", argv[optind]);
+    if (resp->status == 200)
+        return print_result(answer);
+    bool joined = json_is_true(json_object_get(answer, "joined"));
+    puts(joined ? "joined the sync already running" : "sync started");
     return 0;
 }
 
-int ctl_cmd_sync(const struct ctl_context *ctx, int argc, char **argv)
+static int parse_option(struct ctl_args *a, int opt, const char *arg)
 {
-    _cleanup_client_ struct ctl_client *client = NULL;
+    if (opt == 'f')
+        a->full = true;
+    else
+        a->wait = true;
+    return 0;
+}
+
+static int run(struct ctl_client *client, const struct ctl_args *a)
+{
     struct ctl_response resp = {.age = -1};
-    enum ctl_output output = CTL_OUTPUT_TABLE;
     struct spinner spinner = {0};
-    bool full = false, wait = false;
     json_t *answer = NULL;
     char target[64];
 
-    int r = parse_options(argc, argv, &full, &wait, &output);
-    if (r != 0)
-        return r < 0 ? CTL_EXIT_OK : r;
-    r = ctl_client_new(ctx->socket_path, &client);
-    if (r < 0)
-        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
-
-    snprintf(target, sizeof(target), "/v1/sync?full=%s&wait=%s", full ? "true" : "false",
-             wait ? "true" : "false");
-    if (wait) {
+    snprintf(target, sizeof(target), "/v1/sync?full=%s&wait=%s", a->full ? "true" : "false",
+             a->wait ? "true" : "false");
+    if (a->wait) {
         /* A sync takes as long as AWS takes; Ctrl-C ends the wait, not the sync. */
         ctl_client_set_timeout(client, 0);
         if (ctl_catch_interrupts() < 0)
@@ -149,21 +112,27 @@ int ctl_cmd_sync(const struct ctl_context *ctx, int argc, char **argv)
     int ret = ctl_fetch_object(client, "POST", target, "the sync", (const long[]){200, 202, 0},
                                &resp, &answer);
     spinner_clear(&spinner);
-    if (ret == CTL_EXIT_OK) {
-        bool finished = resp.status == 200;
-        if (output == CTL_OUTPUT_JSON)
-            r = ctl_json_print(stdout, answer);
-        else
-            r = finished ? print_result(answer) : print_started(answer);
-        if (r < 0)
-            ret = ctl_error("writing the output: %s", strerror(-r));
-        else if (finished) {
-            const char *result = json_string_value(json_object_get(answer, "result"));
-            if (!result || strcmp(result, "ok") != 0)
-                ret = CTL_EXIT_FAILURE;
-        }
+    if (ret == CTL_EXIT_OK)
+        ret = ctl_print_answer(a->output, answer, &resp, print_answer);
+    if (ret == CTL_EXIT_OK && resp.status == 200) {
+        const char *result = json_string_value(json_object_get(answer, "result"));
+        if (!result || strcmp(result, "ok") != 0)
+            ret = CTL_EXIT_FAILURE;
     }
     json_decref(answer);
     ctl_response_done(&resp);
     return ret;
 }
+
+const struct ctl_command ctl_command_sync = {
+    .name = "sync",
+    .outputs = CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON),
+    .options =
+        (const struct option[]){
+            {"full", no_argument, NULL, 'f'},
+            {"wait", no_argument, NULL, 'w'},
+            {},
+        },
+    .parse_option = parse_option,
+    .run = run,
+};

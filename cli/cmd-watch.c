@@ -2,7 +2,6 @@
 /* watch: GET /v1/events?after=SEQ, an NDJSON stream of changes, printed as they arrive until
  * interrupted (which is a normal end: exit 0). */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,31 +30,23 @@ static int print_summary(const json_t *event)
     const char *when = ctl_job_created(job, created, sizeof(created));
     const char *failure = json_string_value(json_object_get(job, "failureMessage"));
 
-    int r = ctl_text_append_fitted(&line, seq ? seq : "-", 8, false, true);
-    if (r >= 0)
-        r = cj_buf_append_str(&line, "  ");
-    if (r >= 0)
-        r = ctl_text_append_fitted(&line, type ? type : "-", 7, false, true);
-    if (r >= 0)
-        r = cj_buf_append_str(&line, "  ");
-    if (r >= 0)
-        r = ctl_text_append_fitted(&line, status ? status : "-", 10, false, true);
-    if (r >= 0)
-        r = cj_buf_append_str(&line, "  ");
-    if (r >= 0)
-        r = ctl_text_append_fitted(&line, id ? id : "-", 12, false, true);
-    if (r >= 0)
-        r = cj_buf_append_str(&line, "  ");
-    if (r >= 0)
-        r = ctl_text_append_fitted(&line, when ? when : "-", 19, false, true);
-    if (r >= 0)
-        r = cj_buf_append_str(&line, "  ");
-    if (r >= 0)
-        r = ctl_text_append_fitted(&line, name ? name : "-", 63, false, false);
-    if (r >= 0 && failure) {
-        r = cj_buf_append_str(&line, "  ");
+    /* The failure message, last, only when there is one. */
+    const struct {
+        const char *text;
+        size_t width;
+        bool pad;
+    } columns[] = {
+        {seq, 8, true},   {type, 7, true},   {status, 10, true},    {id, 12, true},
+        {when, 19, true}, {name, 63, false}, {failure, 200, false},
+    };
+    size_t n = failure ? ELEMENTSOF(columns) : ELEMENTSOF(columns) - 1;
+    int r = 0;
+    for (size_t i = 0; i < n && r >= 0; i++) {
+        if (i > 0)
+            r = cj_buf_append_str(&line, "  ");
         if (r >= 0)
-            r = ctl_text_append_fitted(&line, failure, 200, false, false);
+            r = ctl_text_append_fitted(&line, columns[i].text ? columns[i].text : "-",
+                                       columns[i].width, false, columns[i].pad);
     }
     if (r < 0)
         return r;
@@ -86,67 +77,28 @@ static int on_event(const char *text, size_t len, void *userdata)
     return 0;
 }
 
-static int parse_options(int argc, char **argv, const char **after, enum ctl_output *output)
+static int parse_option(struct ctl_args *a, int opt, const char *arg)
 {
-    static const struct option options[] = {
-        {"after", required_argument, NULL, 'a'},
-        {"output", required_argument, NULL, 'o'},
-        {"help", no_argument, NULL, 'h'},
-        {},
-    };
-    int opt, r;
-
-    while ((opt = getopt_long(argc, argv, ":o:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'a': {
-            char *end;
-            errno = 0;
-            (void)strtoull(optarg, &end, 10);
-            if (errno != 0 || end == optarg || *end != '\0' || optarg[0] < '0' || optarg[0] > '9')
-                return ctl_usage_error("--after must be an event sequence number (0 or more)");
-            *after = optarg;
-            break;
-        }
-        case 'o':
-            r = ctl_parse_output("watch", optarg,
-                                 CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) |
-                                     CTL_OUTPUT_BIT(CTL_OUTPUT_JSON) |
-                                     CTL_OUTPUT_BIT(CTL_OUTPUT_NDJSON),
-                                 output);
-            if (r != 0)
-                return r;
-            break;
-        case 'h':
-            ctl_help();
-            return -1;
-        default:
-            return ctl_bad_option("watch", opt, argv);
-        }
-    }
-    if (optind < argc)
-        return ctl_usage_error("watch: unexpected argument '%s'", argv[optind]);
+    char *end;
+    errno = 0;
+    (void)strtoull(arg, &end, 10);
+    if (errno != 0 || end == arg || *end != '\0' || arg[0] < '0' || arg[0] > '9')
+        return ctl_usage_error("--after must be an event sequence number (0 or more)");
+    a->after = arg;
     return 0;
 }
 
-int ctl_cmd_watch(const struct ctl_context *ctx, int argc, char **argv)
+static int run(struct ctl_client *client, const struct ctl_args *a)
 {
-    _cleanup_client_ struct ctl_client *client = NULL;
     _cleanup_buf_ struct cj_buf target = {0};
     struct ctl_response resp = {.age = -1};
-    struct watch w = {.output = CTL_OUTPUT_TABLE};
-    const char *after = NULL;
+    struct watch w = {.output = a->output};
 
-    int r = parse_options(argc, argv, &after, &w.output);
-    if (r != 0)
-        return r < 0 ? CTL_EXIT_OK : r;
-    r = cj_buf_append_str(&target, "/v1/events");
-    if (r >= 0 && after)
-        r = ctl_query_add(&target, "after", after);
+    int r = cj_buf_append_str(&target, "/v1/events");
+    if (r >= 0 && a->after)
+        r = ctl_query_add(&target, "after", a->after);
     if (r < 0)
         return ctl_error("out of memory");
-    r = ctl_client_new(ctx->socket_path, &client);
-    if (r < 0)
-        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
     ctl_client_set_timeout(client, 0);
     if (ctl_catch_interrupts() < 0)
         return ctl_error("cannot catch SIGINT");
@@ -166,3 +118,16 @@ int ctl_cmd_watch(const struct ctl_context *ctx, int argc, char **argv)
     ctl_response_done(&resp);
     return ret;
 }
+
+const struct ctl_command ctl_command_watch = {
+    .name = "watch",
+    .outputs = CTL_OUTPUT_BIT(CTL_OUTPUT_TABLE) | CTL_OUTPUT_BIT(CTL_OUTPUT_JSON) |
+               CTL_OUTPUT_BIT(CTL_OUTPUT_NDJSON),
+    .options =
+        (const struct option[]){
+            {"after", required_argument, NULL, 'a'},
+            {},
+        },
+    .parse_option = parse_option,
+    .run = run,
+};

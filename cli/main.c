@@ -64,13 +64,18 @@ void ctl_help(void)
           stdout);
 }
 
+_printf_(1, 0) static void vreport(const char *fmt, va_list ap)
+{
+    fputs("copyjobctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 int ctl_usage_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("copyjobctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(fmt, ap);
     va_end(ap);
     fputs("\nTry 'copyjobctl --help'.\n", stderr);
     return CTL_EXIT_USAGE;
@@ -80,9 +85,8 @@ int ctl_error(const char *fmt, ...)
 {
     va_list ap;
 
-    fputs("copyjobctl: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vreport(fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CTL_EXIT_FAILURE;
@@ -131,13 +135,35 @@ int ctl_parse_output(const char *command, const char *name, unsigned allowed, en
     return ctl_usage_error("%s: --output must be %s", command, list);
 }
 
-static const struct {
-    const char *name;
-    int (*run)(const struct ctl_context *ctx, int argc, char **argv);
-} commands[] = {
-    {"list", ctl_cmd_list},     {"get", ctl_cmd_get},   {"stats", ctl_cmd_stats},
-    {"health", ctl_cmd_health}, {"sync", ctl_cmd_sync}, {"watch", ctl_cmd_watch},
+static const struct ctl_command *const commands[] = {
+    &ctl_command_list,   &ctl_command_get,  &ctl_command_stats,
+    &ctl_command_health, &ctl_command_sync, &ctl_command_watch,
 };
+
+static const struct ctl_command *find_command(const char *name)
+{
+    for (size_t i = 0; i < ELEMENTSOF(commands); i++)
+        if (strcmp(name, commands[i]->name) == 0)
+            return commands[i];
+    return NULL;
+}
+
+/* argv[0] is the command's name. */
+static int run_command(const struct ctl_command *cmd, const char *socket_path, int argc,
+                       char **argv)
+{
+    _cleanup_client_ struct ctl_client *client = NULL;
+    struct ctl_args args;
+
+    optind = 0; /* glibc: start the command's own getopt_long afresh */
+    int r = ctl_parse_command(cmd, argc, argv, &args);
+    if (r != 0)
+        return r < 0 ? CTL_EXIT_OK : r;
+    r = ctl_client_new(socket_path, &client);
+    if (r < 0)
+        return ctl_error("cannot set up the HTTP client: %s", strerror(-r));
+    return cmd->run(client, &args);
+}
 
 int main(int argc, char **argv)
 {
@@ -147,7 +173,7 @@ int main(int argc, char **argv)
         {"version", no_argument, NULL, 'V'},
         {},
     };
-    struct ctl_context ctx = {.socket_path = getenv("COPYJOBD_SOCKET")};
+    const char *socket_path = getenv("COPYJOBD_SOCKET");
     const char *socket_option = NULL;
     int opt;
 
@@ -171,14 +197,14 @@ int main(int argc, char **argv)
     }
 
     if (socket_option)
-        ctx.socket_path = socket_option;
-    else if (!ctx.socket_path || !*ctx.socket_path)
-        ctx.socket_path = CTL_DEFAULT_SOCKET;
-    if (!*ctx.socket_path)
+        socket_path = socket_option;
+    else if (!socket_path || !*socket_path)
+        socket_path = CTL_DEFAULT_SOCKET;
+    if (!*socket_path)
         return ctl_usage_error("--socket: the path is empty");
-    if (strlen(ctx.socket_path) > CTL_SUN_PATH_MAX)
+    if (strlen(socket_path) > CTL_SUN_PATH_MAX)
         return ctl_usage_error("socket path is longer than %d bytes: %s", CTL_SUN_PATH_MAX,
-                               ctx.socket_path);
+                               socket_path);
 
     if (optind >= argc)
         return ctl_usage_error("missing command: list, get, stats, health, sync or watch");
@@ -187,17 +213,14 @@ int main(int argc, char **argv)
         ctl_help();
         return CTL_EXIT_OK;
     }
-    for (size_t i = 0; i < ELEMENTSOF(commands); i++)
-        if (strcmp(name, commands[i].name) == 0) {
-            int sub_argc = argc - optind;
-            char **sub_argv = argv + optind;
-            optind = 0; /* glibc: start the command's own getopt_long afresh */
-            int r = commands[i].run(&ctx, sub_argc, sub_argv);
-            if (fflush(stdout) != 0 || ferror(stdout)) {
-                perror("copyjobctl: writing the output");
-                return CTL_EXIT_FAILURE;
-            }
-            return r;
+    const struct ctl_command *cmd = find_command(name);
+    if (cmd) {
+        int r = run_command(cmd, socket_path, argc - optind, argv + optind);
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+            perror("copyjobctl: writing the output");
+            return CTL_EXIT_FAILURE;
         }
+        return r;
+    }
     return ctl_usage_error("unknown command '%s': list, get, stats, health, sync or watch", name);
 }

@@ -6,16 +6,16 @@
 #include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cj-time.h"
 #include "credentials-internal.h"
 #include "log.h"
+#include "secret-file.h"
 
 #define ECS_HOST           "169.254.170.2"
 #define TOKEN_MAX          16384
@@ -135,43 +135,25 @@ static int authorization_token(char **ret)
 {
     const char *file = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
     const char *value = getenv("AWS_CONTAINER_AUTHORIZATION_TOKEN");
-    _cleanup_secret_buf_ struct cj_secret_buf buf = {0};
+    _cleanup_secret_file_ struct cj_secret_file f = {0};
     const char *what;
-    int r;
 
     *ret = NULL;
     if (file && *file) {
         what = "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE";
-        _cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        if (fd < 0)
-            return log_error_errno(errno, "Container credentials: cannot open %s %s: %m", what,
-                                   file);
-        if ((r = cj_secret_buf_init(&buf, TOKEN_MAX)) < 0)
+        char label[PATH_MAX + 64];
+        snprintf(label, sizeof(label), "the container authorization token file %s (%s)", file,
+                 what);
+        int r = cj_secret_file_read(AT_FDCWD, file, label, TOKEN_MAX, &f);
+        if (r == -ENOENT)
+            return log_error_errno(r, "Cannot open %s: %m", label);
+        if (r < 0)
             return r;
-        char chunk[4096];
-        for (;;) {
-            ssize_t n = read(fd, chunk, sizeof(chunk));
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n < 0) {
-                cj_explicit_zero(chunk, sizeof(chunk));
-                return log_error_errno(errno, "Container credentials: cannot read %s: %m", file);
-            }
-            if (n == 0)
-                break;
-            cj_secret_buf_append(&buf, chunk, (size_t)n);
-            if (buf.overflow)
-                break;
-        }
-        cj_explicit_zero(chunk, sizeof(chunk));
-        if (buf.overflow)
-            return log_error_errno(EFBIG, "Container credentials: %s is larger than %d bytes", file,
-                                   TOKEN_MAX);
         /* Token files are often written with a trailing newline. */
-        while (buf.len > 0 && (buf.data[buf.len - 1] == '\n' || buf.data[buf.len - 1] == '\r' ||
-                               buf.data[buf.len - 1] == ' '))
-            buf.data[--buf.len] = '\0';
-        value = buf.data;
+        while (f.len > 0 &&
+               (f.data[f.len - 1] == '\n' || f.data[f.len - 1] == '\r' || f.data[f.len - 1] == ' '))
+            f.data[--f.len] = '\0';
+        value = f.data;
     } else if (value && *value) {
         what = "AWS_CONTAINER_AUTHORIZATION_TOKEN";
     } else {

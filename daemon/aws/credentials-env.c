@@ -4,16 +4,16 @@
  * other sources and are kept so existing deployments keep working. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cj-util.h"
 #include "credentials-internal.h"
 #include "log.h"
+#include "secret-file.h"
 
 /* Long enough for any STS session token seen in practice, short enough to keep a stray
  * file from becoming a header. */
@@ -77,59 +77,27 @@ int cj_credentials_from_environment(struct cj_aws_credentials *c, char *source, 
  * -ENOENT when missing; other errors are logged naming the file. */
 static int read_credential_file(int dirfd, const char *dir, const char *name, char **ret)
 {
-    _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return -ENOENT;
-        return log_error_errno(errno, "Cannot open credential %s/%s: %m", dir, name);
-    }
+    _cleanup_secret_file_ struct cj_secret_file f = {0};
+    char what[PATH_MAX + 32];
 
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return log_error_errno(errno, "Cannot stat credential %s/%s: %m", dir, name);
-    if (!S_ISREG(st.st_mode))
-        return log_error_errno(EINVAL, "Credential %s/%s is not a regular file", dir, name);
+    snprintf(what, sizeof(what), "credential %s/%s", dir, name);
+    int r = cj_secret_file_read(dirfd, name, what, CJ_CREDENTIAL_MAX + 1, &f);
+    if (r < 0)
+        return r;
 
-    /* Room for the limit, an optional "\n", and one byte to detect anything longer. */
-    char buf[CJ_CREDENTIAL_MAX + 2];
-    size_t len = 0;
-    int r = 0;
-    while (len < sizeof(buf)) {
-        ssize_t n = read(fd, buf + len, sizeof(buf) - len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            r = log_error_errno(errno, "Cannot read credential %s/%s: %m", dir, name);
-            goto out;
-        }
-        if (n == 0)
-            break;
-        len += (size_t)n;
-    }
+    if (f.len > 0 && f.data[f.len - 1] == '\n')
+        f.data[--f.len] = '\0';
+    if (f.len == 0)
+        return log_error_errno(EINVAL, "Credential %s/%s is empty", dir, name);
+    if (f.len > CJ_CREDENTIAL_MAX)
+        return log_error_errno(EFBIG, "Credential %s/%s is larger than %d bytes", dir, name,
+                               CJ_CREDENTIAL_MAX);
+    if (!credential_value_ok(f.data, f.len))
+        return log_error_errno(
+            EINVAL, "Credential %s/%s contains spaces or non-printable characters", dir, name);
 
-    if (len > 0 && buf[len - 1] == '\n')
-        len--;
-    if (len == 0) {
-        r = log_error_errno(EINVAL, "Credential %s/%s is empty", dir, name);
-        goto out;
-    }
-    if (len > CJ_CREDENTIAL_MAX) {
-        r = log_error_errno(EFBIG, "Credential %s/%s is larger than %d bytes", dir, name,
-                            CJ_CREDENTIAL_MAX);
-        goto out;
-    }
-    if (!credential_value_ok(buf, len)) {
-        r = log_error_errno(EINVAL, "Credential %s/%s contains spaces or non-printable characters",
-                            dir, name);
-        goto out;
-    }
-
-    *ret = strndup(buf, len);
-    if (!*ret)
-        r = -ENOMEM;
-out:
-    cj_explicit_zero(buf, sizeof(buf));
-    return r;
+    *ret = TAKE_PTR(f.data);
+    return 0;
 }
 
 int cj_credentials_from_systemd(struct cj_aws_credentials *c, char *source, size_t sourcelen)

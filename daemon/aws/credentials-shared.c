@@ -6,6 +6,7 @@
  * other source would be a different identity than the one configured. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 
 #include "credentials-internal.h"
 #include "log.h"
+#include "secret-file.h"
 
 #define CREDENTIAL_PROCESS_MAX 4096
 
@@ -56,50 +58,19 @@ static int resolve_path(const char *env, const char *name, char **ret)
 static int parse_file(const char *path, enum cj_profile_file_kind kind, const char *profile,
                       struct cj_profile *ret, mode_t *ret_mode)
 {
-    _cleanup_secret_buf_ struct cj_secret_buf buf = {0};
-    _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-    if (fd < 0) {
-        if (errno == ENOENT)
-            return 0;
-        return log_error_errno(errno, "Cannot open the shared AWS file %s: %m", path);
-    }
-    struct stat st;
-    if (fstat(fd, &st) < 0)
-        return log_error_errno(errno, "Cannot stat the shared AWS file %s: %m", path);
-    if (!S_ISREG(st.st_mode))
-        return log_error_errno(EINVAL, "The shared AWS file %s is not a regular file", path);
-    if ((uint64_t)st.st_size > CJ_CRED_FILE_MAX)
-        return log_error_errno(EFBIG, "The shared AWS file %s is larger than %zu bytes", path,
-                               CJ_CRED_FILE_MAX);
-    *ret_mode = st.st_mode;
+    _cleanup_secret_file_ struct cj_secret_file f = {0};
+    char what[PATH_MAX + 32];
 
-    int r = cj_secret_buf_init(&buf, CJ_CRED_FILE_MAX);
+    snprintf(what, sizeof(what), "the shared AWS file %s", path);
+    int r = cj_secret_file_read(AT_FDCWD, path, what, CJ_CRED_FILE_MAX, &f);
+    if (r == -ENOENT)
+        return 0;
     if (r < 0)
         return r;
-    char chunk[8192];
-    for (;;) {
-        ssize_t n = read(fd, chunk, sizeof(chunk));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            r = log_error_errno(errno, "Cannot read the shared AWS file %s: %m", path);
-            break;
-        }
-        if (n == 0)
-            break;
-        cj_secret_buf_append(&buf, chunk, (size_t)n);
-        if (buf.overflow) {
-            r = log_error_errno(EFBIG, "The shared AWS file %s is larger than %zu bytes", path,
-                                CJ_CRED_FILE_MAX);
-            break;
-        }
-    }
-    cj_explicit_zero(chunk, sizeof(chunk));
-    if (r < 0)
-        return r;
+    *ret_mode = f.mode;
 
     char err[160];
-    r = cj_profile_parse(buf.data, buf.len, kind, profile, ret, err, sizeof(err));
+    r = cj_profile_parse(f.data, f.len, kind, profile, ret, err, sizeof(err));
     if (r < 0)
         return log_error_errno(r, "The shared AWS file %s cannot be parsed: %s", path, err);
     return 1;

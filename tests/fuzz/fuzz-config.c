@@ -15,17 +15,8 @@
 
 #include "cj-time.h"
 #include "config.h"
+#include "fuzz-util.h"
 #include "log.h"
-
-/* Not assert(): release builds define NDEBUG, and a fuzz check must always run. */
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int config_fd = -1, aws_config_fd = -1;
 static char config_path[64], aws_config_path[64];

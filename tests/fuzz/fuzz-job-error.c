@@ -5,24 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz-util.h"
 #include "job.h"
-#include "log.h"
 
-/* Not assert(): release builds define NDEBUG, and a fuzz check must always run. */
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x))                                                                                  \
-            __builtin_trap();                                                                      \
-    } while (0)
-
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    cj_log_set_max_level(LOG_CRIT);
-    return 0;
-}
+FUZZ_QUIET_INITIALIZE()
 
 static void check_clean(const char *s, size_t size)
 {

@@ -24,7 +24,8 @@
 #include "credentials-internal.h"
 #include "credentials.h"
 #include "log.h"
-#include "test-credentials-httpd.h"
+#include "test-httpd.h"
+#include "test-net-util.h"
 
 #define FILE_KEY_ID    "AKIAFILE0000000001"
 #define FILE_SECRET    "fileSecret/0001+aaa"
@@ -581,20 +582,20 @@ struct container_standin {
     unsigned refused;
 };
 
-static void container_handler(void *userdata, const struct chttpd_request *req, int *status,
-                              char *body, size_t bodysize)
+static void container_handler(void *userdata, const struct httpd_request *req,
+                              struct httpd_response *resp)
 {
     struct container_standin *s = userdata;
     char auth[256];
-    bool has = chttpd_header(req->head, "Authorization", auth, sizeof(auth));
+    bool has = httpd_header(req->head, "Authorization", auth, sizeof(auth));
     if (strcmp(req->method, "GET") != 0 || (s->auth && (!has || strcmp(auth, s->auth) != 0))) {
         s->refused++;
-        *status = 401;
-        snprintf(body, bodysize, "{\"message\":\"unauthorized\"}");
+        resp->status = 401;
+        resp->body = "{\"message\":\"unauthorized\"}";
         return;
     }
-    *status = s->status;
-    snprintf(body, bodysize, "%s", s->body);
+    resp->status = s->status;
+    resp->body = s->body;
 }
 
 #define CONTAINER_JSON                                                                             \
@@ -605,11 +606,11 @@ static void container_handler(void *userdata, const struct chttpd_request *req, 
 static void test_container_relative(void **state)
 {
     struct container_standin s = {.auth = CONT_AUTH, .body = CONTAINER_JSON, .status = 200};
-    struct chttpd h;
+    struct httpd h;
     struct cj_aws_credentials c;
     char source[512], expect[512], host[64];
 
-    assert_int_equal(chttpd_start(&h, container_handler, &s), 0);
+    assert_int_equal(httpd_start_with(&h, container_handler, &s), 0);
     snprintf(host, sizeof(host), "127.0.0.1:%d", h.port);
     setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", host, 1);
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc-123", 1);
@@ -646,6 +647,11 @@ static void test_container_relative(void **state)
     path_of(path, sizeof(path), "no-such-token");
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -ENOENT);
+    /* Only a regular file is read: a directory is refused. */
+    path_of(path, sizeof(path), "token-dir");
+    assert_int_equal(mkdir(path, 0700), 0);
+    setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", path, 1);
+    assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 
     /* The test-only host override only takes loopback. */
@@ -657,17 +663,17 @@ static void test_container_relative(void **state)
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/no-slash", 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
 
-    chttpd_stop(&h);
+    httpd_stop(&h);
 }
 
 static void test_container_full(void **state)
 {
     struct container_standin s = {.body = CONTAINER_JSON, .status = 200};
-    struct chttpd h;
+    struct httpd h;
     struct cj_aws_credentials c;
     char source[512], expect[512], url[128];
 
-    assert_int_equal(chttpd_start(&h, container_handler, &s), 0);
+    assert_int_equal(httpd_start_with(&h, container_handler, &s), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", h.port);
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), 0);
@@ -692,11 +698,11 @@ static void test_container_full(void **state)
     s.status = 500;
     s.body = CONTAINER_JSON;
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EPROTO);
-    assert_true(chttpd_requests(&h) >= 2);
-    chttpd_stop(&h);
+    assert_true(httpd_requests(&h) >= 2);
+    httpd_stop(&h);
 
     /* Configured but not answering: an error, not the next source. */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", chttpd_closed_port());
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d/creds", free_port());
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", url, 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EHOSTUNREACH);
 
@@ -730,48 +736,50 @@ struct imds_standin {
     const char *creds; /* the credentials document */
     bool hang;         /* answer nothing at all */
     unsigned token_puts, refused, served;
+    char listing[256]; /* the body of the role listing */
 };
 
-static void imds_handler(void *userdata, const struct chttpd_request *req, int *status, char *body,
-                         size_t bodysize)
+static void imds_handler(void *userdata, const struct httpd_request *req,
+                         struct httpd_response *resp)
 {
     struct imds_standin *s = userdata;
     char v[256];
 
     if (s->hang) {
-        *status = -1;
+        resp->action = HTTPD_HANG;
         return;
     }
     if (strcmp(req->method, "PUT") == 0 && strcmp(req->path, "/latest/api/token") == 0) {
-        if (!chttpd_header(req->head, "X-aws-ec2-metadata-token-ttl-seconds", v, sizeof(v)) ||
+        if (!httpd_header(req->head, "X-aws-ec2-metadata-token-ttl-seconds", v, sizeof(v)) ||
             strcmp(v, "21600") != 0) {
-            *status = 400;
+            resp->status = 400;
             return;
         }
         s->token_puts++;
-        *status = 200;
-        snprintf(body, bodysize, IMDS_SESSION);
+        resp->status = 200;
+        resp->body = IMDS_SESSION;
         return;
     }
     /* IMDSv2 only: every GET needs the session token. */
     if (strcmp(req->method, "GET") != 0 ||
-        !chttpd_header(req->head, "X-aws-ec2-metadata-token", v, sizeof(v)) ||
+        !httpd_header(req->head, "X-aws-ec2-metadata-token", v, sizeof(v)) ||
         strcmp(v, IMDS_SESSION) != 0) {
         s->refused++;
-        *status = 401;
+        resp->status = 401;
         return;
     }
     s->served++;
     const char *base = "/latest/meta-data/iam/security-credentials/";
     if (strcmp(req->path, base) == 0) {
-        *status = s->role ? 200 : 404;
-        snprintf(body, bodysize, "%s\nsecond-role\n", s->role ? s->role : "");
+        resp->status = s->role ? 200 : 404;
+        snprintf(s->listing, sizeof(s->listing), "%s\nsecond-role\n", s->role ? s->role : "");
+        resp->body = s->listing;
     } else if (s->role && strncmp(req->path, base, strlen(base)) == 0 &&
                strcmp(req->path + strlen(base), s->role) == 0) {
-        *status = 200;
-        snprintf(body, bodysize, "%s", s->creds);
+        resp->status = 200;
+        resp->body = s->creds;
     } else {
-        *status = 404;
+        resp->status = 404;
     }
 }
 
@@ -783,17 +791,17 @@ static void imds_handler(void *userdata, const struct chttpd_request *req, int *
 static void test_imds(void **state)
 {
     struct imds_standin s = {.role = "my-role", .creds = IMDS_JSON};
-    struct chttpd h;
+    struct httpd h;
     struct cj_aws_credentials c;
     char source[512], url[128];
 
-    assert_int_equal(chttpd_start(&h, imds_handler, &s), 0);
+    assert_int_equal(httpd_start_with(&h, imds_handler, &s), 0);
     snprintf(url, sizeof(url), "http://127.0.0.1:%d/", h.port);
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
 
     /* Disabled: not asked at all. */
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -ENOKEY);
-    assert_int_equal(chttpd_requests(&h), 0);
+    assert_int_equal(httpd_requests(&h), 0);
     setenv("AWS_EC2_METADATA_DISABLED", "false", 1);
 
     assert_int_equal(load(NULL, &c, source, sizeof(source)), 0);
@@ -847,10 +855,10 @@ static void test_imds(void **state)
     /* Not answering at all: nothing here, after the bounded timeouts. */
     s.hang = true;
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -ENOKEY);
-    chttpd_stop(&h);
+    httpd_stop(&h);
 
     /* Nothing listening: nothing here, at once. */
-    snprintf(url, sizeof(url), "http://127.0.0.1:%d", chttpd_closed_port());
+    snprintf(url, sizeof(url), "http://127.0.0.1:%d", free_port());
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -ENOKEY);
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", "file:///etc/passwd", 1);
@@ -863,12 +871,12 @@ static void test_precedence(void **state)
 {
     struct container_standin cs = {.body = CONTAINER_JSON, .status = 200};
     struct imds_standin is = {.role = "my-role", .creds = IMDS_JSON};
-    struct chttpd ch, ih;
+    struct httpd ch, ih;
     struct cj_aws_credentials c;
     char source[512], url[128];
 
-    assert_int_equal(chttpd_start(&ch, container_handler, &cs), 0);
-    assert_int_equal(chttpd_start(&ih, imds_handler, &is), 0);
+    assert_int_equal(httpd_start_with(&ch, container_handler, &cs), 0);
+    assert_int_equal(httpd_start_with(&ih, imds_handler, &is), 0);
     unsetenv("AWS_EC2_METADATA_DISABLED");
     snprintf(url, sizeof(url), "http://127.0.0.1:%d", ih.port);
     setenv("AWS_EC2_METADATA_SERVICE_ENDPOINT", url, 1);
@@ -908,10 +916,10 @@ static void test_precedence(void **state)
         }
     }
     /* The later sources were not asked while an earlier one answered. */
-    assert_int_equal(chttpd_requests(&ch), 1);
-    assert_int_equal(chttpd_requests(&ih), 3);
-    chttpd_stop(&ch);
-    chttpd_stop(&ih);
+    assert_int_equal(httpd_requests(&ch), 1);
+    assert_int_equal(httpd_requests(&ih), 3);
+    httpd_stop(&ch);
+    httpd_stop(&ih);
 }
 
 static void test_need_refresh(void **state)

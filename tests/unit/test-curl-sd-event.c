@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "curl-sd-event.h"
-#include "test-sync-httpd.h"
+#include "test-httpd.h"
 
 struct fixture {
     struct httpd httpd;

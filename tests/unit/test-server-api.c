@@ -31,6 +31,7 @@
 #include "log.h"
 #include "server.h"
 #include "test-net-util.h"
+#include "test-server-fixture.h"
 
 #define BASE_TIME_NS (INT64_C(1714521600) * CJ_NSEC_PER_SEC) /* 2024-05-01T00:00:00Z */
 #define ARN_PREFIX   "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/"
@@ -38,15 +39,6 @@
 #define WAIT_NS      (20 * CJ_NSEC_PER_SEC)
 
 static char tmpdir[] = "/tmp/cj-test-server-api-XXXXXX";
-
-struct fx {
-    char dir[128];
-    char socket_path[200];
-    struct cj_settings settings;
-    sd_event *event;
-    struct cj_store *store;
-    struct cj_server *server;
-};
 
 static int64_t mono_ns(void)
 {
@@ -58,7 +50,7 @@ static int64_t mono_ns(void)
 /* ---- jobs ---- */
 
 /* Job i; `version` changes its served bytes (an update), `pad` makes it bigger. */
-static void put_job(struct fx *f, size_t i, int version, size_t pad)
+static void put_job(struct server_fixture *f, size_t i, int version, size_t pad)
 {
     char arn[128], when[CJ_ISO8601_MAX];
     struct cj_buf json = {0};
@@ -97,43 +89,23 @@ static void job_arn(size_t i, char *buf, size_t size)
 
 /* ---- fixture ---- */
 
-static int fx_start_tcp(struct fx *f, uint64_t max_events, unsigned max_connections,
+static int fx_start_tcp(struct server_fixture *f, uint64_t max_events, unsigned max_connections,
                         const char *listen_tcp, bool allow_remote)
 {
-    static unsigned counter;
-
-    memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "%s/f%u", tmpdir, ++counter);
-    assert_int_equal(mkdir(f->dir, 0700), 0);
-    snprintf(f->socket_path, sizeof(f->socket_path), "%s/api.sock", f->dir);
-    f->settings.sync.full_interval_usec = 15 * 60 * CJ_USEC_PER_SEC;
-    f->settings.server.socket = f->socket_path;
+    server_fixture_open(f, tmpdir, "api.sock", max_events);
     f->settings.server.socket_mode = 0600;
     f->settings.server.max_connections = max_connections;
     f->settings.server.listen_tcp = (char *)listen_tcp;
     f->settings.server.listen_tcp_allow_remote = allow_remote;
-
-    struct cj_store_options o = {
-        .directory = f->dir, .max_size = 256 * 1024 * 1024, .max_events = max_events};
-    assert_int_equal(cj_store_open(&o, &f->store), 0);
-    assert_int_equal(sd_event_new(&f->event), 0);
-    return cj_server_new(f->event, f->store, NULL, &f->settings, &f->server);
+    return server_fixture_serve(f);
 }
 
-static void fx_start(struct fx *f, uint64_t max_events, unsigned max_connections)
+static void fx_start(struct server_fixture *f, uint64_t max_events, unsigned max_connections)
 {
     assert_int_equal(fx_start_tcp(f, max_events, max_connections, NULL, false), 0);
 }
 
-static void fx_stop(struct fx *f)
-{
-    cj_server_free(f->server);
-    sd_event_unref(f->event);
-    cj_store_close(f->store);
-    memset(f, 0, sizeof(*f));
-}
-
-static void fx_run(struct fx *f)
+static void fx_run(struct server_fixture *f)
 {
     assert_true(sd_event_run(f->event, 2000) >= 0);
 }
@@ -155,7 +127,7 @@ static void client_open_addr(struct client *c, const struct sockaddr *sa, sockle
     assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
 }
 
-static void client_open(struct fx *f, struct client *c)
+static void client_open(struct server_fixture *f, struct client *c)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     size_t len = strlen(f->socket_path);
@@ -190,7 +162,8 @@ static void client_read(struct client *c)
 }
 
 /* Writes everything, running the server meanwhile; false if the server closed first. */
-static bool client_send_len(struct fx *f, struct client *c, const char *data, size_t len)
+static bool client_send_len(struct server_fixture *f, struct client *c, const char *data,
+                            size_t len)
 {
     int64_t deadline = mono_ns() + WAIT_NS;
     while (len > 0) {
@@ -209,15 +182,15 @@ static bool client_send_len(struct fx *f, struct client *c, const char *data, si
     return true;
 }
 
-static bool client_send(struct fx *f, struct client *c, const char *data)
+static bool client_send(struct server_fixture *f, struct client *c, const char *data)
 {
     return client_send_len(f, c, data, strlen(data));
 }
 
 typedef bool (*client_pred)(struct client *c, const void *arg);
 
-static bool client_wait_for(struct fx *f, struct client *c, client_pred pred, const void *arg,
-                            int64_t timeout_ns)
+static bool client_wait_for(struct server_fixture *f, struct client *c, client_pred pred,
+                            const void *arg, int64_t timeout_ns)
 {
     int64_t deadline = mono_ns() + timeout_ns;
     for (;;) {
@@ -332,7 +305,8 @@ static bool has_text(struct client *c, const void *arg)
 }
 
 /* One request on a fresh connection (closed after); the answer in p. */
-static void do_request(struct fx *f, const char *method, const char *target, struct parsed *p)
+static void do_request(struct server_fixture *f, const char *method, const char *target,
+                       struct parsed *p)
 {
     struct client c;
     char req[4096];
@@ -349,8 +323,8 @@ static void do_request(struct fx *f, const char *method, const char *target, str
     client_close(&c);
 }
 
-static void expect_error(struct fx *f, const char *method, const char *target, int status,
-                         const char *type, const char *needle)
+static void expect_error(struct server_fixture *f, const char *method, const char *target,
+                         int status, const char *type, const char *needle)
 {
     struct parsed p = {0};
     char value[128];
@@ -377,7 +351,7 @@ struct watcher {
     size_t lines_seen;
 };
 
-static void watch(struct fx *f, struct watcher *w, const char *target)
+static void watch(struct server_fixture *f, struct watcher *w, const char *target)
 {
     char req[512];
 
@@ -449,7 +423,7 @@ static bool has_lines(struct client *c, const void *arg)
 }
 
 /* Waits for n event/gap lines on w and returns them (blank lines dropped). */
-static json_t *expect_lines(struct fx *f, struct watcher *w, size_t n)
+static json_t *expect_lines(struct server_fixture *f, struct watcher *w, size_t n)
 {
     struct want_lines want = {n};
     struct parsed p = {0};
@@ -464,7 +438,8 @@ static json_t *expect_lines(struct fx *f, struct watcher *w, size_t n)
     return out;
 }
 
-static void expect_event(struct fx *f, json_t *line, uint64_t seq, const char *type, size_t job)
+static void expect_event(struct server_fixture *f, json_t *line, uint64_t seq, const char *type,
+                         size_t job)
 {
     char arn[128];
     struct cj_buf stored = {0};
@@ -495,7 +470,7 @@ static void expect_gap(json_t *line, uint64_t after, uint64_t first)
 
 static void test_events_backlog_then_live(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct watcher w, live, all;
     struct parsed p = {0};
     char value[128];
@@ -555,12 +530,12 @@ static void test_events_backlog_then_live(void **state)
     client_close(&w.c);
     client_close(&live.c);
     client_close(&all.c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 static void test_events_gaps(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct watcher w;
 
     fx_start(&f, 5, 16);
@@ -617,12 +592,12 @@ static void test_events_gaps(void **state)
     }
     json_decref(lines);
     client_close(&w.c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 static void test_events_errors(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct parsed p = {0};
     char value[64];
 
@@ -650,14 +625,14 @@ static void test_events_errors(void **state)
     expect_error(&f, "GET", "/v1/event", 404, "ResourceNotFoundException", "/v1/event");
     expect_error(&f, "GET", "/metrics/x", 404, "ResourceNotFoundException", NULL);
     expect_error(&f, "POST", "/metrics", 405, "ValidationException", NULL);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* Several watchers; one never reads and has a tiny receive buffer, so its socket fills up.
  * The others get every event and queries are answered; the daemon never waits for it. */
 static void test_events_stuck_watcher(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct watcher w[4], stuck;
     struct parsed p = {0};
     int small = 4096;
@@ -710,12 +685,12 @@ static void test_events_stuck_watcher(void **state)
     client_close(&stuck.c);
     for (size_t i = 0; i < ELEMENTSOF(w); i++)
         client_close(&w[i].c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 static void test_events_watcher_limit_and_stop(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct watcher w[6];
     struct parsed p = {0};
 
@@ -757,12 +732,12 @@ static void test_events_watcher_limit_and_stop(void **state)
         assert_true(w[i].c.closed || has_text(&w[i].c, "\r\n0\r\n\r\n"));
         client_close(&w[i].c);
     }
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 static void test_events_heartbeat(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct watcher w;
     struct parsed p = {0};
 
@@ -792,7 +767,7 @@ static void test_events_heartbeat(void **state)
     expect_event(&f, json_array_get(lines, 0), 1, "created", 1);
     json_decref(lines);
     client_close(&w.c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* ---- /metrics ---- */
@@ -848,7 +823,7 @@ static double metric(const char *text, const char *series)
     return found;
 }
 
-static char *get_metrics(struct fx *f)
+static char *get_metrics(struct server_fixture *f)
 {
     struct parsed p = {0};
     char value[128];
@@ -864,7 +839,7 @@ static char *get_metrics(struct fx *f)
 
 static void test_metrics(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct parsed p = {0};
     struct watcher w;
 
@@ -940,7 +915,7 @@ static void test_metrics(void **state)
     do_request(&f, "HEAD", "/metrics", &p);
     assert_int_equal(p.status, 200);
     parsed_done(&p);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* ---- limits ---- */
@@ -949,7 +924,7 @@ static void test_metrics(void **state)
  * it is the connection's first request or a later one; others are served meanwhile. */
 static void test_request_deadline(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct client slow, later;
     struct parsed p = {0};
 
@@ -1003,14 +978,14 @@ static void test_request_deadline(void **state)
     char *m = get_metrics(&f);
     assert_true(metric(m, "copyjobd_http_request_timeouts_total") >= 2);
     free(m);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* Idle keep-alive connections close after the idle timeout; a watcher waiting for events
  * does not. */
 static void test_idle_timeout(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct client idle;
     struct watcher w;
     struct parsed p = {0};
@@ -1043,14 +1018,14 @@ static void test_idle_timeout(void **state)
     parsed_done(&p);
     client_close(&idle);
     client_close(&w.c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* More connections than max_connections: the extra ones are refused or wait; the ones in
  * keep being served. */
 static void test_max_connections(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct client in[4], extra[3];
     struct parsed p = {0};
     const char *req = "GET /v1/stats HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -1104,13 +1079,13 @@ static void test_max_connections(void **state)
     }
     for (size_t i = 0; i < ELEMENTSOF(extra); i++)
         client_close(&extra[i]);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* 10 MB of headers: refused with a 4xx or closed, without buffering it; others served. */
 static void test_oversized_request(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct client big;
     struct parsed p = {0};
     const size_t total = 10 * 1024 * 1024;
@@ -1159,14 +1134,14 @@ static void test_oversized_request(void **state)
     do_request(&f, "GET", "/v1/stats", &p);
     assert_int_equal(p.status, 200);
     parsed_done(&p);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 /* ---- TCP ---- */
 
 static void test_tcp_remote_opt_in(void **state)
 {
-    struct fx f;
+    struct server_fixture f;
     struct client c;
     struct parsed p = {0};
     char spec[64];
@@ -1177,15 +1152,15 @@ static void test_tcp_remote_opt_in(void **state)
     snprintf(spec, sizeof(spec), "192.0.2.1:%u", port);
     assert_int_equal(fx_start_tcp(&f, 0, 16, spec, false), -EPERM);
     f.server = NULL;
-    fx_stop(&f);
+    server_fixture_close(&f);
     int r = fx_start_tcp(&f, 0, 16, spec, true);
     assert_true(r < 0 && r != -EPERM);
     f.server = NULL;
-    fx_stop(&f);
+    server_fixture_close(&f);
     snprintf(spec, sizeof(spec), "[2001:db8::1]:%u", port);
     assert_int_equal(fx_start_tcp(&f, 0, 16, spec, false), -EPERM);
     f.server = NULL;
-    fx_stop(&f);
+    server_fixture_close(&f);
 
     /* loopback with the opt-in set works as before; an SDK's headers are ignored */
     snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
@@ -1218,7 +1193,7 @@ static void test_tcp_remote_opt_in(void **state)
     json_decref(j);
     parsed_done(&p);
     client_close(&c);
-    fx_stop(&f);
+    server_fixture_close(&f);
 }
 
 static int group_setup(void **state)

@@ -33,6 +33,7 @@
 #include "query.h"
 #include "server.h"
 #include "test-net-util.h"
+#include "test-server-fixture.h"
 
 #define N_JOBS       300
 #define BASE_TIME_NS (INT64_C(1714521600) * CJ_NSEC_PER_SEC) /* 2024-05-01T00:00:00Z */
@@ -48,12 +49,7 @@
 static char tmpdir[] = "/tmp/cj-test-server-XXXXXX";
 
 struct fixture {
-    char dir[128];
-    char socket_path[200];
-    struct cj_settings settings;
-    sd_event *event;
-    struct cj_store *store;
-    struct cj_server *server;
+    struct server_fixture s;
     CURLM *multi;
     size_t n_jobs;
 };
@@ -157,38 +153,25 @@ static void fill_store(struct cj_store *store, size_t n)
 
 static int fixture_start(struct fixture *f, size_t n_jobs, mode_t mode, const char *listen_tcp)
 {
-    static unsigned counter;
-
     memset(f, 0, sizeof(*f));
-    snprintf(f->dir, sizeof(f->dir), "%s/f%u", tmpdir, ++counter);
-    assert_int_equal(mkdir(f->dir, 0700), 0);
     /* a directory that does not exist yet: the server creates it */
-    snprintf(f->socket_path, sizeof(f->socket_path), "%s/run/api.sock", f->dir);
-
-    f->settings.sync.full_interval_usec = 15 * 60 * CJ_USEC_PER_SEC;
-    f->settings.server.socket = f->socket_path;
-    f->settings.server.socket_mode = mode;
-    f->settings.server.max_connections = 16;
-    f->settings.server.listen_tcp = (char *)listen_tcp;
-
-    struct cj_store_options o = {.directory = f->dir, .max_size = 256 * 1024 * 1024};
-    assert_int_equal(cj_store_open(&o, &f->store), 0);
-    fill_store(f->store, n_jobs);
+    server_fixture_open(&f->s, tmpdir, "run/api.sock", 0);
+    f->s.settings.server.socket_mode = mode;
+    f->s.settings.server.max_connections = 16;
+    f->s.settings.server.listen_tcp = (char *)listen_tcp;
+    fill_store(f->s.store, n_jobs);
     f->n_jobs = n_jobs;
 
-    assert_int_equal(sd_event_new(&f->event), 0);
     f->multi = curl_multi_init();
     assert_non_null(f->multi);
-    return cj_server_new(f->event, f->store, NULL, &f->settings, &f->server);
+    return server_fixture_serve(&f->s);
 }
 
 static void fixture_stop(struct fixture *f)
 {
-    cj_server_free(f->server);
     if (f->multi)
         curl_multi_cleanup(f->multi);
-    sd_event_unref(f->event);
-    cj_store_close(f->store);
+    server_fixture_close(&f->s);
     memset(f, 0, sizeof(*f));
 }
 
@@ -246,8 +229,8 @@ static void perform(struct fixture *f, CURL *easy)
         assert_int_equal(curl_multi_perform(f->multi, &running), CURLM_OK);
         if (!running)
             break;
-        assert_true(sd_event_run(f->event, 0) >= 0);
-        struct curl_waitfd w = {.fd = sd_event_get_fd(f->event), .events = CURL_WAIT_POLLIN};
+        assert_true(sd_event_run(f->s.event, 0) >= 0);
+        struct curl_waitfd w = {.fd = sd_event_get_fd(f->s.event), .events = CURL_WAIT_POLLIN};
         assert_int_equal(curl_multi_poll(f->multi, &w, 1, 10, NULL), CURLM_OK);
         if (mono_ns() > deadline)
             fail_msg("request did not finish in time");
@@ -296,7 +279,7 @@ static void request(struct fixture *f, const char *method, const char *path, str
 {
     char url[8192];
     snprintf(url, sizeof(url), "http://localhost%s", path);
-    request_full(f, f->socket_path, url, method, NULL, 0, r);
+    request_full(f, f->s.socket_path, url, method, NULL, 0, r);
 }
 
 /* The value of a response header (case-insensitive name), copied into buf; NULL if absent. */
@@ -360,6 +343,16 @@ static void expect_error(const struct response *r, long status, const char *type
     json_decref(j);
 }
 
+/* One request answered with an error, checked as expect_error() does. */
+static void expect_request_error(struct fixture *f, const char *method, const char *path,
+                                 long status, const char *type, const char *needle)
+{
+    struct response r;
+    request(f, method, path, &r);
+    expect_error(&r, status, type, needle);
+    response_done(&r);
+}
+
 static char *escape(const char *s)
 {
     char *e = curl_easy_escape(NULL, s, 0);
@@ -409,7 +402,7 @@ static size_t compare_list(struct fixture *f, const struct cj_kv *args, size_t n
         char err[256];
         struct cj_buf out = {0};
         assert_int_equal(cj_query_parse(all, m, &q, &st, err, sizeof(err)), 0);
-        assert_int_equal(cj_store_list(f->store, &q, &out, err, sizeof(err)), 0);
+        assert_int_equal(cj_store_list(f->s.store, &q, &out, err, sizeof(err)), 0);
         cj_query_storage_done(&st);
         json_error_t e;
         json_t *want = json_loadb(out.data, out.len, 0, &e);
@@ -499,7 +492,7 @@ static void test_list_headers(void **state)
     response_done(&r);
 
     int64_t synced = cj_now_ns() - 5 * CJ_NSEC_PER_SEC - 250000000;
-    assert_int_equal(cj_store_set_synced_at(f->store, synced), 0);
+    assert_int_equal(cj_store_set_synced_at(f->s.store, synced), 0);
     assert_true(cj_time_format_iso8601(synced, want, sizeof(want)) > 0);
 
     static const char *const paths[] = {"/model-copy-jobs", "/v1/stats",
@@ -530,7 +523,7 @@ static void test_get(void **state)
     struct cj_buf want = {0};
 
     job_arn(42, arn, sizeof(arn));
-    assert_int_equal(cj_store_get(f->store, arn, &want), 0);
+    assert_int_equal(cj_store_get(f->s.store, arn, &want), 0);
 
     /* percent-encoded, as SDKs send it */
     char *enc = escape(arn);
@@ -559,15 +552,13 @@ static void test_get(void **state)
     cj_buf_free(&want);
 
     /* a valid ARN that is not there */
-    request(f, "GET", "/model-copy-jobs/" ARN_PREFIX "zzzzzzzzzzzz", &r);
-    expect_error(&r, 404, "ResourceNotFoundException",
-                 "Could not find model copy job " ARN_PREFIX "zzzzzzzzzzzz");
-    response_done(&r);
+    expect_request_error(f, "GET", "/model-copy-jobs/" ARN_PREFIX "zzzzzzzzzzzz", 404,
+                         "ResourceNotFoundException",
+                         "Could not find model copy job " ARN_PREFIX "zzzzzzzzzzzz");
 
     /* not an ARN at all */
-    request(f, "GET", "/model-copy-jobs/not-an-arn", &r);
-    expect_error(&r, 400, "ValidationException", "jobArn");
-    response_done(&r);
+    expect_request_error(f, "GET", "/model-copy-jobs/not-an-arn", 400, "ValidationException",
+                         "jobArn");
     request(f, "GET", "/model-copy-jobs/%ZZ%00x", &r);
     assert_true(r.status == 400 || r.status == 404);
     response_done(&r);
@@ -581,75 +572,56 @@ static void test_errors(void **state)
     struct response r;
     char buf[128];
 
-    request(f, "GET", "/nope", &r);
-    expect_error(&r, 404, "ResourceNotFoundException", "no such endpoint");
-    response_done(&r);
-    request(f, "GET", "/", &r);
-    expect_error(&r, 404, "ResourceNotFoundException", NULL);
-    response_done(&r);
-    request(f, "GET", "/model-copy-jobs/", &r);
-    expect_error(&r, 404, "ResourceNotFoundException", NULL);
-    response_done(&r);
+    expect_request_error(f, "GET", "/nope", 404, "ResourceNotFoundException", "no such endpoint");
+    expect_request_error(f, "GET", "/", 404, "ResourceNotFoundException", NULL);
+    expect_request_error(f, "GET", "/model-copy-jobs/", 404, "ResourceNotFoundException", NULL);
 
     request(f, "POST", "/model-copy-jobs", &r);
     expect_error(&r, 405, "ValidationException", "POST");
     assert_non_null(header(&r, "Allow", buf, sizeof(buf)));
     assert_string_equal(buf, "GET, HEAD");
     response_done(&r);
-    request(f, "DELETE", "/v1/stats", &r);
-    expect_error(&r, 405, "ValidationException", NULL);
-    response_done(&r);
+    expect_request_error(f, "DELETE", "/v1/stats", 405, "ValidationException", NULL);
     request(f, "GET", "/v1/sync", &r);
     expect_error(&r, 405, "ValidationException", NULL);
     assert_non_null(header(&r, "Allow", buf, sizeof(buf)));
     assert_string_equal(buf, "POST");
     response_done(&r);
 
-    request(f, "GET", "/model-copy-jobs?maxResults=0", &r);
-    expect_error(&r, 400, "ValidationException", "maxResults");
-    response_done(&r);
-    request(f, "GET", "/model-copy-jobs?maxResults=abc", &r);
-    expect_error(&r, 400, "ValidationException", "maxResults");
-    response_done(&r);
-    request(f, "GET", "/model-copy-jobs?statusEquals=Failed&statusEquals=Failed", &r);
-    expect_error(&r, 400, "ValidationException", "statusEquals: given more than once");
-    response_done(&r);
-    request(f, "GET", "/model-copy-jobs?outputModelNameContains=a&targetModelNameContains=a", &r);
-    expect_error(&r, 400, "ValidationException", "more than once");
-    response_done(&r);
-    request(f, "GET", "/model-copy-jobs?sortOrder", &r);
-    expect_error(&r, 400, "ValidationException", "sortOrder");
-    response_done(&r);
+    expect_request_error(f, "GET", "/model-copy-jobs?maxResults=0", 400, "ValidationException",
+                         "maxResults");
+    expect_request_error(f, "GET", "/model-copy-jobs?maxResults=abc", 400, "ValidationException",
+                         "maxResults");
+    expect_request_error(f, "GET", "/model-copy-jobs?statusEquals=Failed&statusEquals=Failed", 400,
+                         "ValidationException", "statusEquals: given more than once");
+    expect_request_error(f, "GET",
+                         "/model-copy-jobs?outputModelNameContains=a&targetModelNameContains=a",
+                         400, "ValidationException", "more than once");
+    expect_request_error(f, "GET", "/model-copy-jobs?sortOrder", 400, "ValidationException",
+                         "sortOrder");
     /* a token the store did not make */
-    request(f, "GET", "/model-copy-jobs?nextToken=bm90LWEtdG9rZW4", &r);
-    expect_error(&r, 400, "ValidationException", NULL);
-    response_done(&r);
+    expect_request_error(f, "GET", "/model-copy-jobs?nextToken=bm90LWEtdG9rZW4", 400,
+                         "ValidationException", NULL);
 
     /* no sync engine in this daemon */
-    request(f, "POST", "/v1/sync?wait=true", &r);
-    expect_error(&r, 503, "ServiceUnavailableException", NULL);
-    response_done(&r);
-    request(f, "POST", "/v1/sync?full=maybe", &r);
-    expect_error(&r, 400, "ValidationException", "full");
-    response_done(&r);
+    expect_request_error(f, "POST", "/v1/sync?wait=true", 503, "ServiceUnavailableException", NULL);
+    expect_request_error(f, "POST", "/v1/sync?full=maybe", 400, "ValidationException", "full");
 
     /* too many parameters, a long URL: answered, not crashed */
     struct cj_buf many = {0};
     assert_int_equal(cj_buf_append_str(&many, "/model-copy-jobs?"), 0);
     for (int i = 0; i < 200; i++)
         assert_int_equal(cj_buf_printf(&many, "k%d=v&", i), 0);
-    request(f, "GET", many.data, &r);
-    expect_error(&r, 400, "ValidationException", "too many");
-    response_done(&r);
+    expect_request_error(f, "GET", many.data, 400, "ValidationException", "too many");
     cj_buf_reset(&many);
     assert_int_equal(cj_buf_append_str(&many, "/model-copy-jobs?x="), 0);
     for (int i = 0; i < 100000; i++)
         assert_int_equal(cj_buf_append_char(&many, 'a'), 0);
-    request_full(f, f->socket_path, "http://localhost/", "GET", NULL, 0, &r);
+    request_full(f, f->s.socket_path, "http://localhost/", "GET", NULL, 0, &r);
     response_done(&r);
     char *url;
     assert_true(asprintf(&url, "http://localhost%s", many.data) > 0);
-    request_full(f, f->socket_path, url, "GET", NULL, 0, &r);
+    request_full(f, f->s.socket_path, url, "GET", NULL, 0, &r);
     assert_true(r.status >= 400 && r.status < 500);
     response_done(&r);
     free(url);
@@ -670,11 +642,11 @@ static void test_request_bodies(void **state)
     assert_non_null(big);
     memset(big, 'b', 200000);
     /* a small body on a GET is read and ignored */
-    request_full(f, f->socket_path, "http://localhost/v1/stats", "GET", "{\"x\":1}", 7, &r);
+    request_full(f, f->s.socket_path, "http://localhost/v1/stats", "GET", "{\"x\":1}", 7, &r);
     assert_int_equal(r.status, 200);
     response_done(&r);
     /* a big one is refused */
-    request_full(f, f->socket_path, "http://localhost/v1/stats", "GET", big, 200000, &r);
+    request_full(f, f->s.socket_path, "http://localhost/v1/stats", "GET", big, 200000, &r);
     expect_error(&r, 400, "ValidationException", "bodies");
     response_done(&r);
     free(big);
@@ -765,10 +737,11 @@ static void test_health(void **state)
     struct fixture *f = *state;
 
     expect_health(f, 503, "starting", false);
-    assert_int_equal(cj_store_set_synced_at(f->store, cj_now_ns()), 0);
+    assert_int_equal(cj_store_set_synced_at(f->s.store, cj_now_ns()), 0);
     expect_health(f, 200, "ok", true);
     /* older than 3 x full_interval (15 min) */
-    assert_int_equal(cj_store_set_synced_at(f->store, cj_now_ns() - 46 * 60 * CJ_NSEC_PER_SEC), 0);
+    assert_int_equal(cj_store_set_synced_at(f->s.store, cj_now_ns() - 46 * 60 * CJ_NSEC_PER_SEC),
+                     0);
     expect_health(f, 503, "stale", true);
 }
 
@@ -811,11 +784,11 @@ static void test_socket_modes(void **state)
         struct stat st;
 
         assert_int_equal(fixture_start(&f, 0, modes[i], NULL), 0);
-        assert_int_equal(lstat(f.socket_path, &st), 0);
+        assert_int_equal(lstat(f.s.socket_path, &st), 0);
         assert_true(S_ISSOCK(st.st_mode));
         assert_int_equal(st.st_mode & 07777, modes[i]);
-        char path[sizeof(f.socket_path)];
-        memcpy(path, f.socket_path, sizeof(path));
+        char path[sizeof(f.s.socket_path)];
+        memcpy(path, f.s.socket_path, sizeof(path));
         struct response r;
         request(&f, "GET", "/v1/health", &r);
         assert_int_equal(r.status, 503);
@@ -847,16 +820,16 @@ static void test_stale_socket_replaced(void **state)
 
     /* fixture_start uses <tmpdir>/fN/run/api.sock; point it at the stale one instead */
     memset(&f, 0, sizeof(f));
-    f.settings.sync.full_interval_usec = 60 * CJ_USEC_PER_SEC;
-    f.settings.server.socket = path;
-    f.settings.server.socket_mode = 0600;
-    f.settings.server.max_connections = 4;
-    memcpy(f.socket_path, path, sizeof(path));
+    f.s.settings.sync.full_interval_usec = 60 * CJ_USEC_PER_SEC;
+    f.s.settings.server.socket = path;
+    f.s.settings.server.socket_mode = 0600;
+    f.s.settings.server.max_connections = 4;
+    memcpy(f.s.socket_path, path, sizeof(path));
     struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024 * 1024};
-    assert_int_equal(cj_store_open(&o, &f.store), 0);
-    assert_int_equal(sd_event_new(&f.event), 0);
+    assert_int_equal(cj_store_open(&o, &f.s.store), 0);
+    assert_int_equal(sd_event_new(&f.s.event), 0);
     f.multi = curl_multi_init();
-    assert_int_equal(cj_server_new(f.event, f.store, NULL, &f.settings, &f.server), 0);
+    assert_int_equal(server_fixture_serve(&f.s), 0);
     struct response r;
     request(&f, "GET", "/v1/stats", &r);
     assert_int_equal(r.status, 200);
@@ -864,7 +837,7 @@ static void test_stale_socket_replaced(void **state)
 
     /* a second server on the same, live, path is refused and leaves it alone */
     struct cj_server *second = NULL;
-    assert_true(cj_server_new(f.event, f.store, NULL, &f.settings, &second) < 0);
+    assert_true(cj_server_new(f.s.event, f.s.store, NULL, &f.s.settings, &second) < 0);
     assert_null(second);
     request(&f, "GET", "/v1/stats", &r);
     assert_int_equal(r.status, 200);
@@ -961,8 +934,8 @@ static void test_tcp_listener(void **state)
         if (rc >= 0)
             fail_msg("listen_tcp '%s' was accepted", refused[i]);
         struct stat st;
-        assert_int_equal(lstat(f.socket_path, &st), -1); /* nothing left behind */
-        f.server = NULL;
+        assert_int_equal(lstat(f.s.socket_path, &st), -1); /* nothing left behind */
+        f.s.server = NULL;
         fixture_stop(&f);
     }
 }
@@ -1025,20 +998,20 @@ static void test_sync(void **state)
 
     fake_start(&fb);
     assert_int_equal(fixture_start(&f, N_JOBS, 0600, NULL), 0);
-    cj_server_free(f.server);
-    f.server = NULL;
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
 
     snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", fb.port);
-    f.settings.aws.region = (char *)"us-east-1";
-    f.settings.aws.endpoint = endpoint;
-    f.settings.sync.interval_usec = 60 * CJ_USEC_PER_SEC;
-    f.settings.sync.page_size = 1000;
-    f.settings.sync.max_requests_per_second = 1000;
-    f.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
+    f.s.settings.aws.region = (char *)"us-east-1";
+    f.s.settings.aws.endpoint = endpoint;
+    f.s.settings.sync.interval_usec = 60 * CJ_USEC_PER_SEC;
+    f.s.settings.sync.page_size = 1000;
+    f.s.settings.sync.max_requests_per_second = 1000;
+    f.s.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
     struct cj_aws_credentials creds = {.access_key_id = (char *)"AKIDEXAMPLE",
                                        .secret_access_key = (char *)"not-a-secret"};
-    assert_int_equal(cj_sync_new(f.event, f.store, &f.settings, &creds, &sync), 0);
-    assert_int_equal(cj_server_new(f.event, f.store, sync, &f.settings, &f.server), 0);
+    assert_int_equal(cj_sync_new(f.s.event, f.s.store, &f.s.settings, &creds, &sync), 0);
+    assert_int_equal(cj_server_new(f.s.event, f.s.store, sync, &f.s.settings, &f.s.server), 0);
 
     /* quick pass, waited for: nothing changes, the result says ok */
     request(&f, "POST", "/v1/sync?wait=true", &r);
@@ -1049,7 +1022,7 @@ static void test_sync(void **state)
     assert_true(json_is_null(json_object_get(j, "error")));
     /* The fake lists nothing: a quick pass changes nothing, a full one removes every job. */
     struct cj_store_stats st;
-    assert_int_equal(cj_store_stats(f.store, &st), 0);
+    assert_int_equal(cj_store_stats(f.s.store, &st), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "jobs")), st.total);
     json_t *changes = json_object_get(j, "changes");
     assert_true(json_is_object(changes));
@@ -1115,7 +1088,7 @@ static void test_sync(void **state)
     CURL *easy = curl_easy_init();
     struct response pending = {0};
     curl_easy_setopt(easy, CURLOPT_URL, "http://localhost/v1/sync?wait=true");
-    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, f.socket_path);
+    curl_easy_setopt(easy, CURLOPT_UNIX_SOCKET_PATH, f.s.socket_path);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDSIZE, 0L);
     curl_easy_setopt(easy, CURLOPT_POSTFIELDS, "");
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_body);
@@ -1128,9 +1101,9 @@ static void test_sync(void **state)
     }
     /* let the server read it (no sync progress is made without the loop running long) */
     for (int i = 0; i < 3; i++)
-        sd_event_run(f.event, 0);
-    cj_server_free(f.server);
-    f.server = NULL;
+        sd_event_run(f.s.event, 0);
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
     int64_t deadline = mono_ns() + REQUEST_TIMEOUT_NS;
     while (running && mono_ns() < deadline) {
         curl_multi_perform(f.multi, &running);

@@ -21,7 +21,7 @@
 
 #include "cj-time.h"
 #include "sync.h"
-#include "test-sync-httpd.h"
+#include "test-httpd.h"
 
 extern char **environ;
 
