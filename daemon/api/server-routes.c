@@ -8,6 +8,7 @@
 #include "cj-time.h"
 #include "log.h"
 #include "server-internal.h"
+#include "server-origin.h"
 
 #define JOBS_PATH "/model-copy-jobs"
 
@@ -158,6 +159,15 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
         req->conn = cj_server_conn_of(connection);
         req->endpoint = route_endpoint(find_route(url, &unused));
         *req_cls = req;
+        r = cj_server_check_origin(req, &reply);
+        if (r < 0 && cj_reply_errno(&reply, r, "checking the request's Host") < 0)
+            return MHD_NO;
+        if (r != 0) {
+            cj_conn_set_deadline(req->conn, 0);
+            ret = cj_reply_send(req, &reply);
+            cj_reply_done(&reply);
+            return ret;
+        }
         if (announced_body_too_large(connection)) {
             cj_conn_set_deadline(req->conn, 0);
             cj_reply_error(&reply, 400, "ValidationException",
