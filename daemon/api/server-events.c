@@ -337,12 +337,6 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
     w->server = s;
     w->connection = req->connection;
     w->sse = sse;
-    /* The opening block makes the headers and first bytes go out now: EventSource reports
-     * the stream open only then. */
-    if (sse && cj_sse_append_open(&w->out) < 0) {
-        free(w);
-        return -ENOMEM;
-    }
     if (!has_after) {
         /* Live only: from the newest event now. An empty log may continue at any seq. */
         w->pos = last;
@@ -355,6 +349,13 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
         w->pos = first ? first - 1 : last;
         w->gap_forced = true;
         w->gap_after = after;
+    }
+    /* The opening block makes the headers and first bytes go out now (EventSource reports
+     * the stream open only then) and records where a reconnect must resume. After a reset
+     * log the client keeps its own position until the gap event reaches it. */
+    if (sse && cj_sse_append_open(&w->out, w->pos, !w->gap_forced) < 0) {
+        free(w);
+        return -ENOMEM;
     }
 
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,

@@ -92,9 +92,11 @@ int cj_sse_parse_last_event_id(const char *value, uint64_t *ret)
     return 0;
 }
 
-int cj_sse_append_open(struct cj_buf *b)
+int cj_sse_append_open(struct cj_buf *b, uint64_t pos, bool with_id)
 {
-    return cj_buf_printf(b, "retry: %u\n\n", CJ_SSE_RETRY_MS);
+    if (!with_id)
+        return cj_buf_printf(b, "retry: %u\n\n", CJ_SSE_RETRY_MS);
+    return cj_buf_printf(b, "retry: %u\nid: %" PRIu64 "\n\n", CJ_SSE_RETRY_MS, pos);
 }
 
 int cj_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const char *job,

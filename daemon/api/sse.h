@@ -22,8 +22,11 @@ bool cj_sse_accepts(const char *accept);
  * non-digits, more than 20 digits, UINT64_MAX or above). */
 int cj_sse_parse_last_event_id(const char *value, uint64_t *ret);
 
-/* Appends "retry: CJ_SSE_RETRY_MS" as the stream's opening block. */
-int cj_sse_append_open(struct cj_buf *b);
+/* Appends the stream's opening block: "retry: CJ_SSE_RETRY_MS" and, when with_id, "id: POS",
+ * the seq the stream continues after. The block has no data, so it dispatches no event, but
+ * it sets the EventSource's last event ID: a browser that reconnects before any event
+ * arrived resumes from POS instead of from whatever is newest then. */
+int cj_sse_append_open(struct cj_buf *b, uint64_t pos, bool with_id);
 
 /* Appends one event: "id: SEQ", "event: TYPE" and "data: " followed by the JSON object
  * {"seq":SEQ,"type":TYPE,"job":JOB} (the ndjson line's object), then the blank line that

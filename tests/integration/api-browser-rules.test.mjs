@@ -209,6 +209,7 @@ test('SSE: id/event/data framing, retry hint, resumption from Last-Event-ID over
   await live.ready;
   await sleep(300);
   assert.equal(live.retry, 2000, 'the retry hint is sent before any event');
+  assert.equal(live.lastId, String(last + 1), 'the opening block sets the resume position');
   // Heartbeats (every second here) are comments: no event is dispatched for them.
   const deadline = Date.now() + 10000;
   while (live.comments < 2 && Date.now() < deadline) await sleep(50);

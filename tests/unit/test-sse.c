@@ -138,7 +138,7 @@ static void test_framing(void **state)
     char out[8192];
     unsigned retry = 0;
 
-    assert_int_equal(cj_sse_append_open(&b), 0);
+    assert_int_equal(cj_sse_append_open(&b, 6, false), 0);
     static const char job1[] = "{\"jobArn\":\"arn:a\",\"status\":\"InProgress\"}";
     assert_int_equal(cj_sse_append_event(&b, 7, "created", job1, strlen(job1)), 0);
     assert_int_equal(cj_sse_append_heartbeat(&b), 0);
@@ -175,6 +175,25 @@ static void test_framing(void **state)
 }
 
 /* The id the stream last set is what the browser sends back; it parses to that seq. */
+/* The opening block's id dispatches nothing but is what a reconnect sends back. */
+static void test_open_sets_id(void **state)
+{
+    (void)state;
+    struct cj_buf b = {0};
+    uint64_t seq = 0;
+
+    assert_int_equal(cj_sse_append_open(&b, 41, true), 0);
+    assert_string_equal(b.data, "retry: 2000\nid: 41\n\n");
+    assert_int_equal(cj_sse_parse_last_event_id("41", &seq), 0);
+    assert_int_equal(seq, 41);
+    char out[256];
+    unsigned retry = 0;
+    sse_parse(b.data, out, sizeof(out), &retry);
+    assert_string_equal(out, "");
+    assert_int_equal(retry, 2000);
+    cj_buf_free(&b);
+}
+
 static void test_resume_roundtrip(void **state)
 {
     (void)state;
@@ -196,9 +215,8 @@ static void test_resume_roundtrip(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accepts),
-        cmocka_unit_test(test_last_event_id),
-        cmocka_unit_test(test_framing),
+        cmocka_unit_test(test_accepts),          cmocka_unit_test(test_last_event_id),
+        cmocka_unit_test(test_framing),          cmocka_unit_test(test_open_sets_id),
         cmocka_unit_test(test_resume_roundtrip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
