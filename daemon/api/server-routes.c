@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cj-time.h"
+#include "dashboard.h"
 #include "log.h"
 #include "server-internal.h"
 #include "server-origin.h"
@@ -21,6 +22,7 @@ enum route {
     ROUTE_SYNC,
     ROUTE_EVENTS,
     ROUTE_METRICS,
+    ROUTE_DASHBOARD,
 };
 
 static enum route find_route(const char *url, const char **ret_arn)
@@ -42,6 +44,8 @@ static enum route find_route(const char *url, const char **ret_arn)
         return ROUTE_EVENTS;
     if (strcmp(url, "/metrics") == 0)
         return ROUTE_METRICS;
+    if (strcmp(url, "/") == 0 || strncmp(url, "/dashboard/", STRLEN("/dashboard/")) == 0)
+        return ROUTE_DASHBOARD;
     return ROUTE_NONE;
 }
 
@@ -62,6 +66,7 @@ static enum cj_endpoint route_endpoint(enum route r)
         return CJ_ENDPOINT_EVENTS;
     case ROUTE_METRICS:
         return CJ_ENDPOINT_METRICS;
+    case ROUTE_DASHBOARD:
     case ROUTE_NONE:
     default:
         return CJ_ENDPOINT_OTHER;
@@ -116,6 +121,10 @@ static int dispatch(struct cj_request *req, const char *url, const char *method,
         if (!is_read_method(method))
             return wrong_method(reply, method, "/metrics", "GET, HEAD");
         return cj_server_handle_metrics(req, reply);
+    case ROUTE_DASHBOARD:
+        if (!is_read_method(method))
+            return wrong_method(reply, method, url, "GET, HEAD");
+        return cj_server_handle_dashboard(req, url, reply);
     case ROUTE_NONE:
     default:
         return cj_reply_error(reply, 404, "ResourceNotFoundException", "no such endpoint: %s", url);

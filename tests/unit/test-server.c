@@ -584,7 +584,7 @@ static void test_errors(void **state)
     request(f, "GET", "/nope", &r);
     expect_error(&r, 404, "ResourceNotFoundException", "no such endpoint");
     response_done(&r);
-    request(f, "GET", "/", &r);
+    request(f, "GET", "/dashboard/nope", &r);
     expect_error(&r, 404, "ResourceNotFoundException", NULL);
     response_done(&r);
     request(f, "GET", "/model-copy-jobs/", &r);
