@@ -135,7 +135,7 @@ enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
         ok = add_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
     if (ok && reply->from_cache)
         ok = add_cache_headers(s, resp);
-    if (ok && reply->content_type)
+    if (ok && reply->content_type && !MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
         ok = add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 
     enum MHD_Result ret = ok ? MHD_queue_response(req->connection, reply->status, resp) : MHD_NO;

@@ -15,7 +15,12 @@
  *        log (trimmed, or the log was reset); the line that follows has seq F. A client that
  *        keeps a copy should re-read the list.
  *   an empty line, every heartbeat interval when nothing else was sent (keeps proxies and
- *        dead-peer detection working; clients skip blank lines). */
+ *        dead-peer detection working; clients skip blank lines).
+ *
+ * With Accept: text/event-stream the same feed is framed as Server-Sent Events (sse.h): the
+ * event's seq as its id, its type as the event name, the line's object as data; gaps as
+ * "event: gap"; heartbeats as comments. A reconnecting EventSource's Last-Event-ID header
+ * takes the place of `after` (it is newer than the URL's). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,6 +29,7 @@
 #include "cj-time.h"
 #include "log.h"
 #include "server-internal.h"
+#include "sse.h"
 
 struct cj_watcher {
     struct cj_server *server;
@@ -34,6 +40,7 @@ struct cj_watcher {
     uint64_t gap_after; /* the client's `after`, for the forced gap line */
     bool suspended;     /* MHD_suspend_connection() called, not yet resumed */
     bool heartbeat_due; /* the heartbeat timer fired since data was last sent */
+    bool sse;           /* Server-Sent Events framing instead of ndjson */
     struct cj_buf out;  /* lines not yet handed to MHD */
     size_t out_off;
     struct cj_watcher *next, *prev;
@@ -137,23 +144,33 @@ static int append_job(struct cj_buf *b, const char *json, size_t len)
     return 0;
 }
 
+static int watcher_append_gap(struct cj_watcher *w, uint64_t after, uint64_t first)
+{
+    return w->sse ? cj_sse_append_gap(&w->out, after, first) : append_gap(&w->out, after, first);
+}
+
 static int on_event(const struct cj_store_event *ev, void *userdata)
 {
     struct cj_watcher *w = userdata;
     struct cj_buf *b = &w->out;
+    const char *type = cj_event_type_to_string(ev->type);
     int r = 0;
 
     if (w->gap_forced)
-        r = append_gap(b, w->gap_after, ev->seq);
+        r = watcher_append_gap(w, w->gap_after, ev->seq);
     else if (w->check_gap && ev->seq != w->pos + 1)
-        r = append_gap(b, w->pos, ev->seq);
-    if (r >= 0)
-        r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", ev->seq,
-                          cj_event_type_to_string(ev->type));
-    if (r >= 0)
-        r = append_job(b, ev->job_json, ev->job_json_len);
-    if (r >= 0)
-        r = cj_buf_append_str(b, "}\n");
+        r = watcher_append_gap(w, w->pos, ev->seq);
+    if (r < 0)
+        return r;
+    if (w->sse)
+        r = cj_sse_append_event(b, ev->seq, type, ev->job_json, ev->job_json_len);
+    else {
+        r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", ev->seq, type);
+        if (r >= 0)
+            r = append_job(b, ev->job_json, ev->job_json_len);
+        if (r >= 0)
+            r = cj_buf_append_str(b, "}\n");
+    }
     if (r < 0)
         return r;
     w->gap_forced = false;
@@ -186,7 +203,7 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         if (w->out.len == 0 && w->heartbeat_due)
-            r = cj_buf_append_char(&w->out, '\n');
+            r = w->sse ? cj_sse_append_heartbeat(&w->out) : cj_buf_append_char(&w->out, '\n');
         if (r < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         if (w->out.len == 0) {
@@ -271,15 +288,40 @@ static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply 
     return 1;
 }
 
+/* Like parse_after(), for the Last-Event-ID header of an SSE request. */
+static int parse_last_event_id(struct MHD_Connection *c, uint64_t *ret, struct cj_reply *reply)
+{
+    const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
+    if (!v)
+        return 0;
+    if (cj_sse_parse_last_event_id(v, ret) < 0) {
+        cj_reply_error(reply, 400, "ValidationException",
+                       "Last-Event-ID: must be an event id this feed sent (an integer from 0 to "
+                       "%" PRIu64 ")",
+                       UINT64_MAX - 1);
+        return 2;
+    }
+    return 1;
+}
+
 int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     uint64_t after = 0, first = 0, last = 0;
     int r;
 
+    bool sse = cj_sse_accepts(
+        MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
     int has_after = parse_after(req->connection, &after, reply);
     if (has_after > 1)
         return 0;
+    if (sse) {
+        int has_id = parse_last_event_id(req->connection, &after, reply);
+        if (has_id > 1)
+            return 0;
+        if (has_id)
+            has_after = 1;
+    }
     if (s->stopping)
         return cj_reply_error(reply, 503, "ServiceUnavailableException", "copyjobd is stopping");
     if (s->n_watchers >= s->max_watchers)
@@ -294,6 +336,7 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
         return -ENOMEM;
     w->server = s;
     w->connection = req->connection;
+    w->sse = sse;
     if (!has_after) {
         /* Live only: from the newest event now. An empty log may continue at any seq. */
         w->pos = last;
@@ -307,10 +350,18 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
         w->gap_forced = true;
         w->gap_after = after;
     }
+    /* The opening block makes the headers and first bytes go out now (EventSource reports
+     * the stream open only then) and records where a reconnect must resume. After a reset
+     * log the client keeps its own position until the gap event reaches it. */
+    if (sse && cj_sse_append_open(&w->out, w->pos, !w->gap_forced) < 0) {
+        free(w);
+        return -ENOMEM;
+    }
 
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16 * 1024,
                                                                   watcher_read, w, watcher_free);
     if (!resp) {
+        cj_buf_free(&w->out);
         free(w);
         return -ENOMEM;
     }
@@ -324,7 +375,7 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
         log_warning("events: cannot arm the heartbeat");
 
     reply->response = resp;
-    reply->content_type = "application/x-ndjson";
+    reply->content_type = sse ? "text/event-stream; charset=utf-8" : "application/x-ndjson";
     log_debug("events: a watcher starts after seq %" PRIu64 " (log %" PRIu64 "..%" PRIu64 ")",
               w->pos, first, last);
     return 0;

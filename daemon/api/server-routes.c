@@ -6,8 +6,10 @@
 #include <string.h>
 
 #include "cj-time.h"
+#include "dashboard.h"
 #include "log.h"
 #include "server-internal.h"
+#include "server-origin.h"
 
 #define JOBS_PATH "/model-copy-jobs"
 
@@ -20,6 +22,7 @@ enum route {
     ROUTE_SYNC,
     ROUTE_EVENTS,
     ROUTE_METRICS,
+    ROUTE_DASHBOARD,
 };
 
 static enum route find_route(const char *url, const char **ret_arn)
@@ -41,6 +44,8 @@ static enum route find_route(const char *url, const char **ret_arn)
         return ROUTE_EVENTS;
     if (strcmp(url, "/metrics") == 0)
         return ROUTE_METRICS;
+    if (strcmp(url, "/") == 0 || strncmp(url, "/dashboard/", STRLEN("/dashboard/")) == 0)
+        return ROUTE_DASHBOARD;
     return ROUTE_NONE;
 }
 
@@ -61,6 +66,7 @@ static enum cj_endpoint route_endpoint(enum route r)
         return CJ_ENDPOINT_EVENTS;
     case ROUTE_METRICS:
         return CJ_ENDPOINT_METRICS;
+    case ROUTE_DASHBOARD:
     case ROUTE_NONE:
     default:
         return CJ_ENDPOINT_OTHER;
@@ -115,6 +121,10 @@ static int dispatch(struct cj_request *req, const char *url, const char *method,
         if (!is_read_method(method))
             return wrong_method(reply, method, "/metrics", "GET, HEAD");
         return cj_server_handle_metrics(req, reply);
+    case ROUTE_DASHBOARD:
+        if (!is_read_method(method))
+            return wrong_method(reply, method, url, "GET, HEAD");
+        return cj_server_handle_dashboard(req, url, reply);
     case ROUTE_NONE:
     default:
         return cj_reply_error(reply, 404, "ResourceNotFoundException", "no such endpoint: %s", url);
@@ -158,6 +168,15 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
         req->conn = cj_server_conn_of(connection);
         req->endpoint = route_endpoint(find_route(url, &unused));
         *req_cls = req;
+        r = cj_server_check_origin(req, &reply);
+        if (r < 0 && cj_reply_errno(&reply, r, "checking the request's Host") < 0)
+            return MHD_NO;
+        if (r != 0) {
+            cj_conn_set_deadline(req->conn, 0);
+            ret = cj_reply_send(req, &reply);
+            cj_reply_done(&reply);
+            return ret;
+        }
         if (announced_body_too_large(connection)) {
             cj_conn_set_deadline(req->conn, 0);
             cj_reply_error(&reply, 400, "ValidationException",

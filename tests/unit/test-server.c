@@ -573,7 +573,7 @@ static void test_errors(void **state)
     char buf[128];
 
     expect_request_error(f, "GET", "/nope", 404, "ResourceNotFoundException", "no such endpoint");
-    expect_request_error(f, "GET", "/", 404, "ResourceNotFoundException", NULL);
+    expect_request_error(f, "GET", "/dashboard/nope", 404, "ResourceNotFoundException", NULL);
     expect_request_error(f, "GET", "/model-copy-jobs/", 404, "ResourceNotFoundException", NULL);
 
     request(f, "POST", "/model-copy-jobs", &r);
