@@ -174,24 +174,23 @@ static bool present(const struct cj_value *v)
     return v->kind != CJ_VALUE_ABSENT && v->kind != CJ_VALUE_NULL;
 }
 
-/* One scalar member against its rule; label names it in the reason. A timestamp's time is
- * put into *ns. */
-static int check_member(const struct cj_member_rule *m, const char *label, const struct cj_value *v,
-                        int64_t *ns, char *err, size_t errlen)
+/* How a scalar value breaks rule m, for the reason after its name; NULL when it keeps it.
+ * A timestamp's time is put into *ns. */
+static const char *breaks(const struct cj_member_rule *m, const struct cj_value *v, int64_t *ns)
 {
     if (!present(v))
-        return m->required ? cj_job_fail(err, errlen, "%s: missing", label) : 0;
+        return m->required ? "missing" : NULL;
     if (v->kind != CJ_VALUE_STRING)
-        return cj_job_fail(err, errlen, "%s: not a string", label);
+        return "not a string";
     if (m->type == CJ_TYPE_TIMESTAMP) {
         int r = cj_time_parse_iso8601(v->s, v->len, ns);
         if (r == -ERANGE)
-            return cj_job_fail(err, errlen, "%s: outside the years 1678..2262", label);
+            return "outside the years 1678..2262";
         if (r >= 0 && v->len > STRLEN("YYYY-MM-DD"))
-            return 0; /* a date alone is no creation time */
+            return NULL; /* a date alone is no creation time */
     } else if (m->valid(v->s, v->len))
-        return 0;
-    return cj_job_fail(err, errlen, "%s: %s", label, m->broken);
+        return NULL;
+    return m->broken;
 }
 
 static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *err, size_t errlen)
@@ -207,12 +206,10 @@ static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *e
         if (!t->tag[i].object)
             return cj_job_fail(err, errlen, "%s[%zu]: not an object", name, i);
         for (int k = 0; k < _CJ_TAG_MAX; k++) {
-            char label[64];
-            snprintf(label, sizeof(label), "%s[%zu].%s", name, i, cj_tag_members[k].name);
-            int r =
-                check_member(&cj_tag_members[k], label, &t->tag[i].member[k], NULL, err, errlen);
-            if (r < 0)
-                return r;
+            const char *why = breaks(&cj_tag_members[k], &t->tag[i].member[k], NULL);
+            if (why)
+                return cj_job_fail(err, errlen, "%s[%zu].%s: %s", name, i, cj_tag_members[k].name,
+                                   why);
         }
     }
     return 0;
@@ -283,10 +280,9 @@ int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct c
      * the tags last, being the costliest. */
     for (int i = 0; i < _CJ_M_MAX; i++)
         if (cj_job_members[i].type != CJ_TYPE_TAGS) {
-            r = check_member(&cj_job_members[i], cj_job_members[i].name, &v[i], &creation_ns, err,
-                             errlen);
-            if (r < 0)
-                return r;
+            const char *why = breaks(&cj_job_members[i], &v[i], &creation_ns);
+            if (why)
+                return cj_job_fail(err, errlen, "%s: %s", cj_job_members[i].name, why);
         }
     if (present(&v[CJ_M_TARGET_MODEL_TAGS])) {
         r = check_tags(&v[CJ_M_TARGET_MODEL_TAGS], tags, err, errlen);
