@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Runs cj_page_parse() and cj_page_parse_reference() over one body and says whether they
  * agree on everything a caller can see: the result, the reason, every job field and
- * stored byte, the skipped count, nextToken, and the warnings logged. Shared by
+ * stored byte, the skipped count, nextToken, and the warnings logged; and the same for
+ * cj_job_parse() and cj_job_parse_reference(). Shared by tests/unit/test-job.c,
  * tests/unit/test-job-diff.c and tests/fuzz/fuzz-job-page-diff.c (header-only: each
  * includes it once). */
 #pragma once
@@ -13,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "job-reference.h"
 #include "job.h"
 
 struct page_run {
@@ -62,6 +64,21 @@ static inline bool same_str(const char *a, const char *b)
     return (!a && !b) || (a && b && strcmp(a, b) == 0);
 }
 
+/* NULL when two accepted jobs are the same, else what differs first. */
+static inline const char *jobs_differ(const struct cj_job *x, const struct cj_job *y)
+{
+    if (x->json_len != y->json_len || memcmp(x->json, y->json, x->json_len) != 0 ||
+        x->json[x->json_len] != '\0' || y->json[y->json_len] != '\0')
+        return "json";
+    if (!same_str(x->job_arn, y->job_arn) || x->status != y->status ||
+        x->creation_ns != y->creation_ns ||
+        memcmp(x->source_account, y->source_account, sizeof(x->source_account)) != 0 ||
+        !same_str(x->source_model_arn, y->source_model_arn) ||
+        !same_str(x->target_model_name, y->target_model_name))
+        return "job fields";
+    return NULL;
+}
+
 /* NULL when a and b agree, else what differs first. */
 static inline const char *page_runs_differ(const struct page_run *a, const struct page_run *b,
                                            size_t errlen)
@@ -83,18 +100,43 @@ static inline const char *page_runs_differ(const struct page_run *a, const struc
     if (!same_str(a->page.next_token, b->page.next_token))
         return "next_token";
     for (size_t i = 0; i < a->page.n_jobs; i++) {
-        const struct cj_job *x = &a->page.jobs[i], *y = &b->page.jobs[i];
-        if (x->json_len != y->json_len || memcmp(x->json, y->json, x->json_len) != 0 ||
-            x->json[x->json_len] != '\0' || y->json[y->json_len] != '\0')
-            return "json";
-        if (!same_str(x->job_arn, y->job_arn) || x->status != y->status ||
-            x->creation_ns != y->creation_ns ||
-            memcmp(x->source_account, y->source_account, sizeof(x->source_account)) != 0 ||
-            !same_str(x->source_model_arn, y->source_model_arn) ||
-            !same_str(x->target_model_name, y->target_model_name))
-            return "job fields";
+        const char *what = jobs_differ(&a->page.jobs[i], &b->page.jobs[i]);
+        if (what)
+            return what;
     }
     return NULL;
+}
+
+struct job_run {
+    int r;
+    struct cj_job job;
+    char err[256];
+};
+
+typedef int (*job_parser)(const char *body, size_t len, struct cj_job *ret, char *err,
+                          size_t errlen);
+
+static inline void job_run(job_parser parse, const char *body, size_t len, size_t errlen,
+                           struct job_run *out)
+{
+    *out = (struct job_run){};
+    memset(out->err, 'X', sizeof(out->err));
+    out->r = parse(body, len, &out->job, out->err, errlen);
+}
+
+/* NULL when a and b agree on one GetModelCopyJob body, else what differs first. */
+static inline const char *job_runs_differ(const struct job_run *a, const struct job_run *b,
+                                          size_t errlen)
+{
+    if (a->r != b->r)
+        return "result";
+    if (errlen > 0 && strcmp(a->err, b->err) != 0)
+        return "reason";
+    if (a->r < 0)
+        return a->job.json || b->job.json || a->job.job_arn || b->job.job_arn
+                   ? "job left filled on failure"
+                   : NULL;
+    return jobs_differ(&a->job, &b->job);
 }
 
 /* A memfd for page_run()'s log. */

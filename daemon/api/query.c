@@ -12,8 +12,6 @@
 #include "cj-time.h"
 #include "job.h"
 
-#define MODEL_ARN_MIN 20
-#define MODEL_ARN_MAX 1011
 /* How much of a rejected value is quoted back to the client. */
 #define QUOTE_MAX 64
 
@@ -148,18 +146,6 @@ static int parse_max_results(const char *value, unsigned *ret, char *err, size_t
     return 0;
 }
 
-static bool valid_next_token(const char *v)
-{
-    size_t len = strlen(v);
-
-    if (len < 1 || len > CJ_NEXT_TOKEN_MAX)
-        return false;
-    for (size_t i = 0; i < len; i++)
-        if (strchr(" \t\n\r\f\v", v[i]))
-            return false;
-    return true;
-}
-
 static int dup_value(const char *value, char **ret)
 {
     char *copy = strdup(value);
@@ -192,14 +178,14 @@ static int parse_one(enum query_key key, const char *name, const char *value, st
             return invalid(err, errlen, name, value, "must be a 12-digit AWS account ID");
         return dup_value(value, &st->source_account);
     case KEY_SOURCE_MODEL_ARN_EQUALS:
-        if (!value || len < MODEL_ARN_MIN || len > MODEL_ARN_MAX || !cj_valid_model_arn(value, len))
+        if (!value || !cj_valid_model_arn(value, len))
             return invalid(err, errlen, name, value,
                            "must be a Bedrock model ARN of 20 to 1011 characters "
                            "(arn:aws:bedrock:REGION:ACCOUNT:custom-model/... or "
                            "arn:aws:bedrock:REGION::foundation-model/...)");
         return dup_value(value, &st->source_model_arn);
     case KEY_NAME_CONTAINS:
-        if (!value || len < 1 || len > CJ_MODEL_NAME_MAX || !cj_valid_custom_model_name(value, len))
+        if (!value || !cj_valid_custom_model_name(value, len))
             return invalid(err, errlen, name, value,
                            "must be 1 to 63 characters matching ([0-9a-zA-Z][_-]?){1,63}");
         return dup_value(value, &st->name_contains);
@@ -218,7 +204,7 @@ static int parse_one(enum query_key key, const char *name, const char *value, st
     case KEY_MAX_RESULTS:
         return parse_max_results(value, &q->max_results, err, errlen);
     case KEY_NEXT_TOKEN:
-        if (!value || !valid_next_token(value))
+        if (!value || !cj_valid_next_token(value, len))
             return invalid(err, errlen, name, value,
                            "must be 1 to 2048 characters without whitespace");
         return dup_value(value, &st->next_token);

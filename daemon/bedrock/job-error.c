@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* AWS restJson1 error responses: the error type and message, made safe to log and show. */
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>

@@ -1,118 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* cj_page_parse(): a ListModelCopyJobs page in one pass, without a jansson tree.
+/* cj_page_parse() and cj_job_parse(): ListModelCopyJobs pages and GetModelCopyJob bodies
+ * in one pass, without a jansson tree.
  *
  * Building a tree for every page was most of what ingest cost (docs/performance.md): every
  * value allocated, every key hashed, all of it freed again. Here the scanner (job-scan.c)
- * walks the body once; each summary's known members are kept as slices of the body, then
- * checked and serialised exactly as cj_job_from_json() does (same order of checks, same
- * reasons, same stored bytes), and everything else is checked and skipped. The results,
- * reasons and log lines are those of cj_page_parse_reference() for every input: the unit
- * tests and tests/fuzz/fuzz-job-page-diff.c hold the two to that. */
+ * walks the body once; each summary's known members are kept as slices of the body,
+ * decoded only where they hold an escape, and handed to cj_job_from_values() as values;
+ * everything else is checked as JSON and skipped. The tests and the differential fuzzer
+ * hold this to a reader built on jansson (tests/reference/). */
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cj-buf.h"
-#include "cj-time.h"
 #include "job-internal.h"
 #include "job-scan.h"
 #include "job.h"
 #include "log.h"
 
-/* The reasons a summary is skipped for are at most this long, as in the reference. */
-#define REASON_MAX 256
-
-enum kind {
-    K_ABSENT = 0,
-    K_NULL,
-    K_STRING,
-    K_OTHER, /* any other value: an object, array, number or boolean */
+/* Which members of an object are kept (each in its slot of a struct cj_value array) and
+ * which one, when it is an array, is read element by element. */
+struct object_reader {
+    int (*slot)(const struct cj_str *key); /* a kept member's slot, or -1 */
+    int walked;                            /* the slot whose array walk() reads, or -1 */
+    /* At the array's '[', inside depth containers. */
+    int (*walk)(struct cj_scan *s, unsigned depth, void *userdata);
 };
-
-struct field {
-    enum kind kind;
-    struct cj_str str; /* K_STRING: as it stands in the body */
-    const char *dec;   /* K_STRING: decoded (str.raw itself when nothing was escaped) */
-    size_t dec_len;    /* K_STRING */
-    const char *value; /* K_OTHER: where the value starts (targetModelTags walks it again) */
-    const char *end;   /* K_OTHER: where it ends */
-};
-
-/* The members of ModelCopyJobSummary that are checked and stored. */
-enum {
-    F_JOB_ARN,
-    F_STATUS,
-    F_CREATION_TIME,
-    F_TARGET_MODEL_ARN,
-    F_TARGET_MODEL_NAME,
-    F_SOURCE_ACCOUNT_ID,
-    F_SOURCE_MODEL_ARN,
-    F_KMS_KEY_ARN,
-    F_TARGET_MODEL_TAGS,
-    F_FAILURE_MESSAGE,
-    F_SOURCE_MODEL_NAME,
-    _F_MAX,
-};
-
-static const struct {
-    const char *name;
-    size_t len;
-} members[_F_MAX] = {
-#define M(i, s) [i] = {s, STRLEN(s)}
-    M(F_JOB_ARN, "jobArn"),
-    M(F_STATUS, "status"),
-    M(F_CREATION_TIME, "creationTime"),
-    M(F_TARGET_MODEL_ARN, "targetModelArn"),
-    M(F_TARGET_MODEL_NAME, "targetModelName"),
-    M(F_SOURCE_ACCOUNT_ID, "sourceAccountId"),
-    M(F_SOURCE_MODEL_ARN, "sourceModelArn"),
-    M(F_KMS_KEY_ARN, "targetModelKmsKeyArn"),
-    M(F_TARGET_MODEL_TAGS, "targetModelTags"),
-    M(F_FAILURE_MESSAGE, "failureMessage"),
-    M(F_SOURCE_MODEL_NAME, "sourceModelName"),
-#undef M
-};
-
-/* targetModelTags of the summary at hand, read in the same pass: the first TAGS_MAX + 1
- * elements (enough to check them all or to refuse the list) and how many there are. */
-struct tag {
-    bool object;
-    struct field key, value;
-};
-
-struct tags {
-    struct tag *tag;
-    size_t n;          /* elements in the array */
-    size_t cap;        /* of tag */
-    struct cj_buf dec; /* decoded strings of the tag at hand */
-};
-
-/* A summary skipped for a reason: logged only once the whole page has been accepted, since
- * the reference logs nothing for a body it refuses. */
-struct skip {
-    size_t index;
-    char arn[LOGGED_ARN_MAX + 1];
-    char reason[REASON_MAX];
-};
-
-struct page_state {
-    struct cj_scan s;
-    struct cj_page page;
-    size_t cap_jobs;
-    struct skip *skips;
-    size_t n_skips, cap_skips;
-    struct cj_buf dec; /* decoded strings of the summary at hand */
-    struct tags tags;
-    bool syntax; /* the body is not JSON as jansson reads it */
-};
-
-/* A scanner failure: -EBADMSG from it means the body is not valid JSON. */
-static int scan_failed(struct page_state *ps, int r)
-{
-    if (r == -EBADMSG)
-        ps->syntax = true;
-    return r;
-}
 
 /* The decoded key, when it could be a name we know (at most 256 bytes in the body: an
  * escape shrinks at most 6 to 1, so a longer key decodes to more than any name's 21). */
@@ -130,7 +44,17 @@ static bool key_text(const struct cj_str *key, char buf[static 256], const char 
     return true;
 }
 
-static int member_index(const struct cj_str *key)
+static bool key_is(const struct cj_str *key, const char *name)
+{
+    char buf[256];
+    const char *k;
+    size_t n;
+
+    return key_text(key, buf, &k, &n) && n == strlen(name) && memcmp(k, name, n) == 0;
+}
+
+/* The summary member of that name (enum cj_member), or -1. */
+static int summary_slot(const struct cj_str *key)
 {
     char buf[256];
     const char *k;
@@ -142,36 +66,37 @@ static int member_index(const struct cj_str *key)
     int i;
     switch (n) {
     case 6:
-        i = k[0] == 'j' ? F_JOB_ARN : F_STATUS;
+        i = k[0] == 'j' ? CJ_M_JOB_ARN : CJ_M_STATUS;
         break;
     case 12:
-        i = F_CREATION_TIME;
+        i = CJ_M_CREATION_TIME;
         break;
     case 14:
-        i = k[0] == 't' ? F_TARGET_MODEL_ARN : k[0] == 's' ? F_SOURCE_MODEL_ARN : F_FAILURE_MESSAGE;
+        i = k[0] == 't'   ? CJ_M_TARGET_MODEL_ARN
+            : k[0] == 's' ? CJ_M_SOURCE_MODEL_ARN
+                          : CJ_M_FAILURE_MESSAGE;
         break;
     case 15:
         if (k[0] == 's')
-            i = k[6] == 'A' ? F_SOURCE_ACCOUNT_ID : F_SOURCE_MODEL_NAME;
+            i = k[6] == 'A' ? CJ_M_SOURCE_ACCOUNT_ID : CJ_M_SOURCE_MODEL_NAME;
         else
-            i = k[11] == 'N' ? F_TARGET_MODEL_NAME : F_TARGET_MODEL_TAGS;
+            i = k[11] == 'N' ? CJ_M_TARGET_MODEL_NAME : CJ_M_TARGET_MODEL_TAGS;
         break;
     case 20:
-        i = F_KMS_KEY_ARN;
+        i = CJ_M_TARGET_MODEL_KMS_KEY_ARN;
         break;
     default:
         return -1;
     }
-    return memcmp(members[i].name, k, n) == 0 ? i : -1;
+    return memcmp(cj_job_members[i].name, k, n) == 0 ? i : -1;
 }
 
-static bool key_is(const struct cj_str *key, const char *name)
+static int tag_slot(const struct cj_str *key)
 {
-    char buf[256];
-    const char *k;
-    size_t n;
-
-    return key_text(key, buf, &k, &n) && n == strlen(name) && memcmp(k, name, n) == 0;
+    for (int i = 0; i < _CJ_TAG_MAX; i++)
+        if (key_is(key, cj_tag_members[i].name))
+            return i;
+    return -1;
 }
 
 /* Expects c after white space and steps over it. */
@@ -199,73 +124,68 @@ static int comma_or(struct cj_scan *s, char close)
     return -EBADMSG;
 }
 
-/* A member's value inside depth containers, kept as a field: strings in place, null as
- * such, anything else checked, skipped and remembered by where it stands. */
-static int scan_field(struct cj_scan *s, unsigned depth, struct field *f)
+/* A kept member's value inside depth containers: strings where they stand in the body,
+ * null as such, anything else checked, skipped and remembered by its kind. */
+static int scan_value(struct cj_scan *s, unsigned depth, struct cj_value *v, struct cj_str *str)
 {
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == '"') {
-        f->kind = K_STRING;
-        return cj_scan_string(s, &f->str);
-    }
-    if (cj_scan_null(s)) {
-        f->kind = K_NULL;
+        int r = cj_scan_string(s, str);
+        if (r < 0)
+            return r;
+        *v = (struct cj_value){
+            .kind = CJ_VALUE_STRING, .s = str->raw, .len = str->len, .plain = !str->escaped};
         return 0;
     }
-    f->kind = K_OTHER;
-    f->value = s->p;
+    if (cj_scan_null(s)) {
+        v->kind = CJ_VALUE_NULL;
+        return 0;
+    }
+    v->kind = s->p < s->end && *s->p == '[' ? CJ_VALUE_ARRAY : CJ_VALUE_OTHER;
     return cj_scan_value(s, depth);
 }
 
-/* At '{': enters the object. 1 when a member follows, 0 when it was empty (and is now
- * closed), or a negative errno. */
-static int object_open(struct cj_scan *s)
+/* At '{': one object inside depth containers, the members rd keeps into v and str (which
+ * start out absent), the others checked and skipped. */
+static int scan_object(struct cj_scan *s, unsigned depth, const struct object_reader *rd,
+                       struct cj_value *v, struct cj_str *str, void *userdata)
 {
+    int r;
+
     s->p++;
-    int r = cj_scan_obj_begin(s);
+    r = cj_scan_obj_begin(s);
     if (r < 0)
         return r;
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == '}') {
         s->p++;
-        r = cj_scan_obj_end(s);
-        return r < 0 ? r : 0;
+        return cj_scan_obj_end(s);
     }
-    return 1;
-}
-
-/* The next member's name, after any blanks. */
-static int member_name(struct cj_scan *s, struct cj_str *key)
-{
-    cj_scan_ws(s);
-    if (s->p >= s->end || *s->p != '"')
-        return -EBADMSG;
-    return cj_scan_string(s, key);
-}
-
-/* At '{': one element of targetModelTags (inside 4 containers), its key and value. */
-static int scan_tag(struct cj_scan *s, struct field tag[static 2])
-{
-    int r;
-
-    memset(tag, 0, sizeof(struct field) * 2);
-    r = object_open(s);
-    if (r <= 0)
-        return r;
     do {
         struct cj_str key;
-        r = member_name(s, &key);
+        cj_scan_ws(s);
+        if (s->p >= s->end || *s->p != '"')
+            return -EBADMSG;
+        r = cj_scan_string(s, &key);
         if (r < 0)
             return r;
-        int i = key_is(&key, "key") ? 0 : key_is(&key, "value") ? 1 : -1;
+        int i = rd->slot(&key);
         if (i < 0)
-            r = cj_scan_obj_key(s, &key);
-        else if (tag[i].kind != K_ABSENT)
-            r = -EBADMSG; /* a duplicate */
+            r = cj_scan_obj_key(s, &key); /* an unknown one: only the duplicate check */
+        else if (v[i].kind != CJ_VALUE_ABSENT)
+            r = -EBADMSG; /* a duplicate of a kept one */
         if (r >= 0)
             r = expect(s, ':');
-        if (r >= 0)
-            r = i < 0 ? cj_scan_value(s, 5) : scan_field(s, 5, &tag[i]);
+        if (r < 0)
+            return r;
+        cj_scan_ws(s);
+        if (i >= 0 && i == rd->walked && s->p < s->end && *s->p == '[') {
+            v[i].kind = CJ_VALUE_ARRAY;
+            r = rd->walk(s, depth + 1, userdata);
+        } else if (i >= 0)
+            r = scan_value(s, depth + 1, &v[i], &str[i]);
+        else
+            r = cj_scan_value(s, depth + 1);
         if (r >= 0)
             r = comma_or(s, '}');
         if (r < 0)
@@ -274,395 +194,12 @@ static int scan_tag(struct cj_scan *s, struct field tag[static 2])
     return cj_scan_obj_end(s);
 }
 
-/* At '[': targetModelTags (inside 3 containers), its elements into t. */
-static int scan_tags(struct cj_scan *s, struct tags *t)
+/* At '[': an array inside depth containers, each element (after its blanks) read by
+ * element(), which is told the element's index. */
+static int scan_array(struct cj_scan *s, unsigned depth,
+                      int (*element)(struct cj_scan *s, unsigned depth, size_t i, void *userdata),
+                      void *userdata)
 {
-    int r;
-
-    t->n = 0;
-    s->p++;
-    cj_scan_ws(s);
-    if (s->p < s->end && *s->p == ']') {
-        s->p++;
-        return 0;
-    }
-    do {
-        struct tag tag = {};
-        cj_scan_ws(s);
-        if (s->p < s->end && *s->p == '{') {
-            struct field kv[2];
-            r = scan_tag(s, kv);
-            tag = (struct tag){.object = true, .key = kv[0], .value = kv[1]};
-        } else
-            r = cj_scan_value(s, 4);
-        if (r < 0)
-            return r;
-        if (t->n <= TAGS_MAX) {
-            if (t->n == t->cap) {
-                size_t cap = t->cap ? t->cap * 2 : 16;
-                struct tag *tg = reallocarray(t->tag, cap, sizeof(*tg));
-                if (!tg)
-                    return -ENOMEM;
-                t->tag = tg;
-                t->cap = cap;
-            }
-            t->tag[t->n] = tag;
-        }
-        t->n++;
-        r = comma_or(s, ']');
-        if (r < 0)
-            return r;
-    } while (r > 0);
-    return 0;
-}
-
-/* At '{': one summary object (inside 2 containers), its known members into f. */
-static int scan_summary(struct cj_scan *s, struct field f[static _F_MAX], struct tags *t)
-{
-    int r;
-
-    memset(f, 0, sizeof(struct field) * _F_MAX);
-    r = object_open(s);
-    if (r <= 0)
-        return r;
-    do {
-        struct cj_str key;
-        r = member_name(s, &key);
-        if (r < 0)
-            return r;
-        int i = member_index(&key);
-        if (i < 0)
-            r = cj_scan_obj_key(s, &key); /* an unknown one: only the duplicate check */
-        else if (f[i].kind != K_ABSENT)
-            r = -EBADMSG; /* a duplicate of a known one */
-        if (r < 0)
-            return r;
-        r = expect(s, ':');
-        if (r < 0)
-            return r;
-        cj_scan_ws(s);
-        if (i == F_TARGET_MODEL_TAGS && s->p < s->end && *s->p == '[') {
-            f[i].kind = K_OTHER; /* the array: the only kind that is walked */
-            f[i].value = s->p;
-            r = scan_tags(s, t);
-        } else
-            r = i < 0 ? cj_scan_value(s, 3) : scan_field(s, 3, &f[i]);
-        if (r < 0)
-            return r;
-        r = comma_or(s, '}');
-        if (r < 0)
-            return r;
-    } while (r > 0);
-    return cj_scan_obj_end(s);
-}
-
-/* Decodes the escaped strings among f into dec, which then must not change until f is done
- * with; strings with no escape stay where they are. */
-static int decode_fields(struct field *f, size_t n, struct cj_buf *dec)
-{
-    size_t need = 0;
-
-    for (size_t i = 0; i < n; i++)
-        if (f[i].kind == K_STRING) {
-            f[i].dec = f[i].str.raw;
-            f[i].dec_len = f[i].str.len;
-            if (f[i].str.escaped)
-                need += f[i].str.len;
-        }
-    if (need == 0)
-        return 0;
-    cj_buf_reset(dec);
-    int r = cj_buf_reserve(dec, need);
-    if (r < 0)
-        return r;
-    char *o = dec->data;
-    for (size_t i = 0; i < n; i++)
-        if (f[i].kind == K_STRING && f[i].str.escaped) {
-            f[i].dec = o;
-            f[i].dec_len = cj_str_decode(&f[i].str, o);
-            o += f[i].dec_len;
-        }
-    return 0;
-}
-
-/* As cj_job_from_json()'s get_string(). */
-static int get_string(const struct field *f, int i, bool required, const char **ret,
-                      size_t *ret_len, char *err, size_t errlen)
-{
-    if (f[i].kind == K_ABSENT || f[i].kind == K_NULL) {
-        *ret = NULL;
-        *ret_len = 0;
-        return required ? cj_job_fail(err, errlen, "%s: missing", members[i].name) : 0;
-    }
-    if (f[i].kind != K_STRING)
-        return cj_job_fail(err, errlen, "%s: not a string", members[i].name);
-    *ret = f[i].dec;
-    *ret_len = f[i].dec_len;
-    return 0;
-}
-
-static int status_from(const char *s, size_t n, enum cj_status *ret)
-{
-    for (unsigned i = 0; i < _CJ_STATUS_MAX; i++) {
-        const char *name = cj_status_to_string((enum cj_status)i);
-        if (strlen(name) == n && memcmp(name, s, n) == 0) {
-            *ret = (enum cj_status)i;
-            return 0;
-        }
-    }
-    return -EINVAL;
-}
-
-/* ,"name":"value" for a member present as a string. A string with no escape in the body
- * holds no '"', '\\' or control character, so its bytes are already what
- * cj_job_append_json_string() would write: copied as they are. */
-static int append_field(struct cj_buf *b, const struct field *f, int i)
-{
-    const struct field *v = &f[i];
-    if (v->str.escaped)
-        return cj_job_append_member(b, members[i].name, v->dec, v->dec_len);
-
-    size_t n = members[i].len;
-    int r = cj_buf_reserve(b, n + v->str.len + 6);
-    if (r < 0)
-        return r;
-    char *o = b->data + b->len;
-    if (b->len > 1)
-        *o++ = ',';
-    *o++ = '"';
-    memcpy(o, members[i].name, n);
-    o += n;
-    *o++ = '"';
-    *o++ = ':';
-    *o++ = '"';
-    memcpy(o, v->str.raw, v->str.len);
-    o += v->str.len;
-    *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->data);
-    return 0;
-}
-
-/* As the reference's append_tags(): checks targetModelTags and appends it to b as
- * [{"key":..,"value":..},...]. */
-static int append_tags(struct cj_buf *b, const struct field *f, struct tags *t, char *err,
-                       size_t errlen)
-{
-    int r;
-
-    if (f->kind != K_OTHER || *f->value != '[')
-        return cj_job_fail(err, errlen, "targetModelTags: not an array");
-    if (t->n > TAGS_MAX)
-        return cj_job_fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", t->n,
-                           TAGS_MAX);
-
-    r = cj_buf_append_str(b, ",\"targetModelTags\":[");
-    for (size_t i = 0; r >= 0 && i < t->n; i++) {
-        struct tag *tag = &t->tag[i];
-        if (!tag->object)
-            return cj_job_fail(err, errlen, "targetModelTags[%zu]: not an object", i);
-        struct field kv[2] = {tag->key, tag->value};
-        r = decode_fields(kv, 2, &t->dec);
-        if (r < 0)
-            return r;
-        const struct field *k = &kv[0], *v = &kv[1];
-        if (k->kind == K_ABSENT || k->kind == K_NULL)
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: missing", i);
-        if (k->kind != K_STRING)
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: not a string", i);
-        if (!cj_valid_tag_key(k->dec, k->dec_len))
-            return cj_job_fail(err, errlen,
-                               "targetModelTags[%zu].key: not 1..128 of [a-zA-Z0-9 ._:/=+@-]", i);
-        if (v->kind == K_ABSENT || v->kind == K_NULL)
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: missing", i);
-        if (v->kind != K_STRING)
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: not a string", i);
-        if (!cj_valid_tag_value(v->dec, v->dec_len))
-            return cj_job_fail(err, errlen,
-                               "targetModelTags[%zu].value: not 0..256 of [a-zA-Z0-9 ._:/=+@-]", i);
-
-        r = cj_buf_append_str(b, i ? ",{\"key\":" : "{\"key\":");
-        if (r >= 0)
-            r = cj_job_append_json_string(b, k->dec, k->dec_len);
-        if (r >= 0)
-            r = cj_buf_append_str(b, ",\"value\":");
-        if (r >= 0)
-            r = cj_job_append_json_string(b, v->dec, v->dec_len);
-        if (r >= 0)
-            r = cj_buf_append_char(b, '}');
-    }
-    if (r >= 0)
-        r = cj_buf_append_char(b, ']');
-    return r;
-}
-
-/* cj_job_from_json() over the fields of one summary: the same checks in the same order,
- * the same reasons, the same stored bytes. f's strings must have been decoded. */
-static int job_from_fields(const struct field *f, struct tags *t, struct cj_job *ret, char *err,
-                           size_t errlen)
-{
-    const char *arn, *status, *ctime, *target_arn, *target_name, *account, *source_arn, *kms,
-        *failure, *source_name;
-    size_t arn_len, status_len, ctime_len, target_arn_len, target_name_len, account_len,
-        source_arn_len, kms_len, failure_len, source_name_len;
-    enum cj_status st;
-    int64_t creation_ns;
-    int r;
-
-    *ret = (struct cj_job){};
-    err[0] = '\0';
-
-    r = get_string(f, F_JOB_ARN, true, &arn, &arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_job_arn(arn, arn_len))
-        return cj_job_fail(err, errlen,
-                           "jobArn: not a model copy job ARN of at most %d bytes "
-                           "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)",
-                           CJ_JOB_ARN_MAX);
-
-    r = get_string(f, F_STATUS, true, &status, &status_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (status_from(status, status_len, &st) < 0)
-        return cj_job_fail(err, errlen, "status: not one of InProgress, Completed, Failed");
-
-    r = get_string(f, F_CREATION_TIME, true, &ctime, &ctime_len, err, errlen);
-    if (r < 0)
-        return r;
-    r = cj_time_parse_iso8601(ctime, ctime_len, &creation_ns);
-    if (r == -ERANGE)
-        return cj_job_fail(err, errlen, "creationTime: outside the years 1678..2262");
-    if (r < 0 || ctime_len <= STRLEN("YYYY-MM-DD"))
-        return cj_job_fail(err, errlen, "creationTime: not an ISO 8601 date and time");
-
-    r = get_string(f, F_TARGET_MODEL_ARN, true, &target_arn, &target_arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_custom_model_arn(target_arn, target_arn_len))
-        return cj_job_fail(err, errlen, "targetModelArn: not a custom model ARN");
-
-    r = get_string(f, F_TARGET_MODEL_NAME, false, &target_name, &target_name_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (target_name && !cj_valid_custom_model_name(target_name, target_name_len))
-        return cj_job_fail(err, errlen, "targetModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
-
-    r = get_string(f, F_SOURCE_ACCOUNT_ID, true, &account, &account_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_account_id(account, account_len))
-        return cj_job_fail(err, errlen, "sourceAccountId: not 12 digits");
-
-    r = get_string(f, F_SOURCE_MODEL_ARN, true, &source_arn, &source_arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_model_arn(source_arn, source_arn_len))
-        return cj_job_fail(err, errlen, "sourceModelArn: not a model ARN");
-
-    r = get_string(f, F_KMS_KEY_ARN, false, &kms, &kms_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (kms && !cj_valid_kms_key_arn(kms, kms_len))
-        return cj_job_fail(err, errlen, "targetModelKmsKeyArn: not a KMS key ARN");
-
-    r = get_string(f, F_FAILURE_MESSAGE, false, &failure, &failure_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (failure && cj_job_utf8_length(failure, failure_len) > FAILURE_MSG_MAX)
-        return cj_job_fail(err, errlen, "failureMessage: longer than %d characters",
-                           FAILURE_MSG_MAX);
-
-    r = get_string(f, F_SOURCE_MODEL_NAME, false, &source_name, &source_name_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (source_name && !cj_valid_custom_model_name(source_name, source_name_len))
-        return cj_job_fail(err, errlen, "sourceModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
-
-    /* The served bytes, in the model's member order. */
-    _cleanup_buf_ struct cj_buf b = {};
-    size_t need = 256;
-    for (int i = 0; i < _F_MAX; i++)
-        if (f[i].kind == K_STRING)
-            need += f[i].str.escaped ? f[i].dec_len * 6 : f[i].str.len;
-    r = cj_buf_reserve(&b, need);
-    if (r >= 0)
-        r = cj_buf_append_char(&b, '{');
-    if (r >= 0)
-        r = append_field(&b, f, F_JOB_ARN);
-    if (r >= 0)
-        r = append_field(&b, f, F_STATUS);
-    if (r >= 0)
-        r = append_field(&b, f, F_CREATION_TIME);
-    if (r >= 0)
-        r = append_field(&b, f, F_TARGET_MODEL_ARN);
-    if (r >= 0 && target_name)
-        r = append_field(&b, f, F_TARGET_MODEL_NAME);
-    if (r >= 0)
-        r = append_field(&b, f, F_SOURCE_ACCOUNT_ID);
-    if (r >= 0)
-        r = append_field(&b, f, F_SOURCE_MODEL_ARN);
-    if (r >= 0 && kms)
-        r = append_field(&b, f, F_KMS_KEY_ARN);
-    if (r >= 0 && f[F_TARGET_MODEL_TAGS].kind != K_ABSENT && f[F_TARGET_MODEL_TAGS].kind != K_NULL)
-        r = append_tags(&b, &f[F_TARGET_MODEL_TAGS], t, err, errlen);
-    if (r == -EBADMSG)
-        return r;
-    if (r >= 0 && failure)
-        r = append_field(&b, f, F_FAILURE_MESSAGE);
-    if (r >= 0 && source_name)
-        r = append_field(&b, f, F_SOURCE_MODEL_NAME);
-    if (r >= 0)
-        r = cj_buf_append_char(&b, '}');
-    if (r < 0)
-        return r;
-
-    return cj_job_assemble(&b, st, creation_ns, account, arn, arn_len, source_arn, source_arn_len,
-                           target_name, target_name_len, ret);
-}
-
-static int add_skip(struct page_state *ps, size_t index, const struct field *arn,
-                    const char *reason)
-{
-    if (ps->n_skips == ps->cap_skips) {
-        size_t cap = ps->cap_skips ? ps->cap_skips * 2 : 8;
-        struct skip *skips = reallocarray(ps->skips, cap, sizeof(*skips));
-        if (!skips)
-            return -ENOMEM;
-        ps->skips = skips;
-        ps->cap_skips = cap;
-    }
-    struct skip *k = &ps->skips[ps->n_skips++];
-    k->index = index;
-    k->arn[0] = '\0';
-    if (arn && arn->kind == K_STRING)
-        cj_job_loggable_arn(arn->dec, arn->dec_len, k->arn, sizeof(k->arn));
-    snprintf(k->reason, sizeof(k->reason), "%s", reason);
-    return 0;
-}
-
-static int add_job(struct page_state *ps, const struct cj_job *j)
-{
-    struct cj_page *p = &ps->page;
-    if (p->n_jobs == ps->cap_jobs) {
-        size_t cap = ps->cap_jobs ? ps->cap_jobs * 2 : 64;
-        struct cj_job *jobs = reallocarray(p->jobs, cap, sizeof(*jobs));
-        if (!jobs)
-            return -ENOMEM;
-        p->jobs = jobs;
-        ps->cap_jobs = cap;
-    }
-    p->jobs[p->n_jobs++] = *j;
-    return 0;
-}
-
-/* At '[': modelCopyJobSummaries (inside the root object), each summary checked as it
- * passes. */
-static int scan_summaries(struct page_state *ps)
-{
-    struct cj_scan *s = &ps->s;
-    int r;
-
     s->p++;
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == ']') {
@@ -670,125 +207,309 @@ static int scan_summaries(struct page_state *ps)
         return 0;
     }
     for (size_t i = 0;; i++) {
-        struct field f[_F_MAX];
-        char reason[REASON_MAX];
-        struct cj_job job;
-
         cj_scan_ws(s);
-        if (s->p < s->end && *s->p == '{') {
-            r = scan_summary(s, f, &ps->tags);
-            if (r < 0)
-                return scan_failed(ps, r);
-            r = decode_fields(f, _F_MAX, &ps->dec);
-            if (r < 0)
-                return r;
-            r = job_from_fields(f, &ps->tags, &job, reason, sizeof(reason));
-            if (r == 0) {
-                r = add_job(ps, &job);
-                if (r < 0) {
-                    cj_job_done(&job);
-                    return r;
-                }
-            } else if (r == -EBADMSG) {
-                r = add_skip(ps, i, &f[F_JOB_ARN], reason);
-                if (r < 0)
-                    return r;
-            } else
-                return r;
-        } else {
-            r = cj_scan_value(s, 2);
-            if (r < 0)
-                return scan_failed(ps, r);
-            cj_job_fail(reason, sizeof(reason), "summary: not an object");
-            r = add_skip(ps, i, NULL, reason);
-            if (r < 0)
-                return r;
-        }
-        r = comma_or(s, ']');
-        if (r < 0)
-            return scan_failed(ps, r);
-        if (r == 0)
-            return 0;
+        int r = element(s, depth + 1, i, userdata);
+        if (r >= 0)
+            r = comma_or(s, ']');
+        if (r <= 0)
+            return r;
     }
 }
 
-/* The whole body: the root object and its two members we read, the rest checked and
- * skipped. Fails with ps->syntax set when it is not valid JSON. */
-static int scan_page(struct page_state *ps, char *err, size_t errlen)
+/* One whole body: 1 when it is a JSON object (read by rd), 0 when it is other JSON,
+ * -EBADMSG when it is not JSON as jansson reads it, or -ENOMEM. */
+static int scan_body(struct cj_scan *s, const struct object_reader *rd, struct cj_value *v,
+                     struct cj_str *str, void *userdata)
 {
-    struct cj_scan *s = &ps->s;
-    struct field summaries = {}, token = {};
-    int r;
-
     cj_scan_ws(s);
-    if (s->p >= s->end)
-        return scan_failed(ps, -EBADMSG);
-    if (*s->p != '{') {
-        r = cj_scan_value(s, 0);
-        if (r < 0)
-            return scan_failed(ps, r);
-        cj_scan_ws(s);
-        if (s->p != s->end)
-            return scan_failed(ps, -EBADMSG);
-        return cj_job_fail(err, errlen, "response body is not a JSON object");
-    }
-
-    r = object_open(s);
+    bool object = s->p < s->end && *s->p == '{';
+    int r = object ? scan_object(s, 0, rd, v, str, userdata) : cj_scan_value(s, 0);
     if (r < 0)
-        return scan_failed(ps, r);
-    if (r > 0) {
-        do {
-            struct cj_str key;
-            r = member_name(s, &key);
-            if (r < 0)
-                return scan_failed(ps, r);
-            struct field *f = key_is(&key, "modelCopyJobSummaries") ? &summaries
-                              : key_is(&key, "nextToken")           ? &token
-                                                                    : NULL;
-            if (!f)
-                r = cj_scan_obj_key(s, &key);
-            else if (f->kind != K_ABSENT)
-                r = -EBADMSG;
-            if (r >= 0)
-                r = expect(s, ':');
-            if (r < 0)
-                return scan_failed(ps, r);
-            cj_scan_ws(s);
-            if (f == &summaries && s->p < s->end && *s->p == '[') {
-                summaries.kind = K_OTHER; /* the array: the only kind that is read */
-                summaries.value = s->p;
-                r = scan_summaries(ps);
-                if (r < 0)
-                    return r;
-            } else
-                r = f ? scan_field(s, 1, f) : cj_scan_value(s, 1);
-            if (r >= 0)
-                r = comma_or(s, '}');
-            if (r < 0)
-                return scan_failed(ps, r);
-        } while (r > 0);
-        r = cj_scan_obj_end(s);
-        if (r < 0)
-            return scan_failed(ps, r);
-    }
+        return r;
     cj_scan_ws(s);
     if (s->p != s->end)
-        return scan_failed(ps, -EBADMSG);
+        return -EBADMSG;
+    return object;
+}
 
-    /* Valid JSON: now the reference's checks, in its order. */
-    if (summaries.kind != K_ABSENT && summaries.kind != K_NULL &&
-        !(summaries.kind == K_OTHER && *summaries.value == '['))
-        return cj_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
-    if (token.kind == K_OTHER)
-        return cj_job_fail(err, errlen, "nextToken: not a string");
-    if (token.kind == K_STRING) {
-        r = decode_fields(&token, 1, &ps->dec);
+/* Room for item n in *items, an array of size-byte items with room for *cap: doubled when
+ * full, first items to start with. */
+static int grow(void *items, size_t *cap, size_t n, size_t size, size_t first)
+{
+    if (n < *cap)
+        return 0;
+    size_t c = *cap ? *cap * 2 : first;
+    void *p = reallocarray(*(void **)items, c, size);
+    if (!p)
+        return -ENOMEM;
+    *(void **)items = p;
+    *cap = c;
+    return 0;
+}
+
+/* Why jansson refuses a body, in its words; NULL when it takes it. */
+static const char *jansson_refusal(const char *body, size_t len, size_t flags, json_error_t *jerr)
+{
+    json_t *root = json_loadb(body, len, flags, jerr);
+    if (!root)
+        return jerr->text;
+    json_decref(root);
+    return NULL;
+}
+
+/* ---- one summary ---- */
+
+/* targetModelTags of the summary at hand, read in the same pass. */
+struct tags {
+    struct cj_tag *tag;                /* the first TAGS_MAX + 1 elements */
+    struct cj_str (*str)[_CJ_TAG_MAX]; /* where their strings stand */
+    size_t n;                          /* elements in the array */
+    size_t cap_tag, cap_str;
+};
+
+struct summary {
+    struct cj_value v[_CJ_M_MAX];
+    struct cj_str str[_CJ_M_MAX];
+    struct tags tags;
+    struct cj_buf dec; /* the decoded escaped strings */
+};
+
+static int tag_element(struct cj_scan *s, unsigned depth, size_t i, void *userdata)
+{
+    static const struct object_reader tag_reader = {.slot = tag_slot, .walked = -1};
+    struct tags *t = userdata;
+    struct cj_tag tag = {};
+    struct cj_str str[_CJ_TAG_MAX] = {};
+    int r;
+
+    if (s->p < s->end && *s->p == '{') {
+        tag.object = true;
+        r = scan_object(s, depth, &tag_reader, tag.member, str, NULL);
+    } else
+        r = cj_scan_value(s, depth);
+    if (r < 0)
+        return r;
+    if (t->n <= TAGS_MAX) {
+        r = grow(&t->tag, &t->cap_tag, t->n, sizeof(*t->tag), 16);
+        if (r >= 0)
+            r = grow(&t->str, &t->cap_str, t->n, sizeof(*t->str), 16);
         if (r < 0)
             return r;
-        r = cj_page_next_token(token.dec, token.dec_len, &ps->page.next_token, err, errlen);
-        if (r < 0)
-            return r;
+        t->tag[t->n] = tag;
+        memcpy(t->str[t->n], str, sizeof(str));
     }
+    t->n++;
+    return 0;
+}
+
+static int walk_tags(struct cj_scan *s, unsigned depth, void *userdata)
+{
+    return scan_array(s, depth, tag_element, userdata);
+}
+
+static const struct object_reader summary_reader = {
+    .slot = summary_slot, .walked = CJ_M_TARGET_MODEL_TAGS, .walk = walk_tags};
+
+static size_t escaped_size(const struct cj_value *v, const struct cj_str *str, size_t n)
+{
+    size_t need = 0;
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind == CJ_VALUE_STRING && str[i].escaped)
+            need += str[i].len;
+    return need;
+}
+
+/* Decodes the escaped strings among v to o (room enough); returns where o ends. */
+static char *decode(struct cj_value *v, const struct cj_str *str, size_t n, char *o)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].kind == CJ_VALUE_STRING && str[i].escaped) {
+            v[i].s = o;
+            v[i].len = cj_str_decode(&str[i], o);
+            o += v[i].len;
+        }
+    return o;
+}
+
+/* At '{': one summary inside depth containers, read into sm. */
+static int scan_summary(struct cj_scan *s, unsigned depth, struct summary *sm)
+{
+    memset(sm->v, 0, sizeof(sm->v));
+    sm->tags.n = 0;
+    return scan_object(s, depth, &summary_reader, sm->v, sm->str, &sm->tags);
+}
+
+/* The job of a summary scan_summary() read. */
+static int summary_job(struct summary *sm, struct cj_job *ret, char *err, size_t errlen)
+{
+    struct tags *t = &sm->tags;
+    size_t kept = t->n <= TAGS_MAX ? t->n : TAGS_MAX + 1;
+
+    size_t need = escaped_size(sm->v, sm->str, _CJ_M_MAX);
+    for (size_t i = 0; i < kept; i++)
+        need += escaped_size(t->tag[i].member, t->str[i], _CJ_TAG_MAX);
+    if (need > 0) {
+        cj_buf_reset(&sm->dec);
+        int r = cj_buf_reserve(&sm->dec, need);
+        if (r < 0)
+            return r;
+        char *o = decode(sm->v, sm->str, _CJ_M_MAX, sm->dec.data);
+        for (size_t i = 0; i < kept; i++)
+            o = decode(t->tag[i].member, t->str[i], _CJ_TAG_MAX, o);
+    }
+    return cj_job_from_values(sm->v, &(struct cj_tags){.tag = t->tag, .n = t->n}, ret, err, errlen);
+}
+
+static void summary_done(struct summary *sm)
+{
+    cj_buf_free(&sm->dec);
+    free(sm->tags.tag);
+    free(sm->tags.str);
+}
+
+int cj_job_parse(const char *body, size_t len, struct cj_job *ret, char *err, size_t errlen)
+{
+    struct summary sm = {};
+    struct cj_scan s;
+    int r;
+
+    if (!ret)
+        return -EINVAL;
+    *ret = (struct cj_job){};
+    if (err && errlen > 0)
+        err[0] = '\0';
+    if (!body)
+        body = "";
+
+    cj_scan_init(&s, body, len);
+    r = scan_body(&s, &summary_reader, sm.v, sm.str, &sm.tags);
+    if (r == 1)
+        r = summary_job(&sm, ret, err, errlen);
+    else if (r == 0 || r == -EBADMSG) {
+        /* Not an object, or not JSON: jansson says why, as the caller has always shown. */
+        json_error_t jerr;
+        const char *why = jansson_refusal(body, len, JSON_REJECT_DUPLICATES, &jerr);
+        if (err && errlen > 0)
+            snprintf(err, errlen, "not a JSON object: %s", why ? why : "wrong type");
+        r = -EPROTO;
+    }
+    cj_scan_done(&s);
+    summary_done(&sm);
+    return r;
+}
+
+/* ---- a page ---- */
+
+/* A summary skipped for a reason: logged only once the whole page has been accepted, since
+ * nothing is logged for a body that is refused. */
+struct skip {
+    size_t index;
+    char arn[LOGGED_ARN_MAX + 1];
+    char reason[REASON_MAX];
+};
+
+enum { ROOT_SUMMARIES, ROOT_NEXT_TOKEN, _ROOT_MAX };
+
+struct page_state {
+    struct cj_scan s;
+    struct cj_page page;
+    size_t cap_jobs;
+    struct skip *skips;
+    size_t n_skips, cap_skips;
+    struct summary sm;
+};
+
+static int add_skip(struct page_state *ps, size_t index, const struct cj_value *arn,
+                    const char *reason)
+{
+    int r = grow(&ps->skips, &ps->cap_skips, ps->n_skips, sizeof(*ps->skips), 8);
+    if (r < 0)
+        return r;
+    struct skip *k = &ps->skips[ps->n_skips++];
+    k->index = index;
+    k->arn[0] = '\0';
+    if (arn && arn->kind == CJ_VALUE_STRING)
+        cj_job_loggable_arn(arn->s, arn->len, k->arn, sizeof(k->arn));
+    snprintf(k->reason, sizeof(k->reason), "%s", reason);
+    return 0;
+}
+
+static int add_job(struct page_state *ps, const struct cj_job *j)
+{
+    struct cj_page *p = &ps->page;
+    int r = grow(&p->jobs, &ps->cap_jobs, p->n_jobs, sizeof(*p->jobs), 64);
+    if (r < 0)
+        return r;
+    p->jobs[p->n_jobs++] = *j;
+    return 0;
+}
+
+/* One element of modelCopyJobSummaries, checked as it passes. */
+static int summary_element(struct cj_scan *s, unsigned depth, size_t i, void *userdata)
+{
+    struct page_state *ps = userdata;
+    char reason[REASON_MAX];
+    struct cj_job job;
+    int r;
+
+    if (s->p >= s->end || *s->p != '{') {
+        r = cj_scan_value(s, depth);
+        return r < 0 ? r : add_skip(ps, i, NULL, REASON_SUMMARY_NOT_OBJECT);
+    }
+    r = scan_summary(s, depth, &ps->sm);
+    if (r < 0)
+        return r;
+    r = summary_job(&ps->sm, &job, reason, sizeof(reason));
+    if (r == -EBADMSG)
+        return add_skip(ps, i, &ps->sm.v[CJ_M_JOB_ARN], reason);
+    if (r < 0)
+        return r;
+    r = add_job(ps, &job);
+    if (r < 0)
+        cj_job_done(&job);
+    return r;
+}
+
+static int walk_summaries(struct cj_scan *s, unsigned depth, void *userdata)
+{
+    return scan_array(s, depth, summary_element, userdata);
+}
+
+static int root_slot(const struct cj_str *key)
+{
+    return key_is(key, "modelCopyJobSummaries") ? ROOT_SUMMARIES
+           : key_is(key, "nextToken")           ? ROOT_NEXT_TOKEN
+                                                : -1;
+}
+
+static const struct object_reader page_reader = {
+    .slot = root_slot, .walked = ROOT_SUMMARIES, .walk = walk_summaries};
+
+/* The whole body: the root object and its two members we read, the rest checked and
+ * skipped. -EBADMSG with *syntax set when it is not valid JSON. */
+static int scan_page(struct page_state *ps, bool *syntax, char *err, size_t errlen)
+{
+    struct cj_value root[_ROOT_MAX] = {};
+    struct cj_str str[_ROOT_MAX];
+
+    int r = scan_body(&ps->s, &page_reader, root, str, ps);
+    *syntax = r == -EBADMSG;
+    if (r < 0)
+        return r;
+    if (r == 0)
+        return cj_job_fail(err, errlen, REASON_BODY_NOT_OBJECT);
+
+    /* Valid JSON: now the checks of the page itself. */
+    struct cj_buf *dec = &ps->sm.dec;
+    cj_buf_reset(dec);
+    r = cj_buf_reserve(dec, escaped_size(&root[ROOT_NEXT_TOKEN], &str[ROOT_NEXT_TOKEN], 1));
+    if (r < 0)
+        return r;
+    decode(&root[ROOT_NEXT_TOKEN], &str[ROOT_NEXT_TOKEN], 1, dec->data);
+    r = cj_page_check_root(&root[ROOT_SUMMARIES], &root[ROOT_NEXT_TOKEN], &ps->page.next_token, err,
+                           errlen);
+    if (r < 0)
+        return r;
     ps->page.n_skipped = ps->n_skips;
     for (size_t i = 0; i < ps->n_skips; i++)
         cj_job_log_skipped(ps->skips[i].index, ps->skips[i].arn, ps->skips[i].reason);
@@ -800,41 +521,30 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
     if (!ret)
         return -EINVAL;
     *ret = (struct cj_page){};
-    if (err && errlen > 0)
-        err[0] = '\0';
-    if (!body)
-        return cj_job_fail(err, errlen, "empty response body");
-    if (len > PAGE_BODY_MAX) {
-        cj_job_fail(err, errlen, "response body of %zu bytes exceeds the %zu byte limit", len,
-                    PAGE_BODY_MAX);
-        return -E2BIG;
-    }
+    int r = cj_page_check_body(body, len, err, errlen);
+    if (r < 0)
+        return r;
 
     struct page_state ps = {};
+    bool syntax;
     cj_scan_init(&ps.s, body, len);
-    int r = scan_page(&ps, err, errlen);
+    r = scan_page(&ps, &syntax, err, errlen);
     if (r >= 0) {
         *ret = ps.page;
         ps.page = (struct cj_page){};
-    } else if (ps.syntax) {
-        /* Refused as JSON: jansson says where and why, in the words the reference uses.
-         * Only bodies that are not JSON pay for it. */
+    } else if (syntax) {
+        /* Refused as JSON: jansson says where and why. Only bodies that are not JSON pay
+         * for it. */
         json_error_t jerr;
-        json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-        if (root) {
-            /* Never expected (the differential fuzzer looks for this): still refused. */
-            json_decref(root);
-            cj_job_fail(err, errlen, "invalid JSON");
-        } else
+        if (jansson_refusal(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))
             cj_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
                         jerr.column, jerr.text);
-        r = -EBADMSG;
+        else /* never expected (the differential fuzzer looks for this): still refused */
+            cj_job_fail(err, errlen, "invalid JSON");
     }
     cj_page_done(&ps.page);
     cj_scan_done(&ps.s);
-    cj_buf_free(&ps.dec);
-    cj_buf_free(&ps.tags.dec);
-    free(ps.tags.tag);
+    summary_done(&ps.sm);
     free(ps.skips);
     return r;
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "job-internal.h"
 #include "job.h"
 
 #define ARN_MODEL_MIN 20
@@ -281,4 +282,21 @@ bool cj_valid_tag_key(const char *s, size_t len)
 bool cj_valid_tag_value(const char *s, size_t len)
 {
     return s && len <= TAG_VALUE_MAX && tag_chars(s, len);
+}
+
+/* length 0..2048 characters */
+bool cj_valid_failure_message(const char *s, size_t len)
+{
+    return s && utf8_length(s, len) <= FAILURE_MSG_MAX;
+}
+
+/* NextToken: ^\S*$, length 1..2048 (Java's \s, as for tags) */
+bool cj_valid_next_token(const char *s, size_t len)
+{
+    if (!s || len < 1 || len > NEXT_TOKEN_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (s[i] != '\0' && strchr(" \t\n\v\f\r", s[i]))
+            return false;
+    return true;
 }

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* ModelCopyJobSummary and ListModelCopyJobs pages: validation and the stored JSON. */
+/* ModelCopyJobSummary: the table of its members' rules, the one check of a summary's
+ * values against it, the stored JSON; and what a page adds around the summaries. */
 #include "job.h"
 
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,17 +29,21 @@ const char *cj_status_to_string(enum cj_status s)
     return status_names[s];
 }
 
-int cj_status_from_string(const char *s, enum cj_status *ret)
+/* The status of that name: exact and case-sensitive. */
+static int status_from(const char *s, size_t n, enum cj_status *ret)
 {
-    if (!s)
-        return -EINVAL;
     for (unsigned i = 0; i < _CJ_STATUS_MAX; i++)
-        if (strcmp(s, status_names[i]) == 0) {
+        if (strlen(status_names[i]) == n && memcmp(status_names[i], s, n) == 0) {
             if (ret)
                 *ret = (enum cj_status)i;
             return 0;
         }
     return -EINVAL;
+}
+
+int cj_status_from_string(const char *s, enum cj_status *ret)
+{
+    return s ? status_from(s, strlen(s), ret) : -EINVAL;
 }
 
 /* Replaces control characters (which a reason may quote from the input) with '?'. */
@@ -71,35 +77,10 @@ void cj_job_done(struct cj_job *j)
     *j = (struct cj_job){};
 }
 
-size_t cj_job_utf8_length(const char *s, size_t len)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len; i++)
-        n += ((unsigned char)s[i] & 0xc0) != 0x80;
-    return n;
-}
-
-/* A member that must be a string if present; JSON null counts as absent. */
-static int get_string(const json_t *obj, const char *name, bool required, const char **ret,
-                      size_t *ret_len, char *err, size_t errlen)
-{
-    json_t *v = json_object_get(obj, name);
-    if (!v || json_is_null(v)) {
-        *ret = NULL;
-        *ret_len = 0;
-        return required ? cj_job_fail(err, errlen, "%s: missing", name) : 0;
-    }
-    if (!json_is_string(v))
-        return cj_job_fail(err, errlen, "%s: not a string", name);
-    *ret = json_string_value(v);
-    *ret_len = json_string_length(v);
-    return 0;
-}
-
 /* JSON string literal, escaped exactly as cj_buf_append_json_string does (so every part
  * of the project spells a string the same way), written in one reservation: this runs
  * for every string of every job on every sync. */
-int cj_job_append_json_string(struct cj_buf *b, const char *s, size_t len)
+static int append_json_string(struct cj_buf *b, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
     if (len > (SIZE_MAX - 2) / 6)
@@ -143,216 +124,200 @@ int cj_job_append_json_string(struct cj_buf *b, const char *s, size_t len)
     return 0;
 }
 
-/* ,"name":"value" (no comma for the first member) */
-int cj_job_append_member(struct cj_buf *b, const char *name, const char *value, size_t len)
+/* Limits spelt into the reasons. */
+#define STR_(x)              #x
+#define STR(x)               STR_(x)
+#define JOB_ARN_MAX_TEXT     STR(CJ_JOB_ARN_MAX)
+#define FAILURE_MSG_MAX_TEXT STR(FAILURE_MSG_MAX)
+
+static bool valid_status(const char *s, size_t len)
 {
-    size_t n = strlen(name);
-    int r = cj_buf_reserve(b, n + 4);
+    return status_from(s, len, NULL) == 0;
+}
+
+const struct cj_member_rule cj_job_members[_CJ_M_MAX] = {
+#define M(i, n, req, t, fn, why) [i] = {n, STRLEN(n), req, t, fn, why}
+    M(CJ_M_JOB_ARN, "jobArn", true, CJ_TYPE_STRING, cj_valid_job_arn,
+      "not a model copy job ARN of at most " JOB_ARN_MAX_TEXT " bytes "
+      "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)"),
+    M(CJ_M_STATUS, "status", true, CJ_TYPE_ENUM, valid_status,
+      "not one of InProgress, Completed, Failed"),
+    M(CJ_M_CREATION_TIME, "creationTime", true, CJ_TYPE_TIMESTAMP, NULL,
+      "not an ISO 8601 date and time"),
+    M(CJ_M_TARGET_MODEL_ARN, "targetModelArn", true, CJ_TYPE_STRING, cj_valid_custom_model_arn,
+      "not a custom model ARN"),
+    M(CJ_M_TARGET_MODEL_NAME, "targetModelName", false, CJ_TYPE_STRING, cj_valid_custom_model_name,
+      "not 1..63 of ([0-9a-zA-Z][_-]?)"),
+    M(CJ_M_SOURCE_ACCOUNT_ID, "sourceAccountId", true, CJ_TYPE_STRING, cj_valid_account_id,
+      "not 12 digits"),
+    M(CJ_M_SOURCE_MODEL_ARN, "sourceModelArn", true, CJ_TYPE_STRING, cj_valid_model_arn,
+      "not a model ARN"),
+    M(CJ_M_TARGET_MODEL_KMS_KEY_ARN, "targetModelKmsKeyArn", false, CJ_TYPE_STRING,
+      cj_valid_kms_key_arn, "not a KMS key ARN"),
+    M(CJ_M_TARGET_MODEL_TAGS, "targetModelTags", false, CJ_TYPE_TAGS, NULL, "not an array"),
+    M(CJ_M_FAILURE_MESSAGE, "failureMessage", false, CJ_TYPE_STRING, cj_valid_failure_message,
+      "longer than " FAILURE_MSG_MAX_TEXT " characters"),
+    M(CJ_M_SOURCE_MODEL_NAME, "sourceModelName", false, CJ_TYPE_STRING, cj_valid_custom_model_name,
+      "not 1..63 of ([0-9a-zA-Z][_-]?)"),
+};
+
+const struct cj_member_rule cj_tag_members[_CJ_TAG_MAX] = {
+    M(CJ_TAG_KEY, "key", true, CJ_TYPE_STRING, cj_valid_tag_key,
+      "not 1..128 of [a-zA-Z0-9 ._:/=+@-]"),
+    M(CJ_TAG_VALUE, "value", true, CJ_TYPE_STRING, cj_valid_tag_value,
+      "not 0..256 of [a-zA-Z0-9 ._:/=+@-]"),
+#undef M
+};
+
+static bool present(const struct cj_value *v)
+{
+    return v->kind != CJ_VALUE_ABSENT && v->kind != CJ_VALUE_NULL;
+}
+
+/* How a scalar value breaks rule m, for the reason after its name; NULL when it keeps it.
+ * A timestamp's time is put into *ns. */
+static const char *breaks(const struct cj_member_rule *m, const struct cj_value *v, int64_t *ns)
+{
+    if (!present(v))
+        return m->required ? "missing" : NULL;
+    if (v->kind != CJ_VALUE_STRING)
+        return "not a string";
+    if (m->type == CJ_TYPE_TIMESTAMP) {
+        int r = cj_time_parse_iso8601(v->s, v->len, ns);
+        if (r == -ERANGE)
+            return "outside the years 1678..2262";
+        if (r >= 0 && v->len > STRLEN("YYYY-MM-DD"))
+            return NULL; /* a date alone is no creation time */
+    } else if (m->valid(v->s, v->len))
+        return NULL;
+    return m->broken;
+}
+
+static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *err, size_t errlen)
+{
+    const char *name = cj_job_members[CJ_M_TARGET_MODEL_TAGS].name;
+
+    if (v->kind != CJ_VALUE_ARRAY)
+        return cj_job_fail(err, errlen, "%s: %s", name,
+                           cj_job_members[CJ_M_TARGET_MODEL_TAGS].broken);
+    if (t->n > TAGS_MAX)
+        return cj_job_fail(err, errlen, "%s: %zu tags, at most %d allowed", name, t->n, TAGS_MAX);
+    for (size_t i = 0; i < t->n; i++) {
+        if (!t->tag[i].object)
+            return cj_job_fail(err, errlen, "%s[%zu]: not an object", name, i);
+        for (int k = 0; k < _CJ_TAG_MAX; k++) {
+            const char *why = breaks(&cj_tag_members[k], &t->tag[i].member[k], NULL);
+            if (why)
+                return cj_job_fail(err, errlen, "%s[%zu].%s: %s", name, i, cj_tag_members[k].name,
+                                   why);
+        }
+    }
+    return 0;
+}
+
+/* ,"name": (no comma for an object's first member), with room for extra bytes after it. */
+static int append_name(struct cj_buf *b, const char *name, size_t name_len, size_t extra)
+{
+    int r = cj_buf_reserve(b, name_len + 4 + extra);
     if (r < 0)
         return r;
     char *o = b->data + b->len;
-    if (b->len > 1)
+    if (b->len > 0 && o[-1] != '{')
         *o++ = ',';
     *o++ = '"';
-    memcpy(o, name, n);
-    o += n;
+    memcpy(o, name, name_len);
+    o += name_len;
     *o++ = '"';
     *o++ = ':';
     b->len = (size_t)(o - b->data);
-    return cj_job_append_json_string(b, value, len);
+    return 0;
 }
 
-/* Validates targetModelTags and appends it to b as [{"key":..,"value":..},...]. */
-static int append_tags(struct cj_buf *b, const json_t *tags, char *err, size_t errlen)
+/* ,"name":"value". A plain string's bytes are copied as they are: they are already what
+ * append_json_string() would write. */
+static int append_member(struct cj_buf *b, const struct cj_member_rule *m, const struct cj_value *v)
 {
-    if (!json_is_array(tags))
-        return cj_job_fail(err, errlen, "targetModelTags: not an array");
-    size_t n = json_array_size(tags);
-    if (n > TAGS_MAX)
-        return cj_job_fail(err, errlen, "targetModelTags: %zu tags, at most %d allowed", n,
-                           TAGS_MAX);
+    int r = append_name(b, m->name, m->name_len, v->plain ? v->len + 3 : 0);
+    if (r < 0 || !v->plain)
+        return r < 0 ? r : append_json_string(b, v->s, v->len);
+    char *o = b->data + b->len;
+    *o++ = '"';
+    memcpy(o, v->s, v->len);
+    o += v->len;
+    *o++ = '"';
+    *o = '\0';
+    b->len = (size_t)(o - b->data);
+    return 0;
+}
 
-    int r = cj_buf_append_str(b, ",\"targetModelTags\":[");
-    for (size_t i = 0; r >= 0 && i < n; i++) {
-        const json_t *tag = json_array_get(tags, i);
-        if (!json_is_object(tag))
-            return cj_job_fail(err, errlen, "targetModelTags[%zu]: not an object", i);
-        const json_t *k = json_object_get(tag, "key"), *v = json_object_get(tag, "value");
-        if (!k || json_is_null(k))
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: missing", i);
-        if (!json_is_string(k))
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].key: not a string", i);
-        if (!cj_valid_tag_key(json_string_value(k), json_string_length(k)))
-            return cj_job_fail(err, errlen,
-                               "targetModelTags[%zu].key: not 1..128 of [a-zA-Z0-9 ._:/=+@-]", i);
-        if (!v || json_is_null(v))
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: missing", i);
-        if (!json_is_string(v))
-            return cj_job_fail(err, errlen, "targetModelTags[%zu].value: not a string", i);
-        if (!cj_valid_tag_value(json_string_value(v), json_string_length(v)))
-            return cj_job_fail(err, errlen,
-                               "targetModelTags[%zu].value: not 0..256 of [a-zA-Z0-9 ._:/=+@-]", i);
-
-        r = cj_buf_append_str(b, i ? ",{\"key\":" : "{\"key\":");
-        if (r >= 0)
-            r = cj_job_append_json_string(b, json_string_value(k), json_string_length(k));
-        if (r >= 0)
-            r = cj_buf_append_str(b, ",\"value\":");
-        if (r >= 0)
-            r = cj_job_append_json_string(b, json_string_value(v), json_string_length(v));
+/* ,"targetModelTags":[{"key":..,"value":..},...] of checked tags. */
+static int append_tags(struct cj_buf *b, const struct cj_member_rule *m, const struct cj_tags *t)
+{
+    int r = append_name(b, m->name, m->name_len, 1);
+    if (r >= 0)
+        r = cj_buf_append_char(b, '[');
+    for (size_t i = 0; r >= 0 && i < t->n; i++) {
+        r = cj_buf_append_str(b, i ? ",{" : "{");
+        for (int k = 0; r >= 0 && k < _CJ_TAG_MAX; k++)
+            r = append_member(b, &cj_tag_members[k], &t->tag[i].member[k]);
         if (r >= 0)
             r = cj_buf_append_char(b, '}');
     }
-    if (r >= 0)
-        r = cj_buf_append_char(b, ']');
-    return r;
+    return r < 0 ? r : cj_buf_append_char(b, ']');
 }
 
-int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t errlen)
+int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
+                       struct cj_job *ret, char *err, size_t errlen)
 {
-    const char *arn, *status, *ctime, *target_arn, *target_name, *account, *source_arn, *kms,
-        *failure, *source_name;
-    size_t arn_len, status_len, ctime_len, target_arn_len, target_name_len, account_len,
-        source_arn_len, kms_len, failure_len, source_name_len;
-    enum cj_status st;
-    int64_t creation_ns;
+    int64_t creation_ns = 0;
     int r;
 
-    if (!ret)
-        return -EINVAL;
     *ret = (struct cj_job){};
     if (err && errlen > 0)
         err[0] = '\0';
-    if (!json_is_object(obj))
-        return cj_job_fail(err, errlen, "summary: not an object");
 
-    /* Every member first, in the model's order, so the reason names the first bad one. */
-    r = get_string(obj, "jobArn", true, &arn, &arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_job_arn(arn, arn_len))
-        return cj_job_fail(err, errlen,
-                           "jobArn: not a model copy job ARN of at most %d bytes "
-                           "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)",
-                           CJ_JOB_ARN_MAX);
+    /* Every member first, in the table's order, so the reason names the first bad one;
+     * the tags last, being the costliest. */
+    for (int i = 0; i < _CJ_M_MAX; i++)
+        if (cj_job_members[i].type != CJ_TYPE_TAGS) {
+            const char *why = breaks(&cj_job_members[i], &v[i], &creation_ns);
+            if (why)
+                return cj_job_fail(err, errlen, "%s: %s", cj_job_members[i].name, why);
+        }
+    if (present(&v[CJ_M_TARGET_MODEL_TAGS])) {
+        r = check_tags(&v[CJ_M_TARGET_MODEL_TAGS], tags, err, errlen);
+        if (r < 0)
+            return r;
+    }
 
-    r = get_string(obj, "status", true, &status, &status_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (cj_status_from_string(status, &st) < 0)
-        return cj_job_fail(err, errlen, "status: not one of InProgress, Completed, Failed");
-
-    r = get_string(obj, "creationTime", true, &ctime, &ctime_len, err, errlen);
-    if (r < 0)
-        return r;
-    r = cj_time_parse_iso8601(ctime, ctime_len, &creation_ns);
-    if (r == -ERANGE)
-        return cj_job_fail(err, errlen, "creationTime: outside the years 1678..2262");
-    if (r < 0 || ctime_len <= STRLEN("YYYY-MM-DD"))
-        return cj_job_fail(err, errlen, "creationTime: not an ISO 8601 date and time");
-
-    r = get_string(obj, "targetModelArn", true, &target_arn, &target_arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_custom_model_arn(target_arn, target_arn_len))
-        return cj_job_fail(err, errlen, "targetModelArn: not a custom model ARN");
-
-    r = get_string(obj, "targetModelName", false, &target_name, &target_name_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (target_name && !cj_valid_custom_model_name(target_name, target_name_len))
-        return cj_job_fail(err, errlen, "targetModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
-
-    r = get_string(obj, "sourceAccountId", true, &account, &account_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_account_id(account, account_len))
-        return cj_job_fail(err, errlen, "sourceAccountId: not 12 digits");
-
-    r = get_string(obj, "sourceModelArn", true, &source_arn, &source_arn_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (!cj_valid_model_arn(source_arn, source_arn_len))
-        return cj_job_fail(err, errlen, "sourceModelArn: not a model ARN");
-
-    r = get_string(obj, "targetModelKmsKeyArn", false, &kms, &kms_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (kms && !cj_valid_kms_key_arn(kms, kms_len))
-        return cj_job_fail(err, errlen, "targetModelKmsKeyArn: not a KMS key ARN");
-
-    const json_t *tags = json_object_get(obj, "targetModelTags");
-    if (json_is_null(tags))
-        tags = NULL;
-
-    r = get_string(obj, "failureMessage", false, &failure, &failure_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (failure && cj_job_utf8_length(failure, failure_len) > FAILURE_MSG_MAX)
-        return cj_job_fail(err, errlen, "failureMessage: longer than %d characters",
-                           FAILURE_MSG_MAX);
-
-    r = get_string(obj, "sourceModelName", false, &source_name, &source_name_len, err, errlen);
-    if (r < 0)
-        return r;
-    if (source_name && !cj_valid_custom_model_name(source_name, source_name_len))
-        return cj_job_fail(err, errlen, "sourceModelName: not 1..63 of ([0-9a-zA-Z][_-]?)");
-
-    /* The served bytes, in the model's member order. */
+    /* The served bytes, in the table's order. */
     _cleanup_buf_ struct cj_buf b = {};
-    r = cj_buf_reserve(&b, 256 + arn_len + target_arn_len + source_arn_len + kms_len + failure_len +
-                               target_name_len + source_name_len);
+    size_t need = 256;
+    for (int i = 0; i < _CJ_M_MAX; i++)
+        if (v[i].kind == CJ_VALUE_STRING)
+            need += v[i].plain ? v[i].len : v[i].len * 6;
+    r = cj_buf_reserve(&b, need);
     if (r >= 0)
         r = cj_buf_append_char(&b, '{');
-    if (r >= 0)
-        r = cj_job_append_member(&b, "jobArn", arn, arn_len);
-    if (r >= 0)
-        r = cj_job_append_member(&b, "status", status, status_len);
-    if (r >= 0)
-        r = cj_job_append_member(&b, "creationTime", ctime, ctime_len);
-    if (r >= 0)
-        r = cj_job_append_member(&b, "targetModelArn", target_arn, target_arn_len);
-    if (r >= 0 && target_name)
-        r = cj_job_append_member(&b, "targetModelName", target_name, target_name_len);
-    if (r >= 0)
-        r = cj_job_append_member(&b, "sourceAccountId", account, account_len);
-    if (r >= 0)
-        r = cj_job_append_member(&b, "sourceModelArn", source_arn, source_arn_len);
-    if (r >= 0 && kms)
-        r = cj_job_append_member(&b, "targetModelKmsKeyArn", kms, kms_len);
-    if (r >= 0 && tags)
-        r = append_tags(&b, tags, err, errlen);
-    if (r == -EBADMSG)
-        return r;
-    if (r >= 0 && failure)
-        r = cj_job_append_member(&b, "failureMessage", failure, failure_len);
-    if (r >= 0 && source_name)
-        r = cj_job_append_member(&b, "sourceModelName", source_name, source_name_len);
+    for (int i = 0; r >= 0 && i < _CJ_M_MAX; i++)
+        if (present(&v[i]))
+            r = cj_job_members[i].type == CJ_TYPE_TAGS
+                    ? append_tags(&b, &cj_job_members[i], tags)
+                    : append_member(&b, &cj_job_members[i], &v[i]);
     if (r >= 0)
         r = cj_buf_append_char(&b, '}');
     if (r < 0)
         return r;
 
-    return cj_job_assemble(&b, st, creation_ns, account, arn, arn_len, source_arn, source_arn_len,
-                           target_name, target_name_len, ret);
-}
-
-int cj_job_assemble(struct cj_buf *json, enum cj_status st, int64_t creation_ns,
-                    const char *account, const char *arn, size_t arn_len, const char *source_arn,
-                    size_t source_arn_len, const char *target_name, size_t target_name_len,
-                    struct cj_job *ret)
-{
-    struct cj_job j = {
-        .status = st,
-        .creation_ns = creation_ns,
-        .json_len = json->len,
-    };
-    memcpy(j.source_account, account, CJ_ACCOUNT_ID_LEN);
-    j.job_arn = strndup(arn, arn_len);
-    j.source_model_arn = strndup(source_arn, source_arn_len);
-    j.target_model_name = target_name ? strndup(target_name, target_name_len) : NULL;
-    j.json = cj_buf_steal(json);
-    if (!j.job_arn || !j.source_model_arn || (target_name && !j.target_model_name) || !j.json) {
+    const struct cj_value *name = &v[CJ_M_TARGET_MODEL_NAME];
+    struct cj_job j = {.creation_ns = creation_ns, .json_len = b.len};
+    status_from(v[CJ_M_STATUS].s, v[CJ_M_STATUS].len, &j.status);
+    memcpy(j.source_account, v[CJ_M_SOURCE_ACCOUNT_ID].s, CJ_ACCOUNT_ID_LEN);
+    j.job_arn = strndup(v[CJ_M_JOB_ARN].s, v[CJ_M_JOB_ARN].len);
+    j.source_model_arn = strndup(v[CJ_M_SOURCE_MODEL_ARN].s, v[CJ_M_SOURCE_MODEL_ARN].len);
+    j.target_model_name = present(name) ? strndup(name->s, name->len) : NULL;
+    j.json = cj_buf_steal(&b);
+    if (!j.job_arn || !j.source_model_arn || (present(name) && !j.target_model_name) || !j.json) {
         cj_job_done(&j);
         return -ENOMEM;
     }
@@ -383,16 +348,6 @@ void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)
     sanitize(buf);
 }
 
-/* The jobArn of a rejected summary, for the log: see cj_job_loggable_arn(). */
-static void loggable_arn(const json_t *summary, char *buf, size_t size)
-{
-    const json_t *v = json_is_object(summary) ? json_object_get(summary, "jobArn") : NULL;
-    buf[0] = '\0';
-    if (!json_is_string(v))
-        return;
-    cj_job_loggable_arn(json_string_value(v), json_string_length(v), buf, size);
-}
-
 void cj_job_log_skipped(size_t i, const char *arn, const char *reason)
 {
     if (arn[0])
@@ -401,41 +356,8 @@ void cj_job_log_skipped(size_t i, const char *arn, const char *reason)
         log_warning("Skipping model copy job summary %zu: %s", i, reason);
 }
 
-int cj_page_next_token(const char *s, size_t n, char **ret, char *err, size_t errlen)
+int cj_page_check_body(const char *body, size_t len, char *err, size_t errlen)
 {
-    *ret = NULL;
-    if (n == 0)
-        return 0;
-    if (n > NEXT_TOKEN_MAX)
-        return cj_job_fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", n,
-                           NEXT_TOKEN_MAX);
-    for (size_t i = 0; i < n; i++)
-        if (s[i] != '\0' && strchr(" \t\n\v\f\r", s[i]))
-            return cj_job_fail(err, errlen, "nextToken: contains white space");
-    *ret = strndup(s, n);
-    return *ret ? 0 : -ENOMEM;
-}
-
-static int parse_next_token(const json_t *root, char **ret, char *err, size_t errlen)
-{
-    const json_t *v = json_object_get(root, "nextToken");
-    *ret = NULL;
-    if (!v || json_is_null(v))
-        return 0;
-    if (!json_is_string(v))
-        return cj_job_fail(err, errlen, "nextToken: not a string");
-    return cj_page_next_token(json_string_value(v), json_string_length(v), ret, err, errlen);
-}
-
-int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, char *err,
-                            size_t errlen)
-{
-    json_error_t jerr;
-    int r;
-
-    if (!ret)
-        return -EINVAL;
-    *ret = (struct cj_page){};
     if (err && errlen > 0)
         err[0] = '\0';
     if (!body)
@@ -445,55 +367,26 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
                     PAGE_BODY_MAX);
         return -E2BIG;
     }
+    return 0;
+}
 
-    json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
-    if (!root)
-        return cj_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
-                           jerr.column, jerr.text);
-    if (!json_is_object(root)) {
-        json_decref(root);
-        return cj_job_fail(err, errlen, "response body is not a JSON object");
-    }
-
-    struct cj_page page = {};
-    const json_t *summaries = json_object_get(root, "modelCopyJobSummaries");
-    if (summaries && !json_is_null(summaries) && !json_is_array(summaries)) {
-        r = cj_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
-        goto out;
-    }
-    r = parse_next_token(root, &page.next_token, err, errlen);
-    if (r < 0)
-        goto out;
-
-    size_t n = json_array_size(summaries); /* 0 for NULL or null */
-    if (n > 0) {
-        page.jobs = calloc(n, sizeof(struct cj_job));
-        if (!page.jobs) {
-            r = -ENOMEM;
-            goto out;
-        }
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *s = json_array_get(summaries, i);
-        char reason[256];
-
-        r = cj_job_from_json(s, &page.jobs[page.n_jobs], reason, sizeof(reason));
-        if (r == 0) {
-            page.n_jobs++;
-            continue;
-        }
-        if (r != -EBADMSG)
-            goto out;
-        char arn[LOGGED_ARN_MAX + 1];
-        loggable_arn(s, arn, sizeof(arn));
-        page.n_skipped++;
-        cj_job_log_skipped(i, arn, reason);
-    }
-    r = 0;
-    *ret = page;
-    page = (struct cj_page){};
-out:
-    cj_page_done(&page);
-    json_decref(root);
-    return r;
+int cj_page_check_root(const struct cj_value *summaries, const struct cj_value *token,
+                       char **next_token, char *err, size_t errlen)
+{
+    *next_token = NULL;
+    if (present(summaries) && summaries->kind != CJ_VALUE_ARRAY)
+        return cj_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
+    if (!present(token))
+        return 0;
+    if (token->kind != CJ_VALUE_STRING)
+        return cj_job_fail(err, errlen, "nextToken: not a string");
+    if (token->len == 0)
+        return 0;
+    if (token->len > NEXT_TOKEN_MAX)
+        return cj_job_fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", token->len,
+                           NEXT_TOKEN_MAX);
+    if (!cj_valid_next_token(token->s, token->len))
+        return cj_job_fail(err, errlen, "nextToken: contains white space");
+    *next_token = strndup(token->s, token->len);
+    return *next_token ? 0 : -ENOMEM;
 }

@@ -3,7 +3,6 @@
  * model's constraints, and the compact JSON bytes the store keeps and serves. */
 #pragma once
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -43,13 +42,15 @@ struct cj_job {
 
 void cj_job_done(struct cj_job *j); /* frees the contents, leaves *j zeroed */
 
-/* Validates one summary object (also the GetModelCopyJob response, which has the same
- * fields at top level). Required: jobArn, status, creationTime, targetModelArn,
- * sourceAccountId, sourceModelArn. Optional: targetModelName, targetModelKmsKeyArn,
- * targetModelTags, failureMessage, sourceModelName; a JSON null counts as absent.
- * Unknown members are ignored (not stored). On failure returns -EBADMSG and puts a
- * one-line reason naming the field into err (never more than errlen bytes). */
-int cj_job_from_json(const json_t *obj, struct cj_job *ret, char *err, size_t errlen);
+/* Parses one GetModelCopyJob response body: a JSON object with the members of a summary
+ * at top level, checked as one summary of a page is (see cj_page_parse()): required
+ * jobArn, status, creationTime, targetModelArn, sourceAccountId, sourceModelArn; optional
+ * targetModelName, targetModelKmsKeyArn, targetModelTags, failureMessage,
+ * sourceModelName; a JSON null counts as absent, unknown members are checked as JSON and
+ * ignored. A body that is not one JSON object (duplicate keys included) is -EPROTO with
+ * "not a JSON object: <why>" in err; a member that breaks its rule is -EBADMSG with a
+ * one-line reason naming it; or -ENOMEM. err is never more than errlen bytes. */
+int cj_job_parse(const char *body, size_t len, struct cj_job *ret, char *err, size_t errlen);
 
 /* One ListModelCopyJobs response page. */
 struct cj_page {
@@ -59,15 +60,13 @@ struct cj_page {
     char *next_token; /* NULL on the last page (absent, null or "") */
 };
 
-/* Parses a whole response body. A body that is not a JSON object, whose
- * modelCopyJobSummaries is not an array, or whose nextToken is not a string of 1..2048
- * non-space bytes, is -EBADMSG with the reason in err. Invalid single summaries are
- * skipped, counted and logged. Bodies over 64 MiB are refused (-E2BIG). */
+/* Parses a whole response body in one pass. A body that is not JSON as jansson reads it
+ * (json_loadb with JSON_REJECT_DUPLICATES | JSON_DECODE_ANY: the reason is jansson's), is
+ * not a JSON object, whose modelCopyJobSummaries is not an array, or whose nextToken is
+ * not a string of 1..2048 non-space bytes, is -EBADMSG with the reason in err. A summary
+ * that breaks a rule is skipped, counted and logged at warning, once the body has been
+ * accepted. Bodies over 64 MiB are refused (-E2BIG). On failure *ret is empty. */
 int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, size_t errlen);
-/* The same contract, built on a jansson tree: the slower original, kept as the reference
- * that tests and the differential fuzzer hold cj_page_parse() to. */
-int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, char *err,
-                            size_t errlen);
 void cj_page_done(struct cj_page *p);
 
 /* Reads an AWS error response: the type from the x-amzn-ErrorType header value (may be
@@ -78,14 +77,15 @@ void cj_page_done(struct cj_page *p);
 void cj_aws_error_parse(long http_status, const char *type_header, const char *body, size_t len,
                         char *type, size_t typelen, char *message, size_t msglen);
 
-/* Syntax checks shared with the local API's query validator. */
-bool cj_valid_account_id(const char *s, size_t len);
-bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn pattern, 20..1011 */
+/* The service model's constraints, each the one check of its rule: the summaries, the
+ * local API's query and the store all call these. Each matches the whole of s[0..len). */
+bool cj_valid_account_id(const char *s, size_t len);        /* [0-9]{12} */
+bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn, 20..1011 characters */
 bool cj_valid_job_arn(const char *s, size_t len);           /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
 bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */
-
-/* Added by the job module: the other patterns of ModelCopyJobSummary, for tests and tools. */
-bool cj_valid_custom_model_arn(const char *s, size_t len); /* CustomModelArn, 20..1011 */
-bool cj_valid_kms_key_arn(const char *s, size_t len);      /* KmsKeyArn, 1..2048 */
-bool cj_valid_tag_key(const char *s, size_t len);          /* TagKey, 1..128 */
-bool cj_valid_tag_value(const char *s, size_t len);        /* TagValue, 0..256 */
+bool cj_valid_custom_model_arn(const char *s, size_t len);  /* CustomModelArn, 20..1011 */
+bool cj_valid_kms_key_arn(const char *s, size_t len);       /* KmsKeyArn, 1..2048 */
+bool cj_valid_tag_key(const char *s, size_t len);           /* TagKey, 1..128 */
+bool cj_valid_tag_value(const char *s, size_t len);         /* TagValue, 0..256 */
+bool cj_valid_failure_message(const char *s, size_t len);   /* 0..2048 characters */
+bool cj_valid_next_token(const char *s, size_t len);        /* NextToken: \S*, 1..2048 */

@@ -45,13 +45,8 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
         return fail(err, errlen, "maxResults: must be between 1 and 1000");
     if (q->has_status && (unsigned)q->status >= _CJ_STATUS_MAX)
         return fail(err, errlen, "statusEquals: must be InProgress, Completed or Failed");
-    if (q->source_account) {
-        if (strlen(q->source_account) != CJ_ACCOUNT_ID_LEN)
-            return fail(err, errlen, "sourceAccountEquals: must be 12 digits");
-        for (size_t i = 0; i < CJ_ACCOUNT_ID_LEN; i++)
-            if (q->source_account[i] < '0' || q->source_account[i] > '9')
-                return fail(err, errlen, "sourceAccountEquals: must be 12 digits");
-    }
+    if (q->source_account && !cj_valid_account_id(q->source_account, strlen(q->source_account)))
+        return fail(err, errlen, "sourceAccountEquals: must be 12 digits");
     if (q->source_model_arn) {
         p->model_arn_len = strlen(q->source_model_arn);
         if (p->model_arn_len == 0 || p->model_arn_len > CJ_MODEL_ARN_MAX)

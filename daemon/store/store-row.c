@@ -5,22 +5,14 @@
 #include "log.h"
 #include "store-internal.h"
 
-static bool all_digits(const char *s, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-    return true;
-}
-
 int store_job_check(const struct cj_job *j)
 {
     if (!j->job_arn || j->job_arn[0] == '\0' || strlen(j->job_arn) > CJ_JOB_ARN_MAX)
         return log_warning_errno(EINVAL, "store: job without a usable jobArn");
     if ((unsigned)j->status >= _CJ_STATUS_MAX)
         return log_warning_errno(EINVAL, "store: %s: status out of range", j->job_arn);
-    if (strnlen(j->source_account, sizeof(j->source_account)) != CJ_ACCOUNT_ID_LEN ||
-        !all_digits(j->source_account, CJ_ACCOUNT_ID_LEN))
+    if (!cj_valid_account_id(j->source_account,
+                             strnlen(j->source_account, sizeof(j->source_account))))
         return log_warning_errno(EINVAL, "store: %s: sourceAccountId is not 12 digits", j->job_arn);
     if (!j->source_model_arn || strlen(j->source_model_arn) > CJ_MODEL_ARN_MAX)
         return log_warning_errno(EINVAL, "store: %s: sourceModelArn missing or too long",

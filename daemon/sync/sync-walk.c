@@ -19,7 +19,6 @@
  * Nothing changed costs 1 + ⌈running / page size⌉ requests. */
 #include <errno.h>
 #include <inttypes.h>
-#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -310,19 +309,15 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
             log_info("sync: %s no longer exists; removed", arn);
         }
     } else {
-        json_error_t jerr;
-        json_t *obj = json_loadb(resp->body.data ? resp->body.data : "", resp->body.len,
-                                 JSON_REJECT_DUPLICATES, &jerr);
-        struct cj_job job = {0};
-        if (!obj || !json_is_object(obj)) {
-            json_decref(obj);
-            snprintf(err, sizeof(err), "GetModelCopyJob: not a JSON object: %s",
-                     obj ? "wrong type" : jerr.text);
+        char reason[sizeof(err) - STRLEN("GetModelCopyJob: ")];
+        struct cj_job job;
+        r = cj_job_parse(resp->body.data, resp->body.len, &job, reason, sizeof(reason));
+        if (r == -EPROTO) {
+            snprintf(err, sizeof(err), "GetModelCopyJob: %s", reason);
             sync_step_failed(s, CJ_RETRY_BACKOFF, -EBADMSG, "MalformedResponse", err);
             return;
         }
-        r = cj_job_from_json(obj, &job, err, sizeof(err));
-        json_decref(obj);
+        snprintf(err, sizeof(err), "%s", reason);
         if (r >= 0 && strcmp(job.job_arn, arn) != 0) {
             snprintf(err, sizeof(err), "GetModelCopyJob answered for another jobArn");
             r = -EBADMSG;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* cj_page_parse (streaming) against cj_page_parse_reference (jansson) on arbitrary bodies:
  * they must agree on accepting or refusing, on the reason, on every job and stored byte,
- * on the skipped count, nextToken and the warnings logged. */
+ * on the skipped count, nextToken and the warnings logged. The same body read as one
+ * GetModelCopyJob answer: cj_job_parse against cj_job_parse_reference. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -34,9 +35,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (what) {
         fprintf(stderr, "cj_page_parse and the reference differ in %s: %d/%d \"%s\" / \"%s\"\n",
                 what, a.r, b.r, a.err, b.err);
+        fprintf(stderr, "log:\n%s---\n%s\n", a.log, b.log);
         __builtin_trap();
     }
     page_run_done(&a);
     page_run_done(&b);
+
+    struct job_run x, y;
+    job_run(cj_job_parse, (const char *)data, size, errlen, &x);
+    job_run(cj_job_parse_reference, (const char *)data, size, errlen, &y);
+    what = job_runs_differ(&x, &y, errlen);
+    if (what) {
+        fprintf(stderr, "cj_job_parse and the reference differ in %s: %d/%d \"%s\" / \"%s\"\n",
+                what, x.r, y.r, x.err, y.err);
+        __builtin_trap();
+    }
+    cj_job_done(&x.job);
+    cj_job_done(&y.job);
     return 0;
 }

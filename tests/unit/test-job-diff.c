@@ -2,7 +2,8 @@
 /* cj_page_parse (streaming) against cj_page_parse_reference (jansson): the test pages, the
  * fuzz seeds, and seeded random pages (escapes, Unicode, tags, members missing, null, of
  * the wrong type or invalid, unknown members, duplicates) with mutations of each, must all
- * give the same results, reasons, stored bytes and log lines. */
+ * give the same results, reasons, stored bytes and log lines; and each body read as one
+ * GetModelCopyJob answer, cj_job_parse against cj_job_parse_reference. */
 #include <dirent.h>
 #include <errno.h>
 #include <setjmp.h>
@@ -22,7 +23,7 @@
 #include "log.h"
 
 static int log_fd = -1;
-static size_t n_checked, n_accepted;
+static size_t n_checked, n_accepted, n_jobs_accepted;
 
 static void check_same(const char *body, size_t len)
 {
@@ -44,6 +45,20 @@ static void check_same(const char *body, size_t len)
         }
         page_run_done(&a);
         page_run_done(&b);
+
+        struct job_run x, y;
+        job_run(cj_job_parse, body, len, errlens[e], &x);
+        job_run(cj_job_parse_reference, body, len, errlens[e], &y);
+        what = job_runs_differ(&x, &y, errlens[e]);
+        if (what) {
+            fprintf(stderr, "differ in %s: %d/%d \"%s\" / \"%s\"\nbody (%zu bytes): %.*s\n", what,
+                    x.r, y.r, x.err, y.err, len, (int)(len < 4000 ? len : 4000), body);
+            fail_msg("cj_job_parse and cj_job_parse_reference differ");
+        }
+        if (e == 0)
+            n_jobs_accepted += x.r == 0;
+        cj_job_done(&x.job);
+        cj_job_done(&y.job);
     }
 }
 
@@ -635,6 +650,29 @@ static void test_generated(void **state)
     assert_true(n_accepted < n_checked);
 }
 
+/* Summaries alone: GetModelCopyJob bodies, mutated as the pages are. */
+static void test_generated_jobs(void **state)
+{
+    rng_state = 0x2545f4914f6cdd1du;
+    size_t checked = n_checked, accepted = n_jobs_accepted;
+    for (int i = 0; i < 2000; i++) {
+        _cleanup_buf_ struct cj_buf b = {};
+        random_summary(&b);
+        check_same(b.data, b.len);
+        char *copy = malloc(b.len + 8);
+        assert_non_null(copy);
+        memcpy(copy, b.data, b.len);
+        size_t len = mutate(copy, b.len, b.len + 8);
+        check_same(copy, len);
+        free(copy);
+    }
+    checked = n_checked - checked;
+    accepted = n_jobs_accepted - accepted;
+    fprintf(stderr, "checked %zu job bodies, %zu accepted\n", checked, accepted);
+    assert_true(accepted > checked / 100); /* most random summaries break some rule */
+    assert_true(accepted < checked);
+}
+
 static int setup(void **state)
 {
     log_fd = page_log_fd();
@@ -648,6 +686,7 @@ int main(void)
         cmocka_unit_test(test_files),
         cmocka_unit_test(test_edges),
         cmocka_unit_test(test_generated),
+        cmocka_unit_test(test_generated_jobs),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
