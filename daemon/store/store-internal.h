@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cj-buf.h"
+#include "siphash.h"
 #include "store.h"
 
 #define CJ_STORE_MAC_KEY_SIZE 32
@@ -189,13 +190,25 @@ static inline ssize_t get_arn_key(const uint8_t *p, size_t n, char *out)
     return (ssize_t)(n - 1);
 }
 
-/* ---- hashing (store-hash.c) ---- */
+/* ---- hashing ---- */
 
-uint64_t store_siphash24(const uint8_t key[16], const void *data, size_t len);
-/* Of a sourceModelArn, as kept in the row and idx_model. Stable across versions. */
-uint64_t store_model_hash(const char *arn, size_t len);
+/* SipHash-2-4 under fixed keys: the model hash is stored on disk, so neither key may change.
+ * Collisions are harmless (the model filter checks the real ARN on the row, and a pass-hash
+ * collision only delays a removal to a later pass). */
+
+/* Of a sourceModelArn, as kept in the row and idx_model. */
+static inline uint64_t store_model_hash(const char *arn, size_t len)
+{
+    static const uint8_t key[16] = "cj-model-arn-v1";
+    return cj_siphash24(key, arn, len);
+}
+
 /* Of a jobArn, for the full pass's set of seen jobs. */
-uint64_t store_job_hash(const char *arn, size_t len);
+static inline uint64_t store_job_hash(const char *arn, size_t len)
+{
+    static const uint8_t key[16] = "cj-job-arn-pass";
+    return cj_siphash24(key, arn, len);
+}
 
 /* ---- rows and index keys (store-row.c) ---- */
 

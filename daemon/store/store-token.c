@@ -13,6 +13,7 @@
 #include <openssl/params.h>
 #include <stdio.h>
 
+#include "base64url.h"
 #include "store-internal.h"
 
 /* A position is meaningful only in the index layout of the schema that issued it, so a
@@ -21,81 +22,6 @@
 #define TOKEN_MAC_SIZE    16
 #define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
 #define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
-
-static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-static int b64url_value(unsigned char c)
-{
-    if (c >= 'A' && c <= 'Z')
-        return c - 'A';
-    if (c >= 'a' && c <= 'z')
-        return c - 'a' + 26;
-    if (c >= '0' && c <= '9')
-        return c - '0' + 52;
-    if (c == '-')
-        return 62;
-    if (c == '_')
-        return 63;
-    return -1;
-}
-
-static int b64url_encode(const uint8_t *in, size_t n, struct cj_buf *out)
-{
-    int r = cj_buf_reserve(out, (n + 2) / 3 * 4);
-    if (r < 0)
-        return r;
-    char *p = out->data + out->len;
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
-        *p++ = b64url[v >> 18];
-        *p++ = b64url[(v >> 12) & 63];
-        *p++ = b64url[(v >> 6) & 63];
-        *p++ = b64url[v & 63];
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)in[i] << 16;
-        *p++ = b64url[v >> 18];
-        *p++ = b64url[(v >> 12) & 63];
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
-        *p++ = b64url[v >> 18];
-        *p++ = b64url[(v >> 12) & 63];
-        *p++ = b64url[(v >> 6) & 63];
-    }
-    out->len = (size_t)(p - out->data);
-    out->data[out->len] = '\0';
-    return 0;
-}
-
-/* Strict: only the alphabet, no padding, no non-zero bits left over. Returns the decoded
- * size or -EINVAL. */
-static ssize_t b64url_decode(const char *s, size_t n, uint8_t *out, size_t size)
-{
-    size_t o = 0;
-    uint32_t acc = 0;
-    unsigned bits = 0;
-
-    if (n % 4 == 1)
-        return -EINVAL;
-    for (size_t i = 0; i < n; i++) {
-        int v = b64url_value((unsigned char)s[i]);
-        if (v < 0)
-            return -EINVAL;
-        acc = (acc << 6) | (uint32_t)v;
-        bits += 6;
-        if (bits >= 8) {
-            bits -= 8;
-            if (o == size)
-                return -EINVAL;
-            out[o++] = (uint8_t)(acc >> bits);
-            acc &= (1u << bits) - 1;
-        }
-    }
-    if (acc != 0)
-        return -EINVAL;
-    return (ssize_t)o;
-}
 
 int store_token_set_key(struct cj_store *s, const void *key, size_t n)
 {
@@ -198,7 +124,7 @@ int store_token_encode(const struct cj_store *s, enum cj_index i,
     size_t n = TOKEN_HEADER_SIZE + key_len;
     mac(s, t, n, m);
     memcpy(t + n, m, TOKEN_MAC_SIZE);
-    return b64url_encode(t, n + TOKEN_MAC_SIZE, out);
+    return cj_base64url_encode(t, n + TOKEN_MAC_SIZE, out);
 }
 
 int store_token_decode(const struct cj_store *s, const char *token, enum cj_index i,
@@ -212,7 +138,7 @@ int store_token_decode(const struct cj_store *s, const char *token, enum cj_inde
         snprintf(err, errlen, "nextToken: must be 1..%d characters", CJ_NEXT_TOKEN_MAX);
         return -EINVAL;
     }
-    ssize_t n = b64url_decode(token, len, t, sizeof(t));
+    ssize_t n = cj_base64url_decode(token, len, t, sizeof(t));
     if (n < TOKEN_HEADER_SIZE + TOKEN_MAC_SIZE) {
         snprintf(err, errlen, "nextToken: is not a token this service issued");
         return -EINVAL;
