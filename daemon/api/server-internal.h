@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "cj-buf.h"
+#include "microhttpd-sd-event.h"
 #include "server.h"
 
 /* A request body is read and thrown away, up to this much; more closes the connection. */
@@ -55,8 +56,7 @@ struct cj_http_counter {
 struct cj_listener {
     struct cj_server *server;
     struct MHD_Daemon *mhd;
-    sd_event_source *io;
-    sd_event_source *timer;
+    struct cj_mhd_event *event_source;
     char description[128]; /* for log lines: the socket path or address */
 };
 
