@@ -19,6 +19,7 @@
 #include "job.h"
 #include "log.h"
 #include "sync-internal.h"
+#include "sync-report.h"
 
 uint64_t sync_now_mono_usec(void)
 {
@@ -203,7 +204,7 @@ static void log_pass(const struct cj_sync *s, int result)
     const struct cj_sync_status *st = &s->status;
 
     /* One structured entry per pass, so "journalctl MESSAGE_ID=" finds every one. */
-    cj_log_sync_finished(&(struct cj_log_sync_result){
+    cj_sync_report_log(&(struct cj_sync_report){
         .kind = cj_sync_kind_to_string(p->kind),
         .result = result,
         .jobs = p->jobs + p->fetched,
