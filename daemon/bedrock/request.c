@@ -11,6 +11,7 @@
 
 #include "cj-buf.h"
 #include "cj-time.h"
+#include "cj-util.h"
 #include "log.h"
 
 #define BEDROCK_SERVICE "bedrock"
