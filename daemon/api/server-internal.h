@@ -100,7 +100,7 @@ struct cj_server {
     int64_t synced_header_ns;
     char synced_header[40];
 
-    /* Limits (seconds); the environment may shorten them for tests, see cj_server_new(). */
+    /* Limits (seconds): the CJ_SERVER_*_S defaults, or settings->test's. */
     unsigned idle_timeout_s, header_timeout_s, heartbeat_s;
 
     /* Open connections, for the header deadline and /metrics. */

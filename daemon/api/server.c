@@ -125,25 +125,6 @@ void cj_server_free(struct cj_server *s)
     free(s);
 }
 
-/* Test hooks, documented as such: the environment may set the idle and header timeouts and
- * the events heartbeat (whole seconds, 1..3600), so that tests need not wait for the real
- * ones. Anything else is ignored with a warning. */
-static unsigned env_seconds(const char *name, unsigned def)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > 3600) {
-        log_warning("%s=%s: not a number of seconds from 1 to 3600; using %u", name, v, def);
-        return def;
-    }
-    log_notice("%s=%lu (a test setting)", name, n);
-    return (unsigned)n;
-}
-
 void cj_server_describe(const struct cj_server *s, char *buf, size_t size)
 {
     size_t used = 0;
@@ -181,9 +162,9 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
     /* Event streams are long-lived: keep a quarter of the connections for everything else. */
     s->max_watchers = s->max_connections > 4 ? s->max_connections * 3 / 4 : 1;
-    s->idle_timeout_s = env_seconds("COPYJOBD_IDLE_TIMEOUT_SEC", CJ_SERVER_IDLE_TIMEOUT_S);
-    s->header_timeout_s = env_seconds("COPYJOBD_HEADER_TIMEOUT_SEC", CJ_SERVER_HEADER_TIMEOUT_S);
-    s->heartbeat_s = env_seconds("COPYJOBD_HEARTBEAT_SEC", CJ_SERVER_HEARTBEAT_S);
+    s->idle_timeout_s = settings->test.idle_timeout_s ?: CJ_SERVER_IDLE_TIMEOUT_S;
+    s->header_timeout_s = settings->test.header_timeout_s ?: CJ_SERVER_HEADER_TIMEOUT_S;
+    s->heartbeat_s = settings->test.heartbeat_s ?: CJ_SERVER_HEARTBEAT_S;
     if (getrandom(&s->request_id_prefix, sizeof(s->request_id_prefix), GRND_NONBLOCK) !=
         sizeof(s->request_id_prefix))
         s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();

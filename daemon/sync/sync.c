@@ -95,7 +95,12 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
     p->full_interval_usec = settings->sync.full_interval_usec;
     if (p->full_interval_usec < p->interval_usec)
         p->full_interval_usec = p->interval_usec; /* every pass is then a full one */
-    cj_retry_settings(&p->retry_base_usec, &p->retry_cap_usec);
+    p->retry_base_usec =
+        settings->test.has_retry_base_usec ? settings->test.retry_base_usec : CJ_RETRY_BASE_USEC;
+    p->retry_cap_usec =
+        settings->test.has_retry_cap_usec ? settings->test.retry_cap_usec : CJ_RETRY_CAP_USEC;
+    if (p->retry_cap_usec < p->retry_base_usec)
+        p->retry_cap_usec = p->retry_base_usec;
 
     if (creds) {
         if ((r = strdup_opt(creds->access_key_id, &p->creds.access_key_id)) < 0 ||

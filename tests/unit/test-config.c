@@ -19,11 +19,22 @@
 static char tmpdir[] = "/tmp/cj-test-config-XXXXXX";
 
 static const char *const env_vars[] = {
-    "AWS_REGION",        "AWS_DEFAULT_REGION",
-    "AWS_PROFILE",       "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL",  "AWS_CA_BUNDLE",
-    "AWS_CONFIG_FILE",   "STATE_DIRECTORY",
-    "RUNTIME_DIRECTORY", "HOME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL",
+    "AWS_CA_BUNDLE",
+    "AWS_CONFIG_FILE",
+    "STATE_DIRECTORY",
+    "RUNTIME_DIRECTORY",
+    "HOME",
+    "COPYJOBD_IDLE_TIMEOUT_SEC",
+    "COPYJOBD_HEADER_TIMEOUT_SEC",
+    "COPYJOBD_HEARTBEAT_SEC",
+    "COPYJOBD_RETRY_BASE_MS",
+    "COPYJOBD_RETRY_CAP_MS",
+    "COPYJOBD_CONTAINER_CREDENTIALS_HOST",
 };
 
 static int setup(void **state)
@@ -333,6 +344,71 @@ static void test_profile_region_from_aws_config(void **state)
     free(cfg);
 }
 
+/* The test-only knobs: unset means the modules' defaults; a good value is taken; a bad one
+ * is ignored (a warning names it) rather than stopping the daemon. */
+static void test_test_knobs(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+    setenv("AWS_REGION", "eu-west-1", 1);
+
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_int_equal(s.test.idle_timeout_s, 0);
+    assert_int_equal(s.test.header_timeout_s, 0);
+    assert_int_equal(s.test.heartbeat_s, 0);
+    assert_false(s.test.has_retry_base_usec);
+    assert_false(s.test.has_retry_cap_usec);
+    assert_null(s.test.container_credentials_host);
+    cj_settings_done(&s);
+
+    setenv("COPYJOBD_IDLE_TIMEOUT_SEC", "1", 1);
+    setenv("COPYJOBD_HEADER_TIMEOUT_SEC", "3600", 1);
+    setenv("COPYJOBD_HEARTBEAT_SEC", "7", 1);
+    setenv("COPYJOBD_RETRY_BASE_MS", "0", 1);
+    setenv("COPYJOBD_RETRY_CAP_MS", "3600000", 1);
+    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_int_equal(s.test.idle_timeout_s, 1);
+    assert_int_equal(s.test.header_timeout_s, 3600);
+    assert_int_equal(s.test.heartbeat_s, 7);
+    assert_true(s.test.has_retry_base_usec);
+    assert_int_equal(s.test.retry_base_usec, 0);
+    assert_true(s.test.has_retry_cap_usec);
+    assert_int_equal(s.test.retry_cap_usec, UINT64_C(3600000000));
+    assert_string_equal(s.test.container_credentials_host, "127.0.0.1:8080");
+    cj_settings_done(&s);
+
+    static const struct {
+        const char *name, *value;
+    } bad[] = {
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
+        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"},
+        {"COPYJOBD_HEARTBEAT_SEC", "1s"},
+        {"COPYJOBD_HEARTBEAT_SEC", " 5"},
+        {"COPYJOBD_RETRY_BASE_MS", "-3"},
+        {"COPYJOBD_RETRY_BASE_MS", "3600001"},
+        {"COPYJOBD_RETRY_CAP_MS", "lots"},
+        {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (size_t k = 0; k < sizeof(env_vars) / sizeof(env_vars[0]); k++)
+            if (strncmp(env_vars[k], "COPYJOBD_", 9) == 0)
+                unsetenv(env_vars[k]);
+        setenv(bad[i].name, bad[i].value, 1);
+        assert_int_equal(load("", &s, err, sizeof(err)), 0);
+        assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+        assert_int_equal(s.test.idle_timeout_s, 0);
+        assert_int_equal(s.test.header_timeout_s, 0);
+        assert_int_equal(s.test.heartbeat_s, 0);
+        assert_false(s.test.has_retry_base_usec);
+        assert_false(s.test.has_retry_cap_usec);
+        cj_settings_done(&s);
+    }
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
@@ -345,6 +421,7 @@ int main(void)
         cmocka_unit_test_setup(test_missing_file, setup),
         cmocka_unit_test_setup(test_environment_fallbacks, setup),
         cmocka_unit_test_setup(test_profile_region_from_aws_config, setup),
+        cmocka_unit_test_setup(test_test_knobs, setup),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
