@@ -470,7 +470,6 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
      * the old one says nothing there, so the next pass is a full one. */
     const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
     if (strcmp(cur->endpoint.origin, p->endpoint.origin) != 0 ||
-        strcmp(cur->endpoint.prefix, p->endpoint.prefix) != 0 ||
         strcmp(cur->region, p->region) != 0) {
         s->has_watermark = false;
         s->last_full_ok_mono_usec = 0;

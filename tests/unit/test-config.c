@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config-endpoint.h"
 #include "config.h"
 
 static char tmpdir[] = "/tmp/cj-test-config-XXXXXX";
@@ -409,6 +410,86 @@ static void test_test_knobs(void **state)
     }
 }
 
+static void check_endpoint(const char *url, const char *origin, const char *host, bool https)
+{
+    struct cj_endpoint e;
+    char why[128] = "";
+    if (cj_endpoint_parse_url(url, &e, why, sizeof(why)) != 0)
+        fail_msg("%s: %s", url, why);
+    assert_string_equal(e.origin, origin);
+    assert_string_equal(e.host, host);
+    assert_int_equal(e.https, https);
+    cj_endpoint_done(&e);
+}
+
+/* The one endpoint check, used by the config, the request builder and instance metadata;
+ * before it, the config and the request builder each had one, and disagreed. */
+static void test_endpoint_url(void **state)
+{
+    check_endpoint("https://bedrock.us-east-1.amazonaws.com",
+                   "https://bedrock.us-east-1.amazonaws.com", "bedrock.us-east-1.amazonaws.com",
+                   true);
+    check_endpoint("https://bedrock.us-east-1.amazonaws.com:443/",
+                   "https://bedrock.us-east-1.amazonaws.com", "bedrock.us-east-1.amazonaws.com",
+                   true);
+    check_endpoint("http://127.0.0.1:8080///", "http://127.0.0.1:8080", "127.0.0.1:8080", false);
+    check_endpoint("http://127.0.0.1:80", "http://127.0.0.1", "127.0.0.1", false);
+    check_endpoint("https://127.0.0.1:80", "https://127.0.0.1:80", "127.0.0.1:80", true);
+    check_endpoint("http://[::1]:9000/", "http://[::1]:9000", "[::1]:9000", false);
+    check_endpoint("http://localhost:65535", "http://localhost:65535", "localhost:65535", false);
+
+    char longest[CJ_ENDPOINT_URL_MAX + 2];
+    memset(longest, 'a', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    memcpy(longest, "https://", 8);
+
+    const struct {
+        const char *url, *why;
+    } bad[] = {
+        /* The config took these, the request builder did not. */
+        {"http://127.0.0.1:99999", "is not a valid host[:port]"},
+        {"http://127.0.0.1:65536", "is not a valid host[:port]"},
+        {"http://127.0.0.1:0", "is not a valid host[:port]"},
+        {"http://127.0.0.1:abc", "is not a valid host[:port]"},
+        {"http://[::1", "is not a valid host[:port]"},
+        {"http://a:b:c", "is not a valid host[:port]"},
+        /* The request builder took these, the config did not. */
+        {"http://localhost:9000/proxy/bedrock", "without path"},
+        {"http://127.0.0.1/a/../b", "without path"},
+        {"HTTPS://bedrock.us-east-1.amazonaws.com", "must start with https:// or http://"},
+        {longest, "is longer than 1024 bytes"},
+        /* Both refused these. */
+        {"", "is empty"},
+        {"bedrock.us-east-1.amazonaws.com", "must start with"},
+        {"ftp://example.com", "must start with"},
+        {"http://", "has no host"},
+        {"https:///", "has no host"},
+        {"http://user:pw@127.0.0.1/", "without path, query or user"},
+        {"http://127.0.0.1/?x=1", "without path"},
+        {"http://127.0.0.1?x=1", "without path, query"},
+        {"http://127.0.0.1#frag", "without path"},
+        {"http://127.0.0.1//a", "without path"},
+        {"http://127.0.0.1 /", "without path"},
+        {"http://127.0.0.1\t", "without path"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct cj_endpoint e = {0};
+        char why[128] = "";
+        int r = cj_endpoint_parse_url(bad[i].url, &e, why, sizeof(why));
+        if (r != -EINVAL || !strstr(why, bad[i].why))
+            fail_msg("%.60s: r=%d '%s', expected '%s'", bad[i].url, r, why, bad[i].why);
+        assert_null(e.origin);
+    }
+    assert_int_equal(cj_endpoint_parse_url(NULL, &(struct cj_endpoint){0}, longest, 8), -EINVAL);
+
+    /* The config stores the normal form. */
+    struct cj_settings s;
+    char err[256] = "";
+    assert_int_equal(load("[aws]\nendpoint = https://localhost:443//\n", &s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.endpoint, "https://localhost");
+    cj_settings_done(&s);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
@@ -422,6 +503,7 @@ int main(void)
         cmocka_unit_test_setup(test_environment_fallbacks, setup),
         cmocka_unit_test_setup(test_profile_region_from_aws_config, setup),
         cmocka_unit_test_setup(test_test_knobs, setup),
+        cmocka_unit_test_setup(test_endpoint_url, setup),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
