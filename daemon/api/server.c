@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The server: one libmicrohttpd daemon per listening socket, each driven by the sd-event loop
  * (microhttpd-sd-event.h). */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -149,8 +150,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     size_t n = 0, handed = 0;
     int r;
 
-    if (!event || !store || !settings || !ret)
-        return -EINVAL;
+    assert(event && store && settings && ret);
 
     struct cj_server *s = calloc(1, sizeof(*s));
     if (!s)

@@ -12,6 +12,7 @@
  *    on the time index fetches the row (fetch_row).
  * 4. When a row is left over, the key of the last row returned becomes the nextToken
  *    (token_encode), made while the transaction still holds the key's bytes. */
+#include <assert.h>
 #include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -518,8 +519,7 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
     if (!err || errlen == 0)
         err = dummy, errlen = sizeof(dummy);
     err[0] = '\0';
-    if (!s || !q || !out)
-        return -EINVAL;
+    assert(s && q && out);
     int r = plan_query(q, &p, err, errlen);
     if (r < 0)
         return r;

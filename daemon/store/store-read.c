@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Reads outside the list: one job by jobArn, the jobs of one status, the O(1) statistics. */
+#include <assert.h>
 #include <errno.h>
 
 #include "log.h"
@@ -38,8 +39,7 @@ int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_
 
 int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
 {
-    if (!s || !job_arn || !out)
-        return -EINVAL;
+    assert(s && job_arn && out);
     size_t len = strlen(job_arn);
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -ENOENT;
@@ -68,7 +68,8 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
 int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_store_job_fn fn,
                                  void *userdata)
 {
-    if (!s || !fn || (unsigned)status >= _CJ_STATUS_MAX)
+    assert(s && fn);
+    if ((unsigned)status >= _CJ_STATUS_MAX)
         return -EINVAL;
 
     MDB_txn *txn;
@@ -144,8 +145,7 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
     MDB_cursor *cur;
     MDB_txn *txn;
 
-    if (!s || !ret)
-        return -EINVAL;
+    assert(s && ret);
     *ret = (struct cj_store_stats){0};
     int r = store_read_begin(s, &txn);
     if (r < 0)

@@ -6,6 +6,7 @@
  * sees its own done callback fire before trigger returns. */
 #include "sync.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -445,8 +446,7 @@ void cj_sync_cancel(struct cj_sync *s)
 
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata)
 {
-    if (!fn)
-        return -EINVAL;
+    assert(fn);
     struct cj_sync_callback *c =
         reallocarray(s->callbacks, s->n_callbacks + 1, sizeof(struct cj_sync_callback));
     if (!c)
