@@ -56,7 +56,7 @@ struct cj_http_counter {
 struct cj_listener {
     struct cj_server *server;
     struct MHD_Daemon *mhd;
-    struct cj_mhd_event *event_source;
+    struct cj_mhd_event *mhd_event;
     char description[128]; /* for log lines: the socket path or address */
 };
 

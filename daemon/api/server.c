@@ -41,8 +41,8 @@ static bool listener_run_again(void *userdata)
 void cj_server_kick(struct cj_server *s)
 {
     for (size_t i = 0; i < s->n_listeners; i++)
-        if (s->listeners[i].event_source)
-            cj_mhd_event_kick(s->listeners[i].event_source);
+        if (s->listeners[i].mhd_event)
+            cj_mhd_event_kick(s->listeners[i].mhd_event);
 }
 
 static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, const char *name)
@@ -72,13 +72,13 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
                             &(struct cj_mhd_event_options){.description = l->description,
                                                            .run_again = listener_run_again,
                                                            .userdata = s},
-                            &l->event_source);
+                            &l->mhd_event);
 }
 
 static void listener_stop(struct cj_listener *l)
 {
-    cj_mhd_event_free(l->event_source);
-    l->event_source = NULL;
+    cj_mhd_event_free(l->mhd_event);
+    l->mhd_event = NULL;
     if (l->mhd) {
         MHD_stop_daemon(l->mhd);
         l->mhd = NULL;

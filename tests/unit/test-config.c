@@ -422,8 +422,9 @@ static void check_endpoint(const char *url, const char *origin, const char *host
     cj_endpoint_done(&e);
 }
 
-/* The one endpoint check, used by the config, the request builder and instance metadata;
- * before it, the config and the request builder each had one, and disagreed. */
+/* The one endpoint check, used by the config, the request builder and instance metadata.
+ * The refusals include the cases where a check of the characters alone and libcurl's
+ * reading of the URL differ. */
 static void test_endpoint_url(void **state)
 {
     check_endpoint("https://bedrock.us-east-1.amazonaws.com",
@@ -446,19 +447,19 @@ static void test_endpoint_url(void **state)
     const struct {
         const char *url, *why;
     } bad[] = {
-        /* The config took these, the request builder did not. */
+        /* Characters that pass, a host or port libcurl would not connect to. */
         {"http://127.0.0.1:99999", "is not a valid host[:port]"},
         {"http://127.0.0.1:65536", "is not a valid host[:port]"},
         {"http://127.0.0.1:0", "is not a valid host[:port]"},
         {"http://127.0.0.1:abc", "is not a valid host[:port]"},
         {"http://[::1", "is not a valid host[:port]"},
         {"http://a:b:c", "is not a valid host[:port]"},
-        /* The request builder took these, the config did not. */
+        /* URLs libcurl reads, outside the rule: a path, an upper-case scheme, a length. */
         {"http://localhost:9000/proxy/bedrock", "without path"},
         {"http://127.0.0.1/a/../b", "without path"},
         {"HTTPS://bedrock.us-east-1.amazonaws.com", "must start with https:// or http://"},
         {longest, "is longer than 1024 bytes"},
-        /* Both refused these. */
+        /* Neither. */
         {"", "is empty"},
         {"bedrock.us-east-1.amazonaws.com", "must start with"},
         {"ftp://example.com", "must start with"},
