@@ -117,7 +117,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
     return 1;
 }
 
-/* Reads the config file and the environment into *s; on failure logs and leaves *s empty. */
+/* Reads the config file and the environment into *s, and hands the credential chain its
+ * test-only container host (the chain has no settings of its own: it is called from main and
+ * from the sync); on failure logs and leaves *s empty. */
 static int load_settings(const struct daemon_args *a, struct cj_settings *s)
 {
     char err[512] = "";
@@ -127,6 +129,10 @@ static int load_settings(const struct daemon_args *a, struct cj_settings *s)
     r = cj_settings_load_file(s, a->config_path, !a->config_explicit, err, sizeof(err));
     if (r >= 0)
         r = cj_settings_resolve(s, err, sizeof(err));
+    if (r >= 0 && cj_credentials_set_container_host(s->test.container_credentials_host) < 0) {
+        snprintf(err, sizeof(err), "COPYJOBD_CONTAINER_CREDENTIALS_HOST: too long");
+        r = -EINVAL;
+    }
     if (r < 0) {
         cj_settings_done(s);
         return log_error_errno(r, "configuration: %s", err);

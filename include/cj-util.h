@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Small helpers shared by copyjobd and copyjobctl: scoped cleanup, array sizes. */
+/* Small helpers shared by copyjobd and copyjobctl: scoped cleanup, array sizes, key-value
+ * pairs. */
 #pragma once
 
 #include <errno.h>
@@ -32,6 +33,13 @@ static inline void fclosep(FILE **f)
     if (*f)
         fclose(*f);
 }
+
+/* A borrowed key and value, e.g. a query parameter or a header. value NULL: the key has no
+ * value. */
+struct cj_kv {
+    const char *key;
+    const char *value;
+};
 
 #define _cleanup_free_   _cleanup_(freep)
 #define _cleanup_close_  _cleanup_(closep)

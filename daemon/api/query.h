@@ -3,7 +3,7 @@
 #pragma once
 
 #include "cj-buf.h"
-#include "sigv4.h" /* struct cj_kv */
+#include "cj-util.h"
 #include "store.h"
 
 /* Holds the decoded strings that a cj_query points into. */

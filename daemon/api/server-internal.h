@@ -10,6 +10,7 @@
 #include <systemd/sd-event.h>
 
 #include "cj-buf.h"
+#include "microhttpd-sd-event.h"
 #include "server.h"
 
 /* A request body is read and thrown away, up to this much; more closes the connection. */
@@ -55,8 +56,7 @@ struct cj_http_counter {
 struct cj_listener {
     struct cj_server *server;
     struct MHD_Daemon *mhd;
-    sd_event_source *io;
-    sd_event_source *timer;
+    struct cj_mhd_event *mhd_event;
     char description[128]; /* for log lines: the socket path or address */
 };
 
@@ -100,7 +100,7 @@ struct cj_server {
     int64_t synced_header_ns;
     char synced_header[40];
 
-    /* Limits (seconds); the environment may shorten them for tests, see cj_server_new(). */
+    /* Limits (seconds): the CJ_SERVER_*_S defaults, or settings->test's. */
     unsigned idle_timeout_s, header_timeout_s, heartbeat_s;
 
     /* Open connections, for the header deadline and /metrics. */

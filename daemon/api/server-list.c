@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cj-util.h"
 #include "job.h"
 #include "query.h"
 #include "server-internal.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* libmicrohttpd driven by sd-event, the way systemd-journal-remote does it: MHD runs without
- * a thread of its own (MHD_USE_EPOLL), sd-event watches MHD's epoll fd and a timer that is
- * re-armed from MHD_get_timeout() after every MHD_run(). */
+/* The server: one libmicrohttpd daemon per listening socket, each driven by the sd-event loop
+ * (microhttpd-sd-event.h). */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -14,6 +14,7 @@
 
 #include "cj-time.h"
 #include "log.h"
+#include "microhttpd-sd-event.h"
 #include "server-internal.h"
 
 /* MHD hands us its own format strings; the attribute tells the compiler so. */
@@ -27,77 +28,25 @@ __attribute__((format(printf, 2, 0))) static void mhd_logger(void *cls, const ch
     log_debug("http: %s", msg);
 }
 
-/* MHD's timeout is relative milliseconds; sd-event wants an absolute CLOCK_MONOTONIC time. */
-static void listener_rearm_timer(struct cj_listener *l)
+/* A connection that closed during the run (server-conn.c sets the flag) asks for one more run,
+ * see cj_mhd_event_run_again_fn. */
+static bool listener_run_again(void *userdata)
 {
-    MHD_UNSIGNED_LONG_LONG timeout_ms;
-    uint64_t now;
-    int r;
-
-    if (MHD_get_timeout(l->mhd, &timeout_ms) == MHD_NO) {
-        sd_event_source_set_enabled(l->timer, SD_EVENT_OFF);
-        return;
-    }
-    r = sd_event_now(l->server->event, CLOCK_MONOTONIC, &now);
-    if (r < 0) {
-        log_warning_errno(r, "http %s: cannot read the clock: %m", l->description);
-        return;
-    }
-    uint64_t when = timeout_ms >= (UINT64_MAX - now) / 1000 ? UINT64_MAX : now + timeout_ms * 1000;
-    r = sd_event_source_set_time(l->timer, when);
-    if (r >= 0)
-        r = sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT);
-    if (r < 0)
-        log_warning_errno(r, "http %s: cannot arm the timer: %m", l->description);
-}
-
-static void listener_run(struct cj_listener *l)
-{
-    struct cj_server *s = l->server;
-
+    struct cj_server *s = userdata;
+    bool again = s->conn_closed;
     s->conn_closed = false;
-    if (MHD_run(l->mhd) == MHD_NO)
-        log_debug("http %s: MHD_run failed", l->description);
-    /* At max_connections MHD takes its listening socket out of its epoll set, and puts it
-     * back only at the start of a later run: after a connection closed, run once more so
-     * that clients waiting in the backlog are accepted now, not at the next unrelated event. */
-    if (s->conn_closed) {
-        s->conn_closed = false;
-        if (MHD_run(l->mhd) == MHD_NO)
-            log_debug("http %s: MHD_run failed", l->description);
-    }
-    listener_rearm_timer(l);
+    return again;
 }
 
 void cj_server_kick(struct cj_server *s)
 {
-    for (size_t i = 0; i < s->n_listeners; i++) {
-        struct cj_listener *l = &s->listeners[i];
-        if (!l->timer)
-            continue;
-        if (sd_event_source_set_time(l->timer, 0) < 0 ||
-            sd_event_source_set_enabled(l->timer, SD_EVENT_ONESHOT) < 0)
-            log_warning("http %s: cannot schedule a run", l->description);
-    }
-}
-
-static int on_mhd_io(sd_event_source *source, int fd, uint32_t revents, void *userdata)
-{
-    listener_run(userdata);
-    return 0;
-}
-
-static int on_mhd_timer(sd_event_source *source, uint64_t usec, void *userdata)
-{
-    listener_run(userdata);
-    return 0;
+    for (size_t i = 0; i < s->n_listeners; i++)
+        if (s->listeners[i].mhd_event)
+            cj_mhd_event_kick(s->listeners[i].mhd_event);
 }
 
 static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, const char *name)
 {
-    const union MHD_DaemonInfo *info;
-    int r;
-
     l->server = s;
     snprintf(l->description, sizeof(l->description), "%s", name);
 
@@ -119,28 +68,17 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
     if (!l->mhd)
         return log_error_errno(EINVAL, "http %s: cannot start libmicrohttpd", name);
 
-    info = MHD_get_daemon_info(l->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    if (!info)
-        return log_error_errno(EINVAL, "http %s: libmicrohttpd has no epoll fd", name);
-
-    r = sd_event_add_io(s->event, &l->io, info->epoll_fd, EPOLLIN, on_mhd_io, l);
-    if (r < 0)
-        return log_error_errno(r, "http %s: cannot watch the epoll fd: %m", name);
-    (void)sd_event_source_set_description(l->io, "http-io");
-
-    /* Accuracy 1 µs: a timeout of 0 means "data is already buffered, run again now". */
-    r = sd_event_add_time(s->event, &l->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, on_mhd_timer, l);
-    if (r < 0)
-        return log_error_errno(r, "http %s: cannot add the timer: %m", name);
-    (void)sd_event_source_set_description(l->timer, "http-timer");
-    listener_rearm_timer(l);
-    return 0;
+    return cj_mhd_event_new(s->event, l->mhd,
+                            &(struct cj_mhd_event_options){.description = l->description,
+                                                           .run_again = listener_run_again,
+                                                           .userdata = s},
+                            &l->mhd_event);
 }
 
 static void listener_stop(struct cj_listener *l)
 {
-    l->io = sd_event_source_disable_unref(l->io);
-    l->timer = sd_event_source_disable_unref(l->timer);
+    cj_mhd_event_free(l->mhd_event);
+    l->mhd_event = NULL;
     if (l->mhd) {
         MHD_stop_daemon(l->mhd);
         l->mhd = NULL;
@@ -188,25 +126,6 @@ void cj_server_free(struct cj_server *s)
     free(s);
 }
 
-/* Test hooks, documented as such: the environment may set the idle and header timeouts and
- * the events heartbeat (whole seconds, 1..3600), so that tests need not wait for the real
- * ones. Anything else is ignored with a warning. */
-static unsigned env_seconds(const char *name, unsigned def)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return def;
-    char *end;
-    errno = 0;
-    unsigned long n = strtoul(v, &end, 10);
-    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > 3600) {
-        log_warning("%s=%s: not a number of seconds from 1 to 3600; using %u", name, v, def);
-        return def;
-    }
-    log_notice("%s=%lu (a test setting)", name, n);
-    return (unsigned)n;
-}
-
 void cj_server_describe(const struct cj_server *s, char *buf, size_t size)
 {
     size_t used = 0;
@@ -231,8 +150,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     size_t n = 0, handed = 0;
     int r;
 
-    if (!event || !store || !settings || !ret)
-        return -EINVAL;
+    assert(event && store && settings && ret);
 
     struct cj_server *s = calloc(1, sizeof(*s));
     if (!s)
@@ -244,9 +162,9 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
     /* Event streams are long-lived: keep a quarter of the connections for everything else. */
     s->max_watchers = s->max_connections > 4 ? s->max_connections * 3 / 4 : 1;
-    s->idle_timeout_s = env_seconds("COPYJOBD_IDLE_TIMEOUT_SEC", CJ_SERVER_IDLE_TIMEOUT_S);
-    s->header_timeout_s = env_seconds("COPYJOBD_HEADER_TIMEOUT_SEC", CJ_SERVER_HEADER_TIMEOUT_S);
-    s->heartbeat_s = env_seconds("COPYJOBD_HEARTBEAT_SEC", CJ_SERVER_HEARTBEAT_S);
+    s->idle_timeout_s = settings->test.idle_timeout_s ?: CJ_SERVER_IDLE_TIMEOUT_S;
+    s->header_timeout_s = settings->test.header_timeout_s ?: CJ_SERVER_HEADER_TIMEOUT_S;
+    s->heartbeat_s = settings->test.heartbeat_s ?: CJ_SERVER_HEARTBEAT_S;
     if (getrandom(&s->request_id_prefix, sizeof(s->request_id_prefix), GRND_NONBLOCK) !=
         sizeof(s->request_id_prefix))
         s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();

@@ -91,12 +91,23 @@ out:
     return r;
 }
 
+/* cj_credentials_set_container_host()'s host; "" = none. */
+static char host_override[256];
+
+int cj_credentials_set_container_host(const char *host)
+{
+    if (host && strlen(host) >= sizeof(host_override))
+        return -EINVAL;
+    snprintf(host_override, sizeof(host_override), "%s", host ? host : "");
+    return 0;
+}
+
 /* The test-only host override must be loopback ("127.0.0.1:port", "[::1]:port",
  * "localhost:port"): it exists for the tests' stand-in, not to send tokens elsewhere. */
 static int container_host(char **ret)
 {
-    const char *override = getenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST");
-    if (!override || !*override) {
+    const char *override = host_override;
+    if (!*override) {
         *ret = strdup(ECS_HOST);
         return *ret ? 0 : -ENOMEM;
     }

@@ -10,6 +10,7 @@
 #include <strings.h>
 
 #include "cj-time.h"
+#include "config-endpoint.h"
 #include "credentials-internal.h"
 #include "log.h"
 
@@ -51,21 +52,19 @@ static bool role_name_ok(const char *s, size_t len)
 static int endpoint(char **ret)
 {
     const char *v = getenv("AWS_EC2_METADATA_SERVICE_ENDPOINT");
+    struct cj_endpoint e;
+    char why[128];
+
     if (!v || !*v)
         v = IMDS_DEFAULT_ENDPOINT;
-    if (strncmp(v, "http://", 7) != 0 && strncmp(v, "https://", 8) != 0)
-        return log_error_errno(EINVAL, "AWS_EC2_METADATA_SERVICE_ENDPOINT must be an http or "
-                                       "https URL");
-    for (const char *p = v; *p; p++)
-        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f || *p == '?' || *p == '#' ||
-            *p == '@')
-            return log_error_errno(EINVAL, "AWS_EC2_METADATA_SERVICE_ENDPOINT must be a plain "
-                                           "http(s)://host[:port] URL");
-    size_t len = strlen(v);
-    while (len > 0 && v[len - 1] == '/')
-        len--;
-    *ret = strndup(v, len);
-    return *ret ? 0 : -ENOMEM;
+    int r = cj_endpoint_parse_url(v, &e, why, sizeof(why));
+    if (r == -EINVAL)
+        return log_error_errno(r, "AWS_EC2_METADATA_SERVICE_ENDPOINT %s", why);
+    if (r < 0)
+        return r;
+    *ret = TAKE_PTR(e.origin);
+    cj_endpoint_done(&e);
+    return 0;
 }
 
 int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t sourcelen)

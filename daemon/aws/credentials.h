@@ -30,8 +30,10 @@ int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentia
  * before each pass and after an ExpiredToken error, and reload when true). */
 bool cj_credentials_need_refresh(const struct cj_aws_credentials *c, int64_t now_ns);
 
-/* Environment variables read besides the AWS ones (test-only):
- * COPYJOBD_CONTAINER_CREDENTIALS_HOST replaces 169.254.170.2 for
- * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI; it only accepts a loopback host with an optional
- * port ("127.0.0.1:8080", "[::1]:8080", "localhost:8080") and exists so the tests can run the
- * stand-in on loopback. */
+/* Test-only (settings->test.container_credentials_host, from
+ * COPYJOBD_CONTAINER_CREDENTIALS_HOST): host replaces 169.254.170.2 for
+ * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, so the tests can run the stand-in on loopback.
+ * Only a loopback host with an optional port ("127.0.0.1:8080", "[::1]:8080",
+ * "localhost:8080") is used: loading container credentials with any other is -EINVAL.
+ * NULL or "" restores the default. The host is copied; -EINVAL when longer than 255. */
+int cj_credentials_set_container_host(const char *host);

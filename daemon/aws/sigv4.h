@@ -11,11 +11,7 @@
 #include <stdint.h>
 
 #include "cj-buf.h"
-
-struct cj_kv {
-    const char *key;
-    const char *value; /* NULL = valueless (signed as "key=") */
-};
+#include "cj-util.h"
 
 struct cj_aws_credentials {
     char *access_key_id;
@@ -29,8 +25,9 @@ struct cj_aws_credentials {
 int cj_uri_encode(const char *s, size_t len, bool keep_slash, struct cj_buf *out);
 /* (Both encoders above and below APPEND to out; out->data is non-NULL on success.) */
 
-/* The canonical query string: each key and value URI-encoded, sorted by encoded key then
- * encoded value, "k=v" joined by '&'. Send the URL with exactly this string. */
+/* The canonical query string: each key and value URI-encoded (a NULL value as "", giving "key="),
+ * sorted by encoded key then encoded value, "k=v" joined by '&'. Send the URL with exactly this
+ * string. */
 int cj_sigv4_canonical_query(const struct cj_kv *params, size_t n, struct cj_buf *out);
 
 struct cj_sigv4_request {

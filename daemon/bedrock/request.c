@@ -11,142 +11,17 @@
 
 #include "cj-buf.h"
 #include "cj-time.h"
+#include "cj-util.h"
 #include "log.h"
 
 #define BEDROCK_SERVICE "bedrock"
 
-void cj_endpoint_done(struct cj_endpoint *e)
-{
-    if (!e)
-        return;
-    free(e->origin);
-    free(e->prefix);
-    free(e->host);
-    *e = (struct cj_endpoint){0};
-}
-
-static int url_part(CURLU *u, CURLUPart part, unsigned flags, char **ret)
-{
-    CURLUcode uc = curl_url_get(u, part, ret, flags);
-    if (uc == CURLUE_OK)
-        return 1;
-    *ret = NULL;
-    switch (uc) {
-    case CURLUE_NO_PORT:
-    case CURLUE_NO_QUERY:
-    case CURLUE_NO_FRAGMENT:
-    case CURLUE_NO_USER:
-    case CURLUE_NO_PASSWORD:
-    case CURLUE_NO_OPTIONS:
-        return 0;
-    case CURLUE_OUT_OF_MEMORY:
-        return -ENOMEM;
-    default:
-        return -EINVAL;
-    }
-}
-
-/* A path prefix curl would rewrite ("." segments, "//") would no longer match what was
- * signed: refuse it rather than sign something else than what is sent. */
-static bool prefix_ok(const char *p)
-{
-    for (const char *s = p; *s; s++) {
-        if (*s == '?' || *s == '#' || (unsigned char)*s <= 0x20 || (unsigned char)*s >= 0x7f)
-            return false;
-        if (*s == '/' &&
-            (s[1] == '/' || (s[1] == '.' && (s[2] == '/' || s[2] == '\0' ||
-                                             (s[2] == '.' && (s[3] == '/' || !s[3]))))))
-            return false;
-    }
-    return true;
-}
-
 int cj_endpoint_parse(const char *url, struct cj_endpoint *ret)
 {
-    char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *extra = NULL;
-    struct cj_endpoint e = {0};
-    int r;
-
-    if (!url || !*url)
-        return log_error_errno(EINVAL, "AWS endpoint is empty");
-
-    CURLU *u = curl_url();
-    if (!u)
-        return -ENOMEM;
-
-    if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK) {
-        r = log_error_errno(EINVAL, "AWS endpoint '%s' is not a valid URL", url);
-        goto out;
-    }
-    if ((r = url_part(u, CURLUPART_SCHEME, 0, &scheme)) <= 0 ||
-        (r = url_part(u, CURLUPART_HOST, 0, &host)) <= 0) {
-        r = r < 0 ? r : -EINVAL;
-        log_error_errno(r, "AWS endpoint '%s' has no scheme or host", url);
-        goto out;
-    }
-    if (strcmp(scheme, "http") != 0 && strcmp(scheme, "https") != 0) {
-        r = log_error_errno(EINVAL, "AWS endpoint '%s' is not http or https", url);
-        goto out;
-    }
-    static const CURLUPart unwanted[] = {CURLUPART_USER, CURLUPART_PASSWORD, CURLUPART_OPTIONS,
-                                         CURLUPART_QUERY, CURLUPART_FRAGMENT};
-    for (size_t i = 0; i < ELEMENTSOF(unwanted); i++) {
-        r = url_part(u, unwanted[i], 0, &extra);
-        curl_free(extra);
-        extra = NULL;
-        if (r != 0) {
-            r = log_error_errno(EINVAL,
-                                "AWS endpoint '%s' must not have credentials, a query or a "
-                                "fragment",
-                                url);
-            goto out;
-        }
-    }
-    r = url_part(u, CURLUPART_PORT, CURLU_NO_DEFAULT_PORT, &port);
-    if (r < 0) {
-        log_error_errno(r, "AWS endpoint '%s' has a bad port", url);
-        goto out;
-    }
-    r = url_part(u, CURLUPART_PATH, 0, &path);
-    if (r < 0)
-        goto out;
-
-    size_t plen = path ? strlen(path) : 0;
-    while (plen > 0 && path[plen - 1] == '/')
-        plen--;
-    if (path)
-        path[plen] = '\0';
-    if (path && !prefix_ok(path)) {
-        r = log_error_errno(EINVAL, "AWS endpoint '%s' has a path that cannot be signed", url);
-        goto out;
-    }
-
-    e.https = strcmp(scheme, "https") == 0;
-    r = -ENOMEM;
-    if (port) {
-        if (asprintf(&e.host, "%s:%s", host, port) < 0) {
-            e.host = NULL;
-            goto out;
-        }
-    } else if (!(e.host = strdup(host)))
-        goto out;
-    if (asprintf(&e.origin, "%s://%s", scheme, e.host) < 0) {
-        e.origin = NULL;
-        goto out;
-    }
-    if (!(e.prefix = strdup(path ? path : "")))
-        goto out;
-
-    *ret = e;
-    e = (struct cj_endpoint){0};
-    r = 0;
-out:
-    cj_endpoint_done(&e);
-    curl_free(scheme);
-    curl_free(host);
-    curl_free(port);
-    curl_free(path);
-    curl_url_cleanup(u);
+    char reason[128];
+    int r = cj_endpoint_parse_url(url, ret, reason, sizeof(reason));
+    if (r == -EINVAL)
+        log_error("AWS endpoint '%s' %s", url ? url : "", reason);
     return r;
 }
 
@@ -191,7 +66,8 @@ static int sign_get(const struct cj_endpoint *ep, const char *region,
         .service = BEDROCK_SERVICE,
         .time_sec = now_sec,
         .double_encode_path = true,
-        .normalize_path = false, /* the path has no "." segments: prefix_ok() saw to it */
+        .normalize_path = false, /* no "." segments: the endpoint has no path, a jobArn is
+                                    encoded with its '/' */
     };
     struct cj_sigv4_result sig = {0};
     struct cj_signed_request out = {0};
@@ -239,7 +115,6 @@ int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,
                          int64_t now_sec, struct cj_signed_request *ret)
 {
     _cleanup_buf_ struct cj_buf query = {0};
-    _cleanup_free_ char *path = NULL;
     char max_results[16], after[CJ_ISO8601_MAX];
 
     if (l->max_results < 1 || l->max_results > 1000)
@@ -265,11 +140,8 @@ int cj_request_list_jobs(const struct cj_endpoint *ep, const char *region,
     int r = cj_sigv4_canonical_query(params, n, &query);
     if (r < 0)
         return r;
-    if (asprintf(&path, "%s/model-copy-jobs", ep->prefix) < 0) {
-        path = NULL;
-        return -ENOMEM;
-    }
-    return sign_get(ep, region, creds, path, query.data ? query.data : "", now_sec, ret);
+    return sign_get(ep, region, creds, "/model-copy-jobs", query.data ? query.data : "", now_sec,
+                    ret);
 }
 
 int cj_request_get_job(const struct cj_endpoint *ep, const char *region,
@@ -281,8 +153,7 @@ int cj_request_get_job(const struct cj_endpoint *ep, const char *region,
 
     if (!job_arn || !*job_arn)
         return -EINVAL;
-    if ((r = cj_buf_append_str(&path, ep->prefix)) < 0 ||
-        (r = cj_buf_append_str(&path, "/model-copy-jobs/")) < 0 ||
+    if ((r = cj_buf_append_str(&path, "/model-copy-jobs/")) < 0 ||
         (r = cj_uri_encode(job_arn, strlen(job_arn), false, &path)) < 0)
         return r;
     return sign_get(ep, region, creds, path.data, "", now_sec, ret);

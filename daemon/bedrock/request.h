@@ -7,21 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config-endpoint.h"
 #include "sigv4.h"
 
-/* A parsed endpoint URL ("https://bedrock.us-east-1.amazonaws.com", "http://127.0.0.1:8080",
- * optionally with a path prefix). */
-struct cj_endpoint {
-    char *origin; /* "scheme://host[:port]" (port only when not the scheme's default) */
-    char *prefix; /* "" or "/some/path" without a trailing '/', already percent-encoded */
-    char *host;   /* Host header value: "host" or "host:port" */
-    bool https;
-};
-
-/* -EINVAL (logged, naming the URL) for anything but http(s)://host[:port][/path] without
- * user, query or fragment. */
+/* cj_endpoint_parse_url(), logging the reason of an -EINVAL with the URL. */
 int cj_endpoint_parse(const char *url, struct cj_endpoint *ret);
-void cj_endpoint_done(struct cj_endpoint *e);
 
 struct cj_signed_request {
     char *url;

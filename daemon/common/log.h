@@ -57,31 +57,6 @@ int cj_log_struct_internal(int level, int error, const char *file, int line, con
 #define log_struct_errno(level, error, fields, ...)                                                \
     cj_log_struct_internal((level), (error), __FILE__, __LINE__, __func__, (fields), __VA_ARGS__)
 
-/* MESSAGE_ID= of the sync-finished entries ("journalctl MESSAGE_ID=..." finds every pass). */
-#define CJ_LOG_MESSAGE_SYNC_OK     "6728dad461f345de870b494305f1362a"
-#define CJ_LOG_MESSAGE_SYNC_FAILED "4b24c0f21af049559941fe23f077d658"
-
-/* What one finished sync pass reports. */
-struct cj_log_sync_result {
-    const char *kind;       /* "quick" or "full" */
-    int result;             /* 0, or the pass's negative errno */
-    uint64_t jobs;          /* job summaries seen */
-    uint64_t requests;      /* HTTP requests sent to Bedrock */
-    uint64_t pages;         /* pages written to the store */
-    uint64_t skipped;       /* invalid summaries not stored */
-    uint64_t duration_usec; /* wall time of the pass */
-    uint64_t created, updated, removed;
-    const char *error_type;    /* when result < 0, e.g. "ThrottlingException" */
-    const char *error_message; /* when result < 0 */
-};
-
-/* The one line per finished pass: info when it succeeded (plus a warning when summaries
- * were skipped), warning when it failed. In the journal it carries MESSAGE_ID=,
- * SYNC_KIND=, SYNC_RESULT=ok|failed, JOB_COUNT=, JOBS_CREATED=, JOBS_UPDATED=,
- * JOBS_REMOVED=, JOBS_SKIPPED=, API_REQUESTS=, PAGES=, SYNC_DURATION_USEC=, and on failure
- * ERROR_TYPE= and ERRNO=. */
-void cj_log_sync_finished(const struct cj_log_sync_result *r);
-
 /* For tests: re-reads JOURNAL_STREAM and fd 2 (after a dup2 over stderr), and sends journal
  * entries to `path` instead of /run/systemd/journal/socket (NULL: the default). */
 void cj_log_reset_target(const char *journal_socket_path);

@@ -3,6 +3,7 @@
  * (proleptic Gregorian, UTC) so that nothing depends on TZ, the locale or timegm(). */
 #include "cj-time.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -85,7 +86,8 @@ static bool take_char(const char **p, const char *end, char c)
 
 int cj_time_parse_iso8601(const char *s, size_t len, int64_t *ret_ns)
 {
-    if (!s || !ret_ns)
+    assert(ret_ns);
+    if (!s)
         return -EINVAL;
 
     const char *p = s, *end = s + len;
@@ -229,7 +231,8 @@ int cj_time_parse_relative(const char *s, int64_t now_ns, int64_t *ret_ns)
     } units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 7 * 86400}};
     uint64_t count;
 
-    if (!s || !ret_ns)
+    assert(ret_ns);
+    if (!s)
         return -EINVAL;
     const char *p = s;
     int r = parse_uint(&p, &count);
@@ -257,7 +260,8 @@ int cj_time_parse_relative(const char *s, int64_t now_ns, int64_t *ret_ns)
 
 int cj_time_parse_user(const char *s, int64_t now_ns, int64_t *ret_ns)
 {
-    if (!s || !ret_ns)
+    assert(ret_ns);
+    if (!s)
         return -EINVAL;
     int r = cj_time_parse_iso8601(s, strlen(s), ret_ns);
     if (r != -EINVAL)
@@ -277,7 +281,8 @@ int cj_duration_parse(const char *s, uint64_t *ret_usec)
     };
     uint64_t count, v;
 
-    if (!s || !ret_usec)
+    assert(ret_usec);
+    if (!s)
         return -EINVAL;
     const char *p = s;
     int r = parse_uint(&p, &count);
@@ -299,7 +304,8 @@ int cj_size_parse(const char *s, uint64_t *ret_bytes)
     static const char *const prefixes = "KMGT";
     uint64_t count, factor = 1, v;
 
-    if (!s || !ret_bytes)
+    assert(ret_bytes);
+    if (!s)
         return -EINVAL;
     const char *p = s;
     int r = parse_uint(&p, &count);

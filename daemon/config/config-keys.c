@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "config-keys.h"
+#include "config-endpoint.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -63,37 +64,13 @@ bool cj_config_valid_region(const char *region)
 
 int cj_config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen)
 {
-    const char *rest;
-    if (strncmp(value, "https://", 8) == 0)
-        rest = value + 8;
-    else if (strncmp(value, "http://", 7) == 0)
-        rest = value + 7;
-    else {
-        snprintf(reason, reasonlen, "must start with https:// or http://");
-        return -EINVAL;
-    }
-    size_t n = strlen(value);
-    while (n > (size_t)(rest - value) && value[n - 1] == '/')
-        n--;
-    if (n == (size_t)(rest - value)) {
-        snprintf(reason, reasonlen, "has no host");
-        return -EINVAL;
-    }
-    for (const char *p = rest; p < value + n; p++)
-        if (*p == '/' || *p == '?' || *p == '#' || *p == '@' || isspace((unsigned char)*p) ||
-            !isprint((unsigned char)*p)) {
-            snprintf(reason, reasonlen, "must be scheme://host[:port] without path, query or user");
-            return -EINVAL;
-        }
-    if (n > 1024) {
-        snprintf(reason, reasonlen, "is longer than 1024 bytes");
-        return -EINVAL;
-    }
-    char *copy = strndup(value, n);
-    if (!copy)
-        return -ENOMEM;
+    struct cj_endpoint e;
+    int r = cj_endpoint_parse_url(value, &e, reason, reasonlen);
+    if (r < 0)
+        return r;
     free(*ret);
-    *ret = copy;
+    *ret = TAKE_PTR(e.origin);
+    cj_endpoint_done(&e);
     return 0;
 }
 

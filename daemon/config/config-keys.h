@@ -42,5 +42,6 @@ int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, 
                         char *reason, size_t reasonlen);
 
 bool cj_config_valid_region(const char *region);
-/* http(s)://host[:port][/] only; stores it without the trailing '/'. */
+/* Checks an endpoint URL with cj_endpoint_parse_url() and stores its normal form, the
+ * origin (no trailing '/', no default port). */
 int cj_config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen);

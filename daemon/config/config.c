@@ -13,6 +13,7 @@
 #include "cj-time.h"
 #include "cj-util.h"
 #include "config-keys.h"
+#include "log.h"
 
 #define CONFIG_LINE_MAX 1024
 
@@ -51,6 +52,7 @@ void cj_settings_done(struct cj_settings *s)
     free(s->store.directory);
     free(s->server.socket);
     free(s->server.listen_tcp);
+    free(s->test.container_credentials_host);
     *s = (struct cj_settings){0};
 }
 
@@ -234,6 +236,64 @@ static const char *dns_suffix_for_region(const char *region)
     return "amazonaws.com";
 }
 
+/* The one reader of the test-only variables' numbers: unset or empty leaves *set false, and
+ * so does a value that is not a decimal number in min..max, with a warning naming the
+ * variable (a test knob never stops the daemon). */
+static void env_number(const char *name, uint64_t min, uint64_t max, const char *unit,
+                       uint64_t *ret, bool *set)
+{
+    const char *v = env_nonempty(name);
+    char *end;
+
+    *set = false;
+    if (!v)
+        return;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < min || n > max) {
+        log_warning("%s=%s: not a number of %s from %" PRIu64 " to %" PRIu64 "; using the default",
+                    name, v, unit, min, max);
+        return;
+    }
+    log_notice("%s=%llu (a test setting)", name, n);
+    *ret = n;
+    *set = true;
+}
+
+/* 1..3600 seconds; 0 when unset. */
+static unsigned env_seconds(const char *name)
+{
+    uint64_t n = 0;
+    bool set;
+    env_number(name, 1, 3600, "seconds", &n, &set);
+    return set ? (unsigned)n : 0;
+}
+
+/* 0..3600000 milliseconds, kept in microseconds. */
+static void env_msec(const char *name, uint64_t *ret_usec, bool *set)
+{
+    uint64_t n = 0;
+    env_number(name, 0, 3600 * 1000, "milliseconds", &n, set);
+    *ret_usec = *set ? n * 1000 : 0;
+}
+
+static int resolve_test_knobs(struct cj_settings *s)
+{
+    s->test.idle_timeout_s = env_seconds("COPYJOBD_IDLE_TIMEOUT_SEC");
+    s->test.header_timeout_s = env_seconds("COPYJOBD_HEADER_TIMEOUT_SEC");
+    s->test.heartbeat_s = env_seconds("COPYJOBD_HEARTBEAT_SEC");
+    env_msec("COPYJOBD_RETRY_BASE_MS", &s->test.retry_base_usec, &s->test.has_retry_base_usec);
+    env_msec("COPYJOBD_RETRY_CAP_MS", &s->test.retry_cap_usec, &s->test.has_retry_cap_usec);
+
+    /* Checked where it is used (it must be a loopback host[:port]). */
+    const char *host = env_nonempty("COPYJOBD_CONTAINER_CREDENTIALS_HOST");
+    free(s->test.container_credentials_host);
+    s->test.container_credentials_host = NULL;
+    if (host && set_string(&s->test.container_credentials_host, host) < 0)
+        return -ENOMEM;
+    return 0;
+}
+
 int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
 {
     int r;
@@ -302,7 +362,7 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
         if (r == 0 && set_string(&s->server.socket, CJ_DEFAULT_SOCKET_PATH) < 0)
             return -ENOMEM;
     }
-    return 0;
+    return resolve_test_knobs(s);
 }
 
 static void dump_duration(FILE *f, const char *name, uint64_t usec)

@@ -39,6 +39,20 @@ struct cj_settings {
         bool listen_tcp_allow_remote; /* false: listen_tcp must be a loopback address */
         unsigned max_connections;     /* 256 */
     } server;
+    /* Test-only knobs, from the COPYJOBD_* environment variables (cj_settings_resolve), so
+     * that tests need not wait for the real timers. Production never sets them. Zero, false
+     * or NULL: the module's own default. */
+    struct cj_test_settings {
+        unsigned idle_timeout_s;          /* COPYJOBD_IDLE_TIMEOUT_SEC, 1..3600 */
+        unsigned header_timeout_s;        /* COPYJOBD_HEADER_TIMEOUT_SEC, 1..3600 */
+        unsigned heartbeat_s;             /* COPYJOBD_HEARTBEAT_SEC, 1..3600 */
+        bool has_retry_base_usec;         /* COPYJOBD_RETRY_BASE_MS was set */
+        uint64_t retry_base_usec;         /* COPYJOBD_RETRY_BASE_MS, 0..3600000 ms */
+        bool has_retry_cap_usec;          /* COPYJOBD_RETRY_CAP_MS was set */
+        uint64_t retry_cap_usec;          /* COPYJOBD_RETRY_CAP_MS, 0..3600000 ms */
+        char *container_credentials_host; /* COPYJOBD_CONTAINER_CREDENTIALS_HOST, see
+                                             cj_credentials_set_container_host() */
+    } test;
 };
 
 void cj_settings_init_defaults(struct cj_settings *s);
@@ -47,7 +61,8 @@ void cj_settings_init_defaults(struct cj_settings *s);
 int cj_settings_load_file(struct cj_settings *s, const char *path, bool optional, char *err,
                           size_t errlen);
 /* Fills what the file left unset from the environment, then checks the whole (e.g. that a
- * region or an endpoint is known). */
+ * region or an endpoint is known). Also reads the test-only COPYJOBD_* variables into
+ * s->test; a number out of its range is ignored with a warning naming the variable. */
 int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen);
 /* Prints the effective settings as "section.key = value" lines (no secret is ever here). */
 void cj_settings_dump(const struct cj_settings *s, FILE *f);

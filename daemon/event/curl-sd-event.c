@@ -5,6 +5,7 @@
  * curl_multi_info_read(). Nothing here blocks. */
 #include "curl-sd-event.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,8 +395,7 @@ int cj_http_start(struct cj_http *h, const struct cj_http_options *o, cj_http_do
 {
     if (h->active)
         return -EBUSY;
-    if (!o->url)
-        return -EINVAL;
+    assert(o->url);
 
     struct cj_http_response *r = &h->response;
     r->code = CURLE_OK;

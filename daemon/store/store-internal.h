@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include "cj-buf.h"
+#include "siphash.h"
 #include "store.h"
 
 #define CJ_STORE_MAC_KEY_SIZE 32
@@ -189,13 +190,25 @@ static inline ssize_t get_arn_key(const uint8_t *p, size_t n, char *out)
     return (ssize_t)(n - 1);
 }
 
-/* ---- hashing (store-hash.c) ---- */
+/* ---- hashing ---- */
 
-uint64_t store_siphash24(const uint8_t key[16], const void *data, size_t len);
-/* Of a sourceModelArn, as kept in the row and idx_model. Stable across versions. */
-uint64_t store_model_hash(const char *arn, size_t len);
+/* SipHash-2-4 under fixed keys: the model hash is stored on disk, so neither key may change.
+ * Collisions are harmless (the model filter checks the real ARN on the row, and a pass-hash
+ * collision only delays a removal to a later pass). */
+
+/* Of a sourceModelArn, as kept in the row and idx_model. */
+static inline uint64_t store_model_hash(const char *arn, size_t len)
+{
+    static const uint8_t key[16] = "cj-model-arn-v1";
+    return cj_siphash24(key, arn, len);
+}
+
 /* Of a jobArn, for the full pass's set of seen jobs. */
-uint64_t store_job_hash(const char *arn, size_t len);
+static inline uint64_t store_job_hash(const char *arn, size_t len)
+{
+    static const uint8_t key[16] = "cj-job-arn-pass";
+    return cj_siphash24(key, arn, len);
+}
 
 /* ---- rows and index keys (store-row.c) ---- */
 
@@ -247,7 +260,7 @@ static inline size_t store_index_prefix_len(enum cj_index i)
 size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
                        uint8_t out[INDEX_KEY_MAX]);
 
-/* ---- finding a row by jobArn (store-lookup.c) ---- */
+/* ---- finding a row by jobArn (store-read.c) ---- */
 
 #define TIME_KEY_SIZE 8 /* the value of a `jobs` entry */
 
@@ -286,25 +299,12 @@ int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_
 int store_meta_put_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t v);
 int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t *ret);
 
-/* ---- nextToken (store-token.c) ---- */
+/* ---- the nextToken key (store-list.c) ---- */
 
-/* The HMAC of the query's filters and order (not maxResults), truncated. */
-#define TOKEN_QUERY_DIGEST_SIZE 8
 /* Installs the token key (from the store's meta database) and prepares the MAC. */
 int store_token_set_key(struct cj_store *s, const void *key, size_t n);
 /* Forgets the key and frees the MAC. */
 void store_token_clear_key(struct cj_store *s);
-void store_query_digest(const struct cj_store *s, const struct cj_query *q,
-                        uint8_t out[TOKEN_QUERY_DIGEST_SIZE]);
-/* Appends the base64url token for resuming after `key` in index i. */
-int store_token_encode(const struct cj_store *s, enum cj_index i,
-                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], const void *key,
-                       size_t key_len, struct cj_buf *out);
-/* Verifies a client's token against this query; on success the resume key is copied into
- * key (INDEX_KEY_MAX bytes). -EINVAL with a client message otherwise. */
-int store_token_decode(const struct cj_store *s, const char *token, enum cj_index i,
-                       const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], uint8_t *key, size_t *key_len,
-                       char *err, size_t errlen);
 
 /* ---- the change log (store-events.c) ---- */
 

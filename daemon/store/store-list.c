@@ -1,14 +1,45 @@
 /* SPDX-License-Identifier: MIT */
-/* ListModelCopyJobs from the cache: the hot path of the product. One read transaction,
- * one cursor over the chosen index walking the key range in the requested order, filters
- * checked on the row header, the stored JSON bytes appended as they are. The time index
- * holds the rows, so walking it reads them in place; another index's key ends with its
- * row's key, and a second cursor on the time index fetches the row (see fetch_row). */
+/* ListModelCopyJobs from the cache: the hot path of the product, all of it in this file.
+ *
+ * 1. The plan: the query picks one index (cj_query_plan) and becomes a key prefix, a time
+ *    range and the filters that index does not serve (plan_query).
+ * 2. A nextToken, if given, is verified against the query and gives the key to resume
+ *    past (token_decode; the format is below).
+ * 3. One read transaction, one cursor over the chosen index walking the key range in the
+ *    requested order (position, walk), filters checked on the row header (row_match), the
+ *    stored JSON bytes appended as they are. The time index holds the rows, so walking it
+ *    reads them in place; another index's key ends with its row's key, and a second cursor
+ *    on the time index fetches the row (fetch_row).
+ * 4. When a row is left over, the key of the last row returned becomes the nextToken
+ *    (token_encode), made while the transaction still holds the key's bytes. */
+#include <assert.h>
 #include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/params.h>
 #include <stdio.h>
 
+#include "base64url.h"
 #include "log.h"
 #include "store-internal.h"
+
+/* ---- 1. the plan ---- */
+
+/* A source model ARN names few jobs, an account more, a status a third of everything; time
+ * alone is the fallback. The filters the chosen index does not serve are checked on the row
+ * header. */
+enum cj_index cj_query_plan(const struct cj_query *q)
+{
+    if (q->source_model_arn)
+        return CJ_INDEX_MODEL_TIME;
+    if (q->source_account)
+        return CJ_INDEX_ACCOUNT_TIME;
+    if (q->has_status)
+        return CJ_INDEX_STATUS_TIME;
+    return CJ_INDEX_TIME;
+}
 
 struct list_plan {
     enum cj_index index;
@@ -91,6 +122,174 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
     p->name = q->name_contains;
     return 0;
 }
+
+/* ---- 2. and 4. the nextToken ----
+ *
+ * base64url (no padding) of
+ *   version (1) | index (1) | query digest (8) | key length (be16) | index key | MAC (16)
+ * where the version is the store's schema. The MAC is HMAC-SHA256 with the store's random
+ * key, truncated, over everything before it; the query digest is an HMAC of the query's
+ * filters and order, so a token works only for the query that produced it (any maxResults).
+ * The key is the last row returned; the next page starts strictly past it. */
+
+/* The HMAC of the query's filters and order (not maxResults), truncated. */
+#define TOKEN_QUERY_DIGEST_SIZE 8
+/* A position is meaningful only in the index layout of the schema that issued it, so a
+ * token carries the schema version: one from before an upgrade is refused, not misread. */
+#define TOKEN_VERSION     CJ_STORE_SCHEMA_VERSION
+#define TOKEN_MAC_SIZE    16
+#define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
+#define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
+
+int store_token_set_key(struct cj_store *s, const void *key, size_t n)
+{
+    if (n != sizeof(s->mac_key))
+        return -EINVAL;
+    store_token_clear_key(s);
+    memcpy(s->mac_key, key, n);
+
+    EVP_MAC *hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+    if (!hmac)
+        return -ENOMEM;
+    s->mac_ctx = EVP_MAC_CTX_new(hmac);
+    EVP_MAC_free(hmac);
+    char digest[] = "SHA256";
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (!s->mac_ctx || !EVP_MAC_init(s->mac_ctx, s->mac_key, sizeof(s->mac_key), params)) {
+        store_token_clear_key(s);
+        return -ENOMEM;
+    }
+    return 0;
+}
+
+void store_token_clear_key(struct cj_store *s)
+{
+    EVP_MAC_CTX_free(s->mac_ctx);
+    s->mac_ctx = NULL;
+    cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+}
+
+static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32])
+{
+    size_t len = 0;
+
+    /* A NULL key re-initialises with the key already set. Should that ever fail, the
+     * one-shot path gives the same bytes. */
+    if (s->mac_ctx && EVP_MAC_init(s->mac_ctx, NULL, 0, NULL) &&
+        EVP_MAC_update(s->mac_ctx, data, n) && EVP_MAC_final(s->mac_ctx, out, &len, 32) &&
+        len == 32)
+        return;
+    unsigned ulen = 32;
+    HMAC(EVP_sha256(), s->mac_key, sizeof(s->mac_key), data, n, out, &ulen);
+}
+
+static void digest_add_string(struct cj_buf *b, const char *str)
+{
+    uint8_t h[5] = {str != NULL};
+    size_t n = str ? strlen(str) : 0;
+    h[1] = (uint8_t)(n >> 24), h[2] = (uint8_t)(n >> 16), h[3] = (uint8_t)(n >> 8),
+    h[4] = (uint8_t)n;
+    cj_buf_append(b, h, sizeof(h));
+    if (n)
+        cj_buf_append(b, str, n);
+}
+
+static void query_digest(const struct cj_store *s, const struct cj_query *q,
+                         uint8_t out[TOKEN_QUERY_DIGEST_SIZE])
+{
+    _cleanup_buf_ struct cj_buf b = {0};
+    uint8_t h[48] = "cj-query-v1";
+    uint8_t *p = h + 12;
+
+    *p++ = q->ascending;
+    *p++ = q->has_status;
+    *p++ = q->has_status ? (uint8_t)q->status : 0;
+    *p++ = q->has_after;
+    put_le64(p, q->has_after ? (uint64_t)q->after_ns : 0);
+    p += 8;
+    *p++ = q->has_before;
+    put_le64(p, q->has_before ? (uint64_t)q->before_ns : 0);
+    p += 8;
+    cj_buf_append(&b, h, (size_t)(p - h));
+    digest_add_string(&b, q->source_account);
+    digest_add_string(&b, q->source_model_arn);
+    digest_add_string(&b, q->name_contains);
+
+    uint8_t m[32] = {0};
+    /* On allocation failure the digest is of a prefix: tokens then fail to verify, which
+     * is the safe direction. */
+    mac(s, b.data ? b.data : (char *)h, b.data ? b.len : 0, m);
+    memcpy(out, m, TOKEN_QUERY_DIGEST_SIZE);
+}
+
+static int token_encode(const struct cj_store *s, enum cj_index i,
+                        const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], const void *key,
+                        size_t key_len, struct cj_buf *out)
+{
+    uint8_t t[TOKEN_PAYLOAD_MAX], m[32] = {0};
+
+    if (key_len > INDEX_KEY_MAX)
+        return -EINVAL;
+    t[0] = TOKEN_VERSION;
+    t[1] = (uint8_t)i;
+    memcpy(t + 2, digest, TOKEN_QUERY_DIGEST_SIZE);
+    t[2 + TOKEN_QUERY_DIGEST_SIZE] = (uint8_t)(key_len >> 8);
+    t[3 + TOKEN_QUERY_DIGEST_SIZE] = (uint8_t)key_len;
+    memcpy(t + TOKEN_HEADER_SIZE, key, key_len);
+    size_t n = TOKEN_HEADER_SIZE + key_len;
+    mac(s, t, n, m);
+    memcpy(t + n, m, TOKEN_MAC_SIZE);
+    return cj_base64url_encode(t, n + TOKEN_MAC_SIZE, out);
+}
+
+static int token_decode(const struct cj_store *s, const char *token, enum cj_index i,
+                        const uint8_t digest[TOKEN_QUERY_DIGEST_SIZE], uint8_t *key,
+                        size_t *key_len, char *err, size_t errlen)
+{
+    uint8_t t[TOKEN_PAYLOAD_MAX], m[32] = {0};
+    size_t len = strnlen(token, CJ_NEXT_TOKEN_MAX + 1);
+
+    if (len == 0 || len > CJ_NEXT_TOKEN_MAX) {
+        snprintf(err, errlen, "nextToken: must be 1..%d characters", CJ_NEXT_TOKEN_MAX);
+        return -EINVAL;
+    }
+    ssize_t n = cj_base64url_decode(token, len, t, sizeof(t));
+    if (n < TOKEN_HEADER_SIZE + TOKEN_MAC_SIZE) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    if (t[0] != TOKEN_VERSION) {
+        snprintf(err, errlen, "nextToken: was issued by an incompatible version; start over");
+        return -EINVAL;
+    }
+    size_t klen = (size_t)t[2 + TOKEN_QUERY_DIGEST_SIZE] << 8 | t[3 + TOKEN_QUERY_DIGEST_SIZE];
+    if ((size_t)n != TOKEN_HEADER_SIZE + klen + TOKEN_MAC_SIZE) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    mac(s, t, TOKEN_HEADER_SIZE + klen, m);
+    if (CRYPTO_memcmp(m, t + TOKEN_HEADER_SIZE + klen, TOKEN_MAC_SIZE) != 0) {
+        snprintf(err, errlen, "nextToken: failed verification (altered, or from another cache)");
+        return -EINVAL;
+    }
+    if (t[1] != (uint8_t)i || CRYPTO_memcmp(t + 2, digest, TOKEN_QUERY_DIGEST_SIZE) != 0) {
+        snprintf(err, errlen, "nextToken: does not belong to this query");
+        return -EINVAL;
+    }
+    size_t plen = store_index_prefix_len(i);
+    if (klen <= plen + 8 + 1 || klen > plen + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX)) {
+        snprintf(err, errlen, "nextToken: is not a token this service issued");
+        return -EINVAL;
+    }
+    memcpy(key, t + TOKEN_HEADER_SIZE, klen);
+    *key_len = klen;
+    return 0;
+}
+
+/* ---- 3. the walk ---- */
 
 /* The row's JSON if the row passes the filters the index did not apply, else NULL. */
 static inline const char *row_match(const struct list_plan *p, const MDB_val *v, size_t *json_len)
@@ -315,14 +514,13 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
     if (!err || errlen == 0)
         err = dummy, errlen = sizeof(dummy);
     err[0] = '\0';
-    if (!s || !q || !out)
-        return -EINVAL;
+    assert(s && q && out);
     int r = plan_query(q, &p, err, errlen);
     if (r < 0)
         return r;
     if (q->next_token) {
-        store_query_digest(s, q, digest);
-        r = store_token_decode(s, q->next_token, p.index, digest, resume, &resume_len, err, errlen);
+        query_digest(s, q, digest);
+        r = token_decode(s, q->next_token, p.index, digest, resume, &resume_len, err, errlen);
         if (r < 0)
             return r;
     }
@@ -344,11 +542,11 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
             r = cj_buf_append_char(out, ']');
             if (r >= 0 && more) {
                 if (!q->next_token)
-                    store_query_digest(s, q, digest);
+                    query_digest(s, q, digest);
                 r = cj_buf_append_str(out, ",\"nextToken\":\"");
                 /* last points into the map: encode before the transaction ends. */
                 if (r >= 0)
-                    r = store_token_encode(s, p.index, digest, last.mv_data, last.mv_size, out);
+                    r = token_encode(s, p.index, digest, last.mv_data, last.mv_size, out);
                 if (r >= 0)
                     r = cj_buf_append_char(out, '"');
             }

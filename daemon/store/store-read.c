@@ -1,14 +1,45 @@
 /* SPDX-License-Identifier: MIT */
-/* Single-job reads and the O(1) statistics. */
+/* Reads outside the list: one job by jobArn, the jobs of one status, the O(1) statistics. */
+#include <assert.h>
 #include <errno.h>
 
 #include "log.h"
 #include "store-internal.h"
 
+/* ---- one job by jobArn ---- */
+
+/* `jobs` gives a job's creation time, which with the jobArn is the row's key in the time
+ * index. */
+int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
+                  uint8_t out[INDEX_KEY_MAX], size_t *len)
+{
+    if (jobs_value->mv_size != TIME_KEY_SIZE || arn_len == 0 || arn_len > CJ_JOB_ARN_MAX)
+        return -EUCLEAN;
+    memcpy(out, jobs_value->mv_data, TIME_KEY_SIZE);
+    *len = TIME_KEY_SIZE + put_arn_key(out + TIME_KEY_SIZE, arn, arn_len);
+    return 0;
+}
+
+int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row)
+{
+    uint8_t key[INDEX_KEY_MAX];
+    MDB_val k = {.mv_size = arn_len, .mv_data = (void *)arn}, t;
+
+    int rc = mdb_get(txn, s->dbi_jobs, &k, &t);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    int r = store_row_key(&t, arn, arn_len, key, &k.mv_size);
+    if (r < 0)
+        return r;
+    k.mv_data = key;
+    rc = mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &k, row);
+    /* A job without its row is damage, not absence: verify reports it. */
+    return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
+}
+
 int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
 {
-    if (!s || !job_arn || !out)
-        return -EINVAL;
+    assert(s && job_arn && out);
     size_t len = strlen(job_arn);
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -ENOENT;
@@ -29,6 +60,69 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
     store_read_end(s);
     return r;
 }
+
+/* ---- the jobs of one status, for the quick sync ---- */
+
+/* The status|time index holds every (status, creationTime, jobArn) as its key, so no row has
+ * to be read. */
+int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_store_job_fn fn,
+                                 void *userdata)
+{
+    assert(s && fn);
+    if ((unsigned)status >= _CJ_STATUS_MAX)
+        return -EINVAL;
+
+    MDB_txn *txn;
+    int r = store_read_begin(s, &txn);
+    if (r < 0)
+        return r;
+
+    /* A cursor of our own: fn may not touch the store, but the shared cursors stay out of
+     * reach of this walk all the same. */
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_STATUS_TIME], &cur);
+    if (rc != MDB_SUCCESS) {
+        r = store_errno(rc);
+        goto out;
+    }
+
+    /* Keys sort newest first: (creationTime, jobArn) order walks backwards from above the
+     * status's last key. */
+    uint8_t prefix = (uint8_t)status, seek[1 + 9];
+    seek[0] = prefix;
+    memset(seek + 1, 0xff, 9);
+    MDB_val k = {.mv_size = sizeof(seek), .mv_data = seek}, v;
+    char arn[CJ_JOB_ARN_MAX + 1];
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
+    else if (rc == MDB_NOTFOUND)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        const uint8_t *key = k.mv_data;
+        if (k.mv_size < 1 || key[0] != prefix)
+            break;
+        /* A NUL-terminated copy: the map's bytes are not, and fn may keep nothing of them. */
+        ssize_t arn_len = k.mv_size < 1 + 8 ? -EUCLEAN : get_arn_key(key + 9, k.mv_size - 9, arn);
+        if (arn_len < 0) {
+            r = log_error_errno(EUCLEAN, "store: a status index key of %zu bytes is damaged",
+                                k.mv_size);
+            goto out;
+        }
+        arn[arn_len] = '\0';
+        r = fn(arn, (size_t)arn_len, get_time_key(key + 1), userdata);
+        if (r < 0)
+            goto out;
+    }
+    r = rc == MDB_SUCCESS || rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+out:
+    if (cur)
+        mdb_cursor_close(cur);
+    store_read_end(s);
+    return r;
+}
+
+/* ---- the statistics ---- */
 
 static int edge_time(MDB_cursor *cur, MDB_cursor_op op, int64_t *ret)
 {
@@ -51,8 +145,7 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
     MDB_cursor *cur;
     MDB_txn *txn;
 
-    if (!s || !ret)
-        return -EINVAL;
+    assert(s && ret);
     *ret = (struct cj_store_stats){0};
     int r = store_read_begin(s, &txn);
     if (r < 0)

@@ -4,11 +4,9 @@
 #include "sync-retry.h"
 
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cj-util.h"
-#include "log.h"
 
 const char *cj_retry_class_to_string(enum cj_retry_class c)
 {
@@ -162,29 +160,6 @@ uint64_t cj_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_
     if (ceiling == 0)
         return 0;
     return ceiling == UINT64_MAX ? random_bits : random_bits % (ceiling + 1);
-}
-
-static uint64_t env_ms(const char *name, uint64_t fallback_usec)
-{
-    const char *v = getenv(name);
-    if (!v || !*v)
-        return fallback_usec;
-    char *end;
-    errno = 0;
-    unsigned long long ms = strtoull(v, &end, 10);
-    if (errno || *end || v[0] == '-' || ms > 3600 * 1000ULL) {
-        log_warning("sync: ignoring %s=%s (want milliseconds, 0..3600000)", name, v);
-        return fallback_usec;
-    }
-    return (uint64_t)ms * 1000;
-}
-
-void cj_retry_settings(uint64_t *ret_base_usec, uint64_t *ret_cap_usec)
-{
-    *ret_base_usec = env_ms("COPYJOBD_RETRY_BASE_MS", CJ_RETRY_BASE_USEC);
-    *ret_cap_usec = env_ms("COPYJOBD_RETRY_CAP_MS", CJ_RETRY_CAP_USEC);
-    if (*ret_cap_usec < *ret_base_usec)
-        *ret_cap_usec = *ret_base_usec;
 }
 
 int cj_retry_clock_offset(const char *date, int64_t local_sec, int64_t *ret_offset_sec)

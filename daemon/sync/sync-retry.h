@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* AWS standard mode: 3 attempts per request, base 500 ms, at most 20 s between two.
- * COPYJOBD_RETRY_BASE_MS / COPYJOBD_RETRY_CAP_MS override base and cap (tests only). */
+/* AWS standard mode: 3 attempts per request, base 500 ms, at most 20 s between two
+ * (settings->test may change base and cap). */
 #define CJ_RETRY_MAX_ATTEMPTS 3
 #define CJ_RETRY_BASE_USEC    (500 * UINT64_C(1000))
 #define CJ_RETRY_CAP_USEC     (20 * UINT64_C(1000000))
@@ -33,10 +33,6 @@ bool cj_curl_is_tls_setup_error(CURLcode code);
  * [0, min(cap, base * 2^(attempt-1))], from the 64 random bits given. */
 uint64_t cj_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
                              uint64_t random_bits);
-
-/* The base and cap in effect: the defaults, or the test overrides from the environment
- * (a bad value is ignored with a warning). */
-void cj_retry_settings(uint64_t *ret_base_usec, uint64_t *ret_cap_usec);
 
 /* Seconds to add to our clock to match the server's, from an HTTP Date header value
  * (IMF-fixdate, RFC 850 or asctime form) received at local_sec. -EINVAL when the value is

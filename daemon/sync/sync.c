@@ -6,6 +6,7 @@
  * sees its own done callback fire before trigger returns. */
 #include "sync.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,6 +20,7 @@
 #include "job.h"
 #include "log.h"
 #include "sync-internal.h"
+#include "sync-report.h"
 
 uint64_t sync_now_mono_usec(void)
 {
@@ -94,7 +96,12 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
     p->full_interval_usec = settings->sync.full_interval_usec;
     if (p->full_interval_usec < p->interval_usec)
         p->full_interval_usec = p->interval_usec; /* every pass is then a full one */
-    cj_retry_settings(&p->retry_base_usec, &p->retry_cap_usec);
+    p->retry_base_usec =
+        settings->test.has_retry_base_usec ? settings->test.retry_base_usec : CJ_RETRY_BASE_USEC;
+    p->retry_cap_usec =
+        settings->test.has_retry_cap_usec ? settings->test.retry_cap_usec : CJ_RETRY_CAP_USEC;
+    if (p->retry_cap_usec < p->retry_base_usec)
+        p->retry_cap_usec = p->retry_base_usec;
 
     if (creds) {
         if ((r = strdup_opt(creds->access_key_id, &p->creds.access_key_id)) < 0 ||
@@ -203,7 +210,7 @@ static void log_pass(const struct cj_sync *s, int result)
     const struct cj_sync_status *st = &s->status;
 
     /* One structured entry per pass, so "journalctl MESSAGE_ID=" finds every one. */
-    cj_log_sync_finished(&(struct cj_log_sync_result){
+    cj_sync_report_log(&(struct cj_sync_report){
         .kind = cj_sync_kind_to_string(p->kind),
         .result = result,
         .jobs = p->jobs + p->fetched,
@@ -439,8 +446,7 @@ void cj_sync_cancel(struct cj_sync *s)
 
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata)
 {
-    if (!fn)
-        return -EINVAL;
+    assert(fn);
     struct cj_sync_callback *c =
         reallocarray(s->callbacks, s->n_callbacks + 1, sizeof(struct cj_sync_callback));
     if (!c)
@@ -464,7 +470,6 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
      * the old one says nothing there, so the next pass is a full one. */
     const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
     if (strcmp(cur->endpoint.origin, p->endpoint.origin) != 0 ||
-        strcmp(cur->endpoint.prefix, p->endpoint.prefix) != 0 ||
         strcmp(cur->region, p->region) != 0) {
         s->has_watermark = false;
         s->last_full_ok_mono_usec = 0;

@@ -91,9 +91,9 @@ int64_t cj_sync_last_success_ns(const struct cj_sync *s);
  *   keeps every page it stored and removes nothing else.
  * - Each request is tried at most 3 times (throttling, 5xx, timeouts, resets, truncated or
  *   malformed bodies), waiting random(0, min(20 s, 500 ms × 2^(try-1))) between tries;
- *   requests (retries too) are spaced 1/max_requests_per_second apart. The environment
- *   variables COPYJOBD_RETRY_BASE_MS and COPYJOBD_RETRY_CAP_MS replace 500 ms and 20 s (for
- *   tests). A 4xx rejection for request time skew is retried once with the clock corrected
+ *   requests (retries too) are spaced 1/max_requests_per_second apart. settings->test's
+ *   retry base and cap replace 500 ms and 20 s (for tests; a cap below the base is raised to
+ *   it). A 4xx rejection for request time skew is retried once with the clock corrected
  *   from the answer's Date header (kept for later requests). An ExpiredToken answer ends the
  *   pass; the credentials are reloaded (cj_credentials_load_for_profile with aws.profile)
  *   before the next request, as are temporary ones within 5 minutes of their expiry. */

@@ -14,16 +14,28 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config-endpoint.h"
 #include "config.h"
 
 static char tmpdir[] = "/tmp/cj-test-config-XXXXXX";
 
 static const char *const env_vars[] = {
-    "AWS_REGION",        "AWS_DEFAULT_REGION",
-    "AWS_PROFILE",       "AWS_ENDPOINT_URL_BEDROCK",
-    "AWS_ENDPOINT_URL",  "AWS_CA_BUNDLE",
-    "AWS_CONFIG_FILE",   "STATE_DIRECTORY",
-    "RUNTIME_DIRECTORY", "HOME",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL_BEDROCK",
+    "AWS_ENDPOINT_URL",
+    "AWS_CA_BUNDLE",
+    "AWS_CONFIG_FILE",
+    "STATE_DIRECTORY",
+    "RUNTIME_DIRECTORY",
+    "HOME",
+    "COPYJOBD_IDLE_TIMEOUT_SEC",
+    "COPYJOBD_HEADER_TIMEOUT_SEC",
+    "COPYJOBD_HEARTBEAT_SEC",
+    "COPYJOBD_RETRY_BASE_MS",
+    "COPYJOBD_RETRY_CAP_MS",
+    "COPYJOBD_CONTAINER_CREDENTIALS_HOST",
 };
 
 static int setup(void **state)
@@ -333,6 +345,152 @@ static void test_profile_region_from_aws_config(void **state)
     free(cfg);
 }
 
+/* The test-only knobs: unset means the modules' defaults; a good value is taken; a bad one
+ * is ignored (a warning names it) rather than stopping the daemon. */
+static void test_test_knobs(void **state)
+{
+    struct cj_settings s;
+    char err[256] = "";
+    setenv("AWS_REGION", "eu-west-1", 1);
+
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_int_equal(s.test.idle_timeout_s, 0);
+    assert_int_equal(s.test.header_timeout_s, 0);
+    assert_int_equal(s.test.heartbeat_s, 0);
+    assert_false(s.test.has_retry_base_usec);
+    assert_false(s.test.has_retry_cap_usec);
+    assert_null(s.test.container_credentials_host);
+    cj_settings_done(&s);
+
+    setenv("COPYJOBD_IDLE_TIMEOUT_SEC", "1", 1);
+    setenv("COPYJOBD_HEADER_TIMEOUT_SEC", "3600", 1);
+    setenv("COPYJOBD_HEARTBEAT_SEC", "7", 1);
+    setenv("COPYJOBD_RETRY_BASE_MS", "0", 1);
+    setenv("COPYJOBD_RETRY_CAP_MS", "3600000", 1);
+    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+    assert_int_equal(s.test.idle_timeout_s, 1);
+    assert_int_equal(s.test.header_timeout_s, 3600);
+    assert_int_equal(s.test.heartbeat_s, 7);
+    assert_true(s.test.has_retry_base_usec);
+    assert_int_equal(s.test.retry_base_usec, 0);
+    assert_true(s.test.has_retry_cap_usec);
+    assert_int_equal(s.test.retry_cap_usec, UINT64_C(3600000000));
+    assert_string_equal(s.test.container_credentials_host, "127.0.0.1:8080");
+    cj_settings_done(&s);
+
+    static const struct {
+        const char *name, *value;
+    } bad[] = {
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
+        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"},
+        {"COPYJOBD_HEARTBEAT_SEC", "1s"},
+        {"COPYJOBD_HEARTBEAT_SEC", " 5"},
+        {"COPYJOBD_RETRY_BASE_MS", "-3"},
+        {"COPYJOBD_RETRY_BASE_MS", "3600001"},
+        {"COPYJOBD_RETRY_CAP_MS", "lots"},
+        {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        for (size_t k = 0; k < sizeof(env_vars) / sizeof(env_vars[0]); k++)
+            if (strncmp(env_vars[k], "COPYJOBD_", 9) == 0)
+                unsetenv(env_vars[k]);
+        setenv(bad[i].name, bad[i].value, 1);
+        assert_int_equal(load("", &s, err, sizeof(err)), 0);
+        assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), 0);
+        assert_int_equal(s.test.idle_timeout_s, 0);
+        assert_int_equal(s.test.header_timeout_s, 0);
+        assert_int_equal(s.test.heartbeat_s, 0);
+        assert_false(s.test.has_retry_base_usec);
+        assert_false(s.test.has_retry_cap_usec);
+        cj_settings_done(&s);
+    }
+}
+
+static void check_endpoint(const char *url, const char *origin, const char *host, bool https)
+{
+    struct cj_endpoint e;
+    char why[128] = "";
+    if (cj_endpoint_parse_url(url, &e, why, sizeof(why)) != 0)
+        fail_msg("%s: %s", url, why);
+    assert_string_equal(e.origin, origin);
+    assert_string_equal(e.host, host);
+    assert_int_equal(e.https, https);
+    cj_endpoint_done(&e);
+}
+
+/* The one endpoint check, used by the config, the request builder and instance metadata.
+ * The refusals include the cases where a check of the characters alone and libcurl's
+ * reading of the URL differ. */
+static void test_endpoint_url(void **state)
+{
+    check_endpoint("https://bedrock.us-east-1.amazonaws.com",
+                   "https://bedrock.us-east-1.amazonaws.com", "bedrock.us-east-1.amazonaws.com",
+                   true);
+    check_endpoint("https://bedrock.us-east-1.amazonaws.com:443/",
+                   "https://bedrock.us-east-1.amazonaws.com", "bedrock.us-east-1.amazonaws.com",
+                   true);
+    check_endpoint("http://127.0.0.1:8080///", "http://127.0.0.1:8080", "127.0.0.1:8080", false);
+    check_endpoint("http://127.0.0.1:80", "http://127.0.0.1", "127.0.0.1", false);
+    check_endpoint("https://127.0.0.1:80", "https://127.0.0.1:80", "127.0.0.1:80", true);
+    check_endpoint("http://[::1]:9000/", "http://[::1]:9000", "[::1]:9000", false);
+    check_endpoint("http://localhost:65535", "http://localhost:65535", "localhost:65535", false);
+
+    char longest[CJ_ENDPOINT_URL_MAX + 2];
+    memset(longest, 'a', sizeof(longest) - 1);
+    longest[sizeof(longest) - 1] = '\0';
+    memcpy(longest, "https://", 8);
+
+    const struct {
+        const char *url, *why;
+    } bad[] = {
+        /* Characters that pass, a host or port libcurl would not connect to. */
+        {"http://127.0.0.1:99999", "is not a valid host[:port]"},
+        {"http://127.0.0.1:65536", "is not a valid host[:port]"},
+        {"http://127.0.0.1:0", "is not a valid host[:port]"},
+        {"http://127.0.0.1:abc", "is not a valid host[:port]"},
+        {"http://[::1", "is not a valid host[:port]"},
+        {"http://a:b:c", "is not a valid host[:port]"},
+        /* URLs libcurl reads, outside the rule: a path, an upper-case scheme, a length. */
+        {"http://localhost:9000/proxy/bedrock", "without path"},
+        {"http://127.0.0.1/a/../b", "without path"},
+        {"HTTPS://bedrock.us-east-1.amazonaws.com", "must start with https:// or http://"},
+        {longest, "is longer than 1024 bytes"},
+        /* Neither. */
+        {"", "is empty"},
+        {"bedrock.us-east-1.amazonaws.com", "must start with"},
+        {"ftp://example.com", "must start with"},
+        {"http://", "has no host"},
+        {"https:///", "has no host"},
+        {"http://user:pw@127.0.0.1/", "without path, query or user"},
+        {"http://127.0.0.1/?x=1", "without path"},
+        {"http://127.0.0.1?x=1", "without path, query"},
+        {"http://127.0.0.1#frag", "without path"},
+        {"http://127.0.0.1//a", "without path"},
+        {"http://127.0.0.1 /", "without path"},
+        {"http://127.0.0.1\t", "without path"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct cj_endpoint e = {0};
+        char why[128] = "";
+        int r = cj_endpoint_parse_url(bad[i].url, &e, why, sizeof(why));
+        if (r != -EINVAL || !strstr(why, bad[i].why))
+            fail_msg("%.60s: r=%d '%s', expected '%s'", bad[i].url, r, why, bad[i].why);
+        assert_null(e.origin);
+    }
+    assert_int_equal(cj_endpoint_parse_url(NULL, &(struct cj_endpoint){0}, longest, 8), -EINVAL);
+
+    /* The config stores the normal form. */
+    struct cj_settings s;
+    char err[256] = "";
+    assert_int_equal(load("[aws]\nendpoint = https://localhost:443//\n", &s, err, sizeof(err)), 0);
+    assert_string_equal(s.aws.endpoint, "https://localhost");
+    cj_settings_done(&s);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
@@ -345,6 +503,8 @@ int main(void)
         cmocka_unit_test_setup(test_missing_file, setup),
         cmocka_unit_test_setup(test_environment_fallbacks, setup),
         cmocka_unit_test_setup(test_profile_region_from_aws_config, setup),
+        cmocka_unit_test_setup(test_test_knobs, setup),
+        cmocka_unit_test_setup(test_endpoint_url, setup),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];

@@ -120,7 +120,6 @@ static const char *const env_vars[] = {
     "AWS_CONTAINER_CREDENTIALS_FULL_URI",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN",
     "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-    "COPYJOBD_CONTAINER_CREDENTIALS_HOST",
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
     "AWS_EC2_METADATA_DISABLED",
 };
@@ -129,6 +128,7 @@ static int setup(void **state)
 {
     for (size_t i = 0; i < ELEMENTSOF(env_vars); i++)
         unsetenv(env_vars[i]);
+    cj_credentials_set_container_host(NULL);
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/cj-test-credchain-XXXXXX");
     if (!mkdtemp(tmpdir))
         return -1;
@@ -612,7 +612,7 @@ static void test_container_relative(void **state)
 
     assert_int_equal(httpd_start_with(&h, container_handler, &s), 0);
     snprintf(host, sizeof(host), "127.0.0.1:%d", h.port);
-    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", host, 1);
+    cj_credentials_set_container_host(host);
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "/v2/credentials/abc-123", 1);
     setenv("AWS_CONTAINER_AUTHORIZATION_TOKEN", CONT_AUTH, 1);
 
@@ -655,11 +655,11 @@ static void test_container_relative(void **state)
     unsetenv("AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE");
 
     /* The test-only host override only takes loopback. */
-    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "10.0.0.1:80", 1);
+    cj_credentials_set_container_host("10.0.0.1:80");
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
-    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "169.254.170.2", 1);
+    cj_credentials_set_container_host("169.254.170.2");
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
-    setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", host, 1);
+    cj_credentials_set_container_host(host);
     setenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "v2/no-slash", 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
 

@@ -28,51 +28,20 @@ static const char *header(const struct cj_signed_request *r, const char *name)
     return NULL;
 }
 
-static void check_endpoint(const char *url, const char *origin, const char *prefix,
-                           const char *host)
-{
-    struct cj_endpoint e;
-    assert_int_equal(cj_endpoint_parse(url, &e), 0);
-    assert_string_equal(e.origin, origin);
-    assert_string_equal(e.prefix, prefix);
-    assert_string_equal(e.host, host);
-    cj_endpoint_done(&e);
-}
-
+/* The URL check itself is config's (test-config); here: its failures are logged. */
 static void test_endpoint_parse(void **state)
 {
-    check_endpoint("https://bedrock.us-east-1.amazonaws.com",
-                   "https://bedrock.us-east-1.amazonaws.com", "",
-                   "bedrock.us-east-1.amazonaws.com");
-    check_endpoint("https://bedrock.us-east-1.amazonaws.com:443/",
-                   "https://bedrock.us-east-1.amazonaws.com", "",
-                   "bedrock.us-east-1.amazonaws.com");
-    check_endpoint("http://127.0.0.1:8080", "http://127.0.0.1:8080", "", "127.0.0.1:8080");
-    check_endpoint("http://127.0.0.1:80", "http://127.0.0.1", "", "127.0.0.1");
-    check_endpoint("https://127.0.0.1:80", "https://127.0.0.1:80", "", "127.0.0.1:80");
-    check_endpoint("http://[::1]:9000/", "http://[::1]:9000", "", "[::1]:9000");
-    check_endpoint("http://localhost:9000/proxy/bedrock/", "http://localhost:9000",
-                   "/proxy/bedrock", "localhost:9000");
+    struct cj_endpoint e;
+    assert_int_equal(cj_endpoint_parse("http://127.0.0.1:80/", &e), 0);
+    assert_string_equal(e.origin, "http://127.0.0.1");
+    assert_string_equal(e.host, "127.0.0.1");
+    assert_false(e.https);
+    cj_endpoint_done(&e);
 
-    /* curl resolves dot segments itself; what is left is what is sent and signed. */
-    check_endpoint("http://127.0.0.1/a/../b", "http://127.0.0.1", "/b", "127.0.0.1");
-
-    static const char *const bad[] = {
-        "",
-        "bedrock.us-east-1.amazonaws.com",
-        "ftp://example.com",
-        "file:///etc/passwd",
-        "http://user:pw@127.0.0.1/",
-        "http://127.0.0.1/?x=1",
-        "http://127.0.0.1/#frag",
-        "http://127.0.0.1//a",
-        "http://127.0.0.1:99999/",
-    };
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-        struct cj_endpoint e = {0};
-        assert_int_equal(cj_endpoint_parse(bad[i], &e), -EINVAL);
-        assert_null(e.origin);
-    }
+    e = (struct cj_endpoint){0};
+    assert_int_equal(cj_endpoint_parse("http://127.0.0.1:99999", &e), -EINVAL);
+    assert_null(e.origin);
+    assert_int_equal(cj_endpoint_parse(NULL, &e), -EINVAL);
 }
 
 static void test_get_known_answer(void **state)
@@ -111,11 +80,11 @@ static void test_list(void **state)
     struct cj_aws_credentials creds = example_creds;
     creds.session_token = (char *)"tok/en+=";
 
-    assert_int_equal(cj_endpoint_parse("http://127.0.0.1:4567/prefix", &ep), 0);
+    assert_int_equal(cj_endpoint_parse("http://127.0.0.1:4567", &ep), 0);
     struct cj_list_request l = {.max_results = 100, .next_token = "ab+cd/ef=="};
     assert_int_equal(cj_request_list_jobs(&ep, "eu-west-1", &creds, &l, T_20150830, &r), 0);
     /* Exactly the canonical query on the wire, in canonical order. */
-    assert_string_equal(r.url, "http://127.0.0.1:4567/prefix/model-copy-jobs?maxResults=100&"
+    assert_string_equal(r.url, "http://127.0.0.1:4567/model-copy-jobs?maxResults=100&"
                                "nextToken=ab%2Bcd%2Fef%3D%3D&sortBy=CreationTime&"
                                "sortOrder=Descending");
     assert_string_equal(header(&r, "X-Amz-Security-Token"), "tok/en+=");
@@ -128,7 +97,7 @@ static void test_list(void **state)
 
     l = (struct cj_list_request){.max_results = 1, .ascending = true};
     assert_int_equal(cj_request_list_jobs(&ep, "eu-west-1", &example_creds, &l, T_20150830, &r), 0);
-    assert_string_equal(r.url, "http://127.0.0.1:4567/prefix/model-copy-jobs?maxResults=1&"
+    assert_string_equal(r.url, "http://127.0.0.1:4567/model-copy-jobs?maxResults=1&"
                                "sortBy=CreationTime&sortOrder=Ascending");
     assert_null(header(&r, "X-Amz-Security-Token"));
     cj_signed_request_done(&r);

@@ -89,6 +89,9 @@ static void job_arn(size_t i, char *buf, size_t size)
 
 /* ---- fixture ---- */
 
+/* The test-only settings of the next fx_start. */
+static struct cj_test_settings fx_test;
+
 static int fx_start_tcp(struct server_fixture *f, uint64_t max_events, unsigned max_connections,
                         const char *listen_tcp, bool allow_remote)
 {
@@ -97,6 +100,7 @@ static int fx_start_tcp(struct server_fixture *f, uint64_t max_events, unsigned 
     f->settings.server.max_connections = max_connections;
     f->settings.server.listen_tcp = (char *)listen_tcp;
     f->settings.server.listen_tcp_allow_remote = allow_remote;
+    f->settings.test = fx_test;
     return server_fixture_serve(f);
 }
 
@@ -695,9 +699,9 @@ static void test_events_watcher_limit_and_stop(void **state)
     struct parsed p = {0};
 
     /* The heartbeat is what notices a watcher that went away while nothing happened. */
-    setenv("COPYJOBD_HEARTBEAT_SEC", "1", 1);
+    fx_test.heartbeat_s = 1;
     fx_start(&f, 0, 8); /* 8 connections: at most 6 watchers */
-    unsetenv("COPYJOBD_HEARTBEAT_SEC");
+    fx_test = (struct cj_test_settings){0};
     put_job(&f, 1, 0, 0);
     for (size_t i = 0; i < ELEMENTSOF(w); i++) {
         watch(&f, &w[i], "/v1/events?after=0");
@@ -741,9 +745,9 @@ static void test_events_heartbeat(void **state)
     struct watcher w;
     struct parsed p = {0};
 
-    setenv("COPYJOBD_HEARTBEAT_SEC", "1", 1);
+    fx_test.heartbeat_s = 1;
     fx_start(&f, 0, 16);
-    unsetenv("COPYJOBD_HEARTBEAT_SEC");
+    fx_test = (struct cj_test_settings){0};
     watch(&f, &w, "/v1/events");
     int64_t deadline = mono_ns() + WAIT_NS;
     size_t blanks = 0;
@@ -928,9 +932,9 @@ static void test_request_deadline(void **state)
     struct client slow, later;
     struct parsed p = {0};
 
-    setenv("COPYJOBD_HEADER_TIMEOUT_SEC", "1", 1);
+    fx_test.header_timeout_s = 1;
     fx_start(&f, 0, 16);
-    unsetenv("COPYJOBD_HEADER_TIMEOUT_SEC");
+    fx_test = (struct cj_test_settings){0};
 
     client_open(&f, &slow);
     client_open(&f, &later);
@@ -990,11 +994,10 @@ static void test_idle_timeout(void **state)
     struct watcher w;
     struct parsed p = {0};
 
-    setenv("COPYJOBD_IDLE_TIMEOUT_SEC", "1", 1);
-    setenv("COPYJOBD_HEARTBEAT_SEC", "3600", 1);
+    fx_test.idle_timeout_s = 1;
+    fx_test.heartbeat_s = 3600;
     fx_start(&f, 0, 16);
-    unsetenv("COPYJOBD_IDLE_TIMEOUT_SEC");
-    unsetenv("COPYJOBD_HEARTBEAT_SEC");
+    fx_test = (struct cj_test_settings){0};
 
     watch(&f, &w, "/v1/events");
     client_open(&f, &idle);

@@ -19,16 +19,12 @@ static struct test_job_spec spec(unsigned id, enum cj_status st, int64_t t)
                                   .name = test_names[id % 9]};
 }
 
-static void test_siphash_vector(void **state)
+/* The model hash is stored in every row and idx_model key: its value may never change. */
+static void test_stored_hashes_stable(void **state)
 {
-    /* The reference vector of the SipHash paper: key 00..0f, message 00..0e. */
-    uint8_t key[16], msg[15];
-    for (int i = 0; i < 16; i++)
-        key[i] = (uint8_t)i;
-    for (int i = 0; i < 15; i++)
-        msg[i] = (uint8_t)i;
-    assert_true(store_siphash24(key, msg, sizeof(msg)) == UINT64_C(0xa129ca6149be45e5));
-    assert_true(store_siphash24(key, msg, 0) == UINT64_C(0x726fdb47dd0e0e31));
+    static const char arn[] = "arn:aws:bedrock:us-east-1:123456789012:custom-model/m1";
+    assert_true(store_model_hash(arn, sizeof(arn) - 1) == UINT64_C(0x699f8d642ea05e19));
+    assert_true(store_job_hash(arn, sizeof(arn) - 1) == UINT64_C(0x83fdde269dd36ca9));
 }
 
 static void test_open_reopen(void **state)
@@ -944,7 +940,7 @@ static void test_planner(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_siphash_vector),
+        cmocka_unit_test(test_stored_hashes_stable),
         cmocka_unit_test(test_open_reopen),
         cmocka_unit_test(test_open_symlinked_directory),
         cmocka_unit_test(test_schema_versions),

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sync-retry.h"
 #include "hash-set.h"
+#include "sync-retry.h"
 
 static void test_classify_http(void **state)
 {
@@ -112,30 +112,6 @@ static void test_backoff(void **state)
     assert_true(low > 300 && high > 300);
 }
 
-static void test_retry_settings(void **state)
-{
-    uint64_t base, cap;
-    unsetenv("COPYJOBD_RETRY_BASE_MS");
-    unsetenv("COPYJOBD_RETRY_CAP_MS");
-    cj_retry_settings(&base, &cap);
-    assert_int_equal(base, CJ_RETRY_BASE_USEC);
-    assert_int_equal(cap, CJ_RETRY_CAP_USEC);
-    setenv("COPYJOBD_RETRY_BASE_MS", "10", 1);
-    cj_retry_settings(&base, &cap);
-    assert_int_equal(base, 10000);
-    assert_int_equal(cap, CJ_RETRY_CAP_USEC);
-    setenv("COPYJOBD_RETRY_CAP_MS", "5", 1); /* below the base: raised to it */
-    cj_retry_settings(&base, &cap);
-    assert_int_equal(cap, 10000);
-    setenv("COPYJOBD_RETRY_BASE_MS", "-3", 1);
-    setenv("COPYJOBD_RETRY_CAP_MS", "lots", 1);
-    cj_retry_settings(&base, &cap);
-    assert_int_equal(base, CJ_RETRY_BASE_USEC);
-    assert_int_equal(cap, CJ_RETRY_CAP_USEC);
-    unsetenv("COPYJOBD_RETRY_BASE_MS");
-    unsetenv("COPYJOBD_RETRY_CAP_MS");
-}
-
 static void test_clock_offset(void **state)
 {
     int64_t off = 12345;
@@ -193,8 +169,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_classify_http), cmocka_unit_test(test_classify_transport),
-        cmocka_unit_test(test_backoff),       cmocka_unit_test(test_retry_settings),
-        cmocka_unit_test(test_clock_offset),  cmocka_unit_test(test_hash_set),
+        cmocka_unit_test(test_backoff),       cmocka_unit_test(test_clock_offset),
+        cmocka_unit_test(test_hash_set),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

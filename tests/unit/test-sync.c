@@ -94,6 +94,9 @@ struct sync_opts {
 static void sync_create(struct fixture *f, const struct sync_opts *o)
 {
     struct cj_settings settings = {0};
+    /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
+    settings.test.has_retry_base_usec = true;
+    settings.test.retry_base_usec = 10 * 1000;
     settings.aws.region = (char *)"us-east-1";
     settings.aws.profile = (char *)"default";
     settings.aws.endpoint = (char *)o->endpoint;
@@ -477,6 +480,9 @@ static void test_canned_missing_credentials(void **state)
 
     /* Reconfigure supplies them for the next pass. */
     struct cj_settings settings = {0};
+    /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
+    settings.test.has_retry_base_usec = true;
+    settings.test.retry_base_usec = 10 * 1000;
     settings.aws.region = (char *)"us-east-1";
     settings.aws.endpoint = f->endpoint;
     settings.sync.interval_usec = 3600 * CJ_USEC_PER_SEC;
@@ -529,6 +535,9 @@ static void test_canned_reconfigure_mid_pass(void **state)
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
     wait_for_requests(f, 1);
     struct cj_settings settings = {0};
+    /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
+    settings.test.has_retry_base_usec = true;
+    settings.test.retry_base_usec = 10 * 1000;
     settings.aws.region = (char *)"us-east-1";
     settings.aws.endpoint = f->endpoint;
     settings.sync.interval_usec = 3600 * CJ_USEC_PER_SEC;
@@ -1267,8 +1276,6 @@ static void test_fake_cancel_mid_pass(void **state)
 
 int main(void)
 {
-    /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
-    setenv("COPYJOBD_RETRY_BASE_MS", "10", 1);
     /* Credential reloads must not wait for an instance metadata service. */
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);

@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* SipHash-2-4 (Aumasson and Bernstein): fast, well distributed 64-bit hashes of short
- * strings. The keys are fixed because the model hash is stored on disk; collisions are
- * harmless (the model filter checks the real ARN on the row, and a pass-hash collision only
- * delays a removal to a later pass). */
-#include "store-internal.h"
+#include "siphash.h"
+
+static inline uint64_t get_le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = (v << 8) | p[i];
+    return v;
+}
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
 
@@ -25,9 +29,9 @@
         v2 = ROTL(v2, 32);                                                                         \
     } while (0)
 
-uint64_t store_siphash24(const uint8_t key[16], const void *data, size_t len)
+uint64_t cj_siphash24(const uint8_t key[16], const void *data, size_t len)
 {
-    const uint8_t *in = data;
+    const uint8_t *in = len ? data : (const void *)""; /* no arithmetic on NULL */
     uint64_t k0 = get_le64(key), k1 = get_le64(key + 8);
     uint64_t v0 = UINT64_C(0x736f6d6570736575) ^ k0;
     uint64_t v1 = UINT64_C(0x646f72616e646f6d) ^ k1;
@@ -56,16 +60,4 @@ uint64_t store_siphash24(const uint8_t key[16], const void *data, size_t len)
     SIPROUND;
     SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
-}
-
-uint64_t store_model_hash(const char *arn, size_t len)
-{
-    static const uint8_t key[16] = "cj-model-arn-v1";
-    return store_siphash24(key, arn, len);
-}
-
-uint64_t store_job_hash(const char *arn, size_t len)
-{
-    static const uint8_t key[16] = "cj-job-arn-pass";
-    return store_siphash24(key, arn, len);
 }
