@@ -6,7 +6,7 @@
 #include "dashboard.h"
 #include "server-internal.h"
 
-const struct cj_dashboard_asset *cj_dashboard_find(const char *url)
+const struct cj_dashboard_asset *api_dashboard_find(const char *url)
 {
     for (size_t i = 0; i < cj_dashboard_n_assets; i++)
         if (strcmp(cj_dashboard_assets[i].url, url) == 0)
@@ -37,12 +37,13 @@ static bool add(struct MHD_Response *r, const char *name, const char *value)
     return MHD_add_response_header(r, name, value) == MHD_YES;
 }
 
-int cj_server_handle_dashboard(struct cj_request *req, const char *url, struct cj_reply *reply)
+int api_handle_dashboard(struct cj_request *req, struct cj_reply *reply)
 {
-    const struct cj_dashboard_asset *a = cj_dashboard_find(url);
+    const char *url = req->url;
+    const struct cj_dashboard_asset *a = api_dashboard_find(url);
     if (!a)
-        return cj_reply_error(reply, 404, "ResourceNotFoundException",
-                              "no such dashboard file: %s; the dashboard is at /", url);
+        return api_reply_error(reply, 404, "ResourceNotFoundException",
+                               "no such dashboard file: %s; the dashboard is at /", url);
 
     const char *inm = MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND,
                                                   MHD_HTTP_HEADER_IF_NONE_MATCH);

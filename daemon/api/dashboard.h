@@ -18,7 +18,7 @@ extern const struct cj_dashboard_asset cj_dashboard_assets[];
 extern const size_t cj_dashboard_n_assets;
 
 /* The asset served at url, or NULL. */
-const struct cj_dashboard_asset *cj_dashboard_find(const char *url);
+const struct cj_dashboard_asset *api_dashboard_find(const char *url);
 
 struct cj_request;
 struct cj_reply;
@@ -26,7 +26,7 @@ struct cj_reply;
  * for a URL under /dashboard/ that is not one. Every answer carries the CSP, nosniff,
  * Referrer-Policy: no-referrer and Cache-Control: no-cache (revalidated by ETag, so a new
  * daemon's page is never mixed with an old one's script). */
-int cj_server_handle_dashboard(struct cj_request *req, const char *url, struct cj_reply *reply);
+int api_handle_dashboard(struct cj_request *req, struct cj_reply *reply); /* req->url */
 
 /* What the page may load and where from: only this origin, no inline script or style, no
  * framing, no forms. */

@@ -55,7 +55,7 @@ static enum query_key lookup_key(const char *name)
     return KEY_UNKNOWN;
 }
 
-void cj_query_storage_done(struct cj_query_storage *st)
+void api_query_storage_done(struct cj_query_storage *st)
 {
     if (!st)
         return;
@@ -213,8 +213,8 @@ static int parse_one(enum query_key key, const char *name, const char *value, st
     }
 }
 
-int cj_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
-                   struct cj_query_storage *st, char *err, size_t errlen)
+int api_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
+                    struct cj_query_storage *st, char *err, size_t errlen)
 {
     const char *seen[_KEY_MAX] = {0};
     int r;
@@ -259,7 +259,7 @@ int cj_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
 fail:
     if (r == -ENOMEM)
         set_error(err, errlen, "out of memory");
-    cj_query_storage_done(st);
+    api_query_storage_done(st);
     *q = (struct cj_query){.max_results = CJ_MAX_RESULTS_MAX};
     return r;
 }

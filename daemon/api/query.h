@@ -13,12 +13,12 @@ struct cj_query_storage {
     char *name_contains;
     char *next_token;
 };
-void cj_query_storage_done(struct cj_query_storage *st);
+void api_query_storage_done(struct cj_query_storage *st);
 
 /* Validates the decoded query arguments, in the order they came (repeats included; a value
  * may be NULL for "?key"). Keys are Bedrock's wire names; an unknown key is ignored; a
  * repeated known key or a bad value is -EINVAL with a message naming the parameter in err,
  * e.g. "maxResults: must be an integer from 1 to 1000". Defaults: sortOrder Descending,
  * maxResults 1000. `targetModelNameContains` is accepted as outputModelNameContains. */
-int cj_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
-                   struct cj_query_storage *st, char *err, size_t errlen);
+int api_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
+                    struct cj_query_storage *st, char *err, size_t errlen);

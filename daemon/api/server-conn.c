@@ -18,7 +18,7 @@
 #include "log.h"
 #include "server-internal.h"
 
-int64_t cj_server_mono_ns(void)
+int64_t api_mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -30,7 +30,7 @@ static void deadline_rearm(struct cj_server *s);
 static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata)
 {
     struct cj_server *s = userdata;
-    int64_t now = cj_server_mono_ns();
+    int64_t now = api_mono_ns();
     bool closed = false;
 
     s->deadline_armed_ns = 0;
@@ -50,7 +50,7 @@ static int on_deadline(sd_event_source *source, uint64_t usec, void *userdata)
     }
     if (closed) {
         log_debug("http: closed connections that did not send a complete request in time");
-        cj_server_kick(s);
+        api_kick(s);
     }
     deadline_rearm(s);
     return 0;
@@ -82,7 +82,7 @@ static void deadline_rearm(struct cj_server *s)
     s->deadline_armed_ns = earliest;
 }
 
-void cj_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns)
+void api_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns)
 {
     if (!c)
         return;
@@ -92,7 +92,7 @@ void cj_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns)
         deadline_rearm(s);
 }
 
-struct cj_conn *cj_server_conn_of(struct MHD_Connection *connection)
+struct cj_conn *api_conn_of(struct MHD_Connection *connection)
 {
     const union MHD_ConnectionInfo *info =
         MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
@@ -112,8 +112,8 @@ static int ensure_timer(struct cj_server *s)
     return 0;
 }
 
-void cj_server_notify_connection(void *cls, struct MHD_Connection *connection,
-                                 void **socket_context, enum MHD_ConnectionNotificationCode toe)
+void api_notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe)
 {
     struct cj_server *s = cls;
 
@@ -133,8 +133,7 @@ void cj_server_notify_connection(void *cls, struct MHD_Connection *connection,
         s->conns_head = c;
         s->n_conns++;
         *socket_context = c;
-        cj_conn_set_deadline(c,
-                             cj_server_mono_ns() + (int64_t)s->header_timeout_s * CJ_NSEC_PER_SEC);
+        api_conn_set_deadline(c, api_mono_ns() + (int64_t)s->header_timeout_s * CJ_NSEC_PER_SEC);
         return;
     }
 
@@ -154,20 +153,20 @@ void cj_server_notify_connection(void *cls, struct MHD_Connection *connection,
 }
 
 /* Called once the request line of each request has arrived. */
-void *cj_server_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
+void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
 {
     struct cj_server *s = cls;
-    struct cj_conn *c = cj_server_conn_of(connection);
+    struct cj_conn *c = api_conn_of(connection);
 
     if (c) {
-        int64_t d = cj_server_mono_ns() + (int64_t)s->header_timeout_s * CJ_NSEC_PER_SEC;
+        int64_t d = api_mono_ns() + (int64_t)s->header_timeout_s * CJ_NSEC_PER_SEC;
         if (c->deadline_ns == 0 || d < c->deadline_ns)
-            cj_conn_set_deadline(c, d);
+            api_conn_set_deadline(c, d);
     }
     return NULL; /* *req_cls stays NULL: the access handler sets up the request */
 }
 
-void cj_server_conns_stop(struct cj_server *s)
+void api_conns_stop(struct cj_server *s)
 {
     s->deadline_timer = sd_event_source_disable_unref(s->deadline_timer);
     s->deadline_armed_ns = 0;

@@ -11,7 +11,7 @@
 #include "log.h"
 #include "server-internal.h"
 
-int cj_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
+int api_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
 {
     char message[1024];
     va_list ap;
@@ -31,24 +31,24 @@ int cj_reply_error(struct cj_reply *reply, unsigned status, const char *type, co
     return r;
 }
 
-int cj_reply_errno(struct cj_reply *reply, int r, const char *what)
+int api_reply_errno(struct cj_reply *reply, int r, const char *what)
 {
     switch (r) {
     case -EBUSY:
     case -EAGAIN:
-        return cj_reply_error(reply, 503, "ServiceUnavailableException",
-                              "%s: the cache is busy, try again", what);
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "%s: the cache is busy, try again", what);
     case -ENOMEM:
     case -E2BIG:
-        return cj_reply_error(reply, 500, "InternalServerException",
-                              "%s: the answer does not fit in memory", what);
+        return api_reply_error(reply, 500, "InternalServerException",
+                               "%s: the answer does not fit in memory", what);
     default:
-        return cj_reply_error(reply, 500, "InternalServerException", "%s: %s", what,
-                              strerror(r < 0 ? -r : r));
+        return api_reply_error(reply, 500, "InternalServerException", "%s: %s", what,
+                               strerror(r < 0 ? -r : r));
     }
 }
 
-void cj_reply_done(struct cj_reply *reply)
+void api_reply_done(struct cj_reply *reply)
 {
     cj_buf_free(&reply->body);
     if (reply->response) {
@@ -57,7 +57,7 @@ void cj_reply_done(struct cj_reply *reply)
     }
 }
 
-int64_t cj_server_synced_at_ns(struct cj_server *s)
+int64_t api_synced_at_ns(struct cj_server *s)
 {
     struct cj_store_stats st;
     int64_t synced = 0;
@@ -77,7 +77,7 @@ static bool add_header(struct MHD_Response *resp, const char *name, const char *
 static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
 {
     char age[32];
-    int64_t synced = cj_server_synced_at_ns(s);
+    int64_t synced = api_synced_at_ns(s);
 
     if (synced <= 0)
         return true; /* never synced: nothing honest to say */
@@ -103,7 +103,7 @@ static void format_request_id(struct cj_server *s, char out[static 37])
              (uint32_t)(c >> 48) & 0xffff, c & UINT64_C(0xffffffffffff));
 }
 
-enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
+enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     struct MHD_Response *resp;
@@ -143,6 +143,6 @@ enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply)
     if (ret == MHD_NO)
         log_debug("http: cannot queue the %u response", reply->status);
     else
-        cj_server_count_request(s, req->endpoint, reply->status);
+        api_count_request(s, req->endpoint, reply->status);
     return ret;
 }

@@ -68,7 +68,7 @@ static void resume_all(struct cj_server *s, bool heartbeat)
     }
     /* MHD picks up resumed connections in its next run; make that run happen now. */
     if (resumed)
-        cj_server_kick(s);
+        api_kick(s);
 }
 
 static void on_store_change(struct cj_store *store, uint64_t last_seq, void *userdata)
@@ -101,7 +101,7 @@ static int on_heartbeat(sd_event_source *source, uint64_t usec, void *userdata)
     return 0;
 }
 
-int cj_server_events_start(struct cj_server *s)
+int api_events_start(struct cj_server *s)
 {
     int r = sd_event_add_time(s->event, &s->heartbeat_timer, CLOCK_MONOTONIC, UINT64_MAX,
                               CJ_USEC_PER_SEC, on_heartbeat, s);
@@ -113,7 +113,7 @@ int cj_server_events_start(struct cj_server *s)
     return 0;
 }
 
-void cj_server_events_stop(struct cj_server *s)
+void api_events_stop(struct cj_server *s)
 {
     cj_store_set_change_callback(s->store, NULL, NULL);
     s->heartbeat_timer = sd_event_source_disable_unref(s->heartbeat_timer);
@@ -146,7 +146,7 @@ static int append_job(struct cj_buf *b, const char *json, size_t len)
 
 static int watcher_append_gap(struct cj_watcher *w, uint64_t after, uint64_t first)
 {
-    return w->sse ? cj_sse_append_gap(&w->out, after, first) : append_gap(&w->out, after, first);
+    return w->sse ? api_sse_append_gap(&w->out, after, first) : append_gap(&w->out, after, first);
 }
 
 static int on_event(const struct cj_store_event *ev, void *userdata)
@@ -163,7 +163,7 @@ static int on_event(const struct cj_store_event *ev, void *userdata)
     if (r < 0)
         return r;
     if (w->sse)
-        r = cj_sse_append_event(b, ev->seq, type, ev->job_json, ev->job_json_len);
+        r = api_sse_append_event(b, ev->seq, type, ev->job_json, ev->job_json_len);
     else {
         r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", ev->seq, type);
         if (r >= 0)
@@ -203,7 +203,7 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         }
         if (w->out.len == 0 && w->heartbeat_due)
-            r = w->sse ? cj_sse_append_heartbeat(&w->out) : cj_buf_append_char(&w->out, '\n');
+            r = w->sse ? api_sse_append_heartbeat(&w->out) : cj_buf_append_char(&w->out, '\n');
         if (r < 0)
             return MHD_CONTENT_READER_END_WITH_ERROR;
         if (w->out.len == 0) {
@@ -268,7 +268,7 @@ static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply 
     if (a.count == 0)
         return 0;
     if (a.count > 1) {
-        cj_reply_error(reply, 400, "ValidationException", "after: given more than once");
+        api_reply_error(reply, 400, "ValidationException", "after: given more than once");
         return 2;
     }
     const char *v = a.value ? a.value : "";
@@ -278,10 +278,10 @@ static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply 
     unsigned long long n = strtoull(v, &end, 10);
     if (len == 0 || len > 20 || strspn(v, "0123456789") != len || errno != 0 || *end != '\0' ||
         n == UINT64_MAX) {
-        cj_reply_error(reply, 400, "ValidationException",
-                       "after: must be an event sequence number (an integer from 0 to %" PRIu64
-                       "), the seq of the last event seen",
-                       UINT64_MAX - 1);
+        api_reply_error(reply, 400, "ValidationException",
+                        "after: must be an event sequence number (an integer from 0 to %" PRIu64
+                        "), the seq of the last event seen",
+                        UINT64_MAX - 1);
         return 2;
     }
     *ret = n;
@@ -294,23 +294,23 @@ static int parse_last_event_id(struct MHD_Connection *c, uint64_t *ret, struct c
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     if (!v)
         return 0;
-    if (cj_sse_parse_last_event_id(v, ret) < 0) {
-        cj_reply_error(reply, 400, "ValidationException",
-                       "Last-Event-ID: must be an event id this feed sent (an integer from 0 to "
-                       "%" PRIu64 ")",
-                       UINT64_MAX - 1);
+    if (api_sse_parse_last_event_id(v, ret) < 0) {
+        api_reply_error(reply, 400, "ValidationException",
+                        "Last-Event-ID: must be an event id this feed sent (an integer from 0 to "
+                        "%" PRIu64 ")",
+                        UINT64_MAX - 1);
         return 2;
     }
     return 1;
 }
 
-int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
+int api_handle_events(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     uint64_t after = 0, first = 0, last = 0;
     int r;
 
-    bool sse = cj_sse_accepts(
+    bool sse = api_sse_accepts(
         MHD_lookup_connection_value(req->connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT));
     int has_after = parse_after(req->connection, &after, reply);
     if (has_after > 1)
@@ -323,13 +323,13 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
             has_after = 1;
     }
     if (s->stopping)
-        return cj_reply_error(reply, 503, "ServiceUnavailableException", "copyjobd is stopping");
+        return api_reply_error(reply, 503, "ServiceUnavailableException", "copyjobd is stopping");
     if (s->n_watchers >= s->max_watchers)
-        return cj_reply_error(reply, 429, "ThrottlingException",
-                              "too many event watchers: at most %zu at once", s->max_watchers);
+        return api_reply_error(reply, 429, "ThrottlingException",
+                               "too many event watchers: at most %zu at once", s->max_watchers);
     r = cj_store_events_bounds(s->store, &first, &last);
     if (r < 0)
-        return cj_reply_errno(reply, r, "reading the change log");
+        return api_reply_errno(reply, r, "reading the change log");
 
     struct cj_watcher *w = calloc(1, sizeof(*w));
     if (!w)
@@ -353,7 +353,7 @@ int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply)
     /* The opening block makes the headers and first bytes go out now (EventSource reports
      * the stream open only then) and records where a reconnect must resume. After a reset
      * log the client keeps its own position until the gap event reaches it. */
-    if (sse && cj_sse_append_open(&w->out, w->pos, !w->gap_forced) < 0) {
+    if (sse && api_sse_append_open(&w->out, w->pos, !w->gap_forced) < 0) {
         free(w);
         return -ENOMEM;
     }

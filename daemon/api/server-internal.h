@@ -45,7 +45,7 @@ enum cj_endpoint {
     CJ_ENDPOINT_OTHER,
     _CJ_ENDPOINT_MAX,
 };
-const char *cj_endpoint_to_string(enum cj_endpoint e);
+const char *api_endpoint_to_string(enum cj_endpoint e);
 
 struct cj_http_counter {
     unsigned code;
@@ -125,6 +125,8 @@ struct cj_request {
     struct MHD_Connection *connection;
     struct cj_conn *conn; /* NULL if it could not be tracked */
     enum cj_endpoint endpoint;
+    const char *url;       /* the decoded path, valid while the request is answered */
+    const char *path_tail; /* after a prefix route's path: the jobArn, the dashboard file */
     size_t body_bytes;
 
     /* POST /v1/sync?wait=true */
@@ -146,71 +148,70 @@ struct cj_reply {
     bool suspended;                /* no answer now: the connection waits (sync wait) */
     const char *content_type;      /* NULL: application/json */
     struct MHD_Response *response; /* a prepared response (the event stream) sent instead of
-                                      body; cj_reply_send() and cj_reply_done() release it */
+                                      body; api_reply_send() and api_reply_done() release it */
 };
 
 /* server-errors.c */
-int cj_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
+int api_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
     _printf_(4, 5);
 /* Maps a negative errno from the store or sync to the matching AWS error. */
-int cj_reply_errno(struct cj_reply *reply, int r, const char *what);
-enum MHD_Result cj_reply_send(struct cj_request *req, struct cj_reply *reply);
-void cj_reply_done(struct cj_reply *reply);
+int api_reply_errno(struct cj_reply *reply, int r, const char *what);
+enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply);
+void api_reply_done(struct cj_reply *reply);
 /* The time of the last successful sync (store or sync engine), 0 if never. */
-int64_t cj_server_synced_at_ns(struct cj_server *s);
+int64_t api_synced_at_ns(struct cj_server *s);
 
 /* Makes every listener run MHD on the next event loop iteration. */
-void cj_server_kick(struct cj_server *s);
+void api_kick(struct cj_server *s);
 
 /* server-routes.c */
-enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *connection,
-                                         const char *url, const char *method, const char *version,
-                                         const char *upload_data, size_t *upload_data_size,
-                                         void **req_cls);
-void cj_server_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
-                                 enum MHD_RequestTerminationCode toe);
+enum MHD_Result api_access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls);
+void api_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                           enum MHD_RequestTerminationCode toe);
 
 /* server-list.c */
-int cj_server_handle_list(struct cj_request *req, struct cj_reply *reply);
-int cj_server_handle_get(struct cj_request *req, const char *job_arn, struct cj_reply *reply);
+int api_handle_list(struct cj_request *req, struct cj_reply *reply);
+int api_handle_get(struct cj_request *req, struct cj_reply *reply); /* req->path_tail: the jobArn */
 
 /* server-misc.c */
-int cj_server_handle_stats(struct cj_request *req, struct cj_reply *reply);
-int cj_server_handle_health(struct cj_request *req, struct cj_reply *reply);
-int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply);
+int api_handle_stats(struct cj_request *req, struct cj_reply *reply);
+int api_handle_health(struct cj_request *req, struct cj_reply *reply);
+int api_handle_sync(struct cj_request *req, struct cj_reply *reply);
 /* Called again when a connection waiting for the sync is resumed. */
-int cj_server_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply);
-void cj_server_on_sync_done(struct cj_sync *sync, int result, void *userdata);
+int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply);
+void api_on_sync_done(struct cj_sync *sync, int result, void *userdata);
 /* Takes a request off the waiting list (it completed or the server stops). */
-void cj_server_unwait(struct cj_request *req);
+void api_unwait(struct cj_request *req);
 
 /* server-events.c: GET /v1/events */
-int cj_server_handle_events(struct cj_request *req, struct cj_reply *reply);
-int cj_server_events_start(struct cj_server *s);
+int api_handle_events(struct cj_request *req, struct cj_reply *reply);
+int api_events_start(struct cj_server *s);
 /* Ends every stream (the server stops): suspended watchers are resumed to end their chunked
  * answer. Call MHD_run() afterwards. */
-void cj_server_events_stop(struct cj_server *s);
+void api_events_stop(struct cj_server *s);
 
 /* server-metrics.c: GET /metrics */
-int cj_server_handle_metrics(struct cj_request *req, struct cj_reply *reply);
-void cj_server_count_request(struct cj_server *s, enum cj_endpoint e, unsigned code);
+int api_handle_metrics(struct cj_request *req, struct cj_reply *reply);
+void api_count_request(struct cj_server *s, enum cj_endpoint e, unsigned code);
 /* Appends v as a Prometheus label value (escaping \, " and newlines). */
-int cj_prometheus_label_value(struct cj_buf *b, const char *v);
+int api_prometheus_label_value(struct cj_buf *b, const char *v);
 
 /* server-conn.c: connection tracking and the header deadline */
-void cj_server_notify_connection(void *cls, struct MHD_Connection *connection,
-                                 void **socket_context, enum MHD_ConnectionNotificationCode toe);
-void *cj_server_uri_log(void *cls, const char *uri, struct MHD_Connection *connection);
-struct cj_conn *cj_server_conn_of(struct MHD_Connection *connection);
+void api_notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
+                           enum MHD_ConnectionNotificationCode toe);
+void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *connection);
+struct cj_conn *api_conn_of(struct MHD_Connection *connection);
 /* deadline_ns 0 clears it. */
-void cj_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns);
-int64_t cj_server_mono_ns(void);
-void cj_server_conns_stop(struct cj_server *s);
+void api_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns);
+int64_t api_mono_ns(void);
+void api_conns_stop(struct cj_server *s);
 
 /* server-socket.c */
 /* Fills fds with the listening sockets: those systemd passed, else the Unix socket this
  * creates (recorded in s->socket_path), plus the TCP ones of listen_tcp. */
-int cj_server_open_sockets(struct cj_server *s, const struct cj_settings *settings, int **ret_fds,
-                           char (**ret_names)[128], size_t *ret_n);
+int api_open_sockets(struct cj_server *s, const struct cj_settings *settings, int **ret_fds,
+                     char (**ret_names)[128], size_t *ret_n);
 /* Checks that fd is a listening stream socket of AF_UNIX, AF_INET or AF_INET6. */
-int cj_server_check_listen_fd(int fd);
+int api_check_listen_fd(int fd);

@@ -28,7 +28,7 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
     return MHD_YES;
 }
 
-int cj_server_handle_list(struct cj_request *req, struct cj_reply *reply)
+int api_handle_list(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_query_storage st = {0};
     struct cj_query q;
@@ -39,50 +39,52 @@ int cj_server_handle_list(struct cj_request *req, struct cj_reply *reply)
     /* Every pair, in order and with repeats, so that a repeated key can be refused. */
     MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     if (args.overflow)
-        return cj_reply_error(reply, 400, "ValidationException",
-                              "too many query parameters (at most %d)", CJ_SERVER_QUERY_ARGS_MAX);
+        return api_reply_error(reply, 400, "ValidationException",
+                               "too many query parameters (at most %d)", CJ_SERVER_QUERY_ARGS_MAX);
 
-    r = cj_query_parse(args.items, args.n, &q, &st, err, sizeof(err));
+    r = api_query_parse(args.items, args.n, &q, &st, err, sizeof(err));
     if (r == -EINVAL)
-        return cj_reply_error(reply, 400, "ValidationException", "%s", err);
+        return api_reply_error(reply, 400, "ValidationException", "%s", err);
     if (r < 0)
         return r;
 
     reply->from_cache = true;
     r = cj_store_list(req->server->store, &q, &reply->body, err, sizeof(err));
-    cj_query_storage_done(&st);
+    api_query_storage_done(&st);
     if (r == -EINVAL)
-        return cj_reply_error(reply, 400, "ValidationException", "%s",
-                              err[0] ? err : "nextToken: invalid token");
+        return api_reply_error(reply, 400, "ValidationException", "%s",
+                               err[0] ? err : "nextToken: invalid token");
     if (r < 0) {
         reply->from_cache = false;
-        return cj_reply_errno(reply, r, "listing the cache");
+        return api_reply_errno(reply, r, "listing the cache");
     }
     return 0;
 }
 
-int cj_server_handle_get(struct cj_request *req, const char *job_arn, struct cj_reply *reply)
+int api_handle_get(struct cj_request *req, struct cj_reply *reply)
 {
+    const char *job_arn = req->path_tail;
+
     size_t len = strlen(job_arn);
     int r;
 
     /* MHD has already percent-decoded the path, so "arn%3Aaws%3A...%2F..." and the raw
      * ARN both arrive here as the plain ARN. */
     if (!cj_valid_job_arn(job_arn, len))
-        return cj_reply_error(reply, 400, "ValidationException",
-                              "jobArn: must be a model copy job ARN "
-                              "(arn:aws:bedrock:REGION:ACCOUNT:model-copy-job/ID) of at most "
-                              "%d characters",
-                              CJ_JOB_ARN_MAX);
+        return api_reply_error(reply, 400, "ValidationException",
+                               "jobArn: must be a model copy job ARN "
+                               "(arn:aws:bedrock:REGION:ACCOUNT:model-copy-job/ID) of at most "
+                               "%d characters",
+                               CJ_JOB_ARN_MAX);
 
     reply->from_cache = true;
     r = cj_store_get(req->server->store, job_arn, &reply->body);
     if (r == -ENOENT)
-        return cj_reply_error(reply, 404, "ResourceNotFoundException",
-                              "Could not find model copy job %s", job_arn);
+        return api_reply_error(reply, 404, "ResourceNotFoundException",
+                               "Could not find model copy job %s", job_arn);
     if (r < 0) {
         reply->from_cache = false;
-        return cj_reply_errno(reply, r, "reading the cache");
+        return api_reply_errno(reply, r, "reading the cache");
     }
     return 0;
 }

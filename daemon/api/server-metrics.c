@@ -17,12 +17,12 @@ static const char *const endpoint_names[_CJ_ENDPOINT_MAX] = {
     [CJ_ENDPOINT_METRICS] = "metrics", [CJ_ENDPOINT_OTHER] = "other",
 };
 
-const char *cj_endpoint_to_string(enum cj_endpoint e)
+const char *api_endpoint_to_string(enum cj_endpoint e)
 {
     return (unsigned)e < _CJ_ENDPOINT_MAX ? endpoint_names[e] : "other";
 }
 
-void cj_server_count_request(struct cj_server *s, enum cj_endpoint e, unsigned code)
+void api_count_request(struct cj_server *s, enum cj_endpoint e, unsigned code)
 {
     if ((unsigned)e >= _CJ_ENDPOINT_MAX)
         e = CJ_ENDPOINT_OTHER;
@@ -39,7 +39,7 @@ void cj_server_count_request(struct cj_server *s, enum cj_endpoint e, unsigned c
     c[CJ_HTTP_CODES_MAX - 1].count++;
 }
 
-int cj_prometheus_label_value(struct cj_buf *b, const char *v)
+int api_prometheus_label_value(struct cj_buf *b, const char *v)
 {
     int r = 0;
     for (const char *p = v; r >= 0 && *p; p++) {
@@ -95,7 +95,7 @@ static int sync_metrics(struct cj_buf *b, const struct cj_sync_metrics *m, int64
         snprintf(type, sizeof(type), "%.*s", (int)sizeof(m->errors[i].type), m->errors[i].type);
         r = cj_buf_append_str(b, "copyjobd_api_errors_total{type=\"");
         if (r >= 0)
-            r = cj_prometheus_label_value(b, type[0] ? type : "Unknown");
+            r = api_prometheus_label_value(b, type[0] ? type : "Unknown");
         if (r >= 0)
             r = cj_buf_printf(b, "\"} %" PRIu64 "\n", m->errors[i].count);
     }
@@ -129,7 +129,7 @@ static int http_metrics(struct cj_buf *b, const struct cj_server *s)
         for (size_t i = 0; r >= 0 && i < CJ_HTTP_CODES_MAX && s->http[e][i].code; i++)
             r = cj_buf_printf(
                 b, "copyjobd_http_requests_total{endpoint=\"%s\",code=\"%u\"} %" PRIu64 "\n",
-                cj_endpoint_to_string(e), s->http[e][i].code, s->http[e][i].count);
+                api_endpoint_to_string(e), s->http[e][i].code, s->http[e][i].count);
     if (r >= 0)
         r = family(b, "copyjobd_http_connections_open", "gauge",
                    "Connections open to the local API (Unix socket and TCP).");
@@ -148,7 +148,7 @@ static int http_metrics(struct cj_buf *b, const struct cj_server *s)
     return r;
 }
 
-int cj_server_handle_metrics(struct cj_request *req, struct cj_reply *reply)
+int api_handle_metrics(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     struct cj_sync_metrics m = {0};
@@ -160,14 +160,14 @@ int cj_server_handle_metrics(struct cj_request *req, struct cj_reply *reply)
     if (r >= 0)
         r = cj_store_events_bounds(s->store, &first, &last);
     if (r < 0)
-        return cj_reply_errno(reply, r, "reading the cache");
+        return api_reply_errno(reply, r, "reading the cache");
     if (s->sync)
         cj_sync_get_metrics(s->sync, &m);
 
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
     r = jobs_metrics(b, &st);
     if (r >= 0)
-        r = sync_metrics(b, &m, cj_server_synced_at_ns(s));
+        r = sync_metrics(b, &m, api_synced_at_ns(s));
     if (r >= 0)
         r = http_metrics(b, s);
     if (r >= 0)
@@ -181,7 +181,7 @@ int cj_server_handle_metrics(struct cj_request *req, struct cj_reply *reply)
         r = cj_buf_printf(b, "copyjobd_events_last_seq %" PRIu64 "\n", last);
     if (r < 0) {
         reply->content_type = NULL;
-        return cj_reply_errno(reply, r, "building the metrics");
+        return api_reply_errno(reply, r, "building the metrics");
     }
     return 0;
 }

@@ -32,14 +32,14 @@ static int append_error(struct cj_buf *b, const char *type, const char *message)
     return r;
 }
 
-int cj_server_handle_stats(struct cj_request *req, struct cj_reply *reply)
+int api_handle_stats(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_store_stats st;
     struct cj_buf *b = &reply->body;
 
     int r = cj_store_stats(req->server->store, &st);
     if (r < 0)
-        return cj_reply_errno(reply, r, "reading the cache");
+        return api_reply_errno(reply, r, "reading the cache");
 
     reply->from_cache = true;
     r = cj_buf_printf(b, "{\"total\":%" PRIu64 ",\"byStatus\":{", st.total);
@@ -72,7 +72,7 @@ static const char *health_state(const struct cj_server *s, int64_t synced_ns,
     return "ok";
 }
 
-int cj_server_handle_health(struct cj_request *req, struct cj_reply *reply)
+int api_handle_health(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     struct cj_sync_status ss = {0};
@@ -81,7 +81,7 @@ int cj_server_handle_health(struct cj_request *req, struct cj_reply *reply)
 
     int r = cj_store_stats(s->store, &st);
     if (r < 0)
-        return cj_reply_errno(reply, r, "reading the cache");
+        return api_reply_errno(reply, r, "reading the cache");
     if (s->sync)
         cj_sync_get_status(s->sync, &ss);
 
@@ -125,7 +125,7 @@ static int bool_arg(struct MHD_Connection *c, const char *key, bool *ret, struct
     }
     if (strcmp(v, "false") == 0 || strcmp(v, "0") == 0)
         return 0;
-    cj_reply_error(reply, 400, "ValidationException", "%s: must be true or false", key);
+    api_reply_error(reply, 400, "ValidationException", "%s: must be true or false", key);
     return 1;
 }
 
@@ -139,7 +139,7 @@ static void wait_add(struct cj_server *s, struct cj_request *req)
     s->waiting_head = req;
 }
 
-void cj_server_unwait(struct cj_request *req)
+void api_unwait(struct cj_request *req)
 {
     struct cj_server *s = req->server;
 
@@ -155,7 +155,7 @@ void cj_server_unwait(struct cj_request *req)
     req->waiting = false;
 }
 
-int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
+int api_handle_sync(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     struct cj_sync_status before;
@@ -166,8 +166,8 @@ int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
         bool_arg(req->connection, "wait", &wait, reply) > 0)
         return 0;
     if (!s->sync || s->stopping)
-        return cj_reply_error(reply, 503, "ServiceUnavailableException",
-                              "syncing is not available in this daemon");
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "syncing is not available in this daemon");
 
     cj_sync_get_status(s->sync, &before);
     /* On the list before the trigger: a pass that fails at once may report before
@@ -176,9 +176,9 @@ int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
         wait_add(s, req);
     r = cj_sync_trigger(s->sync, full);
     if (r < 0) {
-        cj_server_unwait(req);
-        return cj_reply_error(reply, 503, "ServiceUnavailableException", "cannot start a sync: %s",
-                              strerror(-r));
+        api_unwait(req);
+        return api_reply_error(reply, 503, "ServiceUnavailableException", "cannot start a sync: %s",
+                               strerror(-r));
     }
 
     if (!wait) {
@@ -187,7 +187,7 @@ int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
                              before.running ? "false" : "true", before.running ? "true" : "false");
     }
     if (req->sync_done)
-        return cj_server_handle_sync_resumed(req, reply);
+        return api_handle_sync_resumed(req, reply);
 
     MHD_suspend_connection(req->connection);
     req->suspended = true;
@@ -195,7 +195,7 @@ int cj_server_handle_sync(struct cj_request *req, struct cj_reply *reply)
     return 0;
 }
 
-void cj_server_on_sync_done(struct cj_sync *sync, int result, void *userdata)
+void api_on_sync_done(struct cj_sync *sync, int result, void *userdata)
 {
     struct cj_server *s = userdata;
     struct cj_sync_status status;
@@ -217,10 +217,10 @@ void cj_server_on_sync_done(struct cj_sync *sync, int result, void *userdata)
     /* With external polling MHD needs MHD_run() after a resume (its epoll fd alone may
      * not wake): run every listener on the next loop iteration, outside this callback. */
     if (resumed)
-        cj_server_kick(s);
+        api_kick(s);
 }
 
-int cj_server_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply)
+int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
     struct cj_store_stats st = {0};
@@ -228,14 +228,14 @@ int cj_server_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply
     struct cj_buf *b = &reply->body;
     int r;
 
-    cj_server_unwait(req);
+    api_unwait(req);
     if (!req->sync_done)
-        return cj_reply_error(reply, 503, "ServiceUnavailableException",
-                              "copyjobd is stopping; the sync's result is unknown");
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "copyjobd is stopping; the sync's result is unknown");
 
     r = cj_store_stats(s->store, &st);
     if (r < 0)
-        return cj_reply_errno(reply, r, "reading the cache");
+        return api_reply_errno(reply, r, "reading the cache");
 
     reply->status = 200;
     r = cj_buf_printf(b, "{\"result\":\"%s\",\"error\":", req->sync_result < 0 ? "failed" : "ok");

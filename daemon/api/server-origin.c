@@ -82,7 +82,7 @@ static void quote_value(const char *v, char *out, size_t size)
     out[o] = '\0';
 }
 
-int cj_server_check_origin(struct cj_request *req, struct cj_reply *reply)
+int api_check_origin(struct cj_request *req, struct cj_reply *reply)
 {
     struct MHD_Connection *c = req->connection;
     const union MHD_ConnectionInfo *client =
@@ -101,11 +101,11 @@ int cj_server_check_origin(struct cj_request *req, struct cj_reply *reply)
     const char *host = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
     if (!host || !host_allowed(host, strlen(host), &le)) {
         quote_value(host ? host : "", shown, sizeof(shown));
-        cj_reply_error(reply, 403, "AccessDeniedException",
-                       "Host '%s' is not this listener: it answers only localhost:%u, "
-                       "127.0.0.1:%u or [::1]:%u (a page on another site cannot reach it "
-                       "through DNS rebinding)",
-                       shown, le.port, le.port, le.port);
+        api_reply_error(reply, 403, "AccessDeniedException",
+                        "Host '%s' is not this listener: it answers only localhost:%u, "
+                        "127.0.0.1:%u or [::1]:%u (a page on another site cannot reach it "
+                        "through DNS rebinding)",
+                        shown, le.port, le.port, le.port);
         return 1;
     }
 
@@ -116,11 +116,11 @@ int cj_server_check_origin(struct cj_request *req, struct cj_reply *reply)
     if (strncasecmp(origin, scheme, strlen(scheme)) != 0 ||
         !host_allowed(origin + strlen(scheme), strlen(origin) - strlen(scheme), &le)) {
         quote_value(origin, shown, sizeof(shown));
-        cj_reply_error(reply, 403, "AccessDeniedException",
-                       "Origin '%s' is not this listener's own (http://localhost:%u, "
-                       "http://127.0.0.1:%u or http://[::1]:%u): requests from other sites are "
-                       "refused",
-                       shown, le.port, le.port, le.port);
+        api_reply_error(reply, 403, "AccessDeniedException",
+                        "Origin '%s' is not this listener's own (http://localhost:%u, "
+                        "http://127.0.0.1:%u or http://[::1]:%u): requests from other sites are "
+                        "refused",
+                        shown, le.port, le.port, le.port);
         return 1;
     }
     return 0;

@@ -11,4 +11,4 @@
 
 /* Returns 0 when req may be answered; 1 when it is refused, with a 403 AccessDeniedException
  * filled in reply; a negative errno when it cannot be told (then reply is untouched). */
-int cj_server_check_origin(struct cj_request *req, struct cj_reply *reply);
+int api_check_origin(struct cj_request *req, struct cj_reply *reply);

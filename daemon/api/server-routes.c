@@ -11,124 +11,85 @@
 #include "server-internal.h"
 #include "server-origin.h"
 
-#define JOBS_PATH "/model-copy-jobs"
-
-enum route {
-    ROUTE_NONE,
-    ROUTE_LIST,
-    ROUTE_GET,
-    ROUTE_STATS,
-    ROUTE_HEALTH,
-    ROUTE_SYNC,
-    ROUTE_EVENTS,
-    ROUTE_METRICS,
-    ROUTE_DASHBOARD,
+/* The methods a route answers; HEAD is answered like GET. */
+enum {
+    METHOD_GET = 1 << 0,
+    METHOD_HEAD = 1 << 1,
+    METHOD_POST = 1 << 2,
 };
 
-static enum route find_route(const char *url, const char **ret_arn)
+typedef int (*route_handler)(struct cj_request *req, struct cj_reply *reply);
+
+/* Every endpoint, in one table. A prefix route matches a URL that begins with its path and
+ * has more after it; the rest is req->path_tail. */
+static const struct route {
+    const char *path;
+    bool prefix;
+    const char *shown_as; /* in the 405 message */
+    unsigned methods;
+    const char *allow; /* the Allow header of the 405 */
+    enum cj_endpoint endpoint;
+    route_handler handler;
+} routes[] = {
+    {"/model-copy-jobs", false, "/model-copy-jobs", METHOD_GET | METHOD_HEAD, "GET, HEAD",
+     CJ_ENDPOINT_LIST, api_handle_list},
+    {"/model-copy-jobs/", true, "/model-copy-jobs/{jobArn}", METHOD_GET | METHOD_HEAD, "GET, HEAD",
+     CJ_ENDPOINT_GET, api_handle_get},
+    {"/v1/stats", false, "/v1/stats", METHOD_GET | METHOD_HEAD, "GET, HEAD", CJ_ENDPOINT_STATS,
+     api_handle_stats},
+    {"/v1/health", false, "/v1/health", METHOD_GET | METHOD_HEAD, "GET, HEAD", CJ_ENDPOINT_HEALTH,
+     api_handle_health},
+    {"/v1/sync", false, "/v1/sync", METHOD_POST, "POST", CJ_ENDPOINT_SYNC, api_handle_sync},
+    /* A stream has no HEAD form worth having. */
+    {"/v1/events", false, "/v1/events", METHOD_GET, "GET", CJ_ENDPOINT_EVENTS, api_handle_events},
+    {"/metrics", false, "/metrics", METHOD_GET | METHOD_HEAD, "GET, HEAD", CJ_ENDPOINT_METRICS,
+     api_handle_metrics},
+    {"/", false, NULL, METHOD_GET | METHOD_HEAD, "GET, HEAD", CJ_ENDPOINT_OTHER,
+     api_handle_dashboard},
+    {"/dashboard/", true, NULL, METHOD_GET | METHOD_HEAD, "GET, HEAD", CJ_ENDPOINT_OTHER,
+     api_handle_dashboard},
+};
+
+static const struct route *find_route(const char *url, const char **ret_tail)
 {
-    if (strcmp(url, JOBS_PATH) == 0)
-        return ROUTE_LIST;
-    if (strncmp(url, JOBS_PATH "/", STRLEN(JOBS_PATH "/")) == 0 &&
-        url[STRLEN(JOBS_PATH "/")] != '\0') {
-        *ret_arn = url + STRLEN(JOBS_PATH "/");
-        return ROUTE_GET;
+    for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
+        const struct route *r = &routes[i];
+        size_t n = strlen(r->path);
+        if (r->prefix ? strncmp(url, r->path, n) == 0 && url[n] != '\0'
+                      : strcmp(url, r->path) == 0) {
+            *ret_tail = url + n;
+            return r;
+        }
     }
-    if (strcmp(url, "/v1/stats") == 0)
-        return ROUTE_STATS;
-    if (strcmp(url, "/v1/health") == 0)
-        return ROUTE_HEALTH;
-    if (strcmp(url, "/v1/sync") == 0)
-        return ROUTE_SYNC;
-    if (strcmp(url, "/v1/events") == 0)
-        return ROUTE_EVENTS;
-    if (strcmp(url, "/metrics") == 0)
-        return ROUTE_METRICS;
-    if (strcmp(url, "/") == 0 || strncmp(url, "/dashboard/", STRLEN("/dashboard/")) == 0)
-        return ROUTE_DASHBOARD;
-    return ROUTE_NONE;
+    return NULL;
 }
 
-static enum cj_endpoint route_endpoint(enum route r)
+static unsigned method_bit(const char *method)
 {
-    switch (r) {
-    case ROUTE_LIST:
-        return CJ_ENDPOINT_LIST;
-    case ROUTE_GET:
-        return CJ_ENDPOINT_GET;
-    case ROUTE_STATS:
-        return CJ_ENDPOINT_STATS;
-    case ROUTE_HEALTH:
-        return CJ_ENDPOINT_HEALTH;
-    case ROUTE_SYNC:
-        return CJ_ENDPOINT_SYNC;
-    case ROUTE_EVENTS:
-        return CJ_ENDPOINT_EVENTS;
-    case ROUTE_METRICS:
-        return CJ_ENDPOINT_METRICS;
-    case ROUTE_DASHBOARD:
-    case ROUTE_NONE:
-    default:
-        return CJ_ENDPOINT_OTHER;
-    }
-}
-
-static bool is_read_method(const char *method)
-{
-    return strcmp(method, MHD_HTTP_METHOD_GET) == 0 || strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
-}
-
-static int wrong_method(struct cj_reply *reply, const char *method, const char *url,
-                        const char *allow)
-{
-    reply->allow = allow;
-    return cj_reply_error(reply, 405, "ValidationException", "%s is not allowed on %s; use %s",
-                          method, url, allow);
+    if (strcmp(method, MHD_HTTP_METHOD_GET) == 0)
+        return METHOD_GET;
+    if (strcmp(method, MHD_HTTP_METHOD_HEAD) == 0)
+        return METHOD_HEAD;
+    if (strcmp(method, MHD_HTTP_METHOD_POST) == 0)
+        return METHOD_POST;
+    return 0;
 }
 
 static int dispatch(struct cj_request *req, const char *url, const char *method,
                     struct cj_reply *reply)
 {
-    const char *arn = NULL;
+    const struct route *r = find_route(url, &req->path_tail);
 
-    switch (find_route(url, &arn)) {
-    case ROUTE_LIST:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, JOBS_PATH, "GET, HEAD");
-        return cj_server_handle_list(req, reply);
-    case ROUTE_GET:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, JOBS_PATH "/{jobArn}", "GET, HEAD");
-        return cj_server_handle_get(req, arn, reply);
-    case ROUTE_STATS:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, "/v1/stats", "GET, HEAD");
-        return cj_server_handle_stats(req, reply);
-    case ROUTE_HEALTH:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, "/v1/health", "GET, HEAD");
-        return cj_server_handle_health(req, reply);
-    case ROUTE_SYNC:
-        if (strcmp(method, MHD_HTTP_METHOD_POST) != 0)
-            return wrong_method(reply, method, "/v1/sync", "POST");
-        return cj_server_handle_sync(req, reply);
-    case ROUTE_EVENTS:
-        /* A stream has no HEAD form worth having. */
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0)
-            return wrong_method(reply, method, "/v1/events", "GET");
-        return cj_server_handle_events(req, reply);
-    case ROUTE_METRICS:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, "/metrics", "GET, HEAD");
-        return cj_server_handle_metrics(req, reply);
-    case ROUTE_DASHBOARD:
-        if (!is_read_method(method))
-            return wrong_method(reply, method, url, "GET, HEAD");
-        return cj_server_handle_dashboard(req, url, reply);
-    case ROUTE_NONE:
-    default:
-        return cj_reply_error(reply, 404, "ResourceNotFoundException", "no such endpoint: %s", url);
+    if (!r)
+        return api_reply_error(reply, 404, "ResourceNotFoundException", "no such endpoint: %s",
+                               url);
+    if (!(method_bit(method) & r->methods)) {
+        reply->allow = r->allow;
+        return api_reply_error(reply, 405, "ValidationException", "%s is not allowed on %s; use %s",
+                               method, r->shown_as ? r->shown_as : url, r->allow);
     }
+    req->url = url;
+    return r->handler(req, reply);
 }
 
 /* A body announced larger than we read is refused before it is sent (the connection then
@@ -145,10 +106,9 @@ static bool announced_body_too_large(struct MHD_Connection *c)
     return errno != 0 || *end != '\0' || v > CJ_SERVER_BODY_MAX;
 }
 
-enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *connection,
-                                         const char *url, const char *method, const char *version,
-                                         const char *upload_data, size_t *upload_data_size,
-                                         void **req_cls)
+enum MHD_Result api_access_handler(void *cls, struct MHD_Connection *connection, const char *url,
+                                   const char *method, const char *version, const char *upload_data,
+                                   size_t *upload_data_size, void **req_cls)
 {
     struct cj_server *s = cls;
     struct cj_request *req = *req_cls;
@@ -162,28 +122,29 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
         req = calloc(1, sizeof(*req));
         if (!req)
             return MHD_NO;
-        const char *unused;
+        const char *tail;
+        const struct route *route = find_route(url, &tail);
         req->server = s;
         req->connection = connection;
-        req->conn = cj_server_conn_of(connection);
-        req->endpoint = route_endpoint(find_route(url, &unused));
+        req->conn = api_conn_of(connection);
+        req->endpoint = route ? route->endpoint : CJ_ENDPOINT_OTHER;
         *req_cls = req;
-        r = cj_server_check_origin(req, &reply);
-        if (r < 0 && cj_reply_errno(&reply, r, "checking the request's Host") < 0)
+        r = api_check_origin(req, &reply);
+        if (r < 0 && api_reply_errno(&reply, r, "checking the request's Host") < 0)
             return MHD_NO;
         if (r != 0) {
-            cj_conn_set_deadline(req->conn, 0);
-            ret = cj_reply_send(req, &reply);
-            cj_reply_done(&reply);
+            api_conn_set_deadline(req->conn, 0);
+            ret = api_reply_send(req, &reply);
+            api_reply_done(&reply);
             return ret;
         }
         if (announced_body_too_large(connection)) {
-            cj_conn_set_deadline(req->conn, 0);
-            cj_reply_error(&reply, 400, "ValidationException",
-                           "request bodies are not accepted (larger than %zu bytes)",
-                           CJ_SERVER_BODY_MAX);
-            ret = cj_reply_send(req, &reply);
-            cj_reply_done(&reply);
+            api_conn_set_deadline(req->conn, 0);
+            api_reply_error(&reply, 400, "ValidationException",
+                            "request bodies are not accepted (larger than %zu bytes)",
+                            CJ_SERVER_BODY_MAX);
+            ret = api_reply_send(req, &reply);
+            api_reply_done(&reply);
             return ret;
         }
         return MHD_YES;
@@ -201,31 +162,31 @@ enum MHD_Result cj_server_access_handler(void *cls, struct MHD_Connection *conne
 
     /* The whole request is in: from here on the connection is answered (or waits for a
      * sync or for events), which the request deadline does not cover. */
-    cj_conn_set_deadline(req->conn, 0);
+    api_conn_set_deadline(req->conn, 0);
     if (req->waiting)
-        r = cj_server_handle_sync_resumed(req, &reply);
+        r = api_handle_sync_resumed(req, &reply);
     else
         r = dispatch(req, url, method, &reply);
     if (r < 0)
-        r = cj_reply_errno(&reply, r, "request failed");
+        r = api_reply_errno(&reply, r, "request failed");
     if (r < 0) {
-        cj_reply_done(&reply);
+        api_reply_done(&reply);
         return MHD_NO;
     }
     if (reply.suspended) {
-        cj_reply_done(&reply);
+        api_reply_done(&reply);
         return MHD_YES;
     }
     if (reply.status >= 400)
         log_debug("http: %s %s -> %u %s", method, url, reply.status,
                   reply.error_type ? reply.error_type : "");
-    ret = cj_reply_send(req, &reply);
-    cj_reply_done(&reply);
+    ret = api_reply_send(req, &reply);
+    api_reply_done(&reply);
     return ret;
 }
 
-void cj_server_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
-                                 enum MHD_RequestTerminationCode toe)
+void api_request_completed(void *cls, struct MHD_Connection *connection, void **req_cls,
+                           enum MHD_RequestTerminationCode toe)
 {
     struct cj_server *s = cls;
     struct cj_request *req = *req_cls;
@@ -233,12 +194,12 @@ void cj_server_request_completed(void *cls, struct MHD_Connection *connection, v
     /* A keep-alive connection has the idle timeout to send its next request completely;
      * MHD closes it at that time anyway if it stays silent. */
     if (toe == MHD_REQUEST_TERMINATED_COMPLETED_OK)
-        cj_conn_set_deadline(cj_server_conn_of(connection),
-                             cj_server_mono_ns() + (int64_t)s->idle_timeout_s * CJ_NSEC_PER_SEC);
+        api_conn_set_deadline(api_conn_of(connection),
+                              api_mono_ns() + (int64_t)s->idle_timeout_s * CJ_NSEC_PER_SEC);
     if (!req)
         return;
     if (req->waiting)
-        cj_server_unwait(req);
+        api_unwait(req);
     free(req);
     *req_cls = NULL;
 }

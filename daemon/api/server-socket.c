@@ -52,7 +52,7 @@ static int socket_list_add(struct socket_list *l, int fd, const char *name)
     return 0;
 }
 
-int cj_server_check_listen_fd(int fd)
+int api_check_listen_fd(int fd)
 {
     static const int families[] = {AF_UNIX, AF_INET, AF_INET6};
 
@@ -307,7 +307,7 @@ static int adopt_passed_fds(int n, struct socket_list *out)
         int fd = SD_LISTEN_FDS_START + i;
         char name[sizeof(sock_name)];
 
-        int r = cj_server_check_listen_fd(fd);
+        int r = api_check_listen_fd(fd);
         if (r < 0)
             return log_error_errno(r,
                                    "fd %d passed by systemd is not a listening stream socket "
@@ -324,8 +324,8 @@ static int adopt_passed_fds(int n, struct socket_list *out)
     return 0;
 }
 
-int cj_server_open_sockets(struct cj_server *s, const struct cj_settings *settings, int **ret_fds,
-                           char (**ret_names)[128], size_t *ret_n)
+int api_open_sockets(struct cj_server *s, const struct cj_settings *settings, int **ret_fds,
+                     char (**ret_names)[128], size_t *ret_n)
 {
     struct socket_list l = {0};
     int r;

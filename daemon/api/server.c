@@ -38,7 +38,7 @@ static bool listener_run_again(void *userdata)
     return again;
 }
 
-void cj_server_kick(struct cj_server *s)
+void api_kick(struct cj_server *s)
 {
     for (size_t i = 0; i < s->n_listeners; i++)
         if (s->listeners[i].mhd_event)
@@ -52,9 +52,9 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
 
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_logger, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)cj_server_request_completed, s},
-        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)cj_server_notify_connection, s},
-        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)cj_server_uri_log, s},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_request_completed, s},
+        {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)api_notify_connection, s},
+        {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)api_uri_log, s},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s, NULL},
@@ -62,9 +62,8 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
         {MHD_OPTION_END, 0, NULL},
     };
     /* MHD owns fd from here on and closes it in MHD_stop_daemon(). */
-    l->mhd =
-        MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
-                         NULL, cj_server_access_handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
+    l->mhd = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL,
+                              NULL, api_access_handler, s, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
     if (!l->mhd)
         return log_error_errno(EINVAL, "http %s: cannot start libmicrohttpd", name);
 
@@ -95,12 +94,12 @@ static void release_waiting(struct cj_server *s)
             req->suspended = false;
             MHD_resume_connection(req->connection);
         }
-    cj_server_events_stop(s);
+    api_events_stop(s);
     for (size_t i = 0; i < s->n_listeners; i++)
         if (s->listeners[i].mhd)
             MHD_run(s->listeners[i].mhd);
     while (s->waiting_head)
-        cj_server_unwait(s->waiting_head);
+        api_unwait(s->waiting_head);
 }
 
 void cj_server_free(struct cj_server *s)
@@ -113,7 +112,7 @@ void cj_server_free(struct cj_server *s)
     for (size_t i = 0; i < s->n_listeners; i++)
         listener_stop(&s->listeners[i]);
     free(s->listeners);
-    cj_server_conns_stop(s);
+    api_conns_stop(s);
 
     /* Only the file this server made: a newer daemon may already have replaced it. */
     if (s->socket_path) {
@@ -169,11 +168,11 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
         sizeof(s->request_id_prefix))
         s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();
 
-    r = cj_server_events_start(s);
+    r = api_events_start(s);
     if (r < 0)
         goto fail;
 
-    r = cj_server_open_sockets(s, settings, &fds, &names, &n);
+    r = api_open_sockets(s, settings, &fds, &names, &n);
     if (r < 0)
         goto fail;
 
@@ -194,7 +193,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     }
 
     if (sync) {
-        r = cj_sync_add_done_callback(sync, cj_server_on_sync_done, s);
+        r = cj_sync_add_done_callback(sync, api_on_sync_done, s);
         if (r < 0) {
             log_error_errno(r, "cannot follow the sync's results: %m");
             goto fail;

@@ -50,7 +50,7 @@ static bool range_accepts(const char *s, const char *e)
     return true;
 }
 
-bool cj_sse_accepts(const char *accept)
+bool api_sse_accepts(const char *accept)
 {
     if (!accept)
         return false;
@@ -66,7 +66,7 @@ bool cj_sse_accepts(const char *accept)
     }
 }
 
-int cj_sse_parse_last_event_id(const char *value, uint64_t *ret)
+int api_sse_parse_last_event_id(const char *value, uint64_t *ret)
 {
     if (!value || !ret)
         return -EINVAL;
@@ -92,15 +92,15 @@ int cj_sse_parse_last_event_id(const char *value, uint64_t *ret)
     return 0;
 }
 
-int cj_sse_append_open(struct cj_buf *b, uint64_t pos, bool with_id)
+int api_sse_append_open(struct cj_buf *b, uint64_t pos, bool with_id)
 {
     if (!with_id)
         return cj_buf_printf(b, "retry: %u\n\n", CJ_SSE_RETRY_MS);
     return cj_buf_printf(b, "retry: %u\nid: %" PRIu64 "\n\n", CJ_SSE_RETRY_MS, pos);
 }
 
-int cj_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const char *job,
-                        size_t len)
+int api_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const char *job,
+                         size_t len)
 {
     int r = cj_buf_printf(
         b, "id: %" PRIu64 "\nevent: %s\ndata: {\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", seq,
@@ -117,7 +117,7 @@ int cj_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const 
     return cj_buf_append_str(b, "}\n\n");
 }
 
-int cj_sse_append_gap(struct cj_buf *b, uint64_t after, uint64_t first_seq)
+int api_sse_append_gap(struct cj_buf *b, uint64_t after, uint64_t first_seq)
 {
     return cj_buf_printf(b,
                          "event: gap\ndata: {\"type\":\"gap\",\"after\":%" PRIu64
@@ -125,7 +125,7 @@ int cj_sse_append_gap(struct cj_buf *b, uint64_t after, uint64_t first_seq)
                          after, first_seq);
 }
 
-int cj_sse_append_heartbeat(struct cj_buf *b)
+int api_sse_append_heartbeat(struct cj_buf *b)
 {
     return cj_buf_append_str(b, ": heartbeat\n\n");
 }

@@ -45,7 +45,7 @@ static bool host_is_allowed_link_local(const char *host)
            memcmp(&a6, &eks6, sizeof(a6)) == 0;
 }
 
-int cj_cred_container_url_check(const char *url, char *err, size_t errlen)
+int aws_cred_container_url_check(const char *url, char *err, size_t errlen)
 {
     CURLU *u = curl_url();
     char *scheme = NULL, *host = NULL, *user = NULL;
@@ -116,7 +116,7 @@ static int container_host(char **ret)
         return -ENOMEM;
     char err[160];
     if (strchr(override, '/') || strchr(override, '@') ||
-        cj_cred_container_url_check(url, err, sizeof(err)) < 0)
+        aws_cred_container_url_check(url, err, sizeof(err)) < 0)
         return log_error_errno(EINVAL, "COPYJOBD_CONTAINER_CREDENTIALS_HOST (test-only) must be a "
                                        "loopback host[:port]");
     /* Loopback only: the check above allows the link-local addresses too. */
@@ -187,7 +187,7 @@ static int authorization_token(char **ret)
     return 0;
 }
 
-int cj_credentials_from_container(struct cj_aws_credentials *c, char *source, size_t sourcelen)
+int aws_credentials_from_container(struct cj_aws_credentials *c, char *source, size_t sourcelen)
 {
     const char *relative = getenv("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI");
     const char *full = getenv("AWS_CONTAINER_CREDENTIALS_FULL_URI");
@@ -210,7 +210,7 @@ int cj_credentials_from_container(struct cj_aws_credentials *c, char *source, si
             return -ENOMEM;
         }
     } else if (full && *full) {
-        if (cj_cred_container_url_check(full, err, sizeof(err)) < 0)
+        if (aws_cred_container_url_check(full, err, sizeof(err)) < 0)
             return log_error_errno(
                 EINVAL, "Container credentials: AWS_CONTAINER_CREDENTIALS_FULL_URI: %s", err);
         if (!(url = strdup(full)))
@@ -235,7 +235,7 @@ int cj_credentials_from_container(struct cj_aws_credentials *c, char *source, si
         .timeout_ms = TIMEOUT_MS,
         .attempts = ATTEMPTS,
     };
-    r = cj_cred_http(&req, &body);
+    r = aws_cred_http(&req, &body);
     if (r == -EHOSTUNREACH)
         return log_error_errno(EHOSTUNREACH, "Container credentials (%s): no answer", url);
     if (r == -EFBIG)
@@ -249,8 +249,8 @@ int cj_credentials_from_container(struct cj_aws_credentials *c, char *source, si
         return log_error_errno(EPROTO, "Container credentials (%s): the endpoint answered HTTP %d",
                                url, r);
 
-    r = cj_cred_parse_json(CJ_CRED_JSON_CONTAINER, body.data, body.len, cj_now_ns(), c, err,
-                           sizeof(err));
+    r = aws_cred_parse_json(CJ_CRED_JSON_CONTAINER, body.data, body.len, cj_now_ns(), c, err,
+                            sizeof(err));
     if (r < 0)
         return log_error_errno(r == -ENOMEM || r == -EKEYEXPIRED ? -r : EPROTO,
                                "Container credentials (%s): %s", url, err);

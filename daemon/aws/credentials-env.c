@@ -37,7 +37,7 @@ static const char *getenv_nonempty(const char *name)
     return v && *v ? v : NULL;
 }
 
-int cj_credentials_from_environment(struct cj_aws_credentials *c, char *source, size_t sourcelen)
+int aws_credentials_from_environment(struct cj_aws_credentials *c, char *source, size_t sourcelen)
 {
     const char *id = getenv_nonempty("AWS_ACCESS_KEY_ID");
     const char *secret = getenv_nonempty("AWS_SECRET_ACCESS_KEY");
@@ -100,7 +100,7 @@ static int read_credential_file(int dirfd, const char *dir, const char *name, ch
     return 0;
 }
 
-int cj_credentials_from_systemd(struct cj_aws_credentials *c, char *source, size_t sourcelen)
+int aws_credentials_from_systemd(struct cj_aws_credentials *c, char *source, size_t sourcelen)
 {
     const char *dir = getenv_nonempty("CREDENTIALS_DIRECTORY");
     if (!dir)

@@ -15,7 +15,7 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 {
     struct cj_secret_buf *b = userdata;
     size_t n = size * nmemb;
-    cj_secret_buf_append(b, ptr, n);
+    aws_secret_buf_append(b, ptr, n);
     return b->overflow ? 0 : n; /* 0 aborts the transfer */
 }
 
@@ -74,12 +74,12 @@ static int once(const struct cj_cred_http_request *req, struct curl_slist *heade
     return r;
 }
 
-int cj_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *body)
+int aws_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *body)
 {
     struct curl_slist *headers = NULL;
     int r = 0;
 
-    if ((r = cj_secret_buf_init(body, CJ_CRED_RESPONSE_MAX)) < 0)
+    if ((r = aws_secret_buf_init(body, CJ_CRED_RESPONSE_MAX)) < 0)
         return r;
     /* An empty Content-Type stops curl from adding a form type to the empty PUT. */
     struct curl_slist *h = curl_slist_append(NULL, "Content-Type:");

@@ -34,7 +34,7 @@ static int imds_get(const char *method, const char *url, const char *header,
         .timeout_ms = TIMEOUT_MS,
         .attempts = ATTEMPTS,
     };
-    return cj_cred_http(&req, body);
+    return aws_cred_http(&req, body);
 }
 
 /* IAM role names: 1..64 of [A-Za-z0-9+=,.@_-]. */
@@ -67,7 +67,7 @@ static int endpoint(char **ret)
     return 0;
 }
 
-int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t sourcelen)
+int aws_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t sourcelen)
 {
     const char *disabled = getenv("AWS_EC2_METADATA_DISABLED");
     _cleanup_free_ char *base = NULL, *url = NULL;
@@ -95,14 +95,14 @@ int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t 
     }
     if (r < 0)
         return log_error_errno(r, "EC2 instance metadata (%s): the token request failed", base);
-    if (!cj_cred_token_ok(body.data, body.len) || body.len > IMDS_TOKEN_MAX)
+    if (!aws_cred_token_ok(body.data, body.len) || body.len > IMDS_TOKEN_MAX)
         return log_error_errno(EPROTO,
                                "EC2 instance metadata (%s): the session token is not "
                                "valid",
                                base);
     if (asprintf(&token_header, "X-aws-ec2-metadata-token: %s", body.data) < 0)
         return token_header = NULL, -ENOMEM;
-    cj_secret_buf_done(&body);
+    aws_secret_buf_done(&body);
 
     /* 2. The role attached to the instance (the first line). */
     free(url);
@@ -127,7 +127,7 @@ int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t 
                                base);
     memcpy(role, body.data, rl);
     role[rl] = '\0';
-    cj_secret_buf_done(&body);
+    aws_secret_buf_done(&body);
 
     /* 3. The role's credentials. */
     free(url);
@@ -140,8 +140,8 @@ int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t 
                                "%d",
                                base, role, r < 0 ? "failed with error" : "was answered with HTTP",
                                r < 0 ? -r : r);
-    r = cj_cred_parse_json(CJ_CRED_JSON_IMDS, body.data, body.len, cj_now_ns(), c, err,
-                           sizeof(err));
+    r = aws_cred_parse_json(CJ_CRED_JSON_IMDS, body.data, body.len, cj_now_ns(), c, err,
+                            sizeof(err));
     if (r < 0)
         return log_error_errno(r == -ENOMEM || r == -EKEYEXPIRED ? -r : EPROTO,
                                "EC2 instance metadata (%s, role %s): %s", base, role, err);

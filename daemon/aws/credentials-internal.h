@@ -33,32 +33,32 @@ struct cj_secret_buf {
     bool overflow; /* an append went past limit; data holds the first limit bytes */
 };
 
-int cj_secret_buf_init(struct cj_secret_buf *b, size_t limit);
-void cj_secret_buf_append(struct cj_secret_buf *b, const void *data, size_t len);
-void cj_secret_buf_done(struct cj_secret_buf *b);
-#define _cleanup_secret_buf_ _cleanup_(cj_secret_buf_done)
+int aws_secret_buf_init(struct cj_secret_buf *b, size_t limit);
+void aws_secret_buf_append(struct cj_secret_buf *b, const void *data, size_t len);
+void aws_secret_buf_done(struct cj_secret_buf *b);
+#define _cleanup_secret_buf_ _cleanup_(aws_secret_buf_done)
 
 /* Zeroes and frees a NUL-terminated secret string; NULL is fine. */
-void cj_free_secret(char *s);
+void aws_free_secret(char *s);
 static inline void cj_free_secretp(char **p)
 {
-    cj_free_secret(*p);
+    aws_free_secret(*p);
     *p = NULL;
 }
 #define _cleanup_secret_ _cleanup_(cj_free_secretp)
 
 /* Value checks of the new sources: key id 16..128 of [A-Z0-9]; secret 1..256 and token
  * 1..8 KiB of printable ASCII without spaces. */
-bool cj_cred_key_id_ok(const char *s, size_t len);
-bool cj_cred_secret_ok(const char *s, size_t len);
-bool cj_cred_token_ok(const char *s, size_t len);
+bool aws_cred_key_id_ok(const char *s, size_t len);
+bool aws_cred_secret_ok(const char *s, size_t len);
+bool aws_cred_token_ok(const char *s, size_t len);
 
 /* Checks and copies a set of values into *c (empty on failure). token and expiration may be
  * NULL. An expiration at or before now_ns is -EKEYEXPIRED. On error, err says which field was
  * wrong (never its value). */
-int cj_cred_set(struct cj_aws_credentials *c, const char *key_id, const char *secret,
-                const char *token, const char *expiration, int64_t now_ns, char *err,
-                size_t errlen);
+int aws_cred_set(struct cj_aws_credentials *c, const char *key_id, const char *secret,
+                 const char *token, const char *expiration, int64_t now_ns, char *err,
+                 size_t errlen);
 
 /* ---- The shared files ---- */
 
@@ -83,16 +83,16 @@ struct cj_profile {
  * later values override earlier ones, section of the same name merged) and picks the keys of
  * one profile. Key names are case-insensitive. A credential key continued onto a following
  * line is -EINVAL. Syntax errors are -EINVAL with "line N: what" in err (never a value). */
-int cj_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kind,
-                     const char *profile, struct cj_profile *ret, char *err, size_t errlen);
-void cj_profile_done(struct cj_profile *p);
+int aws_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kind,
+                      const char *profile, struct cj_profile *ret, char *err, size_t errlen);
+void aws_profile_done(struct cj_profile *p);
 
 /* The profile name as given to cj_credentials_load_for_profile: 1..128 printable characters,
  * none of them a space, '[' or ']'. */
-bool cj_profile_name_ok(const char *profile);
+bool aws_profile_name_ok(const char *profile);
 
-int cj_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
-                                     char *source, size_t sourcelen);
+int aws_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
+                                      char *source, size_t sourcelen);
 
 /* ---- JSON answers ---- */
 
@@ -103,8 +103,8 @@ enum cj_cred_json_kind {
 };
 
 /* Parses and checks an answer; *ret is empty on failure and err names the field at fault. */
-int cj_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len, int64_t now_ns,
-                       struct cj_aws_credentials *ret, char *err, size_t errlen);
+int aws_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len, int64_t now_ns,
+                        struct cj_aws_credentials *ret, char *err, size_t errlen);
 
 /* ---- credential_process ---- */
 
@@ -113,8 +113,8 @@ int cj_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len
 /* Runs command with /bin/sh -c (stdin /dev/null, stderr to the debug log, stdout up to
  * CJ_CRED_RESPONSE_MAX), in its own process group that is killed after timeout_usec.
  * Errors: -ETIME timeout, -EFBIG output too large, -EPROTO non-zero exit or bad output. */
-int cj_credential_process_run(const char *command, const char *profile, uint64_t timeout_usec,
-                              struct cj_aws_credentials *ret);
+int aws_credential_process_run(const char *command, const char *profile, uint64_t timeout_usec,
+                               struct cj_aws_credentials *ret);
 
 /* ---- HTTP (libcurl easy, blocking, bounded) ---- */
 
@@ -131,13 +131,13 @@ struct cj_cred_http_request {
  * CJ_CRED_RESPONSE_MAX), or -EHOSTUNREACH when nothing answered (connection refused, timed
  * out, no route), -EFBIG for a body over the limit, -EIO for other transfer errors. Logs at
  * debug only: the caller says what failed. */
-int cj_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *body);
+int aws_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *body);
 
 /* Whether an http:// URL may be used for container credentials (loopback or the container
  * and EKS Pod Identity link-local addresses); https is always allowed. 0 ok, -EINVAL not. */
-int cj_cred_container_url_check(const char *url, char *err, size_t errlen);
+int aws_cred_container_url_check(const char *url, char *err, size_t errlen);
 
-int cj_credentials_from_environment(struct cj_aws_credentials *c, char *source, size_t sourcelen);
-int cj_credentials_from_systemd(struct cj_aws_credentials *c, char *source, size_t sourcelen);
-int cj_credentials_from_container(struct cj_aws_credentials *c, char *source, size_t sourcelen);
-int cj_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t sourcelen);
+int aws_credentials_from_environment(struct cj_aws_credentials *c, char *source, size_t sourcelen);
+int aws_credentials_from_systemd(struct cj_aws_credentials *c, char *source, size_t sourcelen);
+int aws_credentials_from_container(struct cj_aws_credentials *c, char *source, size_t sourcelen);
+int aws_credentials_from_imds(struct cj_aws_credentials *c, char *source, size_t sourcelen);

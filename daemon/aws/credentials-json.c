@@ -22,8 +22,8 @@ static const char *string_member(json_t *obj, const char *key, bool *bad)
     return json_string_value(v);
 }
 
-int cj_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len, int64_t now_ns,
-                       struct cj_aws_credentials *ret, char *err, size_t errlen)
+int aws_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len, int64_t now_ns,
+                        struct cj_aws_credentials *ret, char *err, size_t errlen)
 {
     *ret = (struct cj_aws_credentials){0};
     if (len > CJ_CRED_RESPONSE_MAX) {
@@ -90,7 +90,7 @@ int cj_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len
         values[2] = NULL; /* an empty token means long-term keys */
 
     char why[160];
-    r = cj_cred_set(ret, values[0], values[1], values[2], values[3], now_ns, why, sizeof(why));
+    r = aws_cred_set(ret, values[0], values[1], values[2], values[3], now_ns, why, sizeof(why));
     if (r < 0)
         snprintf(err, errlen, "%s", why);
 out:

@@ -111,7 +111,7 @@ static void pump(struct child_io *io, const char *profile, int timeout_ms)
         char chunk[4096];
         ssize_t n = read(io->out, chunk, sizeof(chunk));
         if (n > 0)
-            cj_secret_buf_append(io->output, chunk, (size_t)n);
+            aws_secret_buf_append(io->output, chunk, (size_t)n);
         else if (n == 0 || (errno != EINTR && errno != EAGAIN))
             close_fd(&io->out);
         cj_explicit_zero(chunk, sizeof(chunk));
@@ -127,8 +127,8 @@ static void pump(struct child_io *io, const char *profile, int timeout_ms)
     }
 }
 
-int cj_credential_process_run(const char *command, const char *profile, uint64_t timeout_usec,
-                              struct cj_aws_credentials *ret)
+int aws_credential_process_run(const char *command, const char *profile, uint64_t timeout_usec,
+                               struct cj_aws_credentials *ret)
 {
     _cleanup_secret_buf_ struct cj_secret_buf output = {0};
     int outp[2] = {-1, -1}, errp[2] = {-1, -1};
@@ -136,7 +136,7 @@ int cj_credential_process_run(const char *command, const char *profile, uint64_t
     int status = 0, r;
 
     *ret = (struct cj_aws_credentials){0};
-    if ((r = cj_secret_buf_init(&output, CJ_CRED_RESPONSE_MAX)) < 0)
+    if ((r = aws_secret_buf_init(&output, CJ_CRED_RESPONSE_MAX)) < 0)
         return r;
     if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0) {
         r = log_error_errno(errno, "credential_process (profile %s): cannot create a pipe: %m",
@@ -211,8 +211,8 @@ int cj_credential_process_run(const char *command, const char *profile, uint64_t
     }
 
     char why[200];
-    r = cj_cred_parse_json(CJ_CRED_JSON_PROCESS, output.data, output.len, cj_now_ns(), ret, why,
-                           sizeof(why));
+    r = aws_cred_parse_json(CJ_CRED_JSON_PROCESS, output.data, output.len, cj_now_ns(), ret, why,
+                            sizeof(why));
     if (r < 0)
         r = log_error_errno(r == -ENOMEM ? ENOMEM : (r == -EKEYEXPIRED ? EKEYEXPIRED : EPROTO),
                             "credential_process (profile %s) printed unusable credentials: %s",

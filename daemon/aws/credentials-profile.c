@@ -12,7 +12,7 @@
 
 #include "credentials-internal.h"
 
-void cj_profile_done(struct cj_profile *p)
+void aws_profile_done(struct cj_profile *p)
 {
     cj_free_secretp(&p->access_key_id);
     cj_free_secretp(&p->secret_access_key);
@@ -91,8 +91,8 @@ static void strip_inline_comment(const char *s, size_t *len)
         }
 }
 
-int cj_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kind,
-                     const char *profile, struct cj_profile *ret, char *err, size_t errlen)
+int aws_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kind,
+                      const char *profile, struct cj_profile *ret, char *err, size_t errlen)
 {
     struct cj_profile p = {0};
     bool have_section = false, in_target = false, in_property = false;
@@ -204,7 +204,7 @@ int cj_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kin
                 snprintf(err, errlen, "out of memory");
                 goto fail;
             }
-            cj_free_secret(*slot); /* a later value overrides an earlier one */
+            aws_free_secret(*slot); /* a later value overrides an earlier one */
             *slot = copy;
             property_of_interest = name;
             continue;
@@ -218,6 +218,6 @@ int cj_profile_parse(const char *data, size_t len, enum cj_profile_file_kind kin
     *ret = p;
     return 0;
 fail:
-    cj_profile_done(&p);
+    aws_profile_done(&p);
     return r;
 }

@@ -70,7 +70,7 @@ static int parse_file(const char *path, enum cj_profile_file_kind kind, const ch
     *ret_mode = f.mode;
 
     char err[160];
-    r = cj_profile_parse(f.data, f.len, kind, profile, ret, err, sizeof(err));
+    r = aws_profile_parse(f.data, f.len, kind, profile, ret, err, sizeof(err));
     if (r < 0)
         return log_error_errno(r, "The shared AWS file %s cannot be parsed: %s", path, err);
     return 1;
@@ -104,7 +104,7 @@ static int take_static_keys(const struct cj_profile *p, const char *what, const 
     char why[160];
     const char *token = p->session_token && *p->session_token ? p->session_token : NULL;
     int r =
-        cj_cred_set(c, p->access_key_id, p->secret_access_key, token, NULL, 0, why, sizeof(why));
+        aws_cred_set(c, p->access_key_id, p->secret_access_key, token, NULL, 0, why, sizeof(why));
     if (r < 0)
         return log_error_errno(r, "%s %s, profile %s: %s", what, path, profile, why);
     snprintf(source, sourcelen, "%s (%s, profile %s)", what, path, profile);
@@ -128,15 +128,15 @@ static int run_credential_process(const char *command, const char *path, const c
                                    path, profile);
 
     log_debug("Running credential_process of profile %s from %s", profile, path);
-    int r = cj_credential_process_run(command, profile, CJ_CRED_PROCESS_TIMEOUT_USEC, c);
+    int r = aws_credential_process_run(command, profile, CJ_CRED_PROCESS_TIMEOUT_USEC, c);
     if (r < 0)
         return r;
     snprintf(source, sourcelen, "credential_process (profile %s)", profile);
     return 1;
 }
 
-int cj_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
-                                     char *source, size_t sourcelen)
+int aws_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
+                                      char *source, size_t sourcelen)
 {
     _cleanup_free_ char *cred_path = NULL, *config_path = NULL;
     struct cj_profile cp = {0}, fp = {0};
@@ -196,7 +196,7 @@ int cj_credentials_from_shared_files(const char *profile, struct cj_aws_credenti
         r = 0;
     }
 out:
-    cj_profile_done(&cp);
-    cj_profile_done(&fp);
+    aws_profile_done(&cp);
+    aws_profile_done(&fp);
     return r;
 }

@@ -11,7 +11,7 @@
 #include "cj-util.h"
 #include "credentials-internal.h"
 
-int cj_secret_buf_init(struct cj_secret_buf *b, size_t limit)
+int aws_secret_buf_init(struct cj_secret_buf *b, size_t limit)
 {
     *b = (struct cj_secret_buf){.limit = limit};
     b->data = malloc(limit + 1);
@@ -21,7 +21,7 @@ int cj_secret_buf_init(struct cj_secret_buf *b, size_t limit)
     return 0;
 }
 
-void cj_secret_buf_append(struct cj_secret_buf *b, const void *data, size_t len)
+void aws_secret_buf_append(struct cj_secret_buf *b, const void *data, size_t len)
 {
     size_t room = b->limit - b->len;
     if (len > room) {
@@ -33,7 +33,7 @@ void cj_secret_buf_append(struct cj_secret_buf *b, const void *data, size_t len)
     b->data[b->len] = '\0';
 }
 
-void cj_secret_buf_done(struct cj_secret_buf *b)
+void aws_secret_buf_done(struct cj_secret_buf *b)
 {
     if (b->data) {
         cj_explicit_zero(b->data, b->limit + 1);
@@ -42,7 +42,7 @@ void cj_secret_buf_done(struct cj_secret_buf *b)
     *b = (struct cj_secret_buf){0};
 }
 
-void cj_free_secret(char *s)
+void aws_free_secret(char *s)
 {
     if (s) {
         cj_explicit_zero(s, strlen(s));
@@ -60,7 +60,7 @@ static bool printable_no_space(const char *s, size_t len, size_t max)
     return true;
 }
 
-bool cj_cred_key_id_ok(const char *s, size_t len)
+bool aws_cred_key_id_ok(const char *s, size_t len)
 {
     if (len < CJ_CRED_KEY_ID_MIN || len > CJ_CRED_KEY_ID_MAX)
         return false;
@@ -70,17 +70,17 @@ bool cj_cred_key_id_ok(const char *s, size_t len)
     return true;
 }
 
-bool cj_cred_secret_ok(const char *s, size_t len)
+bool aws_cred_secret_ok(const char *s, size_t len)
 {
     return printable_no_space(s, len, CJ_CRED_SECRET_MAX);
 }
 
-bool cj_cred_token_ok(const char *s, size_t len)
+bool aws_cred_token_ok(const char *s, size_t len)
 {
     return printable_no_space(s, len, CJ_CRED_TOKEN_MAX);
 }
 
-bool cj_profile_name_ok(const char *profile)
+bool aws_profile_name_ok(const char *profile)
 {
     size_t len = strlen(profile);
     if (len == 0 || len > CJ_CRED_PROFILE_MAX)
@@ -93,22 +93,23 @@ bool cj_profile_name_ok(const char *profile)
     return true;
 }
 
-int cj_cred_set(struct cj_aws_credentials *c, const char *key_id, const char *secret,
-                const char *token, const char *expiration, int64_t now_ns, char *err, size_t errlen)
+int aws_cred_set(struct cj_aws_credentials *c, const char *key_id, const char *secret,
+                 const char *token, const char *expiration, int64_t now_ns, char *err,
+                 size_t errlen)
 {
     *c = (struct cj_aws_credentials){0};
-    if (!key_id || !cj_cred_key_id_ok(key_id, strlen(key_id))) {
+    if (!key_id || !aws_cred_key_id_ok(key_id, strlen(key_id))) {
         snprintf(err, errlen, "the access key id is %s (%d..%d characters of A-Z and 0-9)",
                  key_id ? "not valid" : "missing", CJ_CRED_KEY_ID_MIN, CJ_CRED_KEY_ID_MAX);
         return -EINVAL;
     }
-    if (!secret || !cj_cred_secret_ok(secret, strlen(secret))) {
+    if (!secret || !aws_cred_secret_ok(secret, strlen(secret))) {
         snprintf(err, errlen,
                  "the secret access key is %s (1..%d printable characters without spaces)",
                  secret ? "not valid" : "missing", CJ_CRED_SECRET_MAX);
         return -EINVAL;
     }
-    if (token && !cj_cred_token_ok(token, strlen(token))) {
+    if (token && !aws_cred_token_ok(token, strlen(token))) {
         snprintf(err, errlen,
                  "the session token is not valid (1..%d printable characters without spaces)",
                  CJ_CRED_TOKEN_MAX);

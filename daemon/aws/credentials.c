@@ -47,21 +47,21 @@ int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentia
 
     if (!profile || !*profile)
         profile = "default";
-    if (!cj_profile_name_ok(profile))
+    if (!aws_profile_name_ok(profile))
         return log_error_errno(EINVAL,
                                "AWS profile name is not valid (1..%d printable characters, no "
                                "spaces or brackets)",
                                CJ_CRED_PROFILE_MAX);
 
-    r = cj_credentials_from_environment(&c, source, sourcelen);
+    r = aws_credentials_from_environment(&c, source, sourcelen);
     if (r == 0)
-        r = cj_credentials_from_systemd(&c, source, sourcelen);
+        r = aws_credentials_from_systemd(&c, source, sourcelen);
     if (r == 0)
-        r = cj_credentials_from_shared_files(profile, &c, source, sourcelen);
+        r = aws_credentials_from_shared_files(profile, &c, source, sourcelen);
     if (r == 0)
-        r = cj_credentials_from_container(&c, source, sourcelen);
+        r = aws_credentials_from_container(&c, source, sourcelen);
     if (r == 0)
-        r = cj_credentials_from_imds(&c, source, sourcelen);
+        r = aws_credentials_from_imds(&c, source, sourcelen);
 
     if (r > 0) {
         *ret = c;

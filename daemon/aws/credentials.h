@@ -15,9 +15,7 @@ int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sou
 /* Zeroes the secrets before freeing them. */
 void cj_credentials_done(struct cj_aws_credentials *c);
 
-/* Additions for issue 3 (the declarations above are unchanged):
- *
- * cj_credentials_load_for_profile: the same chain with the shared-files profile given
+/* The same chain with the shared-files profile given
  * explicitly (NULL or "" = "default"); cj_credentials_load() uses $AWS_PROFILE or "default".
  * A source that is configured but broken (half a key pair, a failing credential_process, a
  * container endpoint that does not answer, a named profile that exists nowhere or needs

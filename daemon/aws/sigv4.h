@@ -58,11 +58,9 @@ int cj_sigv4_sign(const struct cj_sigv4_request *req, const struct cj_aws_creden
                   struct cj_sigv4_result *ret);
 void cj_sigv4_result_done(struct cj_sigv4_result *r);
 
-/* Additions by the sigv4 module (the declarations above are unchanged):
- *
- * Notes on cj_sigv4_sign: a session_token of NULL or "" means long-term keys. req->headers
- * must not name host, x-amz-date, x-amz-security-token or authorization (those come from req
- * and creds): -EINVAL. Header values are trimmed and inner runs of whitespace (space, tab,
+/* More of cj_sigv4_sign's contract: a session_token of NULL or "" means long-term keys.
+ * req->headers must not name host, x-amz-date, x-amz-security-token or authorization (those come
+ * from req and creds): -EINVAL. Header values are trimmed and inner runs of whitespace (space, tab,
  * CR, LF: a folded multi-line value) become one space; other control bytes are -EINVAL;
  * repeated names are joined with ',' in the order given. req->query must be canonical (only
  * unreserved, '%', '=', '&'). payload_sha256, when set, must be 64 lower-case hex digits.

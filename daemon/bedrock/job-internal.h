@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The rules of ModelCopyJobSummary as one table, and what every reader of a summary hands
  * them: the members it found, as values. The streaming parser (job-page.c) and any other
- * reader turn a summary into values; cj_job_from_values() alone checks them, spells the
+ * reader turn a summary into values; bedrock_job_from_values() alone checks them, spells the
  * reasons and writes the stored bytes. */
 #pragma once
 
@@ -98,8 +98,8 @@ struct cj_tags {
  * escaped as cj_buf_append_json_string() does). tags is read only when
  * targetModelTags is CJ_VALUE_ARRAY. 0; -EBADMSG with the reason naming the first broken
  * member in err (at most errlen bytes); -ENOMEM. On failure *ret is zeroed. */
-int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
-                       struct cj_job *ret, char *err, size_t errlen);
+int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
+                            struct cj_job *ret, char *err, size_t errlen);
 
 /* The reasons a page or body is refused for that are not about one member. */
 #define REASON_BODY_NOT_OBJECT    "response body is not a JSON object"
@@ -107,17 +107,17 @@ int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct c
 
 /* Before a page body is read: "empty response body" for NULL (-EBADMSG), -E2BIG over
  * PAGE_BODY_MAX; 0 when it is worth reading. Clears err. */
-int cj_page_check_body(const char *body, size_t len, char *err, size_t errlen);
+int bedrock_page_check_body(const char *body, size_t len, char *err, size_t errlen);
 /* After a page body was read as a JSON object: its modelCopyJobSummaries and nextToken
  * members checked, in that order, the token copied into *next_token (NULL when absent,
  * null or ""). 0, -EBADMSG or -ENOMEM. */
-int cj_page_check_root(const struct cj_value *summaries, const struct cj_value *token,
-                       char **next_token, char *err, size_t errlen);
+int bedrock_page_check_root(const struct cj_value *summaries, const struct cj_value *token,
+                            char **next_token, char *err, size_t errlen);
 
 /* Puts the reason into err (control characters replaced by '?') and returns -EBADMSG. */
-int cj_job_fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
+int bedrock_job_fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3, 4);
 /* The jobArn of a rejected summary as logged: at most size - 1 bytes, whole UTF-8
  * characters, control characters replaced. */
-void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size);
+void bedrock_job_loggable_arn(const char *s, size_t n, char *buf, size_t size);
 /* The warning for summary i that failed validation; arn may be "". */
-void cj_job_log_skipped(size_t i, const char *arn, const char *reason);
+void bedrock_job_log_skipped(size_t i, const char *arn, const char *reason);

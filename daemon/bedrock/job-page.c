@@ -5,7 +5,7 @@
  * Building a tree for every page was most of what ingest cost (docs/performance.md): every
  * value allocated, every key hashed, all of it freed again. Here the scanner (job-scan.c)
  * walks the body once; each summary's known members are kept as slices of the body,
- * decoded only where they hold an escape, and handed to cj_job_from_values() as values;
+ * decoded only where they hold an escape, and handed to bedrock_job_from_values() as values;
  * everything else is checked as JSON and skipped. The tests and the differential fuzzer
  * hold this to a reader built on jansson (tests/reference/). */
 #include <errno.h>
@@ -39,7 +39,7 @@ static bool key_text(const struct cj_str *key, char buf[static 256], const char 
     }
     if (key->len > 256)
         return false;
-    *n = cj_str_decode(key, buf);
+    *n = bedrock_str_decode(key, buf);
     *ret = buf;
     return true;
 }
@@ -130,19 +130,19 @@ static int scan_value(struct cj_scan *s, unsigned depth, struct cj_value *v, str
 {
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == '"') {
-        int r = cj_scan_string(s, str);
+        int r = bedrock_scan_string(s, str);
         if (r < 0)
             return r;
         *v = (struct cj_value){
             .kind = CJ_VALUE_STRING, .s = str->raw, .len = str->len, .plain = !str->escaped};
         return 0;
     }
-    if (cj_scan_null(s)) {
+    if (bedrock_scan_null(s)) {
         v->kind = CJ_VALUE_NULL;
         return 0;
     }
     v->kind = s->p < s->end && *s->p == '[' ? CJ_VALUE_ARRAY : CJ_VALUE_OTHER;
-    return cj_scan_value(s, depth);
+    return bedrock_scan_value(s, depth);
 }
 
 /* At '{': one object inside depth containers, the members rd keeps into v and str (which
@@ -153,25 +153,25 @@ static int scan_object(struct cj_scan *s, unsigned depth, const struct object_re
     int r;
 
     s->p++;
-    r = cj_scan_obj_begin(s);
+    r = bedrock_scan_obj_begin(s);
     if (r < 0)
         return r;
     cj_scan_ws(s);
     if (s->p < s->end && *s->p == '}') {
         s->p++;
-        return cj_scan_obj_end(s);
+        return bedrock_scan_obj_end(s);
     }
     do {
         struct cj_str key;
         cj_scan_ws(s);
         if (s->p >= s->end || *s->p != '"')
             return -EBADMSG;
-        r = cj_scan_string(s, &key);
+        r = bedrock_scan_string(s, &key);
         if (r < 0)
             return r;
         int i = rd->slot(&key);
         if (i < 0)
-            r = cj_scan_obj_key(s, &key); /* an unknown one: only the duplicate check */
+            r = bedrock_scan_obj_key(s, &key); /* an unknown one: only the duplicate check */
         else if (v[i].kind != CJ_VALUE_ABSENT)
             r = -EBADMSG; /* a duplicate of a kept one */
         if (r >= 0)
@@ -185,13 +185,13 @@ static int scan_object(struct cj_scan *s, unsigned depth, const struct object_re
         } else if (i >= 0)
             r = scan_value(s, depth + 1, &v[i], &str[i]);
         else
-            r = cj_scan_value(s, depth + 1);
+            r = bedrock_scan_value(s, depth + 1);
         if (r >= 0)
             r = comma_or(s, '}');
         if (r < 0)
             return r;
     } while (r > 0);
-    return cj_scan_obj_end(s);
+    return bedrock_scan_obj_end(s);
 }
 
 /* At '[': an array inside depth containers, each element (after its blanks) read by
@@ -223,7 +223,7 @@ static int scan_body(struct cj_scan *s, const struct object_reader *rd, struct c
 {
     cj_scan_ws(s);
     bool object = s->p < s->end && *s->p == '{';
-    int r = object ? scan_object(s, 0, rd, v, str, userdata) : cj_scan_value(s, 0);
+    int r = object ? scan_object(s, 0, rd, v, str, userdata) : bedrock_scan_value(s, 0);
     if (r < 0)
         return r;
     cj_scan_ws(s);
@@ -286,7 +286,7 @@ static int tag_element(struct cj_scan *s, unsigned depth, size_t i, void *userda
         tag.object = true;
         r = scan_object(s, depth, &tag_reader, tag.member, str, NULL);
     } else
-        r = cj_scan_value(s, depth);
+        r = bedrock_scan_value(s, depth);
     if (r < 0)
         return r;
     if (t->n <= TAGS_MAX) {
@@ -325,7 +325,7 @@ static char *decode(struct cj_value *v, const struct cj_str *str, size_t n, char
     for (size_t i = 0; i < n; i++)
         if (v[i].kind == CJ_VALUE_STRING && str[i].escaped) {
             v[i].s = o;
-            v[i].len = cj_str_decode(&str[i], o);
+            v[i].len = bedrock_str_decode(&str[i], o);
             o += v[i].len;
         }
     return o;
@@ -357,7 +357,8 @@ static int summary_job(struct summary *sm, struct cj_job *ret, char *err, size_t
         for (size_t i = 0; i < kept; i++)
             o = decode(t->tag[i].member, t->str[i], _CJ_TAG_MAX, o);
     }
-    return cj_job_from_values(sm->v, &(struct cj_tags){.tag = t->tag, .n = t->n}, ret, err, errlen);
+    return bedrock_job_from_values(sm->v, &(struct cj_tags){.tag = t->tag, .n = t->n}, ret, err,
+                                   errlen);
 }
 
 static void summary_done(struct summary *sm)
@@ -381,7 +382,7 @@ int cj_job_parse(const char *body, size_t len, struct cj_job *ret, char *err, si
     if (!body)
         body = "";
 
-    cj_scan_init(&s, body, len);
+    bedrock_scan_init(&s, body, len);
     r = scan_body(&s, &summary_reader, sm.v, sm.str, &sm.tags);
     if (r == 1)
         r = summary_job(&sm, ret, err, errlen);
@@ -393,7 +394,7 @@ int cj_job_parse(const char *body, size_t len, struct cj_job *ret, char *err, si
             snprintf(err, errlen, "not a JSON object: %s", why ? why : "wrong type");
         r = -EPROTO;
     }
-    cj_scan_done(&s);
+    bedrock_scan_done(&s);
     summary_done(&sm);
     return r;
 }
@@ -429,7 +430,7 @@ static int add_skip(struct page_state *ps, size_t index, const struct cj_value *
     k->index = index;
     k->arn[0] = '\0';
     if (arn && arn->kind == CJ_VALUE_STRING)
-        cj_job_loggable_arn(arn->s, arn->len, k->arn, sizeof(k->arn));
+        bedrock_job_loggable_arn(arn->s, arn->len, k->arn, sizeof(k->arn));
     snprintf(k->reason, sizeof(k->reason), "%s", reason);
     return 0;
 }
@@ -453,7 +454,7 @@ static int summary_element(struct cj_scan *s, unsigned depth, size_t i, void *us
     int r;
 
     if (s->p >= s->end || *s->p != '{') {
-        r = cj_scan_value(s, depth);
+        r = bedrock_scan_value(s, depth);
         return r < 0 ? r : add_skip(ps, i, NULL, REASON_SUMMARY_NOT_OBJECT);
     }
     r = scan_summary(s, depth, &ps->sm);
@@ -497,7 +498,7 @@ static int scan_page(struct page_state *ps, bool *syntax, char *err, size_t errl
     if (r < 0)
         return r;
     if (r == 0)
-        return cj_job_fail(err, errlen, REASON_BODY_NOT_OBJECT);
+        return bedrock_job_fail(err, errlen, REASON_BODY_NOT_OBJECT);
 
     /* Valid JSON: now the checks of the page itself. */
     struct cj_buf *dec = &ps->sm.dec;
@@ -506,13 +507,13 @@ static int scan_page(struct page_state *ps, bool *syntax, char *err, size_t errl
     if (r < 0)
         return r;
     decode(&root[ROOT_NEXT_TOKEN], &str[ROOT_NEXT_TOKEN], 1, dec->data);
-    r = cj_page_check_root(&root[ROOT_SUMMARIES], &root[ROOT_NEXT_TOKEN], &ps->page.next_token, err,
-                           errlen);
+    r = bedrock_page_check_root(&root[ROOT_SUMMARIES], &root[ROOT_NEXT_TOKEN], &ps->page.next_token,
+                                err, errlen);
     if (r < 0)
         return r;
     ps->page.n_skipped = ps->n_skips;
     for (size_t i = 0; i < ps->n_skips; i++)
-        cj_job_log_skipped(ps->skips[i].index, ps->skips[i].arn, ps->skips[i].reason);
+        bedrock_job_log_skipped(ps->skips[i].index, ps->skips[i].arn, ps->skips[i].reason);
     return 0;
 }
 
@@ -521,13 +522,13 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
     if (!ret)
         return -EINVAL;
     *ret = (struct cj_page){};
-    int r = cj_page_check_body(body, len, err, errlen);
+    int r = bedrock_page_check_body(body, len, err, errlen);
     if (r < 0)
         return r;
 
     struct page_state ps = {};
     bool syntax;
-    cj_scan_init(&ps.s, body, len);
+    bedrock_scan_init(&ps.s, body, len);
     r = scan_page(&ps, &syntax, err, errlen);
     if (r >= 0) {
         *ret = ps.page;
@@ -537,13 +538,13 @@ int cj_page_parse(const char *body, size_t len, struct cj_page *ret, char *err, 
          * for it. */
         json_error_t jerr;
         if (jansson_refusal(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr))
-            cj_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
-                        jerr.column, jerr.text);
+            bedrock_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
+                             jerr.column, jerr.text);
         else /* never expected (the differential fuzzer looks for this): still refused */
-            cj_job_fail(err, errlen, "invalid JSON");
+            bedrock_job_fail(err, errlen, "invalid JSON");
     }
     cj_page_done(&ps.page);
-    cj_scan_done(&ps.s);
+    bedrock_scan_done(&ps.s);
     summary_done(&ps.sm);
     free(ps.skips);
     return r;

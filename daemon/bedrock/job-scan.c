@@ -34,12 +34,12 @@ static const unsigned char string_class[256] = {
     [0x80 ... 0xff] = C_UTF8,
 };
 
-void cj_scan_init(struct cj_scan *s, const char *p, size_t len)
+void bedrock_scan_init(struct cj_scan *s, const char *p, size_t len)
 {
     *s = (struct cj_scan){.p = p, .end = p + len};
 }
 
-void cj_scan_done(struct cj_scan *s)
+void bedrock_scan_done(struct cj_scan *s)
 {
     free(s->keys);
     free(s->arena);
@@ -155,7 +155,7 @@ static bool word_needs_look(const char *p)
     return ((w | control | quote | backslash) & HIGHS) != 0;
 }
 
-int cj_scan_string(struct cj_scan *s, struct cj_str *ret)
+int bedrock_scan_string(struct cj_scan *s, struct cj_str *ret)
 {
     const char *start = ++s->p; /* past the opening quote */
     const char *p = start, *end = s->end;
@@ -215,7 +215,7 @@ static size_t utf8_encode(uint32_t v, char *o)
     return 4;
 }
 
-size_t cj_str_decode(const struct cj_str *str, char *dst)
+size_t bedrock_str_decode(const struct cj_str *str, char *dst)
 {
     const char *p = str->raw, *end = str->raw + str->len;
     char *o = dst;
@@ -233,7 +233,7 @@ size_t cj_str_decode(const struct cj_str *str, char *dst)
         p = bs;
         if (p >= end)
             break;
-        /* cj_scan_string() checked every escape: no bounds or digit checks needed here. */
+        /* bedrock_scan_string() checked every escape: no bounds or digit checks needed here. */
         switch (p[1]) {
         case 'b':
             *o++ = '\b';
@@ -380,7 +380,7 @@ static int scan_literal(struct cj_scan *s)
     return -EBADMSG;
 }
 
-bool cj_scan_null(struct cj_scan *s)
+bool bedrock_scan_null(struct cj_scan *s)
 {
     cj_scan_ws(s);
     if (s->end - s->p >= 4 && memcmp(s->p, "null", 4) == 0 &&
@@ -414,12 +414,12 @@ static int push_key(struct cj_scan *s, struct cj_scan_key k)
     return 0;
 }
 
-int cj_scan_obj_begin(struct cj_scan *s)
+int bedrock_scan_obj_begin(struct cj_scan *s)
 {
     return push_key(s, (struct cj_scan_key){.s = NULL});
 }
 
-int cj_scan_obj_key(struct cj_scan *s, const struct cj_str *key)
+int bedrock_scan_obj_key(struct cj_scan *s, const struct cj_str *key)
 {
     if (!key->escaped)
         return push_key(s, (struct cj_scan_key){.s = key->raw,
@@ -440,7 +440,7 @@ int cj_scan_obj_key(struct cj_scan *s, const struct cj_str *key)
         s->arena_cap = cap;
     }
     char *o = s->arena + s->arena_len;
-    size_t n = cj_str_decode(key, o);
+    size_t n = bedrock_str_decode(key, o);
     int r = push_key(
         s, (struct cj_scan_key){
                .len = n, .arena_off = s->arena_len, .hash = hash_bytes(o, n), .in_arena = true});
@@ -459,7 +459,7 @@ static int key_cmp(const void *a, const void *b)
     return memcmp(x->s, y->s, x->len);
 }
 
-int cj_scan_obj_end(struct cj_scan *s)
+int bedrock_scan_obj_end(struct cj_scan *s)
 {
     /* The marker is the last entry with neither a pointer nor an arena offset. */
     size_t m = s->n_keys;
@@ -499,7 +499,7 @@ int cj_scan_obj_end(struct cj_scan *s)
     return r;
 }
 
-int cj_scan_value(struct cj_scan *s, unsigned depth)
+int bedrock_scan_value(struct cj_scan *s, unsigned depth)
 {
     /* One bit per open container: set for an object. */
     uint64_t is_object[CJ_SCAN_DEPTH_MAX / 64 + 1];
@@ -515,7 +515,7 @@ value:
         return -EBADMSG;
     switch (*s->p) {
     case '"':
-        r = cj_scan_string(s, &str);
+        r = bedrock_scan_string(s, &str);
         break;
     case '-':
     case '0' ... '9':
@@ -527,7 +527,7 @@ value:
         s->p++;
         if (obj) {
             is_object[level / 64] |= UINT64_C(1) << (level % 64);
-            r = cj_scan_obj_begin(s);
+            r = bedrock_scan_obj_begin(s);
             if (r < 0)
                 return r;
         } else
@@ -568,7 +568,7 @@ next:
         return -EBADMSG;
     s->p++;
     if (TOP_IS_OBJECT()) {
-        r = cj_scan_obj_end(s);
+        r = bedrock_scan_obj_end(s);
         if (r < 0)
             return r;
     }
@@ -579,10 +579,10 @@ key:
     cj_scan_ws(s);
     if (s->p >= s->end || *s->p != '"')
         return -EBADMSG;
-    r = cj_scan_string(s, &str);
+    r = bedrock_scan_string(s, &str);
     if (r < 0)
         return r;
-    r = cj_scan_obj_key(s, &str);
+    r = bedrock_scan_obj_key(s, &str);
     if (r < 0)
         return r;
     cj_scan_ws(s);

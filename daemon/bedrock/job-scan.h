@@ -36,8 +36,8 @@ struct cj_scan {
     size_t arena_len, arena_cap;
 };
 
-void cj_scan_init(struct cj_scan *s, const char *p, size_t len);
-void cj_scan_done(struct cj_scan *s);
+void bedrock_scan_init(struct cj_scan *s, const char *p, size_t len);
+void bedrock_scan_done(struct cj_scan *s);
 
 /* Skips JSON white space (space, tab, LF, CR). */
 static inline void cj_scan_ws(struct cj_scan *s)
@@ -47,18 +47,18 @@ static inline void cj_scan_ws(struct cj_scan *s)
 }
 
 /* At '"': one string, checked (UTF-8, escapes, surrogate pairs, no U+0000). 0 or -EBADMSG. */
-int cj_scan_string(struct cj_scan *s, struct cj_str *ret);
+int bedrock_scan_string(struct cj_scan *s, struct cj_str *ret);
 /* Decodes a checked string into dst (at least str->len bytes); returns the decoded length. */
-size_t cj_str_decode(const struct cj_str *str, char *dst);
+size_t bedrock_str_decode(const struct cj_str *str, char *dst);
 /* Skips one value of any kind (after white space) inside depth containers, checking it
  * completely, including duplicate keys. Iterative: depth is bounded by CJ_SCAN_DEPTH_MAX.
  * 0, -EBADMSG, or -ENOMEM. */
-int cj_scan_value(struct cj_scan *s, unsigned depth);
+int bedrock_scan_value(struct cj_scan *s, unsigned depth);
 /* "null" at the cursor (after white space)? Consumes it if so. */
-bool cj_scan_null(struct cj_scan *s);
+bool bedrock_scan_null(struct cj_scan *s);
 
 /* Duplicate keys of one object: begin at '{', add each key (not needed for keys the caller
  * tells apart itself), end at '}' (-EBADMSG on a duplicate). Objects nest. */
-int cj_scan_obj_begin(struct cj_scan *s);
-int cj_scan_obj_key(struct cj_scan *s, const struct cj_str *key);
-int cj_scan_obj_end(struct cj_scan *s);
+int bedrock_scan_obj_begin(struct cj_scan *s);
+int bedrock_scan_obj_key(struct cj_scan *s, const struct cj_str *key);
+int bedrock_scan_obj_end(struct cj_scan *s);

@@ -54,7 +54,7 @@ static void sanitize(char *s)
             *s = '?';
 }
 
-int cj_job_fail(char *err, size_t errlen, const char *fmt, ...)
+int bedrock_job_fail(char *err, size_t errlen, const char *fmt, ...)
 {
     if (err && errlen > 0) {
         va_list ap;
@@ -198,18 +198,19 @@ static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *e
     const char *name = cj_job_members[CJ_M_TARGET_MODEL_TAGS].name;
 
     if (v->kind != CJ_VALUE_ARRAY)
-        return cj_job_fail(err, errlen, "%s: %s", name,
-                           cj_job_members[CJ_M_TARGET_MODEL_TAGS].broken);
+        return bedrock_job_fail(err, errlen, "%s: %s", name,
+                                cj_job_members[CJ_M_TARGET_MODEL_TAGS].broken);
     if (t->n > TAGS_MAX)
-        return cj_job_fail(err, errlen, "%s: %zu tags, at most %d allowed", name, t->n, TAGS_MAX);
+        return bedrock_job_fail(err, errlen, "%s: %zu tags, at most %d allowed", name, t->n,
+                                TAGS_MAX);
     for (size_t i = 0; i < t->n; i++) {
         if (!t->tag[i].object)
-            return cj_job_fail(err, errlen, "%s[%zu]: not an object", name, i);
+            return bedrock_job_fail(err, errlen, "%s[%zu]: not an object", name, i);
         for (int k = 0; k < _CJ_TAG_MAX; k++) {
             const char *why = breaks(&cj_tag_members[k], &t->tag[i].member[k], NULL);
             if (why)
-                return cj_job_fail(err, errlen, "%s[%zu].%s: %s", name, i, cj_tag_members[k].name,
-                                   why);
+                return bedrock_job_fail(err, errlen, "%s[%zu].%s: %s", name, i,
+                                        cj_tag_members[k].name, why);
         }
     }
     return 0;
@@ -266,8 +267,8 @@ static int append_tags(struct cj_buf *b, const struct cj_member_rule *m, const s
     return r < 0 ? r : cj_buf_append_char(b, ']');
 }
 
-int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
-                       struct cj_job *ret, char *err, size_t errlen)
+int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
+                            struct cj_job *ret, char *err, size_t errlen)
 {
     int64_t creation_ns = 0;
     int r;
@@ -282,7 +283,7 @@ int cj_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct c
         if (cj_job_members[i].type != CJ_TYPE_TAGS) {
             const char *why = breaks(&cj_job_members[i], &v[i], &creation_ns);
             if (why)
-                return cj_job_fail(err, errlen, "%s: %s", cj_job_members[i].name, why);
+                return bedrock_job_fail(err, errlen, "%s: %s", cj_job_members[i].name, why);
         }
     if (present(&v[CJ_M_TARGET_MODEL_TAGS])) {
         r = check_tags(&v[CJ_M_TARGET_MODEL_TAGS], tags, err, errlen);
@@ -336,7 +337,7 @@ void cj_page_done(struct cj_page *p)
     *p = (struct cj_page){};
 }
 
-void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)
+void bedrock_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)
 {
     if (n > size - 1) {
         n = size - 1;
@@ -348,7 +349,7 @@ void cj_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)
     sanitize(buf);
 }
 
-void cj_job_log_skipped(size_t i, const char *arn, const char *reason)
+void bedrock_job_log_skipped(size_t i, const char *arn, const char *reason)
 {
     if (arn[0])
         log_warning("Skipping model copy job summary %zu (jobArn %s): %s", i, arn, reason);
@@ -356,37 +357,37 @@ void cj_job_log_skipped(size_t i, const char *arn, const char *reason)
         log_warning("Skipping model copy job summary %zu: %s", i, reason);
 }
 
-int cj_page_check_body(const char *body, size_t len, char *err, size_t errlen)
+int bedrock_page_check_body(const char *body, size_t len, char *err, size_t errlen)
 {
     if (err && errlen > 0)
         err[0] = '\0';
     if (!body)
-        return cj_job_fail(err, errlen, "empty response body");
+        return bedrock_job_fail(err, errlen, "empty response body");
     if (len > PAGE_BODY_MAX) {
-        cj_job_fail(err, errlen, "response body of %zu bytes exceeds the %zu byte limit", len,
-                    PAGE_BODY_MAX);
+        bedrock_job_fail(err, errlen, "response body of %zu bytes exceeds the %zu byte limit", len,
+                         PAGE_BODY_MAX);
         return -E2BIG;
     }
     return 0;
 }
 
-int cj_page_check_root(const struct cj_value *summaries, const struct cj_value *token,
-                       char **next_token, char *err, size_t errlen)
+int bedrock_page_check_root(const struct cj_value *summaries, const struct cj_value *token,
+                            char **next_token, char *err, size_t errlen)
 {
     *next_token = NULL;
     if (present(summaries) && summaries->kind != CJ_VALUE_ARRAY)
-        return cj_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
+        return bedrock_job_fail(err, errlen, "modelCopyJobSummaries: not an array");
     if (!present(token))
         return 0;
     if (token->kind != CJ_VALUE_STRING)
-        return cj_job_fail(err, errlen, "nextToken: not a string");
+        return bedrock_job_fail(err, errlen, "nextToken: not a string");
     if (token->len == 0)
         return 0;
     if (token->len > NEXT_TOKEN_MAX)
-        return cj_job_fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", token->len,
-                           NEXT_TOKEN_MAX);
+        return bedrock_job_fail(err, errlen, "nextToken: %zu bytes, at most %d allowed", token->len,
+                                NEXT_TOKEN_MAX);
     if (!cj_valid_next_token(token->s, token->len))
-        return cj_job_fail(err, errlen, "nextToken: contains white space");
+        return bedrock_job_fail(err, errlen, "nextToken: contains white space");
     *next_token = strndup(token->s, token->len);
     return *next_token ? 0 : -ENOMEM;
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Building and signing one Bedrock request (ListModelCopyJobs, GetModelCopyJob): the URL
- * sent is exactly the one signed. Internal to the sync module. */
+ * sent is exactly the one signed. The sync module sends what it builds. */
 #pragma once
 
 #include <curl/curl.h>
@@ -24,7 +24,7 @@ struct cj_list_request {
     unsigned max_results;   /* 1..1000 */
     bool ascending;         /* sortOrder; sortBy is always CreationTime */
     const char *next_token; /* NULL on the first page */
-    /* Filters (added for the quick sync); send the same ones with every page of a walk. */
+    /* Filters (the quick sync's); send the same ones with every page of a walk. */
     const char *status_equals; /* NULL, or "InProgress", "Completed", "Failed" */
     bool has_created_after;
     int64_t created_after_ns; /* creationTimeAfter (strict), full precision */

@@ -33,7 +33,7 @@ static const struct cj_config_key keys[] = {
     {CJ_KEY_SERVER_MAX_CONNECTIONS, "server", "max_connections"},
 };
 
-const struct cj_config_key *cj_config_key_lookup(const char *section, const char *name)
+const struct cj_config_key *config_key_lookup(const char *section, const char *name)
 {
     for (size_t i = 0; i < ELEMENTSOF(keys); i++)
         if (strcmp(keys[i].section, section) == 0 && strcmp(keys[i].name, name) == 0)
@@ -41,7 +41,7 @@ const struct cj_config_key *cj_config_key_lookup(const char *section, const char
     return NULL;
 }
 
-bool cj_config_section_known(const char *section)
+bool config_section_known(const char *section)
 {
     for (size_t i = 0; i < ELEMENTSOF(keys); i++)
         if (strcmp(keys[i].section, section) == 0)
@@ -49,7 +49,7 @@ bool cj_config_section_known(const char *section)
     return false;
 }
 
-bool cj_config_valid_region(const char *region)
+bool config_valid_region(const char *region)
 {
     /* The endpoint rules' shape of a region name: lower-case words and digits joined by '-'. */
     size_t n = strlen(region);
@@ -62,7 +62,7 @@ bool cj_config_valid_region(const char *region)
     return true;
 }
 
-int cj_config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen)
+int config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen)
 {
     struct cj_endpoint e;
     int r = cj_endpoint_parse_url(value, &e, reason, reasonlen);
@@ -147,15 +147,15 @@ static int set_optional_string(char **dst, const char *value)
     return *dst ? 0 : -ENOMEM;
 }
 
-int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, const char *value,
-                        char *reason, size_t reasonlen)
+int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, const char *value,
+                     char *reason, size_t reasonlen)
 {
     unsigned long ul;
     int r;
 
     switch (key->id) {
     case CJ_KEY_AWS_REGION:
-        if (*value && !cj_config_valid_region(value)) {
+        if (*value && !config_valid_region(value)) {
             snprintf(reason, reasonlen, "must be a region name like us-east-1");
             return -EINVAL;
         }
@@ -169,7 +169,7 @@ int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, 
     case CJ_KEY_AWS_ENDPOINT:
         if (!*value)
             return set_optional_string(&s->aws.endpoint, value);
-        return cj_config_normalize_endpoint(value, &s->aws.endpoint, reason, reasonlen);
+        return config_normalize_endpoint(value, &s->aws.endpoint, reason, reasonlen);
     case CJ_KEY_AWS_CA_FILE:
         if (!*value)
             return set_optional_string(&s->aws.ca_file, value);

@@ -34,14 +34,14 @@ struct cj_config_key {
     const char *name;
 };
 
-const struct cj_config_key *cj_config_key_lookup(const char *section, const char *name);
-bool cj_config_section_known(const char *section);
+const struct cj_config_key *config_key_lookup(const char *section, const char *name);
+bool config_section_known(const char *section);
 /* Checks and stores one value; on -EINVAL puts the reason (never the value of a secret;
  * the config file holds none) into reason. */
-int cj_config_key_apply(const struct cj_config_key *key, struct cj_settings *s, const char *value,
-                        char *reason, size_t reasonlen);
+int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, const char *value,
+                     char *reason, size_t reasonlen);
 
-bool cj_config_valid_region(const char *region);
+bool config_valid_region(const char *region);
 /* Checks an endpoint URL with cj_endpoint_parse_url() and stores its normal form, the
  * origin (no trailing '/', no default port). */
-int cj_config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen);
+int config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen);

@@ -111,10 +111,10 @@ static int handler(void *user, const char *section, const char *name, const char
 {
     struct parse_state *st = user;
     unsigned line = st->line;
-    const struct cj_config_key *key = cj_config_key_lookup(section, name);
+    const struct cj_config_key *key = config_key_lookup(section, name);
 
     if (!key) {
-        if (!cj_config_section_known(section))
+        if (!config_section_known(section))
             return fail(st, line, "unknown section [%s]", section);
         return fail(st, line, "[%s] unknown key '%s'", section, name);
     }
@@ -124,7 +124,7 @@ static int handler(void *user, const char *section, const char *name, const char
     st->seen_line[key->id] = line;
 
     char reason[160] = "";
-    int r = cj_config_key_apply(key, st->settings, value, reason, sizeof(reason));
+    int r = config_key_apply(key, st->settings, value, reason, sizeof(reason));
     if (r == -ENOMEM) {
         st->error = -ENOMEM;
         return 0;
@@ -323,7 +323,7 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
         return -EINVAL;
     }
     char reason[160];
-    if (!cj_config_valid_region(s->aws.region)) {
+    if (!config_valid_region(s->aws.region)) {
         snprintf(err, errlen, "region '%.64s' is not a valid AWS region name", s->aws.region);
         return -EINVAL;
     }
@@ -333,7 +333,7 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
         if (!v)
             v = env_nonempty("AWS_ENDPOINT_URL");
         if (v) {
-            r = cj_config_normalize_endpoint(v, &s->aws.endpoint, reason, sizeof(reason));
+            r = config_normalize_endpoint(v, &s->aws.endpoint, reason, sizeof(reason));
             if (r < 0) {
                 snprintf(err, errlen, "endpoint from the environment: %s", reason);
                 return r;

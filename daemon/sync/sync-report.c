@@ -5,7 +5,7 @@
 
 #include "log.h"
 
-void cj_sync_report_log(const struct cj_sync_report *r)
+void sync_report_log(const struct cj_sync_report *r)
 {
     const char *kind = r->kind ? r->kind : "quick";
     const char *type = r->error_type && r->error_type[0] ? r->error_type : "Error";

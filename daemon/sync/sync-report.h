@@ -27,4 +27,4 @@ struct cj_sync_report {
  * SYNC_RESULT=ok|failed, JOB_COUNT=, JOBS_CREATED=, JOBS_UPDATED=, JOBS_REMOVED=,
  * JOBS_SKIPPED=, API_REQUESTS=, PAGES=, SYNC_DURATION_USEC=, and on failure ERROR_TYPE= and
  * ERRNO=. */
-void cj_sync_report_log(const struct cj_sync_report *r);
+void sync_report_log(const struct cj_sync_report *r);

@@ -8,7 +8,7 @@
 
 #include "cj-util.h"
 
-const char *cj_retry_class_to_string(enum cj_retry_class c)
+const char *sync_retry_class_to_string(enum cj_retry_class c)
 {
     static const char *const names[] = {
         [CJ_RETRY_NEVER] = "never",
@@ -82,7 +82,7 @@ static bool message_says_skew(const char *message)
     return false;
 }
 
-enum cj_retry_class cj_retry_classify_http(long status, const char *type, const char *message)
+enum cj_retry_class sync_retry_classify_http(long status, const char *type, const char *message)
 {
     if (!type)
         type = "";
@@ -101,7 +101,7 @@ enum cj_retry_class cj_retry_classify_http(long status, const char *type, const 
     return CJ_RETRY_NEVER;
 }
 
-bool cj_curl_is_tls_setup_error(CURLcode code)
+bool sync_curl_is_tls_setup_error(CURLcode code)
 {
     switch (code) {
     case CURLE_SSL_CONNECT_ERROR:
@@ -123,12 +123,12 @@ bool cj_curl_is_tls_setup_error(CURLcode code)
     }
 }
 
-enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_large)
+enum cj_retry_class sync_retry_classify_transport(CURLcode code, bool body_too_large)
 {
     if (body_too_large)
         return CJ_RETRY_NEVER; /* it would be as large the next time */
     /* Certificates and TLS setup do not fix themselves within a few seconds. */
-    if (cj_curl_is_tls_setup_error(code))
+    if (sync_curl_is_tls_setup_error(code))
         return CJ_RETRY_NEVER;
     switch (code) {
     case CURLE_OK:
@@ -147,8 +147,8 @@ enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_lar
     }
 }
 
-uint64_t cj_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
-                             uint64_t random_bits)
+uint64_t sync_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
+                               uint64_t random_bits)
 {
     if (attempt == 0)
         attempt = 1;
@@ -162,7 +162,7 @@ uint64_t cj_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_
     return ceiling == UINT64_MAX ? random_bits : random_bits % (ceiling + 1);
 }
 
-int cj_retry_clock_offset(const char *date, int64_t local_sec, int64_t *ret_offset_sec)
+int sync_retry_clock_offset(const char *date, int64_t local_sec, int64_t *ret_offset_sec)
 {
     if (!date || !*date)
         return -EINVAL;

@@ -20,21 +20,21 @@ enum cj_retry_class {
     CJ_RETRY_CLOCK_SKEW,    /* our clock is off: correct it from Date, then retry once */
     CJ_RETRY_EXPIRED_TOKEN, /* fail the pass; reload the credentials before the next one */
 };
-const char *cj_retry_class_to_string(enum cj_retry_class c);
+const char *sync_retry_class_to_string(enum cj_retry_class c);
 
 /* A response with an HTTP status (not 200): by status, AWS error type and message. */
-enum cj_retry_class cj_retry_classify_http(long status, const char *type, const char *message);
+enum cj_retry_class sync_retry_classify_http(long status, const char *type, const char *message);
 /* A transfer that got no complete HTTP response (timeout, reset, truncated, TLS...). */
-enum cj_retry_class cj_retry_classify_transport(CURLcode code, bool body_too_large);
+enum cj_retry_class sync_retry_classify_transport(CURLcode code, bool body_too_large);
 /* Certificate, verification and TLS set-up failures (not a TLS connection that broke). */
-bool cj_curl_is_tls_setup_error(CURLcode code);
+bool sync_curl_is_tls_setup_error(CURLcode code);
 
 /* The wait before retry number `attempt` (1 = the first retry): uniformly random in
  * [0, min(cap, base * 2^(attempt-1))], from the 64 random bits given. */
-uint64_t cj_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
-                             uint64_t random_bits);
+uint64_t sync_retry_delay_usec(unsigned attempt, uint64_t base_usec, uint64_t cap_usec,
+                               uint64_t random_bits);
 
 /* Seconds to add to our clock to match the server's, from an HTTP Date header value
  * (IMF-fixdate, RFC 850 or asctime form) received at local_sec. -EINVAL when the value is
  * not a date or is further than a year away (a broken header is no reason to move 10 years). */
-int cj_retry_clock_offset(const char *date, int64_t local_sec, int64_t *ret_offset_sec);
+int sync_retry_clock_offset(const char *date, int64_t local_sec, int64_t *ret_offset_sec);

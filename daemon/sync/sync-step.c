@@ -197,8 +197,8 @@ void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const
 
     sync_metrics_count_error(s, type);
     if (retry == CJ_RETRY_BACKOFF && p->attempt < CJ_RETRY_MAX_ATTEMPTS) {
-        uint64_t delay = cj_retry_delay_usec(p->attempt, s->params->retry_base_usec,
-                                             s->params->retry_cap_usec, next_random(s));
+        uint64_t delay = sync_retry_delay_usec(p->attempt, s->params->retry_base_usec,
+                                               s->params->retry_cap_usec, next_random(s));
         log_info("sync: %s attempt %u of %u failed (%s: %s); retrying in %" PRIu64 " ms",
                  operation_name(p->op), p->attempt, CJ_RETRY_MAX_ATTEMPTS, type, message,
                  delay / 1000);
@@ -218,7 +218,7 @@ static const char *transport_error(const struct cj_http_response *resp, int *ret
         *ret_errno = -E2BIG;
         return "ResponseTooLarge";
     }
-    if (cj_curl_is_tls_setup_error(resp->code) || resp->code == CURLE_SSL_SHUTDOWN_FAILED) {
+    if (sync_curl_is_tls_setup_error(resp->code) || resp->code == CURLE_SSL_SHUTDOWN_FAILED) {
         *ret_errno = -EPROTO;
         return "TLSError";
     }
@@ -263,7 +263,7 @@ static void clock_skew_hint(const struct cj_sync *s, const struct cj_http_respon
 {
     if (resp->status != 403 || !resp->date[0])
         return;
-    /* Not cj_retry_clock_offset(): a hint may name any distance, even a broken one. */
+    /* Not sync_retry_clock_offset(): a hint may name any distance, even a broken one. */
     time_t server = curl_getdate(resp->date, NULL);
     if (server <= 0)
         return;
@@ -279,7 +279,7 @@ static bool correct_clock(struct cj_sync *s, const struct cj_http_response *resp
     struct cj_sync_pass *p = &s->pass;
     int64_t offset;
 
-    if (p->skew_retried || cj_retry_clock_offset(resp->date, (int64_t)time(NULL), &offset) < 0)
+    if (p->skew_retried || sync_retry_clock_offset(resp->date, (int64_t)time(NULL), &offset) < 0)
         return false;
     p->skew_retried = true;
     log_warning("sync: the service rejected the request time; its clock is %" PRId64
@@ -301,8 +301,8 @@ static void on_http_done(struct cj_http *h, void *userdata)
     if (resp->code != CURLE_OK) {
         int r;
         const char *type = transport_error(resp, &r);
-        sync_step_failed(s, cj_retry_classify_transport(resp->code, resp->body_too_large), r, type,
-                         resp->curl_error);
+        sync_step_failed(s, sync_retry_classify_transport(resp->code, resp->body_too_large), r,
+                         type, resp->curl_error);
         return;
     }
 
@@ -317,7 +317,7 @@ static void on_http_done(struct cj_http *h, void *userdata)
         return;
     }
 
-    enum cj_retry_class retry = cj_retry_classify_http(resp->status, type, message);
+    enum cj_retry_class retry = sync_retry_classify_http(resp->status, type, message);
     if (retry == CJ_RETRY_CLOCK_SKEW) {
         if (correct_clock(s, resp)) {
             sync_metrics_count_error(s, type);

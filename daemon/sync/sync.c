@@ -210,7 +210,7 @@ static void log_pass(const struct cj_sync *s, int result)
     const struct cj_sync_status *st = &s->status;
 
     /* One structured entry per pass, so "journalctl MESSAGE_ID=" finds every one. */
-    cj_sync_report_log(&(struct cj_sync_report){
+    sync_report_log(&(struct cj_sync_report){
         .kind = cj_sync_kind_to_string(p->kind),
         .result = result,
         .jobs = p->jobs + p->fetched,

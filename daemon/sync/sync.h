@@ -1,7 +1,38 @@
 /* SPDX-License-Identifier: MIT */
 /* The sync engine: pages through ListModelCopyJobs with libcurl's multi interface driven
  * by the sd-event loop, writes each page to the store, and reconciles at the end of a
- * complete pass. One pass at a time; a request to sync while one runs joins it. */
+ * complete pass. One pass at a time; a request to sync while one runs joins it.
+ *
+ * Passes. cj_sync_trigger(s, false) runs a quick pass (what runs now, what was created since
+ * the newest known job, a GetModelCopyJob for each job that left InProgress);
+ * cj_sync_trigger(s, true) a full reconcile. Until a full pass has succeeded in this process
+ * every pass is a full one. A full request while a quick pass runs starts a full pass right
+ * after it (the quick pass's done callbacks run first). The schedule runs a full pass when
+ * the last successful one started full_interval ago, a quick one otherwise; the next
+ * scheduled pass starts sync.interval after the end of the previous one, and a reconfigure's
+ * new interval applies from the end of the next pass. A quick pass removes a job only when
+ * GetModelCopyJob answers 404 for it; a failed pass keeps every page it stored and removes
+ * nothing else.
+ *
+ * Requests. Each is tried at most 3 times (throttling, 5xx, timeouts, resets, truncated or
+ * malformed bodies), waiting random(0, min(20 s, 500 ms × 2^(try-1))) between tries;
+ * requests (retries too) are spaced 1/max_requests_per_second apart. settings->test's retry
+ * base and cap replace 500 ms and 20 s (for tests; a cap below the base is raised to it). A
+ * 4xx rejection for request time skew is retried once with the clock corrected from the
+ * answer's Date header (kept for later requests). An ExpiredToken answer ends the pass; the
+ * credentials are reloaded (cj_credentials_load_for_profile with aws.profile) before the
+ * next request, as are temporary ones within 5 minutes of their expiry.
+ *
+ * Errors. A pass's error type is the service's own (x-amzn-ErrorType) or one of
+ * "NetworkError", "Timeout", "TLSError", "ResponseTooLarge" (body over 64 MiB),
+ * "TruncatedResponse" (the connection closed inside the body), "MalformedResponse",
+ * "PaginationLoop", "StoreError", "MissingCredentials", "ExpiredCredentials",
+ * "SigningError", "Cancelled", "InternalError".
+ *
+ * Callbacks. A pass never ends inside cj_sync_trigger()/cj_sync_start_schedule(): its first
+ * request goes out from the event loop, so done callbacks always run later
+ * (cj_sync_cancel() is the exception: it ends the pass, and calls the callbacks, before it
+ * returns). A done callback may trigger, cancel or reconfigure, but must not free the sync. */
 #pragma once
 
 #include <stdbool.h>
@@ -14,7 +45,6 @@
 
 struct cj_sync;
 
-/* (Moved up from the metrics section below, unchanged, so that the status can use it.) */
 enum cj_sync_kind {
     CJ_SYNC_QUICK,
     CJ_SYNC_FULL,
@@ -33,7 +63,6 @@ struct cj_sync_status {
     char last_error_type[64]; /* "" when the last pass succeeded */
     char last_error_message[512];
     struct cj_store_changes last_changes;
-    /* Added for issue 3 (the fields above are unchanged): */
     enum cj_sync_kind running_kind; /* of the pass running now (valid while running) */
     enum cj_sync_kind last_kind;    /* of the last finished pass */
     int64_t last_full_success_ns;   /* end of the last successful full pass, 0 = none yet */
@@ -46,7 +75,10 @@ struct cj_sync_status {
 /* Called at the end of each pass with its result (0 or negative errno). */
 typedef void (*cj_sync_done_fn)(struct cj_sync *sync, int result, void *userdata);
 
-/* Takes copies of what it needs from settings and creds. Arms no timer yet. */
+/* Takes copies of what it needs from settings and creds. Arms no timer yet. Settings without
+ * a region, with an endpoint that is not http(s)://host[:port], or with page_size outside
+ * 1..1000 are refused (-EINVAL, logged); so are they by cj_sync_reconfigure(). creds may be
+ * NULL: passes then fail with type "MissingCredentials". */
 int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_settings *settings,
                 const struct cj_aws_credentials *creds, struct cj_sync **ret);
 void cj_sync_free(struct cj_sync *s);
@@ -66,41 +98,8 @@ void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
 /* Only status.last_success_ns, for the headers of every answer (no copy of the status). */
 int64_t cj_sync_last_success_ns(const struct cj_sync *s);
 
-/* Notes from the sync module (the declarations above are unchanged):
- * - A pass never ends inside cj_sync_trigger()/cj_sync_start_schedule(): its first request
- *   goes out from the event loop, so done callbacks always run later (cj_sync_cancel() is
- *   the exception: it ends the pass, and calls the callbacks, before it returns).
- * - A done callback may trigger, cancel or reconfigure, but must not free the sync.
- * - cj_sync_new()/cj_sync_reconfigure() refuse (-EINVAL, logged) settings without a region,
- *   with an endpoint that is not http(s)://host[:port][/path], or page_size outside 1..1000.
- *   creds may be NULL: passes then fail with type "MissingCredentials".
- * - Error types recorded besides the service's own: "NetworkError", "Timeout", "TLSError",
- *   "ResponseTooLarge" (body over 64 MiB), "MalformedResponse", "PaginationLoop",
- *   "StoreError", "MissingCredentials", "ExpiredCredentials", "SigningError", "Cancelled".
- *   Added with issue 3: "TruncatedResponse" (the connection closed inside the body),
- *   "InternalError".
- * - The next scheduled pass starts sync.interval after the end of the previous one; a
- *   reconfigure's new interval applies from the end of the next pass.
- * - Issue 3: cj_sync_trigger(s, false) runs a quick sync (what runs now, what was created
- *   since the newest known job, a GetModelCopyJob for each job that left InProgress);
- *   cj_sync_trigger(s, true) a full reconcile. Until a full pass has succeeded in this
- *   process every pass is a full one. A full request while a quick pass runs starts a full
- *   pass right after it (the quick pass's done callbacks run first). The schedule runs a full
- *   pass when the last successful one started full_interval ago, a quick one otherwise.
- * - A quick sync removes a job only when GetModelCopyJob answers 404 for it; a failed pass
- *   keeps every page it stored and removes nothing else.
- * - Each request is tried at most 3 times (throttling, 5xx, timeouts, resets, truncated or
- *   malformed bodies), waiting random(0, min(20 s, 500 ms × 2^(try-1))) between tries;
- *   requests (retries too) are spaced 1/max_requests_per_second apart. settings->test's
- *   retry base and cap replace 500 ms and 20 s (for tests; a cap below the base is raised to
- *   it). A 4xx rejection for request time skew is retried once with the clock corrected
- *   from the answer's Date header (kept for later requests). An ExpiredToken answer ends the
- *   pass; the credentials are reloaded (cj_credentials_load_for_profile with aws.profile)
- *   before the next request, as are temporary ones within 5 minutes of their expiry. */
+/* ---- counters for GET /metrics ---- */
 
-/* ---- counters for GET /metrics (added by the lead; the sync module keeps them) ---- */
-
-/* enum cj_sync_kind is declared above struct cj_sync_status. */
 const char *cj_sync_kind_to_string(enum cj_sync_kind k); /* "quick", "full" */
 
 enum cj_api_operation {

@@ -205,7 +205,7 @@ static void make_queries(struct dataset *ds)
         ds->q[BQ_GET][v] = (struct bq){
             .kind = BQ_GET, .arn = ds->arns[(size_t)(v * 61) % (ds->n_arns ? ds->n_arns : 1)]};
 
-        /* The other filter combinations (issue 4). A source model belongs to one account
+        /* The other filter combinations. A source model belongs to one account
          * (bench-gen.c), so account and model pairs are a model and its own account. */
         int m_sa = (v * 7 + 3) % GEN_MODELS, m_sm = (v * 13 + 5) % GEN_MODELS;
         int m_am = (v * 11 + 1) % GEN_MODELS, m_all = (v * 17 + 2) % GEN_MODELS;
@@ -594,7 +594,7 @@ out:
     return r;
 }
 
-/* ---- targets (issue 7) ---- */
+/* ---- the performance targets ---- */
 
 static json_t *check_targets(json_t *sizes, json_t *ingest)
 {
@@ -616,7 +616,7 @@ static json_t *check_targets(json_t *sizes, json_t *ingest)
                                            _v, "op", #op, "limit", (double)(limit), "unit", unit,  \
                                            "met", _ok));                                           \
     } while (0)
-    printf("\ntargets (issue 7), at %" JSON_INTEGER_FORMAT " jobs:\n",
+    printf("\nperformance targets, at %" JSON_INTEGER_FORMAT " jobs:\n",
            json_integer_value(json_object_get(big, "jobs")));
     json_t *qs = json_object_get(big, "queries");
     const char *key;

@@ -64,7 +64,7 @@ enum bq_kind {
     BQ_NAME_CONTAINS,
     BQ_WALK_FAILED,
     BQ_GET,
-    /* Issue 4: the other filter combinations and the time-range/order variants, answered on
+    /* The other filter combinations and the time-range/order variants, answered on
      * the SQLite side by SQL built from the fields that are set (sq_query). */
     BQ_TIME_WINDOW,
     BQ_OLDEST,

@@ -22,7 +22,7 @@ foreach(q newest_100 failed_30d_100 account_month_100 source_model_100 name_cont
     message(FATAL_ERROR "cj-bench: copyjobd and SQLite answered ${q} differently")
   endif()
 endforeach()
-# The filter combinations (issue 4) are chosen to match jobs: an empty answer compares nothing.
+# The filter combinations are chosen to match jobs: an empty answer compares nothing.
 foreach(q time_window_100 oldest_100 status_account_100 status_model_100 account_model_100
           all_filters_asc_100)
   string(JSON rows GET "${json}" sizes 0 queries ${q} rows)

@@ -33,10 +33,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum cj_profile_file_kind kind =
             data[0] % 6 == 0 ? CJ_PROFILE_CREDENTIALS_FILE : CJ_PROFILE_CONFIG_FILE;
         const char *profile = (data[0] / 6) % 2 ? "x" : "default";
-        if (cj_profile_parse(in, len, kind, profile, &p, err, sizeof(err)) == 0) {
+        if (aws_profile_parse(in, len, kind, profile, &p, err, sizeof(err)) == 0) {
             if (p.access_key_id)
                 (void)strlen(p.access_key_id);
-            cj_profile_done(&p);
+            aws_profile_done(&p);
         }
         break;
     }
@@ -47,10 +47,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         enum cj_cred_json_kind kind = data[0] % 6 == 2   ? CJ_CRED_JSON_PROCESS
                                       : data[0] % 6 == 3 ? CJ_CRED_JSON_CONTAINER
                                                          : CJ_CRED_JSON_IMDS;
-        if (cj_cred_parse_json(kind, in, len, now, &c, err, sizeof(err)) == 0) {
-            if (!cj_cred_key_id_ok(c.access_key_id, strlen(c.access_key_id)) ||
-                !cj_cred_secret_ok(c.secret_access_key, strlen(c.secret_access_key)) ||
-                (c.session_token && !cj_cred_token_ok(c.session_token, strlen(c.session_token))))
+        if (aws_cred_parse_json(kind, in, len, now, &c, err, sizeof(err)) == 0) {
+            if (!aws_cred_key_id_ok(c.access_key_id, strlen(c.access_key_id)) ||
+                !aws_cred_secret_ok(c.secret_access_key, strlen(c.secret_access_key)) ||
+                (c.session_token && !aws_cred_token_ok(c.session_token, strlen(c.session_token))))
                 abort();
             cj_credentials_done(&c);
         }
@@ -59,7 +59,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 5: {
         char *url = strndup(in, len < 4096 ? len : 4096);
         if (url) {
-            (void)cj_cred_container_url_check(url, err, sizeof(err));
+            (void)aws_cred_container_url_check(url, err, sizeof(err));
             free(url);
         }
         break;

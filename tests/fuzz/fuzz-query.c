@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cj_query_parse over arbitrary key/value pairs: the input is a query string, split on
+/* api_query_parse over arbitrary key/value pairs: the input is a query string, split on
  * '&' into pairs and on the first '=' into key and value ("key" alone has no value). */
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         args[n++] = (struct cj_kv){.key = p, .value = eq};
     }
 
-    int r = cj_query_parse(args, n, &q, &st, err, sizeof(err));
+    int r = api_query_parse(args, n, &q, &st, err, sizeof(err));
     if (r == 0) {
         if (q.max_results < 1 || q.max_results > CJ_MAX_RESULTS_MAX)
             abort();
@@ -52,7 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else if (strlen(err) >= sizeof(err) || err[0] == '\0') {
         abort(); /* every refusal says why */
     }
-    cj_query_storage_done(&st);
+    api_query_storage_done(&st);
     free(copy);
     return 0;
 }

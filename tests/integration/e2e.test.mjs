@@ -1,4 +1,4 @@
-// Issue 2, end to end: the fake Bedrock endpoint with 5,000 jobs, copyjobd syncing from it over
+// End to end: the fake Bedrock endpoint with 5,000 jobs, copyjobd syncing from it over
 // HTTPS (and HTTP), and the local API compared with the fake's ground truth.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// SIGHUP (issue 3, item 6): copyjobd re-reads its configuration and its AWS credentials
+// SIGHUP: copyjobd re-reads its configuration and its AWS credentials
 // without dropping a client or a row. The daemon starts with a shared credentials file whose
 // secret is wrong, so every sync is refused (bad signature) while it serves what it has; a
 // keep-alive client and an event watcher stay connected across the reload; after the file

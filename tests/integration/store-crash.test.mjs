@@ -1,4 +1,4 @@
-// Crash safety of the store (issue 4, item 6): copyjobd is killed with SIGKILL at random
+// Crash safety of the store: copyjobd is killed with SIGKILL at random
 // moments (seeded) while it syncs 50,000 jobs in pages of 500 (100 write transactions a
 // pass), with the fake's jobs changing between rounds. After every kill the store must pass
 // `copyjobd --verify-store` (rows, indexes, counters and change log agree), hold no job the

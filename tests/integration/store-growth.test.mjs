@@ -1,4 +1,4 @@
-// The store at its ceiling (issue 4, item 5): with store.max_size = 8M and more jobs than fit,
+// The store at its ceiling: with store.max_size = 8M and more jobs than fit,
 // the sync fails with a log line naming store.max_size, the store stays consistent, and the
 // daemon keeps serving the jobs it has, exactly as the fake has them. Raising max_size and
 // restarting lets the next full sync store everything. (The map starts at min(64M, max_size),

@@ -1,4 +1,4 @@
-// Stable paging while syncs change the data (issue 4, "How it is shown" #3): a client pages
+// Stable paging while syncs change the data: a client pages
 // through a filter 100 jobs at a time over the socket; between its pages the fake adds,
 // finishes, edits and removes jobs and a full sync (`POST /v1/sync?full=true&wait=true`)
 // writes them. Every job that matched throughout and was not touched comes exactly once;

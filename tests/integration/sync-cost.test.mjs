@@ -1,4 +1,4 @@
-// Issue 3: what syncs cost the account. A quick sync with no changes costs at most
+// What syncs cost the account. A quick sync with no changes costs at most
 // 1 + ⌈running jobs / page size⌉ calls, k finished jobs at most k more; the request rate never
 // passes sync.max_requests_per_second (5 here): no more than 6 requests in any 1-second window
 // of the fake's request log. And the schedule runs quick syncs between full ones.

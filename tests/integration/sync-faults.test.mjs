@@ -1,4 +1,4 @@
-// Issue 3: the sync survives every kind of fault of the fake endpoint. For each kind: the
+// The sync survives every kind of fault of the fake endpoint. For each kind: the
 // fault stays on across a quick and a full sync; meanwhile the socket keeps answering from the
 // last good data, nothing stored is lost or wrongly removed, and /v1/health turns degraded
 // when the retries are exhausted; once the fault clears, the next (quick) sync brings the

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* A jansson tree turned into the values cj_job_from_values() checks (see job-reference.h). */
+/* A jansson tree turned into the values bedrock_job_from_values() checks (see job-reference.h). */
 #include "job-reference.h"
 
 #include <errno.h>
@@ -40,7 +40,7 @@ static int job_from_object(const json_t *obj, struct cj_job *ret, char *err, siz
         for (int k = 0; tag[i].object && k < _CJ_TAG_MAX; k++)
             tag[i].member[k] = value_of(json_object_get(t, cj_tag_members[k].name));
     }
-    int r = cj_job_from_values(v, &(struct cj_tags){.tag = tag, .n = n}, ret, err, errlen);
+    int r = bedrock_job_from_values(v, &(struct cj_tags){.tag = tag, .n = n}, ret, err, errlen);
     free(tag);
     return r;
 }
@@ -76,23 +76,23 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
     if (!ret)
         return -EINVAL;
     *ret = (struct cj_page){};
-    r = cj_page_check_body(body, len, err, errlen);
+    r = bedrock_page_check_body(body, len, err, errlen);
     if (r < 0)
         return r;
 
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
     if (!root)
-        return cj_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
-                           jerr.column, jerr.text);
+        return bedrock_job_fail(err, errlen, "invalid JSON at line %d column %d: %s", jerr.line,
+                                jerr.column, jerr.text);
     if (!json_is_object(root)) {
         json_decref(root);
-        return cj_job_fail(err, errlen, REASON_BODY_NOT_OBJECT);
+        return bedrock_job_fail(err, errlen, REASON_BODY_NOT_OBJECT);
     }
 
     struct cj_page page = {};
     const json_t *summaries = json_object_get(root, "modelCopyJobSummaries");
     struct cj_value s = value_of(summaries), token = value_of(json_object_get(root, "nextToken"));
-    r = cj_page_check_root(&s, &token, &page.next_token, err, errlen);
+    r = bedrock_page_check_root(&s, &token, &page.next_token, err, errlen);
     if (r < 0)
         goto out;
 
@@ -111,7 +111,7 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
         if (json_is_object(summary))
             r = job_from_object(summary, &page.jobs[page.n_jobs], reason, sizeof(reason));
         else
-            r = cj_job_fail(reason, sizeof(reason), REASON_SUMMARY_NOT_OBJECT);
+            r = bedrock_job_fail(reason, sizeof(reason), REASON_SUMMARY_NOT_OBJECT);
         if (r == 0) {
             page.n_jobs++;
             continue;
@@ -121,9 +121,9 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
         char arn[LOGGED_ARN_MAX + 1] = "";
         const json_t *v = json_object_get(summary, "jobArn");
         if (json_is_string(v))
-            cj_job_loggable_arn(json_string_value(v), json_string_length(v), arn, sizeof(arn));
+            bedrock_job_loggable_arn(json_string_value(v), json_string_length(v), arn, sizeof(arn));
         page.n_skipped++;
-        cj_job_log_skipped(i, arn, reason);
+        bedrock_job_log_skipped(i, arn, reason);
     }
     r = 0;
     *ret = page;

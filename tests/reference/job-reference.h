@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The readers that tests and the differential fuzzer hold cj_page_parse() and
  * cj_job_parse() to: the same contracts, built on a jansson tree (json_loadb) instead of
- * the one-pass scanner, handing each summary to the same cj_job_from_values(). They
+ * the one-pass scanner, handing each summary to the same bedrock_job_from_values(). They
  * agree with the streaming parser on every input: result, reason, job fields, stored
  * bytes and the warnings logged. */
 #pragma once

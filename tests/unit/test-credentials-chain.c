@@ -402,23 +402,25 @@ static void test_profile_parser(void **state)
                         "aws_secret_access_key = s # c\n";
 
     assert_int_equal(
-        cj_profile_parse(file, strlen(file), CJ_PROFILE_CONFIG_FILE, "x", &p, err, sizeof(err)), 0);
+        aws_profile_parse(file, strlen(file), CJ_PROFILE_CONFIG_FILE, "x", &p, err, sizeof(err)),
+        0);
     assert_true(p.found);
     assert_null(p.access_key_id);
     assert_string_equal(p.credential_process, "echo hi");
     assert_string_equal(p.secret_access_key, "s");
-    cj_profile_done(&p);
+    aws_profile_done(&p);
 
-    assert_int_equal(cj_profile_parse(file, strlen(file), CJ_PROFILE_CREDENTIALS_FILE, "x", &p, err,
-                                      sizeof(err)),
+    assert_int_equal(aws_profile_parse(file, strlen(file), CJ_PROFILE_CREDENTIALS_FILE, "x", &p,
+                                       err, sizeof(err)),
                      0);
     assert_false(p.found);
-    cj_profile_done(&p);
+    aws_profile_done(&p);
 
     assert_int_equal(
-        cj_profile_parse("[a]\n\0x", 7, CJ_PROFILE_CONFIG_FILE, "a", &p, err, sizeof(err)),
+        aws_profile_parse("[a]\n\0x", 7, CJ_PROFILE_CONFIG_FILE, "a", &p, err, sizeof(err)),
         -EINVAL);
-    assert_int_equal(cj_profile_parse("", 0, CJ_PROFILE_CONFIG_FILE, "a", &p, err, sizeof(err)), 0);
+    assert_int_equal(aws_profile_parse("", 0, CJ_PROFILE_CONFIG_FILE, "a", &p, err, sizeof(err)),
+                     0);
     assert_false(p.found);
 }
 
@@ -540,7 +542,7 @@ static void test_process_timeout(void **state)
     /* The whole process group goes, the grandchild included. */
     path_of(path, sizeof(path), "sleeper.pid");
     snprintf(cmd, sizeof(cmd), "sleep 30 >/dev/null 2>&1 & echo $! > %s; wait", path);
-    assert_int_equal(cj_credential_process_run(cmd, "slow", 300 * 1000, &c), -ETIME);
+    assert_int_equal(aws_credential_process_run(cmd, "slow", 300 * 1000, &c), -ETIME);
     assert_null(c.access_key_id);
     assert_non_null(
         strstr(captured_log(), "credential_process (profile slow) did not finish within 300 ms"));
@@ -560,15 +562,16 @@ static void test_process_timeout(void **state)
     assert_true(gone);
 
     /* A child that closes stdout but keeps running is still bounded by the timeout. */
-    assert_int_equal(cj_credential_process_run("exec >&-; sleep 30", "slow", 300 * 1000, &c),
+    assert_int_equal(aws_credential_process_run("exec >&-; sleep 30", "slow", 300 * 1000, &c),
                      -ETIME);
     /* The shell itself killed by a signal. */
-    assert_int_equal(cj_credential_process_run("kill -9 $$", "sig", 10 * 1000 * 1000, &c), -EPROTO);
+    assert_int_equal(aws_credential_process_run("kill -9 $$", "sig", 10 * 1000 * 1000, &c),
+                     -EPROTO);
     assert_non_null(
         strstr(captured_log(), "credential_process (profile sig) was killed by signal 9"));
     /* stdin is /dev/null: a helper that reads it does not hang. */
     assert_int_equal(
-        cj_credential_process_run("cat; echo '" PROC_JSON "'", "stdin", 10 * 1000 * 1000, &c), 0);
+        aws_credential_process_run("cat; echo '" PROC_JSON "'", "stdin", 10 * 1000 * 1000, &c), 0);
     assert_string_equal(c.access_key_id, PROC_KEY_ID);
     cj_credentials_done(&c);
 }
@@ -710,23 +713,23 @@ static void test_container_full(void **state)
     setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", "http://10.1.2.3/creds", 1);
     assert_int_equal(load(NULL, &c, source, sizeof(source)), -EINVAL);
     char err[160];
-    assert_int_equal(cj_cred_container_url_check("https://creds.example.com/x", err, sizeof(err)),
+    assert_int_equal(aws_cred_container_url_check("https://creds.example.com/x", err, sizeof(err)),
                      0);
-    assert_int_equal(cj_cred_container_url_check("http://169.254.170.2/x", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://169.254.170.2/x", err, sizeof(err)), 0);
     assert_int_equal(
-        cj_cred_container_url_check("http://169.254.170.23/v1/credentials", err, sizeof(err)), 0);
-    assert_int_equal(cj_cred_container_url_check("http://[fd00:ec2::23]/x", err, sizeof(err)), 0);
-    assert_int_equal(cj_cred_container_url_check("http://[::1]:8080/x", err, sizeof(err)), 0);
-    assert_int_equal(cj_cred_container_url_check("http://127.0.0.2/x", err, sizeof(err)), 0);
-    assert_int_equal(cj_cred_container_url_check("http://localhost/x", err, sizeof(err)), 0);
-    assert_int_equal(cj_cred_container_url_check("http://169.254.169.254/x", err, sizeof(err)),
+        aws_cred_container_url_check("http://169.254.170.23/v1/credentials", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://[fd00:ec2::23]/x", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://[::1]:8080/x", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://127.0.0.2/x", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://localhost/x", err, sizeof(err)), 0);
+    assert_int_equal(aws_cred_container_url_check("http://169.254.169.254/x", err, sizeof(err)),
                      -EINVAL);
-    assert_int_equal(cj_cred_container_url_check("http://example.com/x", err, sizeof(err)),
+    assert_int_equal(aws_cred_container_url_check("http://example.com/x", err, sizeof(err)),
                      -EINVAL);
-    assert_int_equal(cj_cred_container_url_check("ftp://127.0.0.1/x", err, sizeof(err)), -EINVAL);
-    assert_int_equal(cj_cred_container_url_check("http://u:p@127.0.0.1/x", err, sizeof(err)),
+    assert_int_equal(aws_cred_container_url_check("ftp://127.0.0.1/x", err, sizeof(err)), -EINVAL);
+    assert_int_equal(aws_cred_container_url_check("http://u:p@127.0.0.1/x", err, sizeof(err)),
                      -EINVAL);
-    assert_int_equal(cj_cred_container_url_check("not a url", err, sizeof(err)), -EINVAL);
+    assert_int_equal(aws_cred_container_url_check("not a url", err, sizeof(err)), -EINVAL);
 }
 
 /* ---- EC2 instance metadata ---- */
@@ -848,8 +851,8 @@ static void test_imds(void **state)
                                        .connect_timeout_ms = 1000,
                                        .timeout_ms = 2000,
                                        .attempts = 1};
-    assert_int_equal(cj_cred_http(&req, &body), 401);
-    cj_secret_buf_done(&body);
+    assert_int_equal(aws_cred_http(&req, &body), 401);
+    aws_secret_buf_done(&body);
     assert_int_equal(s.refused, before + 1);
 
     /* Not answering at all: nothing here, after the bounded timeouts. */
@@ -963,8 +966,8 @@ static void test_json_parser(void **state)
         "",
     };
     for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
-        assert_int_equal(cj_cred_parse_json(CJ_CRED_JSON_PROCESS, bad[i], strlen(bad[i]), now, &c,
-                                            err, sizeof(err)),
+        assert_int_equal(aws_cred_parse_json(CJ_CRED_JSON_PROCESS, bad[i], strlen(bad[i]), now, &c,
+                                             err, sizeof(err)),
                          -EINVAL);
         assert_null(c.access_key_id);
     }
@@ -975,13 +978,14 @@ static void test_json_parser(void **state)
     memset(big + n, 'T', CJ_CRED_TOKEN_MAX);
     strcpy(big + n + CJ_CRED_TOKEN_MAX, "\"}");
     assert_int_equal(
-        cj_cred_parse_json(CJ_CRED_JSON_CONTAINER, big, strlen(big), now, &c, err, sizeof(err)), 0);
+        aws_cred_parse_json(CJ_CRED_JSON_CONTAINER, big, strlen(big), now, &c, err, sizeof(err)),
+        0);
     assert_int_equal(strlen(c.session_token), CJ_CRED_TOKEN_MAX);
     cj_credentials_done(&c);
     memmove(big + n + 1, big + n, strlen(big + n) + 1);
     big[n] = 'T';
     assert_int_equal(
-        cj_cred_parse_json(CJ_CRED_JSON_CONTAINER, big, strlen(big), now, &c, err, sizeof(err)),
+        aws_cred_parse_json(CJ_CRED_JSON_CONTAINER, big, strlen(big), now, &c, err, sizeof(err)),
         -EINVAL);
     assert_non_null(strstr(err, "session token is not valid"));
 }

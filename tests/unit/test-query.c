@@ -30,7 +30,7 @@ struct parsed {
 static void parse(const struct cj_kv *args, size_t n, struct parsed *p)
 {
     memset(p, 0, sizeof(*p));
-    p->r = cj_query_parse(args, n, &p->q, &p->st, p->err, sizeof(p->err));
+    p->r = api_query_parse(args, n, &p->q, &p->st, p->err, sizeof(p->err));
 }
 
 static void parse1(const char *key, const char *value, struct parsed *p)
@@ -51,7 +51,7 @@ static void expect_invalid1(const char *key, const char *value)
         fail_msg("%s: message does not name the parameter: %s", key, p.err);
     assert_null(p.st.source_account);
     assert_null(p.st.next_token);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 }
 
 static void expect_valid1(const char *key, const char *value, struct parsed *p)
@@ -77,7 +77,7 @@ static void test_defaults(void **state)
     assert_null(p.q.source_model_arn);
     assert_null(p.q.name_contains);
     assert_null(p.q.next_token);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 }
 
 static void test_unknown_keys_ignored(void **state)
@@ -92,7 +92,7 @@ static void test_unknown_keys_ignored(void **state)
     assert_int_equal(p.r, 0);
     assert_int_equal(p.q.max_results, 5);
     assert_false(p.q.has_status);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 }
 
 static void test_times(void **state)
@@ -153,7 +153,7 @@ static void test_account(void **state)
     expect_valid1("sourceAccountEquals", "123456789012", &p);
     assert_string_equal(p.q.source_account, "123456789012");
     assert_ptr_equal(p.q.source_account, p.st.source_account);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     expect_invalid1("sourceAccountEquals", "12345678901");
     expect_invalid1("sourceAccountEquals", "1234567890123");
@@ -168,10 +168,10 @@ static void test_model_arn(void **state)
 
     expect_valid1("sourceModelArnEquals", MODEL_ARN, &p);
     assert_string_equal(p.q.source_model_arn, MODEL_ARN);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
     expect_valid1("sourceModelArnEquals", FOUNDATION_ARN, &p);
     assert_string_equal(p.q.source_model_arn, FOUNDATION_ARN);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     expect_invalid1("sourceModelArnEquals", "arn:aws:s3:::bucket/key/that-is-long");
     expect_invalid1("sourceModelArnEquals", "arn:aws:bedrock");
@@ -192,10 +192,10 @@ static void test_name_contains(void **state)
 
     expect_valid1("outputModelNameContains", "my-model_1", &p);
     assert_string_equal(p.q.name_contains, "my-model_1");
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
     expect_valid1("targetModelNameContains", "X", &p);
     assert_string_equal(p.q.name_contains, "X");
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     char name63[64], name64[65];
     memset(name63, 'a', 63);
@@ -203,7 +203,7 @@ static void test_name_contains(void **state)
     memset(name64, 'a', 64);
     name64[64] = '\0';
     expect_valid1("outputModelNameContains", name63, &p);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     expect_invalid1("outputModelNameContains", name64);
     expect_invalid1("outputModelNameContains", "");
@@ -277,13 +277,13 @@ static void test_next_token(void **state)
 
     expect_valid1("nextToken", "abc+/=", &p);
     assert_string_equal(p.q.next_token, "abc+/=");
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     memset(tok, 'A', 2048);
     tok[2048] = '\0';
     expect_valid1("nextToken", tok, &p);
     assert_int_equal(strlen(p.q.next_token), 2048);
-    cj_query_storage_done(&p.st);
+    api_query_storage_done(&p.st);
 
     tok[2048] = 'A';
     tok[2049] = '\0';
@@ -378,8 +378,8 @@ static void test_everything(void **state)
     assert_true(p.q.ascending);
     assert_int_equal(p.q.max_results, 250);
     assert_string_equal(p.q.next_token, "eyJ0b2tlbiI6MX0=");
-    cj_query_storage_done(&p.st);
-    cj_query_storage_done(&p.st); /* twice is harmless */
+    api_query_storage_done(&p.st);
+    api_query_storage_done(&p.st); /* twice is harmless */
 }
 
 static void test_error_message_bounded(void **state)
@@ -392,20 +392,20 @@ static void test_error_message_bounded(void **state)
     memset(big, 'z', sizeof(big) - 1);
     big[sizeof(big) - 1] = '\0';
     struct cj_kv kv = {"statusEquals", big};
-    assert_int_equal(cj_query_parse(&kv, 1, &q, &st, small, sizeof(small)), -EINVAL);
+    assert_int_equal(api_query_parse(&kv, 1, &q, &st, small, sizeof(small)), -EINVAL);
     assert_true(strlen(small) < sizeof(small));
 
     /* the quoted value is cut and made printable */
     char msg[512];
     struct cj_kv ctl = {"statusEquals", "\x01\x7f\xff"};
-    assert_int_equal(cj_query_parse(&ctl, 1, &q, &st, msg, sizeof(msg)), -EINVAL);
+    assert_int_equal(api_query_parse(&ctl, 1, &q, &st, msg, sizeof(msg)), -EINVAL);
     assert_non_null(strstr(msg, "'\?\?\?'"));
-    assert_int_equal(cj_query_parse(&kv, 1, &q, &st, msg, sizeof(msg)), -EINVAL);
+    assert_int_equal(api_query_parse(&kv, 1, &q, &st, msg, sizeof(msg)), -EINVAL);
     assert_true(strlen(msg) < 300);
     assert_non_null(strstr(msg, "..."));
 
     /* no err buffer at all */
-    assert_int_equal(cj_query_parse(&kv, 1, &q, &st, NULL, 0), -EINVAL);
+    assert_int_equal(api_query_parse(&kv, 1, &q, &st, NULL, 0), -EINVAL);
 }
 
 int main(void)

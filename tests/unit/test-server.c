@@ -401,9 +401,9 @@ static size_t compare_list(struct fixture *f, const struct cj_kv *args, size_t n
         struct cj_query_storage st;
         char err[256];
         struct cj_buf out = {0};
-        assert_int_equal(cj_query_parse(all, m, &q, &st, err, sizeof(err)), 0);
+        assert_int_equal(api_query_parse(all, m, &q, &st, err, sizeof(err)), 0);
         assert_int_equal(cj_store_list(f->s.store, &q, &out, err, sizeof(err)), 0);
-        cj_query_storage_done(&st);
+        api_query_storage_done(&st);
         json_error_t e;
         json_t *want = json_loadb(out.data, out.len, 0, &e);
         assert_non_null(want);

@@ -18,28 +18,28 @@
 static void test_accepts(void **state)
 {
     (void)state;
-    assert_true(cj_sse_accepts("text/event-stream"));
-    assert_true(cj_sse_accepts("Text/Event-Stream"));
-    assert_true(cj_sse_accepts("application/json, text/event-stream;q=0.5"));
-    assert_true(cj_sse_accepts(" text/event-stream ; charset=utf-8"));
-    assert_true(cj_sse_accepts("text/event-stream;q=1"));
-    assert_true(cj_sse_accepts("text/event-stream;q=0.001"));
+    assert_true(api_sse_accepts("text/event-stream"));
+    assert_true(api_sse_accepts("Text/Event-Stream"));
+    assert_true(api_sse_accepts("application/json, text/event-stream;q=0.5"));
+    assert_true(api_sse_accepts(" text/event-stream ; charset=utf-8"));
+    assert_true(api_sse_accepts("text/event-stream;q=1"));
+    assert_true(api_sse_accepts("text/event-stream;q=0.001"));
 
-    assert_false(cj_sse_accepts(NULL));
-    assert_false(cj_sse_accepts(""));
-    assert_false(cj_sse_accepts("*/*"));
-    assert_false(cj_sse_accepts("application/x-ndjson"));
-    assert_false(cj_sse_accepts("text/event-streams"));
-    assert_false(cj_sse_accepts("text/event"));
-    assert_false(cj_sse_accepts("text/event-stream;q=0"));
-    assert_false(cj_sse_accepts("text/event-stream; q=0.000"));
-    assert_false(cj_sse_accepts("application/json;x=text/event-stream"));
+    assert_false(api_sse_accepts(NULL));
+    assert_false(api_sse_accepts(""));
+    assert_false(api_sse_accepts("*/*"));
+    assert_false(api_sse_accepts("application/x-ndjson"));
+    assert_false(api_sse_accepts("text/event-streams"));
+    assert_false(api_sse_accepts("text/event"));
+    assert_false(api_sse_accepts("text/event-stream;q=0"));
+    assert_false(api_sse_accepts("text/event-stream; q=0.000"));
+    assert_false(api_sse_accepts("application/json;x=text/event-stream"));
 }
 
 static void expect_id(const char *v, uint64_t want)
 {
     uint64_t got = 12345;
-    if (cj_sse_parse_last_event_id(v, &got) != 0)
+    if (api_sse_parse_last_event_id(v, &got) != 0)
         fail_msg("Last-Event-ID '%s' refused", v);
     assert_int_equal(got, want);
 }
@@ -47,7 +47,7 @@ static void expect_id(const char *v, uint64_t want)
 static void expect_bad_id(const char *v)
 {
     uint64_t got = 12345;
-    if (cj_sse_parse_last_event_id(v, &got) != -EINVAL)
+    if (api_sse_parse_last_event_id(v, &got) != -EINVAL)
         fail_msg("Last-Event-ID '%s' accepted", v);
     assert_int_equal(got, 12345); /* untouched */
 }
@@ -75,7 +75,7 @@ static void test_last_event_id(void **state)
     expect_bad_id("18446744073709551616"); /* overflows */
     expect_bad_id("99999999999999999999");
     expect_bad_id("000000000000000000001"); /* 21 digits */
-    assert_int_equal(cj_sse_parse_last_event_id("1", NULL), -EINVAL);
+    assert_int_equal(api_sse_parse_last_event_id("1", NULL), -EINVAL);
 }
 
 /* The event-stream parser of the HTML standard, for the fields this feed uses: the
@@ -138,15 +138,15 @@ static void test_framing(void **state)
     char out[8192];
     unsigned retry = 0;
 
-    assert_int_equal(cj_sse_append_open(&b, 6, false), 0);
+    assert_int_equal(api_sse_append_open(&b, 6, false), 0);
     static const char job1[] = "{\"jobArn\":\"arn:a\",\"status\":\"InProgress\"}";
-    assert_int_equal(cj_sse_append_event(&b, 7, "created", job1, strlen(job1)), 0);
-    assert_int_equal(cj_sse_append_heartbeat(&b), 0);
-    assert_int_equal(cj_sse_append_gap(&b, 7, 12), 0);
+    assert_int_equal(api_sse_append_event(&b, 7, "created", job1, strlen(job1)), 0);
+    assert_int_equal(api_sse_append_heartbeat(&b), 0);
+    assert_int_equal(api_sse_append_gap(&b, 7, 12), 0);
     /* A raw newline outside strings must not split the data line. */
     static const char job2[] = "{\"jobArn\":\"arn:b\",\n\"status\":\r\"Failed\"}";
-    assert_int_equal(cj_sse_append_event(&b, 12, "updated", job2, strlen(job2)), 0);
-    assert_int_equal(cj_sse_append_event(&b, 13, "removed", "{}", 2), 0);
+    assert_int_equal(api_sse_append_event(&b, 12, "updated", job2, strlen(job2)), 0);
+    assert_int_equal(api_sse_append_event(&b, 13, "removed", "{}", 2), 0);
 
     assert_string_equal(b.data,
                         "retry: 2000\n\n"
@@ -182,9 +182,9 @@ static void test_open_sets_id(void **state)
     struct cj_buf b = {0};
     uint64_t seq = 0;
 
-    assert_int_equal(cj_sse_append_open(&b, 41, true), 0);
+    assert_int_equal(api_sse_append_open(&b, 41, true), 0);
     assert_string_equal(b.data, "retry: 2000\nid: 41\n\n");
-    assert_int_equal(cj_sse_parse_last_event_id("41", &seq), 0);
+    assert_int_equal(api_sse_parse_last_event_id("41", &seq), 0);
     assert_int_equal(seq, 41);
     char out[256];
     unsigned retry = 0;
@@ -202,12 +202,12 @@ static void test_resume_roundtrip(void **state)
     unsigned retry = 0;
     uint64_t seq = 0;
 
-    assert_int_equal(cj_sse_append_event(&b, UINT64_MAX - 1, "created", "{}", 2), 0);
+    assert_int_equal(api_sse_append_event(&b, UINT64_MAX - 1, "created", "{}", 2), 0);
     sse_parse(b.data, out, sizeof(out), &retry);
     const char *id = strchr(out, '|') + 1;
     char idbuf[32];
     snprintf(idbuf, sizeof(idbuf), "%.*s", (int)strcspn(id, "|"), id);
-    assert_int_equal(cj_sse_parse_last_event_id(idbuf, &seq), 0);
+    assert_int_equal(api_sse_parse_last_event_id(idbuf, &seq), 0);
     assert_int_equal(seq, UINT64_MAX - 1);
     cj_buf_free(&b);
 }

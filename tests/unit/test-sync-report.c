@@ -19,12 +19,12 @@ static void test_report_ok(void **state)
         .removed = 1,
     };
 
-    cj_sync_report_log(&r);
+    sync_report_log(&r);
     assert_string_equal(read_stderr(f), "copyjobd[info]: sync: quick pass ok: 12345 jobs (3 "
                                         "created, 2 updated, 1 removed) in 2500 ms, 13 requests\n");
 
     set_journal_stream(f, 0);
-    cj_sync_report_log(&r);
+    sync_report_log(&r);
     assert_int_equal(receive_entry(f, &e), 0);
     assert_string_equal(field(&e, "MESSAGE_ID"), CJ_SYNC_MESSAGE_OK);
     assert_string_equal(field(&e, "SYNC_KIND"), "quick");
@@ -55,13 +55,13 @@ static void test_report_failed(void **state)
         .error_message = "Rate exceeded",
     };
 
-    cj_sync_report_log(&r);
+    sync_report_log(&r);
     assert_string_equal(read_stderr(f),
                         "copyjobd[warn]: sync: full pass failed after 4 requests (3 pages kept, "
                         "nothing removed): ThrottlingException: Rate exceeded\n");
 
     set_journal_stream(f, 0);
-    cj_sync_report_log(&r);
+    sync_report_log(&r);
     assert_int_equal(receive_entry(f, &e), 0);
     assert_string_equal(field(&e, "MESSAGE_ID"), CJ_SYNC_MESSAGE_FAILED);
     assert_string_equal(field(&e, "SYNC_RESULT"), "failed");
@@ -75,7 +75,7 @@ static void test_report_skipped_warns(void **state)
 {
     struct fixture *f = *state;
     struct cj_sync_report r = {.kind = "full", .jobs = 10, .skipped = 2};
-    cj_sync_report_log(&r);
+    sync_report_log(&r);
     assert_non_null(strstr(read_stderr(f), "copyjobd[warn]: sync: 2 invalid job summaries were "
                                            "skipped (not stored)\n"));
 }

@@ -1,4 +1,4 @@
-// Helpers for the sync tests (issue 3): a fake + daemon pair with fast retries, syncs driven
+// Helpers for the sync tests: a fake + daemon pair with fast retries, syncs driven
 // over the socket, and comparisons of the cache with the fake's ground truth.
 import assert from 'node:assert/strict';
 import { startFake, startDaemon, listAll, compareJobs, waitFor } from './harness.mjs';
