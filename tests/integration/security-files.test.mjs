@@ -176,3 +176,26 @@ test('a shared credentials file readable by others produces a warning (never the
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a credential_process from a config file others may write into is refused by --check-config, naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cj-sec-'));
+  try {
+    const config = join(dir, 'config');
+    const ran = join(dir, 'ran');
+    writeFileSync(config, `[default]\ncredential_process = touch ${ran}\n`);
+    for (const m of [0o666, 0o620]) {
+      chmodSync(config, m);
+      const r = runDirect(dir, ['[store]', `directory = ${join(dir, 'state')}`], {
+        AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+        AWS_CONFIG_FILE: config, AWS_EC2_METADATA_DISABLED: 'true',
+      }, ['--check-config']);
+      assert.notEqual(r.status, 0, `--check-config accepted a credential_process from a ${m.toString(8)} file: ${r.out}`);
+      assert.ok(r.out.includes(`${config}, profile default: refusing its credential_process`), r.out);
+      assert.match(r.out, new RegExp(`mode 0${m.toString(8)}`));
+      assert.ok(!existsSync(ran), 'the command ran');
+    }
+    report('credential_process from a config file at 0666/0620: refused by --check-config, naming the file, never run: held');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
