@@ -11,7 +11,6 @@
 #include <strings.h>
 
 #include "ctl.h"
-#include "text.h"
 
 #define CONNECT_TIMEOUT_MS 5000L
 
@@ -376,55 +375,46 @@ int ctl_client_report(const struct ctl_client *c, int r)
 {
     const char *path = c->socket_path;
 
+    /* ctl_error() sanitises: curl's message may quote what the other end sent. */
     switch (-r) {
     case ENOENT:
     case ECONNREFUSED:
     case ENOTDIR:
     case ENOTSOCK:
     case EPROTOTYPE:
-        fprintf(stderr,
-                "copyjobctl: cannot reach copyjobd at %s: is copyjobd running? "
-                "(systemctl status copyjobd.socket)\n",
-                path);
+        ctl_error("cannot reach copyjobd at %s: is copyjobd running? "
+                  "(systemctl status copyjobd.socket)",
+                  path);
         return CTL_EXIT_UNREACHABLE;
     case EACCES:
     case EPERM:
-        fprintf(stderr,
-                "copyjobctl: cannot reach copyjobd at %s: permission denied: "
-                "is your user in group copyjobd?\n",
-                path);
+        ctl_error("cannot reach copyjobd at %s: permission denied: "
+                  "is your user in group copyjobd?",
+                  path);
         return CTL_EXIT_UNREACHABLE;
     case ETIMEDOUT:
     case EAGAIN:
-        fprintf(stderr, "copyjobctl: copyjobd at %s did not answer in time: is it overloaded?\n",
-                path);
+        ctl_error("copyjobd at %s did not answer in time: is it overloaded?", path);
         return CTL_EXIT_UNREACHABLE;
     case ETIME:
-        fprintf(stderr, "copyjobctl: copyjobd at %s started answering but did not finish in time\n",
-                path);
-        return CTL_EXIT_FAILURE;
+        return ctl_error("copyjobd at %s started answering but did not finish in time", path);
     case ECONNRESET:
-        fprintf(stderr, "copyjobctl: copyjobd at %s closed the connection before answering%s%s\n",
-                path, c->errbuf[0] ? ": " : "", c->errbuf);
-        return CTL_EXIT_FAILURE;
+        return ctl_error("copyjobd at %s closed the connection before answering%s%s", path,
+                         c->errbuf[0] ? ": " : "", c->errbuf);
     case EFBIG:
-        fprintf(stderr, "copyjobctl: copyjobd's answer is larger than %zu MiB; refusing it\n",
-                CTL_MAX_BODY / (1024 * 1024));
-        return CTL_EXIT_FAILURE;
+        return ctl_error("copyjobd's answer is larger than %zu MiB; refusing it",
+                         CTL_MAX_BODY / (1024 * 1024));
     case EMSGSIZE:
-        fprintf(stderr, "copyjobctl: copyjobd sent a line longer than %zu KiB; refusing it\n",
-                CTL_MAX_LINE / 1024);
-        return CTL_EXIT_FAILURE;
+        return ctl_error("copyjobd sent a line longer than %zu KiB; refusing it",
+                         CTL_MAX_LINE / 1024);
     case ECANCELED:
-        fprintf(stderr, "copyjobctl: interrupted\n");
+        ctl_error("interrupted");
         return 128 + SIGINT;
     case EPROTO:
-        fprintf(stderr, "copyjobctl: talking to copyjobd at %s: %s\n", path,
-                c->errbuf[0] ? c->errbuf : "protocol error");
-        return CTL_EXIT_FAILURE;
+        return ctl_error("talking to copyjobd at %s: %s", path,
+                         c->errbuf[0] ? c->errbuf : "protocol error");
     default:
-        fprintf(stderr, "copyjobctl: talking to copyjobd at %s: %s\n", path, strerror(-r));
-        return CTL_EXIT_FAILURE;
+        return ctl_error("talking to copyjobd at %s: %s", path, strerror(-r));
     }
 }
 
@@ -458,21 +448,19 @@ int ctl_response_report_error(const struct ctl_response *resp)
         }
     }
 
-    int r = cj_buf_append_str(&line, "copyjobctl: ");
+    int r = cj_buf_append_str(&line, "");
     if (r >= 0 && type[0])
         r = cj_buf_printf(&line, "%s: ", type);
     else if (r >= 0)
         r = cj_buf_printf(&line, "copyjobd answered HTTP %ld%s", resp->status, message ? ": " : "");
     if (r >= 0 && message)
-        r = ctl_text_append_sanitized(&line, message);
+        r = cj_buf_append_str(&line, message);
     else if (r >= 0 && type[0])
         r = cj_buf_printf(&line, "(HTTP %ld)", resp->status);
     json_decref(body);
     if (r < 0)
-        fprintf(stderr, "copyjobctl: copyjobd answered HTTP %ld\n", resp->status);
-    else
-        fprintf(stderr, "%s\n", line.data);
-    return CTL_EXIT_FAILURE;
+        return ctl_error("copyjobd answered HTTP %ld", resp->status);
+    return ctl_error("%s", line.data);
 }
 
 int ctl_query_add(struct cj_buf *query, const char *key, const char *value)

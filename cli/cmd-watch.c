@@ -64,8 +64,8 @@ static int on_event(const char *text, size_t len, void *userdata)
     json_t *event = json_loadb(text, len, 0, &error);
     if (!json_is_object(event)) {
         json_decref(event);
-        fprintf(stderr, "copyjobctl: copyjobd sent an event that is not a JSON object%s%s\n",
-                event ? "" : ": ", event ? "" : error.text);
+        ctl_error("copyjobd sent an event that is not a JSON object%s%s", event ? "" : ": ",
+                  event ? "" : error.text);
         return -EBADMSG;
     }
     int r =

@@ -64,10 +64,23 @@ void ctl_help(void)
           stdout);
 }
 
+/* Every message goes through the sanitiser: it may quote the daemon (jansson's error text,
+ * curl's) or the command line, and neither may drive the terminal. */
 _printf_(1, 0) static void vreport(const char *fmt, va_list ap)
 {
-    fputs("copyjobctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
+    _cleanup_free_ char *raw = NULL;
+    _cleanup_buf_ struct cj_buf clean = {0};
+
+    if (vasprintf(&raw, fmt, ap) < 0) {
+        raw = NULL;
+        fputs("copyjobctl: out of memory", stderr);
+        return;
+    }
+    if (ctl_text_append_sanitized(&clean, raw) < 0 || cj_buf_append_str(&clean, "") < 0) {
+        fputs("copyjobctl: out of memory", stderr);
+        return;
+    }
+    fprintf(stderr, "copyjobctl: %s", clean.data);
 }
 
 int ctl_usage_error(const char *fmt, ...)

@@ -78,12 +78,13 @@ static int table_row(struct ctl_list_output *o, const json_t *job)
  * the whole document, so streamed output reads the same as one big dump. */
 static int json_row(struct ctl_list_output *o, const json_t *job)
 {
-    _cleanup_free_ char *text = json_dumps(job, JSON_INDENT(2));
-    if (!text)
-        return -ENOMEM;
+    _cleanup_buf_ struct cj_buf text = {0};
+    int r = ctl_json_dump(job, JSON_INDENT(2), &text);
+    if (r < 0)
+        return r;
     if (fputs(o->rows ? ",\n" : "\n", o->f) == EOF)
         return -EIO;
-    for (char *line = text, *next; line; line = next) {
+    for (char *line = text.data, *next; line; line = next) {
         next = strchr(line, '\n');
         if (next)
             *next++ = '\0';
@@ -123,12 +124,13 @@ static int json_end(struct ctl_list_output *o, const char *next_token)
     if (fputs(o->rows ? "\n  ]" : "]", o->f) == EOF)
         return -EIO;
     if (next_token) {
+        _cleanup_buf_ struct cj_buf text = {0};
         json_t *token = json_string(next_token);
-        _cleanup_free_ char *text = token ? json_dumps(token, JSON_ENCODE_ANY) : NULL;
+        int r = token ? ctl_json_dump(token, 0, &text) : -ENOMEM;
         json_decref(token);
-        if (!text)
-            return -ENOMEM;
-        if (fprintf(o->f, ",\n  \"nextToken\": %s", text) < 0)
+        if (r < 0)
+            return r;
+        if (fprintf(o->f, ",\n  \"nextToken\": %s", text.data) < 0)
             return -EIO;
     }
     return fputs("\n}\n", o->f) == EOF ? -EIO : 0;

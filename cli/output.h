@@ -52,8 +52,12 @@ int ctl_kv_print(FILE *f, const char *const *keys, const char *const *values, si
 
 /* --- JSON helpers (output-json.c) --- */
 
-/* Parses a body; NULL (after printing why) if it is not a JSON object. */
+/* Parses a body; NULL (after printing why, sanitised) if it is not a JSON object. */
 json_t *ctl_json_parse_object(const struct ctl_response *resp, const char *what);
+/* Appends value as JSON text (json_dumps() flags; JSON_ENCODE_ANY implied) with every
+ * control character escaped (ctl_text_append_json()); out->data is never NULL afterwards.
+ * Every JSON that copyjobctl prints is made here. */
+int ctl_json_dump(const json_t *value, size_t flags, struct cj_buf *out);
 /* Pretty-printed (2-space indent) with a newline. */
 int ctl_json_print(FILE *f, const json_t *value);
 /* One compact line. */

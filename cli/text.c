@@ -54,12 +54,12 @@ invalid:
     return 1;
 }
 
-/* Bidirectional embeddings, overrides and isolates can make a line read differently from
- * what it holds. */
-static bool is_bidi_control(int32_t cp)
+/* What a terminal may act on or that makes a line read differently from what it holds: C0
+ * and C1 controls, DEL, and the bidirectional embeddings, overrides and isolates. */
+static bool is_unsafe(int32_t cp)
 {
-    return (cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e ||
-           cp == 0x200f || cp == 0x061c;
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0x200e || cp == 0x200f || cp == 0x061c;
 }
 
 int ctl_text_append_sanitized(struct cj_buf *out, const char *s)
@@ -73,13 +73,68 @@ int ctl_text_append_sanitized(struct cj_buf *out, const char *s)
 
         if (cp == '\t' || cp == '\n' || cp == '\r')
             r = cj_buf_append_char(out, ' ');
-        else if (cp < 0 || cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || is_bidi_control(cp))
+        else if (cp < 0 || is_unsafe(cp))
             r = cj_buf_append_char(out, '?');
         else
             r = cj_buf_append(out, p, len);
         p += len;
     }
     return r;
+}
+
+int ctl_text_append_json(struct cj_buf *out, const char *json)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    int r = 0;
+
+    while (*p && r >= 0) {
+        int32_t cp;
+        size_t len = utf8_decode(p, &cp);
+
+        if (cp == '\n') /* only between tokens: jansson escapes it inside strings */
+            r = cj_buf_append_char(out, '\n');
+        else if (cp < 0)
+            r = cj_buf_append_str(out, "\\ufffd");
+        else if (is_unsafe(cp))
+            r = cj_buf_printf(out, "\\u%04x", (unsigned)cp);
+        else
+            r = cj_buf_append(out, p, len);
+        p += len;
+    }
+    return r;
+}
+
+/* A spreadsheet runs a cell that starts with one of these as a formula (OWASP's list; the
+ * full-width forms are read as the ASCII ones by some). Tab and CR, also on that list, never
+ * reach a cell: the sanitiser made them spaces. */
+static bool starts_formula(const char *s)
+{
+    static const char *const triggers[] = {
+        "=", "+", "-", "@", "\xef\xbc\x9d", "\xef\xbc\x8b", "\xef\xbc\x8d", "\xef\xbc\xa0",
+    };
+    s += strspn(s, " ");
+    for (size_t i = 0; i < ELEMENTSOF(triggers); i++)
+        if (strncmp(s, triggers[i], strlen(triggers[i])) == 0)
+            return true;
+    return false;
+}
+
+int ctl_text_append_csv(struct cj_buf *out, const char *s)
+{
+    _cleanup_buf_ struct cj_buf clean = {0};
+    int r = ctl_text_append_sanitized(&clean, s);
+    if (r >= 0)
+        r = cj_buf_append_str(&clean, "");
+    if (r < 0)
+        return r;
+
+    bool formula = starts_formula(clean.data);
+    if (!formula && !strpbrk(clean.data, ",\""))
+        return cj_buf_append_str(out, clean.data);
+    r = cj_buf_append_str(out, formula ? "\"'" : "\"");
+    for (const char *c = clean.data; *c && r >= 0; c++)
+        r = *c == '"' ? cj_buf_append_str(out, "\"\"") : cj_buf_append_char(out, *c);
+    return r < 0 ? r : cj_buf_append_char(out, '"');
 }
 
 static size_t codepoint_width(int32_t cp)

@@ -111,9 +111,36 @@ static int take_static_keys(const struct cj_profile *p, const char *what, const 
     return 1;
 }
 
-static int run_credential_process(const char *command, const char *path, const char *profile,
-                                  struct cj_aws_credentials *c, char *source, size_t sourcelen)
+/* credential_process runs a command as the daemon, so whoever may write the file it came from
+ * chooses that command. As sshd's StrictModes: the file must be owned by us or root and not
+ * writable by group or others. `mode` is the one fstat() saw when the file was read; the owner
+ * comes from the path (swapping the file there takes write access to its directory). */
+static int check_command_file(const char *path, const char *profile, mode_t mode)
 {
+    struct stat st;
+    uid_t me = geteuid();
+
+    if (stat(path, &st) < 0)
+        return log_error_errno(errno, "%s, profile %s: cannot stat it: %m", path, profile);
+    if (((mode | st.st_mode) & (S_IWGRP | S_IWOTH)) || (st.st_uid != me && st.st_uid != 0))
+        return log_error_errno(EPERM,
+                               "%s, profile %s: refusing its credential_process: the file is "
+                               "owned by uid %u with mode %04o, so someone else could choose "
+                               "the command copyjobd runs; it must be owned by uid %u or root "
+                               "and not writable by group or others (chmod go-w)",
+                               path, profile, (unsigned)st.st_uid,
+                               (unsigned)((mode | st.st_mode) & 07777), (unsigned)me);
+    return 0;
+}
+
+static int run_credential_process(const char *command, const char *path, mode_t mode,
+                                  const char *profile, struct cj_aws_credentials *c, char *source,
+                                  size_t sourcelen)
+{
+    int r = check_command_file(path, profile, mode);
+    if (r < 0)
+        return r;
+
     size_t len = strlen(command);
     if (len == 0 || len > CREDENTIAL_PROCESS_MAX)
         return log_error_errno(EINVAL,
@@ -128,7 +155,7 @@ static int run_credential_process(const char *command, const char *path, const c
                                    path, profile);
 
     log_debug("Running credential_process of profile %s from %s", profile, path);
-    int r = aws_credential_process_run(command, profile, CJ_CRED_PROCESS_TIMEOUT_USEC, c);
+    r = aws_credential_process_run(command, profile, CJ_CRED_PROCESS_TIMEOUT_USEC, c);
     if (r < 0)
         return r;
     snprintf(source, sourcelen, "credential_process (profile %s)", profile);
@@ -184,10 +211,11 @@ int aws_credentials_from_shared_files(const char *profile, struct cj_aws_credent
         r = take_static_keys(&cp, "shared credentials file", cred_path, profile, c, source,
                              sourcelen);
     else if (cp.credential_process)
-        r = run_credential_process(cp.credential_process, cred_path, profile, c, source, sourcelen);
-    else if (fp.credential_process)
-        r = run_credential_process(fp.credential_process, config_path, profile, c, source,
+        r = run_credential_process(cp.credential_process, cred_path, cred_mode, profile, c, source,
                                    sourcelen);
+    else if (fp.credential_process)
+        r = run_credential_process(fp.credential_process, config_path, config_mode, profile, c,
+                                   source, sourcelen);
     else if (has_static_keys(&fp)) {
         warn_if_readable(config_path, config_mode);
         r = take_static_keys(&fp, "shared config file", config_path, profile, c, source, sourcelen);

@@ -517,29 +517,45 @@ static int setup_read_only(struct cj_store *s, const char *directory)
     return store_errno(mdb_txn_commit(txn));
 }
 
+/* Whoever else can write into the store directory can swap the database files under the
+ * daemon (sshd's StrictModes): it must be owned by us or root, and `forbidden` mode bits
+ * (group and other write at least) must be clear. */
+static bool directory_is_safe(const struct stat *st, uid_t me, mode_t forbidden)
+{
+    return S_ISDIR(st->st_mode) && (st->st_uid == me || st->st_uid == 0) &&
+           !(st->st_mode & forbidden);
+}
+
 /* A symlink planted at the store path would redirect the cache (and its writes) somewhere
  * the operator never chose. systemd's DynamicUser= makes one on purpose, though
  * (/var/lib/copyjobd -> private/copyjobd, mode 0700), so a symlink is followed only when
- * root or we own it and it leads to a directory of ours that nobody else can enter. */
+ * root or we own it and it leads to a directory nobody else can enter at all. */
 static int store_check_directory(const char *path)
 {
     struct stat link, dir;
+    uid_t me = geteuid();
 
     if (lstat(path, &link) < 0)
         return log_error_errno(errno, "store: cannot stat %s: %m", path);
     if (!S_ISLNK(link.st_mode)) {
         if (!S_ISDIR(link.st_mode))
             return log_error_errno(ENOTDIR, "store: %s is not a directory", path);
+        if (!directory_is_safe(&link, me, S_IWGRP | S_IWOTH))
+            return log_error_errno(EPERM,
+                                   "store: %s is owned by uid %u with mode %04o; refusing it: "
+                                   "it must be owned by uid %u or root and not writable by "
+                                   "group or others (chmod go-w)",
+                                   path, (unsigned)link.st_uid, (unsigned)(link.st_mode & 07777),
+                                   (unsigned)me);
         return 0;
     }
     if (stat(path, &dir) < 0)
         return log_error_errno(errno, "store: %s is a symbolic link to nowhere: %m", path);
-    uid_t me = geteuid();
-    if ((link.st_uid != 0 && link.st_uid != me) || !S_ISDIR(dir.st_mode) || dir.st_uid != me ||
-        (dir.st_mode & 0077))
+    if ((link.st_uid != 0 && link.st_uid != me) || !directory_is_safe(&dir, me, 0077))
         return log_error_errno(ELOOP,
                                "store: %s is a symbolic link that does not lead to a private "
-                               "directory of ours (mode 0700, owner uid %u); refusing to follow it",
+                               "directory (mode 0700, owner uid %u or root); refusing to "
+                               "follow it",
                                path, (unsigned)me);
     return 0;
 }

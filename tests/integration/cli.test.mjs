@@ -198,7 +198,7 @@ test('ndjson prints one compact job per line', async () => {
   lines.forEach((l, i) => assert.equal(l, JSON.stringify(stub.jobs[i]), 'compact, fields in order'));
 });
 
-test('csv: RFC 4180 header, CRLF, quoting of commas, quotes and line breaks; empty for missing', async () => {
+test('csv: RFC 4180 header, CRLF, quoting of commas and quotes, one line per record; empty for missing', async () => {
   stub.jobs = makeJobs(4);
   stub.jobs[2].failureMessage = 'bad "quota", see\nline two';
   delete stub.jobs[0].targetModelName;
@@ -208,8 +208,11 @@ test('csv: RFC 4180 header, CRLF, quoting of commas, quotes and line breaks; emp
   const cols = ['jobArn', 'status', 'creationTime', 'sourceAccountId', 'sourceModelArn', 'targetModelArn', 'targetModelName', 'failureMessage'];
   assert.deepEqual(rows[0], cols);
   assert.equal(rows.length, 5);
-  rows.slice(1).forEach((row, i) => assert.deepEqual(row, cols.map((c) => stub.jobs[i][c] ?? ''), `row ${i}`));
-  assert.ok(res.stdout.includes('"bad ""quota"", see\nline two"'), 'quoted and doubled');
+  // A line break inside a value becomes a space: every record is one line.
+  const expected = (job, c) => (job[c] ?? '').replaceAll('\n', ' ');
+  rows.slice(1).forEach((row, i) => assert.deepEqual(row, cols.map((c) => expected(stub.jobs[i], c)), `row ${i}`));
+  assert.ok(res.stdout.includes('"bad ""quota"", see line two"'), 'quoted and doubled');
+  assert.equal(res.stdout.split('\r\n').length, 6, 'five records, one line each');
   assert.ok(res.stdout.split('\r\n')[1].includes(',Completed,'), 'plain fields stay unquoted');
 });
 

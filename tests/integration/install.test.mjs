@@ -12,6 +12,7 @@ import { SOURCE_DIR, haveCommand, installInto, pkgConfigVar } from './lib/system
 
 const UNIT_DIR = pkgConfigVar('systemd', 'systemdsystemunitdir') || '/usr/lib/systemd/system';
 const SYSUSERS_DIR = pkgConfigVar('systemd', 'sysusersdir') || '/usr/lib/sysusers.d';
+const TMPFILES_DIR = pkgConfigVar('systemd', 'tmpfilesdir') || '/usr/lib/tmpfiles.d';
 const COMPLETION_DIR = pkgConfigVar('bash-completion', 'completionsdir') || '/usr/share/bash-completion/completions';
 const MAN_PAGES = ['man1/copyjobctl.1', 'man5/copyjobd.conf.5', 'man8/copyjobd.8'];
 
@@ -47,6 +48,24 @@ test('units in the directory pkg-config systemd reports, ExecStart= at the insta
   assert.match(socket, /^SocketMode=0660$/m);
   assert.match(socket, /^SocketGroup=copyjobd$/m);
   assert.match(readFileSync(inRoot(join(SYSUSERS_DIR, 'copyjobd.conf')), 'utf8'), /^g copyjobd -/m);
+});
+
+test('/run/copyjobd has one mode: the socket\'s DirectoryMode=, the service\'s RuntimeDirectoryMode= and tmpfiles.d agree', () => {
+  const service = readFileSync(inRoot(join(UNIT_DIR, 'copyjobd.service')), 'utf8');
+  const socket = readFileSync(inRoot(join(UNIT_DIR, 'copyjobd.socket')), 'utf8');
+  const tmpfiles = readFileSync(inRoot(join(TMPFILES_DIR, 'copyjobd.conf')), 'utf8');
+  const directoryMode = /^DirectoryMode=(\d+)$/m.exec(socket)?.[1];
+  const runtimeMode = /^RuntimeDirectoryMode=(\d+)$/m.exec(service)?.[1];
+  assert.match(service, /^RuntimeDirectory=copyjobd$/m);
+  assert.equal(directoryMode, '0750', 'the socket\'s directory is not entered by others');
+  assert.equal(runtimeMode, directoryMode, `RuntimeDirectoryMode=${runtimeMode}, DirectoryMode=${directoryMode}`);
+  // Type, path, mode, user, group, age: made with the group the socket's users are in.
+  const entry = tmpfiles.split('\n').find((l) => /^d\s/.test(l))?.split(/\s+/);
+  assert.deepEqual(entry?.slice(0, 5), ['d', '/run/copyjobd', directoryMode, 'root', 'copyjobd']);
+  assert.match(socket, /^SocketGroup=copyjobd$/m);
+  assert.match(socket, /^ListenStream=\/run\/copyjobd\//m);
+  // Type=notify-reload needs systemd 253: kept at notify with a kill -HUP reload until then.
+  assert.match(service, /^ExecReload=kill -HUP \$MAINPID$/m);
 });
 
 test('the example configuration, and a reinstall keeps an edited one', () => {

@@ -1,7 +1,9 @@
 // Who can reach and read what the daemon creates: the socket has the configured mode and is
 // never world-writable, another user outside the group is refused by the filesystem, the
-// store is private, planted symlinks are not followed, and a credentials file readable by
-// others is warned about. Runs as root (CI); the "other user" is nobody:nogroup via setpriv.
+// store is private (a store directory others may write into is refused), planted symlinks are
+// not followed, a credentials file readable by others is warned about, and a credential_process
+// from a file others may write into is refused. Runs as root (CI); the "other user" is
+// nobody:nogroup via setpriv.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -131,6 +133,29 @@ test('a symlink planted at the store directory path is not followed: the daemon 
   }
 });
 
+test('a store directory writable by group or others, or owned by another user, is refused naming it', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cj-sec-'));
+  try {
+    const state = join(dir, 'state');
+    spawnSync('mkdir', [state]);
+    const cases = [[0o777, 'world-writable'], [0o770, 'group-writable']];
+    if (isRoot) cases.push([0o700, 'owned by nobody']);
+    for (const [m, what] of cases) {
+      chmodSync(state, m);
+      if (what === 'owned by nobody') spawnSync('chown', ['65534:65534', state]);
+      const r = runDirect(dir, ['[store]', `directory = ${state}`, '[server]', `socket = ${join(dir, 's.sock')}`]);
+      assert.notEqual(r.status, 0, `started with a ${what} store directory: ${r.out}`);
+      assert.equal(r.signal, null, `still running after 15 s with a ${what} store directory`);
+      assert.ok(r.out.includes(`store: ${state} is owned by uid`), `${what}: the error names the path:\n${r.out}`);
+      assert.match(r.out, /not writable by group or others/);
+      assert.deepEqual(readdirSync(state), [], `${what}: the daemon wrote into it`);
+    }
+    report(`store directory ${cases.map((c) => c[1]).join(', ')}: refused, naming the path: held`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a shared credentials file readable by others produces a warning (never the secret)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'cj-sec-'));
   try {
@@ -147,6 +172,29 @@ test('a shared credentials file readable by others produces a warning (never the
       `no warning about the world-readable credentials file:\n${r.out}`);
     assert.ok(!r.out.includes(secret), 'the secret appeared in the output');
     report('credentials file at 0644: warned, secret not printed: held');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a credential_process from a config file others may write into is refused by --check-config, naming the file', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cj-sec-'));
+  try {
+    const config = join(dir, 'config');
+    const ran = join(dir, 'ran');
+    writeFileSync(config, `[default]\ncredential_process = touch ${ran}\n`);
+    for (const m of [0o666, 0o620]) {
+      chmodSync(config, m);
+      const r = runDirect(dir, ['[store]', `directory = ${join(dir, 'state')}`], {
+        AWS_ACCESS_KEY_ID: '', AWS_SECRET_ACCESS_KEY: '', AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
+        AWS_CONFIG_FILE: config, AWS_EC2_METADATA_DISABLED: 'true',
+      }, ['--check-config']);
+      assert.notEqual(r.status, 0, `--check-config accepted a credential_process from a ${m.toString(8)} file: ${r.out}`);
+      assert.ok(r.out.includes(`${config}, profile default: refusing its credential_process`), r.out);
+      assert.match(r.out, new RegExp(`mode 0${m.toString(8)}`));
+      assert.ok(!existsSync(ran), 'the command ran');
+    }
+    report('credential_process from a config file at 0666/0620: refused by --check-config, naming the file, never run: held');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

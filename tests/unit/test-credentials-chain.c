@@ -483,6 +483,57 @@ static void test_process(void **state)
     cj_credentials_done(&c);
 }
 
+/* The file a credential_process comes from chooses a command the daemon runs: one that
+ * group or others may write, or that another user owns, is refused naming it, and the
+ * command never runs. */
+static void test_process_file_permissions(void **state)
+{
+    struct cj_aws_credentials c;
+    char source[512], config[512], ran[300], path[256], expect[512];
+
+    snprintf(ran, sizeof(ran), "%s/ran", tmpdir);
+    snprintf(config, sizeof(config),
+             "[default]\ncredential_process = sh -c 'touch %s; cat %s/proc.json'\n", ran, tmpdir);
+    write_str("proc.json", PROC_JSON);
+
+    static const mode_t refused[] = {0620, 0602, 0660, 0666, 0622};
+    for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+        for (int in_credentials = 0; in_credentials <= 1; in_credentials++) {
+            const char *name = in_credentials ? ".aws/credentials" : ".aws/config";
+            remove_file(".aws/credentials");
+            remove_file(".aws/config");
+            write_mode(name, config, refused[i]);
+            assert_int_equal(load(NULL, &c, source, sizeof(source)), -EPERM);
+            assert_int_equal(access(ran, F_OK), -1);
+            path_of(path, sizeof(path), name);
+            snprintf(expect, sizeof(expect),
+                     "%s, profile default: refusing its credential_process: the file is owned by "
+                     "uid %u with mode %04o",
+                     path, (unsigned)geteuid(), (unsigned)refused[i]);
+            assert_non_null(strstr(captured_log(), expect));
+        }
+    }
+    remove_file(".aws/credentials");
+
+    /* Readable by others is only warned about elsewhere; here it does not matter. */
+    write_mode(".aws/config", config, 0644);
+    assert_int_equal(load(NULL, &c, source, sizeof(source)), 0);
+    assert_int_equal(access(ran, F_OK), 0);
+    cj_credentials_done(&c);
+    remove_file("ran");
+
+    if (geteuid() == 0) {
+        path_of(path, sizeof(path), ".aws/config");
+        write_mode(".aws/config", config, 0600);
+        assert_int_equal(chown(path, 65534, 65534), 0);
+        assert_int_equal(load(NULL, &c, source, sizeof(source)), -EPERM);
+        assert_int_equal(access(ran, F_OK), -1);
+        assert_int_equal(chown(path, 0, 65534), 0);
+        assert_int_equal(load(NULL, &c, source, sizeof(source)), 0);
+        cj_credentials_done(&c);
+    }
+}
+
 static void expect_process_error(const char *body, int expected, const char *in_log)
 {
     struct cj_aws_credentials c;
@@ -1000,6 +1051,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_profile_parser, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_process_file_permissions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_process_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_relative, setup, teardown),
         cmocka_unit_test_setup_teardown(test_container_full, setup, teardown),

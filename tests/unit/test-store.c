@@ -125,6 +125,49 @@ static void test_open_symlinked_directory(void **state)
     remove_tree(tmp);
 }
 
+/* A plain store directory: like sshd's StrictModes, refused when group or others may write
+ * into it or when someone other than us or root owns it; nothing is created in a refused one. */
+static void test_open_directory_owner_and_mode(void **state)
+{
+    char *tmp = make_tmpdir();
+    char dir[512], probe[600];
+    struct cj_store_options o = {.max_size = 64 * MIB, .directory = dir};
+    struct cj_store *s = NULL;
+
+    snprintf(dir, sizeof(dir), "%s/state", tmp);
+    snprintf(probe, sizeof(probe), "%s/data.mdb", dir);
+    assert_int_equal(mkdir(dir, 0700), 0);
+
+    static const mode_t refused[] = {0770, 0707, 0775, 0757, 0777, 01777, 0720, 0702};
+    for (size_t i = 0; i < ELEMENTSOF(refused); i++) {
+        assert_int_equal(chmod(dir, refused[i]), 0);
+        assert_int_equal(cj_store_open(&o, &s), -EPERM);
+        o.read_only = true;
+        assert_int_equal(cj_store_open(&o, &s), -EPERM);
+        o.read_only = false;
+        assert_int_equal(access(probe, F_OK), -1);
+    }
+
+    /* Readable by others is the operator's choice; writable is not. */
+    static const mode_t accepted[] = {0700, 0750, 0755, 0711};
+    for (size_t i = 0; i < ELEMENTSOF(accepted); i++) {
+        assert_int_equal(chmod(dir, accepted[i]), 0);
+        assert_int_equal(cj_store_open(&o, &s), 0);
+        cj_store_close(s);
+    }
+
+    /* Owned by another user: only root can set that up. */
+    if (geteuid() == 0) {
+        assert_int_equal(chmod(dir, 0700), 0);
+        assert_int_equal(chown(dir, 65534, 65534), 0);
+        assert_int_equal(cj_store_open(&o, &s), -EPERM);
+        assert_int_equal(chown(dir, 0, 65534), 0);
+        assert_int_equal(cj_store_open(&o, &s), 0);
+        cj_store_close(s);
+    }
+    remove_tree(tmp);
+}
+
 static void write_schema(const char *dir, const uint8_t *v, size_t n)
 {
     struct raw r;
@@ -943,6 +986,7 @@ int main(void)
         cmocka_unit_test(test_stored_hashes_stable),
         cmocka_unit_test(test_open_reopen),
         cmocka_unit_test(test_open_symlinked_directory),
+        cmocka_unit_test(test_open_directory_owner_and_mode),
         cmocka_unit_test(test_schema_versions),
         cmocka_unit_test(test_put_update_unchanged_remove),
         cmocka_unit_test(test_pass_reconciliation),
