@@ -2,13 +2,13 @@
 /* get ARN: GET /model-copy-jobs/{jobArn}, the ARN percent-encoded as one path segment. */
 #include <string.h>
 
+#include "bedrock-syntax.h"
 #include "cmd-common.h"
 #include "output.h"
-#include "validate.h"
 
 static int check(struct ctl_args *a)
 {
-    if (!ctl_valid_model_copy_job_arn(a->operand))
+    if (!cj_valid_job_arn(a->operand, strlen(a->operand)))
         return ctl_usage_error("get: '%s' is not a model copy job ARN "
                                "(arn:aws:bedrock:REGION:ACCOUNT:model-copy-job/ID)",
                                a->operand);

@@ -5,11 +5,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bedrock-syntax.h"
 #include "cj-time.h"
 #include "client.h"
 #include "ctl.h"
 #include "output.h"
-#include "validate.h"
 
 #define DEFAULT_LIMIT   100
 #define MAX_PAGE        1000
@@ -92,19 +92,19 @@ static int parse_option(struct ctl_args *a, int opt, const char *arg)
         return parse_time("--until", arg, o->now, &o->until);
     case OPT_ACCOUNT:
         o->account = arg;
-        if (!ctl_valid_account_id(arg))
+        if (!cj_valid_account_id(arg, strlen(arg)))
             return ctl_usage_error("--account must be a 12-digit AWS account id");
         return 0;
     case OPT_SOURCE_MODEL:
         o->source_model = arg;
-        if (!ctl_valid_model_arn(arg))
+        if (!cj_valid_model_arn(arg, strlen(arg)))
             return ctl_usage_error("--source-model must be a Bedrock model ARN "
                                    "(arn:aws:bedrock:REGION:ACCOUNT:custom-model/... or "
                                    "arn:aws:bedrock:REGION::foundation-model/...)");
         return 0;
     case OPT_NAME_CONTAINS:
         o->name_contains = arg;
-        if (!ctl_valid_model_name_part(arg))
+        if (!cj_valid_custom_model_name(arg, strlen(arg)))
             return ctl_usage_error("--name-contains must be 1 to 63 letters and digits, "
                                    "each optionally followed by one '-' or '_'");
         return 0;

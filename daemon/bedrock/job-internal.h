@@ -13,9 +13,9 @@
 #include "job.h"
 
 #define PAGE_BODY_MAX   ((size_t)64 * 1024 * 1024)
-#define NEXT_TOKEN_MAX  2048
+#define NEXT_TOKEN_MAX  CJ_NEXT_TOKEN_LEN_MAX
 #define TAGS_MAX        200
-#define FAILURE_MSG_MAX 2048
+#define FAILURE_MSG_MAX CJ_FAILURE_MESSAGE_MAX
 #define LOGGED_ARN_MAX  100
 /* The reasons a summary is refused for are at most this long. */
 #define REASON_MAX 256

@@ -7,6 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bedrock-syntax.h"
+
 enum cj_status {
     CJ_STATUS_IN_PROGRESS = 0,
     CJ_STATUS_COMPLETED = 1,
@@ -18,12 +20,6 @@ enum cj_status {
 const char *cj_status_to_string(enum cj_status s);
 /* Exact, case-sensitive. 0 or -EINVAL. */
 int cj_status_from_string(const char *s, enum cj_status *ret);
-
-/* Longest jobArn the store accepts: the service model allows 1011 bytes but LMDB keys are
- * limited to 511 bytes and index keys add 21. Real ARNs are ~90 bytes. */
-#define CJ_JOB_ARN_MAX    400
-#define CJ_ACCOUNT_ID_LEN 12
-#define CJ_MODEL_NAME_MAX 63
 
 /* One validated job. Every string is owned and NUL-terminated. */
 struct cj_job {
@@ -76,16 +72,3 @@ void cj_page_done(struct cj_page *p);
  * NUL-terminated, bounded by their sizes, and stripped of control characters. */
 void cj_aws_error_parse(long http_status, const char *type_header, const char *body, size_t len,
                         char *type, size_t typelen, char *message, size_t msglen);
-
-/* The service model's constraints, each the one check of its rule: the summaries, the
- * local API's query and the store all call these. Each matches the whole of s[0..len). */
-bool cj_valid_account_id(const char *s, size_t len);        /* [0-9]{12} */
-bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn, 20..1011 characters */
-bool cj_valid_job_arn(const char *s, size_t len);           /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
-bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */
-bool cj_valid_custom_model_arn(const char *s, size_t len);  /* CustomModelArn, 20..1011 */
-bool cj_valid_kms_key_arn(const char *s, size_t len);       /* KmsKeyArn, 1..2048 */
-bool cj_valid_tag_key(const char *s, size_t len);           /* TagKey, 1..128 */
-bool cj_valid_tag_value(const char *s, size_t len);         /* TagValue, 0..256 */
-bool cj_valid_failure_message(const char *s, size_t len);   /* 0..2048 characters */
-bool cj_valid_next_token(const char *s, size_t len);        /* NextToken: \S*, 1..2048 */

@@ -8,10 +8,10 @@
  * A NUL byte never matches, so a C string cannot carry more than it shows. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "job-internal.h"
-#include "job.h"
+#include "bedrock-syntax.h"
 
 #define ARN_MODEL_MIN 20
 #define ARN_MODEL_MAX 1011
@@ -287,13 +287,13 @@ bool cj_valid_tag_value(const char *s, size_t len)
 /* length 0..2048 characters */
 bool cj_valid_failure_message(const char *s, size_t len)
 {
-    return s && utf8_length(s, len) <= FAILURE_MSG_MAX;
+    return s && utf8_length(s, len) <= CJ_FAILURE_MESSAGE_MAX;
 }
 
 /* NextToken: ^\S*$, length 1..2048 (Java's \s, as for tags) */
 bool cj_valid_next_token(const char *s, size_t len)
 {
-    if (!s || len < 1 || len > NEXT_TOKEN_MAX)
+    if (!s || len < 1 || len > CJ_NEXT_TOKEN_LEN_MAX)
         return false;
     for (size_t i = 0; i < len; i++)
         if (s[i] != '\0' && strchr(" \t\n\v\f\r", s[i]))
