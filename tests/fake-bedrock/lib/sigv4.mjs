@@ -65,6 +65,8 @@ export class SigV4Verifier {
 
   #credentials(accessKeyId) {
     const { config } = this;
+    const known = this.lookup ? this.lookup(accessKeyId) : undefined;
+    if (known) return known;
     if (accessKeyId === config.accessKeyId) {
       return { accessKeyId, secretAccessKey: config.secretAccessKey, sessionToken: config.sessionToken ?? null, expiresMs: null };
     }
