@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* One bounded HTTP exchange with libcurl's easy interface, for the container and instance
- * metadata endpoints. Blocking is fine: credentials are fetched at start, on reload and
- * before expiry, and these endpoints are local. Proxies are never used (the endpoints are
- * link-local or loopback, and a proxy would see the tokens), redirects are not followed,
+ * metadata endpoints, STS and IAM Identity Center. Blocking is fine: credentials are fetched
+ * at start, on reload and before expiry. Proxies are never used for the local endpoints
+ * (they are link-local or loopback, and a proxy would see the tokens), redirects are not followed,
  * and the body lands in a secret buffer that is zeroed after use. */
 #include <curl/curl.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "credentials-internal.h"
@@ -33,7 +34,13 @@ static int once(const struct cj_cred_http_request *req, struct curl_slist *heade
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    if (!req->remote)
+        curl_easy_setopt(curl, CURLOPT_NOPROXY, "*");
+    else {
+        const char *ca = getenv("AWS_CA_BUNDLE");
+        if (ca && *ca)
+            curl_easy_setopt(curl, CURLOPT_CAINFO, ca);
+    }
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, req->timeout_ms);
@@ -42,7 +49,10 @@ static int once(const struct cj_cred_http_request *req, struct curl_slist *heade
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "copyjobd/" CJ_VERSION);
-    if (strcmp(req->method, "PUT") == 0) {
+    if (strcmp(req->method, "POST") == 0) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+    } else if (strcmp(req->method, "PUT") == 0) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, "PUT");
@@ -81,8 +91,10 @@ int aws_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *
 
     if ((r = aws_secret_buf_init(body, CJ_CRED_RESPONSE_MAX)) < 0)
         return r;
-    /* An empty Content-Type stops curl from adding a form type to the empty PUT. */
-    struct curl_slist *h = curl_slist_append(NULL, "Content-Type:");
+    /* An empty Content-Type stops curl from adding a form type to the empty PUT; a POST sets
+     * its own and never waits for a 100-continue. */
+    struct curl_slist *h =
+        curl_slist_append(NULL, strcmp(req->method, "POST") == 0 ? "Expect:" : "Content-Type:");
     if (!h)
         return -ENOMEM;
     headers = h;

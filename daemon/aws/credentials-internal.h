@@ -65,6 +65,7 @@ int aws_cred_set(struct cj_aws_credentials *c, const char *key_id, const char *s
 enum cj_profile_file_kind {
     CJ_PROFILE_CREDENTIALS_FILE, /* sections are [name] */
     CJ_PROFILE_CONFIG_FILE,      /* sections are [default] and [profile name] */
+    CJ_PROFILE_SSO_SESSION,      /* the config file's [sso-session name] */
 };
 
 struct cj_profile {
@@ -74,8 +75,21 @@ struct cj_profile {
     char *secret_access_key;
     char *session_token;
     char *credential_process;
-    /* Keys that ask for a way of getting credentials copyjobd does not implement. */
-    char unsupported[32]; /* the first such key seen, e.g. "role_arn"; "" = none */
+    /* Assume role, web identity and IAM Identity Center (and the region STS is called in). */
+    char *role_arn;
+    char *source_profile;
+    char *credential_source;
+    char *external_id;
+    char *role_session_name;
+    char *duration_seconds;
+    char *web_identity_token_file;
+    char *mfa_serial;
+    char *region;
+    char *sso_session;
+    char *sso_start_url;
+    char *sso_region;
+    char *sso_account_id;
+    char *sso_role_name;
 };
 
 /* Parses one shared file (the SDKs' profile file format: '#' and ';' comment lines, inline
@@ -91,8 +105,26 @@ void aws_profile_done(struct cj_profile *p);
  * none of them a space, '[' or ']'. */
 bool aws_profile_name_ok(const char *profile);
 
-int aws_credentials_from_shared_files(const char *profile, struct cj_aws_credentials *c,
-                                      char *source, size_t sourcelen);
+/* The fourth source. region is where STS is called (NULL: aws_sts_region's fallbacks). A
+ * profile with role_arn assumes it with the credentials of its source_profile (chained; a
+ * cycle is an error naming it) or credential_source, or with web_identity_token_file; one
+ * with sso_session or sso_start_url asks IAM Identity Center. */
+int aws_credentials_from_shared_files(const char *profile, const char *region,
+                                      struct cj_aws_credentials *c, char *source, size_t sourcelen);
+
+/* The third source: AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE (+ AWS_ROLE_SESSION_NAME). */
+int aws_credentials_from_web_identity_env(const char *region, struct cj_aws_credentials *c,
+                                          char *source, size_t sourcelen);
+
+/* The region STS is called in: explicit, else $AWS_REGION, $AWS_DEFAULT_REGION, the
+ * profile's region, else us-east-1. */
+const char *aws_sts_region(const char *explicit_region, const char *profile_region);
+
+/* Logs an error of the chain and keeps its text as this thread's last credential error (what
+ * cj_credentials_load_with reports on failure). Never pass a secret. Returns -abs(error). */
+int aws_cred_fail(int error, const char *fmt, ...) _printf_(2, 3);
+void aws_cred_error_reset(void);
+const char *aws_cred_last_error(void);
 
 /* ---- JSON answers ---- */
 
@@ -119,12 +151,17 @@ int aws_credential_process_run(const char *command, const char *profile, uint64_
 /* ---- HTTP (libcurl easy, blocking, bounded) ---- */
 
 struct cj_cred_http_request {
-    const char *method; /* "GET" or "PUT" (empty body) */
+    const char *method; /* "GET", "PUT" (empty body) or "POST" (body) */
     const char *url;
     const char *const *headers; /* "Name: value" lines (may hold secrets), NULL-terminated */
+    const char *body;           /* POST only; may hold secrets */
+    size_t body_len;
     long connect_timeout_ms;
     long timeout_ms;
     unsigned attempts; /* tries on connection errors and 5xx answers */
+    /* A service across the network (STS, IAM Identity Center) rather than a local endpoint:
+     * the proxy environment applies and $AWS_CA_BUNDLE, when set, replaces the system CAs. */
+    bool remote;
 };
 
 /* Returns the HTTP status (> 0) with the body in *body (a secret buffer of

@@ -5,6 +5,7 @@
  * the caller can zero the bytes it read. Only syntax is judged here; what the values mean is
  * decided by credentials-shared.c. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,12 +13,40 @@
 
 #include "credentials-internal.h"
 
+/* The keys copyjobd reads, and where each goes. */
+static const struct {
+    const char *name;
+    size_t offset;
+} profile_keys[] = {
+    {"aws_access_key_id", offsetof(struct cj_profile, access_key_id)},
+    {"aws_secret_access_key", offsetof(struct cj_profile, secret_access_key)},
+    {"aws_session_token", offsetof(struct cj_profile, session_token)},
+    {"credential_process", offsetof(struct cj_profile, credential_process)},
+    {"role_arn", offsetof(struct cj_profile, role_arn)},
+    {"source_profile", offsetof(struct cj_profile, source_profile)},
+    {"credential_source", offsetof(struct cj_profile, credential_source)},
+    {"external_id", offsetof(struct cj_profile, external_id)},
+    {"role_session_name", offsetof(struct cj_profile, role_session_name)},
+    {"duration_seconds", offsetof(struct cj_profile, duration_seconds)},
+    {"web_identity_token_file", offsetof(struct cj_profile, web_identity_token_file)},
+    {"mfa_serial", offsetof(struct cj_profile, mfa_serial)},
+    {"region", offsetof(struct cj_profile, region)},
+    {"sso_session", offsetof(struct cj_profile, sso_session)},
+    {"sso_start_url", offsetof(struct cj_profile, sso_start_url)},
+    {"sso_region", offsetof(struct cj_profile, sso_region)},
+    {"sso_account_id", offsetof(struct cj_profile, sso_account_id)},
+    {"sso_role_name", offsetof(struct cj_profile, sso_role_name)},
+};
+
+static char **slot_at(struct cj_profile *p, size_t i)
+{
+    return (char **)((char *)p + profile_keys[i].offset);
+}
+
 void aws_profile_done(struct cj_profile *p)
 {
-    cj_free_secretp(&p->access_key_id);
-    cj_free_secretp(&p->secret_access_key);
-    cj_free_secretp(&p->session_token);
-    cj_free_secretp(&p->credential_process);
+    for (size_t i = 0; i < ELEMENTSOF(profile_keys); i++)
+        cj_free_secretp(slot_at(p, i));
     *p = (struct cj_profile){0};
 }
 
@@ -46,6 +75,16 @@ static bool section_matches(enum cj_profile_file_kind kind, const char *name, si
 {
     if (kind == CJ_PROFILE_CREDENTIALS_FILE)
         return span_equals(name, len, profile);
+    if (kind == CJ_PROFILE_SSO_SESSION) {
+        static const char prefix[] = "sso-session";
+        if (len <= STRLEN(prefix) || memcmp(name, prefix, STRLEN(prefix)) != 0 ||
+            !is_blank(name[STRLEN(prefix)]))
+            return false;
+        const char *rest = name + STRLEN(prefix);
+        size_t restlen = len - STRLEN(prefix);
+        trim(&rest, &restlen);
+        return span_equals(rest, restlen, profile);
+    }
 
     if (strcmp(profile, "default") == 0 && span_equals(name, len, "default"))
         return true;
@@ -59,24 +98,13 @@ static bool section_matches(enum cj_profile_file_kind kind, const char *name, si
     return false;
 }
 
-/* Keys whose value copyjobd takes, and keys that ask for a kind of credentials copyjobd does
- * not implement (assume role, SSO, web identity): using any other source for such a profile
- * would be a different identity than the one configured. */
-static const char *const unsupported_keys[] = {
-    "role_arn",      "credential_source",       "sso_session", "sso_start_url", "sso_account_id",
-    "sso_role_name", "web_identity_token_file",
-};
-
 static char **wanted_slot(struct cj_profile *p, const char *key, size_t len, const char **name)
 {
-    static const char *const names[] = {"aws_access_key_id", "aws_secret_access_key",
-                                        "aws_session_token", "credential_process"};
-    char **slots[] = {&p->access_key_id, &p->secret_access_key, &p->session_token,
-                      &p->credential_process};
-    for (size_t i = 0; i < ELEMENTSOF(names); i++)
-        if (strlen(names[i]) == len && strncasecmp(key, names[i], len) == 0) {
-            *name = names[i];
-            return slots[i];
+    for (size_t i = 0; i < ELEMENTSOF(profile_keys); i++)
+        if (strlen(profile_keys[i].name) == len &&
+            strncasecmp(key, profile_keys[i].name, len) == 0) {
+            *name = profile_keys[i].name;
+            return slot_at(p, i);
         }
     return NULL;
 }
@@ -207,12 +235,7 @@ int aws_profile_parse(const char *data, size_t len, enum cj_profile_file_kind ki
             aws_free_secret(*slot); /* a later value overrides an earlier one */
             *slot = copy;
             property_of_interest = name;
-            continue;
         }
-        for (size_t i = 0; i < ELEMENTSOF(unsupported_keys); i++)
-            if (!p.unsupported[0] && strlen(unsupported_keys[i]) == keylen &&
-                strncasecmp(key, unsupported_keys[i], keylen) == 0)
-                snprintf(p.unsupported, sizeof(p.unsupported), "%s", unsupported_keys[i]);
     }
 
     *ret = p;

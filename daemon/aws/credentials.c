@@ -5,6 +5,7 @@
 #include "credentials.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +32,46 @@ bool cj_credentials_need_refresh(const struct cj_aws_credentials *c, int64_t now
     return now_ns >= c->expiration_ns - CJ_CRED_REFRESH_WINDOW;
 }
 
-int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentials *ret,
-                                    char *source, size_t sourcelen)
+static _Thread_local char last_error[768];
+
+int aws_cred_fail(int error, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_error, sizeof(last_error), fmt, ap);
+    va_end(ap);
+    return log_error_errno(error, "%s", last_error);
+}
+
+void aws_cred_error_reset(void)
+{
+    last_error[0] = '\0';
+}
+
+const char *aws_cred_last_error(void)
+{
+    return last_error;
+}
+
+const char *aws_sts_region(const char *explicit_region, const char *profile_region)
+{
+    const char *env[] = {"AWS_REGION", "AWS_DEFAULT_REGION"};
+    if (explicit_region && *explicit_region)
+        return explicit_region;
+    for (size_t i = 0; i < ELEMENTSOF(env); i++) {
+        const char *v = getenv(env[i]);
+        if (v && *v)
+            return v;
+    }
+    return profile_region && *profile_region ? profile_region : "us-east-1";
+}
+
+int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
+                             char *source, size_t sourcelen)
 {
     struct cj_aws_credentials c = {0};
+    const char *profile = o ? o->profile : NULL;
+    const char *region = o ? o->region : NULL;
     char dummy[1];
     int r;
 
@@ -44,20 +81,26 @@ int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentia
     }
     source[0] = '\0';
     *ret = (struct cj_aws_credentials){0};
+    aws_cred_error_reset();
 
     if (!profile || !*profile)
         profile = "default";
-    if (!aws_profile_name_ok(profile))
-        return log_error_errno(EINVAL,
-                               "AWS profile name is not valid (1..%d printable characters, no "
-                               "spaces or brackets)",
-                               CJ_CRED_PROFILE_MAX);
+    if (!aws_profile_name_ok(profile)) {
+        r = aws_cred_fail(EINVAL,
+                          "AWS profile name is not valid (1..%d printable characters, no "
+                          "spaces or brackets)",
+                          CJ_CRED_PROFILE_MAX);
+        snprintf(source, sourcelen, "%s", aws_cred_last_error());
+        return r;
+    }
 
     r = aws_credentials_from_environment(&c, source, sourcelen);
     if (r == 0)
         r = aws_credentials_from_systemd(&c, source, sourcelen);
     if (r == 0)
-        r = aws_credentials_from_shared_files(profile, &c, source, sourcelen);
+        r = aws_credentials_from_web_identity_env(region, &c, source, sourcelen);
+    if (r == 0)
+        r = aws_credentials_from_shared_files(profile, region, &c, source, sourcelen);
     if (r == 0)
         r = aws_credentials_from_container(&c, source, sourcelen);
     if (r == 0)
@@ -68,17 +111,30 @@ int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentia
         return 0;
     }
     cj_credentials_done(&c);
-    source[0] = '\0';
-    if (r < 0)
+    if (r < 0) {
+        snprintf(source, sourcelen, "%s",
+                 aws_cred_last_error()[0] ? aws_cred_last_error()
+                                          : "the credential source failed (see the log)");
         return r;
-    return log_error_errno(ENOKEY,
-                           "No AWS credentials found (tried: environment AWS_ACCESS_KEY_ID and "
-                           "AWS_SECRET_ACCESS_KEY; systemd credentials "
-                           "$CREDENTIALS_DIRECTORY/aws-access-key-id and aws-secret-access-key; "
-                           "shared credentials and config files for profile %s; container "
-                           "credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI not "
-                           "set); EC2 instance metadata)",
-                           profile);
+    }
+    r = aws_cred_fail(ENOKEY,
+                      "No AWS credentials found (tried: environment AWS_ACCESS_KEY_ID and "
+                      "AWS_SECRET_ACCESS_KEY; systemd credentials "
+                      "$CREDENTIALS_DIRECTORY/aws-access-key-id and aws-secret-access-key; "
+                      "web identity (AWS_ROLE_ARN and AWS_WEB_IDENTITY_TOKEN_FILE not set); "
+                      "shared credentials and config files for profile %s; container "
+                      "credentials (AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or _FULL_URI not "
+                      "set); EC2 instance metadata)",
+                      profile);
+    snprintf(source, sourcelen, "%s", aws_cred_last_error());
+    return r;
+}
+
+int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentials *ret,
+                                    char *source, size_t sourcelen)
+{
+    struct cj_credentials_options o = {.profile = profile};
+    return cj_credentials_load_with(&o, ret, source, sourcelen);
 }
 
 int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sourcelen)

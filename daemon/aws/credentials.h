@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Where AWS credentials come from (the contract's order): the environment, systemd
- * credentials, the shared files of the profile (static keys or credential_process),
- * container credentials, EC2 instance metadata (IMDSv2). */
+ * credentials, web identity from the environment (STS AssumeRoleWithWebIdentity), the shared
+ * files of the profile (static keys, credential_process, assume role with source_profile,
+ * credential_source or web_identity_token_file, IAM Identity Center), container credentials,
+ * EC2 instance metadata (IMDSv2).
+ *
+ * Loading may call STS or IAM Identity Center over the network and so blocks for seconds:
+ * never call it on the event loop. It is thread-safe; temporary credentials from STS and IAM
+ * Identity Center are cached per role (role ARN, session name, external id, caller) and reused
+ * until 5 minutes before they expire, so STS is asked once per credential lifetime. */
 #pragma once
 
 #include <stdbool.h>
@@ -9,8 +16,9 @@
 
 #include "sigv4.h"
 
-/* Loads the first source that has credentials. -ENOKEY when none has; the error names
- * the sources tried, never a value. */
+/* Loads the first source that has credentials. -ENOKEY when none has. On failure `source`
+ * holds the reason (naming the source, profile, role and AWS's error code such as
+ * AccessDenied or ExpiredToken, never a value), for logs and health. */
 int cj_credentials_load(struct cj_aws_credentials *ret, char *source, size_t sourcelen);
 /* Zeroes the secrets before freeing them. */
 void cj_credentials_done(struct cj_aws_credentials *c);
@@ -18,11 +26,22 @@ void cj_credentials_done(struct cj_aws_credentials *c);
 /* The same chain with the shared-files profile given
  * explicitly (NULL or "" = "default"); cj_credentials_load() uses $AWS_PROFILE or "default".
  * A source that is configured but broken (half a key pair, a failing credential_process, a
- * container endpoint that does not answer, a named profile that exists nowhere or needs
- * role_arn/SSO) is an error naming the source: the chain never falls through to another
- * identity. Temporary credentials carry expiration_ns. `source` is filled in on success. */
+ * container endpoint that does not answer, a named profile that exists nowhere, an
+ * assume-role, web identity or SSO setup that fails) is an error naming the source: the
+ * chain never falls through to another identity. Temporary credentials carry expiration_ns.
+ * `source` names the source on success and says why on failure. */
 int cj_credentials_load_for_profile(const char *profile, struct cj_aws_credentials *ret,
                                     char *source, size_t sourcelen);
+
+struct cj_credentials_options {
+    const char *profile; /* NULL or "": "default" */
+    /* Where STS is called (https://sts.REGION.amazonaws.com unless AWS_ENDPOINT_URL_STS):
+     * NULL for $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, else us-east-1. */
+    const char *region;
+};
+/* cj_credentials_load_for_profile with the STS region given. */
+int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
+                             char *source, size_t sourcelen);
 
 /* True when c holds no credentials or they expire within 5 minutes of now_ns (call it
  * before each pass and after an ExpiredToken error, and reload when true). */

@@ -43,15 +43,16 @@ static uint64_t next_random(struct cj_sync *s)
 
 /* ---- credentials ---- */
 
-static int reload_credentials(struct cj_sync *s)
+/* On failure, why holds the chain's reason (never a secret). */
+static int reload_credentials(struct cj_sync *s, char *why, size_t whylen)
 {
     struct cj_aws_credentials fresh = {0};
-    char source[256] = "";
+    char source[768] = "";
     int r = cj_credentials_load_for_profile(s->params->profile, &fresh, source, sizeof(source));
     if (r < 0) {
         cj_credentials_done(&fresh);
-        return log_warning_errno(r, "sync: cannot reload the AWS credentials: %s",
-                                 source[0] ? source : "no source has any");
+        snprintf(why, whylen, "%s", source[0] ? source : "no source has any");
+        return log_warning_errno(r, "sync: cannot reload the AWS credentials: %s", why);
     }
     cj_credentials_done(&s->params->creds);
     s->params->creds = fresh;
@@ -70,14 +71,15 @@ static bool credentials_ready(struct cj_sync *s)
 
     /* No keys (none at start: IMDS not up yet, a credstore file added later), keys about to
      * expire, or an ExpiredToken answer: look again, once per pass. */
+    char why[768] = "";
     if ((s->reload_credentials || cj_credentials_need_refresh(c, now)) &&
         !p->credentials_reloaded) {
         p->credentials_reloaded = true;
-        (void)reload_credentials(s);
+        (void)reload_credentials(s, why, sizeof(why));
     }
     if (!c->access_key_id || !c->secret_access_key) {
         sync_pass_end(s, -ENOKEY, "MissingCredentials",
-                      "no AWS credentials found in any source of the chain");
+                      why[0] ? why : "no AWS credentials found in any source of the chain");
         return false;
     }
     if (c->expiration_ns > 0 && now >= c->expiration_ns) {

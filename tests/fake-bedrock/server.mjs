@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 // Fake Amazon Bedrock control-plane endpoint for copyjobd's tests: ListModelCopyJobs and
 // GetModelCopyJob over HTTP and HTTPS with SigV4 checked by the AWS SDK's signer, a seeded data
-// set, fault injection and an unsigned admin API under /__admin on the HTTP listener.
+// set, fault injection and an unsigned admin API under /__admin on the HTTP listener; STS
+// (AssumeRole, AssumeRoleWithWebIdentity, GetCallerIdentity) and IAM Identity Center (the
+// portal's GetRoleCredentials, OIDC CreateToken) on the same listeners.
 // Prints one JSON line to stdout when ready; diagnostics go to stderr.
 
 import { createServer as createHttpServer } from 'node:http';
@@ -18,6 +20,9 @@ import { SigV4Verifier } from './lib/sigv4.mjs';
 import { createBedrockHandler } from './lib/bedrock.mjs';
 import { handleAdmin } from './lib/admin.mjs';
 import { makeCertificates } from './lib/tls.mjs';
+import { Identity } from './lib/identity.mjs';
+import { createStsHandler } from './lib/sts.mjs';
+import { handleCreateToken, handleGetRoleCredentials } from './lib/sso.mjs';
 
 const MAX_BODY = { admin: 1 << 20, bedrock: 64 << 10 };
 
@@ -55,6 +60,7 @@ function fail(res, status, type, message) {
 
 function makeDispatcher(app, protocol, withAdmin) {
   const bedrock = createBedrockHandler(app, protocol);
+  const sts = createStsHandler(app);
   return async (req, res) => {
     const path = (req.url ?? '').split('?')[0];
     const isAdmin = withAdmin && (path === '/__admin' || path.startsWith('/__admin/'));
@@ -66,6 +72,10 @@ function makeDispatcher(app, protocol, withAdmin) {
     }
     try {
       if (isAdmin) return handleAdmin(app, req, res, body);
+      // STS (POST / with a form body), the SSO portal and OIDC share the listener with Bedrock.
+      if (req.method === 'POST' && path === '/') return await sts(req, res, body, protocol);
+      if (req.method === 'GET' && path === '/federation/credentials') return handleGetRoleCredentials(app, req, res);
+      if (req.method === 'POST' && path === '/token') return handleCreateToken(app, req, res, body);
       return await bedrock(req, res, body);
     } catch (err) {
       log(`internal error: ${err.stack ?? err}`);
@@ -105,9 +115,10 @@ async function main() {
     store,
     faults: new FaultQueue(),
     stats: new Stats(),
-    verifier: new SigV4Verifier(config),
     log,
   };
+  app.identity = new Identity(config, factory.account);
+  app.verifier = new SigV4Verifier(config, { lookup: (id) => app.identity.lookup(id) });
 
   let certDir = null;
   const cleanup = () => {

@@ -71,7 +71,7 @@ static void test_none(void **state)
     struct cj_aws_credentials c;
     char source[128] = "x";
     assert_int_equal(cj_credentials_load(&c, source, sizeof(source)), -ENOKEY);
-    assert_string_equal(source, "");
+    assert_non_null(strstr(source, "No AWS credentials found")); /* the reason */
     assert_null(c.access_key_id);
     assert_null(c.secret_access_key);
     assert_null(c.session_token);
@@ -163,7 +163,7 @@ static void test_systemd_credentials(void **state)
     /* Only one trailing newline is trimmed; a second one is content, and refused. */
     write_str("aws-session-token", "tok\n\n");
     assert_int_equal(cj_credentials_load(&c, source, sizeof(source)), -EINVAL);
-    assert_string_equal(source, "");
+    assert_true(source[0] != '\0'); /* a reason, never the value */
     assert_null(c.access_key_id);
 
     write_str("aws-session-token", "");

@@ -133,7 +133,25 @@ function info(app) {
   });
 }
 
+function identityCall(fn) {
+  return (app, spec) => {
+    try {
+      return JSON.stringify(fn(app, spec) ?? app.identity.snapshot());
+    } catch (err) {
+      throw bad(err.message);
+    }
+  };
+}
+
 const ROUTES = {
+  'POST /__admin/sts/roles': identityCall((app, spec) => ({ role: app.identity.addRole(spec) })),
+  'GET /__admin/sts/calls': (app) => JSON.stringify(app.identity.snapshot()),
+  'POST /__admin/sts/calls/reset': identityCall((app) => {
+    app.identity.resetCalls();
+  }),
+  'POST /__admin/sso': identityCall((app, spec) => {
+    app.identity.addSso(spec);
+  }),
   'GET /__admin/info': info,
   'GET /__admin/jobs': (app) => `{"jobs":${jobsJson(app.store.sorted)}}`,
   'POST /__admin/jobs/add': addJobs,

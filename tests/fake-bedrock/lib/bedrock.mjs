@@ -82,10 +82,11 @@ export function createBedrockHandler(app, protocol) {
     // 1. Authentication, for every request (as AWS does before routing).
     const { hostname, port } = hostParts(req.headers.host, req.socket.localPort);
     try {
-      await app.verifier.verify(
+      const ok = await app.verifier.verify(
         { method: req.method, rawPath, query: query.object, headers: headersFromRaw(req.rawHeaders), body, protocol, hostname, port },
         nowMs,
       );
+      entry.accessKeyId = ok.accessKeyId;
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
       app.stats.badSignatures += 1;

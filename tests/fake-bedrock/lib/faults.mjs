@@ -14,9 +14,13 @@ export const FAULT_KINDS = [
   'repeatToken',
   'expiredToken',
   'clockSkew',
+  'awsError',
 ];
 
-const OPERATIONS = ['ListModelCopyJobs', 'GetModelCopyJob'];
+const BEDROCK_OPERATIONS = ['ListModelCopyJobs', 'GetModelCopyJob'];
+// STS and IAM Identity Center: a fault reaches them only when aimed at them by operation.
+export const IDENTITY_OPERATIONS = ['AssumeRole', 'AssumeRoleWithWebIdentity', 'GetCallerIdentity', 'GetRoleCredentials', 'CreateToken'];
+const OPERATIONS = [...BEDROCK_OPERATIONS, ...IDENTITY_OPERATIONS];
 
 /** Validates an admin fault request; returns the fault or throws Error with a message. */
 export function makeFault(spec, id) {
@@ -40,6 +44,16 @@ export function makeFault(spec, id) {
     const delayMs = spec.delayMs ?? 1000;
     if (!Number.isInteger(delayMs) || delayMs < 0 || delayMs > 600_000) throw new Error('delayMs must be an integer 0..600000');
     fault.delayMs = delayMs;
+  }
+  if (kind === 'awsError') {
+    if (typeof spec.code !== 'string' || !/^[A-Za-z_.]{1,64}$/.test(spec.code)) throw new Error('code must be an AWS error code like AccessDenied');
+    if (!IDENTITY_OPERATIONS.includes(spec.operation)) throw new Error(`awsError needs operation, one of ${IDENTITY_OPERATIONS.join(', ')}`);
+    fault.code = spec.code;
+    if (spec.message !== undefined) fault.message = String(spec.message).slice(0, 500);
+    if (spec.status !== undefined) {
+      if (!Number.isInteger(spec.status) || spec.status < 400 || spec.status > 599) throw new Error('status must be an integer 400..599');
+      fault.status = spec.status;
+    }
   }
   if (kind === 'clockSkew') {
     const skew = spec.skewSeconds;
@@ -79,7 +93,18 @@ export class FaultQueue {
   }
 
   #applies(fault, operation) {
-    return fault.operation === null || fault.operation === operation;
+    if (fault.operation === null) return BEDROCK_OPERATIONS.includes(operation) || operation === null;
+    return fault.operation === operation;
+  }
+
+  /** The first fault aimed at an STS or SSO operation by name, or null (clockSkew excluded). */
+  takeAimed(operation) {
+    const f = this.faults.find((x) => x.kind !== 'clockSkew' && x.operation === operation);
+    if (f && f.after > 0) {
+      f.after -= 1;
+      return null;
+    }
+    return f ? this.#use(f) : null;
   }
 
   /** Sum of the clock skews that apply to this request, in seconds, and how many were used. */

@@ -49,33 +49,62 @@ export function parseAuthorization(value) {
 }
 
 export class SigV4Verifier {
-  /** config: { region, accessKeyId, secretAccessKey, sessionToken? } */
-  constructor(config) {
+  /**
+   * config: { region, accessKeyId, secretAccessKey, sessionToken? }. options.service: the
+   * signing name ('bedrock', 'sts'); options.anyRegion: accept any region in the scope (STS is
+   * regional: the caller picks the endpoint); options.lookup(accessKeyId) -> { secretAccessKey,
+   * sessionToken, expiresMs? } | undefined: the keys besides config's (those STS issued).
+   */
+  constructor(config, { service = SERVICE, anyRegion = false, lookup = null } = {}) {
     this.config = config;
-    this.signer = new SignatureV4({
-      credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
-      region: config.region,
-      service: SERVICE,
-      sha256: Hash.bind(null, 'sha256'),
-      uriEscapePath: true,
-      applyChecksum: false, // sign only what the client signed; never add x-amz-content-sha256
-    });
+    this.service = service;
+    this.anyRegion = anyRegion;
+    this.lookup = lookup;
+    this.signers = new Map();
+  }
+
+  #credentials(accessKeyId) {
+    const { config } = this;
+    const known = this.lookup ? this.lookup(accessKeyId) : undefined;
+    if (known) return known;
+    if (accessKeyId === config.accessKeyId) {
+      return { accessKeyId, secretAccessKey: config.secretAccessKey, sessionToken: config.sessionToken ?? null, expiresMs: null };
+    }
+    return this.lookup ? this.lookup(accessKeyId) : undefined;
+  }
+
+  #signer(cred, region) {
+    const key = `${cred.accessKeyId}\n${region}`;
+    let signer = this.signers.get(key);
+    if (!signer) {
+      signer = new SignatureV4({
+        credentials: { accessKeyId: cred.accessKeyId, secretAccessKey: cred.secretAccessKey },
+        region,
+        service: this.service,
+        sha256: Hash.bind(null, 'sha256'),
+        uriEscapePath: true,
+        applyChecksum: false, // sign only what the client signed; never add x-amz-content-sha256
+      });
+      if (this.signers.size > 1000) this.signers.clear();
+      this.signers.set(key, signer);
+    }
+    return signer;
   }
 
   /**
    * Verifies one request. req: { method, rawPath, query (decoded object), headers (lower-case
    * names, raw values), body (Buffer|undefined), protocol, hostname, port }. nowMs is the fake's
-   * clock. Resolves on success; rejects with an AwsError (403) naming the reason.
+   * clock. Resolves with { accessKeyId, region } on success; rejects with an AwsError (403) naming the reason.
    */
   async verify(req, nowMs) {
-    const { config } = this;
     const authHeader = req.headers.authorization;
     if (authHeader === undefined) {
       throw new AwsError('MissingAuthenticationTokenException', 'Missing Authentication Token');
     }
     const auth = parseAuthorization(authHeader);
     if (auth.error) throw new AwsError('MissingAuthenticationTokenException', auth.error);
-    if (auth.accessKeyId !== config.accessKeyId) throw new AwsError('UnrecognizedClientException', INVALID_TOKEN);
+    const cred = this.#credentials(auth.accessKeyId);
+    if (!cred) throw new AwsError('UnrecognizedClientException', INVALID_TOKEN);
 
     const xAmzDate = req.headers['x-amz-date'];
     const dateMs = parseAmzDate(xAmzDate);
@@ -88,11 +117,11 @@ export class SigV4Verifier {
         `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`,
       );
     }
-    if (auth.region !== config.region) {
+    if (this.anyRegion ? !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(auth.region) : auth.region !== this.config.region) {
       throw new AwsError('InvalidSignatureException', `Credential should be scoped to a valid region.`);
     }
-    if (auth.service !== SERVICE) {
-      throw new AwsError('InvalidSignatureException', `Credential should be scoped to correct service: '${SERVICE}'.`);
+    if (auth.service !== this.service) {
+      throw new AwsError('InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
     }
     if (auth.terminator !== 'aws4_request') {
       throw new AwsError('InvalidSignatureException', `Credential should be scoped with a valid terminator: 'aws4_request', not '${auth.terminator}'.`);
@@ -102,8 +131,8 @@ export class SigV4Verifier {
     }
 
     const token = req.headers['x-amz-security-token'];
-    if (config.sessionToken) {
-      if (token === undefined || token !== config.sessionToken) throw new AwsError('UnrecognizedClientException', INVALID_TOKEN);
+    if (cred.sessionToken) {
+      if (token === undefined || token !== cred.sessionToken) throw new AwsError('UnrecognizedClientException', INVALID_TOKEN);
       if (!auth.signedHeaders.includes('x-amz-security-token')) {
         throw new AwsError('InvalidSignatureException', `'X-Amz-Security-Token' must be a 'SignedHeader' in the AWS Authorization.`);
       }
@@ -116,7 +145,7 @@ export class SigV4Verifier {
       if (!Object.hasOwn(req.headers, name)) throw new AwsError('InvalidSignatureException', SIGNATURE_MISMATCH);
       signedHeaders[name] = req.headers[name];
     }
-    const signed = await this.signer.sign(
+    const signed = await this.#signer(cred, auth.region).sign(
       {
         method: req.method,
         protocol: req.protocol,
@@ -136,6 +165,9 @@ export class SigV4Verifier {
       timingSafeEqual(Buffer.from(ours.signature, 'hex'), Buffer.from(auth.signature, 'hex'));
     if (!same) throw new AwsError('InvalidSignatureException', SIGNATURE_MISMATCH);
 
+    if (cred.expiresMs && nowMs >= cred.expiresMs) {
+      throw new AwsError('ExpiredTokenException', 'The security token included in the request is expired');
+    }
     if (dateMs < nowMs - FIVE_MINUTES_MS) {
       throw new AwsError(
         'InvalidSignatureException',
@@ -148,5 +180,6 @@ export class SigV4Verifier {
         `Signature not yet current: ${xAmzDate} is still later than ${amzDate(nowMs + FIVE_MINUTES_MS)} (${amzDate(nowMs)} + 5 min.)`,
       );
     }
+    return { accessKeyId: auth.accessKeyId, region: auth.region, credentials: cred };
   }
 }
