@@ -16,7 +16,7 @@
 #include "store.h"
 
 #define CJ_STORE_MAC_KEY_SIZE 32
-#define CJ_MODEL_ARN_MAX      2048 /* the service allows 1011; the row format allows more */
+#define CJ_MODEL_ARN_MAX      CJ_SOURCE_MODEL_ARN_KEEP_MAX /* the row format allows more */
 
 /* Names of the LMDB databases. The rows live in the time index (idx_time: time | jobArn ->
  * row value), so that rows of neighbouring times share pages, as a list reads them; `jobs`
