@@ -2,26 +2,54 @@
 /* stats: GET /v1/stats, the cache's jobs counted by status. */
 #include "cmd-common.h"
 #include "output.h"
+#include "text.h"
 
+#define STATS_ROWS_MAX 300
+
+/* Every status the daemon counts, in its order: the three Bedrock names, then any status
+ * Bedrock added since, under its own name (made printable). */
 static int print_stats(const json_t *stats, const struct ctl_response *resp)
 {
     json_t *by_status = json_object_get(stats, "byStatus");
-    struct cj_buf scratch[7] = {};
+    struct cj_buf scratch[STATS_ROWS_MAX] = {}, names[STATS_ROWS_MAX] = {};
+    const char *keys[STATS_ROWS_MAX], *values[STATS_ROWS_MAX];
     char age[128];
-    const char *keys[] = {"total",  "InProgress", "Completed", "Failed",
-                          "oldest", "newest",     "synced"};
-    const char *values[] = {
-        ctl_json_text(stats, "total", &scratch[0]),
-        ctl_json_text(by_status, "InProgress", &scratch[1]),
-        ctl_json_text(by_status, "Completed", &scratch[2]),
-        ctl_json_text(by_status, "Failed", &scratch[3]),
-        ctl_json_text(stats, "oldestCreationTime", &scratch[4]),
-        ctl_json_text(stats, "newestCreationTime", &scratch[5]),
-        ctl_cache_age_text(resp, age, sizeof(age)),
-    };
-    int r = ctl_kv_print(stdout, keys, values, ELEMENTSOF(keys));
-    for (size_t i = 0; i < ELEMENTSOF(scratch); i++)
+    size_t n = 0;
+    int r = 0;
+
+    keys[n] = "total";
+    values[n] = ctl_json_text(stats, "total", &scratch[n]);
+    n++;
+    const char *name;
+    json_t *count;
+    json_object_foreach(by_status, name, count)
+    {
+        if (n >= STATS_ROWS_MAX - 3)
+            break;
+        r = ctl_text_append_sanitized(&names[n], name);
+        if (r >= 0)
+            r = cj_buf_append_str(&names[n], "");
+        if (r < 0)
+            goto out;
+        keys[n] = names[n].data;
+        values[n] = ctl_json_text(by_status, name, &scratch[n]);
+        n++;
+    }
+    keys[n] = "oldest";
+    values[n] = ctl_json_text(stats, "oldestCreationTime", &scratch[n]);
+    n++;
+    keys[n] = "newest";
+    values[n] = ctl_json_text(stats, "newestCreationTime", &scratch[n]);
+    n++;
+    keys[n] = "synced";
+    values[n] = ctl_cache_age_text(resp, age, sizeof(age));
+    n++;
+    r = ctl_kv_print(stdout, keys, values, n);
+out:
+    for (size_t i = 0; i < STATS_ROWS_MAX; i++) {
         cj_buf_free(&scratch[i]);
+        cj_buf_free(&names[i]);
+    }
     return r;
 }
 

@@ -74,7 +74,8 @@ static inline const char *jobs_differ(const struct cj_job *x, const struct cj_jo
         x->creation_ns != y->creation_ns ||
         memcmp(x->source_account, y->source_account, sizeof(x->source_account)) != 0 ||
         !same_str(x->source_model_arn, y->source_model_arn) ||
-        !same_str(x->target_model_name, y->target_model_name))
+        !same_str(x->target_model_name, y->target_model_name) ||
+        !same_str(x->status_name, y->status_name) || !same_str(x->note, y->note))
         return "job fields";
     return NULL;
 }
@@ -90,13 +91,19 @@ static inline const char *page_runs_differ(const struct page_run *a, const struc
     if (a->log_len != b->log_len || memcmp(a->log, b->log, a->log_len) != 0)
         return "log";
     if (a->r < 0)
-        return a->page.n_jobs || b->page.n_jobs || a->page.next_token || b->page.next_token
+        return a->page.n_jobs || b->page.n_jobs || a->page.next_token || b->page.next_token ||
+                       a->page.n_skipped_arns || b->page.n_skipped_arns
                    ? "page left filled on failure"
                    : NULL;
     if (a->page.n_jobs != b->page.n_jobs)
         return "n_jobs";
     if (a->page.n_skipped != b->page.n_skipped)
         return "n_skipped";
+    if (a->page.n_skipped_arns != b->page.n_skipped_arns)
+        return "n_skipped_arns";
+    for (size_t i = 0; i < a->page.n_skipped_arns; i++)
+        if (!same_str(a->page.skipped_arns[i], b->page.skipped_arns[i]))
+            return "skipped_arns";
     if (!same_str(a->page.next_token, b->page.next_token))
         return "next_token";
     for (size_t i = 0; i < a->page.n_jobs; i++) {

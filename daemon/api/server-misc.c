@@ -32,6 +32,17 @@ static int append_error(struct cj_buf *b, const char *type, const char *message)
     return r;
 }
 
+static int append_other_status(const char *name, size_t len, uint64_t count, void *userdata)
+{
+    struct cj_buf *b = userdata;
+    int r = cj_buf_append_char(b, ',');
+    if (r >= 0)
+        r = cj_buf_append_json_string(b, name, len);
+    if (r >= 0)
+        r = cj_buf_printf(b, ":%" PRIu64, count);
+    return r;
+}
+
 int api_handle_stats(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_store_stats st;
@@ -46,6 +57,9 @@ int api_handle_stats(struct cj_request *req, struct cj_reply *reply)
     for (int i = 0; r >= 0 && i < _CJ_STATUS_MAX; i++)
         r = cj_buf_printf(b, "%s\"%s\":%" PRIu64, i ? "," : "", cj_status_to_string(i),
                           st.by_status[i]);
+    /* A status the service model does not name yet is counted under its own name. */
+    if (r >= 0 && st.by_other_status > 0)
+        r = cj_store_foreach_other_status(req->server->store, append_other_status, b);
     if (r >= 0)
         r = cj_buf_append_str(b, "},");
     if (r >= 0)
@@ -68,6 +82,8 @@ static const char *health_state(const struct cj_server *s, int64_t synced_ns,
         now_ns - synced_ns > (int64_t)(3 * s->full_interval_usec) * CJ_NSEC_PER_USEC)
         return "stale";
     if (ss && ss->passes_ok + ss->passes_failed > 0 && ss->last_result < 0)
+        return "degraded";
+    if (ss && ss->removal_held > 0)
         return "degraded";
     return "ok";
 }
@@ -104,6 +120,15 @@ int api_handle_health(struct cj_request *req, struct cj_reply *reply)
         const char *message =
             ss.last_error_message[0] ? ss.last_error_message : strerror(-ss.last_result);
         r = append_error(b, type, message);
+    } else if (r >= 0 && s->sync && ss.removal_held > 0) {
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "the last full pass would have removed %" PRIu64 " of %" PRIu64
+                 " jobs, more than sync.max_removal_share (%u.%02u%%) and more than %d; "
+                 "nothing was removed",
+                 ss.removal_held, ss.removal_held_of, ss.removal_limit_bp / 100,
+                 ss.removal_limit_bp % 100, CJ_STORE_REMOVAL_FLOOR);
+        r = append_error(b, "RemovalGuard", message);
     } else if (r >= 0) {
         r = cj_buf_append_str(b, "null");
     }

@@ -12,9 +12,11 @@
 #include "cj-util.h"
 #include "job.h"
 
-#define PAGE_BODY_MAX   ((size_t)64 * 1024 * 1024)
-#define NEXT_TOKEN_MAX  CJ_NEXT_TOKEN_LEN_MAX
-#define TAGS_MAX        200
+#define PAGE_BODY_MAX  ((size_t)64 * 1024 * 1024)
+#define NEXT_TOKEN_MAX CJ_NEXT_TOKEN_LEN_MAX
+#define TAGS_MAX       200
+/* Tags beyond TAGS_MAX are kept up to this many; a longer list refuses the job. */
+#define TAGS_KEEP_MAX   1000
 #define FAILURE_MSG_MAX CJ_FAILURE_MESSAGE_MAX
 #define LOGGED_ARN_MAX  100
 /* The reasons a summary is refused for are at most this long. */
@@ -51,12 +53,31 @@ enum cj_member_type {
     CJ_TYPE_TAGS,      /* an array of at most TAGS_MAX {key, value} objects */
 };
 
+/* Whether a member must be there. */
+enum cj_presence {
+    CJ_OPTIONAL,
+    CJ_REQUIRED, /* absent or null refuses the job as "<name>: missing" */
+    CJ_EXPECTED, /* required by the model, not by the cache: absent or null is noted */
+};
+
+/* What a value that breaks its rule means. A value of the wrong JSON type (not a string,
+ * not an array of objects) always refuses the job: it cannot be served as its type. */
+enum cj_on_break {
+    CJ_BREAK_SKIP, /* the job cannot be stored or served safely: refused (not stored) */
+    CJ_BREAK_KEEP, /* the job is kept and served as sent, with the reason as its note, as AWS
+                    * SDKs keep an enum value or a length they do not know */
+};
+
 struct cj_member_rule {
     const char *name;
     size_t name_len;
-    bool required; /* absent or null is refused as "<name>: missing" */
+    enum cj_presence presence;
     enum cj_member_type type;
-    bool (*valid)(const char *s, size_t len); /* CJ_TYPE_STRING: pattern and length range */
+    bool (*valid)(const char *s, size_t len); /* CJ_TYPE_STRING, _ENUM: pattern and length */
+    enum cj_on_break on_break;
+    /* CJ_BREAK_KEEP: the most the store can keep of a broken value (bytes of a string,
+     * elements of the tags); past it the job is refused. 0: no bound. */
+    size_t keep_max;
     const char *broken; /* the reason after "<name>: " when the value breaks the rule */
 };
 
@@ -87,17 +108,19 @@ struct cj_tag {
 };
 
 /* targetModelTags when it is an array: n elements, of which at least the first
- * min(n, TAGS_MAX + 1) are in tag (enough to check them all or to refuse the list). */
+ * min(n, TAGS_KEEP_MAX + 1) are in tag (enough to check and keep them all, or to refuse
+ * the list). */
 struct cj_tags {
     const struct cj_tag *tag;
     size_t n;
 };
 
 /* Checks one summary's values against the table, in its order, and makes the job: the
- * validated fields and the stored JSON (the known members in the table's order, strings
- * escaped as cj_buf_append_json_string() does). tags is read only when
- * targetModelTags is CJ_VALUE_ARRAY. 0; -EBADMSG with the reason naming the first broken
- * member in err (at most errlen bytes); -ENOMEM. On failure *ret is zeroed. */
+ * fields and the stored JSON (the known members in the table's order, strings escaped as
+ * cj_buf_append_json_string() does), with the first kept breach as its note. tags is read
+ * only when targetModelTags is CJ_VALUE_ARRAY. 0; -EBADMSG with the reason naming the
+ * first member that refuses the job in err (at most errlen bytes); -ENOMEM. On failure
+ * *ret is zeroed. */
 int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
                             struct cj_job *ret, char *err, size_t errlen);
 
@@ -119,5 +142,8 @@ int bedrock_job_fail(char *err, size_t errlen, const char *fmt, ...) _printf_(3,
 /* The jobArn of a rejected summary as logged: at most size - 1 bytes, whole UTF-8
  * characters, control characters replaced. */
 void bedrock_job_loggable_arn(const char *s, size_t n, char *buf, size_t size);
-/* The warning for summary i that failed validation; arn may be "". */
+/* Adds the jobArn of a refused summary to page->skipped_arns (room for *cap) when it is a
+ * valid one; arn may be NULL. 0 or -ENOMEM. */
+int bedrock_page_add_skipped_arn(struct cj_page *page, size_t *cap, const struct cj_value *arn);
+/* The warning for summary i that was refused; arn may be "". */
 void bedrock_job_log_skipped(size_t i, const char *arn, const char *reason);

@@ -261,7 +261,7 @@ static const char *jansson_refusal(const char *body, size_t len, size_t flags, j
 
 /* targetModelTags of the summary at hand, read in the same pass. */
 struct tags {
-    struct cj_tag *tag;                /* the first TAGS_MAX + 1 elements */
+    struct cj_tag *tag;                /* the first TAGS_KEEP_MAX + 1 elements */
     struct cj_str (*str)[_CJ_TAG_MAX]; /* where their strings stand */
     size_t n;                          /* elements in the array */
     size_t cap_tag, cap_str;
@@ -289,7 +289,7 @@ static int tag_element(struct cj_scan *s, unsigned depth, size_t i, void *userda
         r = bedrock_scan_value(s, depth);
     if (r < 0)
         return r;
-    if (t->n <= TAGS_MAX) {
+    if (t->n <= TAGS_KEEP_MAX) {
         r = grow(&t->tag, &t->cap_tag, t->n, sizeof(*t->tag), 16);
         if (r >= 0)
             r = grow(&t->str, &t->cap_str, t->n, sizeof(*t->str), 16);
@@ -343,7 +343,7 @@ static int scan_summary(struct cj_scan *s, unsigned depth, struct summary *sm)
 static int summary_job(struct summary *sm, struct cj_job *ret, char *err, size_t errlen)
 {
     struct tags *t = &sm->tags;
-    size_t kept = t->n <= TAGS_MAX ? t->n : TAGS_MAX + 1;
+    size_t kept = t->n <= TAGS_KEEP_MAX ? t->n : TAGS_KEEP_MAX + 1;
 
     size_t need = escaped_size(sm->v, sm->str, _CJ_M_MAX);
     for (size_t i = 0; i < kept; i++)
@@ -414,7 +414,7 @@ enum { ROOT_SUMMARIES, ROOT_NEXT_TOKEN, _ROOT_MAX };
 struct page_state {
     struct cj_scan s;
     struct cj_page page;
-    size_t cap_jobs;
+    size_t cap_jobs, cap_skipped_arns;
     struct skip *skips;
     size_t n_skips, cap_skips;
     struct summary sm;
@@ -432,7 +432,7 @@ static int add_skip(struct page_state *ps, size_t index, const struct cj_value *
     if (arn && arn->kind == CJ_VALUE_STRING)
         bedrock_job_loggable_arn(arn->s, arn->len, k->arn, sizeof(k->arn));
     snprintf(k->reason, sizeof(k->reason), "%s", reason);
-    return 0;
+    return bedrock_page_add_skipped_arn(&ps->page, &ps->cap_skipped_arns, arn);
 }
 
 static int add_job(struct page_state *ps, const struct cj_job *j)

@@ -73,6 +73,8 @@ void cj_job_done(struct cj_job *j)
     free(j->job_arn);
     free(j->source_model_arn);
     free(j->target_model_name);
+    free(j->status_name);
+    free(j->note);
     free(j->json);
     *j = (struct cj_job){};
 }
@@ -135,36 +137,45 @@ static bool valid_status(const char *s, size_t len)
     return status_from(s, len, NULL) == 0;
 }
 
+/* The rules, and what breaking each means. Refused (SKIP) is only what the cache cannot
+ * store or serve safely: the jobArn (the key), the creationTime (the order of every index),
+ * the sourceAccountId (a fixed 12-byte index key), a value of the wrong JSON type, a status
+ * or sourceModelArn too long to index. Everything else the model documents (an enum value,
+ * a length, a pattern) is kept as sent and noted, as AWS SDKs treat what a newer service
+ * sends. */
 const struct cj_member_rule cj_job_members[_CJ_M_MAX] = {
-#define M(i, n, req, t, fn, why) [i] = {n, STRLEN(n), req, t, fn, why}
-    M(CJ_M_JOB_ARN, "jobArn", true, CJ_TYPE_STRING, cj_valid_job_arn,
+#define M(i, n, need, t, fn, brk, max, why) [i] = {n, STRLEN(n), need, t, fn, brk, max, why}
+    M(CJ_M_JOB_ARN, "jobArn", CJ_REQUIRED, CJ_TYPE_STRING, cj_valid_job_arn, CJ_BREAK_SKIP, 0,
       "not a model copy job ARN of at most " JOB_ARN_MAX_TEXT " bytes "
       "(arn:aws:bedrock:<region>:<account>:model-copy-job/<12 chars>)"),
-    M(CJ_M_STATUS, "status", true, CJ_TYPE_ENUM, valid_status,
-      "not one of InProgress, Completed, Failed"),
-    M(CJ_M_CREATION_TIME, "creationTime", true, CJ_TYPE_TIMESTAMP, NULL,
+    M(CJ_M_STATUS, "status", CJ_REQUIRED, CJ_TYPE_ENUM, valid_status, CJ_BREAK_KEEP,
+      CJ_STATUS_NAME_MAX, "not one of InProgress, Completed, Failed"),
+    M(CJ_M_CREATION_TIME, "creationTime", CJ_REQUIRED, CJ_TYPE_TIMESTAMP, NULL, CJ_BREAK_SKIP, 0,
       "not an ISO 8601 date and time"),
-    M(CJ_M_TARGET_MODEL_ARN, "targetModelArn", true, CJ_TYPE_STRING, cj_valid_custom_model_arn,
-      "not a custom model ARN"),
-    M(CJ_M_TARGET_MODEL_NAME, "targetModelName", false, CJ_TYPE_STRING, cj_valid_custom_model_name,
-      "not 1..63 of ([0-9a-zA-Z][_-]?)"),
-    M(CJ_M_SOURCE_ACCOUNT_ID, "sourceAccountId", true, CJ_TYPE_STRING, cj_valid_account_id,
-      "not 12 digits"),
-    M(CJ_M_SOURCE_MODEL_ARN, "sourceModelArn", true, CJ_TYPE_STRING, cj_valid_model_arn,
-      "not a model ARN"),
-    M(CJ_M_TARGET_MODEL_KMS_KEY_ARN, "targetModelKmsKeyArn", false, CJ_TYPE_STRING,
-      cj_valid_kms_key_arn, "not a KMS key ARN"),
-    M(CJ_M_TARGET_MODEL_TAGS, "targetModelTags", false, CJ_TYPE_TAGS, NULL, "not an array"),
-    M(CJ_M_FAILURE_MESSAGE, "failureMessage", false, CJ_TYPE_STRING, cj_valid_failure_message,
-      "longer than " FAILURE_MSG_MAX_TEXT " characters"),
-    M(CJ_M_SOURCE_MODEL_NAME, "sourceModelName", false, CJ_TYPE_STRING, cj_valid_custom_model_name,
-      "not 1..63 of ([0-9a-zA-Z][_-]?)"),
+    M(CJ_M_TARGET_MODEL_ARN, "targetModelArn", CJ_EXPECTED, CJ_TYPE_STRING,
+      cj_valid_custom_model_arn, CJ_BREAK_KEEP, 0, "not a custom model ARN"),
+    M(CJ_M_TARGET_MODEL_NAME, "targetModelName", CJ_OPTIONAL, CJ_TYPE_STRING,
+      cj_valid_custom_model_name, CJ_BREAK_KEEP, 0, "not 1..63 of ([0-9a-zA-Z][_-]?)"),
+    M(CJ_M_SOURCE_ACCOUNT_ID, "sourceAccountId", CJ_REQUIRED, CJ_TYPE_STRING, cj_valid_account_id,
+      CJ_BREAK_SKIP, 0, "not 12 digits"),
+    M(CJ_M_SOURCE_MODEL_ARN, "sourceModelArn", CJ_EXPECTED, CJ_TYPE_STRING, cj_valid_model_arn,
+      CJ_BREAK_KEEP, CJ_SOURCE_MODEL_ARN_KEEP_MAX, "not a model ARN"),
+    M(CJ_M_TARGET_MODEL_KMS_KEY_ARN, "targetModelKmsKeyArn", CJ_OPTIONAL, CJ_TYPE_STRING,
+      cj_valid_kms_key_arn, CJ_BREAK_KEEP, 0, "not a KMS key ARN"),
+    M(CJ_M_TARGET_MODEL_TAGS, "targetModelTags", CJ_OPTIONAL, CJ_TYPE_TAGS, NULL, CJ_BREAK_KEEP,
+      TAGS_KEEP_MAX, "more than " STR(TAGS_MAX) " tags"),
+    M(CJ_M_FAILURE_MESSAGE, "failureMessage", CJ_OPTIONAL, CJ_TYPE_STRING, cj_valid_failure_message,
+      CJ_BREAK_KEEP, 0, "longer than " FAILURE_MSG_MAX_TEXT " characters"),
+    M(CJ_M_SOURCE_MODEL_NAME, "sourceModelName", CJ_OPTIONAL, CJ_TYPE_STRING,
+      cj_valid_custom_model_name, CJ_BREAK_KEEP, 0, "not 1..63 of ([0-9a-zA-Z][_-]?)"),
 };
 
+/* A tag that is not an object, or lacks a string key or value, cannot be served as a tag:
+ * refused by the type rule. Its text outside the pattern or length is kept. */
 const struct cj_member_rule cj_tag_members[_CJ_TAG_MAX] = {
-    M(CJ_TAG_KEY, "key", true, CJ_TYPE_STRING, cj_valid_tag_key,
+    M(CJ_TAG_KEY, "key", CJ_REQUIRED, CJ_TYPE_STRING, cj_valid_tag_key, CJ_BREAK_KEEP, 0,
       "not 1..128 of [a-zA-Z0-9 ._:/=+@-]"),
-    M(CJ_TAG_VALUE, "value", true, CJ_TYPE_STRING, cj_valid_tag_value,
+    M(CJ_TAG_VALUE, "value", CJ_REQUIRED, CJ_TYPE_STRING, cj_valid_tag_value, CJ_BREAK_KEEP, 0,
       "not 0..256 of [a-zA-Z0-9 ._:/=+@-]"),
 #undef M
 };
@@ -174,43 +185,99 @@ static bool present(const struct cj_value *v)
     return v->kind != CJ_VALUE_ABSENT && v->kind != CJ_VALUE_NULL;
 }
 
-/* How a scalar value breaks rule m, for the reason after its name; NULL when it keeps it.
- * A timestamp's time is put into *ns. */
-static const char *breaks(const struct cj_member_rule *m, const struct cj_value *v, int64_t *ns)
+enum verdict {
+    VERDICT_OK,
+    VERDICT_NOTE,   /* kept, with the reason as the note */
+    VERDICT_REFUSE, /* the job is refused for the reason */
+};
+
+/* A status name the store can index: 1..CJ_STATUS_NAME_MAX bytes, no control character. */
+static bool indexable_status(const char *s, size_t len)
 {
-    if (!present(v))
-        return m->required ? "missing" : NULL;
-    if (v->kind != CJ_VALUE_STRING)
-        return "not a string";
+    if (len == 0 || len > CJ_STATUS_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return false;
+    return true;
+}
+
+/* How a scalar value stands with rule m; *why gets the reason after its name. A timestamp's
+ * time is put into *ns. */
+static enum verdict judge(const struct cj_member_rule *m, const struct cj_value *v, int64_t *ns,
+                          const char **why)
+{
+    *why = NULL;
+    if (!present(v)) {
+        if (m->presence == CJ_OPTIONAL)
+            return VERDICT_OK;
+        *why = "missing";
+        return m->presence == CJ_EXPECTED ? VERDICT_NOTE : VERDICT_REFUSE;
+    }
+    if (v->kind != CJ_VALUE_STRING) {
+        *why = "not a string";
+        return VERDICT_REFUSE;
+    }
     if (m->type == CJ_TYPE_TIMESTAMP) {
         int r = cj_time_parse_iso8601(v->s, v->len, ns);
         if (r == -ERANGE)
-            return "outside the years 1678..2262";
-        if (r >= 0 && v->len > STRLEN("YYYY-MM-DD"))
-            return NULL; /* a date alone is no creation time */
+            *why = "outside the years 1678..2262";
+        else if (r >= 0 && v->len > STRLEN("YYYY-MM-DD"))
+            return VERDICT_OK; /* a date alone is no creation time */
     } else if (m->valid(v->s, v->len))
-        return NULL;
-    return m->broken;
+        return VERDICT_OK;
+    if (!*why)
+        *why = m->broken;
+    if (m->on_break == CJ_BREAK_SKIP)
+        return VERDICT_REFUSE;
+    if (m->keep_max > 0 && v->len > m->keep_max) {
+        *why = "too long to index";
+        return VERDICT_REFUSE;
+    }
+    if (m->type == CJ_TYPE_ENUM && !indexable_status(v->s, v->len)) {
+        *why = "not a status name that can be indexed (empty, or a control character)";
+        return VERDICT_REFUSE;
+    }
+    return VERDICT_NOTE;
 }
 
-static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *err, size_t errlen)
+/* Keeps the first note: "<what>: <why>". */
+static void note(char *buf, size_t size, const char *what, const char *why)
 {
-    const char *name = cj_job_members[CJ_M_TARGET_MODEL_TAGS].name;
+    if (buf[0] == '\0')
+        snprintf(buf, size, "%s: %s", what, why);
+}
+
+static int check_tags(const struct cj_value *v, const struct cj_tags *t, char *notes,
+                      size_t notes_size, char *err, size_t errlen)
+{
+    const struct cj_member_rule *m = &cj_job_members[CJ_M_TARGET_MODEL_TAGS];
 
     if (v->kind != CJ_VALUE_ARRAY)
-        return bedrock_job_fail(err, errlen, "%s: %s", name,
-                                cj_job_members[CJ_M_TARGET_MODEL_TAGS].broken);
+        return bedrock_job_fail(err, errlen, "%s: not an array", m->name);
+    if (t->n > m->keep_max)
+        return bedrock_job_fail(err, errlen, "%s: %zu tags, more than the %zu kept", m->name, t->n,
+                                m->keep_max);
     if (t->n > TAGS_MAX)
-        return bedrock_job_fail(err, errlen, "%s: %zu tags, at most %d allowed", name, t->n,
-                                TAGS_MAX);
+        note(notes, notes_size, m->name, m->broken);
     for (size_t i = 0; i < t->n; i++) {
         if (!t->tag[i].object)
-            return bedrock_job_fail(err, errlen, "%s[%zu]: not an object", name, i);
+            return bedrock_job_fail(err, errlen, "%s[%zu]: not an object", m->name, i);
         for (int k = 0; k < _CJ_TAG_MAX; k++) {
-            const char *why = breaks(&cj_tag_members[k], &t->tag[i].member[k], NULL);
-            if (why)
-                return bedrock_job_fail(err, errlen, "%s[%zu].%s: %s", name, i,
+            const char *why;
+            switch (judge(&cj_tag_members[k], &t->tag[i].member[k], NULL, &why)) {
+            case VERDICT_OK:
+                break;
+            case VERDICT_NOTE: {
+                char what[64];
+                snprintf(what, sizeof(what), "%s[%zu].%s", m->name, i, cj_tag_members[k].name);
+                note(notes, notes_size, what, why);
+                break;
+            }
+            case VERDICT_REFUSE:
+                return bedrock_job_fail(err, errlen, "%s[%zu].%s: %s", m->name, i,
                                         cj_tag_members[k].name, why);
+            }
         }
     }
     return 0;
@@ -271,6 +338,7 @@ int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const str
                             struct cj_job *ret, char *err, size_t errlen)
 {
     int64_t creation_ns = 0;
+    char notes[REASON_MAX] = "";
     int r;
 
     *ret = (struct cj_job){};
@@ -281,12 +349,19 @@ int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const str
      * the tags last, being the costliest. */
     for (int i = 0; i < _CJ_M_MAX; i++)
         if (cj_job_members[i].type != CJ_TYPE_TAGS) {
-            const char *why = breaks(&cj_job_members[i], &v[i], &creation_ns);
-            if (why)
+            const char *why;
+            switch (judge(&cj_job_members[i], &v[i], &creation_ns, &why)) {
+            case VERDICT_OK:
+                break;
+            case VERDICT_NOTE:
+                note(notes, sizeof(notes), cj_job_members[i].name, why);
+                break;
+            case VERDICT_REFUSE:
                 return bedrock_job_fail(err, errlen, "%s: %s", cj_job_members[i].name, why);
+            }
         }
     if (present(&v[CJ_M_TARGET_MODEL_TAGS])) {
-        r = check_tags(&v[CJ_M_TARGET_MODEL_TAGS], tags, err, errlen);
+        r = check_tags(&v[CJ_M_TARGET_MODEL_TAGS], tags, notes, sizeof(notes), err, errlen);
         if (r < 0)
             return r;
     }
@@ -310,15 +385,22 @@ int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const str
     if (r < 0)
         return r;
 
-    const struct cj_value *name = &v[CJ_M_TARGET_MODEL_NAME];
+    const struct cj_value *name = &v[CJ_M_TARGET_MODEL_NAME], *status = &v[CJ_M_STATUS];
+    const struct cj_value *model = &v[CJ_M_SOURCE_MODEL_ARN];
     struct cj_job j = {.creation_ns = creation_ns, .json_len = b.len};
-    status_from(v[CJ_M_STATUS].s, v[CJ_M_STATUS].len, &j.status);
+    bool other = status_from(status->s, status->len, &j.status) < 0;
+    if (other) {
+        j.status = CJ_STATUS_OTHER;
+        j.status_name = strndup(status->s, status->len);
+    }
     memcpy(j.source_account, v[CJ_M_SOURCE_ACCOUNT_ID].s, CJ_ACCOUNT_ID_LEN);
     j.job_arn = strndup(v[CJ_M_JOB_ARN].s, v[CJ_M_JOB_ARN].len);
-    j.source_model_arn = strndup(v[CJ_M_SOURCE_MODEL_ARN].s, v[CJ_M_SOURCE_MODEL_ARN].len);
+    j.source_model_arn = present(model) ? strndup(model->s, model->len) : strdup("");
     j.target_model_name = present(name) ? strndup(name->s, name->len) : NULL;
+    j.note = notes[0] ? strdup(notes) : NULL;
     j.json = cj_buf_steal(&b);
-    if (!j.job_arn || !j.source_model_arn || (present(name) && !j.target_model_name) || !j.json) {
+    if (!j.job_arn || !j.source_model_arn || (present(name) && !j.target_model_name) || !j.json ||
+        (other && !j.status_name) || (notes[0] && !j.note)) {
         cj_job_done(&j);
         return -ENOMEM;
     }
@@ -333,8 +415,30 @@ void cj_page_done(struct cj_page *p)
     for (size_t i = 0; i < p->n_jobs; i++)
         cj_job_done(&p->jobs[i]);
     free(p->jobs);
+    for (size_t i = 0; i < p->n_skipped_arns; i++)
+        free(p->skipped_arns[i]);
+    free(p->skipped_arns);
     free(p->next_token);
     *p = (struct cj_page){};
+}
+
+int bedrock_page_add_skipped_arn(struct cj_page *page, size_t *cap, const struct cj_value *arn)
+{
+    if (!arn || arn->kind != CJ_VALUE_STRING || !cj_valid_job_arn(arn->s, arn->len))
+        return 0;
+    if (page->n_skipped_arns == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        char **a = reallocarray(page->skipped_arns, c, sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        page->skipped_arns = a;
+        *cap = c;
+    }
+    char *copy = strndup(arn->s, arn->len);
+    if (!copy)
+        return -ENOMEM;
+    page->skipped_arns[page->n_skipped_arns++] = copy;
+    return 0;
 }
 
 void bedrock_job_loggable_arn(const char *s, size_t n, char *buf, size_t size)

@@ -23,6 +23,7 @@ static const struct cj_config_key keys[] = {
     {CJ_KEY_SYNC_PAGE_SIZE, "sync", "page_size"},
     {CJ_KEY_SYNC_MAX_RPS, "sync", "max_requests_per_second"},
     {CJ_KEY_SYNC_TIMEOUT, "sync", "timeout"},
+    {CJ_KEY_SYNC_MAX_REMOVAL_SHARE, "sync", "max_removal_share"},
     {CJ_KEY_STORE_DIRECTORY, "store", "directory"},
     {CJ_KEY_STORE_MAX_SIZE, "store", "max_size"},
     {CJ_KEY_STORE_MAX_EVENTS, "store", "max_events"},
@@ -91,6 +92,36 @@ bad:
         snprintf(reason, reasonlen, "must be an octal mode from %04lo to %04lo", min, max);
     else
         snprintf(reason, reasonlen, "must be an integer from %lu to %lu", min, max);
+    return -EINVAL;
+}
+
+/* A percentage with at most two decimals and its sign, "10%" or "2.5%", 0..100, in basis
+ * points. The sign is required: "0.1" could mean a tenth or a tenth of a percent. */
+static int parse_percent(const char *value, uint32_t *ret, char *reason, size_t reasonlen)
+{
+    uint32_t whole = 0, frac = 0;
+    const char *p = value;
+    int digits = 0, decimals = 0;
+
+    for (; isdigit((unsigned char)*p) && digits < 4; p++, digits++)
+        whole = whole * 10 + (uint32_t)(*p - '0');
+    if (*p == '.') {
+        p++;
+        for (; isdigit((unsigned char)*p) && decimals < 2; p++, decimals++)
+            frac = frac * 10 + (uint32_t)(*p - '0');
+        if (decimals == 0)
+            goto bad;
+    }
+    if (decimals == 1)
+        frac *= 10;
+    if (digits == 0 || strcmp(p, "%") != 0 || whole * 100 + frac > 10000)
+        goto bad;
+    *ret = whole * 100 + frac;
+    return 0;
+bad:
+    snprintf(reason, reasonlen,
+             "must be a percentage from 0%% to 100%% (at most two decimals), "
+             "e.g. 10%%");
     return -EINVAL;
 }
 
@@ -183,6 +214,8 @@ int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, con
     case CJ_KEY_SYNC_TIMEOUT:
         return parse_duration_between(value, 100 * 1000, 600 * CJ_USEC_PER_SEC,
                                       &s->sync.timeout_usec, reason, reasonlen, "100ms to 10m");
+    case CJ_KEY_SYNC_MAX_REMOVAL_SHARE:
+        return parse_percent(value, &s->sync.max_removal_share_bp, reason, reasonlen);
     case CJ_KEY_SYNC_PAGE_SIZE:
         r = parse_uint(value, 1, 1000, 10, &ul, reason, reasonlen);
         if (r == 0)

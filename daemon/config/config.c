@@ -35,6 +35,7 @@ void cj_settings_init_defaults(struct cj_settings *s)
                 .interval_usec = 60 * CJ_USEC_PER_SEC,
                 .full_interval_usec = 15 * 60 * CJ_USEC_PER_SEC,
                 .page_size = 1000,
+                .max_removal_share_bp = 1000,
                 .max_requests_per_second = 5,
                 .timeout_usec = 30 * CJ_USEC_PER_SEC,
             },
@@ -402,6 +403,13 @@ void cj_settings_dump(const struct cj_settings *s, FILE *f)
     fprintf(f, "page_size = %u\nmax_requests_per_second = %u\n", s->sync.page_size,
             s->sync.max_requests_per_second);
     dump_duration(f, "timeout", s->sync.timeout_usec);
+    uint32_t bp = s->sync.max_removal_share_bp;
+    if (bp % 100 == 0)
+        fprintf(f, "max_removal_share = %u%%\n", bp / 100);
+    else if (bp % 10 == 0)
+        fprintf(f, "max_removal_share = %u.%u%%\n", bp / 100, bp % 100 / 10);
+    else
+        fprintf(f, "max_removal_share = %u.%02u%%\n", bp / 100, bp % 100);
     fprintf(f, "\n[store]\ndirectory = %s\n", STR_OR_EMPTY(s->store.directory));
     dump_size(f, "max_size", s->store.max_size);
     fprintf(f, "max_events = %" PRIu64 "\n", s->store.max_events);

@@ -26,6 +26,7 @@ struct cj_settings {
         unsigned page_size;               /* 1000, 1..1000 */
         unsigned max_requests_per_second; /* 5, 1..1000 */
         uint64_t timeout_usec;            /* 30s */
+        uint32_t max_removal_share_bp;    /* 10%: in basis points, 0..10000 */
     } sync;
     struct {
         char *directory;     /* /var/lib/copyjobd, or $STATE_DIRECTORY when set by systemd */

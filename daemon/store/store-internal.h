@@ -16,7 +16,7 @@
 #include "store.h"
 
 #define CJ_STORE_MAC_KEY_SIZE 32
-#define CJ_MODEL_ARN_MAX      2048 /* the service allows 1011; the row format allows more */
+#define CJ_MODEL_ARN_MAX      CJ_SOURCE_MODEL_ARN_KEEP_MAX /* the row format allows more */
 
 /* Names of the LMDB databases. The rows live in the time index (idx_time: time | jobArn ->
  * row value), so that rows of neighbouring times share pages, as a list reads them; `jobs`
@@ -24,6 +24,9 @@
 #define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8 bytes) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
+/* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
+ * a job when anything lists it again or it is removed. */
+#define STORE_DB_MISSED "missed"
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 
 /* Keys of the meta database. */
@@ -32,6 +35,13 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define META_TOKEN_KEY      "token_key"      /* CJ_STORE_MAC_KEY_SIZE random bytes */
 #define META_SYNCED_AT      "synced_at"      /* i64 LE ns */
 #define META_LAST_SEQ       "last_seq"       /* u64 LE: the newest seq ever handed out */
+/* The names of the statuses the service model does not know, each followed by a NUL, in the
+ * order first stored: the first has status code _CJ_STATUS_MAX, the next one more. */
+#define META_STATUS_NAMES "status_names"
+
+/* Status codes, in the row's header and idx_status's prefix: 0.._CJ_STATUS_MAX - 1 the
+ * known statuses (enum cj_status), then the names of META_STATUS_NAMES; 255 is never one. */
+#define STORE_STATUS_CODES 255
 
 struct cj_store {
     MDB_env *env;
@@ -39,6 +49,9 @@ struct cj_store {
     MDB_dbi dbi_meta;
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
     MDB_dbi dbi_events;
+    MDB_dbi dbi_missed;
+    bool has_missed;     /* false only in a read-only open of a store that lacks it */
+    bool txn_missed_any; /* the write transaction at hand began with entries in `missed` */
     uint64_t max_events;
     uint64_t map_size;
     uint64_t max_size;
@@ -238,8 +251,10 @@ struct store_row {
 
 /* Checks a job before it is stored: -EINVAL naming the bad field in the log. */
 int store_job_check(const struct cj_job *j);
-/* Appends the row value of j to b (reset first). */
-int store_row_encode(const struct cj_job *j, struct cj_buf *b);
+/* Appends the row value of j, under status code `status`, to b (reset first). A
+ * targetModelName over 255 bytes is served but not kept in the row (no name filter finds
+ * it). */
+int store_row_encode(const struct cj_job *j, uint8_t status, struct cj_buf *b);
 /* Decodes a row value in place; -EUCLEAN if it is not one this version wrote. */
 int store_row_decode(const void *data, size_t size, struct store_row *ret);
 
@@ -289,15 +304,31 @@ int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *
 
 struct store_counts {
     uint64_t total;
-    uint64_t by_status[_CJ_STATUS_MAX];
+    uint64_t by_status[STORE_STATUS_CODES]; /* by status code */
 };
 int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret);
 int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c);
+/* One meta value: -ENOENT when absent; the value points into the map. */
+int store_meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v);
+int store_meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data,
+                   size_t size);
 int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t v);
 int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret);
 /* The same for u64; -EUCLEAN if the value is not 8 bytes, 0 (value 0) if absent. */
 int store_meta_put_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t v);
 int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64_t *ret);
+
+/* ---- status codes (store-status.c) ---- */
+
+/* The status code of j: its enum cj_status for a known status, else the code of its
+ * status_name, registered in META_STATUS_NAMES when `create` and it is new. -ENOENT (not
+ * registered, !create); -ERANGE when every code is taken. */
+int store_status_code(struct cj_store *s, MDB_txn *txn, const struct cj_job *j, bool create,
+                      uint8_t *ret);
+/* The name of status code `code`, pointing into the map or static data (valid while txn
+ * is): -ENOENT for a code that is not registered. */
+int store_status_name(struct cj_store *s, MDB_txn *txn, uint8_t code, const char **name,
+                      size_t *len);
 
 /* ---- the nextToken key (store-list.c) ---- */
 
@@ -327,6 +358,10 @@ int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret);
  * mdb_del or, while walking `jobs`, mdb_cursor_del). */
 int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                       const struct store_row *r, struct store_counts *counts);
+/* Removes job `arn` in txn: row, index keys, `jobs` and `missed` entries, counters, and a
+ * `removed` event. -ENOENT if it is not stored; -EUCLEAN for a damaged entry. */
+int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                     struct store_counts *counts);
 
 /* ---- the full pass (store-pass.c) ---- */
 

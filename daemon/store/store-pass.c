@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* Full-pass reconciliation: the 64-bit hashes of every jobArn the pass saw, in a plain
- * array (8 bytes a job; sorted once at the end), then one transaction that removes every
- * stored job whose hash is not among them. A hash collision only keeps a removed job until
- * a later pass. */
+ * array (8 bytes a job; sorted once at the end), then one transaction that compares the
+ * stored jobs with them. A job a complete pass did not see is only noted in `missed`; the
+ * next complete pass that misses it too removes it, unless the guard holds: one listing
+ * that went wrong (a filter, a partial answer taken for a whole one) must not empty the
+ * cache. A hash collision only keeps a removed job until a later pass. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "log.h"
@@ -15,6 +18,8 @@ struct cj_store_pass {
     size_t n, cap;
     bool failed; /* out of memory: the pass cannot tell what it missed */
     bool finished;
+    uint32_t max_removal_share_bp;
+    struct cj_store_pass_result result;
 };
 
 int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret)
@@ -27,6 +32,7 @@ int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret)
     if (!p)
         return -ENOMEM;
     p->store = s;
+    p->max_removal_share_bp = CJ_STORE_REMOVAL_SHARE_DEFAULT_BP;
     s->pass = p;
     *ret = p;
     return 0;
@@ -76,6 +82,38 @@ void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *ar
         pass_add(s->pass, h);
 }
 
+int cj_store_pass_set_removal_limit(struct cj_store_pass *p, uint32_t max_share_bp)
+{
+    if (!p || max_share_bp > 10000)
+        return -EINVAL;
+    p->max_removal_share_bp = max_share_bp;
+    return 0;
+}
+
+int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *job_arn)
+{
+    if (!s || !job_arn)
+        return -EINVAL;
+    size_t len = strlen(job_arn);
+    if (len == 0 || len > CJ_JOB_ARN_MAX)
+        return -EINVAL;
+    store_pass_note(s, p, job_arn, len);
+    return 0;
+}
+
+void cj_store_pass_get_result(const struct cj_store_pass *p, struct cj_store_pass_result *ret)
+{
+    *ret = p ? p->result : (struct cj_store_pass_result){0};
+}
+
+bool cj_store_removal_allowed(uint64_t removals, uint64_t total, uint32_t max_share_bp)
+{
+    if (removals <= CJ_STORE_REMOVAL_FLOOR)
+        return true;
+    /* removals / total <= bp / 10000, without division; both sides stay far below 2^64. */
+    return (unsigned __int128)removals * 10000 <= (unsigned __int128)total * max_share_bp;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
     uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -98,65 +136,155 @@ static bool pass_contains(const struct cj_store_pass *p, uint64_t h)
 struct finish_ctx {
     const struct cj_store_pass *pass;
     int64_t synced_at_ns;
-    size_t removed;
+    struct cj_store_pass_result result;
+    /* jobArns the pass did not see, as [u16 length][bytes]: those the complete pass before
+     * missed too (doomed), and the others (fresh). */
+    struct cj_buf doomed, fresh;
+    size_t n_doomed, n_fresh;
 };
+
+static int list_add(struct cj_buf *b, const void *arn, size_t len)
+{
+    uint8_t n[2];
+    put_le16(n, (uint16_t)len);
+    int r = cj_buf_append(b, n, sizeof(n));
+    return r < 0 ? r : cj_buf_append(b, arn, len);
+}
+
+/* Calls fn for each jobArn of a list_add() list. */
+static int list_walk(const struct cj_buf *b,
+                     int (*fn)(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                               void *u),
+                     struct cj_store *s, MDB_txn *txn, void *u)
+{
+    for (size_t at = 0; at + 2 <= b->len;) {
+        size_t len = get_le16((const uint8_t *)b->data + at);
+        int r = fn(s, txn, b->data + at + 2, len, u);
+        if (r < 0)
+            return r;
+        at += 2 + len;
+    }
+    return 0;
+}
+
+static uint32_t missed_count(const MDB_val *v)
+{
+    const uint8_t *p = v->mv_data;
+    return v->mv_size == 4
+               ? (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24
+               : 1;
+}
+
+/* One more complete pass that did not list the job. */
+static int mark_missed(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len, void *u)
+{
+    MDB_val k = {.mv_size = len, .mv_data = (void *)arn}, v;
+    uint32_t n = 0;
+    int rc = mdb_get(txn, s->dbi_missed, &k, &v);
+    if (rc == MDB_SUCCESS)
+        n = missed_count(&v);
+    else if (rc != MDB_NOTFOUND)
+        return store_errno(rc);
+    if (n < UINT32_MAX)
+        n++;
+    uint8_t b[4] = {(uint8_t)n, (uint8_t)(n >> 8), (uint8_t)(n >> 16), (uint8_t)(n >> 24)};
+    v = (MDB_val){.mv_size = sizeof(b), .mv_data = b};
+    return store_errno(mdb_put(txn, s->dbi_missed, &k, &v, 0));
+}
+
+static int remove_one(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len, void *u)
+{
+    struct store_counts *counts = u;
+    return store_remove_job(s, txn, arn, len, counts);
+}
+
+/* Forgets the misses of jobs this pass saw, and of jobs no longer stored. */
+static int forget_seen(struct cj_store *s, MDB_txn *txn, const struct cj_store_pass *pass)
+{
+    MDB_cursor *cur;
+    MDB_val k, v, t;
+    int rc = mdb_cursor_open(txn, s->dbi_missed, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+        if (pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)) ||
+            mdb_get(txn, s->dbi_jobs, &k, &t) == MDB_NOTFOUND) {
+            /* The cursor then stands on the next entry, which MDB_NEXT returns. */
+            rc = mdb_cursor_del(cur, 0);
+            if (rc != MDB_SUCCESS)
+                break;
+        }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
 
 static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct finish_ctx *c = userdata;
+    const struct cj_store_pass *pass = c->pass;
     struct store_counts counts;
     MDB_cursor *cur;
     MDB_val k, v;
 
-    c->removed = 0;
+    /* A rerun after the map grew starts over. */
+    c->result = (struct cj_store_pass_result){0};
+    cj_buf_reset(&c->doomed);
+    cj_buf_reset(&c->fresh);
+    c->n_doomed = c->n_fresh = 0;
+
     int r = store_counts_load(s, txn, &counts);
     if (r < 0)
         return r;
+    c->result.total = counts.total;
+    r = forget_seen(s, txn, pass);
+    if (r < 0)
+        return r;
+
     int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (pass_contains(c->pass, store_job_hash(k.mv_data, k.mv_size)))
+        if (pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)))
             continue;
-
-        struct store_row row;
-        char arn[CJ_JOB_ARN_MAX];
-        uint8_t tkey[INDEX_KEY_MAX];
-        MDB_val tk = {.mv_data = tkey}, row_v;
-        size_t arn_len = k.mv_size;
-        /* `jobs` is small (jobArn -> time): only the rows of unseen jobs are read. */
-        if (store_row_key(&v, k.mv_data, k.mv_size, tkey, &tk.mv_size) < 0 ||
-            mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &tk, &row_v) != MDB_SUCCESS ||
-            store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0) {
-            r = log_error_errno(EUCLEAN, "store: a damaged row blocks the pass; run verify");
+        if (k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX) {
+            r = log_error_errno(EUCLEAN, "store: a damaged jobArn blocks the pass; run verify");
             break;
         }
-        memcpy(arn, k.mv_data, arn_len);
-        /* Copied out before the first write can move the page it lies on. */
-        cj_buf_reset(&s->scratch);
-        r = cj_buf_append(&s->scratch, row.json, row.json_len);
-        if (r >= 0)
-            r = store_unindex_row(s, txn, arn, arn_len, &row, &counts);
-        if (r >= 0)
-            r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
-        if (r < 0)
-            break;
-        /* The cursor then stands on the next row, which MDB_NEXT returns. */
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS) {
-            r = store_errno(rc);
-            break;
-        }
-        c->removed++;
+        MDB_val m;
+        int mrc = mdb_get(txn, s->dbi_missed, &k, &m);
+        if (mrc == MDB_SUCCESS) {
+            r = list_add(&c->doomed, k.mv_data, k.mv_size);
+            c->n_doomed++;
+        } else if (mrc == MDB_NOTFOUND) {
+            r = list_add(&c->fresh, k.mv_data, k.mv_size);
+            c->n_fresh++;
+        } else
+            r = store_errno(mrc);
     }
     mdb_cursor_close(cur);
     if (r < 0)
         return r;
     if (rc != MDB_NOTFOUND)
         return store_errno(rc);
-    if (c->removed > 0) {
+
+    if (cj_store_removal_allowed(c->n_doomed, counts.total, pass->max_removal_share_bp)) {
+        r = list_walk(&c->doomed, remove_one, s, txn, &counts);
+        if (r < 0)
+            return r;
+        c->result.removed = c->n_doomed;
+    } else {
+        r = list_walk(&c->doomed, mark_missed, s, txn, NULL);
+        if (r < 0)
+            return r;
+        c->result.held = c->n_doomed;
+    }
+    r = list_walk(&c->fresh, mark_missed, s, txn, NULL);
+    if (r < 0)
+        return r;
+    c->result.missed = c->n_fresh;
+    if (c->result.removed > 0) {
         r = store_counts_save(s, txn, &counts);
         if (r < 0)
             return r;
@@ -178,16 +306,27 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
         return 0;
     if (p->failed)
         return -ENOMEM;
+    if (!s->has_missed)
+        return -EROFS;
 
     if (p->n > 0)
         qsort(p->hashes, p->n, sizeof(*p->hashes), cmp_u64);
     struct finish_ctx c = {.pass = p, .synced_at_ns = synced_at_ns};
     int r = store_write(s, finish_txn, &c);
+    cj_buf_free(&c.doomed);
+    cj_buf_free(&c.fresh);
     if (r < 0)
         return r;
-    if (c.removed > 0)
-        log_info("store: full pass removed %zu job(s) no longer listed", c.removed);
+    p->result = c.result;
+    if (c.result.removed > 0)
+        log_info("store: full pass removed %" PRIu64
+                 " job(s) that two complete passes in a row did not list",
+                 c.result.removed);
+    if (c.result.missed > 0)
+        log_info("store: %" PRIu64 " job(s) not listed by this full pass; removed if the next "
+                 "complete one does not list them either",
+                 c.result.missed);
     if (changes)
-        changes->removed += c.removed;
+        changes->removed += c.result.removed;
     return 0;
 }

@@ -170,8 +170,33 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
 
     ret->total = c.total;
     memcpy(ret->by_status, c.by_status, sizeof(ret->by_status));
+    for (size_t i = _CJ_STATUS_MAX; i < STORE_STATUS_CODES; i++)
+        ret->by_other_status += c.by_status[i];
     MDB_envinfo info;
     mdb_env_info(s->env, &info);
     ret->map_size = info.me_mapsize;
     return 0;
+}
+
+int cj_store_foreach_other_status(struct cj_store *s, cj_store_status_fn fn, void *userdata)
+{
+    struct store_counts c;
+    MDB_txn *txn;
+
+    assert(s && fn);
+    int r = store_read_begin(s, &txn);
+    if (r < 0)
+        return r;
+    r = store_counts_load(s, txn, &c);
+    for (unsigned i = _CJ_STATUS_MAX; r >= 0 && i < STORE_STATUS_CODES; i++) {
+        if (c.by_status[i] == 0)
+            continue;
+        const char *name;
+        size_t len;
+        r = store_status_name(s, txn, (uint8_t)i, &name, &len);
+        if (r >= 0)
+            r = fn(name, len, c.by_status[i], userdata);
+    }
+    store_read_end(s);
+    return r;
 }

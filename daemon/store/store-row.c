@@ -9,7 +9,9 @@ int store_job_check(const struct cj_job *j)
 {
     if (!j->job_arn || j->job_arn[0] == '\0' || strlen(j->job_arn) > CJ_JOB_ARN_MAX)
         return log_warning_errno(EINVAL, "store: job without a usable jobArn");
-    if ((unsigned)j->status >= _CJ_STATUS_MAX)
+    if ((unsigned)j->status >= _CJ_STATUS_MAX &&
+        (j->status != CJ_STATUS_OTHER || !j->status_name || !j->status_name[0] ||
+         strlen(j->status_name) > CJ_STATUS_NAME_MAX))
         return log_warning_errno(EINVAL, "store: %s: status out of range", j->job_arn);
     if (!cj_valid_account_id(j->source_account,
                              strnlen(j->source_account, sizeof(j->source_account))))
@@ -17,25 +19,26 @@ int store_job_check(const struct cj_job *j)
     if (!j->source_model_arn || strlen(j->source_model_arn) > CJ_MODEL_ARN_MAX)
         return log_warning_errno(EINVAL, "store: %s: sourceModelArn missing or too long",
                                  j->job_arn);
-    if (j->target_model_name && strlen(j->target_model_name) > CJ_MODEL_NAME_MAX)
-        return log_warning_errno(EINVAL, "store: %s: targetModelName too long", j->job_arn);
     if (!j->json || j->json_len == 0 || j->json_len > UINT32_MAX)
         return log_warning_errno(EINVAL, "store: %s: no JSON to serve", j->job_arn);
     return 0;
 }
 
-int store_row_encode(const struct cj_job *j, struct cj_buf *b)
+int store_row_encode(const struct cj_job *j, uint8_t status, struct cj_buf *b)
 {
     size_t name_len = j->target_model_name ? strlen(j->target_model_name) : 0;
+    bool has_name = j->target_model_name && name_len <= UINT8_MAX;
+    if (!has_name)
+        name_len = 0;
     size_t arn_len = strlen(j->source_model_arn);
     size_t json_off = ROW_HEADER_SIZE + name_len + arn_len;
     uint8_t h[ROW_HEADER_SIZE] = {0};
     int r;
 
     h[0] = ROW_VERSION;
-    h[1] = (uint8_t)j->status;
+    h[1] = status;
     h[2] = (uint8_t)name_len;
-    h[3] = j->target_model_name ? ROW_HAS_NAME : 0;
+    h[3] = has_name ? ROW_HAS_NAME : 0;
     put_le16(h + 4, (uint16_t)arn_len);
     put_le16(h + 6, (uint16_t)json_off);
     put_le64(h + 8, (uint64_t)j->creation_ns);
@@ -56,8 +59,7 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret)
 {
     const uint8_t *h = data;
 
-    if (size < ROW_HEADER_SIZE || h[0] != ROW_VERSION || h[1] >= _CJ_STATUS_MAX ||
-        h[2] > CJ_MODEL_NAME_MAX)
+    if (size < ROW_HEADER_SIZE || h[0] != ROW_VERSION || h[1] >= STORE_STATUS_CODES)
         return -EUCLEAN;
     size_t json_off = get_le16(h + 6);
     uint16_t arn_len = get_le16(h + 4);

@@ -2,8 +2,9 @@
 /* The consistency checker: every job in `jobs` has its row in the time index and every row
  * its job there; every row decodes, lies under its own creation time and has its key in
  * every other index; every index key points at a row that produces exactly that key; the
- * counters in meta agree; and the change log is in order, within its bound, behind meta's
- * last seq and agrees with the rows. */
+ * counters in meta agree; every status code is a known status or a registered name; every
+ * entry of `missed` names a stored job; and the change log is in order, within its bound, behind
+ * meta's last seq and agrees with the rows. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
@@ -15,9 +16,6 @@
 #include "store-internal.h"
 
 #define VERIFY_MAX_REPORTED 8
-
-/* Not cj_status_to_string: the checker should not need the job module. */
-static const char *const status_names[_CJ_STATUS_MAX] = {"InProgress", "Completed", "Failed"};
 
 struct report {
     char *buf;
@@ -92,6 +90,11 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
             continue; /* reported by verify_rows */
         seen->total++;
         seen->by_status[row.status]++;
+        const char *sname;
+        size_t slen;
+        if (store_status_name(s, txn, row.status, &sname, &slen) < 0)
+            problem(rep, "jobs: %.*s: status code %u is not registered", klen, (char *)k.mv_data,
+                    row.status);
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
             if (i == CJ_INDEX_TIME)
                 continue;
@@ -359,6 +362,28 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+/* Every job `missed` names is stored, with a count of at least one pass. */
+static int verify_missed(struct cj_store *s, MDB_txn *txn, struct report *rep)
+{
+    MDB_cursor *cur;
+    MDB_val k, v, t;
+    if (!s->has_missed)
+        return 0;
+    int rc = mdb_cursor_open(txn, s->dbi_missed, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        int klen = (int)(k.mv_size > 200 ? 200 : k.mv_size);
+        if (v.mv_size != 4 || get_le16(v.mv_data) + get_le16((uint8_t *)v.mv_data + 2) == 0)
+            problem(rep, "missed: %.*s: not a pass count", klen, (char *)k.mv_data);
+        if (mdb_get(txn, s->dbi_jobs, &k, &t) != MDB_SUCCESS)
+            problem(rep, "missed: %.*s is not stored", klen, (char *)k.mv_data);
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
 int cj_store_verify(struct cj_store *s, char *report, size_t len)
 {
     char dummy[1];
@@ -380,6 +405,8 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
     for (size_t i = 0; r >= 0 && i < _CJ_INDEX_MAX; i++)
         if (i != CJ_INDEX_TIME)
             r = verify_index(s, txn, i, seen.total, &rep);
+    if (r >= 0)
+        r = verify_missed(s, txn, &rep);
     uint64_t n_events = 0;
     if (r >= 0)
         r = verify_events(s, txn, &n_events, &rep);
@@ -393,10 +420,10 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
             if (counts.total != seen.total)
                 problem(&rep, "meta: total %" PRIu64 " but %" PRIu64 " jobs stored", counts.total,
                         seen.total);
-            for (size_t i = 0; i < _CJ_STATUS_MAX; i++)
+            for (size_t i = 0; i < STORE_STATUS_CODES; i++)
                 if (counts.by_status[i] != seen.by_status[i])
-                    problem(&rep, "meta: %s count %" PRIu64 " but %" PRIu64 " stored",
-                            status_names[i], counts.by_status[i], seen.by_status[i]);
+                    problem(&rep, "meta: status code %zu count %" PRIu64 " but %" PRIu64 " stored",
+                            i, counts.by_status[i], seen.by_status[i]);
         }
         r = 0;
     }

@@ -2,6 +2,7 @@
 /* Writing jobs: insert, update, unchanged detection, removal, the last sync time. Every
  * call is one transaction that keeps rows, indexes and counters in step. */
 #include <errno.h>
+#include <stdlib.h>
 
 #include "log.h"
 #include "store-internal.h"
@@ -59,6 +60,17 @@ static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_
     return a_len == b_len && memcmp(a, b, a_len) == 0;
 }
 
+/* A job listed again is no longer missed by any pass. */
+static int forget_missed(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len)
+{
+    if (!s->txn_missed_any)
+        return 0;
+    MDB_val k = {.mv_size = len, .mv_data = (void *)arn};
+    int rc = mdb_del(txn, s->dbi_missed, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
+/* 1 when the job was created or changed, 0 when it was unchanged or could not be indexed. */
 static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
                    struct store_counts *counts, struct cj_store_changes *ch)
 {
@@ -68,8 +80,20 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     uint8_t new_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX], old_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t new_sizes[_CJ_INDEX_MAX], old_sizes[_CJ_INDEX_MAX];
     bool existed;
+    uint8_t status;
 
-    int r = store_row_encode(j, &s->scratch);
+    int r = forget_missed(s, txn, j->job_arn, arn_len);
+    if (r < 0)
+        return r;
+    r = store_status_code(s, txn, j, true, &status);
+    if (r == -ERANGE) {
+        log_warning("store: %s: no status code is left for status \"%s\"; the job is not stored",
+                    j->job_arn, j->status_name);
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    r = store_row_encode(j, status, &s->scratch);
     if (r < 0)
         return r;
     r = store_row_decode(s->scratch.data, s->scratch.len, &nr);
@@ -150,27 +174,49 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
         ch->updated++;
     else
         ch->created++;
-    return 0;
+    return 1;
 }
 
 struct put_ctx {
     const struct cj_job *jobs;
     size_t n;
     struct cj_store_changes changes;
+    size_t *noted; /* the jobs with a note this transaction created or changed */
+    size_t n_noted, cap_noted;
 };
+
+static int note_changed(struct put_ctx *c, size_t i)
+{
+    if (c->n_noted == c->cap_noted) {
+        size_t cap = c->cap_noted ? c->cap_noted * 2 : 8;
+        size_t *a = reallocarray(c->noted, cap, sizeof(*a));
+        if (!a)
+            return -ENOMEM;
+        c->noted = a;
+        c->cap_noted = cap;
+    }
+    c->noted[c->n_noted++] = i;
+    return 0;
+}
 
 static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct put_ctx *c = userdata;
     struct store_counts counts;
+    MDB_stat st;
 
     c->changes = (struct cj_store_changes){0}; /* a retry after growth starts over */
+    c->n_noted = 0;
     s->no_append = 0;
+    s->txn_missed_any =
+        s->has_missed && mdb_stat(txn, s->dbi_missed, &st) == MDB_SUCCESS && st.ms_entries > 0;
     int r = store_counts_load(s, txn, &counts);
     if (r < 0)
         return r;
     for (size_t i = 0; i < c->n; i++) {
         r = put_one(s, txn, &c->jobs[i], &counts, &c->changes);
+        if (r > 0 && c->jobs[i].note)
+            r = note_changed(c, i);
         if (r < 0)
             return r;
     }
@@ -197,6 +243,15 @@ int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const stru
 
     struct put_ctx c = {.jobs = jobs, .n = n};
     int r = store_write(s, put_txn, &c);
+    if (r >= 0)
+        /* Once a job: when its stored bytes change, not on every pass that lists it. */
+        for (size_t i = 0; i < c.n_noted; i++)
+            log_struct(LOG_NOTICE,
+                       CJ_LOG_FIELDS(CJ_LOG_STR("JOB_ARN", jobs[c.noted[i]].job_arn),
+                                     CJ_LOG_STR("JOB_NOTE", jobs[c.noted[i]].note)),
+                       "store: %s breaks the service model and is kept as sent: %s",
+                       jobs[c.noted[i]].job_arn, jobs[c.noted[i]].note);
+    free(c.noted);
     if (r < 0)
         return r;
     if (changes) {
@@ -207,6 +262,38 @@ int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const stru
     return 0;
 }
 
+int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                     struct store_counts *counts)
+{
+    MDB_val k = {.mv_size = len, .mv_data = (void *)arn}, v;
+    struct store_row row;
+
+    int r = store_row_get(s, txn, arn, len, &v);
+    if (r == -EUCLEAN)
+        return log_error_errno(r, "store: %.*s has no row; run verify", (int)len, arn);
+    if (r < 0)
+        return r;
+    r = store_row_decode(v.mv_data, v.mv_size, &row);
+    if (r < 0)
+        return log_error_errno(r, "store: the stored row of %.*s is damaged", (int)len, arn);
+    /* The JSON is copied out before the first write can move the page it lies on. */
+    cj_buf_reset(&s->scratch);
+    r = cj_buf_append(&s->scratch, row.json, row.json_len);
+    if (r >= 0)
+        r = store_unindex_row(s, txn, arn, len, &row, counts);
+    if (r >= 0)
+        r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
+    if (r < 0)
+        return r;
+    int rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
+    if (rc == MDB_SUCCESS && s->has_missed) {
+        rc = mdb_del(txn, s->dbi_missed, &k, NULL);
+        if (rc == MDB_NOTFOUND)
+            rc = MDB_SUCCESS;
+    }
+    return store_errno(rc);
+}
+
 struct remove_ctx {
     const char *arn;
     size_t len;
@@ -215,33 +302,13 @@ struct remove_ctx {
 static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct remove_ctx *c = userdata;
-    MDB_val k = {.mv_size = c->len, .mv_data = (void *)c->arn}, v;
     struct store_counts counts;
-    struct store_row row;
 
-    int r = store_row_get(s, txn, c->arn, c->len, &v);
-    if (r == -EUCLEAN)
-        return log_error_errno(r, "store: %s has no row; run verify", c->arn);
-    if (r < 0)
-        return r;
-    r = store_counts_load(s, txn, &counts);
-    if (r < 0)
-        return r;
-    r = store_row_decode(v.mv_data, v.mv_size, &row);
-    if (r < 0)
-        return log_error_errno(r, "store: the stored row of %s is damaged", c->arn);
-    /* The JSON is copied out before the first write can move the page it lies on. */
-    cj_buf_reset(&s->scratch);
-    r = cj_buf_append(&s->scratch, row.json, row.json_len);
+    int r = store_counts_load(s, txn, &counts);
     if (r >= 0)
-        r = store_unindex_row(s, txn, c->arn, c->len, &row, &counts);
-    if (r >= 0)
-        r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
+        r = store_remove_job(s, txn, c->arn, c->len, &counts);
     if (r < 0)
         return r;
-    int rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
     return store_counts_save(s, txn, &counts);
 }
 

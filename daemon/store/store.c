@@ -10,7 +10,7 @@
 #include "store-internal.h"
 
 #define STORE_INITIAL_MAP_SIZE ((uint64_t)64 * 1024 * 1024)
-#define STORE_MAX_DBS          12 /* 7 in use */
+#define STORE_MAX_DBS          12 /* 8 in use */
 #define STORE_MAX_READERS      126
 #define STORE_WRITE_ATTEMPTS   64 /* doubling from 64 KiB reaches 2^70: ample */
 
@@ -198,14 +198,13 @@ void store_read_end(struct cj_store *s)
 
 /* ---- meta ---- */
 
-static int meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v)
+int store_meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v)
 {
     MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
     return store_errno(mdb_get(txn, s->dbi_meta, &k, v));
 }
 
-static int meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data,
-                    size_t size)
+int store_meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data, size_t size)
 {
     MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
     MDB_val v = {.mv_size = size, .mv_data = (void *)data};
@@ -216,13 +215,13 @@ int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_
 {
     uint8_t b[8];
     put_le64(b, (uint64_t)v);
-    return meta_put(s, txn, key, b, sizeof(b));
+    return store_meta_put(s, txn, key, b, sizeof(b));
 }
 
 int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret)
 {
     MDB_val v;
-    int r = meta_get(s, txn, key, &v);
+    int r = store_meta_get(s, txn, key, &v);
     if (r == -ENOENT) {
         *ret = 0;
         return 0;
@@ -251,28 +250,34 @@ int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64
 int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret)
 {
     MDB_val v;
-    int r = meta_get(s, txn, META_COUNTS, &v);
+    int r = store_meta_get(s, txn, META_COUNTS, &v);
     *ret = (struct store_counts){0};
     if (r == -ENOENT)
         return 0;
     if (r < 0)
         return r;
-    if (v.mv_size != 8 * (1 + _CJ_STATUS_MAX))
+    /* The total, then one counter per status code: 3 and more (one per known status, then
+     * one for each status name registered so far). */
+    size_t n = v.mv_size / 8;
+    if (v.mv_size % 8 != 0 || n < 1 + _CJ_STATUS_MAX || n > 1 + STORE_STATUS_CODES)
         return -EUCLEAN;
     const uint8_t *p = v.mv_data;
     ret->total = get_le64(p);
-    for (size_t i = 0; i < _CJ_STATUS_MAX; i++)
+    for (size_t i = 0; i + 1 < n; i++)
         ret->by_status[i] = get_le64(p + 8 * (i + 1));
     return 0;
 }
 
 int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c)
 {
-    uint8_t b[8 * (1 + _CJ_STATUS_MAX)];
+    uint8_t b[8 * (1 + STORE_STATUS_CODES)];
+    size_t n = STORE_STATUS_CODES;
+    while (n > _CJ_STATUS_MAX && c->by_status[n - 1] == 0)
+        n--;
     put_le64(b, c->total);
-    for (size_t i = 0; i < _CJ_STATUS_MAX; i++)
+    for (size_t i = 0; i < n; i++)
         put_le64(b + 8 * (i + 1), c->by_status[i]);
-    return meta_put(s, txn, META_COUNTS, b, sizeof(b));
+    return store_meta_put(s, txn, META_COUNTS, b, 8 * (1 + n));
 }
 
 /* ---- opening ---- */
@@ -286,6 +291,13 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
         rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
     if (rc == MDB_SUCCESS)
         rc = mdb_dbi_open(txn, STORE_DB_EVENTS, flags, &s->dbi_events);
+    /* A store no writer of this version has opened yet has no `missed`: readers need none. */
+    if (rc == MDB_SUCCESS) {
+        rc = mdb_dbi_open(txn, STORE_DB_MISSED, flags, &s->dbi_missed);
+        s->has_missed = rc == MDB_SUCCESS;
+        if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE))
+            rc = MDB_SUCCESS;
+    }
     return store_errno(rc);
 }
 
@@ -308,13 +320,15 @@ static int drop_all(struct cj_store *s, MDB_txn *txn)
         rc = mdb_drop(txn, s->dbi_index[i], 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_drop(txn, s->dbi_events, 0);
+    if (rc == MDB_SUCCESS && s->has_missed)
+        rc = mdb_drop(txn, s->dbi_missed, 0);
     return store_errno(rc);
 }
 
 static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *has_data)
 {
     MDB_val v;
-    int r = meta_get(s, txn, META_SCHEMA_VERSION, &v);
+    int r = store_meta_get(s, txn, META_SCHEMA_VERSION, &v);
     if (r == -ENOENT) {
         MDB_dbi dbis[3 + _CJ_INDEX_MAX] = {s->dbi_jobs, s->dbi_meta, s->dbi_events};
         memcpy(dbis + 3, s->dbi_index, sizeof(s->dbi_index));
@@ -352,9 +366,9 @@ static int init_meta(struct cj_store *s, MDB_txn *txn)
         return log_error_errno(errno ? errno : EIO, "store: no random bytes for the token key: %m");
     uint8_t v[4];
     put_schema_version(v);
-    int r = meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
+    int r = store_meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
     if (r >= 0)
-        r = meta_put(s, txn, META_TOKEN_KEY, key, sizeof(key));
+        r = store_meta_put(s, txn, META_TOKEN_KEY, key, sizeof(key));
     if (r >= 0)
         r = store_counts_save(s, txn, &(struct store_counts){0});
     cj_explicit_zero(key, sizeof(key));
@@ -364,7 +378,7 @@ static int init_meta(struct cj_store *s, MDB_txn *txn)
 static int load_token_key(struct cj_store *s, MDB_txn *txn)
 {
     MDB_val v;
-    int r = meta_get(s, txn, META_TOKEN_KEY, &v);
+    int r = store_meta_get(s, txn, META_TOKEN_KEY, &v);
     if (r < 0 || v.mv_size != CJ_STORE_MAC_KEY_SIZE)
         return log_error_errno(r < 0 ? r : EUCLEAN, "store: the nextToken key is missing");
     return store_token_set_key(s, v.mv_data, v.mv_size);
@@ -375,7 +389,7 @@ static int put_schema(struct cj_store *s, MDB_txn *txn, uint32_t version)
     uint8_t v[4];
     for (int i = 0; i < 4; i++)
         v[i] = (uint8_t)(version >> (8 * i));
-    return meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
+    return store_meta_put(s, txn, META_SCHEMA_VERSION, v, sizeof(v));
 }
 
 /* Schema 1 had no change log; everything else is as in schema 2, so adding the (empty)

@@ -6,8 +6,9 @@
  * so equal times order by ARN), of which the time index holds the rows (a small fixed
  * header, then the job's JSON bytes exactly as served) so that rows are clustered by
  * creation time; the jobs by jobArn (value: the creation time, to find the row); a change
- * log; and a meta database (schema version, counters, last sync time, the key that
- * authenticates nextTokens).
+ * log; the jobs the last complete full passes did not list; and a meta database (schema
+ * version, counters, the names of statuses the service model does not know, last sync
+ * time, the key that authenticates nextTokens).
  * Readers never block the writer; every write is one transaction.
  * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
  * other processes may open the same directory read_only. */
@@ -55,13 +56,28 @@ struct cj_store_changes {
 };
 
 /* A full pass: remembers which jobArns it has seen (8 bytes each, in memory), so that
- * at its end the jobs it did not see can be removed. One pass at a time per store
+ * at its end the jobs it did not see can be found. One pass at a time per store
  * (-EBUSY otherwise). Jobs written by cj_store_put_jobs with pass=NULL while a pass runs
  * (a quick sync) count as seen by it too. Free a pass before closing its store; a pass
  * freed after the close is harmless. */
 struct cj_store_pass;
 int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret);
 void cj_store_pass_free(struct cj_store_pass *p);
+
+/* The removal guard: a complete pass removes nothing when the jobs it would remove are
+ * more than CJ_STORE_REMOVAL_FLOOR and more than max_share_bp (basis points: 1000 = 10 %)
+ * of the jobs stored. Default CJ_STORE_REMOVAL_SHARE_DEFAULT_BP; 10000 lets every
+ * removal through. -EINVAL above 10000. */
+#define CJ_STORE_REMOVAL_FLOOR            10
+#define CJ_STORE_REMOVAL_SHARE_DEFAULT_BP 1000
+int cj_store_pass_set_removal_limit(struct cj_store_pass *p, uint32_t max_share_bp);
+/* Pure: whether the guard lets `removals` of `total` jobs go. */
+bool cj_store_removal_allowed(uint64_t removals, uint64_t total, uint32_t max_share_bp);
+
+/* Counts a job the service listed but that was not stored (its summary was refused) as
+ * seen by the pass, so that no pass removes the copy it may have. -EINVAL for an empty or
+ * over-long jobArn. */
+int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *job_arn);
 
 /* Inserts or updates every job in one write transaction, keeping the indexes and the
  * counters in step. `pass` may be NULL (quick sync). Adds to *changes if non-NULL.
@@ -71,14 +87,26 @@ void cj_store_pass_free(struct cj_store_pass *p);
 int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
                       size_t n, struct cj_store_changes *changes);
 
-/* Removes one job (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
+/* Removes one job at once (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
 int cj_store_remove(struct cj_store *s, const char *job_arn);
 
-/* Ends a pass. complete=true: removes every stored job the pass did not see and records
- * `synced_at_ns` as the last successful sync, in one transaction. complete=false (an
- * interrupted pass): removes nothing, records nothing. Frees nothing; call pass_free. */
+/* Ends a pass. complete=true, in one transaction: every stored job the pass did not see
+ * is noted as missed; one the complete pass before it missed too is removed (a `removed`
+ * event each), unless more would go than the guard allows: then none is, and they stay
+ * noted; a job seen again is no longer missed. Records `synced_at_ns` as the last
+ * successful sync. complete=false (an interrupted pass): changes nothing, records nothing.
+ * Adds the removals to *changes. Frees nothing; call pass_free. */
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes);
+
+/* What a complete pass's end did (all 0 before, or after an incomplete one). */
+struct cj_store_pass_result {
+    uint64_t removed; /* missed by this pass and the complete one before: removed */
+    uint64_t missed;  /* missed by this pass for the first time: removed if the next misses them */
+    uint64_t held;    /* would have been removed, but the guard held them: kept, still missed */
+    uint64_t total;   /* jobs stored when the pass ended, before its removals */
+};
+void cj_store_pass_get_result(const struct cj_store_pass *p, struct cj_store_pass_result *ret);
 
 /* Records a successful quick sync time without a pass. */
 int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns);
@@ -130,13 +158,20 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out);
 
 struct cj_store_stats {
     uint64_t total;
-    uint64_t by_status[_CJ_STATUS_MAX];
-    int64_t oldest_ns;    /* 0 when empty */
-    int64_t newest_ns;    /* 0 when empty */
-    int64_t synced_at_ns; /* last successful sync, 0 if never */
-    uint64_t map_size;    /* current size of the LMDB map, bytes */
+    uint64_t by_status[_CJ_STATUS_MAX]; /* the statuses the service model names */
+    uint64_t by_other_status;           /* every other status (cj_store_foreach_other_status) */
+    int64_t oldest_ns;                  /* 0 when empty */
+    int64_t newest_ns;                  /* 0 when empty */
+    int64_t synced_at_ns;               /* last successful sync, 0 if never */
+    uint64_t map_size;                  /* current size of the LMDB map, bytes */
 };
 int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret);
+
+/* Calls fn with each status the service model does not name that stored jobs carry (its
+ * name as Bedrock sent it, and how many), in the order first stored; fn returns >= 0 to go
+ * on, < 0 to stop (returned). */
+typedef int (*cj_store_status_fn)(const char *name, size_t len, uint64_t count, void *userdata);
+int cj_store_foreach_other_status(struct cj_store *s, cj_store_status_fn fn, void *userdata);
 
 /* Consistency check: walks the jobs, every index and the counters. 0 when they all agree;
  * -EUCLEAN with the first disagreements described in report (always NUL-terminated) when

@@ -34,6 +34,7 @@ struct cj_sync_params {
     uint64_t timeout_usec;
     uint64_t interval_usec;
     uint64_t full_interval_usec;
+    uint32_t max_removal_share_bp; /* the store pass's removal guard, basis points */
     uint64_t retry_base_usec, retry_cap_usec;
     struct cj_aws_credentials creds;
 };

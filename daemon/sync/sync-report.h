@@ -7,6 +7,8 @@
 /* MESSAGE_ID= of the entries ("journalctl MESSAGE_ID=..." finds every pass). */
 #define CJ_SYNC_MESSAGE_OK     "6728dad461f345de870b494305f1362a"
 #define CJ_SYNC_MESSAGE_FAILED "4b24c0f21af049559941fe23f077d658"
+/* A complete full pass whose removals the removal guard held back. */
+#define CJ_SYNC_MESSAGE_REMOVAL_HELD "ff137c4a3ffb4a1085d593fde4cabf69"
 
 /* What one finished pass reports. */
 struct cj_sync_report {

@@ -2,7 +2,8 @@
 /* What a pass asks the service for, and what it does with the answers.
  *
  * Full: ListModelCopyJobs newest first, every page stored under a store pass, which at the
- * end removes what was not seen.
+ * end notes what was not seen and removes what the complete pass before did not see either
+ * (within the removal guard). A summary the parser refused still counts as seen.
  *
  * Quick, in this order:
  *   NEW      jobs created after (watermark - 1 s), newest first. The watermark is the newest
@@ -63,6 +64,11 @@ int sync_walk_begin(struct cj_sync *s, char *err, size_t errlen)
         if (r < 0) {
             p->store_pass = NULL;
             snprintf(err, errlen, "cannot begin a pass in the store: %s", strerror(-r));
+            return r;
+        }
+        r = cj_store_pass_set_removal_limit(p->store_pass, s->params->max_removal_share_bp);
+        if (r < 0) {
+            snprintf(err, errlen, "max_removal_share out of range");
             return r;
         }
     } else {
@@ -224,6 +230,9 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
         sync_pass_end(s, r, "StoreError", err);
         return;
     }
+    /* Listed, though not stored: the copy the store may have is no job gone. */
+    for (size_t i = 0; i < page.n_skipped_arns; i++)
+        (void)cj_store_pass_saw(s->store, p->store_pass, page.skipped_arns[i]);
     changes_add(&p->changes, &pc);
     p->pages++;
     p->jobs += page.n_jobs;
@@ -318,6 +327,13 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
             return;
         }
         snprintf(err, sizeof(err), "%s", reason);
+        if (r == -EBADMSG) {
+            /* The job exists but cannot be stored as it is now: the stored copy stays, and
+             * the pass goes on (failing here would fail every quick pass until it changes). */
+            log_warning("sync: GetModelCopyJob for %s: the job is not stored: %s", arn, err);
+            p->skipped++;
+            goto next;
+        }
         if (r >= 0 && strcmp(job.job_arn, arn) != 0) {
             snprintf(err, sizeof(err), "GetModelCopyJob answered for another jobArn");
             r = -EBADMSG;
@@ -338,6 +354,7 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
         changes_add(&p->changes, &pc);
         p->jobs++;
     }
+next:
     p->fetched++;
     if (++p->next_gone >= p->n_gone) {
         sync_pass_end(s, 0, NULL, NULL);

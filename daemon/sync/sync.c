@@ -96,6 +96,7 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
     p->full_interval_usec = settings->sync.full_interval_usec;
     if (p->full_interval_usec < p->interval_usec)
         p->full_interval_usec = p->interval_usec; /* every pass is then a full one */
+    p->max_removal_share_bp = settings->sync.max_removal_share_bp;
     p->retry_base_usec =
         settings->test.has_retry_base_usec ? settings->test.retry_base_usec : CJ_RETRY_BASE_USEC;
     p->retry_cap_usec =
@@ -186,8 +187,32 @@ static void arm_schedule(struct cj_sync *s)
         log_error_errno(r, "sync: cannot schedule the next pass: %m");
 }
 
-/* The store's side of the end: a full pass removes what it did not see, a quick one only
- * records its time. Returns the store's error, if any. */
+/* The removal guard's verdict on a complete full pass: kept in the status (health shows
+ * it) until a complete full pass gets through the guard. */
+static void note_removal_guard(struct cj_sync *s, const struct cj_store_pass_result *res)
+{
+    struct cj_sync_status *st = &s->status;
+
+    st->removal_held = res->held;
+    st->removal_held_of = res->total;
+    st->removal_limit_bp = s->params->max_removal_share_bp;
+    if (res->held == 0)
+        return;
+    log_struct(LOG_WARNING,
+               CJ_LOG_FIELDS(CJ_LOG_STR("MESSAGE_ID", CJ_SYNC_MESSAGE_REMOVAL_HELD),
+                             CJ_LOG_NUM("JOBS_HELD", res->held),
+                             CJ_LOG_NUM("JOB_COUNT", res->total),
+                             CJ_LOG_NUM("MAX_REMOVAL_SHARE_BP", st->removal_limit_bp)),
+               "sync: full pass would remove %" PRIu64 " of %" PRIu64
+               " jobs, more than sync.max_removal_share (%u.%02u%%) and more than %d: removed "
+               "none. If the jobs are really gone, raise max_removal_share or remove them by "
+               "hand; the next complete pass that lists them clears this",
+               res->held, res->total, st->removal_limit_bp / 100, st->removal_limit_bp % 100,
+               CJ_STORE_REMOVAL_FLOOR);
+}
+
+/* The store's side of the end: a full pass notes and removes what it did not see, a quick
+ * one only records its time. Returns the store's error, if any. */
 static int finish_in_store(struct cj_sync *s, bool ok, int64_t now_ns)
 {
     struct cj_sync_pass *p = &s->pass;
@@ -198,6 +223,11 @@ static int finish_in_store(struct cj_sync *s, bool ok, int64_t now_ns)
         r = cj_store_pass_finish(s->store, p->store_pass, ok, now_ns, &fin);
         if (r >= 0)
             changes_add(&p->changes, &fin);
+        if (r >= 0 && ok) {
+            struct cj_store_pass_result res;
+            cj_store_pass_get_result(p->store_pass, &res);
+            note_removal_guard(s, &res);
+        }
     } else if (ok && p->kind == CJ_SYNC_QUICK) {
         r = cj_store_set_synced_at(s->store, now_ns);
     }

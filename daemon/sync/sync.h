@@ -12,7 +12,9 @@
  * scheduled pass starts sync.interval after the end of the previous one, and a reconfigure's
  * new interval applies from the end of the next pass. A quick pass removes a job only when
  * GetModelCopyJob answers 404 for it; a failed pass keeps every page it stored and removes
- * nothing else.
+ * nothing else. A complete full pass removes a job only when the complete full pass before
+ * it did not list it either, and nothing when more would go than sync.max_removal_share
+ * allows (cj_sync_status.removal_held).
  *
  * Requests. Each is tried at most 3 times (throttling, 5xx, timeouts, resets, truncated or
  * malformed bodies), waiting random(0, min(20 s, 500 ms × 2^(try-1))) between tries;
@@ -70,6 +72,10 @@ struct cj_sync_status {
     uint64_t consecutive_failures;  /* failed passes since the last successful one */
     uint64_t retries;               /* requests that were retries (backoff or clock skew) */
     int64_t clock_offset_sec;       /* added to our clock when signing (from a skew answer) */
+    /* The removal guard held the removals of the last complete full pass: how many jobs of
+     * how many stored, under which limit (basis points). 0 when it let them through. */
+    uint64_t removal_held, removal_held_of;
+    uint32_t removal_limit_bp;
 };
 
 /* Called at the end of each pass with its result (0 or negative errno). */

@@ -20,12 +20,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(strlen(err) < sizeof(err));
         return 0;
     }
+    for (size_t i = 0; i < p.n_skipped_arns; i++)
+        CHECK(cj_valid_job_arn(p.skipped_arns[i], strlen(p.skipped_arns[i])));
     CHECK(!p.next_token || (strlen(p.next_token) >= 1 && strlen(p.next_token) <= 2048));
     for (size_t i = 0; i < p.n_jobs; i++) {
         const struct cj_job *j = &p.jobs[i];
         CHECK(strlen(j->json) == j->json_len);
         CHECK(cj_valid_job_arn(j->job_arn, strlen(j->job_arn)));
-        CHECK(cj_status_to_string(j->status));
+        CHECK(j->status == CJ_STATUS_OTHER ? j->status_name && !cj_status_to_string(j->status)
+                                           : cj_status_to_string(j->status) && !j->status_name);
         /* the stored bytes are JSON, and a valid summary that parses to the same job */
         json_t *o = json_loadb(j->json, j->json_len, JSON_REJECT_DUPLICATES, NULL);
         CHECK(json_is_object(o));
@@ -35,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(again.json_len == j->json_len && memcmp(again.json, j->json, j->json_len) == 0);
         CHECK(again.creation_ns == j->creation_ns && again.status == j->status);
         CHECK(strcmp(again.job_arn, j->job_arn) == 0);
+        CHECK((!again.note && !j->note) || (again.note && j->note && !strcmp(again.note, j->note)));
         cj_job_done(&again);
     }
     cj_page_done(&p);

@@ -398,6 +398,17 @@ test('stats: table and json', async () => {
   assert.match(res.stdout, /^oldest: +2024-01-01T00:00:00Z$/m);
   const js = await ctl(['stats', '--output', 'json']);
   assert.deepEqual(JSON.parse(js.stdout), JSON.parse(stub.stats.body));
+
+  // A status Bedrock added since is printed under its own name, as it is (made printable).
+  const body = JSON.parse(stub.stats.body);
+  body.byStatus = { ...body.byStatus, Stopped: 2, 'Odd\u001b[31m': 1 };
+  stub.on('GET /v1/stats', () => ({ status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }));
+  const more = await ctl(['stats']);
+  assert.equal(more.code, 0, more.stderr);
+  assert.match(more.stdout, /^Failed: +3\nStopped: +2\n/m);
+  assert.ok(!more.stdout.includes('\u001b'), 'no terminal escape reaches the terminal');
+  assert.match(more.stdout, /^Odd.*: +1$/m);
+  stub.overrides.delete('GET /v1/stats');
 });
 
 test('sync: POST with full and wait; --wait prints the result and fails with it', async () => {

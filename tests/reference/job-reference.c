@@ -90,6 +90,7 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
     }
 
     struct cj_page page = {};
+    size_t cap_skipped_arns = 0;
     const json_t *summaries = json_object_get(root, "modelCopyJobSummaries");
     struct cj_value s = value_of(summaries), token = value_of(json_object_get(root, "nextToken"));
     r = bedrock_page_check_root(&s, &token, &page.next_token, err, errlen);
@@ -122,6 +123,10 @@ int cj_page_parse_reference(const char *body, size_t len, struct cj_page *ret, c
         const json_t *v = json_object_get(summary, "jobArn");
         if (json_is_string(v))
             bedrock_job_loggable_arn(json_string_value(v), json_string_length(v), arn, sizeof(arn));
+        struct cj_value arn_value = value_of(v);
+        r = bedrock_page_add_skipped_arn(&page, &cap_skipped_arns, &arn_value);
+        if (r < 0)
+            goto out;
         page.n_skipped++;
         bedrock_job_log_skipped(i, arn, reason);
     }

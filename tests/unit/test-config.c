@@ -77,6 +77,7 @@ static void test_defaults(void **state)
     assert_int_equal(s.sync.full_interval_usec, 900000000);
     assert_int_equal(s.sync.page_size, 1000);
     assert_int_equal(s.sync.max_requests_per_second, 5);
+    assert_int_equal(s.sync.max_removal_share_bp, 1000); /* 10 % */
     assert_int_equal(s.sync.timeout_usec, 30000000);
     assert_int_equal(s.store.max_size, UINT64_C(4) << 30);
     assert_int_equal(s.store.max_events, 100000);
@@ -133,6 +134,7 @@ static void test_every_key(void **state)
                           "page_size = 25\n"
                           "max_requests_per_second = 9\n"
                           "timeout = 1500ms\n"
+                          "max_removal_share = 12.5%\n"
                           "[store]\n"
                           "directory = /tmp/x\n"
                           "max_size = 512M\n"
@@ -157,6 +159,7 @@ static void test_every_key(void **state)
     assert_int_equal(s.sync.page_size, 25);
     assert_int_equal(s.sync.max_requests_per_second, 9);
     assert_int_equal(s.sync.timeout_usec, 1500000);
+    assert_int_equal(s.sync.max_removal_share_bp, 1250);
     assert_string_equal(s.store.directory, "/tmp/x");
     assert_int_equal(s.store.max_size, UINT64_C(512) << 20);
     assert_string_equal(s.server.socket, "/tmp/x.sock");
@@ -173,6 +176,7 @@ static void test_every_key(void **state)
     assert_non_null(strstr(dump, "interval = 90s\n"));
     assert_non_null(strstr(dump, "full_interval = 2h\n"));
     assert_non_null(strstr(dump, "timeout = 1500ms\n"));
+    assert_non_null(strstr(dump, "max_removal_share = 12.5%\n"));
     assert_non_null(strstr(dump, "max_size = 512M\n"));
     assert_non_null(strstr(dump, "socket_mode = 0600\n"));
     struct cj_settings again;
@@ -199,6 +203,16 @@ static void test_errors_name_file_line_and_key(void **state)
         {"[sync]\npage_size = 1001\n", "[sync] page_size:"},
         {"[sync]\npage_size = 12abc\n", "[sync] page_size:"},
         {"[sync]\npage_size = -1\n", "[sync] page_size:"},
+        {"[sync]\nmax_removal_share = 10\n",
+         "copyjobd.conf:2: [sync] max_removal_share: must be a percentage from 0% to 100%"},
+        {"[sync]\nmax_removal_share = 0.1\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = 100.01%\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = 101%\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = 1.234%\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = -1%\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = 5.%\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = %\n", "[sync] max_removal_share:"},
+        {"[sync]\nmax_removal_share = 10%%\n", "[sync] max_removal_share:"},
         {"[sync]\ninterval = soon\n", "copyjobd.conf:2: [sync] interval: must be a duration"},
         {"[sync]\ntimeout = 30\n\n[sync]\ntimeout = 31s\n",
          "copyjobd.conf:5: [sync] timeout: already set on line 2"},

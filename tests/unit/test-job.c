@@ -254,6 +254,10 @@ static void test_other_pages(void **state)
     assert_int_equal(cj_page_parse(mixed, len, &p, err, sizeof(err)), 0);
     assert_int_equal(p.n_jobs, 2);
     assert_int_equal(p.n_skipped, 7);
+    /* only a refused summary with a valid jobArn is still known to be listed */
+    assert_int_equal(p.n_skipped_arns, 1);
+    assert_string_equal(p.skipped_arns[0],
+                        "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/ok0000000003");
     assert_string_equal(p.jobs[0].job_arn,
                         "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/ok0000000001");
     assert_string_equal(p.jobs[1].job_arn,
@@ -307,6 +311,36 @@ static void expect_bad(const char *field, json_t *value, const char *reason_part
     assert_non_null(strstr(err, reason_part));
 }
 
+/* Kept as sent, with a note that names the breach; the served JSON holds the value. */
+static void expect_noted(const char *field, json_t *value, const char *note_part)
+{
+    char err[256] = "";
+    json_t *o = base_summary();
+    if (value)
+        json_object_set(o, field, value);
+    else
+        json_object_del(o, field);
+    struct cj_job j;
+    int r = job_from_json(o, &j, err, sizeof(err));
+    if (r != 0 || !j.note || !strstr(j.note, note_part))
+        print_error("field %s: r=%d err='%s' note='%s' (want '%s')\n", field, r, err,
+                    r == 0 && j.note ? j.note : "", note_part);
+    assert_int_equal(r, 0);
+    assert_non_null(j.note);
+    assert_non_null(strstr(j.note, note_part));
+    /* served exactly as received: the stored object's member is the value sent */
+    json_t *stored = json_loads(j.json, JSON_REJECT_DUPLICATES, NULL);
+    assert_non_null(stored);
+    if (value && !json_is_null(value))
+        assert_true(json_equal(json_object_get(stored, field), value));
+    else
+        assert_null(json_object_get(stored, field)); /* null is served as absent */
+    json_decref(stored);
+    cj_job_done(&j);
+    json_decref(o);
+    json_decref(value);
+}
+
 static void expect_good(const char *field, json_t *value)
 {
     char err[256] = "";
@@ -316,8 +350,10 @@ static void expect_good(const char *field, json_t *value)
     assert_int_equal(r, 0);
 }
 
-static const char *const required_fields[] = {
-    "jobArn", "status", "creationTime", "targetModelArn", "sourceAccountId", "sourceModelArn"};
+static const char *const required_fields[] = {"jobArn", "status", "creationTime",
+                                              "sourceAccountId"};
+/* Required by the model, not by the cache: a summary without them is kept and noted. */
+static const char *const expected_fields[] = {"targetModelArn", "sourceModelArn"};
 static const char *const optional_fields[] = {"targetModelName", "targetModelKmsKeyArn",
                                               "targetModelTags", "failureMessage",
                                               "sourceModelName"};
@@ -330,6 +366,20 @@ static void test_required_missing(void **state)
         expect_bad(required_fields[i], NULL, reason);
         expect_bad(required_fields[i], json_null(), reason);
     }
+    for (size_t i = 0; i < ELEMENTSOF(expected_fields); i++) {
+        snprintf(reason, sizeof(reason), "%s: missing", expected_fields[i]);
+        expect_noted(expected_fields[i], NULL, reason);
+        expect_noted(expected_fields[i], json_null(), reason);
+    }
+    /* no sourceModelArn: the job's field is "", which no filter matches */
+    json_t *o = base_summary();
+    json_object_del(o, "sourceModelArn");
+    struct cj_job j;
+    char err[128];
+    assert_int_equal(job_from_json(o, &j, err, sizeof(err)), 0);
+    assert_string_equal(j.source_model_arn, "");
+    cj_job_done(&j);
+    json_decref(o);
 }
 
 static void test_optional_absent_or_null(void **state)
@@ -529,7 +579,7 @@ static void test_model_arns(void **state)
         if (cj_valid_model_arn(bad[i], strlen(bad[i])))
             print_error("accepted %s\n", bad[i]);
         assert_false(cj_valid_model_arn(bad[i], strlen(bad[i])));
-        expect_bad("sourceModelArn", json_string(bad[i]), "sourceModelArn: not a model ARN");
+        expect_noted("sourceModelArn", json_string(bad[i]), "sourceModelArn: not a model ARN");
     }
     assert_true(cj_valid_model_arn("arn:aws:bedrock:x::foundation-model/a.b",
                                    strlen("arn:aws:bedrock:x::foundation-model/a.b")));
@@ -572,7 +622,8 @@ static void test_custom_model_arns(void **state)
         if (cj_valid_custom_model_arn(bad[i], strlen(bad[i])))
             print_error("accepted %s\n", bad[i]);
         assert_false(cj_valid_custom_model_arn(bad[i], strlen(bad[i])));
-        expect_bad("targetModelArn", json_string(bad[i]), "targetModelArn: not a custom model ARN");
+        expect_noted("targetModelArn", json_string(bad[i]),
+                     "targetModelArn: not a custom model ARN");
     }
 }
 
@@ -594,8 +645,8 @@ static void test_kms_names_accounts(void **state)
     };
     for (size_t i = 0; i < ELEMENTSOF(bad_kms); i++) {
         assert_false(cj_valid_kms_key_arn(bad_kms[i], strlen(bad_kms[i])));
-        expect_bad("targetModelKmsKeyArn", json_string(bad_kms[i]),
-                   "targetModelKmsKeyArn: not a KMS key ARN");
+        expect_noted("targetModelKmsKeyArn", json_string(bad_kms[i]),
+                     "targetModelKmsKeyArn: not a KMS key ARN");
     }
 
     static const char *const good_names[] = {
@@ -624,8 +675,8 @@ static void test_kms_names_accounts(void **state)
     }
     for (size_t i = 0; i < ELEMENTSOF(bad_names); i++) {
         assert_false(cj_valid_custom_model_name(bad_names[i], strlen(bad_names[i])));
-        expect_bad("targetModelName", json_string(bad_names[i]), "targetModelName: not 1..63");
-        expect_bad("sourceModelName", json_string(bad_names[i]), "sourceModelName: not 1..63");
+        expect_noted("targetModelName", json_string(bad_names[i]), "targetModelName: not 1..63");
+        expect_noted("sourceModelName", json_string(bad_names[i]), "sourceModelName: not 1..63");
     }
 
     static const char *const bad_accounts[] = {"",
@@ -666,10 +717,29 @@ static void test_timestamps_status(void **state)
     expect_good("creationTime", json_string("2024-05-01T12:34:56.1+05:30"));
     expect_good("creationTime", json_string("2016-12-31T23:59:60Z"));
 
-    static const char *const bad_status[] = {"",           "inprogress", "INPROGRESS", "Complete",
-                                             "Completed ", "Stopped",    "Failed\n"};
-    for (size_t i = 0; i < ELEMENTSOF(bad_status); i++)
-        expect_bad("status", json_string(bad_status[i]), "status: not one of");
+    /* an unknown status is kept under its own name; one that cannot be indexed is not */
+    static const char *const other_status[] = {"inprogress", "INPROGRESS", "Complete", "Completed ",
+                                               "Stopped"};
+    for (size_t i = 0; i < ELEMENTSOF(other_status); i++) {
+        expect_noted("status", json_string(other_status[i]), "status: not one of");
+        json_t *o = base_summary();
+        json_object_set_new(o, "status", json_string(other_status[i]));
+        struct cj_job j;
+        char err[128];
+        assert_int_equal(job_from_json(o, &j, err, sizeof(err)), 0);
+        assert_int_equal(j.status, CJ_STATUS_OTHER);
+        assert_string_equal(j.status_name, other_status[i]);
+        assert_null(cj_status_to_string(j.status));
+        cj_job_done(&j);
+        json_decref(o);
+    }
+    char s64[CJ_STATUS_NAME_MAX + 1], s65[CJ_STATUS_NAME_MAX + 2];
+    memset(s64, 'S', CJ_STATUS_NAME_MAX), s64[CJ_STATUS_NAME_MAX] = '\0';
+    memset(s65, 'S', CJ_STATUS_NAME_MAX + 1), s65[CJ_STATUS_NAME_MAX + 1] = '\0';
+    expect_noted("status", json_string(s64), "status: not one of");
+    expect_bad("status", json_string(s65), "status: too long to index");
+    expect_bad("status", json_string(""), "status: not a status name that can be indexed");
+    expect_bad("status", json_string("Failed\n"), "status: not a status name that can be indexed");
     expect_good("status", json_string("InProgress"));
     expect_good("status", json_string("Failed"));
 }
@@ -692,15 +762,18 @@ static void test_tags_and_failure_message(void **state)
 
     expect_good("targetModelTags", json_array());
     expect_good("targetModelTags", tags_of(200, "k", "v"));
-    expect_bad("targetModelTags", tags_of(201, "k", "v"), "targetModelTags: 201 tags");
+    expect_noted("targetModelTags", tags_of(201, "k", "v"), "targetModelTags: more than 200 tags");
+    expect_noted("targetModelTags", tags_of(1000, "k", "v"), "targetModelTags: more than 200");
+    expect_bad("targetModelTags", tags_of(1001, "k", "v"),
+               "targetModelTags: 1001 tags, more than the 1000 kept");
     expect_good("targetModelTags", tags_of(1, k128, v256));
     expect_good("targetModelTags", tags_of(1, "a b\tc", ""));
-    expect_bad("targetModelTags", tags_of(1, k129, "v"), "targetModelTags[0].key: not 1..128");
-    expect_bad("targetModelTags", tags_of(1, "", "v"), "targetModelTags[0].key: not 1..128");
-    expect_bad("targetModelTags", tags_of(1, "k", v257), "targetModelTags[0].value: not 0..256");
-    expect_bad("targetModelTags", tags_of(1, "a*b", "v"), "targetModelTags[0].key");
-    expect_bad("targetModelTags", tags_of(1, "k", "caf\xc3\xa9"), "targetModelTags[0].value");
-    expect_bad("targetModelTags", tags_of(1, "k", "a,b"), "targetModelTags[0].value");
+    expect_noted("targetModelTags", tags_of(1, k129, "v"), "targetModelTags[0].key: not 1..128");
+    expect_noted("targetModelTags", tags_of(1, "", "v"), "targetModelTags[0].key: not 1..128");
+    expect_noted("targetModelTags", tags_of(1, "k", v257), "targetModelTags[0].value: not 0..256");
+    expect_noted("targetModelTags", tags_of(1, "a*b", "v"), "targetModelTags[0].key");
+    expect_noted("targetModelTags", tags_of(1, "k", "caf\xc3\xa9"), "targetModelTags[0].value");
+    expect_noted("targetModelTags", tags_of(1, "k", "a,b"), "targetModelTags[0].value");
 
     /* failureMessage: 0..2048 characters (code points, not bytes) */
     static char msg[2 * 2049 + 1];
@@ -708,14 +781,14 @@ static void test_tags_and_failure_message(void **state)
     expect_good("failureMessage", json_string(msg));
     expect_good("failureMessage", json_string(""));
     memset(msg, 'x', 2049), msg[2049] = '\0';
-    expect_bad("failureMessage", json_string(msg), "failureMessage: longer than 2048");
+    expect_noted("failureMessage", json_string(msg), "failureMessage: longer than 2048");
     for (int i = 0; i < 2048; i++)
         memcpy(msg + 2 * i, "\xc3\xa9", 2);
     msg[2 * 2048] = '\0';
     expect_good("failureMessage", json_string(msg));
     memcpy(msg + 2 * 2048, "\xc3\xa9", 2);
     msg[2 * 2049] = '\0';
-    expect_bad("failureMessage", json_string(msg), "failureMessage: longer than 2048");
+    expect_noted("failureMessage", json_string(msg), "failureMessage: longer than 2048");
 }
 
 /* ---- page structure and nextToken ---- */

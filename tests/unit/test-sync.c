@@ -310,11 +310,18 @@ static void test_canned_failure_keeps_then_removes(void **state)
     assert_int_equal(st.passes_failed, 1);
     assert_int_equal(store_total(f), 3);
 
-    /* A complete pass that does not list 02 and 03 removes them. */
+    /* A complete pass that does not list 02 and 03 notes them missed; the next complete
+     * one that does not list them either removes them. */
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
+    assert_int_equal(run_pass(f), 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.last_changes.removed, 0);
+    assert_int_equal(store_total(f), 3);
     httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
     assert_int_equal(run_pass(f), 0);
     cj_sync_get_status(f->sync, &st);
     assert_int_equal(st.last_changes.removed, 2);
+    assert_int_equal(st.removal_held, 0);
     assert_int_equal(st.last_changes.created, 0);
     assert_int_equal(store_total(f), 1);
     assert_true(store_has(f, ARN("01")));
@@ -1240,7 +1247,11 @@ static void test_fake_failure_mid_pass_then_removal(void **state)
     assert_int_equal(st.last_changes.removed, 0);
     assert_int_equal(store_total(f), total + 3); /* page 1 kept, nothing removed */
 
-    /* A complete pass then removes exactly the 10. */
+    /* A complete pass then notes exactly the 10 missed, and the next removes them. */
+    assert_int_equal(run_pass(f), 0);
+    cj_sync_get_status(f->sync, &st);
+    assert_int_equal(st.last_changes.removed, 0);
+    assert_int_equal(store_total(f), total + 3);
     assert_int_equal(run_pass(f), 0);
     cj_sync_get_status(f->sync, &st);
     assert_int_equal(st.last_changes.removed, 10);
