@@ -33,6 +33,7 @@ static const char *const env_vars[] = {
     "COPYJOBD_IDLE_TIMEOUT_SEC",
     "COPYJOBD_HEADER_TIMEOUT_SEC",
     "COPYJOBD_HEARTBEAT_SEC",
+    "COPYJOBD_SYNC_WAIT_SEC",
     "COPYJOBD_RETRY_BASE_MS",
     "COPYJOBD_RETRY_CAP_MS",
     "COPYJOBD_CONTAINER_CREDENTIALS_HOST",
@@ -78,6 +79,7 @@ static void test_defaults(void **state)
     assert_int_equal(s.sync.page_size, 1000);
     assert_int_equal(s.sync.max_requests_per_second, 5);
     assert_int_equal(s.sync.timeout_usec, 30000000);
+    assert_int_equal(s.sync.min_on_demand_interval_usec, 10000000);
     assert_int_equal(s.store.max_size, UINT64_C(4) << 30);
     assert_int_equal(s.store.max_events, 100000);
     assert_string_equal(s.store.directory, "/var/lib/copyjobd");
@@ -133,6 +135,7 @@ static void test_every_key(void **state)
                           "page_size = 25\n"
                           "max_requests_per_second = 9\n"
                           "timeout = 1500ms\n"
+                          "min_on_demand_interval = 0\n"
                           "[store]\n"
                           "directory = /tmp/x\n"
                           "max_size = 512M\n"
@@ -157,6 +160,7 @@ static void test_every_key(void **state)
     assert_int_equal(s.sync.page_size, 25);
     assert_int_equal(s.sync.max_requests_per_second, 9);
     assert_int_equal(s.sync.timeout_usec, 1500000);
+    assert_int_equal(s.sync.min_on_demand_interval_usec, 0);
     assert_string_equal(s.store.directory, "/tmp/x");
     assert_int_equal(s.store.max_size, UINT64_C(512) << 20);
     assert_string_equal(s.server.socket, "/tmp/x.sock");
@@ -173,11 +177,13 @@ static void test_every_key(void **state)
     assert_non_null(strstr(dump, "interval = 90s\n"));
     assert_non_null(strstr(dump, "full_interval = 2h\n"));
     assert_non_null(strstr(dump, "timeout = 1500ms\n"));
+    assert_non_null(strstr(dump, "min_on_demand_interval = 0\n"));
     assert_non_null(strstr(dump, "max_size = 512M\n"));
     assert_non_null(strstr(dump, "socket_mode = 0600\n"));
     struct cj_settings again;
     assert_int_equal(load(dump, &again, err, sizeof(err)), 0);
     assert_int_equal(again.sync.interval_usec, s.sync.interval_usec);
+    assert_int_equal(again.sync.min_on_demand_interval_usec, 0);
     assert_int_equal(again.store.max_size, s.store.max_size);
     assert_string_equal(again.aws.endpoint, s.aws.endpoint);
     cj_settings_done(&again);
@@ -200,6 +206,9 @@ static void test_errors_name_file_line_and_key(void **state)
         {"[sync]\npage_size = 12abc\n", "[sync] page_size:"},
         {"[sync]\npage_size = -1\n", "[sync] page_size:"},
         {"[sync]\ninterval = soon\n", "copyjobd.conf:2: [sync] interval: must be a duration"},
+        {"[sync]\nmin_on_demand_interval = 2d\n",
+         "copyjobd.conf:2: [sync] min_on_demand_interval: must be a duration from 0 to 1d"},
+        {"[sync]\nmin_on_demand_interval = -1s\n", "[sync] min_on_demand_interval:"},
         {"[sync]\ntimeout = 30\n\n[sync]\ntimeout = 31s\n",
          "copyjobd.conf:5: [sync] timeout: already set on line 2"},
         {"[store]\nmax_size = 4Q\n", "[store] max_size: must be a size"},
@@ -358,6 +367,7 @@ static void test_test_knobs(void **state)
     assert_int_equal(s.test.idle_timeout_s, 0);
     assert_int_equal(s.test.header_timeout_s, 0);
     assert_int_equal(s.test.heartbeat_s, 0);
+    assert_int_equal(s.test.sync_wait_s, 0);
     assert_false(s.test.has_retry_base_usec);
     assert_false(s.test.has_retry_cap_usec);
     assert_null(s.test.container_credentials_host);
@@ -366,6 +376,7 @@ static void test_test_knobs(void **state)
     setenv("COPYJOBD_IDLE_TIMEOUT_SEC", "1", 1);
     setenv("COPYJOBD_HEADER_TIMEOUT_SEC", "3600", 1);
     setenv("COPYJOBD_HEARTBEAT_SEC", "7", 1);
+    setenv("COPYJOBD_SYNC_WAIT_SEC", "2", 1);
     setenv("COPYJOBD_RETRY_BASE_MS", "0", 1);
     setenv("COPYJOBD_RETRY_CAP_MS", "3600000", 1);
     setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080", 1);
@@ -374,6 +385,7 @@ static void test_test_knobs(void **state)
     assert_int_equal(s.test.idle_timeout_s, 1);
     assert_int_equal(s.test.header_timeout_s, 3600);
     assert_int_equal(s.test.heartbeat_s, 7);
+    assert_int_equal(s.test.sync_wait_s, 2);
     assert_true(s.test.has_retry_base_usec);
     assert_int_equal(s.test.retry_base_usec, 0);
     assert_true(s.test.has_retry_cap_usec);
@@ -384,15 +396,11 @@ static void test_test_knobs(void **state)
     static const struct {
         const char *name, *value;
     } bad[] = {
-        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},
-        {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
-        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"},
-        {"COPYJOBD_HEARTBEAT_SEC", "1s"},
-        {"COPYJOBD_HEARTBEAT_SEC", " 5"},
-        {"COPYJOBD_RETRY_BASE_MS", "-3"},
-        {"COPYJOBD_RETRY_BASE_MS", "3600001"},
-        {"COPYJOBD_RETRY_CAP_MS", "lots"},
-        {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},    {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
+        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"}, {"COPYJOBD_HEARTBEAT_SEC", "1s"},
+        {"COPYJOBD_HEARTBEAT_SEC", " 5"},      {"COPYJOBD_SYNC_WAIT_SEC", "0"},
+        {"COPYJOBD_RETRY_BASE_MS", "-3"},      {"COPYJOBD_RETRY_BASE_MS", "3600001"},
+        {"COPYJOBD_RETRY_CAP_MS", "lots"},     {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         for (size_t k = 0; k < sizeof(env_vars) / sizeof(env_vars[0]); k++)
@@ -404,6 +412,7 @@ static void test_test_knobs(void **state)
         assert_int_equal(s.test.idle_timeout_s, 0);
         assert_int_equal(s.test.header_timeout_s, 0);
         assert_int_equal(s.test.heartbeat_s, 0);
+        assert_int_equal(s.test.sync_wait_s, 0);
         assert_false(s.test.has_retry_base_usec);
         assert_false(s.test.has_retry_cap_usec);
         cj_settings_done(&s);

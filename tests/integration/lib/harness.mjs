@@ -122,6 +122,8 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
     '[aws]', 'region = us-east-1', `endpoint = ${endpoint}`, caFile ? `ca_file = ${caFile}` : '',
     '[store]', `directory = ${stateDir ?? join(dir, 'state')}`, `max_size = ${maxSize}`,
     '[server]', `socket = ${socket}`,
+    // Tests sync back to back: no spacing of on-demand passes unless the test sets it.
+    /min_on_demand_interval/.test(config) ? '' : '[sync]\nmin_on_demand_interval = 0',
     config,
   ].join('\n') + '\n');
   const fullEnv = {
