@@ -287,7 +287,8 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
         params_free(s->params);
         s->params = s->pending_params;
         s->pending_params = NULL;
-        sync_credentials_prefetch(s);
+        if (!s->cancelling)
+            sync_credentials_prefetch(s);
     }
 
     /* A full pass asked for during a quick one follows it at once, failed or not. One that
