@@ -70,13 +70,18 @@ static int print_result(const json_t *result)
     return r;
 }
 
-/* 200: the sync ended (--wait), 202: it started or was joined. */
+/* 200: the sync ended (--wait), 202: it started, was joined, or was refused for
+ * sync.min_on_demand_interval (neither started nor joined). */
 static int print_answer(const json_t *answer, const struct ctl_response *resp)
 {
     if (resp->status == 200)
         return print_result(answer);
     bool joined = json_is_true(json_object_get(answer, "joined"));
-    puts(joined ? "joined the sync already running" : "sync started");
+    bool started = json_is_true(json_object_get(answer, "started"));
+    puts(joined    ? "joined the sync already running"
+         : started ? "sync started"
+                   : "no sync started: the last one a client asked for started less than "
+                     "sync.min_on_demand_interval ago");
     return 0;
 }
 

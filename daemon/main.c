@@ -257,24 +257,18 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
     return 0;
 }
 
+/* The credentials are looked up by the sync, off the loop: a credential_process may take a
+ * minute, and the API and the watchdog must not wait for it. */
 static int reload(struct daemon *d)
 {
     struct cj_settings fresh;
-    struct cj_aws_credentials creds = {0};
-    char source[256] = "";
     int r;
 
     r = load_settings(&d->args, &fresh);
     if (r < 0)
         return r;
-    r = load_credentials(&creds, source, sizeof(source));
+    r = cj_sync_reconfigure(d->sync, &fresh, NULL);
     if (r < 0) {
-        cj_settings_done(&fresh);
-        return r;
-    }
-    r = cj_sync_reconfigure(d->sync, &fresh, &creds);
-    if (r < 0) {
-        cj_credentials_done(&creds);
         cj_settings_done(&fresh);
         return log_error_errno(r, "reload: cannot apply the new settings: %m");
     }
@@ -291,11 +285,10 @@ static int reload(struct daemon *d)
         fresh.store.max_size != d->settings.store.max_size)
         log_notice("reload: [server] and [store] changes take effect at the next restart");
 
-    cj_credentials_done(&d->creds);
-    d->creds = creds;
     /* The server keeps pointing at the settings it started with; the sync took copies. */
     cj_settings_done(&fresh);
-    log_info("reloaded configuration from %s; credentials from %s", d->args.config_path, source);
+    log_info("reloaded configuration from %s; looking for the AWS credentials again",
+             d->args.config_path);
     return 0;
 }
 
@@ -312,6 +305,8 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
     sd_notify(false, msg);
     if (reload(d) < 0)
         log_warning("reload failed; keeping the previous configuration and credentials");
+    /* READY=1 before the credentials are back: their lookup may take a minute, and a failed
+     * one keeps the keys there were (the sync logs either way). */
     sd_notify(false, "READY=1");
     notify_status(d);
     return 0;

@@ -133,6 +133,11 @@ enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply)
         ok = add_header(resp, "x-amzn-ErrorType", reply->error_type);
     if (ok && reply->allow)
         ok = add_header(resp, MHD_HTTP_HEADER_ALLOW, reply->allow);
+    if (ok && reply->retry_after_s > 0) {
+        char seconds[16];
+        snprintf(seconds, sizeof(seconds), "%u", reply->retry_after_s);
+        ok = add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
+    }
     if (ok && reply->from_cache)
         ok = add_cache_headers(s, resp);
     if (ok && reply->content_type && !MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))

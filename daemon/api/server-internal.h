@@ -27,6 +27,11 @@
 /* An event watcher with nothing to say gets an empty line this often. */
 #define CJ_SERVER_HEARTBEAT_S    15u
 #define CJ_SERVER_QUERY_ARGS_MAX 128
+
+/* POST /v1/sync?wait=true: a waiter is answered 503 after this long (its pass goes on), and
+ * at most this many wait at once (and no more than a quarter of max_connections). */
+#define CJ_SERVER_SYNC_WAIT_S      300u
+#define CJ_SERVER_SYNC_WAITERS_MAX 64u
 /* A watcher reads more events from the store only while less than this is waiting to be sent
  * (MHD's own write buffer comes on top, within CJ_SERVER_CONNECTION_MEM). */
 #define CJ_WATCHER_BUFFER   ((size_t)32 * 1024)
@@ -88,8 +93,11 @@ struct cj_server {
     struct cj_listener *listeners;
     size_t n_listeners;
 
-    /* Connections suspended until the running sync pass ends (POST /v1/sync?wait=true). */
+    /* Connections suspended until the sync pass they asked for ends (POST
+     * /v1/sync?wait=true); the timer answers those past their deadline. */
     struct cj_request *waiting_head;
+    size_t n_waiting;
+    sd_event_source *wait_timer; /* exists while a request waits */
     bool stopping;
 
     uint64_t request_id_prefix;
@@ -101,7 +109,7 @@ struct cj_server {
     char synced_header[40];
 
     /* Limits (seconds): the CJ_SERVER_*_S defaults, or settings->test's. */
-    unsigned idle_timeout_s, header_timeout_s, heartbeat_s;
+    unsigned idle_timeout_s, header_timeout_s, heartbeat_s, sync_wait_s;
 
     /* Open connections, for the header deadline and /metrics. */
     struct cj_conn *conns_head;
@@ -133,6 +141,11 @@ struct cj_request {
     bool waiting;   /* on server->waiting list */
     bool suspended; /* MHD_suspend_connection() was called and not yet resumed */
     bool sync_done; /* the pass ended; sync_* hold its result */
+
+    bool sync_expired;        /* the wait's deadline passed first */
+    bool sync_started;        /* the request started (or queued) the pass it waits for */
+    uint64_t sync_pass;       /* the pass whose end answers it (cj_sync_ticket.pass) */
+    int64_t wait_deadline_ns; /* CLOCK_MONOTONIC */
     int sync_result;
     struct cj_sync_status sync_status;
     struct cj_request *wait_next, *wait_prev;
@@ -145,6 +158,7 @@ struct cj_reply {
     const char *error_type;        /* sets x-amzn-ErrorType */
     const char *allow;             /* sets Allow (405) */
     bool from_cache;               /* sets Age and x-copyjobd-synced-at */
+    unsigned retry_after_s;        /* > 0 sets Retry-After */
     bool suspended;                /* no answer now: the connection waits (sync wait) */
     const char *content_type;      /* NULL: application/json */
     struct MHD_Response *response; /* a prepared response (the event stream) sent instead of
@@ -182,7 +196,8 @@ int api_handle_sync(struct cj_request *req, struct cj_reply *reply);
 /* Called again when a connection waiting for the sync is resumed. */
 int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply);
 void api_on_sync_done(struct cj_sync *sync, int result, void *userdata);
-/* Takes a request off the waiting list (it completed or the server stops). */
+/* Takes a request off the waiting list (it completed or the server stops); the last one
+ * off frees the deadline timer. */
 void api_unwait(struct cj_request *req);
 
 /* server-events.c: GET /v1/events */

@@ -2,6 +2,7 @@
 /* Beyond Bedrock's API: /v1/stats, /v1/health and /v1/sync. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 
 #include "cj-time.h"
@@ -154,14 +155,92 @@ static int bool_arg(struct MHD_Connection *c, const char *key, bool *ret, struct
     return 1;
 }
 
-static void wait_add(struct cj_server *s, struct cj_request *req)
+static unsigned seconds_up(uint64_t usec)
 {
+    uint64_t s = (usec + CJ_USEC_PER_SEC - 1) / CJ_USEC_PER_SEC;
+    return s > UINT_MAX ? UINT_MAX : (unsigned)s;
+}
+
+/* A share of the connections, so that waiters cannot keep every other client out. */
+static size_t max_waiters(const struct cj_server *s)
+{
+    size_t share = s->max_connections / 4;
+    if (share < 1)
+        share = 1;
+    return share < CJ_SERVER_SYNC_WAITERS_MAX ? share : CJ_SERVER_SYNC_WAITERS_MAX;
+}
+
+static bool still_waiting(const struct cj_request *req)
+{
+    return !req->sync_done && !req->sync_expired;
+}
+
+/* Arms the deadline timer for the earliest waiter still suspended, or turns it off. */
+static void wait_timer_update(struct cj_server *s)
+{
+    int64_t next = 0;
+
+    if (!s->wait_timer)
+        return;
+    for (struct cj_request *req = s->waiting_head; req; req = req->wait_next)
+        if (still_waiting(req) && (next == 0 || req->wait_deadline_ns < next))
+            next = req->wait_deadline_ns;
+    int r = next == 0 ? sd_event_source_set_enabled(s->wait_timer, SD_EVENT_OFF)
+                      : sd_event_source_set_time(s->wait_timer, (uint64_t)next / 1000);
+    if (r >= 0 && next != 0)
+        r = sd_event_source_set_enabled(s->wait_timer, SD_EVENT_ONESHOT);
+    if (r < 0)
+        log_warning_errno(r, "http: cannot arm the sync wait deadline: %m");
+}
+
+static void wake(struct cj_request *req, bool *resumed)
+{
+    if (req->suspended) {
+        req->suspended = false;
+        MHD_resume_connection(req->connection);
+        *resumed = true;
+    }
+}
+
+static int on_wait_deadline(sd_event_source *source, uint64_t usec, void *userdata)
+{
+    struct cj_server *s = userdata;
+    int64_t now = api_mono_ns();
+    bool resumed = false;
+
+    for (struct cj_request *req = s->waiting_head; req; req = req->wait_next)
+        if (still_waiting(req) && req->wait_deadline_ns <= now) {
+            req->sync_expired = true;
+            wake(req, &resumed);
+        }
+    wait_timer_update(s);
+    /* With external polling MHD needs MHD_run() after a resume: run every listener on the
+     * next loop iteration. */
+    if (resumed)
+        api_kick(s);
+    return 0;
+}
+
+static int wait_add(struct cj_server *s, struct cj_request *req)
+{
+    req->wait_deadline_ns = api_mono_ns() + (int64_t)s->sync_wait_s * CJ_NSEC_PER_SEC;
+    if (!s->wait_timer) {
+        int r = sd_event_add_time(s->event, &s->wait_timer, CLOCK_MONOTONIC,
+                                  (uint64_t)req->wait_deadline_ns / 1000, 100 * 1000,
+                                  on_wait_deadline, s);
+        if (r < 0)
+            return log_warning_errno(r, "http: cannot set up the sync wait deadline: %m");
+        (void)sd_event_source_set_description(s->wait_timer, "http-sync-wait");
+    }
     req->waiting = true;
     req->wait_prev = NULL;
     req->wait_next = s->waiting_head;
     if (s->waiting_head)
         s->waiting_head->wait_prev = req;
     s->waiting_head = req;
+    s->n_waiting++;
+    wait_timer_update(s);
+    return 0;
 }
 
 void api_unwait(struct cj_request *req)
@@ -178,12 +257,17 @@ void api_unwait(struct cj_request *req)
         req->wait_next->wait_prev = req->wait_prev;
     req->wait_next = req->wait_prev = NULL;
     req->waiting = false;
+    s->n_waiting--;
+    if (!s->waiting_head)
+        s->wait_timer = sd_event_source_disable_unref(s->wait_timer);
 }
 
+/* Answers POST /v1/sync. Within sync.min_on_demand_interval of the last on-demand pass it
+ * starts nothing (cj_sync_request): it joins the running pass, or takes the last result. */
 int api_handle_sync(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
-    struct cj_sync_status before;
+    struct cj_sync_ticket t;
     bool full, wait;
     int r;
 
@@ -193,26 +277,42 @@ int api_handle_sync(struct cj_request *req, struct cj_reply *reply)
     if (!s->sync || s->stopping)
         return api_reply_error(reply, 503, "ServiceUnavailableException",
                                "syncing is not available in this daemon");
+    if (wait && s->n_waiting >= max_waiters(s)) {
+        struct cj_sync_status st;
+        cj_sync_get_status(s->sync, &st);
+        /* A slot frees when the pass ends: about as long as the last one took. */
+        reply->retry_after_s = seconds_up((uint64_t)st.last_duration_ns / 1000) + 1;
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "%zu requests already wait for a sync; try again later",
+                               s->n_waiting);
+    }
 
-    cj_sync_get_status(s->sync, &before);
-    /* On the list before the trigger: a pass that fails at once may report before
-     * cj_sync_trigger() returns. */
-    if (wait)
-        wait_add(s, req);
-    r = cj_sync_trigger(s->sync, full);
-    if (r < 0) {
-        api_unwait(req);
+    r = cj_sync_request(s->sync, full, &t);
+    if (r < 0)
         return api_reply_error(reply, 503, "ServiceUnavailableException", "cannot start a sync: %s",
                                strerror(-r));
-    }
+    if (!t.started)
+        reply->retry_after_s = seconds_up(t.retry_after_usec);
 
     if (!wait) {
         reply->status = 202;
         return cj_buf_printf(&reply->body, "{\"started\":%s,\"joined\":%s}",
-                             before.running ? "false" : "true", before.running ? "true" : "false");
+                             t.started ? "true" : "false", t.joined ? "true" : "false");
     }
-    if (req->sync_done)
+
+    req->sync_pass = t.pass;
+    req->sync_started = t.started;
+    if (t.pass == 0) {
+        /* Nothing runs or starts: the last pass's result is the answer. */
+        req->sync_done = true;
+        cj_sync_get_status(s->sync, &req->sync_status);
+        req->sync_result = req->sync_status.last_result;
         return api_handle_sync_resumed(req, reply);
+    }
+    r = wait_add(s, req);
+    if (r < 0)
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "cannot wait for the sync: %s", strerror(-r));
 
     MHD_suspend_connection(req->connection);
     req->suspended = true;
@@ -224,21 +324,20 @@ void api_on_sync_done(struct cj_sync *sync, int result, void *userdata)
 {
     struct cj_server *s = userdata;
     struct cj_sync_status status;
+    bool resumed = false;
 
     cj_sync_get_status(sync, &status);
-    bool resumed = false;
+    /* Only the waiters of this pass (or of an earlier one): a full pass asked for during a
+     * quick one is answered when the full one ends. */
     for (struct cj_request *req = s->waiting_head; req; req = req->wait_next) {
-        if (req->sync_done)
+        if (!still_waiting(req) || req->sync_pass > status.pass_id)
             continue;
         req->sync_done = true;
         req->sync_result = result;
         req->sync_status = status;
-        if (req->suspended) {
-            req->suspended = false;
-            MHD_resume_connection(req->connection);
-            resumed = true;
-        }
+        wake(req, &resumed);
     }
+    wait_timer_update(s);
     /* With external polling MHD needs MHD_run() after a resume (its epoll fd alone may
      * not wake): run every listener on the next loop iteration, outside this callback. */
     if (resumed)
@@ -254,6 +353,11 @@ int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply)
     int r;
 
     api_unwait(req);
+    if (req->sync_expired && !req->sync_done)
+        return api_reply_error(reply, 503, "ServiceUnavailableException",
+                               "the sync did not end within %u s; it goes on, and GET /v1/health "
+                               "shows its result",
+                               s->sync_wait_s);
     if (!req->sync_done)
         return api_reply_error(reply, 503, "ServiceUnavailableException",
                                "copyjobd is stopping; the sync's result is unknown");
@@ -263,6 +367,8 @@ int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply)
         return api_reply_errno(reply, r, "reading the cache");
 
     reply->status = 200;
+    if (!req->sync_started && s->sync)
+        reply->retry_after_s = seconds_up(cj_sync_on_demand_wait_usec(s->sync));
     r = cj_buf_printf(b, "{\"result\":\"%s\",\"error\":", req->sync_result < 0 ? "failed" : "ok");
     if (r >= 0 && req->sync_result < 0) {
         const char *type = ss->last_error_type[0] ? ss->last_error_type : "InternalError";

@@ -164,6 +164,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     s->idle_timeout_s = settings->test.idle_timeout_s ?: CJ_SERVER_IDLE_TIMEOUT_S;
     s->header_timeout_s = settings->test.header_timeout_s ?: CJ_SERVER_HEADER_TIMEOUT_S;
     s->heartbeat_s = settings->test.heartbeat_s ?: CJ_SERVER_HEARTBEAT_S;
+    s->sync_wait_s = settings->test.sync_wait_s ?: CJ_SERVER_SYNC_WAIT_S;
     if (getrandom(&s->request_id_prefix, sizeof(s->request_id_prefix), GRND_NONBLOCK) !=
         sizeof(s->request_id_prefix))
         s->request_id_prefix = (uint64_t)getpid() << 32 ^ (uint64_t)cj_now_ns();

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,14 +92,18 @@ out:
     return r;
 }
 
-/* cj_credentials_set_container_host()'s host; "" = none. */
+/* cj_credentials_set_container_host()'s host; "" = none. Set by the main thread (on reload)
+ * while a lookup may read it on a worker thread. */
 static char host_override[256];
+static pthread_mutex_t host_override_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int cj_credentials_set_container_host(const char *host)
 {
     if (host && strlen(host) >= sizeof(host_override))
         return -EINVAL;
+    pthread_mutex_lock(&host_override_lock);
     snprintf(host_override, sizeof(host_override), "%s", host ? host : "");
+    pthread_mutex_unlock(&host_override_lock);
     return 0;
 }
 
@@ -106,7 +111,10 @@ int cj_credentials_set_container_host(const char *host)
  * "localhost:port"): it exists for the tests' stand-in, not to send tokens elsewhere. */
 static int container_host(char **ret)
 {
-    const char *override = host_override;
+    char override[sizeof(host_override)];
+    pthread_mutex_lock(&host_override_lock);
+    memcpy(override, host_override, sizeof(override));
+    pthread_mutex_unlock(&host_override_lock);
     if (!*override) {
         *ret = strdup(ECS_HOST);
         return *ret ? 0 : -ENOMEM;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* One bounded HTTP exchange with libcurl's easy interface, for the container and instance
- * metadata endpoints, STS and IAM Identity Center. Blocking is fine: credentials are fetched
- * at start, on reload and before expiry. Proxies are never used for the local endpoints
- * (they are link-local or loopback, and a proxy would see the tokens), redirects are not followed,
- * and the body lands in a secret buffer that is zeroed after use. */
+ * metadata endpoints, STS and IAM Identity Center. It blocks its thread: the daemon looks
+ * credentials up on a worker thread (and once at start), and an abandoned lookup aborts the
+ * transfer. Proxies are never used for the local endpoints (they are link-local or loopback,
+ * and a proxy would see the tokens), redirects are not followed, and the body lands in a
+ * secret buffer that is zeroed after use. */
 #include <curl/curl.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -18,6 +19,14 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
     size_t n = size * nmemb;
     aws_secret_buf_append(b, ptr, n);
     return b->overflow ? 0 : n; /* 0 aborts the transfer */
+}
+
+/* Aborts the transfer (CURLE_ABORTED_BY_CALLBACK) once the lookup is abandoned; curl calls
+ * this at least once a second, also while it connects. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    return aws_cred_cancelled() ? 1 : 0;
 }
 
 static int once(const struct cj_cred_http_request *req, struct curl_slist *headers,
@@ -49,6 +58,8 @@ static int once(const struct cj_cred_http_request *req, struct curl_slist *heade
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "copyjobd/" CJ_VERSION);
+    curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     if (strcmp(req->method, "POST") == 0) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
@@ -69,6 +80,9 @@ static int once(const struct cj_cred_http_request *req, struct curl_slist *heade
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_OPERATION_TIMEDOUT:
         r = -EHOSTUNREACH;
+        break;
+    case CURLE_ABORTED_BY_CALLBACK:
+        r = -ECANCELED;
         break;
     case CURLE_WRITE_ERROR:
     case CURLE_FILESIZE_EXCEEDED:

@@ -138,13 +138,18 @@ enum cj_cred_json_kind {
 int aws_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t len, int64_t now_ns,
                         struct cj_aws_credentials *ret, char *err, size_t errlen);
 
+/* True when the lookup running on this thread was abandoned (cj_credentials_load_cancellable):
+ * the sources that wait poll it and then stop with -ECANCELED. */
+bool aws_cred_cancelled(void);
+
 /* ---- credential_process ---- */
 
 #define CJ_CRED_PROCESS_TIMEOUT_USEC (UINT64_C(60) * 1000000)
 
 /* Runs command with /bin/sh -c (stdin /dev/null, stderr to the debug log, stdout up to
  * CJ_CRED_RESPONSE_MAX), in its own process group that is killed after timeout_usec.
- * Errors: -ETIME timeout, -EFBIG output too large, -EPROTO non-zero exit or bad output. */
+ * Errors: -ETIME timeout, -EFBIG output too large, -EPROTO non-zero exit or bad output,
+ * -ECANCELED the lookup was abandoned (the group is killed then too). */
 int aws_credential_process_run(const char *command, const char *profile, uint64_t timeout_usec,
                                struct cj_aws_credentials *ret);
 
@@ -166,7 +171,8 @@ struct cj_cred_http_request {
 
 /* Returns the HTTP status (> 0) with the body in *body (a secret buffer of
  * CJ_CRED_RESPONSE_MAX), or -EHOSTUNREACH when nothing answered (connection refused, timed
- * out, no route), -EFBIG for a body over the limit, -EIO for other transfer errors. Logs at
+ * out, no route), -EFBIG for a body over the limit, -ECANCELED when the lookup was abandoned,
+ * -EIO for other transfer errors. Logs at
  * debug only: the caller says what failed. */
 int aws_cred_http(const struct cj_cred_http_request *req, struct cj_secret_buf *body);
 

@@ -2,7 +2,8 @@
 /* credential_process: a command of the user's that prints credentials as JSON. It runs in a
  * process group of its own so that a timeout or an oversized answer kills everything it
  * started, with the signal mask and dispositions reset (the daemon blocks the signals its
- * event loop reads, and a child would inherit that). Every wait is bounded by the deadline. */
+ * event loop reads, and a child would inherit that). Every wait is bounded by the deadline and
+ * ends early, killing the group, when the lookup is abandoned. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -156,11 +157,15 @@ int aws_credential_process_run(const char *command, const char *profile, uint64_
     struct child_io io = {.out = outp[0], .err = errp[0], .output = &output};
     outp[0] = errp[0] = -1;
     uint64_t deadline = now_usec() + timeout_usec;
-    bool reaped = false;
+    bool reaped = false, cancelled = false;
     while (!(reaped && io.out < 0)) {
         uint64_t now = now_usec();
         if (now >= deadline || output.overflow)
             break;
+        if (aws_cred_cancelled()) {
+            cancelled = true;
+            break;
+        }
         uint64_t left_ms = (deadline - now + 999) / 1000;
         /* Wake at least every 50 ms to notice the exit of a child whose grandchildren keep
          * its stderr open. */
@@ -181,7 +186,11 @@ int aws_credential_process_run(const char *command, const char *profile, uint64_
     if (!reaped) {
         (void)kill(-pid, SIGKILL);
         (void)waitpid(pid, &status, 0);
-        if (output.overflow)
+        if (cancelled) {
+            log_debug("credential_process (profile %s): the lookup was abandoned; killed it",
+                      profile);
+            r = -ECANCELED;
+        } else if (output.overflow)
             r = log_error_errno(EFBIG,
                                 "credential_process (profile %s) printed more than %zu bytes",
                                 profile, CJ_CRED_RESPONSE_MAX);

@@ -24,20 +24,27 @@
 
 #define CREDENTIAL_PROCESS_MAX 4096
 
-static const char *home_directory(void)
+/* $HOME, else the user database's (getpwuid_r: lookups may run on a worker thread). */
+static char *home_directory(void)
 {
     const char *home = getenv("HOME");
     if (home && *home)
-        return home;
-    struct passwd *pw = getpwuid(getuid());
-    return pw && pw->pw_dir && *pw->pw_dir ? pw->pw_dir : NULL;
+        return strdup(home);
+
+    struct passwd pw, *found = NULL;
+    long size = sysconf(_SC_GETPW_R_SIZE_MAX);
+    _cleanup_free_ char *buf = malloc(size > 0 ? (size_t)size : 16384);
+    if (!buf || getpwuid_r(getuid(), &pw, buf, size > 0 ? (size_t)size : 16384, &found) != 0 ||
+        !found || !pw.pw_dir || !*pw.pw_dir)
+        return NULL;
+    return strdup(pw.pw_dir);
 }
 
 /* $env (with "~/" expanded, as the SDKs do) or ~/.aws/<name>; NULL without a home. */
 static int resolve_path(const char *env, const char *name, char **ret)
 {
     const char *v = getenv(env);
-    const char *home = home_directory();
+    _cleanup_free_ char *home = home_directory();
     int n;
 
     *ret = NULL;

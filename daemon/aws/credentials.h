@@ -11,7 +11,9 @@
  * until 5 minutes before they expire, so STS is asked once per credential lifetime. */
 #pragma once
 
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sigv4.h"
@@ -42,6 +44,14 @@ struct cj_credentials_options {
 /* cj_credentials_load_for_profile with the STS region given. */
 int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
                              char *source, size_t sourcelen);
+/* cj_credentials_load_for_profile() that gives up once *cancel is true: a credential_process
+ * it runs is killed with its whole process group within about 50 ms, an HTTP request to a
+ * container or instance metadata endpoint is aborted within about a second; it then returns
+ * -ECANCELED with *ret empty. The chain may run on any thread, beside other lookups, as long
+ * as nothing changes the environment meanwhile (cj_credentials_set_container_host() may be
+ * called at any time). */
+int cj_credentials_load_cancellable(const char *profile, const atomic_bool *cancel,
+                                    struct cj_aws_credentials *ret, char *source, size_t sourcelen);
 
 /* True when c holds no credentials or they expire within 5 minutes of now_ns (call it
  * before each pass and after an ExpiredToken error, and reload when true). */
@@ -52,5 +62,6 @@ bool cj_credentials_need_refresh(const struct cj_aws_credentials *c, int64_t now
  * AWS_CONTAINER_CREDENTIALS_RELATIVE_URI, so the tests can run the stand-in on loopback.
  * Only a loopback host with an optional port ("127.0.0.1:8080", "[::1]:8080",
  * "localhost:8080") is used: loading container credentials with any other is -EINVAL.
- * NULL or "" restores the default. The host is copied; -EINVAL when longer than 255. */
+ * NULL or "" restores the default. The host is copied; -EINVAL when longer than 255. Safe to call
+ * while a lookup runs on another thread (it sees the old host or the new one). */
 int cj_credentials_set_container_host(const char *host);

@@ -24,6 +24,7 @@ static const struct cj_config_key keys[] = {
     {CJ_KEY_SYNC_MAX_RPS, "sync", "max_requests_per_second"},
     {CJ_KEY_SYNC_TIMEOUT, "sync", "timeout"},
     {CJ_KEY_SYNC_MAX_REMOVAL_SHARE, "sync", "max_removal_share"},
+    {CJ_KEY_SYNC_MIN_ON_DEMAND_INTERVAL, "sync", "min_on_demand_interval"},
     {CJ_KEY_STORE_DIRECTORY, "store", "directory"},
     {CJ_KEY_STORE_MAX_SIZE, "store", "max_size"},
     {CJ_KEY_STORE_MAX_EVENTS, "store", "max_events"},
@@ -216,6 +217,10 @@ int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, con
                                       &s->sync.timeout_usec, reason, reasonlen, "100ms to 10m");
     case CJ_KEY_SYNC_MAX_REMOVAL_SHARE:
         return parse_percent(value, &s->sync.max_removal_share_bp, reason, reasonlen);
+    case CJ_KEY_SYNC_MIN_ON_DEMAND_INTERVAL:
+        return parse_duration_between(value, 0, 24 * 3600 * CJ_USEC_PER_SEC,
+                                      &s->sync.min_on_demand_interval_usec, reason, reasonlen,
+                                      "0 to 1d");
     case CJ_KEY_SYNC_PAGE_SIZE:
         r = parse_uint(value, 1, 1000, 10, &ul, reason, reasonlen);
         if (r == 0)

@@ -38,6 +38,7 @@ void cj_settings_init_defaults(struct cj_settings *s)
                 .max_removal_share_bp = 1000,
                 .max_requests_per_second = 5,
                 .timeout_usec = 30 * CJ_USEC_PER_SEC,
+                .min_on_demand_interval_usec = 10 * CJ_USEC_PER_SEC,
             },
         .store = {.max_size = UINT64_C(4) << 30, .max_events = 100000},
         .server = {.socket_mode = 0660, .max_connections = 256},
@@ -283,6 +284,7 @@ static int resolve_test_knobs(struct cj_settings *s)
     s->test.idle_timeout_s = env_seconds("COPYJOBD_IDLE_TIMEOUT_SEC");
     s->test.header_timeout_s = env_seconds("COPYJOBD_HEADER_TIMEOUT_SEC");
     s->test.heartbeat_s = env_seconds("COPYJOBD_HEARTBEAT_SEC");
+    s->test.sync_wait_s = env_seconds("COPYJOBD_SYNC_WAIT_SEC");
     env_msec("COPYJOBD_RETRY_BASE_MS", &s->test.retry_base_usec, &s->test.has_retry_base_usec);
     env_msec("COPYJOBD_RETRY_CAP_MS", &s->test.retry_cap_usec, &s->test.has_retry_cap_usec);
 
@@ -368,7 +370,9 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
 
 static void dump_duration(FILE *f, const char *name, uint64_t usec)
 {
-    if (usec % (3600 * CJ_USEC_PER_SEC) == 0)
+    if (usec == 0)
+        fprintf(f, "%s = 0\n", name);
+    else if (usec % (3600 * CJ_USEC_PER_SEC) == 0)
         fprintf(f, "%s = %" PRIu64 "h\n", name, usec / (3600 * CJ_USEC_PER_SEC));
     else if (usec % (60 * CJ_USEC_PER_SEC) == 0)
         fprintf(f, "%s = %" PRIu64 "m\n", name, usec / (60 * CJ_USEC_PER_SEC));
@@ -410,6 +414,7 @@ void cj_settings_dump(const struct cj_settings *s, FILE *f)
         fprintf(f, "max_removal_share = %u.%u%%\n", bp / 100, bp % 100 / 10);
     else
         fprintf(f, "max_removal_share = %u.%02u%%\n", bp / 100, bp % 100);
+    dump_duration(f, "min_on_demand_interval", s->sync.min_on_demand_interval_usec);
     fprintf(f, "\n[store]\ndirectory = %s\n", STR_OR_EMPTY(s->store.directory));
     dump_size(f, "max_size", s->store.max_size);
     fprintf(f, "max_events = %" PRIu64 "\n", s->store.max_events);

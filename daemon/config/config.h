@@ -27,6 +27,8 @@ struct cj_settings {
         unsigned max_requests_per_second; /* 5, 1..1000 */
         uint64_t timeout_usec;            /* 30s */
         uint32_t max_removal_share_bp;    /* 10%: in basis points, 0..10000 */
+        /* 10s, 0..1d: the least time between the starts of passes POST /v1/sync asks for */
+        uint64_t min_on_demand_interval_usec;
     } sync;
     struct {
         char *directory;     /* /var/lib/copyjobd, or $STATE_DIRECTORY when set by systemd */
@@ -51,6 +53,8 @@ struct cj_settings {
         uint64_t retry_base_usec;         /* COPYJOBD_RETRY_BASE_MS, 0..3600000 ms */
         bool has_retry_cap_usec;          /* COPYJOBD_RETRY_CAP_MS was set */
         uint64_t retry_cap_usec;          /* COPYJOBD_RETRY_CAP_MS, 0..3600000 ms */
+        unsigned sync_wait_s;             /* COPYJOBD_SYNC_WAIT_SEC, 1..3600: how long a
+                                             POST /v1/sync?wait=true may wait */
         char *container_credentials_host; /* COPYJOBD_CONTAINER_CREDENTIALS_HOST, see
                                              cj_credentials_set_container_host() */
     } test;

@@ -3,7 +3,8 @@
  *
  *   sync.c       the public face, the schedule, the start and end of a pass, the counters
  *   sync-step.c  one request on the wire: the rate cap, sending, retries with backoff,
- *                clock skew, credential refresh
+ *                clock skew
+ *   sync-credentials.c  credential lookups on a worker thread, and the check before a request
  *   sync-walk.c  what a pass asks for: the full listing, and the quick sync's three parts
  *   sync-retry.c the pure retry decisions */
 #pragma once
@@ -36,7 +37,13 @@ struct cj_sync_params {
     uint64_t full_interval_usec;
     uint32_t max_removal_share_bp; /* the store pass's removal guard, basis points */
     uint64_t retry_base_usec, retry_cap_usec;
+    uint64_t min_on_demand_interval_usec;
     struct cj_aws_credentials creds;
+    uint64_t gen;           /* which settings these are (a lookup's result goes to its own) */
+    bool lookup_wanted;     /* look the credentials up before the next request (a reload, an
+                               ExpiredToken answer); stays set when a lookup fails */
+    char lookup_error[768]; /* why the last lookup failed (the chain's reason, never a secret),
+                               "" after one succeeded */
 };
 
 enum sync_phase {
@@ -57,7 +64,9 @@ struct sync_walk {
 };
 
 struct cj_sync_pass {
+    uint64_t id; /* passes are numbered from 1 in the order they start */
     enum cj_sync_kind kind;
+    bool on_demand; /* started by cj_sync_request() */
     enum sync_phase phase;
     bool begun; /* the first step ran (store pass begun, credentials checked) */
     struct cj_store_pass *store_pass;
@@ -76,7 +85,8 @@ struct cj_sync_pass {
     unsigned attempt;          /* 1 for the first try of a request */
     bool skew_retried;         /* the one retry after a clock correction is spent */
     bool retry_pending;        /* the next send is a retry (counted when it goes out) */
-    bool credentials_reloaded; /* tried once in this pass already */
+    bool credentials_reloaded; /* looked up once in this pass already */
+    bool waiting_credentials;  /* parked until the lookup in flight returns */
     struct cj_signed_request request;
 
     uint64_t pages, jobs, skipped, requests, fetched;
@@ -102,6 +112,13 @@ struct cj_sync {
     uint64_t last_request_mono_usec; /* 0 = no request sent yet */
     uint64_t last_full_ok_mono_usec; /* start of the last successful full pass, 0 = none */
 
+    bool want_full_on_demand; /* the queued full pass is cj_sync_request()'s */
+    bool cancelling;          /* in cj_sync_cancel(): the queued full pass does not start */
+    uint64_t pass_counter;    /* id of the last pass started */
+    uint64_t last_on_demand_mono_usec; /* start of the last on-demand pass, 0 = none */
+    uint64_t params_gen;               /* gen of the newest params */
+    struct sync_lookup *lookup;        /* the credential lookup in flight, NULL = none */
+
     /* The newest creationTime every job at or before which is known to be stored (set by
      * a complete full pass or NEW walk): quick syncs list only what was created after it. */
     bool has_watermark;
@@ -109,7 +126,6 @@ struct cj_sync {
     int64_t watermark_ns;
 
     int64_t clock_offset_sec; /* added to our clock when signing (from a skew rejection) */
-    bool reload_credentials;  /* an ExpiredToken answer: reload before the next request */
     uint64_t rng_state;
 
     struct cj_sync_status status;
@@ -143,6 +159,18 @@ void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const
                       const char *message);
 /* sync-step.c: signs for the current credentials and the clock offset. */
 int64_t sync_step_signing_time(const struct cj_sync *s);
+
+/* sync-credentials.c: true when the pass may send its next request now. False when it waits
+ * for a lookup (it resumes through sync_step_schedule() when the lookup returns), or when it
+ * has ended for want of usable credentials. Looks up missing, soon-expiring or unwanted keys
+ * at most once per pass. */
+bool sync_credentials_ready(struct cj_sync *s);
+/* sync-credentials.c: starts the lookup that params->lookup_wanted asks for, unless one runs
+ * (its end starts the next when the settings changed meanwhile). */
+void sync_credentials_prefetch(struct cj_sync *s);
+/* sync-credentials.c: abandons the lookup in flight: a credential_process is killed, the
+ * worker joined (waiting at most 5 s; then it finishes on its own, touching nothing of s). */
+void sync_credentials_stop(struct cj_sync *s);
 
 /* sync-walk.c: begins the pass's first phase (the store pass of a full one). */
 int sync_walk_begin(struct cj_sync *s, char *err, size_t errlen);

@@ -7,7 +7,8 @@
  * jitter when it is worth it (throttling, 5xx, timeouts, resets, truncated or malformed
  * bodies), up to CJ_RETRY_MAX_ATTEMPTS; a rejection for clock skew is retried once at once
  * with the clock corrected from the answer's Date header; anything else ends the pass,
- * keeping what it stored. */
+ * keeping what it stored. Before each request the credentials are checked
+ * (sync-credentials.c), which may park the pass until a lookup returns. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,55 +42,6 @@ static uint64_t next_random(struct cj_sync *s)
     return x * UINT64_C(0x2545f4914f6cdd1d);
 }
 
-/* ---- credentials ---- */
-
-/* On failure, why holds the chain's reason (never a secret). */
-static int reload_credentials(struct cj_sync *s, char *why, size_t whylen)
-{
-    struct cj_aws_credentials fresh = {0};
-    char source[768] = "";
-    int r = cj_credentials_load_for_profile(s->params->profile, &fresh, source, sizeof(source));
-    if (r < 0) {
-        cj_credentials_done(&fresh);
-        snprintf(why, whylen, "%s", source[0] ? source : "no source has any");
-        return log_warning_errno(r, "sync: cannot reload the AWS credentials: %s", why);
-    }
-    cj_credentials_done(&s->params->creds);
-    s->params->creds = fresh;
-    s->reload_credentials = false;
-    log_info("sync: AWS credentials reloaded from %s", source);
-    return 0;
-}
-
-/* Reloads missing or soon-expiring credentials (and all after an ExpiredToken answer), at
- * most once per pass. Ends the pass and returns false when none are usable. */
-static bool credentials_ready(struct cj_sync *s)
-{
-    struct cj_aws_credentials *c = &s->params->creds;
-    struct cj_sync_pass *p = &s->pass;
-    int64_t now = cj_now_ns();
-
-    /* No keys (none at start: IMDS not up yet, a credstore file added later), keys about to
-     * expire, or an ExpiredToken answer: look again, once per pass. */
-    char why[768] = "";
-    if ((s->reload_credentials || cj_credentials_need_refresh(c, now)) &&
-        !p->credentials_reloaded) {
-        p->credentials_reloaded = true;
-        (void)reload_credentials(s, why, sizeof(why));
-    }
-    if (!c->access_key_id || !c->secret_access_key) {
-        sync_pass_end(s, -ENOKEY, "MissingCredentials",
-                      why[0] ? why : "no AWS credentials found in any source of the chain");
-        return false;
-    }
-    if (c->expiration_ns > 0 && now >= c->expiration_ns) {
-        sync_pass_end(s, -EKEYEXPIRED, "ExpiredCredentials",
-                      "the AWS credentials have expired and could not be refreshed");
-        return false;
-    }
-    return true;
-}
-
 /* ---- sending ---- */
 
 static void on_http_done(struct cj_http *h, void *userdata);
@@ -98,7 +50,7 @@ static void send_request(struct cj_sync *s)
 {
     struct cj_sync_pass *p = &s->pass;
 
-    if (!credentials_ready(s))
+    if (!sync_credentials_ready(s))
         return;
 
     int r = sync_walk_build_request(s);
@@ -210,7 +162,7 @@ void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const
         return;
     }
     if (retry == CJ_RETRY_EXPIRED_TOKEN)
-        s->reload_credentials = true;
+        s->params->lookup_wanted = true;
     sync_pass_end(s, r, type, message);
 }
 

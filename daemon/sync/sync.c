@@ -103,6 +103,7 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
         settings->test.has_retry_cap_usec ? settings->test.retry_cap_usec : CJ_RETRY_CAP_USEC;
     if (p->retry_cap_usec < p->retry_base_usec)
         p->retry_cap_usec = p->retry_base_usec;
+    p->min_on_demand_interval_usec = settings->sync.min_on_demand_interval_usec;
 
     if (creds) {
         if ((r = strdup_opt(creds->access_key_id, &p->creds.access_key_id)) < 0 ||
@@ -167,7 +168,7 @@ static void changes_add(struct cj_store_changes *to, const struct cj_store_chang
     to->removed += c->removed;
 }
 
-static int start_pass(struct cj_sync *s, enum cj_sync_kind kind);
+static int start_pass(struct cj_sync *s, enum cj_sync_kind kind, bool on_demand);
 
 static void arm_schedule(struct cj_sync *s)
 {
@@ -306,6 +307,7 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
         snprintf(st->last_error_message, sizeof(st->last_error_message), "%s",
                  message ? message : "");
     }
+    st->pass_id = p->id;
     log_pass(s, result);
 
     pass_clear(s);
@@ -315,14 +317,21 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
         params_free(s->params);
         s->params = s->pending_params;
         s->pending_params = NULL;
+        if (!s->cancelling)
+            sync_credentials_prefetch(s);
     }
 
-    /* A full pass asked for during a quick one follows it at once, failed or not. */
+    /* A full pass asked for during a quick one follows it at once, failed or not. One that
+     * cannot start is settled by this pass's result, so that nobody waits for it forever. */
     if (s->want_full_after) {
-        s->want_full_after = false;
-        r = start_pass(s, CJ_SYNC_FULL);
-        if (r < 0)
-            log_error_errno(r, "sync: cannot start the requested full pass: %m");
+        bool on_demand = s->want_full_on_demand;
+        s->want_full_after = s->want_full_on_demand = false;
+        r = s->cancelling ? -ECANCELED : start_pass(s, CJ_SYNC_FULL, on_demand);
+        if (r < 0) {
+            if (r != -ECANCELED)
+                log_error_errno(r, "sync: cannot start the requested full pass: %m");
+            st->pass_id = ++s->pass_counter;
+        }
     }
     if (!s->running)
         arm_schedule(s);
@@ -334,13 +343,14 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
 
 /* ---- the start of a pass ---- */
 
-static int start_pass(struct cj_sync *s, enum cj_sync_kind kind)
+static int start_pass(struct cj_sync *s, enum cj_sync_kind kind, bool on_demand)
 {
     /* Until a full pass has succeeded, nothing tells a quick sync where to start. */
     if (!s->has_watermark)
         kind = CJ_SYNC_FULL;
     s->pass = (struct cj_sync_pass){
         .kind = kind,
+        .on_demand = on_demand,
         .started_mono_usec = sync_now_mono_usec(),
     };
     s->pass.attempt = 1;
@@ -349,6 +359,9 @@ static int start_pass(struct cj_sync *s, enum cj_sync_kind kind)
         s->pass = (struct cj_sync_pass){0};
         return log_error_errno(r, "sync: cannot start a pass: %m");
     }
+    s->pass.id = ++s->pass_counter;
+    if (on_demand)
+        s->last_on_demand_mono_usec = s->pass.started_mono_usec;
     s->running = true;
     s->status.running = true;
     s->status.running_full = kind == CJ_SYNC_FULL;
@@ -398,6 +411,7 @@ int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_setting
     r = params_new(settings, creds, &s->params);
     if (r < 0)
         goto fail;
+    s->params->gen = ++s->params_gen;
     r = cj_curl_new(event, &s->curl);
     if (r < 0)
         goto fail;
@@ -424,6 +438,7 @@ void cj_sync_free(struct cj_sync *s)
 {
     if (!s)
         return;
+    sync_credentials_stop(s);
     cj_http_free(s->http); /* abandons a transfer in flight */
     if (s->pass.store_pass)
         (void)cj_store_pass_finish(s->store, s->pass.store_pass, false, 0, NULL);
@@ -459,7 +474,48 @@ int cj_sync_trigger(struct cj_sync *s, bool full)
             s->want_full_after = true;
         return 0;
     }
-    return start_pass(s, full ? CJ_SYNC_FULL : CJ_SYNC_QUICK);
+    return start_pass(s, full ? CJ_SYNC_FULL : CJ_SYNC_QUICK, false);
+}
+
+uint64_t cj_sync_on_demand_wait_usec(const struct cj_sync *s)
+{
+    uint64_t window = s->params->min_on_demand_interval_usec;
+    uint64_t last = s->last_on_demand_mono_usec, now = sync_now_mono_usec();
+
+    if (window == 0 || last == 0 || now >= last + window)
+        return 0;
+    return last + window - now;
+}
+
+int cj_sync_request(struct cj_sync *s, bool full, struct cj_sync_ticket *ret)
+{
+    uint64_t wait = cj_sync_on_demand_wait_usec(s);
+    bool queued_full = s->running && s->want_full_after;
+
+    *ret = (struct cj_sync_ticket){.retry_after_usec = wait};
+    if (s->running) {
+        bool need_full = full && s->pass.kind != CJ_SYNC_FULL;
+        if (need_full && queued_full) {
+            ret->pass = s->pass.id + 1;
+            ret->joined = true;
+        } else if (need_full && wait == 0) {
+            s->want_full_after = s->want_full_on_demand = true;
+            ret->pass = s->pass.id + 1;
+            ret->started = true;
+        } else {
+            ret->pass = s->pass.id;
+            ret->joined = true;
+        }
+        return 0;
+    }
+    if (wait > 0)
+        return 0; /* answered by the last pass */
+    int r = start_pass(s, full ? CJ_SYNC_FULL : CJ_SYNC_QUICK, true);
+    if (r < 0)
+        return r;
+    ret->pass = s->pass.id;
+    ret->started = true;
+    return 0;
 }
 
 void cj_sync_cancel(struct cj_sync *s)
@@ -470,8 +526,9 @@ void cj_sync_cancel(struct cj_sync *s)
     if (s->step_timer)
         (void)sd_event_source_set_enabled(s->step_timer, SD_EVENT_OFF);
     cj_signed_request_done(&s->pass.request);
-    s->want_full_after = false;
+    s->cancelling = true;
     sync_pass_end(s, -ECANCELED, "Cancelled", "the sync was cancelled");
+    s->cancelling = false;
 }
 
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata)
@@ -489,16 +546,17 @@ int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userd
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
                         const struct cj_aws_credentials *creds)
 {
+    const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
     struct cj_sync_params *p;
-    int r = params_new(settings, creds, &p);
+    int r = params_new(settings, creds ? creds : &cur->creds, &p);
     if (r < 0)
         return r;
+    p->gen = ++s->params_gen;
+    /* Without credentials given, the keys there were serve until a lookup replaces them. */
+    p->lookup_wanted = !creds;
 
-    /* Fresh credentials from the reload replace any that the sync refreshed itself. */
-    s->reload_credentials = false;
     /* Another endpoint or region is another set of jobs: what the quick sync knows about
      * the old one says nothing there, so the next pass is a full one. */
-    const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
     if (strcmp(cur->endpoint.origin, p->endpoint.origin) != 0 ||
         strcmp(cur->region, p->region) != 0) {
         s->has_watermark = false;
@@ -510,6 +568,7 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
     } else {
         params_free(s->params);
         s->params = p;
+        sync_credentials_prefetch(s);
     }
     return 0;
 }

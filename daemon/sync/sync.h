@@ -22,8 +22,17 @@
  * base and cap replace 500 ms and 20 s (for tests; a cap below the base is raised to it). A
  * 4xx rejection for request time skew is retried once with the clock corrected from the
  * answer's Date header (kept for later requests). An ExpiredToken answer ends the pass; the
- * credentials are reloaded (cj_credentials_load_for_profile with aws.profile) before the
- * next request, as are temporary ones within 5 minutes of their expiry.
+ * credentials are looked up again (the chain with aws.profile) before the next request, as are
+ * missing ones and temporary ones within 5 minutes of their expiry, at most once per pass.
+ * Lookups run on a worker thread, one at a time; the pass sends nothing until its lookup is
+ * back, and the event loop goes on serving meanwhile. A failed lookup keeps the keys there
+ * were.
+ *
+ * On demand. cj_sync_request() is cj_sync_trigger() for a client's request (POST /v1/sync),
+ * spaced by sync.min_on_demand_interval: within that time after the last on-demand pass
+ * started, a request starts and queues nothing. It joins the running pass, whatever its kind
+ * (or the full pass already queued after it, when it asks for a full one), or, with none
+ * running, is answered by the last pass's result. The schedule is not affected.
  *
  * Errors. A pass's error type is the service's own (x-amzn-ErrorType) or one of
  * "NetworkError", "Timeout", "TLSError", "ResponseTooLarge" (body over 64 MiB),
@@ -31,7 +40,8 @@
  * "PaginationLoop", "StoreError", "MissingCredentials", "ExpiredCredentials",
  * "SigningError", "Cancelled", "InternalError".
  *
- * Callbacks. A pass never ends inside cj_sync_trigger()/cj_sync_start_schedule(): its first
+ * Callbacks. A pass never ends inside cj_sync_trigger()/cj_sync_request()/
+ * cj_sync_start_schedule(): its first
  * request goes out from the event loop, so done callbacks always run later
  * (cj_sync_cancel() is the exception: it ends the pass, and calls the callbacks, before it
  * returns). A done callback may trigger, cancel or reconfigure, but must not free the sync. */
@@ -76,6 +86,9 @@ struct cj_sync_status {
      * how many stored, under which limit (basis points). 0 when it let them through. */
     uint64_t removal_held, removal_held_of;
     uint32_t removal_limit_bp;
+    uint64_t pass_id; /* of the last pass that ended (passes are numbered from 1 as they
+                         start); a queued full pass that could not start counts as ended
+                         with the pass before it */
 };
 
 /* Called at the end of each pass with its result (0 or negative errno). */
@@ -87,17 +100,38 @@ typedef void (*cj_sync_done_fn)(struct cj_sync *sync, int result, void *userdata
  * NULL: passes then fail with type "MissingCredentials". */
 int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_settings *settings,
                 const struct cj_aws_credentials *creds, struct cj_sync **ret);
+/* Abandons a credential lookup in flight: its credential_process is killed, and the worker
+ * thread is waited for at most 5 s (then it ends on its own). */
 void cj_sync_free(struct cj_sync *s);
 
 /* Runs a pass now and then one every sync.interval (from the end of the previous). */
 int cj_sync_start_schedule(struct cj_sync *s);
 /* Starts a pass now unless one is running (then joins it: returns 0 too). */
 int cj_sync_trigger(struct cj_sync *s, bool full);
+
+/* What an on-demand request got. */
+struct cj_sync_ticket {
+    uint64_t pass;             /* the pass whose end answers it: once status.pass_id >= pass;
+                                  0 = none, the last pass's result answers it now */
+    bool started;              /* it started a pass, or queued the full one after the quick
+                                  pass that runs */
+    bool joined;               /* it joined the running pass or the full one queued after it */
+    uint64_t retry_after_usec; /* > 0: it started nothing because the last on-demand pass
+                                  started less than sync.min_on_demand_interval ago; the time
+                                  left until one may start */
+};
+/* An on-demand pass (see "On demand" above). Errors as cj_sync_trigger(). */
+int cj_sync_request(struct cj_sync *s, bool full, struct cj_sync_ticket *ret);
+/* The time until cj_sync_request() may start a pass again; 0 = now. */
+uint64_t cj_sync_on_demand_wait_usec(const struct cj_sync *s);
 /* Abandons the request in flight: the pass ends with -ECANCELED, removing nothing. */
 void cj_sync_cancel(struct cj_sync *s);
 /* Every finished pass calls every callback added here, in order. */
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata);
-/* New settings and credentials (SIGHUP); the pass in flight finishes with the old ones. */
+/* New settings (SIGHUP); the pass in flight finishes with the old ones. creds, when given,
+ * are used as they are. NULL looks the credentials up again (on the worker thread, at once
+ * when no pass runs, else when the new settings take over); until they are back the sync
+ * keeps the keys it has, and a failed lookup keeps them too. */
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
                         const struct cj_aws_credentials *creds);
 void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);

@@ -33,6 +33,7 @@ static const char *const env_vars[] = {
     "COPYJOBD_IDLE_TIMEOUT_SEC",
     "COPYJOBD_HEADER_TIMEOUT_SEC",
     "COPYJOBD_HEARTBEAT_SEC",
+    "COPYJOBD_SYNC_WAIT_SEC",
     "COPYJOBD_RETRY_BASE_MS",
     "COPYJOBD_RETRY_CAP_MS",
     "COPYJOBD_CONTAINER_CREDENTIALS_HOST",
@@ -79,6 +80,7 @@ static void test_defaults(void **state)
     assert_int_equal(s.sync.max_requests_per_second, 5);
     assert_int_equal(s.sync.max_removal_share_bp, 1000); /* 10 % */
     assert_int_equal(s.sync.timeout_usec, 30000000);
+    assert_int_equal(s.sync.min_on_demand_interval_usec, 10000000);
     assert_int_equal(s.store.max_size, UINT64_C(4) << 30);
     assert_int_equal(s.store.max_events, 100000);
     assert_string_equal(s.store.directory, "/var/lib/copyjobd");
@@ -135,6 +137,7 @@ static void test_every_key(void **state)
                           "max_requests_per_second = 9\n"
                           "timeout = 1500ms\n"
                           "max_removal_share = 12.5%\n"
+                          "min_on_demand_interval = 0\n"
                           "[store]\n"
                           "directory = /tmp/x\n"
                           "max_size = 512M\n"
@@ -160,6 +163,7 @@ static void test_every_key(void **state)
     assert_int_equal(s.sync.max_requests_per_second, 9);
     assert_int_equal(s.sync.timeout_usec, 1500000);
     assert_int_equal(s.sync.max_removal_share_bp, 1250);
+    assert_int_equal(s.sync.min_on_demand_interval_usec, 0);
     assert_string_equal(s.store.directory, "/tmp/x");
     assert_int_equal(s.store.max_size, UINT64_C(512) << 20);
     assert_string_equal(s.server.socket, "/tmp/x.sock");
@@ -177,11 +181,13 @@ static void test_every_key(void **state)
     assert_non_null(strstr(dump, "full_interval = 2h\n"));
     assert_non_null(strstr(dump, "timeout = 1500ms\n"));
     assert_non_null(strstr(dump, "max_removal_share = 12.5%\n"));
+    assert_non_null(strstr(dump, "min_on_demand_interval = 0\n"));
     assert_non_null(strstr(dump, "max_size = 512M\n"));
     assert_non_null(strstr(dump, "socket_mode = 0600\n"));
     struct cj_settings again;
     assert_int_equal(load(dump, &again, err, sizeof(err)), 0);
     assert_int_equal(again.sync.interval_usec, s.sync.interval_usec);
+    assert_int_equal(again.sync.min_on_demand_interval_usec, 0);
     assert_int_equal(again.store.max_size, s.store.max_size);
     assert_string_equal(again.aws.endpoint, s.aws.endpoint);
     cj_settings_done(&again);
@@ -214,6 +220,9 @@ static void test_errors_name_file_line_and_key(void **state)
         {"[sync]\nmax_removal_share = %\n", "[sync] max_removal_share:"},
         {"[sync]\nmax_removal_share = 10%%\n", "[sync] max_removal_share:"},
         {"[sync]\ninterval = soon\n", "copyjobd.conf:2: [sync] interval: must be a duration"},
+        {"[sync]\nmin_on_demand_interval = 2d\n",
+         "copyjobd.conf:2: [sync] min_on_demand_interval: must be a duration from 0 to 1d"},
+        {"[sync]\nmin_on_demand_interval = -1s\n", "[sync] min_on_demand_interval:"},
         {"[sync]\ntimeout = 30\n\n[sync]\ntimeout = 31s\n",
          "copyjobd.conf:5: [sync] timeout: already set on line 2"},
         {"[store]\nmax_size = 4Q\n", "[store] max_size: must be a size"},
@@ -372,6 +381,7 @@ static void test_test_knobs(void **state)
     assert_int_equal(s.test.idle_timeout_s, 0);
     assert_int_equal(s.test.header_timeout_s, 0);
     assert_int_equal(s.test.heartbeat_s, 0);
+    assert_int_equal(s.test.sync_wait_s, 0);
     assert_false(s.test.has_retry_base_usec);
     assert_false(s.test.has_retry_cap_usec);
     assert_null(s.test.container_credentials_host);
@@ -380,6 +390,7 @@ static void test_test_knobs(void **state)
     setenv("COPYJOBD_IDLE_TIMEOUT_SEC", "1", 1);
     setenv("COPYJOBD_HEADER_TIMEOUT_SEC", "3600", 1);
     setenv("COPYJOBD_HEARTBEAT_SEC", "7", 1);
+    setenv("COPYJOBD_SYNC_WAIT_SEC", "2", 1);
     setenv("COPYJOBD_RETRY_BASE_MS", "0", 1);
     setenv("COPYJOBD_RETRY_CAP_MS", "3600000", 1);
     setenv("COPYJOBD_CONTAINER_CREDENTIALS_HOST", "127.0.0.1:8080", 1);
@@ -388,6 +399,7 @@ static void test_test_knobs(void **state)
     assert_int_equal(s.test.idle_timeout_s, 1);
     assert_int_equal(s.test.header_timeout_s, 3600);
     assert_int_equal(s.test.heartbeat_s, 7);
+    assert_int_equal(s.test.sync_wait_s, 2);
     assert_true(s.test.has_retry_base_usec);
     assert_int_equal(s.test.retry_base_usec, 0);
     assert_true(s.test.has_retry_cap_usec);
@@ -398,15 +410,11 @@ static void test_test_knobs(void **state)
     static const struct {
         const char *name, *value;
     } bad[] = {
-        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},
-        {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
-        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"},
-        {"COPYJOBD_HEARTBEAT_SEC", "1s"},
-        {"COPYJOBD_HEARTBEAT_SEC", " 5"},
-        {"COPYJOBD_RETRY_BASE_MS", "-3"},
-        {"COPYJOBD_RETRY_BASE_MS", "3600001"},
-        {"COPYJOBD_RETRY_CAP_MS", "lots"},
-        {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
+        {"COPYJOBD_IDLE_TIMEOUT_SEC", "0"},    {"COPYJOBD_IDLE_TIMEOUT_SEC", "3601"},
+        {"COPYJOBD_HEADER_TIMEOUT_SEC", "-1"}, {"COPYJOBD_HEARTBEAT_SEC", "1s"},
+        {"COPYJOBD_HEARTBEAT_SEC", " 5"},      {"COPYJOBD_SYNC_WAIT_SEC", "0"},
+        {"COPYJOBD_RETRY_BASE_MS", "-3"},      {"COPYJOBD_RETRY_BASE_MS", "3600001"},
+        {"COPYJOBD_RETRY_CAP_MS", "lots"},     {"COPYJOBD_RETRY_CAP_MS", "99999999999999999999999"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         for (size_t k = 0; k < sizeof(env_vars) / sizeof(env_vars[0]); k++)
@@ -418,6 +426,7 @@ static void test_test_knobs(void **state)
         assert_int_equal(s.test.idle_timeout_s, 0);
         assert_int_equal(s.test.header_timeout_s, 0);
         assert_int_equal(s.test.heartbeat_s, 0);
+        assert_int_equal(s.test.sync_wait_s, 0);
         assert_false(s.test.has_retry_base_usec);
         assert_false(s.test.has_retry_cap_usec);
         cj_settings_done(&s);

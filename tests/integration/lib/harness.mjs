@@ -121,6 +121,9 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
   writeFileSync(configPath, [
     '[aws]', 'region = us-east-1', `endpoint = ${endpoint}`, caFile ? `ca_file = ${caFile}` : '',
     '[store]', `directory = ${stateDir ?? join(dir, 'state')}`, `max_size = ${maxSize}`,
+    // Tests sync back to back: no spacing of on-demand passes unless the test sets it.
+    /min_on_demand_interval/.test(config) ? '' : '[sync]\nmin_on_demand_interval = 0',
+    // Last: a test's config may go on with [server] keys without naming the section.
     '[server]', `socket = ${socket}`,
     config,
   ].join('\n') + '\n');
