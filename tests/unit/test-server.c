@@ -625,6 +625,34 @@ static void test_errors(void **state)
     assert_true(r.status >= 400 && r.status < 500);
     response_done(&r);
     free(url);
+
+    /* Echoed input: the body stays valid UTF-8 (jansson refuses anything else), invalid bytes
+     * shown as U+FFFD, a long message cut between two characters. */
+    request(f, "GET", "/%FF%FEx", &r);
+    expect_error(&r, 404, "ResourceNotFoundException", "/\xef\xbf\xbd\xef\xbf\xbdx");
+    response_done(&r);
+    request(f, "GET",
+            "/model-copy-jobs/arn:aws-%FF%FE:bedrock:us-east-1:123456789012:"
+            "model-copy-job/abcdefabcdef",
+            &r);
+    expect_error(&r, 400, "ValidationException", "jobArn");
+    response_done(&r);
+    for (size_t lead = 0; lead < 3; lead++) {
+        cj_buf_reset(&many);
+        assert_int_equal(cj_buf_append_str(&many, "/"), 0);
+        for (size_t i = 0; i < lead; i++)
+            assert_int_equal(cj_buf_append_char(&many, 'x'), 0);
+        for (int i = 0; i < 700; i++) /* U+20AC, three bytes: some cut lands inside one */
+            assert_int_equal(cj_buf_append_str(&many, "%E2%82%AC"), 0);
+        request(f, "GET", many.data, &r);
+        expect_error(&r, 404, "ResourceNotFoundException", "...");
+        json_t *j = body_json(&r);
+        const char *msg = json_string_value(json_object_get(j, "message"));
+        assert_true(strlen(msg) <= 1024 && strlen(msg) > 900);
+        assert_int_equal(strcmp(msg + strlen(msg) - 6, "\xe2\x82\xac..."), 0);
+        json_decref(j);
+        response_done(&r);
+    }
     cj_buf_free(&many);
 
     /* still serving after all that */
