@@ -11,6 +11,7 @@
  * one by us); the request line of that next request arrives -> now + header timeout. */
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -120,9 +121,13 @@ void api_notify_connection(void *cls, struct MHD_Connection *connection, void **
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         struct cj_conn *c = calloc(1, sizeof(*c));
         if (!c || ensure_timer(s) < 0) {
-            /* Untracked: only MHD's idle timeout applies to it. */
+            /* An untracked connection would escape the deadline and the limits: refuse it. */
             free(c);
-            log_warning("http: cannot track a new connection; it has no request deadline");
+            log_warning("http: cannot track a new connection; closing it");
+            const union MHD_ConnectionInfo *info =
+                MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (info)
+                (void)shutdown(info->connect_fd, SHUT_RDWR);
             return;
         }
         c->server = s;
@@ -159,11 +164,23 @@ void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *connection)
     struct cj_conn *c = api_conn_of(connection);
 
     if (c) {
+        c->nul_in_uri = false;
         int64_t d = api_mono_ns() + (int64_t)s->header_timeout_s * CJ_NSEC_PER_SEC;
         if (c->deadline_ns == 0 || d < c->deadline_ns)
             api_conn_set_deadline(c, d);
     }
     return NULL; /* *req_cls stays NULL: the access handler sets up the request */
+}
+
+size_t api_unescape(void *cls, struct MHD_Connection *connection, char *s)
+{
+    size_t len = MHD_http_unescape(s);
+    if (memchr(s, '\0', len)) {
+        struct cj_conn *c = api_conn_of(connection);
+        if (c)
+            c->nul_in_uri = true;
+    }
+    return len;
 }
 
 void api_conns_stop(struct cj_server *s)

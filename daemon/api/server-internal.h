@@ -69,6 +69,7 @@ struct cj_conn {
     struct cj_server *server;
     struct MHD_Connection *connection;
     int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none (answering, or idle per MHD) */
+    bool nul_in_uri;     /* the current request's path or query decodes to a NUL byte (%00) */
     struct cj_conn *next, *prev;
 };
 
@@ -202,6 +203,9 @@ int api_prometheus_label_value(struct cj_buf *b, const char *v);
 void api_notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                            enum MHD_ConnectionNotificationCode toe);
 void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *connection);
+/* MHD's %HH decoding of the path and of query keys and values, noting a %00 on the connection
+ * (cj_conn.nul_in_uri): MHD hands those strings on without their length. */
+size_t api_unescape(void *cls, struct MHD_Connection *connection, char *s);
 struct cj_conn *api_conn_of(struct MHD_Connection *connection);
 /* deadline_ns 0 clears it. */
 void api_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns);

@@ -55,6 +55,7 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_request_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)api_notify_connection, s},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)api_uri_log, s},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)api_unescape, s},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
         {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s, NULL},
