@@ -40,6 +40,7 @@ struct cj_store {
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
     MDB_dbi dbi_events;
     uint64_t max_events;
+    unsigned scan_budget; /* rows a list page may examine */
     uint64_t map_size;
     uint64_t max_size;
     bool read_only;

@@ -581,6 +581,7 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     s->read_only = o->read_only;
     s->max_size = o->max_size;
     s->max_events = o->max_events ? o->max_events : CJ_STORE_EVENTS_DEFAULT;
+    s->scan_budget = o->scan_budget ? o->scan_budget : CJ_STORE_SCAN_BUDGET_DEFAULT;
     uint64_t initial = o->initial_size ? o->initial_size : STORE_INITIAL_MAP_SIZE;
     if (initial > o->max_size)
         initial = o->max_size;

@@ -34,7 +34,13 @@ struct cj_store_options {
     uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
     uint64_t
         max_events; /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
+    unsigned scan_budget; /* rows one list page may examine; 0 = CJ_STORE_SCAN_BUDGET_DEFAULT */
 };
+
+/* A filter no index serves (outputModelNameContains alone) makes a list page walk rows that do
+ * not match; this many examined rows end the page early, so one query holds the loop for
+ * about a millisecond, not for the whole store. */
+#define CJ_STORE_SCAN_BUDGET_DEFAULT 10000u
 
 /* Opens or creates the store. A store written by a newer schema is refused with
  * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
@@ -117,7 +123,10 @@ enum cj_index cj_query_plan(const struct cj_query *q);
  *   {"modelCopyJobSummaries":[...],"nextToken":"..."}   (nextToken only if more rows)
  * The token is opaque, bound to the query's filters and order (not to maxResults), carries
  * the position of the last row returned and a MAC, so following it returns every job that
- * matches exactly once and in order, even while syncs write between pages.
+ * matches exactly once and in order, even while syncs write between pages. A page examines at
+ * most the store's scan_budget rows: when that runs out first, the page ends with fewer than
+ * maxResults jobs (even none) and a nextToken at the last row examined, as DynamoDB's Scan
+ * does; Bedrock's paginators follow nextToken until it is absent, so that is transparent.
  * A token that is malformed, tampered with, from another query or from another schema
  * gives -EINVAL with a message for the client in err (it begins "nextToken: "); a query
  * out of bounds (maxResults, account, name length) too, naming the parameter. On error
