@@ -32,6 +32,8 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define META_TOKEN_KEY      "token_key"      /* CJ_STORE_MAC_KEY_SIZE random bytes */
 #define META_SYNCED_AT      "synced_at"      /* i64 LE ns */
 #define META_LAST_SEQ       "last_seq"       /* u64 LE: the newest seq ever handed out */
+#define META_STORE_ID       "store_id"       /* CJ_STORE_ID_SIZE random bytes */
+#define CJ_STORE_ID_SIZE    16
 
 struct cj_store {
     MDB_env *env;
@@ -44,6 +46,7 @@ struct cj_store {
     uint64_t map_size;
     uint64_t max_size;
     bool read_only;
+    char id[CJ_STORE_ID_LEN + 1]; /* hex of META_STORE_ID; "" for a read-only store without */
     uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
     /* HMAC-SHA256 keyed once with mac_key: re-initialising it per token costs a digest
      * state copy, where one-shot HMAC() fetches the algorithm and hashes the key every time. */

@@ -184,6 +184,13 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
 /* Sequence numbers of the oldest retained and the newest event; both 0 when the log is empty. */
 int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *last_seq);
 
+/* The store's identity, which positions in its change log are relative to: 32 lower-case hex
+ * digits of a random 128-bit id made with the store (kept by migrations, new when the store is
+ * created, wiped or replaced; made at the first writable open of a store that had none). ""
+ * for a read-only open of a store that has none yet. Valid until cj_store_close. */
+#define CJ_STORE_ID_LEN 32
+const char *cj_store_id(const struct cj_store *s);
+
 /* Called after every committed write transaction that appended events (one thread: the caller's),
  * so the API can wake its watchers. One callback; NULL removes it. */
 typedef void (*cj_store_change_fn)(struct cj_store *s, uint64_t last_seq, void *userdata);

@@ -450,6 +450,9 @@ static void expect_event(struct server_fixture *f, json_t *line, uint64_t seq, c
 
     job_arn(job, arn, sizeof(arn));
     assert_int_equal(json_integer_value(json_object_get(line, "seq")), seq);
+    char id[64];
+    snprintf(id, sizeof(id), "%s-%" PRIu64, cj_store_id(f->store), seq);
+    assert_string_equal(json_string_value(json_object_get(line, "id")), id);
     assert_string_equal(json_string_value(json_object_get(line, "type")), type);
     json_t *j = json_object_get(line, "job");
     assert_true(json_is_object(j));
@@ -541,6 +544,7 @@ static void test_events_gaps(void **state)
 {
     struct server_fixture f;
     struct watcher w;
+    json_t *lines;
 
     fx_start(&f, 5, 16);
     for (size_t i = 0; i < 12; i++)
@@ -561,7 +565,7 @@ static void test_events_gaps(void **state)
     for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
         size_t n_events = 12 - cases[k].first_seq + 1;
         watch(&f, &w, cases[k].target);
-        json_t *lines = expect_lines(&f, &w, n_events + cases[k].gap);
+        lines = expect_lines(&f, &w, n_events + cases[k].gap);
         assert_int_equal(json_array_size(lines), n_events + cases[k].gap);
         size_t at = 0;
         if (cases[k].gap)
@@ -573,6 +577,24 @@ static void test_events_gaps(void **state)
         client_close(&w.c);
     }
 
+    /* A position names its store: this store's id resumes as a plain seq does, another's
+     * (a store wiped or replaced since) gets the gap line first, then the oldest event. */
+    char target[128];
+    assert_int_equal(strlen(cj_store_id(f.store)), 32);
+    snprintf(target, sizeof(target), "/v1/events?after=%s-10", cj_store_id(f.store));
+    watch(&f, &w, target);
+    lines = expect_lines(&f, &w, 2);
+    expect_event(&f, json_array_get(lines, 0), 11, "created", 10);
+    json_decref(lines);
+    client_close(&w.c);
+    watch(&f, &w, "/v1/events?after=00000000000000000000000000000000-10");
+    lines = expect_lines(&f, &w, 6);
+    expect_gap(json_array_get(lines, 0), 10, 8);
+    for (size_t i = 0; i < 5; i++)
+        expect_event(&f, json_array_get(lines, 1 + i), 8 + i, "created", 7 + i);
+    json_decref(lines);
+    client_close(&w.c);
+
     /* a watcher at the newest event, then the log moves on by more than it keeps while the
      * watcher is not served (no loop run): it is told about the gap */
     watch(&f, &w, "/v1/events?after=12");
@@ -580,7 +602,7 @@ static void test_events_gaps(void **state)
         fx_run(&f);
     for (size_t i = 12; i < 22; i++)
         put_job(&f, i, 0, 0); /* 13..22; the log keeps 18..22 */
-    json_t *lines = expect_lines(&f, &w, 1);
+    lines = expect_lines(&f, &w, 1);
     if (json_integer_value(json_object_get(json_array_get(lines, 0), "seq")) == 13) {
         /* the server read 13 before the trim reached it: no gap to report, all in order */
         json_decref(lines);
