@@ -157,7 +157,7 @@ static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
 }
 
 /* A UUID-shaped id, unique per daemon run (random prefix) and per request (counter). */
-static void format_request_id(struct cj_server *s, char out[static 37])
+void api_format_request_id(struct cj_server *s, char out[static 37])
 {
     uint64_t p = s->request_id_prefix, c = ++s->request_counter;
 
@@ -188,7 +188,7 @@ enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply)
         }
     }
 
-    format_request_id(s, request_id);
+    api_format_request_id(s, request_id);
     bool ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                          reply->content_type ? reply->content_type : "application/json") &&
               add_header(resp, "x-amzn-RequestId", request_id);

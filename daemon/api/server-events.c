@@ -7,7 +7,8 @@
  * room, reads the next few events from the store, and when there is nothing new it suspends
  * the connection (no busy polling, no timeout while suspended). A committed change in the
  * store, or the heartbeat timer, resumes the suspended watchers. A watcher that does not read
- * only stops being called; nobody waits for it, and the store keeps no state for it.
+ * only stops being called; nobody waits for it, and the store keeps no state for it. A
+ * suspended watcher's socket is watched for the client's hang-up, which ends it at once.
  *
  * Lines:
  *   {"seq":N,"id":"STOREID-N","type":"created"|"updated"|"removed","job":{...}}
@@ -25,8 +26,10 @@
  * takes the place of `after` (it is newer than the URL's). */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "cj-time.h"
 #include "log.h"
@@ -43,7 +46,11 @@ struct cj_watcher {
     bool suspended;     /* MHD_suspend_connection() called, not yet resumed */
     bool heartbeat_due; /* the heartbeat timer fired since data was last sent */
     bool sse;           /* Server-Sent Events framing instead of ndjson */
-    struct cj_buf out;  /* lines not yet handed to MHD */
+    bool hung_up;       /* the client closed while the watcher was suspended */
+    /* Watches the connection's socket for the client's hang-up while suspended (MHD does not
+     * watch a suspended connection); enabled only then, so never past the socket's close. */
+    sd_event_source *hangup_source;
+    struct cj_buf out; /* lines not yet handed to MHD */
     size_t out_off;
     struct cj_watcher *next, *prev;
 };
@@ -53,7 +60,73 @@ static void watcher_resume(struct cj_watcher *w)
     if (!w->suspended)
         return;
     w->suspended = false;
+    if (w->hangup_source)
+        (void)sd_event_source_set_enabled(w->hangup_source, SD_EVENT_OFF);
     MHD_resume_connection(w->connection);
+}
+
+/* The client hung up (or the socket failed): resume it, so that MHD ends the stream now rather
+ * than at the next heartbeat, and frees its slot. */
+static void watcher_hung_up(struct cj_watcher *w)
+{
+    struct cj_conn *c = api_conn_of(w->connection);
+
+    w->hung_up = true;
+    if (c)
+        c->hung_up = true;
+    /* MHD 0.9.75 in epoll mode lets a connection it closed go only when it looks at it again,
+     * and it looks at default-timeout connections only up to the first live one (an idle
+     * connection older than this one would keep it forever). A connection with a timeout of
+     * its own is looked at in every run. */
+    (void)MHD_set_connection_option(w->connection, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+    watcher_resume(w);
+    api_kick(w->server);
+}
+
+static int on_hangup(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+    watcher_hung_up(userdata);
+    return 0;
+}
+
+size_t api_events_reap_hangups(struct cj_server *s)
+{
+    size_t n = 0;
+
+    for (struct cj_watcher *w = s->watchers_head; w; w = w->next) {
+        int fd;
+        if (!w->suspended || !w->hangup_source ||
+            (fd = sd_event_source_get_io_fd(w->hangup_source)) < 0)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            watcher_hung_up(w);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Arms the hang-up watch for a watcher about to be suspended. Without it (no fd, no memory)
+ * the next heartbeat's write finds the hang-up instead. */
+static void watch_hangup(struct cj_watcher *w)
+{
+    if (w->hangup_source) {
+        if (sd_event_source_set_enabled(w->hangup_source, SD_EVENT_ON) < 0)
+            log_debug("events: cannot watch a suspended stream for its hang-up");
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(w->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info || info->connect_fd < 0)
+        return;
+    int r = sd_event_add_io(w->server->event, &w->hangup_source, info->connect_fd, EPOLLRDHUP,
+                            on_hangup, w);
+    if (r < 0) {
+        log_debug_errno(r, "events: cannot watch a suspended stream for its hang-up: %m");
+        return;
+    }
+    (void)sd_event_source_set_description(w->hangup_source, "events-hangup");
 }
 
 static void resume_all(struct cj_server *s, bool heartbeat)
@@ -179,6 +252,8 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct cj_watcher *w = cls;
 
+    if (w->hung_up)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (w->out_off >= w->out.len) {
         cj_buf_reset(&w->out);
         w->out_off = 0;
@@ -197,6 +272,7 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
             /* Nothing to send: wait for a change or the heartbeat, off MHD's loop. */
             w->suspended = true;
             MHD_suspend_connection(w->connection);
+            watch_hangup(w);
             return 0;
         }
         w->heartbeat_due = false;
@@ -223,8 +299,13 @@ static void watcher_free(void *cls)
     if (w->next)
         w->next->prev = w->prev;
     s->n_watchers--;
+    sd_event_source_disable_unref(w->hangup_source);
     cj_buf_free(&w->out);
     free(w);
+    /* MHD destroys the response while it closes the connection (during MHD_run), but lets the
+     * connection go, and frees its slot, only in a later run: ask for one at once (a kick from
+     * inside a run would be overridden by the run's own timer). */
+    s->conn_closed = true;
 }
 
 /* ---- the request ---- */
