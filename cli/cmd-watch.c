@@ -77,13 +77,19 @@ static int on_event(const char *text, size_t len, void *userdata)
     return 0;
 }
 
+/* An event's id (32 lower-case hex digits of the store, '-', the seq) or its bare seq: the
+ * daemon checks the rest. */
 static int parse_option(struct ctl_args *a, int opt, const char *arg)
 {
+    const char *seq = arg;
+    if (strspn(arg, "0123456789abcdef") == 32 && arg[32] == '-')
+        seq = arg + 33;
     char *end;
     errno = 0;
-    (void)strtoull(arg, &end, 10);
-    if (errno != 0 || end == arg || *end != '\0' || arg[0] < '0' || arg[0] > '9')
-        return ctl_usage_error("--after must be an event sequence number (0 or more)");
+    (void)strtoull(seq, &end, 10);
+    if (errno != 0 || end == seq || *end != '\0' || seq[0] < '0' || seq[0] > '9')
+        return ctl_usage_error(
+            "--after must be an event's id (STOREID-SEQ) or its sequence number (0 or more)");
     a->after = arg;
     return 0;
 }

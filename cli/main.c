@@ -29,7 +29,7 @@ void ctl_help(void)
           "  sync [--full] [--wait] [--output table|json]\n"
           "                      ask copyjobd to sync now (--full: a full reconcile;\n"
           "                      --wait: until it ends, printing its result)\n"
-          "  watch [--after SEQ] [--output table|json|ndjson]\n"
+          "  watch [--after ID|SEQ] [--output table|json|ndjson]\n"
           "                      print changes as they happen, until interrupted\n"
           "\n"
           "Options of list:\n"

@@ -55,6 +55,11 @@ static enum query_key lookup_key(const char *name)
     return KEY_UNKNOWN;
 }
 
+bool api_query_is_key(const char *name)
+{
+    return name && lookup_key(name) != KEY_UNKNOWN;
+}
+
 void api_query_storage_done(struct cj_query_storage *st)
 {
     if (!st)

@@ -20,5 +20,8 @@ void api_query_storage_done(struct cj_query_storage *st);
  * repeated known key or a bad value is -EINVAL with a message naming the parameter in err,
  * e.g. "maxResults: must be an integer from 1 to 1000". Defaults: sortOrder Descending,
  * maxResults 1000. `targetModelNameContains` is accepted as outputModelNameContains. */
+/* True when name is a query key api_query_parse reads (the others are ignored). */
+bool api_query_is_key(const char *name);
+
 int api_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
                     struct cj_query_storage *st, char *err, size_t errlen);

@@ -11,21 +11,84 @@
 #include "log.h"
 #include "server-internal.h"
 
+/* The longest message of an error body, in bytes. */
+#define ERROR_MESSAGE_MAX 1024
+
+/* The length of the strict UTF-8 sequence at s[0..n) (no overlong form, no surrogate, nothing
+ * past U+10FFFF), or 0 when the bytes there are not one. */
+static size_t utf8_sequence(const unsigned char *s, size_t n)
+{
+    size_t len;
+    uint32_t cp, min;
+
+    if (s[0] < 0x80)
+        return 1;
+    if ((s[0] & 0xe0) == 0xc0)
+        len = 2, cp = s[0] & 0x1f, min = 0x80;
+    else if ((s[0] & 0xf0) == 0xe0)
+        len = 3, cp = s[0] & 0x0f, min = 0x800;
+    else if ((s[0] & 0xf8) == 0xf0)
+        len = 4, cp = s[0] & 0x07, min = 0x10000;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = cp << 6 | (s[i] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return 0;
+    return len;
+}
+
+/* Copies msg[0..len) into out (at least ERROR_MESSAGE_MAX + 1 bytes) as valid UTF-8 of at most
+ * ERROR_MESSAGE_MAX bytes: every byte that does not begin a valid sequence becomes U+FFFD, and
+ * a message too long is cut between two characters and ends with "...". Returns its length. */
+static size_t sanitise_message(const char *msg, size_t len, char *out)
+{
+    static const char replacement[] = "\xef\xbf\xbd", ellipsis[] = "...";
+    const unsigned char *s = (const unsigned char *)msg;
+    size_t o = 0, cut = 0;
+
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_sequence(s + i, len - i);
+        const void *piece = n ? (const void *)(s + i) : replacement;
+        size_t plen = n ? n : sizeof(replacement) - 1;
+        if (o + plen > ERROR_MESSAGE_MAX) {
+            memcpy(out + cut, ellipsis, sizeof(ellipsis) - 1);
+            return cut + sizeof(ellipsis) - 1;
+        }
+        memcpy(out + o, piece, plen);
+        o += plen;
+        if (o <= ERROR_MESSAGE_MAX - (sizeof(ellipsis) - 1))
+            cut = o; /* where "..." still fits after this character */
+        i += n ? n : 1;
+    }
+    return o;
+}
+
+/* Every error message passes here, and many quote what the client sent (a path, a value): the
+ * body is always valid UTF-8 JSON and at most about ERROR_MESSAGE_MAX bytes of message. */
 int api_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
 {
-    char message[1024];
+    char raw[2 * ERROR_MESSAGE_MAX], message[ERROR_MESSAGE_MAX + 1];
     va_list ap;
 
     va_start(ap, fmt);
-    vsnprintf(message, sizeof(message), fmt, ap);
+    int n = vsnprintf(raw, sizeof(raw), fmt, ap);
     va_end(ap);
+    /* A message cut here is longer than the limit anyway: the cut below comes first. */
+    size_t len = n < 0 ? 0 : (size_t)n >= sizeof(raw) ? sizeof(raw) - 1 : (size_t)n;
+    len = sanitise_message(raw, len, message);
 
     cj_buf_reset(&reply->body);
     reply->status = status;
     reply->error_type = type;
     int r = cj_buf_append_str(&reply->body, "{\"message\":");
     if (r >= 0)
-        r = cj_buf_append_json_string(&reply->body, message, strlen(message));
+        r = cj_buf_append_json_string(&reply->body, message, len);
     if (r >= 0)
         r = cj_buf_append_char(&reply->body, '}');
     return r;
@@ -94,7 +157,7 @@ static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
 }
 
 /* A UUID-shaped id, unique per daemon run (random prefix) and per request (counter). */
-static void format_request_id(struct cj_server *s, char out[static 37])
+void api_format_request_id(struct cj_server *s, char out[static 37])
 {
     uint64_t p = s->request_id_prefix, c = ++s->request_counter;
 
@@ -125,7 +188,7 @@ enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply)
         }
     }
 
-    format_request_id(s, request_id);
+    api_format_request_id(s, request_id);
     bool ok = add_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
                          reply->content_type ? reply->content_type : "application/json") &&
               add_header(resp, "x-amzn-RequestId", request_id);

@@ -7,24 +7,29 @@
  * room, reads the next few events from the store, and when there is nothing new it suspends
  * the connection (no busy polling, no timeout while suspended). A committed change in the
  * store, or the heartbeat timer, resumes the suspended watchers. A watcher that does not read
- * only stops being called; nobody waits for it, and the store keeps no state for it.
+ * only stops being called; nobody waits for it, and the store keeps no state for it. A
+ * suspended watcher's socket is watched for the client's hang-up, which ends it at once.
  *
  * Lines:
- *   {"seq":N,"type":"created"|"updated"|"removed","job":{...}}
+ *   {"seq":N,"id":"STOREID-N","type":"created"|"updated"|"removed","job":{...}}
+ *        id is the position to resume from (after=STOREID-N): it names the store, so that a
+ *        store wiped or replaced since answers with a gap instead of another history.
  *   {"type":"gap","after":A,"firstSeq":F}  events after A and before F are no longer in the
- *        log (trimmed, or the log was reset); the line that follows has seq F. A client that
- *        keeps a copy should re-read the list.
+ *        log (trimmed, the log was reset, or `after` named another store); the line that
+ *        follows has seq F. A client that keeps a copy should re-read the list.
  *   an empty line, every heartbeat interval when nothing else was sent (keeps proxies and
  *        dead-peer detection working; clients skip blank lines).
  *
  * With Accept: text/event-stream the same feed is framed as Server-Sent Events (sse.h): the
- * event's seq as its id, its type as the event name, the line's object as data; gaps as
+ * event's STOREID-N as its id, its type as the event name, the line's object as data; gaps as
  * "event: gap"; heartbeats as comments. A reconnecting EventSource's Last-Event-ID header
  * takes the place of `after` (it is newer than the URL's). */
 #include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 
 #include "cj-time.h"
 #include "log.h"
@@ -41,7 +46,11 @@ struct cj_watcher {
     bool suspended;     /* MHD_suspend_connection() called, not yet resumed */
     bool heartbeat_due; /* the heartbeat timer fired since data was last sent */
     bool sse;           /* Server-Sent Events framing instead of ndjson */
-    struct cj_buf out;  /* lines not yet handed to MHD */
+    bool hung_up;       /* the client closed while the watcher was suspended */
+    /* Watches the connection's socket for the client's hang-up while suspended (MHD does not
+     * watch a suspended connection); enabled only then, so never past the socket's close. */
+    sd_event_source *hangup_source;
+    struct cj_buf out; /* lines not yet handed to MHD */
     size_t out_off;
     struct cj_watcher *next, *prev;
 };
@@ -51,7 +60,73 @@ static void watcher_resume(struct cj_watcher *w)
     if (!w->suspended)
         return;
     w->suspended = false;
+    if (w->hangup_source)
+        (void)sd_event_source_set_enabled(w->hangup_source, SD_EVENT_OFF);
     MHD_resume_connection(w->connection);
+}
+
+/* The client hung up (or the socket failed): resume it, so that MHD ends the stream now rather
+ * than at the next heartbeat, and frees its slot. */
+static void watcher_hung_up(struct cj_watcher *w)
+{
+    struct cj_conn *c = api_conn_of(w->connection);
+
+    w->hung_up = true;
+    if (c)
+        c->hung_up = true;
+    /* MHD 0.9.75 in epoll mode lets a connection it closed go only when it looks at it again,
+     * and it looks at default-timeout connections only up to the first live one (an idle
+     * connection older than this one would keep it forever). A connection with a timeout of
+     * its own is looked at in every run. */
+    (void)MHD_set_connection_option(w->connection, MHD_CONNECTION_OPTION_TIMEOUT, 1u);
+    watcher_resume(w);
+    api_kick(w->server);
+}
+
+static int on_hangup(sd_event_source *source, int fd, uint32_t revents, void *userdata)
+{
+    watcher_hung_up(userdata);
+    return 0;
+}
+
+size_t api_events_reap_hangups(struct cj_server *s)
+{
+    size_t n = 0;
+
+    for (struct cj_watcher *w = s->watchers_head; w; w = w->next) {
+        int fd;
+        if (!w->suspended || !w->hangup_source ||
+            (fd = sd_event_source_get_io_fd(w->hangup_source)) < 0)
+            continue;
+        struct pollfd p = {.fd = fd, .events = POLLRDHUP};
+        if (poll(&p, 1, 0) == 1 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR))) {
+            watcher_hung_up(w);
+            n++;
+        }
+    }
+    return n;
+}
+
+/* Arms the hang-up watch for a watcher about to be suspended. Without it (no fd, no memory)
+ * the next heartbeat's write finds the hang-up instead. */
+static void watch_hangup(struct cj_watcher *w)
+{
+    if (w->hangup_source) {
+        if (sd_event_source_set_enabled(w->hangup_source, SD_EVENT_ON) < 0)
+            log_debug("events: cannot watch a suspended stream for its hang-up");
+        return;
+    }
+    const union MHD_ConnectionInfo *info =
+        MHD_get_connection_info(w->connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (!info || info->connect_fd < 0)
+        return;
+    int r = sd_event_add_io(w->server->event, &w->hangup_source, info->connect_fd, EPOLLRDHUP,
+                            on_hangup, w);
+    if (r < 0) {
+        log_debug_errno(r, "events: cannot watch a suspended stream for its hang-up: %m");
+        return;
+    }
+    (void)sd_event_source_set_description(w->hangup_source, "events-hangup");
 }
 
 static void resume_all(struct cj_server *s, bool heartbeat)
@@ -130,20 +205,6 @@ static int append_gap(struct cj_buf *b, uint64_t after, uint64_t first)
                          after, first);
 }
 
-/* The stored JSON is compact, but a raw CR or LF (only possible as whitespace outside
- * strings) would split the line: replace them rather than trust it. */
-static int append_job(struct cj_buf *b, const char *json, size_t len)
-{
-    size_t start = b->len;
-    int r = cj_buf_append(b, json, len);
-    if (r < 0)
-        return r;
-    for (size_t i = start; i < b->len; i++)
-        if (b->data[i] == '\n' || b->data[i] == '\r')
-            b->data[i] = ' ';
-    return 0;
-}
-
 static int watcher_append_gap(struct cj_watcher *w, uint64_t after, uint64_t first)
 {
     return w->sse ? api_sse_append_gap(&w->out, after, first) : append_gap(&w->out, after, first);
@@ -162,14 +223,13 @@ static int on_event(const struct cj_store_event *ev, void *userdata)
         r = watcher_append_gap(w, w->pos, ev->seq);
     if (r < 0)
         return r;
+    const char *store_id = cj_store_id(w->server->store);
     if (w->sse)
-        r = api_sse_append_event(b, ev->seq, type, ev->job_json, ev->job_json_len);
+        r = api_sse_append_event(b, store_id, ev->seq, type, ev->job_json, ev->job_json_len);
     else {
-        r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", ev->seq, type);
+        r = api_event_append_json(b, store_id, ev->seq, type, ev->job_json, ev->job_json_len);
         if (r >= 0)
-            r = append_job(b, ev->job_json, ev->job_json_len);
-        if (r >= 0)
-            r = cj_buf_append_str(b, "}\n");
+            r = cj_buf_append_char(b, '\n');
     }
     if (r < 0)
         return r;
@@ -192,6 +252,8 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
     struct cj_watcher *w = cls;
 
+    if (w->hung_up)
+        return MHD_CONTENT_READER_END_WITH_ERROR;
     if (w->out_off >= w->out.len) {
         cj_buf_reset(&w->out);
         w->out_off = 0;
@@ -210,6 +272,7 @@ static ssize_t watcher_read(void *cls, uint64_t pos, char *buf, size_t max)
             /* Nothing to send: wait for a change or the heartbeat, off MHD's loop. */
             w->suspended = true;
             MHD_suspend_connection(w->connection);
+            watch_hangup(w);
             return 0;
         }
         w->heartbeat_due = false;
@@ -236,8 +299,13 @@ static void watcher_free(void *cls)
     if (w->next)
         w->next->prev = w->prev;
     s->n_watchers--;
+    sd_event_source_disable_unref(w->hangup_source);
     cj_buf_free(&w->out);
     free(w);
+    /* MHD destroys the response while it closes the connection (during MHD_run), but lets the
+     * connection go, and frees its slot, only in a later run: ask for one at once (a kick from
+     * inside a run would be overridden by the run's own timer). */
+    s->conn_closed = true;
 }
 
 /* ---- the request ---- */
@@ -260,7 +328,7 @@ static enum MHD_Result find_after(void *cls, enum MHD_ValueKind kind, const char
 }
 
 /* 0 when absent, 1 with *ret set, or a 400 filled in reply (returns 2). */
-static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply *reply)
+static int parse_after(struct MHD_Connection *c, struct api_event_pos *ret, struct cj_reply *reply)
 {
     struct after_arg a = {0};
 
@@ -271,33 +339,27 @@ static int parse_after(struct MHD_Connection *c, uint64_t *ret, struct cj_reply 
         api_reply_error(reply, 400, "ValidationException", "after: given more than once");
         return 2;
     }
-    const char *v = a.value ? a.value : "";
-    size_t len = strlen(v);
-    char *end;
-    errno = 0;
-    unsigned long long n = strtoull(v, &end, 10);
-    if (len == 0 || len > 20 || strspn(v, "0123456789") != len || errno != 0 || *end != '\0' ||
-        n == UINT64_MAX) {
+    if (api_event_pos_parse(a.value ? a.value : "", false, ret) < 0) {
         api_reply_error(reply, 400, "ValidationException",
-                        "after: must be an event sequence number (an integer from 0 to %" PRIu64
-                        "), the seq of the last event seen",
+                        "after: must be the id of the last event seen (STOREID-SEQ) or its seq "
+                        "(an integer from 0 to %" PRIu64 ")",
                         UINT64_MAX - 1);
         return 2;
     }
-    *ret = n;
     return 1;
 }
 
 /* Like parse_after(), for the Last-Event-ID header of an SSE request. */
-static int parse_last_event_id(struct MHD_Connection *c, uint64_t *ret, struct cj_reply *reply)
+static int parse_last_event_id(struct MHD_Connection *c, struct api_event_pos *ret,
+                               struct cj_reply *reply)
 {
     const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Last-Event-ID");
     if (!v)
         return 0;
     if (api_sse_parse_last_event_id(v, ret) < 0) {
         api_reply_error(reply, 400, "ValidationException",
-                        "Last-Event-ID: must be an event id this feed sent (an integer from 0 to "
-                        "%" PRIu64 ")",
+                        "Last-Event-ID: must be an event id this feed sent (STOREID-SEQ, or a "
+                        "seq from 0 to %" PRIu64 ")",
                         UINT64_MAX - 1);
         return 2;
     }
@@ -307,7 +369,8 @@ static int parse_last_event_id(struct MHD_Connection *c, uint64_t *ret, struct c
 int api_handle_events(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
-    uint64_t after = 0, first = 0, last = 0;
+    struct api_event_pos after = {0};
+    uint64_t first = 0, last = 0;
     int r;
 
     bool sse = api_sse_accepts(
@@ -341,19 +404,21 @@ int api_handle_events(struct cj_request *req, struct cj_reply *reply)
         /* Live only: from the newest event now. An empty log may continue at any seq. */
         w->pos = last;
         w->check_gap = last != 0;
-    } else if (after <= last) {
-        w->pos = after;
+    } else if (after.seq <= last &&
+               (!after.has_store || strcmp(after.store, cj_store_id(s->store)) == 0)) {
+        w->pos = after.seq;
         w->check_gap = true; /* after < first - 1: the gap line comes first */
     } else {
-        /* A position the log never reached: it was reset. Start over from its oldest. */
+        /* A position the log never reached (it was reset) or another store's: start over
+         * from the oldest event, after a gap line. */
         w->pos = first ? first - 1 : last;
         w->gap_forced = true;
-        w->gap_after = after;
+        w->gap_after = after.seq;
     }
     /* The opening block makes the headers and first bytes go out now (EventSource reports
      * the stream open only then) and records where a reconnect must resume. After a reset
      * log the client keeps its own position until the gap event reaches it. */
-    if (sse && api_sse_append_open(&w->out, w->pos, !w->gap_forced) < 0) {
+    if (sse && api_sse_append_open(&w->out, cj_store_id(s->store), w->pos, !w->gap_forced) < 0) {
         free(w);
         return -ENOMEM;
     }

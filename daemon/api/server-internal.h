@@ -68,12 +68,38 @@ struct cj_listener {
 struct cj_request;
 struct cj_watcher;
 
+/* Who is at the other end of a connection, as far as sharing the connections goes: a uid on
+ * the Unix socket (SO_PEERCRED); on TCP, all of loopback is one peer (any local user can send
+ * from any 127.x address), any other address one peer per IPv4 address or IPv6 /64. */
+enum api_peer_kind {
+    API_PEER_UNKNOWN,
+    API_PEER_UID,
+    API_PEER_LOOPBACK,
+    API_PEER_IPV4,
+    API_PEER_IPV6_64,
+};
+struct api_peer {
+    uint8_t kind;
+    uint8_t id[8]; /* the uid, IPv4 address or IPv6 prefix; zero-padded */
+};
+
+/* One connection may hold at most this share of server.max_connections, so that one peer
+ * cannot keep every other out. */
+#define CJ_SERVER_PEER_SHARE_NUM 3
+#define CJ_SERVER_PEER_SHARE_DEN 4
+/* Connections over the limits are accepted, answered at once and closed (server-conn.c); MHD's
+ * own per-listener limit sits this far above max_connections, so it is not what refuses them. */
+#define CJ_SERVER_REFUSE_SLACK 64u
+
 /* One per open connection (MHD_OPTION_NOTIFY_CONNECTION): the deadline by which the request
  * being received must be complete, so that slow senders cannot hold a connection forever. */
 struct cj_conn {
     struct cj_server *server;
     struct MHD_Connection *connection;
+    struct api_peer peer;
     int64_t deadline_ns; /* CLOCK_MONOTONIC; 0 = none (answering, or idle per MHD) */
+    bool nul_in_uri;     /* the current request's path or query decodes to a NUL byte (%00) */
+    bool hung_up;        /* its client left; MHD closes it on its next run */
     struct cj_conn *next, *prev;
 };
 
@@ -82,7 +108,8 @@ struct cj_server {
     struct cj_store *store;
     struct cj_sync *sync;
     uint64_t full_interval_usec;
-    unsigned max_connections;
+    unsigned max_connections; /* across every listener */
+    unsigned max_per_peer;    /* connections one api_peer may hold */
 
     /* The Unix socket this server created (NULL when systemd passed the sockets), and the
      * inode it got, so that only that file is removed at the end. */
@@ -117,6 +144,8 @@ struct cj_server {
     sd_event_source *deadline_timer;
     int64_t deadline_armed_ns; /* when deadline_timer fires; 0 = off */
     uint64_t deadline_closed;  /* connections closed by the header deadline */
+    uint64_t refused_full;     /* connections refused: max_connections reached */
+    uint64_t refused_peer;     /* connections refused: their peer's share reached */
     bool conn_closed;          /* a connection closed during the current MHD_run() */
 
     /* GET /v1/events streams. */
@@ -166,6 +195,8 @@ struct cj_reply {
 };
 
 /* server-errors.c */
+/* A UUID-shaped id, unique per daemon run and per answer (x-amzn-RequestId). */
+void api_format_request_id(struct cj_server *s, char out[static 37]);
 int api_reply_error(struct cj_reply *reply, unsigned status, const char *type, const char *fmt, ...)
     _printf_(4, 5);
 /* Maps a negative errno from the store or sync to the matching AWS error. */
@@ -206,6 +237,10 @@ int api_events_start(struct cj_server *s);
 /* Ends every stream (the server stops): suspended watchers are resumed to end their chunked
  * answer. Call MHD_run() afterwards. */
 void api_events_stop(struct cj_server *s);
+/* Looks at every suspended watcher's socket now (a poll of each, no waiting) and ends those
+ * whose client hung up, marking their connections hung_up, before their hang-up event is
+ * dispatched. Returns how many. For admission, when the server looks full. */
+size_t api_events_reap_hangups(struct cj_server *s);
 
 /* server-metrics.c: GET /metrics */
 int api_handle_metrics(struct cj_request *req, struct cj_reply *reply);
@@ -217,6 +252,9 @@ int api_prometheus_label_value(struct cj_buf *b, const char *v);
 void api_notify_connection(void *cls, struct MHD_Connection *connection, void **socket_context,
                            enum MHD_ConnectionNotificationCode toe);
 void *api_uri_log(void *cls, const char *uri, struct MHD_Connection *connection);
+/* MHD's %HH decoding of the path and of query keys and values, noting a %00 on the connection
+ * (cj_conn.nul_in_uri): MHD hands those strings on without their length. */
+size_t api_unescape(void *cls, struct MHD_Connection *connection, char *s);
 struct cj_conn *api_conn_of(struct MHD_Connection *connection);
 /* deadline_ns 0 clears it. */
 void api_conn_set_deadline(struct cj_conn *c, int64_t deadline_ns);

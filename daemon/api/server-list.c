@@ -20,6 +20,10 @@ static enum MHD_Result collect_arg(void *cls, enum MHD_ValueKind kind, const cha
 {
     struct arg_list *l = cls;
 
+    /* Unknown keys are ignored, so they take no room: only a known key given over and over
+     * can reach the cap (and it is refused anyway). */
+    if (!api_query_is_key(key))
+        return MHD_YES;
     if (l->n >= ELEMENTSOF(l->items)) {
         l->overflow = true;
         return MHD_NO;
@@ -36,7 +40,7 @@ int api_handle_list(struct cj_request *req, struct cj_reply *reply)
     char err[512] = "";
     int r;
 
-    /* Every pair, in order and with repeats, so that a repeated key can be refused. */
+    /* Every known pair, in order and with repeats, so that a repeated key can be refused. */
     MHD_get_connection_values(req->connection, MHD_GET_ARGUMENT_KIND, collect_arg, &args);
     if (args.overflow)
         return api_reply_error(reply, 400, "ValidationException",

@@ -142,6 +142,15 @@ static int http_metrics(struct cj_buf *b, const struct cj_server *s)
         r = cj_buf_printf(b, "copyjobd_http_request_timeouts_total %" PRIu64 "\n",
                           s->deadline_closed);
     if (r >= 0)
+        r = family(b, "copyjobd_http_connections_refused_total", "counter",
+                   "Connections refused: server.max_connections reached (full), or the share "
+                   "one client (uid or address) may hold (peer).");
+    if (r >= 0)
+        r = cj_buf_printf(b,
+                          "copyjobd_http_connections_refused_total{reason=\"full\"} %" PRIu64 "\n"
+                          "copyjobd_http_connections_refused_total{reason=\"peer\"} %" PRIu64 "\n",
+                          s->refused_full, s->refused_peer);
+    if (r >= 0)
         r = family(b, "copyjobd_events_watchers", "gauge", "Open GET /v1/events streams.");
     if (r >= 0)
         r = cj_buf_printf(b, "copyjobd_events_watchers %zu\n", s->n_watchers);

@@ -138,6 +138,18 @@ enum MHD_Result api_access_handler(void *cls, struct MHD_Connection *connection,
             api_reply_done(&reply);
             return ret;
         }
+        /* Handlers read the path and the query's values as C strings: one that a %00 would
+         * cut short is refused, not read as its prefix. */
+        if (!req->conn)
+            return MHD_NO; /* refused when it opened (server-conn.c) */
+        if (req->conn->nul_in_uri) {
+            api_conn_set_deadline(req->conn, 0);
+            api_reply_error(&reply, 400, "ValidationException",
+                            "the path and query must not contain %%00 (a NUL byte)");
+            ret = api_reply_send(req, &reply);
+            api_reply_done(&reply);
+            return ret;
+        }
         if (announced_body_too_large(connection)) {
             api_conn_set_deadline(req->conn, 0);
             api_reply_error(&reply, 400, "ValidationException",

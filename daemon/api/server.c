@@ -55,8 +55,9 @@ static int listener_start(struct cj_server *s, struct cj_listener *l, int fd, co
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)api_request_completed, s},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)api_notify_connection, s},
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)api_uri_log, s},
+        {MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)api_unescape, s},
         {MHD_OPTION_LISTEN_SOCKET, fd, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, s->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, s->max_connections + CJ_SERVER_REFUSE_SLACK, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, s->idle_timeout_s, NULL},
         {MHD_OPTION_CONNECTION_MEMORY_LIMIT, CJ_SERVER_CONNECTION_MEM, NULL},
         {MHD_OPTION_END, 0, NULL},
@@ -159,6 +160,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
     s->sync = sync;
     s->full_interval_usec = settings->sync.full_interval_usec;
     s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
+    s->max_per_peer = s->max_connections * CJ_SERVER_PEER_SHARE_NUM / CJ_SERVER_PEER_SHARE_DEN ?: 1;
     /* Event streams are long-lived: keep a quarter of the connections for everything else. */
     s->max_watchers = s->max_connections > 4 ? s->max_connections * 3 / 4 : 1;
     s->idle_timeout_s = settings->test.idle_timeout_s ?: CJ_SERVER_IDLE_TIMEOUT_S;

@@ -66,45 +66,66 @@ bool api_sse_accepts(const char *accept)
     }
 }
 
-int api_sse_parse_last_event_id(const char *value, uint64_t *ret)
+static bool is_lower_hex(char c)
 {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+int api_event_pos_parse(const char *value, bool spaces, struct api_event_pos *ret)
+{
+    struct api_event_pos pos = {0};
+
     if (!value || !ret)
         return -EINVAL;
-    while (is_space(*value))
+    while (spaces && is_space(*value))
         value++;
+    size_t h = 0;
+    while (h <= CJ_STORE_ID_LEN && is_lower_hex(value[h]))
+        h++;
+    if (h == CJ_STORE_ID_LEN && value[h] == '-') {
+        pos.has_store = true;
+        memcpy(pos.store, value, CJ_STORE_ID_LEN);
+        value += CJ_STORE_ID_LEN + 1;
+    }
     size_t n = strspn(value, "0123456789");
     if (n == 0 || n > 20)
         return -EINVAL;
     for (const char *t = value + n; *t; t++)
-        if (!is_space(*t))
+        if (!spaces || !is_space(*t))
             return -EINVAL;
 
-    uint64_t v = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned d = (unsigned)(value[i] - '0');
-        if (v > (UINT64_MAX - d) / 10)
+        if (pos.seq > (UINT64_MAX - d) / 10)
             return -EINVAL;
-        v = v * 10 + d;
+        pos.seq = pos.seq * 10 + d;
     }
-    if (v == UINT64_MAX)
+    if (pos.seq == UINT64_MAX)
         return -EINVAL;
-    *ret = v;
+    *ret = pos;
     return 0;
 }
 
-int api_sse_append_open(struct cj_buf *b, uint64_t pos, bool with_id)
+int api_sse_parse_last_event_id(const char *value, struct api_event_pos *ret)
 {
-    if (!with_id)
-        return cj_buf_printf(b, "retry: %u\n\n", CJ_SSE_RETRY_MS);
-    return cj_buf_printf(b, "retry: %u\nid: %" PRIu64 "\n\n", CJ_SSE_RETRY_MS, pos);
+    return api_event_pos_parse(value, true, ret);
 }
 
-int api_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const char *job,
-                         size_t len)
+int api_event_pos_append(struct cj_buf *b, const char *store_id, uint64_t seq)
 {
-    int r = cj_buf_printf(
-        b, "id: %" PRIu64 "\nevent: %s\ndata: {\"seq\":%" PRIu64 ",\"type\":\"%s\",\"job\":", seq,
-        type, seq, type);
+    if (!store_id || !*store_id)
+        return cj_buf_printf(b, "%" PRIu64, seq);
+    return cj_buf_printf(b, "%s-%" PRIu64, store_id, seq);
+}
+
+int api_event_append_json(struct cj_buf *b, const char *store_id, uint64_t seq, const char *type,
+                          const char *job, size_t len)
+{
+    int r = cj_buf_printf(b, "{\"seq\":%" PRIu64 ",\"id\":\"", seq);
+    if (r >= 0)
+        r = api_event_pos_append(b, store_id, seq);
+    if (r >= 0)
+        r = cj_buf_printf(b, "\",\"type\":\"%s\",\"job\":", type);
     if (r < 0)
         return r;
     size_t start = b->len;
@@ -114,7 +135,34 @@ int api_sse_append_event(struct cj_buf *b, uint64_t seq, const char *type, const
     for (size_t i = start; i < b->len; i++)
         if (b->data[i] == '\n' || b->data[i] == '\r')
             b->data[i] = ' ';
-    return cj_buf_append_str(b, "}\n\n");
+    return cj_buf_append_char(b, '}');
+}
+
+int api_sse_append_open(struct cj_buf *b, const char *store_id, uint64_t pos, bool with_id)
+{
+    if (!with_id)
+        return cj_buf_printf(b, "retry: %u\n\n", CJ_SSE_RETRY_MS);
+    int r = cj_buf_printf(b, "retry: %u\nid: ", CJ_SSE_RETRY_MS);
+    if (r >= 0)
+        r = api_event_pos_append(b, store_id, pos);
+    if (r >= 0)
+        r = cj_buf_append_str(b, "\n\n");
+    return r;
+}
+
+int api_sse_append_event(struct cj_buf *b, const char *store_id, uint64_t seq, const char *type,
+                         const char *job, size_t len)
+{
+    int r = cj_buf_append_str(b, "id: ");
+    if (r >= 0)
+        r = api_event_pos_append(b, store_id, seq);
+    if (r >= 0)
+        r = cj_buf_printf(b, "\nevent: %s\ndata: ", type);
+    if (r >= 0)
+        r = api_event_append_json(b, store_id, seq, type, job, len);
+    if (r >= 0)
+        r = cj_buf_append_str(b, "\n\n");
+    return r;
 }
 
 int api_sse_append_gap(struct cj_buf *b, uint64_t after, uint64_t first_seq)

@@ -57,7 +57,7 @@ static int endpoint(char **ret)
 
     if (!v || !*v)
         v = IMDS_DEFAULT_ENDPOINT;
-    int r = cj_endpoint_parse_url(v, &e, why, sizeof(why));
+    int r = cj_endpoint_parse_metadata_url(v, &e, why, sizeof(why));
     if (r == -EINVAL)
         return log_error_errno(r, "AWS_EC2_METADATA_SERVICE_ENDPOINT %s", why);
     if (r < 0)

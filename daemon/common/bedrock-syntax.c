@@ -50,9 +50,11 @@ static bool is_alnum_dash(unsigned char c)
     return is_alnum(c) || c == '-';
 }
 
+/* The partition's characters: the service model allows [^:], but an ARN is logged and echoed,
+ * and every partition AWS has ("aws-cn", "aws-us-gov", "aws-iso-b", ...) is lower-case words. */
 static bool is_partition_char(unsigned char c)
 {
-    return c != ':' && c != '\0'; /* [^:] */
+    return (c >= 'a' && c <= 'z') || c == '-';
 }
 
 /* Java's \s, which the service model's patterns use: [ \t\n\x0B\f\r] */
@@ -99,7 +101,8 @@ static size_t utf8_length(const char *s, size_t len)
     return n;
 }
 
-/* "arn:aws(-[^:]+)?:<service>:" */
+/* "arn:aws(-[a-z-]+)?:<service>:": the service model's aws(-[^:]+)? within aws[a-z-]*, so that
+ * no control byte, space or non-ASCII byte of a hostile endpoint reaches a log line. */
 static bool arn_open_partition(struct cursor *c, const char *service)
 {
     if (!literal(c, "arn:aws"))
@@ -136,7 +139,7 @@ bool cj_valid_account_id(const char *s, size_t len)
     return run(&c, is_digit, CJ_ACCOUNT_ID_LEN, CJ_ACCOUNT_ID_LEN) && at_end(&c);
 }
 
-/* arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-copy-job/[a-z0-9]{12} */
+/* arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-copy-job/[a-z0-9]{12} */
 bool cj_valid_job_arn(const char *s, size_t len)
 {
     if (!s || len > CJ_JOB_ARN_MAX)
@@ -147,7 +150,7 @@ bool cj_valid_job_arn(const char *s, size_t len)
            run(&c, is_lower_digit, 12, 12) && at_end(&c);
 }
 
-/* arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:(
+/* arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:(
  *   ([0-9]{12}:custom-model/((imported)|([a-z0-9-]{1,63}[.]{1}[a-z0-9-]{1,63}))
  *      (([:][a-z0-9-]{1,63}){0,2})?/[a-z0-9]{12})
  *  |(:foundation-model/[a-z0-9-]{1,63}[.]{1}([a-z0-9-]{1,63}[.]){0,2}[a-z0-9-]{1,63}
@@ -255,7 +258,7 @@ bool cj_valid_custom_model_name(const char *s, size_t len)
     return true;
 }
 
-/* arn:aws(-[^:]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}, length 1..2048 */
+/* arn:aws(-[a-z-]+)?:kms:[a-zA-Z0-9-]*:[0-9]{12}:key/[a-zA-Z0-9-]{36}, length 1..2048 */
 bool cj_valid_kms_key_arn(const char *s, size_t len)
 {
     if (!s || utf8_length(s, len) > KMS_ARN_MAX)

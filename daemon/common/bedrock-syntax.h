@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The syntax of Bedrock's identifiers and strings, as the service model (service-2.json)
  * states it: the one copy of each rule, used by the daemon's job model, its query validator
- * and its store, and by copyjobctl before it sends anything. */
+ * and its store, and by copyjobctl before it sends anything. One rule is narrower than the
+ * model's: an ARN's partition is aws(-[a-z-]+)? (the model says aws(-[^:]+)?), so that an ARN a
+ * hostile endpoint sends cannot carry a newline or an escape into a log line. */
 #pragma once
 
 #include <stdbool.h>

@@ -3,11 +3,14 @@
  * that connects: a URL it read differently would be checked as one and sent to another. */
 #include "config-endpoint.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cj-util.h"
 
@@ -26,7 +29,32 @@ static int fail(char *reason, size_t reasonlen, const char *msg)
     return -EINVAL;
 }
 
-int cj_endpoint_parse_url(const char *url, struct cj_endpoint *ret, char *reason, size_t reasonlen)
+/* host as libcurl gives it: a name, an IPv4 address, or an IPv6 address in brackets. Only
+ * the literal forms count: a name other than localhost may resolve anywhere. */
+static bool host_is_loopback(const char *host)
+{
+    struct in_addr a4;
+    struct in6_addr a6;
+    char v6[INET6_ADDRSTRLEN];
+    size_t n = strlen(host);
+
+    if (strcasecmp(host, "localhost") == 0)
+        return true;
+    if (inet_pton(AF_INET, host, &a4) == 1)
+        return (ntohl(a4.s_addr) >> 24) == 127;
+    if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(v6))
+        return false;
+    memcpy(v6, host + 1, n - 2);
+    v6[n - 2] = '\0';
+    if (inet_pton(AF_INET6, v6, &a6) != 1)
+        return false;
+    if (IN6_IS_ADDR_LOOPBACK(&a6))
+        return true;
+    return IN6_IS_ADDR_V4MAPPED(&a6) && a6.s6_addr[12] == 127;
+}
+
+static int parse_url(const char *url, bool plain_http_anywhere, struct cj_endpoint *ret,
+                     char *reason, size_t reasonlen)
 {
     struct cj_endpoint e = {0};
     char *scheme = NULL, *host = NULL, *port = NULL;
@@ -77,8 +105,15 @@ int cj_endpoint_parse_url(const char *url, struct cj_endpoint *ret, char *reason
         goto out;
     }
 
-    r = -ENOMEM;
     e.https = strcmp(scheme, "https") == 0;
+    if (!e.https && !plain_http_anywhere && !host_is_loopback(host)) {
+        r = fail(reason, reasonlen,
+                 "may use plain http:// only for a loopback address (127.0.0.1, [::1], "
+                 "localhost); use https:// for any other host");
+        goto out;
+    }
+
+    r = -ENOMEM;
     if (port ? asprintf(&e.host, "%s:%s", host, port) < 0 : !(e.host = strdup(host))) {
         e.host = NULL;
         goto out;
@@ -97,4 +132,15 @@ out:
     curl_free(port);
     curl_url_cleanup(u);
     return r;
+}
+
+int cj_endpoint_parse_url(const char *url, struct cj_endpoint *ret, char *reason, size_t reasonlen)
+{
+    return parse_url(url, false, ret, reason, reasonlen);
+}
+
+int cj_endpoint_parse_metadata_url(const char *url, struct cj_endpoint *ret, char *reason,
+                                   size_t reasonlen)
+{
+    return parse_url(url, true, ret, reason, reasonlen);
 }

@@ -18,7 +18,13 @@ struct cj_endpoint {
 
 /* Accepts "http://" or "https://" (lower case), then a host and an optional port from 1 to
  * 65535 (libcurl, the sender, must read them as such), then nothing but '/'s: no path, user, query
- * or fragment; at most CJ_ENDPOINT_URL_MAX bytes of printable ASCII. -EINVAL with the reason
- * ("has no host", ...) in reason, or -ENOMEM; *ret is untouched on failure. */
+ * or fragment; at most CJ_ENDPOINT_URL_MAX bytes of printable ASCII. Plain http:// only when the
+ * host is a loopback address (127.0.0.0/8, ::1) or "localhost": signed requests and the answers
+ * cross no network in clear text. -EINVAL with the reason ("has no host", ...) in reason, or
+ * -ENOMEM; *ret is untouched on failure. */
 int cj_endpoint_parse_url(const char *url, struct cj_endpoint *ret, char *reason, size_t reasonlen);
+/* The same, but plain http:// to any host: for the instance metadata service, which AWS serves
+ * only so, on a link-local address. */
+int cj_endpoint_parse_metadata_url(const char *url, struct cj_endpoint *ret, char *reason,
+                                   size_t reasonlen);
 void cj_endpoint_done(struct cj_endpoint *e);

@@ -42,6 +42,8 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 /* Status codes, in the row's header and idx_status's prefix: 0.._CJ_STATUS_MAX - 1 the
  * known statuses (enum cj_status), then the names of META_STATUS_NAMES; 255 is never one. */
 #define STORE_STATUS_CODES 255
+#define META_STORE_ID      "store_id" /* CJ_STORE_ID_SIZE random bytes */
+#define CJ_STORE_ID_SIZE   16
 
 struct cj_store {
     MDB_env *env;
@@ -53,9 +55,11 @@ struct cj_store {
     bool has_missed;     /* false only in a read-only open of a store that lacks it */
     bool txn_missed_any; /* the write transaction at hand began with entries in `missed` */
     uint64_t max_events;
+    unsigned scan_budget; /* rows a list page may examine */
     uint64_t map_size;
     uint64_t max_size;
     bool read_only;
+    char id[CJ_STORE_ID_LEN + 1]; /* hex of META_STORE_ID; "" for a read-only store without */
     uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
     /* HMAC-SHA256 keyed once with mac_key: re-initialising it per token costs a digest
      * state copy, where one-shot HMAC() fetches the algorithm and hashes the key every time. */

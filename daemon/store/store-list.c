@@ -11,7 +11,9 @@
  *    reads them in place; another index's key ends with its row's key, and a second cursor
  *    on the time index fetches the row (fetch_row).
  * 4. When a row is left over, the key of the last row returned becomes the nextToken
- *    (token_encode), made while the transaction still holds the key's bytes. */
+ *    (token_encode), made while the transaction still holds the key's bytes. A page examines
+ *    at most s->scan_budget rows: when they run out first, the nextToken holds the key of the
+ *    last row examined instead, and the page may be short, even empty. */
 #include <assert.h>
 #include <errno.h>
 #include <openssl/core_names.h>
@@ -457,8 +459,8 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
     const size_t plen = p->plen;
     MDB_cursor *cur = NULL;
     struct row_cursor rows = {.step = step, .credit = ROW_DESCENT_STEPS};
-    MDB_val k, v, row;
-    unsigned n = 0;
+    MDB_val k, v, row, examined_key = {0};
+    unsigned n = 0, examined = 0;
 
     int r = open_cursor(s, txn, p->index, &cur);
     if (r >= 0 && !clustered)
@@ -474,6 +476,15 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         if (forwards(p) ? p->has_lo && memcmp(kp + plen, p->lo, 8) > 0
                         : p->has_hi && memcmp(kp + plen, p->hi, 8) <= 0)
             break;
+        /* Out of budget with rows still in range: the next page resumes past the last row
+         * examined (every row up to it was either returned or did not match). */
+        if (examined == s->scan_budget) {
+            *last = examined_key;
+            *more = true;
+            break;
+        }
+        examined++;
+        examined_key = k;
 
         if (clustered)
             row = v;

@@ -359,6 +359,14 @@ static void put_schema_version(uint8_t v[4])
         v[i] = (uint8_t)((uint32_t)CJ_STORE_SCHEMA_VERSION >> (8 * i));
 }
 
+static int new_store_id(struct cj_store *s, MDB_txn *txn)
+{
+    uint8_t id[CJ_STORE_ID_SIZE];
+    if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
+        return log_error_errno(errno ? errno : EIO, "store: no random bytes for the store id: %m");
+    return meta_put(s, txn, META_STORE_ID, id, sizeof(id));
+}
+
 static int init_meta(struct cj_store *s, MDB_txn *txn)
 {
     uint8_t key[CJ_STORE_MAC_KEY_SIZE];
@@ -370,9 +378,43 @@ static int init_meta(struct cj_store *s, MDB_txn *txn)
     if (r >= 0)
         r = store_meta_put(s, txn, META_TOKEN_KEY, key, sizeof(key));
     if (r >= 0)
+        r = new_store_id(s, txn);
+    if (r >= 0)
         r = store_counts_save(s, txn, &(struct store_counts){0});
     cj_explicit_zero(key, sizeof(key));
     return r;
+}
+
+/* The id into s->id; with `create`, one is made if the store has none (a store from before
+ * ids: its change log's positions were never tied to an id, so any new one is right). */
+static int load_store_id(struct cj_store *s, MDB_txn *txn, bool create)
+{
+    static const char hex[] = "0123456789abcdef";
+    MDB_val v;
+    int r = meta_get(s, txn, META_STORE_ID, &v);
+    if (r == -ENOENT && create) {
+        r = new_store_id(s, txn);
+        if (r >= 0)
+            r = meta_get(s, txn, META_STORE_ID, &v);
+    }
+    if (r == -ENOENT) {
+        s->id[0] = '\0';
+        return 0;
+    }
+    if (r < 0 || v.mv_size != CJ_STORE_ID_SIZE)
+        return log_error_errno(r < 0 ? r : EUCLEAN, "store: the store id is unreadable");
+    const uint8_t *b = v.mv_data;
+    for (size_t i = 0; i < CJ_STORE_ID_SIZE; i++) {
+        s->id[2 * i] = hex[b[i] >> 4];
+        s->id[2 * i + 1] = hex[b[i] & 0xf];
+    }
+    s->id[CJ_STORE_ID_LEN] = '\0';
+    return 0;
+}
+
+const char *cj_store_id(const struct cj_store *s)
+{
+    return s->id;
 }
 
 static int load_token_key(struct cj_store *s, MDB_txn *txn)
@@ -490,6 +532,9 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     r = store_events_trim(s, txn);
     if (r < 0)
         return log_error_errno(r, "store: cannot trim the change log: %m");
+    r = load_store_id(s, txn, true);
+    if (r < 0)
+        return r;
     return load_token_key(s, txn);
 }
 
@@ -523,6 +568,8 @@ static int setup_read_only(struct cj_store *s, const char *directory)
         log_error("store: %s has no copyjobd databases yet", directory);
     if (r >= 0)
         r = load_token_key(s, txn);
+    if (r >= 0)
+        r = load_store_id(s, txn, false);
     if (r < 0) {
         mdb_txn_abort(txn);
         return r;
@@ -595,6 +642,7 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     s->read_only = o->read_only;
     s->max_size = o->max_size;
     s->max_events = o->max_events ? o->max_events : CJ_STORE_EVENTS_DEFAULT;
+    s->scan_budget = o->scan_budget ? o->scan_budget : CJ_STORE_SCAN_BUDGET_DEFAULT;
     uint64_t initial = o->initial_size ? o->initial_size : STORE_INITIAL_MAP_SIZE;
     if (initial > o->max_size)
         initial = o->max_size;

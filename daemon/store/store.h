@@ -35,7 +35,13 @@ struct cj_store_options {
     uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
     uint64_t
         max_events; /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
+    unsigned scan_budget; /* rows one list page may examine; 0 = CJ_STORE_SCAN_BUDGET_DEFAULT */
 };
+
+/* A filter no index serves (outputModelNameContains alone) makes a list page walk rows that do
+ * not match; this many examined rows end the page early, so one query holds the loop for
+ * about a millisecond, not for the whole store. */
+#define CJ_STORE_SCAN_BUDGET_DEFAULT 10000u
 
 /* Opens or creates the store. A store written by a newer schema is refused with
  * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
@@ -145,7 +151,10 @@ enum cj_index cj_query_plan(const struct cj_query *q);
  *   {"modelCopyJobSummaries":[...],"nextToken":"..."}   (nextToken only if more rows)
  * The token is opaque, bound to the query's filters and order (not to maxResults), carries
  * the position of the last row returned and a MAC, so following it returns every job that
- * matches exactly once and in order, even while syncs write between pages.
+ * matches exactly once and in order, even while syncs write between pages. A page examines at
+ * most the store's scan_budget rows: when that runs out first, the page ends with fewer than
+ * maxResults jobs (even none) and a nextToken at the last row examined, as DynamoDB's Scan
+ * does; Bedrock's paginators follow nextToken until it is absent, so that is transparent.
  * A token that is malformed, tampered with, from another query or from another schema
  * gives -EINVAL with a message for the client in err (it begins "nextToken: "); a query
  * out of bounds (maxResults, account, name length) too, naming the parameter. On error
@@ -209,6 +218,13 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
                          void *userdata);
 /* Sequence numbers of the oldest retained and the newest event; both 0 when the log is empty. */
 int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *last_seq);
+
+/* The store's identity, which positions in its change log are relative to: 32 lower-case hex
+ * digits of a random 128-bit id made with the store (kept by migrations, new when the store is
+ * created, wiped or replaced; made at the first writable open of a store that had none). ""
+ * for a read-only open of a store that has none yet. Valid until cj_store_close. */
+#define CJ_STORE_ID_LEN 32
+const char *cj_store_id(const struct cj_store *s);
 
 /* Called after every committed write transaction that appended events (one thread: the caller's),
  * so the API can wake its watchers. One callback; NULL removes it. */

@@ -182,8 +182,12 @@ test('SSE: id/event/data framing, retry hint, resumption from Last-Event-ID over
   assert.equal(all.headers['cache-control'], 'no-store');
   await all.wait(last, 'after=0');
   assert.equal(all.retry, 2000);
+  // The id names the store and the seq: STOREID-SEQ, also in the data as "id".
+  const storeId = /^([0-9a-f]{32})-1$/.exec(all.events[0].id)?.[1];
+  assert.ok(storeId, `store id in ${all.events[0].id}`);
   all.events.slice(0, last).forEach((e, i) => {
-    assert.equal(e.id, String(i + 1));
+    assert.equal(e.id, `${storeId}-${i + 1}`);
+    assert.equal(e.data.id, e.id);
     assert.equal(e.data.seq, i + 1);
     assert.equal(e.type, e.data.type);
     assert.ok(['created', 'updated', 'removed'].includes(e.type));
@@ -192,7 +196,7 @@ test('SSE: id/event/data framing, retry hint, resumption from Last-Event-ID over
   all.close();
 
   // A reconnecting EventSource sends the id it saw last; it wins over the URL's after=0.
-  const resumed = openSse('/v1/events?after=0', { 'Last-Event-ID': String(last - 3) });
+  const resumed = openSse('/v1/events?after=0', { 'Last-Event-ID': `${storeId}-${last - 3}` });
   await resumed.wait(3, 'Last-Event-ID');
   assert.deepEqual(resumed.events.map((e) => e.data.seq), [last - 2, last - 1, last]);
 
@@ -201,15 +205,29 @@ test('SSE: id/event/data framing, retry hint, resumption from Last-Event-ID over
   assert.equal((await daemon.post('/v1/sync?wait=true')).status, 200);
   await resumed.wait(4, 'live created');
   assert.equal(resumed.events[3].type, 'created');
-  assert.equal(resumed.events[3].id, String(last + 1));
+  assert.equal(resumed.events[3].id, `${storeId}-${last + 1}`);
   resumed.close();
+
+  // A plain seq (clients from before store ids) still resumes.
+  const plain = openSse('/v1/events', { 'Last-Event-ID': String(last - 1) });
+  await plain.wait(2, 'plain Last-Event-ID');
+  assert.deepEqual(plain.events.map((e) => e.data.seq), [last, last + 1]);
+  plain.close();
+
+  // Another store's id (this one wiped or replaced since): the gap first, then the oldest.
+  const other = openSse('/v1/events', { 'Last-Event-ID': `${'0'.repeat(32)}-${last - 1}` });
+  await other.wait(2, 'another store');
+  assert.equal(other.events[0].type, 'gap');
+  assert.deepEqual(other.events[0].data, { type: 'gap', after: last - 1, firstSeq: 1 });
+  assert.equal(other.events[1].id, `${storeId}-1`);
+  other.close();
 
   // Without after or Last-Event-ID: live only, the opening block still comes at once.
   const live = openSse('/v1/events');
   await live.ready;
   await sleep(300);
   assert.equal(live.retry, 2000, 'the retry hint is sent before any event');
-  assert.equal(live.lastId, String(last + 1), 'the opening block sets the resume position');
+  assert.equal(live.lastId, `${storeId}-${last + 1}`, 'the opening block sets the resume position');
   // Heartbeats (every second here) are comments: no event is dispatched for them.
   const deadline = Date.now() + 10000;
   while (live.comments < 2 && Date.now() < deadline) await sleep(50);
@@ -236,12 +254,12 @@ test('SSE: a Last-Event-ID the log never reached is a gap event without an id, t
   assert.equal(s.events[0].type, 'gap');
   assert.equal(s.events[0].id, '', 'a gap sets no id');
   assert.deepEqual(s.events[0].data, { type: 'gap', after: last + 1000, firstSeq: 1 });
-  assert.equal(s.events[1].id, '1');
+  assert.match(s.events[1].id, /^[0-9a-f]{32}-1$/);
   s.close();
 });
 
 test('SSE: a malformed Last-Event-ID is a 400 naming the header; the Unix socket serves SSE too', async () => {
-  for (const bad of ['abc', '-1', '1.5', '18446744073709551615']) {
+  for (const bad of ['abc', '-1', '1.5', '18446744073709551615', `${'A'.repeat(32)}-1`, `${'0'.repeat(31)}-1`]) {
     const res = await tcp('GET', '/v1/events', { Accept: 'text/event-stream', 'Last-Event-ID': bad });
     assert.equal(res.status, 400, bad);
     assert.equal(res.headers['x-amzn-errortype'], 'ValidationException');

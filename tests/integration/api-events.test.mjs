@@ -130,7 +130,38 @@ test('seq survives a restart: after=the last seen seq gives only newer events', 
   await w.waitLines(2, 'after the restart');
   assert.deepEqual(w.events().map((e) => [e.seq, e.type]), [[seen + 1, 'created'], [seen + 2, 'created']]);
   assert.deepEqual(new Set(w.events().map((e) => e.job.jobArn)), new Set(added.map((j) => j.jobArn)));
+  // The id names the store and survives the restart too.
+  w.events().forEach((e) => assert.match(e.id, new RegExp(`^[0-9a-f]{32}-${e.seq}$`)));
   w.close();
+});
+
+test('a store wiped and rebuilt: resuming with the old id gets the gap line, a plain seq does not', async () => {
+  const probe = openStream(daemon.socket, '/v1/events?after=4');
+  await probe.waitLines(1, 'the old store');
+  const oldId = probe.lines[0].id;
+  probe.close();
+  assert.match(oldId, /^[0-9a-f]{32}-5$/);
+  const oldStore = oldId.slice(0, 32);
+
+  // The operator deletes the cache; the next start builds it again from AWS with new seqs.
+  assert.equal(await daemon.stop(), 0);
+  rmSync(stateDir, { recursive: true, force: true });
+  stateDir = mkdtempSync(join(tmpdir(), 'cj-api-events-'));
+  daemon = await startDaemon({ endpoint: fake.http, stateDir });
+  assert.ok(await lastSeq() > 10);
+
+  const resumed = openStream(daemon.socket, `/v1/events?after=${oldId}`);
+  await resumed.waitLines(2, 'resumed with the old store id');
+  assert.deepEqual(resumed.lines[0], { type: 'gap', after: 5, firstSeq: 1 });
+  assert.equal(resumed.lines[1].seq, 1);
+  assert.notEqual(resumed.lines[1].id.slice(0, 32), oldStore);
+  resumed.close();
+
+  // A client that sends only the seq is served as before (the id is what tells the stores apart).
+  const plain = openStream(daemon.socket, '/v1/events?after=5');
+  await plain.waitLines(1, 'plain after');
+  assert.equal(plain.lines[0].seq, 6);
+  plain.close();
 });
 
 test('errors: a bad or repeated after is a ValidationException; other methods 405', async () => {

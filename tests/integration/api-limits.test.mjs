@@ -42,27 +42,35 @@ after(async () => {
 const GET = (path) => `GET ${path} HTTP/1.1\r\nHost: x\r\n\r\n`;
 
 test('more connections than max_connections: the extra ones wait or are refused, the others keep working', async () => {
-  // MAX_CONNECTIONS keep-alive connections, each answered once
+  // MAX_CONNECTIONS keep-alive connections, each answered once: one uid may hold 3/4 of them
+  // on the Unix socket, loopback TCP (another client) the rest; max_connections counts both.
   const socks = [];
+  const share = MAX_CONNECTIONS * 3 / 4;
   for (let i = 0; i < MAX_CONNECTIONS; i++) {
-    const s = net.createConnection(daemon.socket);
+    const tcp = i >= share;
+    const s = tcp ? net.createConnection({ host: '127.0.0.1', port }) : net.createConnection(daemon.socket);
     s.data = '';
     s.on('data', (d) => { s.data += d; });
     s.on('error', () => {});
+    s.host = tcp ? `127.0.0.1:${port}` : 'x';
     socks.push(s);
-    s.write(GET('/v1/stats'));
+    s.write(GET('/v1/stats').replace('Host: x', `Host: ${s.host}`));
   }
   const deadline = Date.now() + 20000;
   while (socks.some((s) => !/\r\n\r\n\{.*\}$/s.test(s.data)) && Date.now() < deadline) await sleep(20);
   for (const s of socks) assert.equal(statusOf(Buffer.from(s.data)), 200);
 
-  // 4 more: not answered while the others hold every slot
-  const extra = Array.from({ length: 4 }, () => rawSend(daemon.socket, [GET('/v1/stats')], { timeoutMs: 1500 }));
+  // 4 more, on either listener: refused (answered and closed) while the others hold every slot
+  const extra = Array.from({ length: 4 }, (_, i) => rawSend(i % 2 ? daemon.socket : { host: '127.0.0.1', port },
+    [GET('/v1/stats').replace('Host: x', `Host: 127.0.0.1:${port}`)], { timeoutMs: 1500 }));
   const results = await Promise.all(extra);
-  for (const r of results) assert.ok(r.bytes.length === 0 || r.closed, 'an extra connection was neither refused nor kept waiting');
+  for (const r of results) {
+    assert.ok(r.bytes.length === 0 || r.closed, 'an extra connection was neither refused nor kept waiting');
+    assert.ok([null, 429, 503].includes(statusOf(r.bytes)), `an extra connection was answered ${statusOf(r.bytes)}`);
+  }
 
   // the connections in are still served
-  for (const s of socks) { s.data = ''; s.write(GET('/v1/health')); }
+  for (const s of socks) { s.data = ''; s.write(GET('/v1/health').replace('Host: x', `Host: ${s.host}`)); }
   while (socks.some((s) => !/\r\n\r\n\{.*\}$/s.test(s.data)) && Date.now() < deadline) await sleep(20);
   for (const s of socks) assert.ok([200, 503].includes(statusOf(Buffer.from(s.data))));
   for (const s of socks) s.destroy();

@@ -443,7 +443,9 @@ test('watch: streams events as they arrive, until interrupted (exit 0)', async (
   for (const output of ['json', 'table']) {
     stub.reset();
     let sent = false;
-    const res = await ctl(['watch', '--after', '5', '--output', output], {
+    // an event's id (store and seq) or its bare seq
+    const after = output === 'json' ? '5' : `${'0123456789abcdef'.repeat(2)}-5`;
+    const res = await ctl(['watch', '--after', after, '--output', output], {
       onStdout: (out, proc) => {
         if (!sent && out.split('\n').length > 2) { sent = true; proc.kill('SIGINT'); }
       },
@@ -451,7 +453,7 @@ test('watch: streams events as they arrive, until interrupted (exit 0)', async (
     assertClean(res);
     assert.equal(res.code, 0, res.stderr);
     assert.ok(sent, 'both events arrived while the stream was open');
-    assert.equal(stub.requests[0].target, '/v1/events?after=5');
+    assert.equal(stub.requests[0].target, `/v1/events?after=${after}`);
     const lines = res.stdout.trimEnd().split('\n');
     assert.equal(lines.length, 2);
     if (output === 'json') {
@@ -536,6 +538,8 @@ test('usage errors exit 64 and send nothing', async () => {
     [['get', '--output', 'csv', stub.jobs[0].jobArn], /--output must be table or json/],
     [['stats', 'now'], /unexpected argument/],
     [['watch', '--after', '-1'], /--after must be/],
+    [['watch', '--after', `${'A'.repeat(32)}-1`], /--after must be/],
+    [['watch', '--after', `${'a'.repeat(32)}-`], /--after must be/],
     [['sync', '--force'], /unknown option '--force'/],
   ];
   for (const [args, message] of cases) {

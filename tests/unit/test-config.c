@@ -324,6 +324,18 @@ static void test_environment_fallbacks(void **state)
     assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), -EINVAL);
     assert_non_null(strstr(err, "endpoint from the environment"));
     cj_settings_done(&s);
+    /* Plain http:// crosses a network only in the tests' imagination: loopback only. */
+    setenv("AWS_ENDPOINT_URL_BEDROCK", "http://10.1.2.3:8080", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "plain http:// only for a loopback address"));
+    cj_settings_done(&s);
+    unsetenv("AWS_ENDPOINT_URL_BEDROCK");
+    setenv("AWS_ENDPOINT_URL", "http://bedrock.us-east-1.amazonaws.com", 1);
+    assert_int_equal(load("", &s, err, sizeof(err)), 0);
+    assert_int_equal(cj_settings_resolve(&s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "plain http://"));
+    cj_settings_done(&s);
     unsetenv("AWS_ENDPOINT_URL_BEDROCK");
     unsetenv("AWS_ENDPOINT_URL");
 
@@ -461,6 +473,10 @@ static void test_endpoint_url(void **state)
     check_endpoint("https://127.0.0.1:80", "https://127.0.0.1:80", "127.0.0.1:80", true);
     check_endpoint("http://[::1]:9000/", "http://[::1]:9000", "[::1]:9000", false);
     check_endpoint("http://localhost:65535", "http://localhost:65535", "localhost:65535", false);
+    check_endpoint("http://127.200.3.4", "http://127.200.3.4", "127.200.3.4", false);
+    check_endpoint("http://[::ffff:127.0.0.1]:1", "http://[::ffff:127.0.0.1]:1",
+                   "[::ffff:127.0.0.1]:1", false);
+    check_endpoint("https://10.1.2.3:8443", "https://10.1.2.3:8443", "10.1.2.3:8443", true);
 
     char longest[CJ_ENDPOINT_URL_MAX + 2];
     memset(longest, 'a', sizeof(longest) - 1);
@@ -495,6 +511,15 @@ static void test_endpoint_url(void **state)
         {"http://127.0.0.1//a", "without path"},
         {"http://127.0.0.1 /", "without path"},
         {"http://127.0.0.1\t", "without path"},
+        /* Plain http:// to anything but loopback: credentials and answers in clear text. */
+        {"http://bedrock.us-east-1.amazonaws.com", "plain http:// only for a loopback address"},
+        {"http://10.0.0.1:8080", "plain http:// only"},
+        {"http://128.0.0.1", "plain http:// only"},
+        {"http://[::2]", "plain http:// only"},
+        {"http://[::ffff:10.0.0.1]", "plain http:// only"},
+        {"http://127.0.0.1.evil.example", "plain http:// only"},
+        {"http://localhost.evil.example", "plain http:// only"},
+        {"http://169.254.169.254", "plain http:// only"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct cj_endpoint e = {0};
@@ -506,11 +531,26 @@ static void test_endpoint_url(void **state)
     }
     assert_int_equal(cj_endpoint_parse_url(NULL, &(struct cj_endpoint){0}, longest, 8), -EINVAL);
 
+    /* The instance metadata service is plain http:// on a link-local address by design. */
+    struct cj_endpoint md = {0};
+    char why[128] = "";
+    assert_int_equal(
+        cj_endpoint_parse_metadata_url("http://169.254.169.254", &md, why, sizeof(why)), 0);
+    assert_string_equal(md.origin, "http://169.254.169.254");
+    cj_endpoint_done(&md);
+    assert_int_equal(
+        cj_endpoint_parse_metadata_url("http://[fd00:ec2::254]/", &md, why, sizeof(why)), 0);
+    cj_endpoint_done(&md);
+    assert_int_equal(cj_endpoint_parse_metadata_url("http://x/y", &md, why, sizeof(why)), -EINVAL);
+
     /* The config stores the normal form. */
     struct cj_settings s;
     char err[256] = "";
     assert_int_equal(load("[aws]\nendpoint = https://localhost:443//\n", &s, err, sizeof(err)), 0);
     assert_string_equal(s.aws.endpoint, "https://localhost");
+    cj_settings_done(&s);
+    assert_int_equal(load("[aws]\nendpoint = http://192.0.2.1\n", &s, err, sizeof(err)), -EINVAL);
+    assert_non_null(strstr(err, "plain http:// only"));
     cj_settings_done(&s);
 }
 

@@ -460,7 +460,7 @@ static void test_job_arns(void **state)
         JOB1_ARN,
         "arn:aws-cn:bedrock:cn-north-1:123456789012:model-copy-job/000000000000",
         "arn:aws-iso-b:bedrock:us-isob-east-1:123456789012:model-copy-job/abcdefabcdef",
-        "arn:aws-x.y/z:bedrock:a:123456789012:model-copy-job/abcdefabcdef", /* -[^:]+ */
+        "arn:aws-iso-f:bedrock:a:123456789012:model-copy-job/abcdefabcdef", /* -[a-z-]+ */
         "arn:aws:bedrock:abcdefghij0123456789:123456789012:model-copy-job/abcdefabcdef",
         "arn:aws:bedrock:-:123456789012:model-copy-job/abcdefabcdef",
     };
@@ -477,6 +477,7 @@ static void test_job_arns(void **state)
         "arn:aws:bedrock:us-east-1::model-copy-job/abcdefgh1234",
         "arn:azure:bedrock:us-east-1:123456789012:model-copy-job/abcdefgh1234", /* partition */
         "arn:aws-:bedrock:us-east-1:123456789012:model-copy-job/abcdefgh1234",
+        "arn:aws-x.y/z:bedrock:a:123456789012:model-copy-job/abcdefabcdef", /* [a-z-] only */
         "arn:awsx:bedrock:us-east-1:123456789012:model-copy-job/abcdefgh1234",
         "ARN:aws:bedrock:us-east-1:123456789012:model-copy-job/abcdefgh1234",
         "arn:aws:sagemaker:us-east-1:123456789012:model-copy-job/abcdefgh1234", /* service */

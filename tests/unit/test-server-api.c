@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <systemd/sd-event.h>
 #include <time.h>
 #include <unistd.h>
@@ -129,6 +131,13 @@ static void client_open_addr(struct client *c, const struct sockaddr *sa, sockle
     assert_true(c->fd >= 0);
     assert_int_equal(connect(c->fd, sa, len), 0);
     assert_int_equal(fcntl(c->fd, F_SETFL, O_NONBLOCK), 0);
+}
+
+static void client_open_tcp(struct client *c, unsigned short port)
+{
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons(port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    client_open_addr(c, (struct sockaddr *)&sa, sizeof(sa));
 }
 
 static void client_open(struct server_fixture *f, struct client *c)
@@ -450,6 +459,9 @@ static void expect_event(struct server_fixture *f, json_t *line, uint64_t seq, c
 
     job_arn(job, arn, sizeof(arn));
     assert_int_equal(json_integer_value(json_object_get(line, "seq")), seq);
+    char id[64];
+    snprintf(id, sizeof(id), "%s-%" PRIu64, cj_store_id(f->store), seq);
+    assert_string_equal(json_string_value(json_object_get(line, "id")), id);
     assert_string_equal(json_string_value(json_object_get(line, "type")), type);
     json_t *j = json_object_get(line, "job");
     assert_true(json_is_object(j));
@@ -541,6 +553,7 @@ static void test_events_gaps(void **state)
 {
     struct server_fixture f;
     struct watcher w;
+    json_t *lines;
 
     fx_start(&f, 5, 16);
     for (size_t i = 0; i < 12; i++)
@@ -561,7 +574,7 @@ static void test_events_gaps(void **state)
     for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
         size_t n_events = 12 - cases[k].first_seq + 1;
         watch(&f, &w, cases[k].target);
-        json_t *lines = expect_lines(&f, &w, n_events + cases[k].gap);
+        lines = expect_lines(&f, &w, n_events + cases[k].gap);
         assert_int_equal(json_array_size(lines), n_events + cases[k].gap);
         size_t at = 0;
         if (cases[k].gap)
@@ -573,6 +586,24 @@ static void test_events_gaps(void **state)
         client_close(&w.c);
     }
 
+    /* A position names its store: this store's id resumes as a plain seq does, another's
+     * (a store wiped or replaced since) gets the gap line first, then the oldest event. */
+    char target[128];
+    assert_int_equal(strlen(cj_store_id(f.store)), 32);
+    snprintf(target, sizeof(target), "/v1/events?after=%s-10", cj_store_id(f.store));
+    watch(&f, &w, target);
+    lines = expect_lines(&f, &w, 2);
+    expect_event(&f, json_array_get(lines, 0), 11, "created", 10);
+    json_decref(lines);
+    client_close(&w.c);
+    watch(&f, &w, "/v1/events?after=00000000000000000000000000000000-10");
+    lines = expect_lines(&f, &w, 6);
+    expect_gap(json_array_get(lines, 0), 10, 8);
+    for (size_t i = 0; i < 5; i++)
+        expect_event(&f, json_array_get(lines, 1 + i), 8 + i, "created", 7 + i);
+    json_decref(lines);
+    client_close(&w.c);
+
     /* a watcher at the newest event, then the log moves on by more than it keeps while the
      * watcher is not served (no loop run): it is told about the gap */
     watch(&f, &w, "/v1/events?after=12");
@@ -580,7 +611,7 @@ static void test_events_gaps(void **state)
         fx_run(&f);
     for (size_t i = 12; i < 22; i++)
         put_job(&f, i, 0, 0); /* 13..22; the log keeps 18..22 */
-    json_t *lines = expect_lines(&f, &w, 1);
+    lines = expect_lines(&f, &w, 1);
     if (json_integer_value(json_object_get(json_array_get(lines, 0), "seq")) == 13) {
         /* the server read 13 before the trim reached it: no gap to report, all in order */
         json_decref(lines);
@@ -697,14 +728,25 @@ static void test_events_watcher_limit_and_stop(void **state)
     struct server_fixture f;
     struct watcher w[6];
     struct parsed p = {0};
+    char spec[64];
+    unsigned short port = free_port();
 
-    /* The heartbeat is what notices a watcher that went away while nothing happened. */
-    fx_test.heartbeat_s = 1;
-    fx_start(&f, 0, 8); /* 8 connections: at most 6 watchers */
-    fx_test = (struct cj_test_settings){0};
+    /* 8 connections: at most 6 watchers, and 6 for one peer. Five watchers from this uid on
+     * the Unix socket and one from loopback TCP fill the watchers, leaving the uid room. */
+    snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
+    assert_int_equal(fx_start_tcp(&f, 0, 8, spec, false), 0);
     put_job(&f, 1, 0, 0);
     for (size_t i = 0; i < ELEMENTSOF(w); i++) {
-        watch(&f, &w[i], "/v1/events?after=0");
+        if (i < 5)
+            watch(&f, &w[i], "/v1/events?after=0");
+        else {
+            memset(&w[i], 0, sizeof(w[i]));
+            client_open_tcp(&w[i].c, port);
+            char req[128];
+            snprintf(req, sizeof(req),
+                     "GET /v1/events?after=0 HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n", port);
+            assert_true(client_send(&f, &w[i].c, req));
+        }
         json_decref(expect_lines(&f, &w[i], 1));
     }
     expect_error(&f, "GET", "/v1/events", 429, "ThrottlingException", "watchers");
@@ -712,7 +754,7 @@ static void test_events_watcher_limit_and_stop(void **state)
     assert_int_equal(p.status, 503); /* never synced: "starting" */
     parsed_done(&p);
 
-    /* one leaves: room for another (once the heartbeat finds it gone) */
+    /* one leaves: room for another (its hang-up is noticed while it is suspended) */
     client_close(&w[0].c);
     int64_t deadline = mono_ns() + WAIT_NS;
     for (;;) {
@@ -736,6 +778,47 @@ static void test_events_watcher_limit_and_stop(void **state)
         assert_true(w[i].c.closed || has_text(&w[i].c, "\r\n0\r\n\r\n"));
         client_close(&w[i].c);
     }
+    server_fixture_close(&f);
+}
+
+/* Streams opened and dropped while they wait for events free their connection at once, not
+ * at the next heartbeat (an hour here): 200 of them through 8 connections, then a request. */
+static void test_events_abandoned(void **state)
+{
+    struct server_fixture f;
+    struct watcher w;
+    struct parsed p = {0};
+
+    fx_test.heartbeat_s = 3600;
+    fx_start(&f, 0, 8);
+    fx_test = (struct cj_test_settings){0};
+    put_job(&f, 1, 0, 0);
+    /* An idle connection older than the streams (MHD looks at closed connections behind it
+     * only when asked to). */
+    struct client idle;
+    client_open(&f, &idle);
+    fx_run(&f);
+    for (int i = 0; i < 200; i++) {
+        /* nothing to send: suspended at once; half of them ask to close after the answer */
+        memset(&w, 0, sizeof(w));
+        client_open(&f, &w.c);
+        assert_true(client_send(&f, &w.c,
+                                i % 2 ? "GET /v1/events?after=1 HTTP/1.1\r\nHost: localhost\r\n\r\n"
+                                      : "GET /v1/events?after=1 HTTP/1.1\r\nHost: localhost\r\n"
+                                        "Connection: close\r\n\r\n"));
+        if (!client_wait_for(&f, &w.c, has_head, NULL, 5 * CJ_NSEC_PER_SEC))
+            fail_msg("stream %d: no answer: the dropped ones still hold the connections", i);
+        assert_true(parse_response(&w.c, &p));
+        if (p.status != 200)
+            fail_msg("stream %d: %d: %s", i, p.status, p.body.data);
+        parsed_done(&p);
+        client_close(&w.c);
+        fx_run(&f);
+    }
+    do_request(&f, "GET", "/v1/stats", &p);
+    assert_int_equal(p.status, 200);
+    parsed_done(&p);
+    client_close(&idle);
     server_fixture_close(&f);
 }
 
@@ -1026,14 +1109,35 @@ static void test_idle_timeout(void **state)
 
 /* More connections than max_connections: the extra ones are refused or wait; the ones in
  * keep being served. */
+static bool refused_with(struct server_fixture *f, struct client *c, int status, const char *type)
+{
+    struct parsed p = {0};
+    char value[128];
+
+    if (!client_wait_for(f, c, is_closed, NULL, WAIT_NS) || !parse_response(c, &p))
+        return false;
+    bool ok = p.status == status && find_header(&p, "x-amzn-ErrorType", value, sizeof(value)) &&
+              strcmp(value, type) == 0;
+    parsed_done(&p);
+    return ok;
+}
+
+/* max_connections counts over every listener; one peer (here this uid on the Unix socket)
+ * holds at most 3/4 of them; loopback TCP is another peer. Refused connections are answered
+ * in Bedrock's shape and closed. */
 static void test_max_connections(void **state)
 {
     struct server_fixture f;
-    struct client in[4], extra[3];
+    struct client in[3], extra[2], tcp[2];
     struct parsed p = {0};
     const char *req = "GET /v1/stats HTTP/1.1\r\nHost: x\r\n\r\n";
+    char spec[64], tcp_req[128];
+    unsigned short port = free_port();
 
-    fx_start(&f, 0, 4);
+    snprintf(spec, sizeof(spec), "127.0.0.1:%u", port);
+    snprintf(tcp_req, sizeof(tcp_req), "GET /v1/stats HTTP/1.1\r\nHost: 127.0.0.1:%u\r\n\r\n",
+             port);
+    assert_int_equal(fx_start_tcp(&f, 0, 4, spec, false), 0);
     for (size_t i = 0; i < ELEMENTSOF(in); i++) {
         client_open(&f, &in[i]);
         assert_true(client_send(&f, &in[i], req));
@@ -1043,19 +1147,25 @@ static void test_max_connections(void **state)
         parsed_done(&p);
         cj_buf_reset(&in[i].in);
     }
+    /* this uid holds its 3 of 4 */
     for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
         client_open(&f, &extra[i]);
-        (void)client_send(&f, &extra[i], req); /* may fail: refused */
+        assert_true(refused_with(&f, &extra[i], 429, "ThrottlingException"));
     }
-    for (int i = 0; i < 50; i++)
-        fx_run(&f);
-    for (size_t i = 0; i < ELEMENTSOF(extra); i++) {
-        client_read(&extra[i]);
-        /* refused (closed) or waiting (nothing yet): never answered beyond the limit */
-        assert_true(extra[i].closed || extra[i].in.len == 0);
-    }
+    /* loopback TCP is another peer: the fourth connection */
+    client_open_tcp(&tcp[0], port);
+    assert_true(client_send(&f, &tcp[0], tcp_req));
+    assert_true(client_wait_for(&f, &tcp[0], response_complete, NULL, WAIT_NS));
+    assert_true(parse_response(&tcp[0], &p));
+    assert_int_equal(p.status, 200);
+    parsed_done(&p);
+    /* and the server is full, over both listeners */
+    client_open_tcp(&tcp[1], port);
+    assert_true(refused_with(&f, &tcp[1], 503, "ServiceUnavailableException"));
+
     /* the connections in are still served */
     for (size_t i = 0; i < ELEMENTSOF(in); i++) {
+        cj_buf_reset(&in[i].in);
         assert_true(client_send(&f, &in[i], req));
         assert_true(client_wait_for(&f, &in[i], response_complete, NULL, WAIT_NS));
         assert_true(parse_response(&in[i], &p));
@@ -1082,6 +1192,75 @@ static void test_max_connections(void **state)
     }
     for (size_t i = 0; i < ELEMENTSOF(extra); i++)
         client_close(&extra[i]);
+    for (size_t i = 0; i < ELEMENTSOF(tcp); i++)
+        client_close(&tcp[i]);
+    server_fixture_close(&f);
+}
+
+/* One uid cannot take every connection: another user's process (uid 65534, forked and
+ * setuid, so root only) holds all it may of 4, and root's requests still get through. */
+static void test_peer_share_uid(void **state)
+{
+    struct server_fixture f;
+    struct parsed p = {0};
+    int ready[2], done[2];
+
+    if (geteuid() != 0) {
+        print_message("not root: the per-uid share needs a second uid; skipped\n");
+        skip();
+    }
+    server_fixture_open(&f, tmpdir, "api.sock", 0);
+    f.settings.server.socket_mode = 0666;
+    f.settings.server.max_connections = 4;
+    assert_int_equal(server_fixture_serve(&f), 0);
+    assert_int_equal(chmod(tmpdir, 0711), 0);
+    assert_int_equal(chmod(f.dir, 0711), 0);
+    assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+    assert_int_equal(pipe2(done, O_CLOEXEC), 0);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* The other user: connects four times, sends nothing, waits to be told to go. */
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        size_t len = strlen(f.socket_path);
+        if (len >= sizeof(sa.sun_path))
+            _exit(1);
+        memcpy(sa.sun_path, f.socket_path, len + 1);
+        if (setgroups(0, NULL) < 0 || setgid(65534) < 0 || setuid(65534) < 0)
+            _exit(2);
+        for (int i = 0; i < 4; i++) {
+            int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+            if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+                _exit(3);
+        }
+        char c = 'r';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(4);
+        (void)read(done[0], &c, 1);
+        _exit(0);
+    }
+    close(ready[1]);
+    close(done[0]);
+    char c = 0;
+    assert_int_equal(read(ready[0], &c, 1), 1);
+    /* The server accepts them: 3 held, 1 refused. */
+    for (int i = 0; i < 20; i++)
+        assert_true(sd_event_run(f.event, 20 * 1000) >= 0);
+
+    for (int i = 0; i < 2; i++) {
+        do_request(&f, "GET", "/v1/stats", &p);
+        assert_int_equal(p.status, 200);
+        parsed_done(&p);
+    }
+    c = 'x';
+    assert_int_equal(write(done[1], &c, 1), 1);
+    int status = 0;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    close(ready[0]);
+    close(done[1]);
+    assert_int_equal(chmod(tmpdir, 0700), 0);
     server_fixture_close(&f);
 }
 
@@ -1222,11 +1401,13 @@ int main(void)
         cmocka_unit_test(test_events_errors),
         cmocka_unit_test(test_events_stuck_watcher),
         cmocka_unit_test(test_events_watcher_limit_and_stop),
+        cmocka_unit_test(test_events_abandoned),
         cmocka_unit_test(test_events_heartbeat),
         cmocka_unit_test(test_metrics),
         cmocka_unit_test(test_request_deadline),
         cmocka_unit_test(test_idle_timeout),
         cmocka_unit_test(test_max_connections),
+        cmocka_unit_test(test_peer_share_uid),
         cmocka_unit_test(test_oversized_request),
         cmocka_unit_test(test_tcp_remote_opt_in),
     };

@@ -607,12 +607,36 @@ static void test_errors(void **state)
     expect_request_error(f, "POST", "/v1/sync?wait=true", 503, "ServiceUnavailableException", NULL);
     expect_request_error(f, "POST", "/v1/sync?full=maybe", 400, "ValidationException", "full");
 
-    /* too many parameters, a long URL: answered, not crashed */
+    /* Unknown keys are ignored and take no room; a known one repeated is refused. */
     struct cj_buf many = {0};
     assert_int_equal(cj_buf_append_str(&many, "/model-copy-jobs?"), 0);
     for (int i = 0; i < 200; i++)
         assert_int_equal(cj_buf_printf(&many, "k%d=v&", i), 0);
-    expect_request_error(f, "GET", many.data, 400, "ValidationException", "too many");
+    assert_int_equal(cj_buf_append_str(&many, "maxResults=1"), 0);
+    request(f, "GET", many.data, &r);
+    assert_int_equal(r.status, 200);
+    response_done(&r);
+    cj_buf_reset(&many);
+    assert_int_equal(cj_buf_append_str(&many, "/model-copy-jobs?"), 0);
+    for (int i = 0; i < 200; i++)
+        assert_int_equal(cj_buf_append_str(&many, "maxResults=1&"), 0);
+    expect_request_error(f, "GET", many.data, 400, "ValidationException", NULL);
+
+    /* %00 would cut a value, a key or the path short: refused, never read as the prefix. */
+    static const char *const nul_paths[] = {
+        "/model-copy-jobs?statusEquals=Failed%00x",
+        "/model-copy-jobs?maxResults%00junk=1",
+        "/model-copy-jobs?unknown=a%00",
+        "/v1/stats%00junk",
+        "/v1/stats%00",
+        "/model-copy-jobs/arn:aws:bedrock:us-east-1:123456789012:model-copy-job/abcdefabcdef%00x",
+        "/v1/events?after=0%00x",
+    };
+    for (size_t i = 0; i < sizeof(nul_paths) / sizeof(nul_paths[0]); i++)
+        expect_request_error(f, "GET", nul_paths[i], 400, "ValidationException", "%00");
+    /* A literal "%00" (encoded as %2500) is only text. */
+    expect_request_error(f, "GET", "/model-copy-jobs?statusEquals=%2500", 400,
+                         "ValidationException", "statusEquals");
     cj_buf_reset(&many);
     assert_int_equal(cj_buf_append_str(&many, "/model-copy-jobs?x="), 0);
     for (int i = 0; i < 100000; i++)
@@ -625,6 +649,34 @@ static void test_errors(void **state)
     assert_true(r.status >= 400 && r.status < 500);
     response_done(&r);
     free(url);
+
+    /* Echoed input: the body stays valid UTF-8 (jansson refuses anything else), invalid bytes
+     * shown as U+FFFD, a long message cut between two characters. */
+    request(f, "GET", "/%FF%FEx", &r);
+    expect_error(&r, 404, "ResourceNotFoundException", "/\xef\xbf\xbd\xef\xbf\xbdx");
+    response_done(&r);
+    request(f, "GET",
+            "/model-copy-jobs/arn:aws-%FF%FE:bedrock:us-east-1:123456789012:"
+            "model-copy-job/abcdefabcdef",
+            &r);
+    expect_error(&r, 400, "ValidationException", "jobArn");
+    response_done(&r);
+    for (size_t lead = 0; lead < 3; lead++) {
+        cj_buf_reset(&many);
+        assert_int_equal(cj_buf_append_str(&many, "/"), 0);
+        for (size_t i = 0; i < lead; i++)
+            assert_int_equal(cj_buf_append_char(&many, 'x'), 0);
+        for (int i = 0; i < 700; i++) /* U+20AC, three bytes: some cut lands inside one */
+            assert_int_equal(cj_buf_append_str(&many, "%E2%82%AC"), 0);
+        request(f, "GET", many.data, &r);
+        expect_error(&r, 404, "ResourceNotFoundException", "...");
+        json_t *j = body_json(&r);
+        const char *msg = json_string_value(json_object_get(j, "message"));
+        assert_true(strlen(msg) <= 1024 && strlen(msg) > 900);
+        assert_int_equal(strcmp(msg + strlen(msg) - 6, "\xe2\x82\xac..."), 0);
+        json_decref(j);
+        response_done(&r);
+    }
     cj_buf_free(&many);
 
     /* still serving after all that */

@@ -36,20 +36,34 @@ static void test_accepts(void **state)
     assert_false(api_sse_accepts("application/json;x=text/event-stream"));
 }
 
+#define SID "0123456789abcdef0123456789abcdef"
+
 static void expect_id(const char *v, uint64_t want)
 {
-    uint64_t got = 12345;
+    struct api_event_pos got = {.seq = 12345};
     if (api_sse_parse_last_event_id(v, &got) != 0)
         fail_msg("Last-Event-ID '%s' refused", v);
-    assert_int_equal(got, want);
+    assert_int_equal(got.seq, want);
+    assert_false(got.has_store);
+}
+
+static void expect_store_id(const char *v, const char *store, uint64_t want)
+{
+    struct api_event_pos got = {.seq = 12345};
+    if (api_sse_parse_last_event_id(v, &got) != 0)
+        fail_msg("Last-Event-ID '%s' refused", v);
+    assert_int_equal(got.seq, want);
+    assert_true(got.has_store);
+    assert_string_equal(got.store, store);
 }
 
 static void expect_bad_id(const char *v)
 {
-    uint64_t got = 12345;
+    struct api_event_pos got = {.seq = 12345};
     if (api_sse_parse_last_event_id(v, &got) != -EINVAL)
         fail_msg("Last-Event-ID '%s' accepted", v);
-    assert_int_equal(got, 12345); /* untouched */
+    assert_int_equal(got.seq, 12345); /* untouched */
+    assert_false(got.has_store);
 }
 
 static void test_last_event_id(void **state)
@@ -76,13 +90,37 @@ static void test_last_event_id(void **state)
     expect_bad_id("99999999999999999999");
     expect_bad_id("000000000000000000001"); /* 21 digits */
     assert_int_equal(api_sse_parse_last_event_id("1", NULL), -EINVAL);
+
+    /* STOREID-SEQ: exactly 32 lower-case hex digits, a '-', the seq. */
+    expect_store_id(SID "-0", SID, 0);
+    expect_store_id(" " SID "-42 ", SID, 42);
+    expect_store_id(SID "-18446744073709551614", SID, UINT64_MAX - 1);
+    expect_bad_id(SID "-");
+    expect_bad_id(SID);
+    expect_bad_id(SID "-18446744073709551615");
+    expect_bad_id(SID "--1");
+    expect_bad_id(SID "- 1");
+    expect_bad_id("0123456789ABCDEF0123456789abcdef-1");  /* upper case */
+    expect_bad_id("0123456789abcdef0123456789abcde-1");   /* 31 digits */
+    expect_bad_id("0123456789abcdef0123456789abcdef0-1"); /* 33 */
+    expect_bad_id("0123456789abcdef0123456789abcdeg-1");
+    expect_bad_id("-1" SID);
+
+    /* ?after= takes the same forms, without spaces. */
+    struct api_event_pos p = {0};
+    assert_int_equal(api_event_pos_parse(SID "-7", false, &p), 0);
+    assert_true(p.has_store && p.seq == 7);
+    assert_int_equal(api_event_pos_parse("7", false, &p), 0);
+    assert_true(!p.has_store && p.seq == 7);
+    assert_int_equal(api_event_pos_parse(" 7", false, &p), -EINVAL);
+    assert_int_equal(api_event_pos_parse(SID "-7 ", false, &p), -EINVAL);
 }
 
 /* The event-stream parser of the HTML standard, for the fields this feed uses: the
  * dispatched events of a buffer, as "type|id|data" lines (id as last set). */
 static void sse_parse(const char *in, char *out, size_t outsz, unsigned *retry)
 {
-    char type[64] = "", data[4096] = "", id[32] = "";
+    char type[64] = "", data[4096] = "", id[64] = "";
     bool have_data = false;
     size_t used = 0;
 
@@ -138,39 +176,41 @@ static void test_framing(void **state)
     char out[8192];
     unsigned retry = 0;
 
-    assert_int_equal(api_sse_append_open(&b, 6, false), 0);
+    assert_int_equal(api_sse_append_open(&b, SID, 6, false), 0);
     static const char job1[] = "{\"jobArn\":\"arn:a\",\"status\":\"InProgress\"}";
-    assert_int_equal(api_sse_append_event(&b, 7, "created", job1, strlen(job1)), 0);
+    assert_int_equal(api_sse_append_event(&b, SID, 7, "created", job1, strlen(job1)), 0);
     assert_int_equal(api_sse_append_heartbeat(&b), 0);
     assert_int_equal(api_sse_append_gap(&b, 7, 12), 0);
     /* A raw newline outside strings must not split the data line. */
     static const char job2[] = "{\"jobArn\":\"arn:b\",\n\"status\":\r\"Failed\"}";
-    assert_int_equal(api_sse_append_event(&b, 12, "updated", job2, strlen(job2)), 0);
-    assert_int_equal(api_sse_append_event(&b, 13, "removed", "{}", 2), 0);
+    assert_int_equal(api_sse_append_event(&b, SID, 12, "updated", job2, strlen(job2)), 0);
+    assert_int_equal(api_sse_append_event(&b, "", 13, "removed", "{}", 2), 0);
 
     assert_string_equal(b.data,
                         "retry: 2000\n\n"
-                        "id: 7\nevent: created\n"
-                        "data: {\"seq\":7,\"type\":\"created\",\"job\":{\"jobArn\":\"arn:a\","
-                        "\"status\":\"InProgress\"}}\n\n"
+                        "id: " SID "-7\nevent: created\n"
+                        "data: {\"seq\":7,\"id\":\"" SID "-7\",\"type\":\"created\",\"job\":"
+                        "{\"jobArn\":\"arn:a\",\"status\":\"InProgress\"}}\n\n"
                         ": heartbeat\n\n"
                         "event: gap\ndata: {\"type\":\"gap\",\"after\":7,\"firstSeq\":12}\n\n"
-                        "id: 12\nevent: updated\n"
-                        "data: {\"seq\":12,\"type\":\"updated\",\"job\":{\"jobArn\":\"arn:b\", "
-                        "\"status\": \"Failed\"}}\n\n"
+                        "id: " SID "-12\nevent: updated\n"
+                        "data: {\"seq\":12,\"id\":\"" SID "-12\",\"type\":\"updated\",\"job\":"
+                        "{\"jobArn\":\"arn:b\", \"status\": \"Failed\"}}\n\n"
                         "id: 13\nevent: removed\n"
-                        "data: {\"seq\":13,\"type\":\"removed\",\"job\":{}}\n\n");
+                        "data: {\"seq\":13,\"id\":\"13\",\"type\":\"removed\",\"job\":{}}\n\n");
 
     sse_parse(b.data, out, sizeof(out), &retry);
     assert_int_equal(retry, CJ_SSE_RETRY_MS);
     /* The gap carries no id: Last-Event-ID stays 7 until event 12 arrives. */
     assert_string_equal(out,
-                        "created|7|{\"seq\":7,\"type\":\"created\",\"job\":{\"jobArn\":\"arn:a\","
+                        "created|" SID "-7|{\"seq\":7,\"id\":\"" SID
+                        "-7\",\"type\":\"created\",\"job\":{\"jobArn\":\"arn:a\","
                         "\"status\":\"InProgress\"}}\n"
-                        "gap|7|{\"type\":\"gap\",\"after\":7,\"firstSeq\":12}\n"
-                        "updated|12|{\"seq\":12,\"type\":\"updated\",\"job\":{\"jobArn\":"
+                        "gap|" SID "-7|{\"type\":\"gap\",\"after\":7,\"firstSeq\":12}\n"
+                        "updated|" SID "-12|{\"seq\":12,\"id\":\"" SID
+                        "-12\",\"type\":\"updated\",\"job\":{\"jobArn\":"
                         "\"arn:b\", \"status\": \"Failed\"}}\n"
-                        "removed|13|{\"seq\":13,\"type\":\"removed\",\"job\":{}}\n");
+                        "removed|13|{\"seq\":13,\"id\":\"13\",\"type\":\"removed\",\"job\":{}}\n");
     cj_buf_free(&b);
 }
 
@@ -180,12 +220,13 @@ static void test_open_sets_id(void **state)
 {
     (void)state;
     struct cj_buf b = {0};
-    uint64_t seq = 0;
+    struct api_event_pos pos = {0};
 
-    assert_int_equal(api_sse_append_open(&b, 41, true), 0);
-    assert_string_equal(b.data, "retry: 2000\nid: 41\n\n");
-    assert_int_equal(api_sse_parse_last_event_id("41", &seq), 0);
-    assert_int_equal(seq, 41);
+    assert_int_equal(api_sse_append_open(&b, SID, 41, true), 0);
+    assert_string_equal(b.data, "retry: 2000\nid: " SID "-41\n\n");
+    assert_int_equal(api_sse_parse_last_event_id(SID "-41", &pos), 0);
+    assert_int_equal(pos.seq, 41);
+    assert_string_equal(pos.store, SID);
     char out[256];
     unsigned retry = 0;
     sse_parse(b.data, out, sizeof(out), &retry);
@@ -200,15 +241,17 @@ static void test_resume_roundtrip(void **state)
     struct cj_buf b = {0};
     char out[1024];
     unsigned retry = 0;
-    uint64_t seq = 0;
+    struct api_event_pos pos = {0};
 
-    assert_int_equal(api_sse_append_event(&b, UINT64_MAX - 1, "created", "{}", 2), 0);
+    assert_int_equal(api_sse_append_event(&b, SID, UINT64_MAX - 1, "created", "{}", 2), 0);
     sse_parse(b.data, out, sizeof(out), &retry);
     const char *id = strchr(out, '|') + 1;
-    char idbuf[32];
+    char idbuf[64];
     snprintf(idbuf, sizeof(idbuf), "%.*s", (int)strcspn(id, "|"), id);
-    assert_int_equal(api_sse_parse_last_event_id(idbuf, &seq), 0);
-    assert_int_equal(seq, UINT64_MAX - 1);
+    assert_int_equal(api_sse_parse_last_event_id(idbuf, &pos), 0);
+    assert_int_equal(pos.seq, UINT64_MAX - 1);
+    assert_true(pos.has_store);
+    assert_string_equal(pos.store, SID);
     cj_buf_free(&b);
 }
 

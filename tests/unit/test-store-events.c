@@ -552,6 +552,58 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     remove_tree(dir);
 }
 
+/* The store's id: 32 hex digits, kept across opens, made for a store from before ids (at the
+ * first writable open), new for another store and after a wipe. */
+static void test_store_id(void **state)
+{
+    char *dir = make_tmpdir(), *other_dir = make_tmpdir();
+    char id[CJ_STORE_ID_LEN + 1], lazy[CJ_STORE_ID_LEN + 1];
+    struct raw r;
+
+    struct cj_store *s = open_events(dir, 0, 0, 64 * MIB);
+    snprintf(id, sizeof(id), "%s", cj_store_id(s));
+    assert_int_equal(strlen(id), CJ_STORE_ID_LEN);
+    assert_int_equal(strspn(id, "0123456789abcdef"), CJ_STORE_ID_LEN);
+    put_range(s, 0, 3, 0);
+    cj_store_close(s);
+    s = open_events(dir, 0, 0, 64 * MIB);
+    assert_string_equal(cj_store_id(s), id);
+    cj_store_close(s);
+
+    struct cj_store *o = open_events(other_dir, 0, 0, 64 * MIB);
+    assert_string_not_equal(cj_store_id(o), id);
+    cj_store_close(o);
+
+    /* A store from before ids: read-only shows none, the daemon's open makes one for good. */
+    MDB_dbi meta = raw_open(&r, dir, STORE_DB_META);
+    meta_put_raw(&r, meta, META_STORE_ID, NULL, 0);
+    raw_close(&r);
+    struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_string_equal(cj_store_id(s), "");
+    cj_store_close(s);
+    s = open_events(dir, 0, 0, 64 * MIB);
+    snprintf(lazy, sizeof(lazy), "%s", cj_store_id(s));
+    assert_int_equal(strlen(lazy), CJ_STORE_ID_LEN);
+    assert_string_not_equal(lazy, id);
+    expect_bounds(s, 1, 3); /* the log is untouched */
+    cj_store_close(s);
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_string_equal(cj_store_id(s), lazy);
+    cj_store_close(s);
+
+    /* Wiped for a rebuild: another store as far as clients can tell. */
+    meta = raw_open(&r, dir, STORE_DB_META);
+    meta_put_raw(&r, meta, META_SCHEMA_VERSION, NULL, 0);
+    raw_close(&r);
+    s = open_events(dir, 0, 0, 64 * MIB);
+    assert_int_equal(strlen(cj_store_id(s)), CJ_STORE_ID_LEN);
+    assert_string_not_equal(cj_store_id(s), lazy);
+    cj_store_close(s);
+    remove_tree(dir);
+    remove_tree(other_dir);
+}
+
 static void test_verify_detects_log_damage(void **state)
 {
     char *dir = make_tmpdir();
@@ -833,6 +885,7 @@ int main(void)
         cmocka_unit_test(test_change_callback),
         cmocka_unit_test(test_no_events_from_aborted_transactions),
         cmocka_unit_test(test_schema_migration_and_wipe_keep_the_sequence),
+        cmocka_unit_test(test_store_id),
         cmocka_unit_test(test_verify_detects_log_damage),
         cmocka_unit_test(test_verify_log_agrees_with_rows),
         cmocka_unit_test(test_random_operations_against_model),

@@ -574,6 +574,119 @@ static void test_paging_during_writes(void **state)
     remove_tree(d);
 }
 
+/* A scan no index serves stops after the store's scan budget of rows, with a nextToken at the
+ * last row examined: pages may be short or empty, and following the tokens still returns every
+ * match exactly once, in order. 50,000 jobs, one in ~1,000 matching, a budget of 700 rows. */
+#define SCAN_JOBS   50000
+#define SCAN_BUDGET 700
+
+static void scan_pages(struct cj_store *s, struct cj_job *const *all, size_t n_all,
+                       struct cj_query *q, unsigned *empty_pages)
+{
+    static struct cj_job *expect[SCAN_JOBS];
+    size_t total = ref_query(all, n_all, q, expect), pos = 0;
+    unsigned pages = 0;
+    char *token = NULL;
+    struct cj_buf out = {0};
+    char err[256];
+
+    do {
+        assert_true(pages++ <= SCAN_JOBS / SCAN_BUDGET + total + 2); /* bounded, and no more */
+        q->max_results = 1 + prng_below(5);
+        q->next_token = token;
+        cj_buf_reset(&out);
+        int r = cj_store_list(s, q, &out, err, sizeof(err));
+        if (r != 0)
+            fail_msg("cj_store_list: %d: %s", r, err);
+        /* The page holds the next 0..max_results expected jobs; count them from the body. */
+        size_t m = 0;
+        for (const char *p = out.data; (p = strstr(p, "{\"jobArn\":")); p++)
+            m++;
+        assert_true(m <= q->max_results && pos + m <= total);
+        bool more = strstr(out.data, "\"nextToken\":") != NULL;
+        char *next = check_page(&out, expect + pos, m, more);
+        if (m == 0 && more)
+            (*empty_pages)++;
+        pos += m;
+        free(token);
+        token = next;
+    } while (token);
+    assert_int_equal(pos, total);
+    q->next_token = NULL;
+    cj_buf_free(&out);
+}
+
+static void test_scan_budget(void **state)
+{
+    char *sdir = make_tmpdir();
+    struct cj_store_options o = {
+        .directory = sdir, .max_size = 1024 * MIB, .scan_budget = SCAN_BUDGET};
+    struct cj_store *s = NULL;
+    struct cj_job *all = calloc(SCAN_JOBS, sizeof(*all));
+    struct cj_job **ptrs = calloc(SCAN_JOBS, sizeof(*ptrs));
+    assert_non_null(all);
+    assert_non_null(ptrs);
+    assert_int_equal(cj_store_open(&o, &s), 0);
+
+    prng_state = 424242;
+    for (unsigned i = 0; i < SCAN_JOBS; i++) {
+        struct test_job_spec sp = {
+            .id = i,
+            .status = prng_below(3),
+            /* 5,000 distinct seconds: ties, so the budget also ends pages inside a tie */
+            .creation_ns = TEST_BASE_NS + (int64_t)prng_below(5000) * 1000000000,
+            .account = test_accounts[prng_below(ELEMENTSOF(test_accounts))],
+            .model = test_models[prng_below(ELEMENTSOF(test_models))],
+            .name = prng_below(1000) == 0 ? "needle-x" : "hay",
+        };
+        test_job_fill(&all[i], &sp);
+        ptrs[i] = &all[i];
+    }
+    for (unsigned i = 0; i < SCAN_JOBS; i += 1000)
+        assert_int_equal(cj_store_put_jobs(s, NULL, all + i, 1000, NULL), 0);
+
+    unsigned empty = 0;
+    for (int asc = 0; asc < 2; asc++) {
+        struct cj_query q = {.ascending = asc, .name_contains = "needle"};
+        scan_pages(s, ptrs, SCAN_JOBS, &q, &empty);
+        /* with an index and the unserved filter on top */
+        q = (struct cj_query){.ascending = asc,
+                              .name_contains = "needle",
+                              .has_status = true,
+                              .status = CJ_STATUS_FAILED};
+        scan_pages(s, ptrs, SCAN_JOBS, &q, &empty);
+        q = (struct cj_query){.ascending = asc,
+                              .name_contains = "needle",
+                              .has_after = true,
+                              .after_ns = TEST_BASE_NS + 1000 * INT64_C(1000000000),
+                              .has_before = true,
+                              .before_ns = TEST_BASE_NS + 4000 * INT64_C(1000000000)};
+        scan_pages(s, ptrs, SCAN_JOBS, &q, &empty);
+        /* no match at all: every page is empty until the end */
+        q = (struct cj_query){.ascending = asc, .name_contains = "nothere"};
+        scan_pages(s, ptrs, SCAN_JOBS, &q, &empty);
+    }
+    assert_true(empty >= 2 * SCAN_JOBS / SCAN_BUDGET); /* the budget did end pages */
+
+    /* A full page still comes whole when the matches are dense. */
+    struct cj_query q = {.max_results = 1000};
+    struct cj_buf out = {0};
+    char err[256];
+    assert_int_equal(cj_store_list(s, &q, &out, err, sizeof(err)), 0);
+    size_t m = 0;
+    for (const char *p = out.data; (p = strstr(p, "{\"jobArn\":")); p++)
+        m++;
+    assert_int_equal(m, SCAN_BUDGET); /* the budget bounds rows examined, matches or not */
+    cj_buf_free(&out);
+
+    cj_store_close(s);
+    for (unsigned i = 0; i < SCAN_JOBS; i++)
+        test_job_free(&all[i]);
+    free(all);
+    free(ptrs);
+    remove_tree(sdir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -582,6 +695,7 @@ int main(void)
         cmocka_unit_test(test_strict_bounds_with_ties),
         cmocka_unit_test(test_bad_tokens),
         cmocka_unit_test(test_paging_during_writes),
+        cmocka_unit_test(test_scan_budget),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

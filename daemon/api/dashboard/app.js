@@ -83,7 +83,7 @@
     expanded: new Set(),  // jobArns whose details are open
     fresh: new Set(),     // jobArns changed since the last render
   };
-  const cache = { ageBase: NaN, ageAt: 0, lastSeq: null, stats: null, health: null, chartAt: 0 };
+  const cache = { ageBase: NaN, ageAt: 0, lastId: null, stats: null, health: null, chartAt: 0 };
   let unreachable = false;
 
   function setBanner(text) {
@@ -427,8 +427,9 @@
 
   function connect() {
     // The browser resumes from Last-Event-ID by itself; a stream the server closed for good
-    // (it was stopping) is reopened here from the last seq this page saw.
-    const url = cache.lastSeq === null ? '/v1/events' : `/v1/events?after=${cache.lastSeq}`;
+    // (it was stopping) is reopened here from the last event this page saw. Its id names the
+    // store too, so a cache wiped meanwhile answers with a gap (and a full refresh).
+    const url = cache.lastId === null ? '/v1/events' : `/v1/events?after=${encodeURIComponent(cache.lastId)}`;
     source = new EventSource(url);
     source.addEventListener('open', () => {
       setLive('on', true);
@@ -446,7 +447,8 @@
     const onChange = (ev) => {
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      if (typeof msg.seq === 'number') cache.lastSeq = msg.seq;
+      if (typeof msg.id === 'string') cache.lastId = msg.id;
+      else if (typeof msg.seq === 'number') cache.lastId = String(msg.seq);
       if (msg.job && msg.job.jobArn) view.fresh.add(msg.job.jobArn);
       $('live').title = `last change #${msg.seq} (${msg.type})`;
       scheduleRefresh();

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: MIT */
+/* The ARN partition rule: aws(-[a-z-]+)?, so that every ARN the daemon accepts from an endpoint
+ * (and then logs or echoes) is printable ASCII without spaces. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "bedrock-syntax.h"
+
+#define JOB_TAIL   ":bedrock:us-east-1:123456789012:model-copy-job/abcdefabcdef"
+#define MODEL_TAIL ":bedrock:us-east-1::foundation-model/amazon.titan-text-express-v1"
+#define KMS_TAIL   ":kms:us-east-1:123456789012:key/0123456789abcdef0123456789abcdef0123"
+
+static const char *const good_partitions[] = {
+    "aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc",
+};
+
+/* Each would let a hostile endpoint put a byte into a log line that forges or hides another. */
+static const char *const bad_partitions[] = {
+    "aws-\n",   "aws-x\ny",     "aws-\r",       "aws-\x1b[2J", "aws- ",     "aws-\t",
+    "aws-\x7f", "aws-\xc3\xa9", "aws-\xff\xfe", "aws-X",       "aws-x.y/z", "aws-1",
+    "aws-x_y",  "aws-",         "awsx",         "aws_cn",      "",
+};
+
+static void check_all(const char *partition, bool want)
+{
+    char arn[256];
+    const char *tails[] = {JOB_TAIL, MODEL_TAIL, KMS_TAIL};
+
+    for (size_t t = 0; t < 3; t++) {
+        int n = snprintf(arn, sizeof(arn), "arn:%s%s", partition, tails[t]);
+        assert_true(n > 0 && (size_t)n < sizeof(arn));
+        bool got = t == 0   ? cj_valid_job_arn(arn, (size_t)n)
+                   : t == 1 ? cj_valid_model_arn(arn, (size_t)n)
+                            : cj_valid_kms_key_arn(arn, (size_t)n);
+        if (got != want)
+            print_error("partition '%s' (tail %zu): got %d\n", partition, t, got);
+        assert_true(got == want);
+    }
+}
+
+static void test_partitions(void **state)
+{
+    for (size_t i = 0; i < sizeof(good_partitions) / sizeof(good_partitions[0]); i++)
+        check_all(good_partitions[i], true);
+    for (size_t i = 0; i < sizeof(bad_partitions) / sizeof(bad_partitions[0]); i++)
+        check_all(bad_partitions[i], false);
+}
+
+/* Whatever the validator accepts is printable ASCII: no byte of any accepted job ARN is a
+ * control byte, a space or non-ASCII, whatever the partition bytes were. */
+static void test_accepted_is_printable(void **state)
+{
+    char arn[128];
+
+    for (unsigned c = 0; c < 256; c++) {
+        int n = snprintf(arn, sizeof(arn), "arn:aws-a%cb" JOB_TAIL, (char)c);
+        if (c == 0)
+            continue; /* snprintf stops there; a NUL is covered by the length tests */
+        bool ok = cj_valid_job_arn(arn, (size_t)n);
+        assert_true(ok == ((c >= 'a' && c <= 'z') || c == '-'));
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_partitions),
+        cmocka_unit_test(test_accepted_is_printable),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
