@@ -364,7 +364,7 @@ static int new_store_id(struct cj_store *s, MDB_txn *txn)
     uint8_t id[CJ_STORE_ID_SIZE];
     if (getrandom(id, sizeof(id), 0) != (ssize_t)sizeof(id))
         return log_error_errno(errno ? errno : EIO, "store: no random bytes for the store id: %m");
-    return meta_put(s, txn, META_STORE_ID, id, sizeof(id));
+    return store_meta_put(s, txn, META_STORE_ID, id, sizeof(id));
 }
 
 static int init_meta(struct cj_store *s, MDB_txn *txn)
@@ -391,11 +391,11 @@ static int load_store_id(struct cj_store *s, MDB_txn *txn, bool create)
 {
     static const char hex[] = "0123456789abcdef";
     MDB_val v;
-    int r = meta_get(s, txn, META_STORE_ID, &v);
+    int r = store_meta_get(s, txn, META_STORE_ID, &v);
     if (r == -ENOENT && create) {
         r = new_store_id(s, txn);
         if (r >= 0)
-            r = meta_get(s, txn, META_STORE_ID, &v);
+            r = store_meta_get(s, txn, META_STORE_ID, &v);
     }
     if (r == -ENOENT) {
         s->id[0] = '\0';
