@@ -143,8 +143,9 @@ int aws_sso_parse_role_credentials(const char *data, size_t len, int64_t now_ns,
         goto out;
     }
     json_t *exp = json_object_get(rc, "expiration");
+    /* Milliseconds; the limit keeps the nanoseconds within int64_t (the year 2262). */
     if (!json_is_integer(exp) || json_integer_value(exp) <= 0 ||
-        json_integer_value(exp) > INT64_C(253402300799999)) {
+        json_integer_value(exp) > INT64_MAX / INT64_C(1000000)) {
         snprintf(err, errlen, "roleCredentials.expiration is not a time in milliseconds");
         goto out;
     }
