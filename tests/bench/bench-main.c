@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ struct opts {
     size_t sync_sizes[4]; /* memory after a sync of this many jobs; none when n_sync_sizes is 0 */
     size_t n_sync_sizes;
     unsigned cpu_batch; /* answers per round of the CPU figures */
+    int pin_cpu;        /* the CPU of client, daemon and floor while measuring; -1: no pinning */
     struct replay *replay;
     const char *copyjobd, *node, *fake, *json_path, *workdir;
     size_t ingest_jobs;
@@ -522,6 +524,25 @@ static long meter_walk(struct meter *m, const struct bq *b, struct cj_buf *path,
     return n;
 }
 
+/* Puts the client's thread, copyjobd and the floor on one CPU (cpu >= 0), or back on every CPU
+ * (cpu < 0). Waking a server on another vCPU costs the waker an inter-processor interrupt, a
+ * VM exit here: a bare replay of 57 KB took ~11 µs of CPU next to its client and ~59 µs one
+ * CPU away, so two servers compared by their CPU must sit where the client is. */
+static void pin(int cpu, pid_t daemon, pid_t floor)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0)
+        CPU_SET(cpu, &set);
+    else
+        for (int i = 0; i < CPU_SETSIZE && i < sysconf(_SC_NPROCESSORS_CONF); i++)
+            CPU_SET(i, &set);
+    pid_t who[] = {0, daemon, floor};
+    for (size_t i = 0; i < sizeof(who) / sizeof(*who); i++)
+        if (sched_setaffinity(who[i], sizeof(set), &set) < 0)
+            fprintf(stderr, "cj-bench: sched_setaffinity(%d, CPU %d): %m\n", (int)who[i], cpu);
+}
+
 /* ---- one size: load, start, measure ---- */
 
 static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
@@ -626,6 +647,8 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         fprintf(stderr, "cj-bench: /proc/PID/task/*/schedstat: %s\n", strerror(-r));
         goto out;
     }
+    if (o->pin_cpu >= 0)
+        pin(o->pin_cpu, d.pid, o->replay->pid);
     for (int k = 0; k < _BQ_MAX; k++) {
         struct samples scj = {0}, ssq = {0}, sfl = {0};
         struct cpu_acc acc = {0};
@@ -707,9 +730,13 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         samples_free(&sfl);
         if (r < 0) {
             fprintf(stderr, "cj-bench: %s: measuring failed: %s\n", kind_names[k], strerror(-r));
+            if (o->pin_cpu >= 0)
+                pin(-1, d.pid, o->replay->pid);
             goto out;
         }
     }
+    if (o->pin_cpu >= 0)
+        pin(-1, d.pid, o->replay->pid);
     proc_cpu_close(&m.dcpu);
     proc_cpu_close(&m.fcpu);
     hc_close(&rc);
@@ -781,12 +808,15 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         }
         json_object_set_new(queries, kind_names[k], q);
     }
+    char where[48] = "where the scheduler put them";
+    if (o->pin_cpu >= 0)
+        snprintf(where, sizeof(where), "on CPU %d", o->pin_cpu);
     printf(
         "\nCPU per answer (us): copyjobd and the replay server of its bytes (the floor), from\n"
         "/proc/PID/schedstat; SQLite in process (CLOCK_THREAD_CPUTIME_ID). Median over rounds of\n"
-        "%u answers (the walk: per page, a round per walk; 'over' is its worst page) -- %zu "
-        "jobs\n",
-        o->cpu_batch, n);
+        "%u answers (the walk: per page, a round per walk; 'over' is its worst page); client,\n"
+        "copyjobd and floor %s -- %zu jobs\n",
+        o->cpu_batch, where, n);
     printf("%-19s %8s %8s %8s %8s %9s %15s %s\n", "query", "daemon", "floor", "over", "SQLite",
            "over/SQL", "floor wall p50", "over <= 20 us");
     for (int k = 0; k < _BQ_MAX; k++) {
@@ -985,7 +1015,7 @@ static void usage(void)
             "server.mjs] [--node node]\n"
             "                [--iterations N] [--walk-iterations N] [--ready-runs N] "
             "[--duration S]\n"
-            "                [--sync-jobs N[,N...]|0] [--cpu-batch N]\n"
+            "                [--sync-jobs N[,N...]|0] [--cpu-batch N] [--pin CPU|-1]\n"
             "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n");
 }
 
@@ -1018,7 +1048,8 @@ int main(int argc, char **argv)
                      .duration_s = 1.5,
                      .sync_sizes = {10000, 200000, 1000000},
                      .n_sync_sizes = 3,
-                     .cpu_batch = 200};
+                     .cpu_batch = 200,
+                     .pin_cpu = 0};
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'n'},
         {"copyjobd", required_argument, NULL, 'c'},
@@ -1033,6 +1064,7 @@ int main(int argc, char **argv)
         {"duration", required_argument, NULL, 'd'},
         {"sync-jobs", required_argument, NULL, 'S'},
         {"cpu-batch", required_argument, NULL, 'B'},
+        {"pin", required_argument, NULL, 'P'},
         {"keep", no_argument, NULL, 'k'},
         {"random-order", no_argument, NULL, 'O'},
         {"smoke", no_argument, NULL, 's'},
@@ -1090,6 +1122,9 @@ int main(int argc, char **argv)
             break;
         case 'B':
             o.cpu_batch = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'P':
+            o.pin_cpu = atoi(optarg);
             break;
         case 'k':
             o.keep = true;
@@ -1221,13 +1256,14 @@ int main(int argc, char **argv)
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     json_t *root = json_pack(
-        "{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f,s:I}}", "date",
+        "{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f,s:I,s:I}}", "date",
         when, "machine", "kernel", un.release, "arch", un.machine, "cpus",
         (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model, "memory", memtotal,
         "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes, "ingest", ingest,
         "sync_memory", syncs, "targets", targets, "settings", "iterations",
         (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations, "ready_runs",
-        (json_int_t)o.ready_runs, "duration_s", o.duration_s, "cpu_batch", (json_int_t)o.cpu_batch);
+        (json_int_t)o.ready_runs, "duration_s", o.duration_s, "cpu_batch", (json_int_t)o.cpu_batch,
+        "pin_cpu", (json_int_t)o.pin_cpu);
     if (!root) {
         fprintf(stderr, "cj-bench: cannot build the JSON result\n");
         return 1;
