@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,7 +70,7 @@ int proc_cpu_open(pid_t pid, struct proc_cpu *p)
     return 0;
 }
 
-/* Waits (bounded) until the main thread is no longer running or runnable. */
+/* Waits (bounded) until the main thread is neither running nor waiting for a CPU. */
 static void wait_asleep(const struct proc_cpu *p)
 {
     char buf[512];
@@ -81,6 +82,7 @@ static void wait_asleep(const struct proc_cpu *p)
         const char *s = strrchr(buf, ')'); /* the command name may hold anything */
         if (!s || s[1] != ' ' || s[2] != 'R')
             return;
+        sched_yield(); /* pinned to our CPU, it can only finish once we step aside */
     }
 }
 
