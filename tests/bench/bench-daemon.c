@@ -74,6 +74,12 @@ static pid_t spawn(const char *const argv[], const char *notify, const char *log
 int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
                  struct daemon_proc *d)
 {
+    return daemon_start_endpoint(copyjobd, store_dir, workdir, "http://127.0.0.1:1", d);
+}
+
+int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const char *workdir,
+                          const char *endpoint, struct daemon_proc *d)
+{
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char log_path[320];
     int r;
@@ -86,7 +92,7 @@ int daemon_start(const char *copyjobd, const char *store_dir, const char *workdi
     snprintf(log_path, sizeof(log_path), "%s/copyjobd.log", workdir);
     unlink(d->notify);
     unlink(d->socket);
-    r = write_config(d->config, store_dir, d->socket, "http://127.0.0.1:1");
+    r = write_config(d->config, store_dir, d->socket, endpoint);
     if (r < 0)
         return r;
     d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -220,20 +226,14 @@ static int fake_url(int fd, char *url, size_t len)
     return 0;
 }
 
-int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
-               const char *workdir, double *wall_s, double *cpu_s, size_t *stored)
+pid_t fake_start(const char *node, const char *fake, size_t n, const char *workdir, char *url,
+                 size_t url_len)
 {
-    char jobs[32], url[256], fake_log[320], log_path[320], store_dir[320], config[320];
-    char socket_path[320];
-    int pipefd[2], status = 0, r;
-    struct rusage ru;
+    char jobs[32], fake_log[320];
+    int pipefd[2], r;
 
     snprintf(jobs, sizeof(jobs), "%zu", n);
     snprintf(fake_log, sizeof(fake_log), "%s/fake.log", workdir);
-    snprintf(log_path, sizeof(log_path), "%s/copyjobd-once.log", workdir);
-    snprintf(store_dir, sizeof(store_dir), "%s/ingest-store", workdir);
-    snprintf(config, sizeof(config), "%s/ingest.conf", workdir);
-    snprintf(socket_path, sizeof(socket_path), "%s/ingest.sock", workdir);
     if (pipe2(pipefd, O_CLOEXEC) < 0)
         return -errno;
     const char *fargv[] = {node, fake,     "--port", "0",         "--https-port", "-1", "--jobs",
@@ -241,15 +241,46 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
     pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1]);
     close(pipefd[1]);
     if (fpid < 0) {
+        r = -errno;
         close(pipefd[0]);
-        return -errno;
+        return r;
     }
-    r = fake_url(pipefd[0], url, sizeof(url));
+    r = fake_url(pipefd[0], url, url_len);
     close(pipefd[0]);
     if (r < 0) {
         fprintf(stderr, "cj-bench: the fake endpoint did not start (log: %s)\n", fake_log);
-        goto out;
+        fake_stop(fpid);
+        return r;
     }
+    return fpid;
+}
+
+void fake_stop(pid_t pid)
+{
+    struct rusage ru;
+    int status;
+    kill(pid, SIGTERM);
+    if (wait_exit(pid, 10000, &ru, &status) < 0) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &status, 0);
+    }
+}
+
+int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
+               const char *workdir, double *wall_s, double *cpu_s, size_t *stored)
+{
+    char url[256], log_path[320], store_dir[320], config[320];
+    char socket_path[320];
+    int status = 0, r;
+    struct rusage ru;
+
+    snprintf(log_path, sizeof(log_path), "%s/copyjobd-once.log", workdir);
+    snprintf(store_dir, sizeof(store_dir), "%s/ingest-store", workdir);
+    snprintf(config, sizeof(config), "%s/ingest.conf", workdir);
+    snprintf(socket_path, sizeof(socket_path), "%s/ingest.sock", workdir);
+    pid_t fpid = fake_start(node, fake, n, workdir, url, sizeof(url));
+    if (fpid < 0)
+        return fpid;
     r = write_config(config, store_dir, socket_path, url);
     if (r < 0)
         goto out;
@@ -288,10 +319,72 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
         cj_store_close(s);
     }
 out:
-    kill(fpid, SIGTERM);
-    if (wait_exit(fpid, 10000, &ru, &status) < 0) {
-        kill(fpid, SIGKILL);
-        waitpid(fpid, &status, 0);
+    fake_stop(fpid);
+    return r;
+}
+
+int sync_memory_run(const char *copyjobd, const char *node, const char *fake, size_t n,
+                    const char *workdir, bool keep, struct sync_mem *res)
+{
+    char dir[400], store_dir[420], url[256], cmd[500];
+    struct daemon_proc d = {.pid = -1, .notify_fd = -1};
+    struct proc_cpu pc = {.pid = -1, .stat_fd = -1};
+    struct hc c = {.fd = -1};
+    pid_t fpid;
+    int r;
+
+    *res = (struct sync_mem){.jobs = n};
+    snprintf(dir, sizeof(dir), "%s/sync%zu", workdir, n);
+    snprintf(store_dir, sizeof(store_dir), "%s/store", dir);
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+        return -errno;
+    fpid = fake_start(node, fake, n, dir, url, sizeof(url));
+    if (fpid < 0)
+        return fpid;
+    r = daemon_start_endpoint(copyjobd, store_dir, dir, url, &d);
+    if (r < 0)
+        goto out;
+    int64_t t0 = now_ns();
+    r = hc_connect(&c, d.socket);
+    if (r < 0)
+        goto out;
+    /* /v1/health answers 200 ("ok") once a pass has succeeded; bounded at 20 minutes. */
+    for (;;) {
+        int st = hc_get(&c, "/v1/health");
+        if (st < 0) {
+            r = st;
+            goto out;
+        }
+        if (st == 200) {
+            const char *j = memmem(c.buf + c.body_off, c.body_len, "\"jobs\":", 7);
+            res->stored = j ? strtoull(j + 7, NULL, 10) : 0;
+            break;
+        }
+        if (now_ns() - t0 > INT64_C(1200) * 1000000000) {
+            fprintf(stderr, "cj-bench: the %zu-job sync did not finish in 20 min (log: %s)\n", n,
+                    dir);
+            r = -ETIMEDOUT;
+            goto out;
+        }
+        usleep(50000);
+    }
+    res->wall_s = (double)(now_ns() - t0) / 1e9;
+    hc_close(&c);
+    usleep(300000); /* as the idle figure after a load: settled, nothing in flight */
+    r = read_mem(d.pid, &res->mem);
+    if (r >= 0 && proc_cpu_open(d.pid, &pc) >= 0) {
+        res->cpu_s = (double)proc_cpu_ns(&pc) / 1e9;
+        proc_cpu_close(&pc);
+    }
+out:
+    hc_close(&c);
+    if (d.pid > 0 && daemon_stop(&d) < 0)
+        fprintf(stderr, "cj-bench: copyjobd did not exit cleanly (log: %s/copyjobd.log)\n", dir);
+    fake_stop(fpid);
+    if (!keep) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+        if (system(cmd) != 0)
+            fprintf(stderr, "cj-bench: could not remove %s\n", dir);
     }
     return r;
 }

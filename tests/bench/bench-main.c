@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,11 @@ static const bool kind_indexed[_BQ_MAX] = {
 struct opts {
     size_t sizes[4];
     size_t n_sizes;
+    size_t sync_sizes[4]; /* memory after a sync of this many jobs; none when n_sync_sizes is 0 */
+    size_t n_sync_sizes;
+    unsigned cpu_batch; /* answers per round of the CPU figures */
+    int pin_cpu;        /* the CPU of client, daemon and floor while measuring; -1: no pinning */
+    struct replay *replay;
     const char *copyjobd, *node, *fake, *json_path, *workdir;
     size_t ingest_jobs;
     unsigned iterations, walk_iterations, ready_runs;
@@ -248,8 +254,103 @@ static size_t rows_part(const char *b, size_t len)
     return k ? (size_t)(k - b) + 1 : len;
 }
 
+/* CPU per answer in µs: the daemon, the replay server (the floor) and SQLite in process.
+ * Per answer, and per round (the mean of a round's answers); a round is cpu_batch answers, or
+ * one whole walk. */
+struct cpu_acc {
+    struct samples d, f, over, sq;
+    struct samples rd, rf, rover, rsq;
+    double sd, sf, ssq;
+    unsigned in_round;
+};
+
+struct cpu_result {
+    double d, f, over, sq;         /* medians over rounds */
+    double d50, f50, over50, sq50; /* medians over answers */
+    size_t rounds, answers;        /* answers measured one by one (the walk's pages) */
+    double worst_page_over;        /* the walk: the largest of the pages' medians over the walks */
+    json_t *pages;                 /* the walk: each page's median over the floor */
+};
+
+static void cpu_round_end(struct cpu_acc *a)
+{
+    if (!a->in_round)
+        return;
+    double n = a->in_round;
+    samples_add(&a->rd, a->sd / n);
+    samples_add(&a->rf, a->sf / n);
+    samples_add(&a->rover, (a->sd - a->sf) / n);
+    samples_add(&a->rsq, a->ssq / n);
+    a->sd = a->sf = a->ssq = 0;
+    a->in_round = 0;
+}
+
+/* A round measured as a whole: the CPU totals over its n answers. */
+static void cpu_round_add(struct cpu_acc *a, double d, double f, double sq, unsigned n)
+{
+    samples_add(&a->rd, d / n);
+    samples_add(&a->rf, f / n);
+    samples_add(&a->rover, (d - f) / n);
+    samples_add(&a->rsq, sq / n);
+}
+
+/* One answer measured on its own (the walk's pages). */
+static void cpu_add(struct cpu_acc *a, double d, double f, double sq, unsigned per_round)
+{
+    samples_add(&a->d, d);
+    samples_add(&a->f, f);
+    samples_add(&a->over, d - f);
+    samples_add(&a->sq, sq);
+    a->sd += d;
+    a->sf += f;
+    a->ssq += sq;
+    if (++a->in_round >= per_round)
+        cpu_round_end(a);
+}
+
+static void cpu_summarize(struct cpu_acc *a, struct cpu_result *r)
+{
+    cpu_round_end(a);
+    r->d = samples_pct(&a->rd, 50);
+    r->f = samples_pct(&a->rf, 50);
+    r->over = samples_pct(&a->rover, 50);
+    r->sq = samples_pct(&a->rsq, 50);
+    r->d50 = samples_pct(&a->d, 50);
+    r->f50 = samples_pct(&a->f, 50);
+    r->over50 = samples_pct(&a->over, 50);
+    r->sq50 = samples_pct(&a->sq, 50);
+    r->rounds = a->rd.n;
+    r->answers = a->d.n;
+    struct samples *all[] = {&a->d, &a->f, &a->over, &a->sq, &a->rd, &a->rf, &a->rover, &a->rsq};
+    for (size_t i = 0; i < sizeof(all) / sizeof(*all); i++)
+        samples_free(all[i]);
+}
+
+static json_t *cpu_json(const struct cpu_result *r, unsigned per_round)
+{
+    json_t *j = json_pack("{s:f,s:f,s:f,s:f,s:I,s:I}", "daemon_us", r->d, "floor_us", r->f,
+                          "over_floor_us", r->over, "sqlite_us", r->sq, "rounds",
+                          (json_int_t)r->rounds, "answers_per_round", (json_int_t)per_round);
+    if (j && r->pages) {
+        json_object_set_new(j, "page_daemon_p50_us", json_real(r->d50));
+        json_object_set_new(j, "page_floor_p50_us", json_real(r->f50));
+        json_object_set_new(j, "page_over_floor_p50_us", json_real(r->over50));
+        json_object_set_new(j, "page_sqlite_p50_us", json_real(r->sq50));
+        json_object_set_new(j, "worst_page_over_floor_us", json_real(r->worst_page_over));
+        json_object_set(j, "page_over_floor_us", r->pages);
+    }
+    return j;
+}
+
+/* What the targets judge: a walk by its worst page, any other query by its answers. */
+static double cpu_over(const struct cpu_result *r)
+{
+    return r->pages ? r->worst_page_over : r->over;
+}
+
 struct result {
-    struct stats cj, sq;
+    struct stats cj, sq, floor;
+    struct cpu_result cpu;
     struct stats conn[3]; /* 1, 2, 8 connections */
     double rps[3];
     long rows;
@@ -351,6 +452,97 @@ static int throughput(const char *socket, const struct bq *variants, int conns, 
     return err;
 }
 
+/* ---- CPU per answer against the floor ---- */
+
+struct meter {
+    struct hc *cj, *floor;
+    struct replay *rp;
+    struct proc_cpu dcpu, fcpu;
+};
+
+/* One request to copyjobd, then its answer's bytes replayed by the floor for the same request;
+ * the wall times (ns) and, when d_us is set, the CPU of each server over its own answer (µs):
+ * the servers' clocks read before either request and after both, when both sleep again.
+ * Reading /proc between requests costs the server read a few µs of its own (the same for
+ * both), so answers that need no figure of their own are measured over a batch instead. */
+static int meter_get(struct meter *m, const char *path, double *d_us, double *f_us, int64_t *cj_ns,
+                     int64_t *floor_ns)
+{
+    int64_t d0 = d_us ? proc_cpu_ns(&m->dcpu) : 0, f0 = d_us ? proc_cpu_ns(&m->fcpu) : 0;
+    int64_t t0 = now_ns();
+    int st = hc_get(m->cj, path);
+    int64_t t1 = now_ns();
+    if (st != 200) {
+        fprintf(stderr, "cj-bench: %s: HTTP %d\n", path, st);
+        return -EIO;
+    }
+    int r = replay_set(m->rp, m->cj->buf, m->cj->body_off + m->cj->body_len);
+    if (r < 0)
+        return r;
+    int64_t t2 = now_ns();
+    st = hc_get(m->floor, path);
+    int64_t t3 = now_ns();
+    if (st != 200 || m->floor->body_len != m->cj->body_len) {
+        fprintf(stderr, "cj-bench: the replay server answered %s wrongly (HTTP %d)\n", path, st);
+        return -EIO;
+    }
+    *cj_ns = t1 - t0;
+    *floor_ns = t3 - t2;
+    if (!d_us)
+        return 0;
+    int64_t d1 = proc_cpu_ns(&m->dcpu), f1 = proc_cpu_ns(&m->fcpu);
+    *d_us = (double)(d1 - d0) / 1e3;
+    *f_us = (double)(f1 - f0) / 1e3;
+    return 0;
+}
+
+/* A whole nextToken walk, page by page through meter_get; d_us and f_us get each page's CPU
+ * (up to max pages). Returns the pages or <0. */
+static long meter_walk(struct meter *m, const struct bq *b, struct cj_buf *path, double *d_us,
+                       double *f_us, size_t max, int64_t *cj_ns, int64_t *floor_ns)
+{
+    char token[4096];
+    bool more = false;
+    long n = 0;
+    *cj_ns = *floor_ns = 0;
+    do {
+        double d, f;
+        int64_t a, z;
+        bq_path(b, more ? token : NULL, path);
+        int r = meter_get(m, path->data, &d, &f, &a, &z);
+        if (r < 0)
+            return r;
+        if ((size_t)n < max) {
+            d_us[n] = d;
+            f_us[n] = f;
+        }
+        *cj_ns += a;
+        *floor_ns += z;
+        n++;
+        more = body_next_token(m->cj->buf + m->cj->body_off, m->cj->body_len, token, sizeof(token));
+    } while (more && n < 100000);
+    return n;
+}
+
+/* Puts the client's thread, copyjobd and the floor on one CPU (cpu >= 0), or back on every CPU
+ * (cpu < 0). Waking a server on another vCPU costs the waker an inter-processor interrupt, a
+ * VM exit here: a bare replay of 57 KB took ~11 µs of CPU next to its client and ~59 µs one
+ * CPU away, so two servers compared by their CPU must sit where the client is. */
+static void pin(int cpu, pid_t daemon, pid_t floor)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (cpu >= 0)
+        CPU_SET(cpu, &set);
+    else
+        for (int i = 0; i < CPU_SETSIZE && i < sysconf(_SC_NPROCESSORS_CONF); i++)
+            CPU_SET(i, &set);
+    pid_t who[] = {0, daemon, floor};
+    for (size_t i = 0; i < sizeof(who) / sizeof(*who); i++)
+        if (sched_setaffinity(who[i], sizeof(set), &set) < 0)
+            fprintf(stderr, "cj-bench: sched_setaffinity(%d, CPU %d): %m\n", (int)who[i], cpu);
+}
+
 /* ---- one size: load, start, measure ---- */
 
 static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
@@ -361,7 +553,8 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
     struct daemon_proc d = {.pid = -1, .notify_fd = -1};
     struct result res[_BQ_MAX] = {0};
     struct cj_buf sqbody = {0}, path = {0};
-    struct hc c = {.fd = -1};
+    struct hc c = {.fd = -1}, rc = {.fd = -1};
+    struct meter m = {.dcpu = {.pid = -1, .stat_fd = -1}, .fcpu = {.pid = -1, .stat_fd = -1}};
     struct mem idle = {0}, idle_after = {0};
     struct sampler smp = {0};
     double ready[8] = {0};
@@ -433,41 +626,120 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
                     kind_names[k], a, bl);
     }
 
-    /* Latency, one connection, alternating copyjobd and SQLite request by request. */
+    /* Latency and CPU per answer, one connection each: copyjobd, the replay server (the floor)
+     * with copyjobd's answer, then SQLite, request by request (the walk: page by page for the
+     * two servers, then SQLite's whole walk). */
+    r = hc_connect(&rc, o->replay->socket);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: connect %s: %s\n", o->replay->socket, strerror(-r));
+        goto out;
+    }
+    if (peer_pid(c.fd) != d.pid)
+        fprintf(stderr, "cj-bench: SO_PEERCRED says pid %d, copyjobd is %d\n", (int)peer_pid(c.fd),
+                (int)d.pid);
+    m.cj = &c;
+    m.floor = &rc;
+    m.rp = o->replay;
+    r = proc_cpu_open(peer_pid(c.fd), &m.dcpu);
+    if (r >= 0)
+        r = proc_cpu_open(peer_pid(rc.fd), &m.fcpu);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: /proc/PID/task/*/schedstat: %s\n", strerror(-r));
+        goto out;
+    }
+    if (o->pin_cpu >= 0)
+        pin(o->pin_cpu, d.pid, o->replay->pid);
     for (int k = 0; k < _BQ_MAX; k++) {
-        struct samples scj = {0}, ssq = {0};
+        struct samples scj = {0}, ssq = {0}, sfl = {0};
+        struct cpu_acc acc = {0};
         unsigned iters = k == BQ_WALK_FAILED ? o->walk_iterations : o->iterations;
+        size_t max_pages = res[k].pages + 1;
+        double *pd = calloc(max_pages, sizeof(*pd)), *pf = calloc(max_pages, sizeof(*pf));
+        struct samples *per_page = calloc(max_pages, sizeof(*per_page));
+        if (!pd || !pf || !per_page) {
+            free(pd);
+            free(pf);
+            free(per_page);
+            r = -ENOMEM;
+            goto out;
+        }
+        int64_t rd0 = 0, rf0 = 0;
+        double rsq = 0;
         for (unsigned i = 0; i < iters; i++) {
             const struct bq *b = &ds->q[k][i % VARIANTS];
             unsigned pages;
-            int64_t t0 = now_ns();
-            if (k == BQ_WALK_FAILED) {
-                if (hc_walk(&c, b, &pages, &path, false) < 0) {
-                    r = -EIO;
-                    goto out;
-                }
-            } else {
+            int64_t cj_ns, floor_ns;
+            long walked = 1;
+            if (k != BQ_WALK_FAILED && i % o->cpu_batch == 0) {
+                rd0 = proc_cpu_ns(&m.dcpu);
+                rf0 = proc_cpu_ns(&m.fcpu);
+                rsq = 0;
+            }
+            if (k == BQ_WALK_FAILED)
+                r = (int)(walked = meter_walk(&m, b, &path, pd, pf, max_pages, &cj_ns, &floor_ns));
+            else {
                 bq_path(b, NULL, &path);
-                if (hc_get(&c, path.data) != 200) {
-                    r = -EIO;
-                    goto out;
-                }
+                r = meter_get(&m, path.data, NULL, NULL, &cj_ns, &floor_ns);
             }
-            int64_t t1 = now_ns();
+            if (r < 0)
+                break;
             cj_buf_reset(&sqbody);
-            if (sq_query(sq, b, &sqbody, &pages) < 0) {
-                r = -EIO;
-                goto out;
-            }
-            int64_t t2 = now_ns();
-            samples_add(&scj, (double)(t1 - t0) / 1e3);
+            int64_t c0 = thread_cpu_ns(), t1 = now_ns();
+            r = sq_query(sq, b, &sqbody, &pages) < 0 ? -EIO : 0;
+            int64_t t2 = now_ns(), c1 = thread_cpu_ns();
+            if (r < 0)
+                break;
+            double sq_us = (double)(c1 - c0) / 1e3;
+            samples_add(&scj, (double)cj_ns / 1e3);
+            samples_add(&sfl, (double)floor_ns / 1e3);
             samples_add(&ssq, (double)(t2 - t1) / 1e3);
+            if (k != BQ_WALK_FAILED) {
+                rsq += sq_us;
+                if (i % o->cpu_batch == o->cpu_batch - 1 || i + 1 == iters)
+                    cpu_round_add(&acc, (double)(proc_cpu_ns(&m.dcpu) - rd0) / 1e3,
+                                  (double)(proc_cpu_ns(&m.fcpu) - rf0) / 1e3, rsq,
+                                  i % o->cpu_batch + 1);
+                continue;
+            }
+            /* A walk is one round; SQLite's CPU is per page of its own walk. */
+            for (long p = 0; p < walked && (size_t)p < max_pages; p++) {
+                cpu_add(&acc, pd[p], pf[p], sq_us / (double)pages, (unsigned)walked);
+                samples_add(&per_page[p], pd[p] - pf[p]);
+            }
         }
         res[k].cj = summarize(&scj);
         res[k].sq = summarize(&ssq);
+        res[k].floor = summarize(&sfl);
+        cpu_summarize(&acc, &res[k].cpu);
+        if (k == BQ_WALK_FAILED && r >= 0) {
+            res[k].cpu.pages = json_array();
+            for (size_t p = 0; p < max_pages && per_page[p].n; p++) {
+                double v = samples_pct(&per_page[p], 50);
+                json_array_append_new(res[k].cpu.pages, json_real(v));
+                if (p == 0 || v > res[k].cpu.worst_page_over)
+                    res[k].cpu.worst_page_over = v;
+            }
+        }
+        for (size_t p = 0; p < max_pages; p++)
+            samples_free(&per_page[p]);
+        free(per_page);
+        free(pd);
+        free(pf);
         samples_free(&scj);
         samples_free(&ssq);
+        samples_free(&sfl);
+        if (r < 0) {
+            fprintf(stderr, "cj-bench: %s: measuring failed: %s\n", kind_names[k], strerror(-r));
+            if (o->pin_cpu >= 0)
+                pin(-1, d.pid, o->replay->pid);
+            goto out;
+        }
     }
+    if (o->pin_cpu >= 0)
+        pin(-1, d.pid, o->replay->pid);
+    proc_cpu_close(&m.dcpu);
+    proc_cpu_close(&m.fcpu);
+    hc_close(&rc);
     hc_close(&c);
 
     /* Requests per second with 1, 2, 8 connections (not for the walk: it is many requests),
@@ -514,9 +786,12 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         printf("%-19s %6ld %5s %9.1f/%-10.1f %9.1f/%-10.1f %6.2f %27s\n", kind_names[k], x->rows,
                x->same_bytes ? "yes" : "NO", x->cj.p50, x->cj.p99, x->sq.p50, x->sq.p99, ratio,
                rps);
-        json_t *q = json_pack("{s:b,s:I,s:b,s:o,s:o,s:f}", "indexed", kind_indexed[k], "rows",
-                              (json_int_t)x->rows, "same_bytes", x->same_bytes, "copyjobd",
-                              stats_json(&x->cj), "sqlite", stats_json(&x->sq), "ratio_p50", ratio);
+        unsigned per_round = k == BQ_WALK_FAILED ? x->pages : o->cpu_batch;
+        json_t *q = json_pack("{s:b,s:I,s:b,s:o,s:o,s:o,s:f,s:o}", "indexed", kind_indexed[k],
+                              "rows", (json_int_t)x->rows, "same_bytes", x->same_bytes, "copyjobd",
+                              stats_json(&x->cj), "sqlite", stats_json(&x->sq), "floor",
+                              stats_json(&x->floor), "ratio_p50", ratio, "cpu",
+                              cpu_json(&x->cpu, per_round));
         if (k == BQ_WALK_FAILED)
             json_object_set_new(q, "pages", json_integer(x->pages));
         else {
@@ -532,6 +807,24 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             json_object_set_new(q, "connections", conns);
         }
         json_object_set_new(queries, kind_names[k], q);
+    }
+    char where[48] = "where the scheduler put them";
+    if (o->pin_cpu >= 0)
+        snprintf(where, sizeof(where), "on CPU %d", o->pin_cpu);
+    printf(
+        "\nCPU per answer (us): copyjobd and the replay server of its bytes (the floor), from\n"
+        "/proc/PID/schedstat; SQLite in process (CLOCK_THREAD_CPUTIME_ID). Median over rounds of\n"
+        "%u answers (the walk: per page, a round per walk; 'over' is its worst page); client,\n"
+        "copyjobd and floor %s -- %zu jobs\n",
+        o->cpu_batch, where, n);
+    printf("%-19s %8s %8s %8s %8s %9s %15s %s\n", "query", "daemon", "floor", "over", "SQLite",
+           "over/SQL", "floor wall p50", "over <= 20 us");
+    for (int k = 0; k < _BQ_MAX; k++) {
+        struct cpu_result *x = &res[k].cpu;
+        double over = cpu_over(x);
+        printf("%-19s %8.1f %8.1f %8.1f %8.1f %9.2f %15.1f %s\n", kind_names[k], x->d, x->f, over,
+               x->sq, x->sq > 0 ? over / x->sq : 0, res[k].floor.p50,
+               over <= 20 ? "met" : "MISSED");
     }
     json_t *readies = json_array();
     printf("READY=1 after start (ms):");
@@ -580,6 +873,11 @@ out:
     if (d.pid > 0)
         daemon_stop(&d);
     hc_close(&c);
+    hc_close(&rc);
+    proc_cpu_close(&m.dcpu);
+    proc_cpu_close(&m.fcpu);
+    for (int k = 0; k < _BQ_MAX; k++)
+        json_decref(res[k].cpu.pages);
     cj_buf_free(&sqbody);
     cj_buf_free(&path);
     sq_close(sq);
@@ -596,7 +894,7 @@ out:
 
 /* ---- the performance targets ---- */
 
-static json_t *check_targets(json_t *sizes, json_t *ingest)
+static json_t *check_targets(json_t *sizes, json_t *ingest, json_t *syncs)
 {
     json_t *t = json_array(), *big = NULL;
     size_t i;
@@ -628,6 +926,16 @@ static json_t *check_targets(json_t *sizes, json_t *ingest)
         snprintf(name, sizeof(name), "ratio p50 copyjobd/SQLite %s", key);
         TARGET(name, json_real_value(json_object_get(v, "ratio_p50")), <=, 1.0, "x");
     }
+    json_object_foreach(qs, key, v)
+    {
+        json_t *cpu = json_object_get(v, "cpu");
+        json_t *worst = json_object_get(cpu, "worst_page_over_floor_us");
+        char name[96];
+        snprintf(name, sizeof(name), "daemon CPU over the floor %s%s", key,
+                 worst ? " (worst page)" : "");
+        TARGET(name, json_real_value(worst ? worst : json_object_get(cpu, "over_floor_us")), <=, 20,
+               "us");
+    }
     TARGET("GetModelCopyJob p50",
            json_real_value(json_object_get(
                json_object_get(json_object_get(qs, "get_by_arn"), "copyjobd"), "p50_us")),
@@ -647,6 +955,14 @@ static json_t *check_targets(json_t *sizes, json_t *ingest)
             anon = a;
     }
     TARGET("anon RSS (max of idle / under load)", anon / 1024.0, <, 16, "MiB");
+    json_array_foreach(syncs, i, v)
+    {
+        char name[96];
+        snprintf(name, sizeof(name), "anon RSS after a sync of %" JSON_INTEGER_FORMAT " jobs",
+                 json_integer_value(json_object_get(v, "jobs")));
+        TARGET(name, (double)json_integer_value(json_object_get(v, "anon_kib")) / 1024.0, <, 16,
+               "MiB");
+    }
     json_t *readies = json_object_get(big, "ready_ms");
     double best_ready = 1e18, med[8];
     size_t nr = json_array_size(readies);
@@ -699,23 +1015,25 @@ static void usage(void)
             "server.mjs] [--node node]\n"
             "                [--iterations N] [--walk-iterations N] [--ready-runs N] "
             "[--duration S]\n"
+            "                [--sync-jobs N[,N...]|0] [--cpu-batch N] [--pin CPU|-1]\n"
             "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n");
 }
 
-static int parse_sizes(const char *s, struct opts *o)
+/* "N[,N...]", up to 4 sizes of 1..100,000,000 */
+static int parse_sizes(const char *s, size_t sizes[4], size_t *n)
 {
-    o->n_sizes = 0;
-    for (const char *p = s; *p && o->n_sizes < 4;) {
+    *n = 0;
+    for (const char *p = s; *p && *n < 4;) {
         char *end;
         unsigned long long v = strtoull(p, &end, 10);
         if (end == p || v == 0 || v > 100000000)
             return -EINVAL;
-        o->sizes[o->n_sizes++] = (size_t)v;
+        sizes[(*n)++] = (size_t)v;
         p = *end == ',' ? end + 1 : end;
         if (*end && *end != ',')
             return -EINVAL;
     }
-    return o->n_sizes ? 0 : -EINVAL;
+    return *n ? 0 : -EINVAL;
 }
 
 int main(int argc, char **argv)
@@ -727,7 +1045,11 @@ int main(int argc, char **argv)
                      .iterations = 2000,
                      .walk_iterations = 5,
                      .ready_runs = 5,
-                     .duration_s = 1.5};
+                     .duration_s = 1.5,
+                     .sync_sizes = {10000, 200000, 1000000},
+                     .n_sync_sizes = 3,
+                     .cpu_batch = 200,
+                     .pin_cpu = 0};
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'n'},
         {"copyjobd", required_argument, NULL, 'c'},
@@ -740,6 +1062,9 @@ int main(int argc, char **argv)
         {"walk-iterations", required_argument, NULL, 'W'},
         {"ready-runs", required_argument, NULL, 'R'},
         {"duration", required_argument, NULL, 'd'},
+        {"sync-jobs", required_argument, NULL, 'S'},
+        {"cpu-batch", required_argument, NULL, 'B'},
+        {"pin", required_argument, NULL, 'P'},
         {"keep", no_argument, NULL, 'k'},
         {"random-order", no_argument, NULL, 'O'},
         {"smoke", no_argument, NULL, 's'},
@@ -752,7 +1077,7 @@ int main(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
         switch (c) {
         case 'n':
-            if (parse_sizes(optarg, &o) < 0) {
+            if (parse_sizes(optarg, o.sizes, &o.n_sizes) < 0) {
                 fprintf(stderr, "cj-bench: --jobs: a list of 1..100000000\n");
                 return 2;
             }
@@ -787,6 +1112,20 @@ int main(int argc, char **argv)
         case 'd':
             o.duration_s = strtod(optarg, NULL);
             break;
+        case 'S':
+            if (strcmp(optarg, "0") == 0)
+                o.n_sync_sizes = 0;
+            else if (parse_sizes(optarg, o.sync_sizes, &o.n_sync_sizes) < 0) {
+                fprintf(stderr, "cj-bench: --sync-jobs: 0 or a list of 1..100000000\n");
+                return 2;
+            }
+            break;
+        case 'B':
+            o.cpu_batch = (unsigned)strtoul(optarg, NULL, 10);
+            break;
+        case 'P':
+            o.pin_cpu = atoi(optarg);
+            break;
         case 'k':
             o.keep = true;
             break;
@@ -801,6 +1140,9 @@ int main(int argc, char **argv)
             o.walk_iterations = 1;
             o.ready_runs = 2;
             o.duration_s = 0.1;
+            o.sync_sizes[0] = 2000;
+            o.n_sync_sizes = 1;
+            o.cpu_batch = 32;
             break;
         default:
             usage();
@@ -808,7 +1150,8 @@ int main(int argc, char **argv)
         }
     }
     if (!o.copyjobd || access(o.copyjobd, X_OK) < 0 || o.iterations < 1 || o.ready_runs < 1 ||
-        o.ready_runs > 8 || o.walk_iterations < 1 || !(o.duration_s > 0 && o.duration_s < 60)) {
+        o.ready_runs > 8 || o.walk_iterations < 1 || !(o.duration_s > 0 && o.duration_s < 60) ||
+        o.cpu_batch < 1) {
         usage();
         return 2;
     }
@@ -829,6 +1172,14 @@ int main(int argc, char **argv)
     read_line("/proc/cpuinfo", "model name", cpu_model, sizeof(cpu_model));
     read_line("/proc/meminfo", "MemTotal", memtotal, sizeof(memtotal));
     read_line("/proc/loadavg", NULL, load_start, sizeof(load_start));
+    /* The floor's process, forked now while this one is small (before any data set). */
+    struct replay replay;
+    r = replay_start(o.workdir, &replay);
+    if (r < 0) {
+        fprintf(stderr, "cj-bench: the replay server: %s\n", strerror(-r));
+        return 1;
+    }
+    o.replay = &replay;
     json_t *sizes = json_array();
     for (size_t i = 0; i < o.n_sizes; i++) {
         r = run_size(&o, o.sizes[i], sizes);
@@ -864,7 +1215,38 @@ int main(int argc, char **argv)
                            (double)o.ingest_jobs / cpu);
     }
 
-    json_t *targets = check_targets(sizes, ingest);
+    replay_stop(&replay);
+
+    json_t *syncs = json_array();
+    if (o.n_sync_sizes > 0 && !o.fake) {
+        fprintf(stderr, "cj-bench: --sync-jobs needs --fake PATH/server.mjs\n");
+        return 2;
+    }
+    if (o.n_sync_sizes > 0)
+        printf("\nmemory after a sync from the fake endpoint (KiB, 300 ms after /v1/health says "
+               "ok):\n");
+    for (size_t i = 0; i < o.n_sync_sizes; i++) {
+        struct sync_mem sm;
+        fprintf(stderr, "cj-bench: memory: copyjobd syncing %zu jobs from the fake endpoint ...\n",
+                o.sync_sizes[i]);
+        r = sync_memory_run(o.copyjobd, o.node, o.fake, o.sync_sizes[i], o.workdir, o.keep, &sm);
+        if (r < 0) {
+            fprintf(stderr, "cj-bench: the %zu-job sync failed: %s\n", o.sync_sizes[i],
+                    strerror(-r));
+            return 1;
+        }
+        printf("  %8zu jobs (stored %zu): RSS %ld anon %ld; sync %.1f s wall, daemon CPU %.2f s "
+               "(%.0f jobs per CPU second)\n",
+               sm.jobs, sm.stored, sm.mem.rss_kb, sm.mem.anon_kb, sm.wall_s, sm.cpu_s,
+               sm.cpu_s > 0 ? (double)sm.stored / sm.cpu_s : 0);
+        json_array_append_new(syncs, json_pack("{s:I,s:I,s:I,s:I,s:f,s:f}", "jobs",
+                                               (json_int_t)sm.jobs, "stored", (json_int_t)sm.stored,
+                                               "rss_kib", (json_int_t)sm.mem.rss_kb, "anon_kib",
+                                               (json_int_t)sm.mem.anon_kb, "wall_s", sm.wall_s,
+                                               "cpu_s", sm.cpu_s));
+    }
+
+    json_t *targets = check_targets(sizes, ingest, syncs);
     read_line("/proc/loadavg", NULL, load_end, sizeof(load_end));
     printf("\nmachine: %ld CPUs, %s, memory %s; load average at start %s, at end %s\n",
            sysconf(_SC_NPROCESSORS_ONLN), cpu_model, memtotal, load_start, load_end);
@@ -873,14 +1255,15 @@ int main(int argc, char **argv)
     time_t now = time(NULL);
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    json_t *root =
-        json_pack("{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f}}", "date",
-                  when, "machine", "kernel", un.release, "arch", un.machine, "cpus",
-                  (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model, "memory",
-                  memtotal, "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes,
-                  "ingest", ingest, "targets", targets, "settings", "iterations",
-                  (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations,
-                  "ready_runs", (json_int_t)o.ready_runs, "duration_s", o.duration_s);
+    json_t *root = json_pack(
+        "{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f,s:I,s:I}}", "date",
+        when, "machine", "kernel", un.release, "arch", un.machine, "cpus",
+        (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model, "memory", memtotal,
+        "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes, "ingest", ingest,
+        "sync_memory", syncs, "targets", targets, "settings", "iterations",
+        (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations, "ready_runs",
+        (json_int_t)o.ready_runs, "duration_s", o.duration_s, "cpu_batch", (json_int_t)o.cpu_batch,
+        "pin_cpu", (json_int_t)o.pin_cpu);
     if (!root) {
         fprintf(stderr, "cj-bench: cannot build the JSON result\n");
         return 1;

@@ -130,8 +130,66 @@ struct mem {
 int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint);
 int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
                  struct daemon_proc *d);
+/* The same, syncing from endpoint (a URL) instead of an unreachable one. */
+int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const char *workdir,
+                          const char *endpoint, struct daemon_proc *d);
 int daemon_stop(struct daemon_proc *d);
 int read_mem(pid_t pid, struct mem *m);
 /* Runs `copyjobd --once` against the fake endpoint with n jobs: wall seconds and CPU seconds. */
+/* The fake endpoint serving n jobs (seed 7): its pid, and its URL in url. */
+pid_t fake_start(const char *node, const char *fake, size_t n, const char *workdir, char *url,
+                 size_t url_len);
+void fake_stop(pid_t pid);
 int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
                const char *workdir, double *wall_s, double *cpu_s, size_t *stored);
+
+/* The memory of a daemon that has synced n jobs from the fake endpoint into an empty store:
+ * RSS and anonymous RSS 300 ms after its first pass succeeded (/v1/health answers 200). */
+struct sync_mem {
+    size_t jobs, stored;
+    double wall_s; /* from READY=1 to the health check that saw the pass done */
+    double cpu_s;  /* the daemon's CPU from start to then */
+    struct mem mem;
+};
+int sync_memory_run(const char *copyjobd, const char *node, const char *fake, size_t n,
+                    const char *workdir, bool keep, struct sync_mem *res);
+
+/* ---- a server's CPU per answer, and the floor (bench-cpu.c) ---- */
+
+/* The pid at the other end of a connected Unix socket (SO_PEERCRED), or <0. */
+pid_t peer_pid(int fd);
+
+#define PROC_CPU_MAX_THREADS 16
+/* A process's CPU clock from /proc/PID/task/TID/schedstat, the files kept open. */
+struct proc_cpu {
+    pid_t pid;
+    int fd[PROC_CPU_MAX_THREADS];
+    int n;
+    int stat_fd; /* /proc/PID/stat, to wait until the process sleeps */
+};
+/* Opens the files of the threads the process has now. */
+int proc_cpu_open(pid_t pid, struct proc_cpu *p);
+/* Nanoseconds on CPU, summed over the threads; first waits (bounded) until the main thread
+ * sleeps, so that the figure includes its latest run. */
+int64_t proc_cpu_ns(const struct proc_cpu *p);
+void proc_cpu_close(struct proc_cpu *p);
+int64_t thread_cpu_ns(void); /* this thread's CPU, CLOCK_THREAD_CPUTIME_ID */
+
+/* The floor: a child process that answers each request on its Unix socket with the bytes in
+ * shared memory, which the client sets to copyjobd's answer before asking. One connection at
+ * a time. */
+#define REPLAY_MAX ((size_t)8 << 20)
+struct replay_shm {
+    volatile size_t len;
+    char bytes[REPLAY_MAX];
+};
+struct replay {
+    pid_t pid;
+    char socket[300];
+    struct replay_shm *shm;
+};
+/* Forks the child, listening on WORKDIR/replay.sock; call it while this process is small. */
+int replay_start(const char *workdir, struct replay *rp);
+/* The answer to the next request: the whole response (status line, headers, body). */
+int replay_set(struct replay *rp, const char *bytes, size_t len);
+void replay_stop(struct replay *rp);
