@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The encodings SigV4 signs: percent-encoding, the canonical query string, the canonical URI. */
+#include <assert.h>
 #include <errno.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,8 +19,8 @@ int cj_uri_encode(const char *s, size_t len, bool keep_slash, struct cj_buf *out
     static const char hex[] = "0123456789ABCDEF";
     size_t need = 0;
 
-    if (!out || (!s && len))
-        return -EINVAL;
+    assert(out);
+    assert(s || !len);
     /* Size it exactly first, so the buffer's ceiling means the result's length and the
      * writing loop cannot fail half-way. */
     for (size_t i = 0; i < len; i++) {
@@ -90,8 +91,8 @@ int cj_sigv4_canonical_query(const struct cj_kv *params, size_t n, struct cj_buf
     struct encoded_param *enc = NULL;
     int r;
 
-    if (!out || (!params && n))
-        return -EINVAL;
+    assert(out);
+    assert(params || !n);
     for (size_t i = 0; i < n; i++)
         if (!params[i].key)
             return -EINVAL;
@@ -193,8 +194,7 @@ static int append_normalized(const char *path, size_t len, bool double_encode, s
 
 int cj_sigv4_canonical_uri(const char *path, bool double_encode, bool normalize, struct cj_buf *out)
 {
-    if (!out)
-        return -EINVAL;
+    assert(out);
 
     size_t len = path ? strlen(path) : 0;
     if (len == 0)

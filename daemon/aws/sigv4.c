@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* SigV4: canonical request, string to sign, signing key and the Authorization header. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,8 +32,7 @@ int cj_sha256_hex(const void *data, size_t len, char out[static 65])
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned int md_len = 0;
 
-    if (!data && len)
-        return -EINVAL;
+    assert(data || !len);
     if (!EVP_Digest(data ? data : "", len, md, &md_len, EVP_sha256(), NULL) || md_len != SHA256_LEN)
         return -EIO;
     hex_lower(md, SHA256_LEN, out);
@@ -315,8 +315,8 @@ static int format_amz_date(int64_t t, char out[static 17], char date[static 9])
 
 static int validate(const struct cj_sigv4_request *req, const struct cj_aws_credentials *creds)
 {
-    if (!req || !creds)
-        return -EINVAL;
+    assert(req);
+    assert(creds);
     if (!is_token(req->method) || !is_printable_ascii(req->host) || !is_scope_part(req->region) ||
         !is_scope_part(req->service))
         return -EINVAL;
@@ -344,8 +344,7 @@ int cj_sigv4_sign(const struct cj_sigv4_request *req, const struct cj_aws_creden
     unsigned char key[SHA256_LEN], mac[SHA256_LEN];
     int r;
 
-    if (!ret)
-        return -EINVAL;
+    assert(ret);
     *ret = (struct cj_sigv4_result){};
     r = validate(req, creds);
     if (r < 0)

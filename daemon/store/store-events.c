@@ -4,6 +4,7 @@
  * under memcmp and appending is LMDB's cheap MDB_APPEND. meta keeps the newest seq ever
  * handed out, so trimming the log (or wiping the cache for a rebuild) never lets a number
  * come back. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 
@@ -124,8 +125,8 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
     MDB_val k, v;
     size_t n = 0;
 
-    if (!s || !fn)
-        return -EINVAL;
+    assert(s);
+    assert(fn);
     if (max == 0 || after_seq == UINT64_MAX)
         return 0;
     int r = store_read_begin(s, &txn);
@@ -177,8 +178,7 @@ int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *la
     MDB_val k, v;
     uint64_t first = 0, last = 0;
 
-    if (!s)
-        return -EINVAL;
+    assert(s);
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;

@@ -5,6 +5,7 @@
  * next complete pass that misses it too removes it, unless the guard holds: one listing
  * that went wrong (a filter, a partial answer taken for a whole one) must not empty the
  * cache. A hash collision only keeps a removed job until a later pass. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -24,8 +25,8 @@ struct cj_store_pass {
 
 int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret)
 {
-    if (!s || !ret)
-        return -EINVAL;
+    assert(s);
+    assert(ret);
     if (s->pass)
         return -EBUSY;
     struct cj_store_pass *p = calloc(1, sizeof(*p));
@@ -92,8 +93,8 @@ int cj_store_pass_set_removal_limit(struct cj_store_pass *p, uint32_t max_share_
 
 int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *job_arn)
 {
-    if (!s || !job_arn)
-        return -EINVAL;
+    assert(s);
+    assert(job_arn);
     size_t len = strlen(job_arn);
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -EINVAL;
@@ -295,8 +296,9 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes)
 {
-    if (!s || !p || p->store != s)
-        return -EINVAL;
+    assert(s);
+    assert(p);
+    assert(p->store == s);
     if (p->finished)
         return -EALREADY;
     p->finished = true;

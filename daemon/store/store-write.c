@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Writing jobs: insert, update, unchanged detection, removal, the last sync time. Every
  * call is one transaction that keeps rows, indexes and counters in step. */
+#include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
 
@@ -228,8 +229,8 @@ static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
                       size_t n, struct cj_store_changes *changes)
 {
-    if (!s || (n > 0 && !jobs))
-        return -EINVAL;
+    assert(s);
+    assert(n == 0 || jobs);
     for (size_t i = 0; i < n; i++) {
         int r = store_job_check(&jobs[i]);
         if (r < 0)
@@ -314,8 +315,8 @@ static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 
 int cj_store_remove(struct cj_store *s, const char *job_arn)
 {
-    if (!s || !job_arn)
-        return -EINVAL;
+    assert(s);
+    assert(job_arn);
     size_t len = strlen(job_arn);
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -ENOENT;
@@ -329,7 +330,6 @@ static int synced_at_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 
 int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns)
 {
-    if (!s)
-        return -EINVAL;
+    assert(s);
     return store_write(s, synced_at_txn, &synced_at_ns);
 }

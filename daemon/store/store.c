@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The environment: opening, the schema check, map growth, transactions, meta. */
+#include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sys/random.h>
@@ -625,8 +626,9 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 {
     int r;
 
-    if (!o || !o->directory || !ret)
-        return -EINVAL;
+    assert(o);
+    assert(o->directory);
+    assert(ret);
     if (o->max_size < 64 * 1024)
         return log_error_errno(EINVAL, "store: max_size %" PRIu64 " is below 64K", o->max_size);
 

@@ -58,9 +58,6 @@ static void test_uri_encode(void **state)
     assert_string_equal(b.data, "");
     cj_buf_free(&b);
 
-    assert_int_equal(cj_uri_encode(NULL, 1, false, &b), -EINVAL);
-    assert_int_equal(cj_uri_encode("a", 1, false, NULL), -EINVAL);
-
     /* The buffer's ceiling applies to the encoded length. */
     struct cj_buf small = {.limit = 8};
     assert_int_equal(cj_uri_encode("a b c", 5, false, &small), -E2BIG);
@@ -145,8 +142,6 @@ static void test_canonical_query(void **state)
 
     const struct cj_kv null_key[] = {{"a", "1"}, {NULL, "2"}};
     assert_int_equal(cj_sigv4_canonical_query(null_key, 2, &b), -EINVAL);
-    assert_int_equal(cj_sigv4_canonical_query(NULL, 1, &b), -EINVAL);
-    assert_int_equal(cj_sigv4_canonical_query(one, 1, NULL), -EINVAL);
     cj_buf_free(&b);
 
     struct cj_buf small = {.limit = 6};
@@ -211,7 +206,6 @@ static void test_canonical_uri(void **state)
     assert_int_equal(cj_sigv4_canonical_uri("relative", true, true, &b), -EINVAL);
     assert_int_equal(cj_sigv4_canonical_uri("/a b", false, false, &b), -EINVAL);
     assert_int_equal(cj_sigv4_canonical_uri("/a\x80", false, true, &b), -EINVAL);
-    assert_int_equal(cj_sigv4_canonical_uri("/a", false, false, NULL), -EINVAL);
     assert_true(b.len == 0);
     cj_buf_free(&b);
 }
@@ -225,7 +219,6 @@ static void test_sha256_hex(void **state)
     assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
     assert_int_equal(cj_sha256_hex("Param1=value1", 13, hex), 0);
     assert_string_equal(hex, "9095672bbd1f56dfc5b65f3e153adc8731a4a654192329106275f4c7b24d0b6e");
-    assert_int_equal(cj_sha256_hex(NULL, 1, hex), -EINVAL);
 }
 
 int main(void)
