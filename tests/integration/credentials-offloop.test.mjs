@@ -135,6 +135,9 @@ test('SIGHUP looks for the credentials off the loop too', async () => {
 
 test('SIGTERM during a lookup stops at once and kills the credential_process', async () => {
   resetMarkers();
+  // Let the pass the reload may have started end first (a slow daemon, under valgrind or
+  // ASan, can still be in it): a request would join it, and it has had its lookup already.
+  await daemon.post('/v1/sync?wait=true');
   writeFileSync(marker('slow'), String(STUCK_SECONDS));
   await daemon.post('/v1/sync');
   await waitFor('the helper to start', () => existsSync(marker('started')), 30000, 10);
