@@ -6,17 +6,13 @@
 #include <string.h>
 
 #include "credentials-sts.h"
+#include "fuzz-util.h"
 #include "log.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+FUZZ_QUIET_INITIALIZE()
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static int quiet;
-    if (!quiet) {
-        cj_log_set_max_level(LOG_EMERG);
-        quiet = 1;
-    }
     if (size < 1)
         return 0;
     const char *in = (const char *)data + 1;
