@@ -13,6 +13,9 @@
 
 #define MAX_FIELDS 18
 #define SECRET     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+/* The part of SECRET after its '/': path normalisation can join "wJalrXUtnFEMI//K7MD..." into
+ * SECRET, but cannot make this run of non-slash bytes from an input that lacks it. */
+#define SECRET_TAIL "K7MDENG+bPxRfiCYEXAMPLEKEY"
 
 static int hexval(char c)
 {
@@ -71,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
 
     uint8_t flags = data[0];
-    bool secret_in_input = memmem(data, size, SECRET, strlen(SECRET)) != NULL;
+    bool secret_in_input = memmem(data, size, SECRET_TAIL, strlen(SECRET_TAIL)) != NULL;
     char *copy = malloc(size); /* fields NUL-terminated in place; one extra byte for the last */
     if (!copy)
         return 0;
