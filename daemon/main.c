@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
+#include "check-config.h"
 #include "cj-time.h"
 #include "config.h"
 #include "credentials.h"
@@ -312,16 +313,6 @@ static int on_reload(sd_event_source *s, const struct signalfd_siginfo *si, void
     return 0;
 }
 
-static int check_config(struct daemon *d)
-{
-    cj_settings_dump(&d->settings, stdout);
-    /* Only where the keys come from and the non-secret half of the key id. */
-    printf("\n[credentials]\nsource = %s\naccess_key_id = %.4s****\nsession_token = %s\n",
-           d->creds_source, d->creds.access_key_id ? d->creds.access_key_id : "",
-           d->creds.session_token ? "present" : "none");
-    return 0;
-}
-
 /* Every client connection and watcher is a file descriptor; the soft limit of 1024 that
  * processes start with is too low for server.max_connections near it, and raising it to
  * the hard limit is what systemd recommends for servers that use poll/epoll. */
@@ -460,11 +451,16 @@ int main(int argc, char **argv)
         cj_settings_done(&d.settings);
         return r < 0 ? 1 : 0;
     }
+    if (d.args.check_config) {
+        r = cj_check_config(&d.settings, stdout);
+        cj_settings_done(&d.settings);
+        return r < 0 ? 1 : 0;
+    }
     if (load_credentials(&d.creds, d.creds_source, sizeof(d.creds_source)) < 0) {
-        /* --check-config and --once exist to say whether this works: fail. The service
+        /* --once exists to say whether this works: fail. The service
          * itself still serves the cache it has, and each sync looks for credentials again,
          * so a boot where the instance metadata service is late does not crash-loop it. */
-        if (d.args.check_config || d.args.once) {
+        if (d.args.once) {
             cj_settings_done(&d.settings);
             return 1;
         }
@@ -472,12 +468,6 @@ int main(int argc, char **argv)
                     "for them again (health shows MissingCredentials until then)");
         snprintf(d.creds_source, sizeof(d.creds_source), "none yet");
     }
-    if (d.args.check_config) {
-        r = check_config(&d);
-        daemon_done(&d);
-        return r < 0 ? 1 : 0;
-    }
-
     r = run(&d);
     /* on_terminate already said STOPPING=1 when a signal ended the loop. */
     if (!d.args.once && !d.stopping)

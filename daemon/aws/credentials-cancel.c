@@ -13,18 +13,16 @@ bool aws_cred_cancelled(void)
     return cancel_flag && atomic_load_explicit(cancel_flag, memory_order_acquire);
 }
 
+const atomic_bool *aws_cred_set_cancel(const atomic_bool *cancel)
+{
+    const atomic_bool *old = cancel_flag;
+    cancel_flag = cancel;
+    return old;
+}
+
 int cj_credentials_load_cancellable(const char *profile, const atomic_bool *cancel,
                                     struct cj_aws_credentials *ret, char *source, size_t sourcelen)
 {
-    cancel_flag = cancel;
-    int r = cj_credentials_load_for_profile(profile, ret, source, sourcelen);
-    bool cancelled = aws_cred_cancelled();
-    cancel_flag = NULL;
-    if (cancelled) {
-        cj_credentials_done(ret);
-        if (source && sourcelen > 0)
-            source[0] = '\0';
-        return -ECANCELED;
-    }
-    return r;
+    const struct cj_credentials_options o = {.profile = profile, .cancel = cancel};
+    return cj_credentials_load_with(&o, ret, source, sourcelen);
 }

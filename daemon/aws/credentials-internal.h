@@ -141,6 +141,8 @@ int aws_cred_parse_json(enum cj_cred_json_kind kind, const char *data, size_t le
 /* True when the lookup running on this thread was abandoned (cj_credentials_load_cancellable):
  * the sources that wait poll it and then stop with -ECANCELED. */
 bool aws_cred_cancelled(void);
+/* Makes cancel this thread's flag (NULL: none); returns the one before, to restore. */
+const atomic_bool *aws_cred_set_cancel(const atomic_bool *cancel);
 
 /* ---- credential_process ---- */
 

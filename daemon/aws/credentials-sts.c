@@ -322,12 +322,10 @@ static int errno_for_code(const char *code, int status)
     return -EACCES;
 }
 
-/* Sends one STS request and parses its answer. what names the call and role in messages. */
-static int sts_call(const char *action, const char *url, const char *const *headers,
-                    const struct cj_buf *body, const char *what, struct cj_aws_credentials *ret,
-                    char *err, size_t errlen)
+/* Sends one STS request: 0 with the answer of a 200, else an error naming what failed. */
+static int sts_post(const char *url, const char *const *headers, const struct cj_buf *body,
+                    const char *what, struct cj_secret_buf *answer, char *err, size_t errlen)
 {
-    _cleanup_secret_buf_ struct cj_secret_buf answer = {0};
     struct cj_cred_http_request req = {
         .method = "POST",
         .url = url,
@@ -339,7 +337,7 @@ static int sts_call(const char *action, const char *url, const char *const *head
         .attempts = ATTEMPTS,
         .remote = true,
     };
-    int r = aws_cred_http(&req, &answer);
+    int r = aws_cred_http(&req, answer);
     if (r == -EHOSTUNREACH || r == -EIO) {
         snprintf(err, errlen, "%s: STS at %s cannot be reached", what, url);
         return -EHOSTUNREACH;
@@ -354,13 +352,26 @@ static int sts_call(const char *action, const char *url, const char *const *head
     }
     if (r != 200) {
         struct aws_sts_error e;
-        if (aws_sts_parse_error(answer.data, answer.len, &e) == 0 && e.code[0]) {
+        if (aws_sts_parse_error(answer->data, answer->len, &e) == 0 && e.code[0]) {
             snprintf(err, errlen, "%s: %s: %s", what, e.code, e.message);
             return errno_for_code(e.code, r);
         }
         snprintf(err, errlen, "%s: STS answered HTTP %d", what, r);
         return r >= 500 ? -EAGAIN : -EACCES;
     }
+    return 0;
+}
+
+/* Sends one STS request and parses the credentials of its answer. what names the call and
+ * role in messages. */
+static int sts_call(const char *action, const char *url, const char *const *headers,
+                    const struct cj_buf *body, const char *what, struct cj_aws_credentials *ret,
+                    char *err, size_t errlen)
+{
+    _cleanup_secret_buf_ struct cj_secret_buf answer = {0};
+    int r = sts_post(url, headers, body, what, &answer, err, errlen);
+    if (r < 0)
+        return r;
     char why[200];
     r = aws_sts_parse_credentials(action, answer.data, answer.len, cj_now_ns(), ret, why,
                                   sizeof(why));
@@ -378,30 +389,19 @@ static int cache_key(struct cj_buf *key, const char *action, const struct aws_st
                          role->region ? role->region : "", caller);
 }
 
-int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_credentials *source,
-                        struct cj_aws_credentials *ret, char *err, size_t errlen)
+/* Signs a form body for STS in `region` with source's keys and sends it: 0 with the answer of
+ * a 200 in *answer. */
+static int sts_signed_post(const struct cj_buf *body, const char *region,
+                           const struct cj_aws_credentials *source, const char *what,
+                           struct cj_secret_buf *answer, char *err, size_t errlen)
 {
-    _cleanup_(buf_zero_free) struct cj_buf body = {0};
-    _cleanup_buf_ struct cj_buf key = {0};
     _cleanup_free_ char *url = NULL, *host = NULL, *path = NULL;
     struct cj_sigv4_result sig = {0};
-    char what[2200], payload_hash[65], why[200];
+    char payload_hash[65], why[200];
     char *auth = NULL, *date = NULL, *token = NULL;
     int r;
 
-    *ret = (struct cj_aws_credentials){0};
-    snprintf(what, sizeof(what), "STS AssumeRole of %s", role->role_arn ? role->role_arn : "?");
-    if ((r = check_role(role, why, sizeof(why))) < 0) {
-        snprintf(err, errlen, "%s: %s", what, why);
-        return r;
-    }
-    if ((r = cache_key(&key, "AssumeRole", role, source->access_key_id)) < 0)
-        return r;
-    if (aws_role_cache_get(key.data, cj_now_ns(), ret)) {
-        log_debug("%s: cached credentials are still valid", what);
-        return 0;
-    }
-    if ((r = aws_service_endpoint("STS", "sts", role->region, &url, why, sizeof(why))) < 0) {
+    if ((r = aws_service_endpoint("STS", "sts", region, &url, why, sizeof(why))) < 0) {
         snprintf(err, errlen, "%s: %s", what, why);
         return r;
     }
@@ -409,8 +409,7 @@ int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_cre
         snprintf(err, errlen, "%s: the STS endpoint %s cannot be used", what, url);
         return r;
     }
-    if ((r = build_body("AssumeRole", role, NULL, &body)) < 0 ||
-        (r = cj_sha256_hex(body.data, body.len, payload_hash)) < 0)
+    if ((r = cj_sha256_hex(body->data, body->len, payload_hash)) < 0)
         return r;
 
     static const char content_type[] = "application/x-www-form-urlencoded; charset=utf-8";
@@ -423,7 +422,7 @@ int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_cre
         .n_headers = 1,
         .host = host,
         .payload_sha256 = payload_hash,
-        .region = role->region,
+        .region = region,
         .service = "sts",
         .time_sec = (int64_t)time(NULL),
         .double_encode_path = true,
@@ -447,16 +446,80 @@ int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_cre
     }
     const char *headers[] = {"Content-Type: application/x-www-form-urlencoded; charset=utf-8", auth,
                              date, token, NULL};
-
     log_debug("%s at %s", what, url);
-    r = sts_call("AssumeRole", url, headers, &body, what, ret, err, errlen);
-    if (r == 0)
-        aws_role_cache_put(key.data, ret);
+    r = sts_post(url, headers, body, what, answer, err, errlen);
 out:
     aws_free_secret(auth);
     aws_free_secret(date);
     aws_free_secret(token);
     return r;
+}
+
+int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_credentials *source,
+                        struct cj_aws_credentials *ret, char *err, size_t errlen)
+{
+    _cleanup_(buf_zero_free) struct cj_buf body = {0};
+    _cleanup_buf_ struct cj_buf key = {0};
+    _cleanup_secret_buf_ struct cj_secret_buf answer = {0};
+    char what[2200], why[200];
+    int r;
+
+    *ret = (struct cj_aws_credentials){0};
+    snprintf(what, sizeof(what), "STS AssumeRole of %s", role->role_arn ? role->role_arn : "?");
+    if ((r = check_role(role, why, sizeof(why))) < 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return r;
+    }
+    if ((r = cache_key(&key, "AssumeRole", role, source->access_key_id)) < 0)
+        return r;
+    if (aws_role_cache_get(key.data, cj_now_ns(), ret)) {
+        log_debug("%s: cached credentials are still valid", what);
+        return 0;
+    }
+    if ((r = build_body("AssumeRole", role, NULL, &body)) < 0)
+        return r;
+    r = sts_signed_post(&body, role->region, source, what, &answer, err, errlen);
+    if (r < 0)
+        return r;
+    r = aws_sts_parse_credentials("AssumeRole", answer.data, answer.len, cj_now_ns(), ret, why,
+                                  sizeof(why));
+    if (r < 0) {
+        snprintf(err, errlen, "%s: %s", what, why);
+        return r;
+    }
+    aws_role_cache_put(key.data, ret);
+    return 0;
+}
+
+int aws_sts_get_caller_account(const struct cj_aws_credentials *c, const char *region,
+                               char account[static 13], char *err, size_t errlen)
+{
+    _cleanup_(buf_zero_free) struct cj_buf body = {0};
+    _cleanup_secret_buf_ struct cj_secret_buf answer = {0};
+    static const char *const paths[] = {
+        "GetCallerIdentityResponse/GetCallerIdentityResult/Account"};
+    char *values[1] = {NULL};
+    char why[200];
+    int r;
+
+    if ((r = form_add(&body, "Action", "GetCallerIdentity")) < 0 ||
+        (r = form_add(&body, "Version", STS_VERSION)) < 0)
+        return r;
+    r = sts_signed_post(&body, region, c, "STS GetCallerIdentity", &answer, err, errlen);
+    if (r < 0)
+        return r;
+    r = aws_xml_extract(answer.data, answer.len, paths, 1, values, why, sizeof(why));
+    if (r < 0) {
+        snprintf(err, errlen, "STS GetCallerIdentity: %s", why);
+        return -ENODATA;
+    }
+    bool ok = values[0] && strlen(values[0]) == 12 && strspn(values[0], "0123456789") == 12;
+    if (ok)
+        memcpy(account, values[0], 13);
+    else
+        snprintf(err, errlen, "STS GetCallerIdentity: the answer names no 12-digit account");
+    aws_free_secret(values[0]);
+    return ok ? 0 : -ENODATA;
 }
 
 /* The token, without the trailing newline a file usually has. */

@@ -66,6 +66,10 @@ int aws_service_endpoint(const char *env_service, const char *host_prefix, const
 /* AssumeRole signed with source. Cached: see aws_role_cache_*. */
 int aws_sts_assume_role(const struct aws_sts_role *role, const struct cj_aws_credentials *source,
                         struct cj_aws_credentials *ret, char *err, size_t errlen);
+/* GetCallerIdentity signed with c: the account of the caller. -ENODATA when the answer names
+ * none. Not cached (cj_credentials_account() caches). */
+int aws_sts_get_caller_account(const struct cj_aws_credentials *c, const char *region,
+                               char account[static 13], char *err, size_t errlen);
 /* AssumeRoleWithWebIdentity (unsigned) with the token read from token_file on each call that
  * the cache does not answer. */
 int aws_sts_assume_role_with_web_identity(const struct aws_sts_role *role, const char *token_file,

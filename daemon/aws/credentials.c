@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "credentials-internal.h"
+#include "credentials-sts.h"
 #include "log.h"
 
 void cj_credentials_done(struct cj_aws_credentials *c)
@@ -66,8 +67,8 @@ const char *aws_sts_region(const char *explicit_region, const char *profile_regi
     return profile_region && *profile_region ? profile_region : "us-east-1";
 }
 
-int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
-                             char *source, size_t sourcelen)
+static int load_chain(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
+                      char *source, size_t sourcelen)
 {
     struct cj_aws_credentials c = {0};
     const char *profile = o ? o->profile : NULL;
@@ -127,6 +128,57 @@ int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_a
                       "set); EC2 instance metadata)",
                       profile);
     snprintf(source, sourcelen, "%s", aws_cred_last_error());
+    return r;
+}
+
+/* A source's role, assumed with the chain's credentials for its profile. */
+static int assume_source_role(const struct cj_credentials_options *o,
+                              struct cj_aws_credentials *ret, char *source, size_t sourcelen)
+{
+    struct cj_aws_credentials base = {0};
+    char base_source[512] = "", err[1024] = "";
+    int r = load_chain(o, &base, base_source, sizeof(base_source));
+    if (r < 0) {
+        snprintf(source, sourcelen, "%s", base_source);
+        return r;
+    }
+    const struct aws_sts_role role = {
+        .role_arn = o->role_arn,
+        .session_name = o->role_session_name,
+        .external_id = o->external_id,
+        .region = aws_sts_region(o->region, NULL),
+    };
+    r = aws_sts_assume_role(&role, &base, ret, err, sizeof(err));
+    cj_credentials_done(&base);
+    if (r < 0) {
+        (void)aws_cred_fail(-r, "%s (with the credentials of %s)", err, base_source);
+        snprintf(source, sourcelen, "%s", aws_cred_last_error());
+        return r;
+    }
+    snprintf(source, sourcelen, "role %s, assumed with %s", o->role_arn, base_source);
+    return 0;
+}
+
+int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
+                             char *source, size_t sourcelen)
+{
+    char dummy[1];
+    if (!source || sourcelen == 0) {
+        source = dummy;
+        sourcelen = sizeof(dummy);
+    }
+    const bool own_cancel = o && o->cancel;
+    const atomic_bool *outer = own_cancel ? aws_cred_set_cancel(o->cancel) : NULL;
+    int r = o && o->role_arn ? assume_source_role(o, ret, source, sourcelen)
+                             : load_chain(o, ret, source, sourcelen);
+    bool cancelled = aws_cred_cancelled();
+    if (own_cancel)
+        aws_cred_set_cancel(outer);
+    if (cancelled) {
+        cj_credentials_done(ret);
+        source[0] = '\0';
+        return -ECANCELED;
+    }
     return r;
 }
 

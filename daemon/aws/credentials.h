@@ -40,10 +40,26 @@ struct cj_credentials_options {
     /* Where STS is called (https://sts.REGION.amazonaws.com unless AWS_ENDPOINT_URL_STS):
      * NULL for $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region, else us-east-1. */
     const char *region;
+    /* A source's role: when set, the chain's credentials for `profile` assume it (STS
+     * AssumeRole, cached per role like every other), and those are the result. */
+    const char *role_arn;
+    const char *external_id;       /* NULL: none */
+    const char *role_session_name; /* NULL: "copyjobd" */
+    const atomic_bool *cancel;     /* NULL, or as cj_credentials_load_cancellable() */
 };
-/* cj_credentials_load_for_profile with the STS region given. */
+/* cj_credentials_load_for_profile with the STS region, a role to assume and cancellation
+ * given. */
 int cj_credentials_load_with(const struct cj_credentials_options *o, struct cj_aws_credentials *ret,
                              char *source, size_t sourcelen);
+
+/* The 12-digit account the credentials c belong to: STS GetCallerIdentity signed with c in
+ * `region` (blocking, thread-safe; the answer cached per access key id, so asked once per
+ * credential lifetime). -ENODATA when STS cannot tell, with err saying why (never a
+ * secret). */
+#define CJ_ACCOUNT_ID_STR_LEN 12
+int cj_credentials_account(const struct cj_aws_credentials *c, const char *region,
+                           char account[static CJ_ACCOUNT_ID_STR_LEN + 1], char *err,
+                           size_t errlen);
 /* cj_credentials_load_for_profile() that gives up once *cancel is true: a credential_process
  * it runs is killed with its whole process group within about 50 ms, an HTTP request to a
  * container or instance metadata endpoint is aborted within about a second; it then returns

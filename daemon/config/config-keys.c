@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "config-keys.h"
 #include "config-endpoint.h"
+#include "config-sources.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -15,6 +16,7 @@
 
 static const struct cj_config_key keys[] = {
     {CJ_KEY_AWS_REGION, "aws", "region"},
+    {CJ_KEY_AWS_REGIONS, "aws", "regions"},
     {CJ_KEY_AWS_PROFILE, "aws", "profile"},
     {CJ_KEY_AWS_ENDPOINT, "aws", "endpoint"},
     {CJ_KEY_AWS_CA_FILE, "aws", "ca_file"},
@@ -192,6 +194,15 @@ int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, con
             return -EINVAL;
         }
         return set_optional_string(&s->aws.region, value);
+    case CJ_KEY_AWS_REGIONS: {
+        char **list = NULL;
+        r = config_regions_parse(value, &list, reason, reasonlen);
+        if (r < 0)
+            return r;
+        config_regions_free(s->aws.regions);
+        s->aws.regions = list;
+        return 0;
+    }
     case CJ_KEY_AWS_PROFILE:
         if (strlen(value) > 128 || strpbrk(value, "[] \t")) {
             snprintf(reason, reasonlen, "must be a profile name without spaces or brackets");

@@ -9,6 +9,7 @@
 
 enum cj_config_key_id {
     CJ_KEY_AWS_REGION,
+    CJ_KEY_AWS_REGIONS,
     CJ_KEY_AWS_PROFILE,
     CJ_KEY_AWS_ENDPOINT,
     CJ_KEY_AWS_CA_FILE,

@@ -13,6 +13,7 @@
 #include "cj-time.h"
 #include "cj-util.h"
 #include "config-keys.h"
+#include "config-sources.h"
 #include "log.h"
 
 #define CONFIG_LINE_MAX 1024
@@ -55,6 +56,11 @@ void cj_settings_done(struct cj_settings *s)
     free(s->server.socket);
     free(s->server.listen_tcp);
     free(s->test.container_credentials_host);
+    config_regions_free(s->aws.regions);
+    free(s->aws.file);
+    for (size_t i = 0; i < s->n_sources; i++)
+        config_source_done(&s->sources[i]);
+    free(s->sources);
     *s = (struct cj_settings){0};
 }
 
@@ -114,7 +120,18 @@ static int handler(void *user, const char *section, const char *name, const char
     struct parse_state *st = user;
     unsigned line = st->line;
     const struct cj_config_key *key = config_key_lookup(section, name);
+    char reason[256] = "";
+    int r;
 
+    if (strncmp(section, CJ_SOURCE_SECTION_PREFIX, strlen(CJ_SOURCE_SECTION_PREFIX)) == 0) {
+        r = config_source_key(st->settings, st->path, section, name, value, line, reason,
+                              sizeof(reason));
+        if (r == -ENOMEM) {
+            st->error = -ENOMEM;
+            return 0;
+        }
+        return r < 0 ? fail(st, line, "%s", reason) : 1;
+    }
     if (!key) {
         if (!config_section_known(section))
             return fail(st, line, "unknown section [%s]", section);
@@ -125,14 +142,25 @@ static int handler(void *user, const char *section, const char *name, const char
                     st->seen_line[key->id]);
     st->seen_line[key->id] = line;
 
-    char reason[160] = "";
-    int r = config_key_apply(key, st->settings, value, reason, sizeof(reason));
+    r = config_key_apply(key, st->settings, value, reason, sizeof(reason));
     if (r == -ENOMEM) {
         st->error = -ENOMEM;
         return 0;
     }
     if (r < 0)
         return fail(st, line, "[%s] %s: %s", section, name, reason);
+    /* Where the [aws] sources come from, for the messages about them; regions overrides
+     * region wherever it stands. */
+    if (key->id == CJ_KEY_AWS_REGIONS ||
+        (key->id == CJ_KEY_AWS_REGION && !st->seen_line[CJ_KEY_AWS_REGIONS])) {
+        struct cj_settings *s = st->settings;
+        free(s->aws.file);
+        if (!(s->aws.file = strdup(st->path))) {
+            st->error = -ENOMEM;
+            return 0;
+        }
+        s->aws.region_line = line;
+    }
     return 1;
 }
 
@@ -231,13 +259,6 @@ static char *profile_region(const char *profile)
     return pl.region;
 }
 
-static const char *dns_suffix_for_region(const char *region)
-{
-    if (strncmp(region, "cn-", 3) == 0)
-        return "amazonaws.com.cn";
-    return "amazonaws.com";
-}
-
 /* The one reader of the test-only variables' numbers: unset or empty leaves *set false, and
  * so does a value that is not a decimal number in min..max, with a warning naming the
  * variable (a test knob never stops the daemon). */
@@ -318,35 +339,33 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
             s->aws.region = profile_region(s->aws.profile);
         }
     }
-    if (!s->aws.region) {
-        snprintf(err, errlen,
-                 "no AWS region: set [aws] region, AWS_REGION or AWS_DEFAULT_REGION, or a region "
-                 "for profile '%s' in the AWS config file",
-                 s->aws.profile);
-        return -EINVAL;
-    }
     char reason[160];
-    if (!config_valid_region(s->aws.region)) {
+    if (s->aws.region && !config_valid_region(s->aws.region)) {
         snprintf(err, errlen, "region '%.64s' is not a valid AWS region name", s->aws.region);
         return -EINVAL;
     }
 
-    if (!s->aws.endpoint) {
-        v = env_nonempty("AWS_ENDPOINT_URL_BEDROCK");
-        if (!v)
-            v = env_nonempty("AWS_ENDPOINT_URL");
-        if (v) {
-            r = config_normalize_endpoint(v, &s->aws.endpoint, reason, sizeof(reason));
-            if (r < 0) {
-                snprintf(err, errlen, "endpoint from the environment: %s", reason);
-                return r;
-            }
-        } else if (asprintf(&s->aws.endpoint, "https://bedrock.%s.%s", s->aws.region,
-                            dns_suffix_for_region(s->aws.region)) < 0) {
-            s->aws.endpoint = NULL;
-            return -ENOMEM;
+    /* AWS_ENDPOINT_URL_BEDROCK and AWS_ENDPOINT_URL apply to every source; [aws] endpoint
+     * to the [aws] sources, before them. */
+    _cleanup_free_ char *env_endpoint = NULL;
+    v = env_nonempty("AWS_ENDPOINT_URL_BEDROCK");
+    if (!v)
+        v = env_nonempty("AWS_ENDPOINT_URL");
+    if (v) {
+        r = config_normalize_endpoint(v, &env_endpoint, reason, sizeof(reason));
+        if (r < 0) {
+            snprintf(err, errlen, "endpoint from the environment: %s", reason);
+            return r;
         }
     }
+    if (!s->aws.endpoint && env_endpoint && set_string(&s->aws.endpoint, env_endpoint) < 0)
+        return -ENOMEM;
+    r = config_sources_resolve(s, s->aws.endpoint, env_endpoint, err, errlen);
+    if (r < 0)
+        return r;
+    if (!s->aws.endpoint && s->aws.region &&
+        config_default_endpoint(s->aws.region, &s->aws.endpoint) < 0)
+        return -ENOMEM;
     if (!s->aws.ca_file && (v = env_nonempty("AWS_CA_BUNDLE")))
         if (set_string(&s->aws.ca_file, v) < 0)
             return -ENOMEM;
@@ -398,8 +417,10 @@ static void dump_size(FILE *f, const char *name, uint64_t bytes)
 
 void cj_settings_dump(const struct cj_settings *s, FILE *f)
 {
-    fprintf(f, "[aws]\nregion = %s\nprofile = %s\nendpoint = %s\nca_file = %s\n\n",
-            STR_OR_EMPTY(s->aws.region), STR_OR_EMPTY(s->aws.profile),
+    fprintf(f, "[aws]\nregion = %s\nregions = ", STR_OR_EMPTY(s->aws.region));
+    for (char **p = s->aws.regions; p && *p; p++)
+        fprintf(f, "%s%s", p == s->aws.regions ? "" : ", ", *p);
+    fprintf(f, "\nprofile = %s\nendpoint = %s\nca_file = %s\n\n", STR_OR_EMPTY(s->aws.profile),
             STR_OR_EMPTY(s->aws.endpoint), STR_OR_EMPTY(s->aws.ca_file));
     fprintf(f, "[sync]\n");
     dump_duration(f, "interval", s->sync.interval_usec);
@@ -424,4 +445,5 @@ void cj_settings_dump(const struct cj_settings *s, FILE *f)
             STR_OR_EMPTY(s->server.socket), (unsigned)s->server.socket_mode,
             STR_OR_EMPTY(s->server.listen_tcp), s->server.listen_tcp_allow_remote ? "yes" : "no",
             s->server.max_connections);
+    config_sources_dump(s, f);
 }

@@ -12,14 +12,46 @@
 #define CJ_DEFAULT_STATE_DIR   "/var/lib/copyjobd"
 #define CJ_DEFAULT_SOCKET_PATH "/run/copyjobd/copyjobd.sock"
 
+#define CJ_SOURCE_NAME_MAX 32   /* [a-z0-9-]{1,32} */
+#define CJ_SOURCES_MAX     1000 /* sources one daemon syncs */
+#define CJ_REGION_NAME_MAX 32   /* an AWS region name, e.g. "ap-southeast-4" */
+
+/* One account in one region that the daemon syncs (the contract's Sources). Every string is
+ * owned by the settings; NULL where unset. */
+struct cj_source_settings {
+    char *name;              /* the region's name for an [aws] source, else NAME of [source.NAME] */
+    char *region;            /* required */
+    char *profile;           /* resolved: the source's, else [aws] profile (itself resolved) */
+    char *role_arn;          /* NULL: the profile's own credentials */
+    char *external_id;       /* NULL: none */
+    char *role_session_name; /* resolved: default "copyjobd" */
+    char *endpoint;          /* resolved: the source's, else AWS_ENDPOINT_URL_BEDROCK,
+                                AWS_ENDPOINT_URL, else https://bedrock.<region>.<dns suffix>;
+                                [aws] sources take [aws] endpoint first */
+    bool from_aws;           /* an [aws] source (region or regions), not a [source.NAME] */
+    char *file;              /* where its region was set, for messages; NULL: the environment */
+    unsigned line;           /* that line */
+    unsigned key_line[8];    /* where each key of [source.NAME] was set (config-sources.c) */
+};
+
 struct cj_settings {
     struct {
-        char *region;   /* resolved: config, AWS_REGION, AWS_DEFAULT_REGION; NULL if none */
-        char *profile;  /* resolved: config, AWS_PROFILE, "default" */
-        char *endpoint; /* resolved: config, AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL,
-                           https://bedrock.<region>.amazonaws.com */
-        char *ca_file;  /* resolved: config, AWS_CA_BUNDLE; NULL = system store */
+        char *region;         /* resolved: config, AWS_REGION, AWS_DEFAULT_REGION; NULL if none */
+        char *profile;        /* resolved: config, AWS_PROFILE, "default" */
+        char *endpoint;       /* resolved: config, AWS_ENDPOINT_URL_BEDROCK, AWS_ENDPOINT_URL,
+                                 https://bedrock.<region>.amazonaws.com */
+        char *ca_file;        /* resolved: config, AWS_CA_BUNDLE; NULL = system store */
+        char **regions;       /* [aws] regions, as written (NULL-terminated; NULL = not set) */
+        char *file;           /* the config file that set region or regions, NULL = none */
+        unsigned region_line; /* its line, for messages */
     } aws;
+    /* The effective sources, in order: one per [aws] region (regions, else region), then
+     * every [source.NAME] in file order. Filled by cj_settings_resolve(), which refuses
+     * (naming file, line and key): no source at all, two sources of one name, and two that
+     * resolve to the same account and region where the configuration alone tells (the same
+     * region with the same role_arn, or with the same profile and no role_arn). */
+    struct cj_source_settings *sources;
+    size_t n_sources;
     struct {
         uint64_t interval_usec;           /* 60s */
         uint64_t full_interval_usec;      /* 15m */
@@ -60,6 +92,10 @@ struct cj_settings {
     } test;
 };
 
+/* The account of an IAM role ARN (arn:PARTITION:iam::ACCOUNT:role/PATH/NAME) as 12 digits;
+ * -EINVAL when arn is not one. */
+int cj_role_arn_account(const char *arn, char account[static 13]);
+
 void cj_settings_init_defaults(struct cj_settings *s);
 /* Reads the file. A missing file is fine only when `optional` (the default path).
  * Errors (-EINVAL, -ENOENT, ...) are written to err as "FILE:LINE: key: reason". */
@@ -69,6 +105,7 @@ int cj_settings_load_file(struct cj_settings *s, const char *path, bool optional
  * region or an endpoint is known). Also reads the test-only COPYJOBD_* variables into
  * s->test; a number out of its range is ignored with a warning naming the variable. */
 int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen);
-/* Prints the effective settings as "section.key = value" lines (no secret is ever here). */
+/* Prints the effective settings as "section.key = value" lines (no secret is ever here), the
+ * sources as "source.NAME.key = value". */
 void cj_settings_dump(const struct cj_settings *s, FILE *f);
 void cj_settings_done(struct cj_settings *s);

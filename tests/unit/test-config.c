@@ -554,6 +554,156 @@ static void test_endpoint_url(void **state)
     cj_settings_done(&s);
 }
 
+static int load_resolved(const char *content, struct cj_settings *s, char *err, size_t errlen)
+{
+    int r = load(content, s, err, errlen);
+    if (r == 0)
+        r = cj_settings_resolve(s, err, errlen);
+    return r;
+}
+
+static void test_sources(void **state)
+{
+    struct cj_settings s;
+    char err[512] = "";
+
+    /* [aws] regions: one source per region, named after it, with the [aws] profile and
+     * endpoint; a [source.NAME] after them with its defaults. */
+    setenv("AWS_ENDPOINT_URL_BEDROCK", "http://127.0.0.1:7", 1);
+    assert_int_equal(load_resolved("[aws]\nregions = us-east-1, us-west-2\nprofile = central\n"
+                                   "endpoint = http://127.0.0.1:9\n"
+                                   "[source.partner]\nregion = eu-west-1\n"
+                                   "role_arn = arn:aws:iam::210987654321:role/CopyJobsReader\n"
+                                   "external_id = partner-ext-1\n",
+                                   &s, err, sizeof(err)),
+                     0);
+    assert_int_equal(s.n_sources, 3);
+    assert_string_equal(s.sources[0].name, "us-east-1");
+    assert_string_equal(s.sources[0].region, "us-east-1");
+    assert_string_equal(s.sources[0].profile, "central");
+    assert_string_equal(s.sources[0].endpoint, "http://127.0.0.1:9");
+    assert_true(s.sources[0].from_aws);
+    assert_null(s.sources[0].role_arn);
+    assert_string_equal(s.sources[1].name, "us-west-2");
+    assert_string_equal(s.sources[1].endpoint, "http://127.0.0.1:9");
+    assert_string_equal(s.sources[2].name, "partner");
+    assert_false(s.sources[2].from_aws);
+    assert_string_equal(s.sources[2].region, "eu-west-1");
+    assert_string_equal(s.sources[2].profile, "central");
+    assert_string_equal(s.sources[2].role_arn, "arn:aws:iam::210987654321:role/CopyJobsReader");
+    assert_string_equal(s.sources[2].external_id, "partner-ext-1");
+    assert_string_equal(s.sources[2].role_session_name, "copyjobd");
+    /* [aws] endpoint is the [aws] sources'; the environment's applies to the others. */
+    assert_string_equal(s.sources[2].endpoint, "http://127.0.0.1:7");
+
+    /* The dump shows every source, never the external id. */
+    char *dump = NULL;
+    size_t dumplen = 0;
+    FILE *f = open_memstream(&dump, &dumplen);
+    assert_non_null(f);
+    cj_settings_dump(&s, f);
+    fclose(f);
+    assert_non_null(strstr(dump, "regions = us-east-1, us-west-2\n"));
+    assert_non_null(strstr(dump, "[source.us-west-2]\n# from [aws]\nregion = us-west-2\n"));
+    assert_non_null(strstr(dump, "[source.partner]\nregion = eu-west-1\nprofile = central\n"
+                                 "role_arn = arn:aws:iam::210987654321:role/CopyJobsReader\n"
+                                 "external_id = (set)\nrole_session_name = copyjobd\n"
+                                 "endpoint = http://127.0.0.1:7\n"));
+    assert_null(strstr(dump, "partner-ext-1"));
+    free(dump);
+    cj_settings_done(&s);
+
+    /* Without the environment, a source's endpoint is its region's. Only sources, no
+     * [aws] region anywhere: fine. */
+    unsetenv("AWS_ENDPOINT_URL_BEDROCK");
+    assert_int_equal(load_resolved("[source.a]\nregion = eu-central-1\nprofile = a\n"
+                                   "role_session_name = reader@a\n"
+                                   "[source.b]\nregion = cn-north-1\nprofile = b\n"
+                                   "endpoint = https://localhost:4443/\n",
+                                   &s, err, sizeof(err)),
+                     0);
+    assert_int_equal(s.n_sources, 2);
+    assert_string_equal(s.sources[0].endpoint, "https://bedrock.eu-central-1.amazonaws.com");
+    assert_string_equal(s.sources[0].role_session_name, "reader@a");
+    assert_string_equal(s.sources[1].endpoint, "https://localhost:4443");
+    cj_settings_done(&s);
+
+    /* regions overrides region. */
+    assert_int_equal(
+        load_resolved("[aws]\nregion = eu-west-3\nregions = ap-south-1\n", &s, err, sizeof(err)),
+        0);
+    assert_int_equal(s.n_sources, 1);
+    assert_string_equal(s.sources[0].name, "ap-south-1");
+    cj_settings_done(&s);
+}
+
+static void test_sources_errors(void **state)
+{
+    static const struct {
+        const char *conf;
+        const char *message; /* file name, line and key */
+    } bad[] = {
+        {"[source.a]\nregion = us-east-1\ncolour = blue\n",
+         "copyjobd.conf:3: [source.a] unknown key 'colour'"},
+        {"[source.Prod]\nregion = us-east-1\n", "copyjobd.conf:2: [source.Prod]: a source name is"},
+        {"[source.]\nregion = us-east-1\n", "copyjobd.conf:2: [source.]: a source name is"},
+        {"[source.a]\nprofile = x\n", "copyjobd.conf:2: [source.a] region: required"},
+        {"[source.a]\nregion = us-east-1\nregion = us-east-2\n",
+         "copyjobd.conf:3: [source.a] region: already set on line 2"},
+        {"[source.a]\nregion = US-EAST-1\n", "copyjobd.conf:2: [source.a] region: must be"},
+        {"[source.a]\nregion = us-east-1\nrole_arn = arn:aws:iam::12345:role/x\n",
+         "copyjobd.conf:3: [source.a] role_arn: must be an IAM role ARN"},
+        {"[source.a]\nregion = us-east-1\nrole_arn = arn:aws:sts::123456789012:assumed-role/x/y\n",
+         "copyjobd.conf:3: [source.a] role_arn: must be an IAM role ARN"},
+        {"[source.a]\nregion = us-east-1\nexternal_id = x y\n",
+         "copyjobd.conf:3: [source.a] external_id: must be"},
+        {"[source.a]\nregion = us-east-1\nexternal_id = abc\n",
+         "copyjobd.conf:3: [source.a] external_id: needs role_arn"},
+        {"[source.a]\nregion = us-east-1\nrole_session_name = a b\n",
+         "copyjobd.conf:3: [source.a] role_session_name: must be"},
+        {"[source.a]\nregion = us-east-1\nendpoint = ftp://x\n",
+         "copyjobd.conf:3: [source.a] endpoint:"},
+        {"[aws]\nregions = us-east-1, us-east-1\n",
+         "copyjobd.conf:2: [aws] regions: 'us-east-1' is named twice"},
+        {"[aws]\nregions = us-east-1,\n",
+         "copyjobd.conf:2: [aws] regions: must not end with a comma"},
+        {"[aws]\nregions = us-east-1 eu-west-1\n",
+         "copyjobd.conf:2: [aws] regions: must be region names"},
+        {"[aws]\nregions = us_east_1\n", "copyjobd.conf:2: [aws] regions: 'us_east_1' is not"},
+        /* Two sources of one name. */
+        {"[aws]\nregions = us-east-1\n[source.us-east-1]\nregion = us-east-1\nprofile = other\n",
+         "copyjobd.conf:4: [source.us-east-1]: a source named 'us-east-1' is already configured by "
+         "[aws]"},
+        /* The same account and region, as far as the file tells. */
+        {"[aws]\nregion = us-east-1\n[source.again]\nregion = us-east-1\n",
+         "copyjobd.conf:4: [source.again] region: source 'again' is the same account and region as "
+         "source 'us-east-1'"},
+        {"[source.a]\nregion = eu-west-1\nrole_arn = arn:aws:iam::111122223333:role/A\n"
+         "[source.b]\nrole_arn = arn:aws:iam::111122223333:role/B\nregion = eu-west-1\n",
+         "copyjobd.conf:6: [source.b] region: source 'b' is the same account and region as source "
+         "'a'"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        struct cj_settings s;
+        char err[512] = "";
+        int r = load_resolved(bad[i].conf, &s, err, sizeof(err));
+        if (r != -EINVAL || !strstr(err, bad[i].message))
+            fail_msg("case %zu: r=%d, err '%s', wanted '%s'", i, r, err, bad[i].message);
+        cj_settings_done(&s);
+    }
+
+    /* Different profiles, or different role accounts, in one region are different sources. */
+    struct cj_settings s;
+    char err[512] = "";
+    assert_int_equal(load_resolved("[aws]\nregion = us-east-1\n[source.b]\nregion = us-east-1\n"
+                                   "profile = member\n[source.c]\nregion = us-east-1\n"
+                                   "role_arn = arn:aws-us-gov:iam::444455556666:role/path/R\n",
+                                   &s, err, sizeof(err)),
+                     0);
+    assert_int_equal(s.n_sources, 3);
+    cj_settings_done(&s);
+}
+
 int main(void)
 {
     if (!mkdtemp(tmpdir))
@@ -568,6 +718,8 @@ int main(void)
         cmocka_unit_test_setup(test_profile_region_from_aws_config, setup),
         cmocka_unit_test_setup(test_test_knobs, setup),
         cmocka_unit_test_setup(test_endpoint_url, setup),
+        cmocka_unit_test_setup(test_sources, setup),
+        cmocka_unit_test_setup(test_sources_errors, setup),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     char cmd[128];
