@@ -46,6 +46,11 @@
 #define ARN_PREFIX         "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/"
 #define REQUEST_TIMEOUT_NS (20 * CJ_NSEC_PER_SEC)
 
+/* The source the fixture's jobs belong to, and test_sync's one source. */
+#ifndef FIXTURE_SOURCE
+#define FIXTURE_SOURCE "us-east-1"
+#endif
+
 static char tmpdir[] = "/tmp/cj-test-server-XXXXXX";
 
 struct fixture {
@@ -1045,7 +1050,7 @@ static void test_sync(void **state)
 {
     struct fixture f;
     struct fake_bedrock fb;
-    struct cj_sync *sync = NULL;
+    struct cj_sync_set *syncs = NULL;
     struct response r;
     char endpoint[64];
 
@@ -1061,10 +1066,21 @@ static void test_sync(void **state)
     f.s.settings.sync.page_size = 1000;
     f.s.settings.sync.max_requests_per_second = 1000;
     f.s.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
-    struct cj_aws_credentials creds = {.access_key_id = (char *)"AKIDEXAMPLE",
-                                       .secret_access_key = (char *)"not-a-secret"};
-    assert_int_equal(cj_sync_new(f.s.event, f.s.store, &f.s.settings, &creds, &sync), 0);
-    assert_int_equal(cj_server_new(f.s.event, f.s.store, sync, &f.s.settings, &f.s.server), 0);
+    /* One source, named after its region; its keys from the environment, looked up by the
+     * sync, and STS (its account) refused at once. */
+    struct cj_source_settings source = {
+        .name = (char *)FIXTURE_SOURCE,
+        .region = (char *)"us-east-1",
+        .endpoint = endpoint,
+    };
+    f.s.settings.sources = &source;
+    f.s.settings.n_sources = 1;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    assert_int_equal(cj_sync_set_new(f.s.event, f.s.store, &f.s.settings, &syncs), 0);
+    assert_int_equal(cj_server_new(f.s.event, f.s.store, syncs, &f.s.settings, &f.s.server), 0);
 
     /* quick pass, waited for: nothing changes, the result says ok */
     request(&f, "POST", "/v1/sync?wait=true", &r);
@@ -1077,6 +1093,9 @@ static void test_sync(void **state)
     struct cj_store_stats st;
     assert_int_equal(cj_store_stats(f.s.store, &st), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "jobs")), st.total);
+    json_t *per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "result")), "ok");
+    assert_true(json_is_null(json_object_get(per_source, "error")));
     json_t *changes = json_object_get(j, "changes");
     assert_true(json_is_object(changes));
     assert_int_equal(json_integer_value(json_object_get(changes, "created")), 0);
@@ -1086,6 +1105,26 @@ static void test_sync(void **state)
     response_done(&r);
     assert_true(fb.requests >= 1);
     expect_health_jobs(&f, 200, "ok", true, st.total, true);
+
+    /* stats and metrics per source */
+    request(&f, "GET", "/v1/stats", &r);
+    assert_int_equal(r.status, 200);
+    j = body_json(&r);
+    per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "region")), "us-east-1");
+    assert_true(json_is_null(json_object_get(per_source, "account"))); /* STS refused */
+    assert_int_equal(json_integer_value(json_object_get(per_source, "total")), st.total);
+    assert_true(json_is_string(json_object_get(per_source, "lastSuccessfulSync")));
+    json_decref(j);
+    response_done(&r);
+    request(&f, "GET", "/metrics", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.data,
+                           "\ncopyjobd_syncs_total{source=\"" FIXTURE_SOURCE "\",kind=\"full\","
+                           "result=\"ok\"} 1\n"));
+    assert_non_null(strstr(r.body.data, "\ncopyjobd_api_calls_total{source=\"" FIXTURE_SOURCE
+                                        "\",operation=\"ListModelCopyJobs\"} "));
+    response_done(&r);
 
     /* the cache answers now say how old they are */
     char buf[64];
@@ -1129,6 +1168,9 @@ static void test_sync(void **state)
     assert_int_equal(r.status, 503);
     j = body_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "degraded");
+    per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "state")), "degraded");
+    assert_true(json_is_object(json_object_get(per_source, "lastError")));
     assert_true(json_is_object(json_object_get(j, "lastError")));
     assert_true(json_is_string(json_object_get(json_object_get(j, "lastError"), "type")));
     assert_true(json_is_string(json_object_get(j, "lastAttempt")));
@@ -1171,7 +1213,9 @@ static void test_sync(void **state)
     curl_easy_cleanup(easy);
     response_done(&pending);
 
-    cj_sync_free(sync);
+    cj_sync_set_free(syncs);
+    f.s.settings.sources = NULL;
+    f.s.settings.n_sources = 0;
     fixture_stop(&f);
     MHD_stop_daemon(fb.mhd);
 }
