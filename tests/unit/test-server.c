@@ -1220,6 +1220,127 @@ static void test_sync(void **state)
     MHD_stop_daemon(fb.mhd);
 }
 
+/* Two sources, one of which never reaches its endpoint: the round, health, stats and the Age
+ * of each answer say which is which. */
+static void test_sync_two_sources(void **state)
+{
+    struct fixture f;
+    struct fake_bedrock fb;
+    struct cj_sync_set *syncs = NULL;
+    struct response r;
+    char endpoint[64], buf[64];
+
+    fake_start(&fb);
+    assert_int_equal(fixture_start(&f, N_JOBS, 0600, NULL), 0);
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
+
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", fb.port);
+    f.s.settings.sync.interval_usec = 60 * CJ_USEC_PER_SEC;
+    f.s.settings.sync.page_size = 1000;
+    f.s.settings.sync.max_requests_per_second = 1000;
+    f.s.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
+    f.s.settings.test.has_retry_base_usec = true;
+    f.s.settings.test.retry_base_usec = 10 * 1000;
+    struct cj_source_settings sources[] = {
+        {.name = (char *)FIXTURE_SOURCE, .region = (char *)"us-east-1", .endpoint = endpoint},
+        {.name = (char *)"west",
+         .region = (char *)"us-west-2",
+         .endpoint = (char *)"http://127.0.0.1:9"},
+    };
+    f.s.settings.sources = sources;
+    f.s.settings.n_sources = 2;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    assert_int_equal(cj_sync_set_new(f.s.event, f.s.store, &f.s.settings, &syncs), 0);
+    assert_int_equal(cj_server_new(f.s.event, f.s.store, syncs, &f.s.settings, &f.s.server), 0);
+
+    /* The round fails as a whole with the failing source's error, and says per source. */
+    request(&f, "POST", "/v1/sync?wait=true", &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "result")), "failed");
+    json_t *err = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "type")), "NetworkError");
+    assert_true(strncmp(json_string_value(json_object_get(err, "message")), "source west: ", 13) ==
+                0);
+    json_t *per = json_object_get(j, "sources");
+    assert_int_equal(json_object_size(per), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(per, FIXTURE_SOURCE), "result")), "ok");
+    json_t *west = json_object_get(per, "west");
+    assert_string_equal(json_string_value(json_object_get(west, "result")), "failed");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(west, "error"), "type")),
+                        "NetworkError");
+    json_decref(j);
+    response_done(&r);
+
+    /* Health: the worst source's state on top, each source's own below. */
+    request(&f, "GET", "/v1/health", &r);
+    assert_int_equal(r.status, 503);
+    j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "starting");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(j, "lastError"), "message")),
+               "source west: "));
+    assert_true(json_is_null(json_object_get(j, "lastSuccessfulSync")));
+    per = json_object_get(j, "sources");
+    json_t *east = json_object_get(per, FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(east, "state")), "ok");
+    assert_true(json_is_null(json_object_get(east, "lastError")));
+    assert_true(json_is_string(json_object_get(east, "lastSuccessfulSync")));
+    west = json_object_get(per, "west");
+    assert_string_equal(json_string_value(json_object_get(west, "state")), "starting");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(west, "lastError"), "type")),
+        "NetworkError");
+    assert_int_equal(json_integer_value(json_object_get(west, "jobs")), 0);
+    json_decref(j);
+    response_done(&r);
+
+    /* Stats: both sources, west empty. */
+    request(&f, "GET", "/v1/stats", &r);
+    j = body_json(&r);
+    west = json_object_get(json_object_get(j, "sources"), "west");
+    assert_string_equal(json_string_value(json_object_get(west, "region")), "us-west-2");
+    assert_int_equal(json_integer_value(json_object_get(west, "total")), 0);
+    assert_true(json_is_null(json_object_get(west, "lastSuccessfulSync")));
+    json_decref(j);
+    response_done(&r);
+
+    /* Age: what covers west has none (never synced); what covers only us-east-1 has. */
+    request(&f, "GET", "/model-copy-jobs?maxResults=1", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs?maxResults=1&jobRegionEquals=us-west-2", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs?maxResults=1&jobRegionEquals=us-east-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "Age", buf, sizeof(buf)));
+    assert_non_null(header(&r, "x-copyjobd-synced-at", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs/" ARN_PREFIX "job000000001", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/v1/stats", &r);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
+    cj_sync_set_free(syncs);
+    f.s.settings.sources = NULL;
+    f.s.settings.n_sources = 0;
+    fixture_stop(&f);
+    MHD_stop_daemon(fb.mhd);
+}
+
 /* ---- socket activation ---- */
 
 static void serve_passed_fd_child(const char *dir, int listen_fd)
@@ -1360,6 +1481,7 @@ int main(void)
         cmocka_unit_test(test_refuses_non_socket),
         cmocka_unit_test(test_tcp_listener),
         cmocka_unit_test(test_sync),
+        cmocka_unit_test(test_sync_two_sources),
         cmocka_unit_test(test_socket_activation),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
