@@ -54,10 +54,11 @@ int store_names_foreach(struct cj_store *s, MDB_txn *txn, const char *key,
 int store_names_code(struct cj_store *s, MDB_txn *txn, const char *key, const char *name,
                      size_t len, bool create, unsigned max, uint16_t *ret)
 {
+    static const char none[1];
     MDB_val v;
     int r = store_meta_get(s, txn, key, &v);
     if (r == -ENOENT)
-        v = (MDB_val){0};
+        v = (MDB_val){.mv_size = 0, .mv_data = (void *)none}; /* no table yet: empty */
     else if (r < 0)
         return r;
 
