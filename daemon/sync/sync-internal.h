@@ -6,7 +6,8 @@
  *                clock skew
  *   sync-credentials.c  credential lookups on a worker thread, and the check before a request
  *   sync-walk.c  what a pass asks for: the full listing, and the quick sync's three parts
- *   sync-retry.c the pure retry decisions */
+ *   sync-retry.c the pure retry decisions
+ *   sync-set.c   every source's sync on one loop: rounds, reconfigure by name, duplicates */
 #pragma once
 
 #include <stdbool.h>
