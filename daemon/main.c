@@ -21,6 +21,7 @@
 #include "log.h"
 #include "server.h"
 #include "store.h"
+#include "sync-set.h"
 #include "sync.h"
 
 struct daemon_args {
@@ -34,14 +35,13 @@ struct daemon_args {
 struct daemon {
     struct daemon_args args;
     struct cj_settings settings;
-    struct cj_aws_credentials creds;
-    char creds_source[256];
     sd_event *event;
     struct cj_store *store;
-    struct cj_sync *sync;
+    struct cj_sync_set *syncs;
     struct cj_server *server;
     sd_event_source *status_timer;
-    int once_result;
+    size_t once_pending; /* --once: sources whose pass has not ended yet */
+    size_t once_failed;
     bool stopping; /* a signal ended the loop; STOPPING=1 already sent */
 };
 
@@ -53,7 +53,8 @@ static void help(void)
            "Unix socket with Bedrock's own ListModelCopyJobs/GetModelCopyJob API.\n"
            "\n"
            "  -c, --config FILE   configuration file (default " CJ_DEFAULT_CONFIG_PATH ")\n"
-           "      --once          run one full sync, then exit (non-zero on failure)\n"
+           "      --once          run one full sync of every source, then exit (non-zero,\n"
+           "                      naming each source that failed, on failure)\n"
            "      --check-config  validate the configuration and credentials source, print the\n"
            "                      effective settings (never a secret), and exit\n"
            "      --verify-store  check the store's rows, indexes, counters and change log\n"
@@ -176,14 +177,6 @@ static int verify_store(const struct cj_settings *settings)
     return r;
 }
 
-static int load_credentials(struct cj_aws_credentials *c, char *source, size_t sourcelen)
-{
-    int r = cj_credentials_load(c, source, sourcelen);
-    if (r < 0)
-        return log_error_errno(r, "AWS credentials: %s", source[0] ? source : "none found");
-    return 0;
-}
-
 /* Thousands separators make "12,345 jobs" readable in systemctl status. */
 static void format_count(uint64_t n, char *buf, size_t size)
 {
@@ -201,26 +194,39 @@ static void format_count(uint64_t n, char *buf, size_t size)
 static void notify_status(struct daemon *d)
 {
     struct cj_store_stats st;
-    struct cj_sync_status ss;
     char jobs[32], failed[32], line[768];
+    size_t n_sources = cj_sync_set_size(d->syncs), n_failing = 0;
 
     if (cj_store_stats(d->store, &st) < 0)
         return;
-    cj_sync_get_status(d->sync, &ss);
     format_count(st.total, jobs, sizeof(jobs));
     format_count(st.by_status[CJ_STATUS_FAILED], failed, sizeof(failed));
 
-    int64_t synced = ss.last_success_ns ? ss.last_success_ns : st.synced_at_ns;
-    int n = snprintf(line, sizeof(line), "STATUS=%s jobs, %s failed", jobs, failed);
+    int64_t synced = cj_sync_set_last_success_ns(d->syncs, NULL, NULL);
+    size_t n = (size_t)snprintf(line, sizeof(line), "STATUS=%s jobs, %s failed", jobs, failed);
     if (synced) {
         int64_t ago = (cj_now_ns() - synced) / CJ_NSEC_PER_SEC;
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", synced %" PRId64 "s ago",
-                      ago < 0 ? 0 : ago);
+        n += (size_t)snprintf(line + n, sizeof(line) - n, ", synced %" PRId64 "s ago",
+                              ago < 0 ? 0 : ago);
     } else {
-        n += snprintf(line + n, sizeof(line) - (size_t)n, ", not synced yet");
+        n += (size_t)snprintf(line + n, sizeof(line) - n, ", not synced yet");
     }
-    if (ss.last_result < 0 && ss.last_error_type[0])
-        snprintf(line + n, sizeof(line) - (size_t)n, "; last sync failed: %s", ss.last_error_type);
+    if (n_sources > 1 && n < sizeof(line))
+        n += (size_t)snprintf(line + n, sizeof(line) - n, ", %zu sources", n_sources);
+    /* Which sources fail, and how; one source says it as it always did. */
+    for (size_t i = 0; i < n_sources && n < sizeof(line); i++) {
+        struct cj_sync_status ss;
+        cj_sync_get_status(cj_sync_set_get(d->syncs, i), &ss);
+        if (ss.last_result >= 0 || !ss.last_error_type[0])
+            continue;
+        if (n_sources == 1)
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "; last sync failed: %s",
+                                  ss.last_error_type);
+        else
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%s (%s)",
+                                  n_failing ? ", " : "; failing: ", ss.name, ss.last_error_type);
+        n_failing++;
+    }
     sd_notify(false, line);
 }
 
@@ -234,15 +240,22 @@ static int on_status_timer(sd_event_source *s, uint64_t usec, void *userdata)
     return 0;
 }
 
-static void on_sync_done(struct cj_sync *sync, int result, void *userdata)
+static void on_sync_done(struct cj_sync_set *set, struct cj_sync *sync, int result, void *userdata)
 {
     struct daemon *d = userdata;
 
     notify_status(d);
-    if (d->args.once) {
-        d->once_result = result;
-        sd_event_exit(d->event, result < 0 ? 1 : 0);
+    if (!d->args.once || d->once_pending == 0)
+        return;
+    /* --once: one full pass per source; each source's ends once. */
+    if (result < 0) {
+        struct cj_sync_status ss;
+        cj_sync_get_status(sync, &ss);
+        log_error("source %s failed: %s: %s", ss.name, ss.last_error_type, ss.last_error_message);
+        d->once_failed++;
     }
+    if (--d->once_pending == 0)
+        sd_event_exit(d->event, d->once_failed ? 1 : 0);
 }
 
 static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
@@ -252,8 +265,8 @@ static int on_terminate(sd_event_source *s, const struct signalfd_siginfo *si, v
     log_info("received %s, stopping", strsignal((int)si->ssi_signo));
     sd_notify(false, "STOPPING=1");
     d->stopping = true;
-    if (d->sync)
-        cj_sync_cancel(d->sync);
+    if (d->syncs)
+        cj_sync_set_cancel(d->syncs);
     sd_event_exit(d->event, 0);
     return 0;
 }
@@ -268,11 +281,10 @@ static int reload(struct daemon *d)
     r = load_settings(&d->args, &fresh);
     if (r < 0)
         return r;
-    r = cj_sync_reconfigure(d->sync, &fresh, NULL);
-    if (r < 0) {
-        cj_settings_done(&fresh);
-        return log_error_errno(r, "reload: cannot apply the new settings: %m");
-    }
+    /* Sources are matched by name: kept, added, or removed with their jobs. */
+    r = cj_sync_set_reconfigure(d->syncs, &fresh);
+    if (r < 0)
+        log_error_errno(r, "reload: some sources keep their previous settings: %m");
 
     /* The listening sockets and the store stay as they are: changing them needs a restart,
      * which clients would notice; say so instead of doing it behind their backs. */
@@ -286,7 +298,7 @@ static int reload(struct daemon *d)
         fresh.store.max_size != d->settings.store.max_size)
         log_notice("reload: [server] and [store] changes take effect at the next restart");
 
-    /* The server keeps pointing at the settings it started with; the sync took copies. */
+    /* The server keeps pointing at the settings it started with; the syncs took copies. */
     cj_settings_done(&fresh);
     log_info("reloaded configuration from %s; looking for the AWS credentials again",
              d->args.config_path);
@@ -377,28 +389,34 @@ static int run(struct daemon *d)
             return log_error_errno(r, "cannot set up the watchdog: %m");
     }
 
-    r = cj_sync_new(d->event, d->store, &d->settings, &d->creds, &d->sync);
+    /* Each source looks its credentials up on its own worker thread, off the loop. */
+    r = cj_sync_set_new(d->event, d->store, &d->settings, &d->syncs);
     if (r < 0)
         return log_error_errno(r, "cannot set up the sync: %m");
-    r = cj_sync_add_done_callback(d->sync, on_sync_done, d);
+    r = cj_sync_set_add_pass_callback(d->syncs, on_sync_done, d);
     if (r < 0)
         return log_error_errno(r, "cannot set up the sync: %m");
 
     if (d->args.once) {
-        d->once_result = -ECANCELED;
-        r = cj_sync_trigger(d->sync, true);
+        d->once_pending = cj_sync_set_size(d->syncs);
+        r = cj_sync_set_trigger(d->syncs, true);
         if (r < 0)
             return log_error_errno(r, "cannot start the sync: %m");
         r = sd_event_loop(d->event);
         if (r < 0)
             return log_error_errno(r, "event loop failed: %m");
-        return d->once_result;
+        if (d->once_pending > 0)
+            return -ECANCELED; /* a signal stopped it */
+        if (d->once_failed > 0)
+            return log_error_errno(EIO, "%zu of %zu sources failed", d->once_failed,
+                                   cj_sync_set_size(d->syncs));
+        return 0;
     }
 
-    r = cj_server_new(d->event, d->store, d->sync, &d->settings, &d->server);
+    r = cj_server_new(d->event, d->store, d->syncs, &d->settings, &d->server);
     if (r < 0)
         return log_error_errno(r, "cannot start the local API: %m");
-    r = cj_sync_start_schedule(d->sync);
+    r = cj_sync_set_start_schedule(d->syncs);
     if (r < 0)
         return log_error_errno(r, "cannot schedule syncs: %m");
 
@@ -411,9 +429,13 @@ static int run(struct daemon *d)
 
     char served[512];
     cj_server_describe(d->server, served, sizeof(served));
-    log_info("copyjobd %s serving %s, syncing from %s (region %s) every %" PRIu64 "s", CJ_VERSION,
-             served, d->settings.aws.endpoint, d->settings.aws.region,
-             d->settings.sync.interval_usec / CJ_USEC_PER_SEC);
+    char names[512] = "";
+    for (size_t i = 0, n = 0; i < d->settings.n_sources && n < sizeof(names); i++)
+        n += (size_t)snprintf(names + n, sizeof(names) - n, "%s%s (%s)", i ? ", " : "",
+                              d->settings.sources[i].name, d->settings.sources[i].endpoint);
+    log_info("copyjobd %s serving %s, syncing %zu source%s every %" PRIu64 "s: %s", CJ_VERSION,
+             served, d->settings.n_sources, d->settings.n_sources == 1 ? "" : "s",
+             d->settings.sync.interval_usec / CJ_USEC_PER_SEC, names);
     sd_notify(false, "READY=1");
     notify_status(d);
 
@@ -426,11 +448,10 @@ static int run(struct daemon *d)
 static void daemon_done(struct daemon *d)
 {
     cj_server_free(d->server);
-    cj_sync_free(d->sync);
+    cj_sync_set_free(d->syncs);
     sd_event_source_unref(d->status_timer);
     cj_store_close(d->store);
     sd_event_unref(d->event);
-    cj_credentials_done(&d->creds);
     cj_settings_done(&d->settings);
 }
 
@@ -456,27 +477,16 @@ int main(int argc, char **argv)
         cj_settings_done(&d.settings);
         return r < 0 ? 1 : 0;
     }
-    if (load_credentials(&d.creds, d.creds_source, sizeof(d.creds_source)) < 0) {
-        /* --once exists to say whether this works: fail. The service
-         * itself still serves the cache it has, and each sync looks for credentials again,
-         * so a boot where the instance metadata service is late does not crash-loop it. */
-        if (d.args.once) {
-            cj_settings_done(&d.settings);
-            return 1;
-        }
-        log_warning("starting without AWS credentials: serving the cache; every sync looks "
-                    "for them again (health shows MissingCredentials until then)");
-        snprintf(d.creds_source, sizeof(d.creds_source), "none yet");
-    }
+    /* The service and --once look each source's credentials up off the loop, when its first
+     * pass starts: a source without any fails its passes with MissingCredentials (and --once
+     * names it), the others go on, and a boot where the instance metadata service is late
+     * does not crash-loop the daemon. */
     r = run(&d);
     /* on_terminate already said STOPPING=1 when a signal ended the loop. */
     if (!d.args.once && !d.stopping)
         sd_notify(false, "STOPPING=1");
     daemon_done(&d);
-    if (r < 0) {
-        if (d.args.once)
-            log_error("sync failed");
+    if (r < 0)
         return 1;
-    }
     return 0;
 }

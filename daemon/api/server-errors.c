@@ -120,16 +120,13 @@ void api_reply_done(struct cj_reply *reply)
     }
 }
 
-int64_t api_synced_at_ns(struct cj_server *s)
+int64_t api_synced_at_ns(struct cj_server *s, const char *job_region, const char *job_account)
 {
     struct cj_store_stats st;
-    int64_t synced = 0;
 
-    if (s->sync)
-        synced = cj_sync_last_success_ns(s->sync);
-    if (synced == 0 && cj_store_stats(s->store, &st) >= 0)
-        synced = st.synced_at_ns;
-    return synced;
+    if (s->syncs)
+        return cj_sync_set_last_success_ns(s->syncs, job_region, job_account);
+    return cj_store_stats(s->store, &st) >= 0 ? st.synced_at_ns : 0;
 }
 
 static bool add_header(struct MHD_Response *resp, const char *name, const char *value)
@@ -137,10 +134,12 @@ static bool add_header(struct MHD_Response *resp, const char *name, const char *
     return MHD_add_response_header(resp, name, value) == MHD_YES;
 }
 
-static bool add_cache_headers(struct cj_server *s, struct MHD_Response *resp)
+static bool add_cache_headers(struct cj_server *s, const struct cj_reply *reply,
+                              struct MHD_Response *resp)
 {
     char age[32];
-    int64_t synced = api_synced_at_ns(s);
+    int64_t synced = api_synced_at_ns(s, reply->scope_region[0] ? reply->scope_region : NULL,
+                                      reply->scope_account[0] ? reply->scope_account : NULL);
 
     if (synced <= 0)
         return true; /* never synced: nothing honest to say */
@@ -202,7 +201,7 @@ enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply)
         ok = add_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, seconds);
     }
     if (ok && reply->from_cache)
-        ok = add_cache_headers(s, resp);
+        ok = add_cache_headers(s, reply, resp);
     if (ok && reply->content_type && !MHD_get_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL))
         ok = add_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 

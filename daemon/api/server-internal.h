@@ -106,7 +106,7 @@ struct cj_conn {
 struct cj_server {
     sd_event *event;
     struct cj_store *store;
-    struct cj_sync *sync;
+    struct cj_sync_set *syncs;
     uint64_t full_interval_usec;
     unsigned max_connections; /* across every listener */
     unsigned max_per_peer;    /* connections one api_peer may hold */
@@ -172,21 +172,24 @@ struct cj_request {
     bool sync_done; /* the pass ended; sync_* hold its result */
 
     bool sync_expired;        /* the wait's deadline passed first */
-    bool sync_started;        /* the request started (or queued) the pass it waits for */
-    uint64_t sync_pass;       /* the pass whose end answers it (cj_sync_ticket.pass) */
+    bool sync_started;        /* the request started (or queued) a pass it waits for */
+    uint64_t sync_round;      /* the round whose end answers it (cj_sync_round_ticket.round) */
     int64_t wait_deadline_ns; /* CLOCK_MONOTONIC */
-    int sync_result;
-    struct cj_sync_status sync_status;
+    struct cj_sync_round_result sync_res; /* when sync_done; owned */
     struct cj_request *wait_next, *wait_prev;
 };
 
 /* What a handler answers. The dispatcher turns it into an MHD response. */
 struct cj_reply {
     unsigned status;
-    struct cj_buf body;            /* JSON */
-    const char *error_type;        /* sets x-amzn-ErrorType */
-    const char *allow;             /* sets Allow (405) */
-    bool from_cache;               /* sets Age and x-copyjobd-synced-at */
+    struct cj_buf body;     /* JSON */
+    const char *error_type; /* sets x-amzn-ErrorType */
+    const char *allow;      /* sets Allow (405) */
+    bool from_cache;        /* sets Age and x-copyjobd-synced-at */
+    /* What the answer covers, for Age: the sources that may hold jobs of this region and
+     * account ("" = any). */
+    char scope_region[CJ_REGION_NAME_MAX + 1];
+    char scope_account[CJ_ACCOUNT_ID_STR_LEN + 1];
     unsigned retry_after_s;        /* > 0 sets Retry-After */
     bool suspended;                /* no answer now: the connection waits (sync wait) */
     const char *content_type;      /* NULL: application/json */
@@ -203,8 +206,10 @@ int api_reply_error(struct cj_reply *reply, unsigned status, const char *type, c
 int api_reply_errno(struct cj_reply *reply, int r, const char *what);
 enum MHD_Result api_reply_send(struct cj_request *req, struct cj_reply *reply);
 void api_reply_done(struct cj_reply *reply);
-/* The time of the last successful sync (store or sync engine), 0 if never. */
-int64_t api_synced_at_ns(struct cj_server *s);
+/* The oldest last successful sync among the sources that may hold jobs of job_region and
+ * job_account (NULL = any; cj_sync_set_last_success_ns(), or the store's record without
+ * syncs), 0 if one never synced. */
+int64_t api_synced_at_ns(struct cj_server *s, const char *job_region, const char *job_account);
 
 /* Makes every listener run MHD on the next event loop iteration. */
 void api_kick(struct cj_server *s);
@@ -221,12 +226,30 @@ int api_handle_list(struct cj_request *req, struct cj_reply *reply);
 int api_handle_get(struct cj_request *req, struct cj_reply *reply); /* req->path_tail: the jobArn */
 
 /* server-misc.c */
+/* One source as stats, health and metrics show it: its sync's status (the set's sources, in
+ * config order) and the store's figures (sources only the store knows follow, sync NULL). */
+struct api_source {
+    char name[CJ_SOURCE_NAME_MAX + 1];
+    struct cj_sync *sync; /* NULL: only the store knows it */
+    struct cj_sync_status status;
+    bool in_store;
+    struct cj_store_stats st; /* zero when not in the store */
+};
+struct api_sources {
+    struct api_source *v;
+    size_t n;
+};
+int api_sources_load(struct cj_server *s, struct api_sources *ret);
+void api_sources_done(struct api_sources *l);
+/* Its last successful sync: the sync's, else the store's record. */
+int64_t api_source_synced_ns(const struct api_source *src);
 int api_handle_stats(struct cj_request *req, struct cj_reply *reply);
 int api_handle_health(struct cj_request *req, struct cj_reply *reply);
 int api_handle_sync(struct cj_request *req, struct cj_reply *reply);
 /* Called again when a connection waiting for the sync is resumed. */
 int api_handle_sync_resumed(struct cj_request *req, struct cj_reply *reply);
-void api_on_sync_done(struct cj_sync *sync, int result, void *userdata);
+void api_on_sync_round_done(struct cj_sync_set *set, const struct cj_sync_round_result *res,
+                            void *userdata);
 /* Takes a request off the waiting list (it completed or the server stops); the last one
  * off frees the deadline timer. */
 void api_unwait(struct cj_request *req);

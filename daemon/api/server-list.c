@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* ListModelCopyJobs and GetModelCopyJob, answered from the store. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,6 +54,11 @@ int api_handle_list(struct cj_request *req, struct cj_reply *reply)
         return r;
 
     reply->from_cache = true;
+    /* A list filtered to a region or account is as old as the sources that hold those. */
+    if (q.job_region)
+        snprintf(reply->scope_region, sizeof(reply->scope_region), "%s", q.job_region);
+    if (q.job_account)
+        snprintf(reply->scope_account, sizeof(reply->scope_account), "%s", q.job_account);
     r = cj_store_list(req->server->store, &q, &reply->body, err, sizeof(err));
     api_query_storage_done(&st);
     if (r == -EINVAL)
@@ -63,6 +69,30 @@ int api_handle_list(struct cj_request *req, struct cj_reply *reply)
         return api_reply_errno(reply, r, "listing the cache");
     }
     return 0;
+}
+
+/* The region and account a job ARN names (arn:PARTITION:bedrock:REGION:ACCOUNT:...): a Get
+ * is as old as the sources that hold that region's and account's jobs. */
+static void arn_scope(const char *arn, struct cj_reply *reply)
+{
+    const char *f[5];
+    const char *p = arn;
+    size_t n = 0;
+
+    for (; n < 5 && p; n++) {
+        f[n] = p;
+        p = strchr(p, ':');
+        if (p)
+            p++;
+    }
+    if (n < 5 || !p)
+        return;
+    size_t region_len = (size_t)(f[4] - f[3] - 1), account_len = (size_t)(p - f[4] - 1);
+    if (region_len > 0 && region_len < sizeof(reply->scope_region))
+        snprintf(reply->scope_region, sizeof(reply->scope_region), "%.*s", (int)region_len, f[3]);
+    if (account_len == CJ_ACCOUNT_ID_STR_LEN)
+        snprintf(reply->scope_account, sizeof(reply->scope_account), "%.*s", (int)account_len,
+                 f[4]);
 }
 
 int api_handle_get(struct cj_request *req, struct cj_reply *reply)
@@ -82,6 +112,7 @@ int api_handle_get(struct cj_request *req, struct cj_reply *reply)
                                CJ_JOB_ARN_MAX);
 
     reply->from_cache = true;
+    arn_scope(job_arn, reply);
     r = cj_store_get(req->server->store, job_arn, &reply->body);
     if (r == -ENOENT)
         return api_reply_error(reply, 404, "ResourceNotFoundException",

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* GET /metrics: Prometheus text exposition format 0.0.4. Every family has its # HELP and
  * # TYPE lines; counters end in _total; label values are escaped. The cache's figures come
- * from the store, the sync's from the sync engine, the HTTP ones are counted here. */
+ * from the store, the sync's from the sync engine, the HTTP ones are counted here. Every
+ * per-source series carries a source label (the source's name). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cj-time.h"
@@ -60,64 +62,115 @@ static int family(struct cj_buf *b, const char *name, const char *type, const ch
     return cj_buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static int jobs_metrics(struct cj_buf *b, const struct cj_store_stats *st)
+static int source_label(struct cj_buf *b, const char *name, const struct api_source *src)
 {
-    int r = family(b, "copyjobd_jobs", "gauge", "Model copy jobs in the cache, by status.");
-    for (int i = 0; r >= 0 && i < _CJ_STATUS_MAX; i++)
-        r = cj_buf_printf(b, "copyjobd_jobs{status=\"%s\"} %" PRIu64 "\n", cj_status_to_string(i),
-                          st->by_status[i]);
+    int r = cj_buf_printf(b, "%s{source=\"", name);
+    if (r >= 0)
+        r = api_prometheus_label_value(b, src->name);
+    if (r >= 0)
+        r = cj_buf_append_char(b, '"');
     return r;
 }
 
-static int sync_metrics(struct cj_buf *b, const struct cj_sync_metrics *m, int64_t synced_ns)
+static int jobs_metrics(struct cj_buf *b, const struct api_sources *l)
+{
+    int r =
+        family(b, "copyjobd_jobs", "gauge", "Model copy jobs in the cache, by source and status.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++)
+        for (int i = 0; r >= 0 && i < _CJ_STATUS_MAX; i++) {
+            r = source_label(b, "copyjobd_jobs", &l->v[k]);
+            if (r >= 0)
+                r = cj_buf_printf(b, ",status=\"%s\"} %" PRIu64 "\n", cj_status_to_string(i),
+                                  l->v[k].st.by_status[i]);
+        }
+    return r;
+}
+
+static int sync_metrics(struct cj_buf *b, const struct api_sources *l)
 {
     static const char *const operations[_CJ_API_OPERATION_MAX] = {
         [CJ_API_LIST_MODEL_COPY_JOBS] = "ListModelCopyJobs",
         [CJ_API_GET_MODEL_COPY_JOB] = "GetModelCopyJob",
     };
+    struct cj_sync_metrics *m = calloc(l->n ? l->n : 1, sizeof(*m));
+    if (!m)
+        return -ENOMEM;
+    for (size_t k = 0; k < l->n; k++)
+        if (l->v[k].sync)
+            cj_sync_get_metrics(l->v[k].sync, &m[k]);
+
     int r = family(b, "copyjobd_syncs_total", "counter",
-                   "Sync passes finished, by kind (quick or full) and result (ok or failed).");
-    for (int k = 0; r >= 0 && k < _CJ_SYNC_KIND_MAX; k++)
-        for (int res = 0; r >= 0 && res < 2; res++)
-            r = cj_buf_printf(b, "copyjobd_syncs_total{kind=\"%s\",result=\"%s\"} %" PRIu64 "\n",
-                              cj_sync_kind_to_string(k), res ? "failed" : "ok", m->passes[k][res]);
+                   "Sync passes finished, by source, kind (quick or full) and result (ok or "
+                   "failed).");
+    for (size_t k = 0; r >= 0 && k < l->n; k++)
+        for (int kind = 0; l->v[k].sync && r >= 0 && kind < _CJ_SYNC_KIND_MAX; kind++)
+            for (int res = 0; r >= 0 && res < 2; res++) {
+                r = source_label(b, "copyjobd_syncs_total", &l->v[k]);
+                if (r >= 0)
+                    r = cj_buf_printf(b, ",kind=\"%s\",result=\"%s\"} %" PRIu64 "\n",
+                                      cj_sync_kind_to_string(kind), res ? "failed" : "ok",
+                                      m[k].passes[kind][res]);
+            }
     if (r >= 0)
         r = family(b, "copyjobd_api_calls_total", "counter",
-                   "HTTP requests sent to Amazon Bedrock, retries included, by operation.");
-    for (int o = 0; r >= 0 && o < _CJ_API_OPERATION_MAX; o++)
-        r = cj_buf_printf(b, "copyjobd_api_calls_total{operation=\"%s\"} %" PRIu64 "\n",
-                          operations[o], m->api_calls[o]);
+                   "HTTP requests sent to Amazon Bedrock, retries included, by source and "
+                   "operation.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++)
+        for (int o = 0; l->v[k].sync && r >= 0 && o < _CJ_API_OPERATION_MAX; o++) {
+            r = source_label(b, "copyjobd_api_calls_total", &l->v[k]);
+            if (r >= 0)
+                r = cj_buf_printf(b, ",operation=\"%s\"} %" PRIu64 "\n", operations[o],
+                                  m[k].api_calls[o]);
+        }
     if (r >= 0)
         r = family(b, "copyjobd_api_errors_total", "counter",
-                   "Failed requests to Amazon Bedrock, by error type.");
-    for (size_t i = 0; r >= 0 && i < m->n_errors && i < CJ_SYNC_METRIC_ERROR_TYPES; i++) {
-        char type[sizeof(m->errors[i].type) + 1];
-        snprintf(type, sizeof(type), "%.*s", (int)sizeof(m->errors[i].type), m->errors[i].type);
-        r = cj_buf_append_str(b, "copyjobd_api_errors_total{type=\"");
-        if (r >= 0)
-            r = api_prometheus_label_value(b, type[0] ? type : "Unknown");
-        if (r >= 0)
-            r = cj_buf_printf(b, "\"} %" PRIu64 "\n", m->errors[i].count);
-    }
+                   "Failed requests to Amazon Bedrock, by source and error type.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++)
+        for (size_t i = 0; r >= 0 && i < m[k].n_errors && i < CJ_SYNC_METRIC_ERROR_TYPES; i++) {
+            char type[sizeof(m[k].errors[i].type) + 1];
+            snprintf(type, sizeof(type), "%.*s", (int)sizeof(m[k].errors[i].type),
+                     m[k].errors[i].type);
+            r = source_label(b, "copyjobd_api_errors_total", &l->v[k]);
+            if (r >= 0)
+                r = cj_buf_append_str(b, ",type=\"");
+            if (r >= 0)
+                r = api_prometheus_label_value(b, type[0] ? type : "Unknown");
+            if (r >= 0)
+                r = cj_buf_printf(b, "\"} %" PRIu64 "\n", m[k].errors[i].count);
+        }
     if (r >= 0)
         r = family(b, "copyjobd_api_retries_total", "counter",
-                   "Requests to Amazon Bedrock that were retries.");
-    if (r >= 0)
-        r = cj_buf_printf(b, "copyjobd_api_retries_total %" PRIu64 "\n", m->retries);
+                   "Requests to Amazon Bedrock that were retries, by source.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++) {
+        if (!l->v[k].sync)
+            continue;
+        r = source_label(b, "copyjobd_api_retries_total", &l->v[k]);
+        if (r >= 0)
+            r = cj_buf_printf(b, "} %" PRIu64 "\n", m[k].retries);
+    }
     if (r >= 0)
         r = family(b, "copyjobd_last_success_timestamp_seconds", "gauge",
-                   "Unix time of the end of the last successful sync; 0 if none yet.");
-    if (r >= 0)
-        r = cj_buf_printf(b, "copyjobd_last_success_timestamp_seconds %" PRId64 ".%03d\n",
-                          synced_ns / CJ_NSEC_PER_SEC,
-                          (int)(synced_ns % CJ_NSEC_PER_SEC / 1000000));
+                   "Unix time of the end of the source's last successful sync; 0 if none yet.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++) {
+        int64_t synced_ns = api_source_synced_ns(&l->v[k]);
+        r = source_label(b, "copyjobd_last_success_timestamp_seconds", &l->v[k]);
+        if (r >= 0)
+            r = cj_buf_printf(b, "} %" PRId64 ".%03d\n", synced_ns / CJ_NSEC_PER_SEC,
+                              (int)(synced_ns % CJ_NSEC_PER_SEC / 1000000));
+    }
     if (r >= 0)
         r = family(b, "copyjobd_sync_duration_seconds", "gauge",
-                   "Duration of the last finished sync pass.");
-    if (r >= 0)
-        r = cj_buf_printf(b, "copyjobd_sync_duration_seconds %" PRIu64 ".%06" PRIu64 "\n",
-                          m->last_duration_usec / CJ_USEC_PER_SEC,
-                          m->last_duration_usec % CJ_USEC_PER_SEC);
+                   "Duration of the source's last finished sync pass.");
+    for (size_t k = 0; r >= 0 && k < l->n; k++) {
+        if (!l->v[k].sync)
+            continue;
+        r = source_label(b, "copyjobd_sync_duration_seconds", &l->v[k]);
+        if (r >= 0)
+            r = cj_buf_printf(b, "} %" PRIu64 ".%06" PRIu64 "\n",
+                              m[k].last_duration_usec / CJ_USEC_PER_SEC,
+                              m[k].last_duration_usec % CJ_USEC_PER_SEC);
+    }
+    free(m);
     return r;
 }
 
@@ -160,23 +213,24 @@ static int http_metrics(struct cj_buf *b, const struct cj_server *s)
 int api_handle_metrics(struct cj_request *req, struct cj_reply *reply)
 {
     struct cj_server *s = req->server;
-    struct cj_sync_metrics m = {0};
     struct cj_store_stats st;
+    struct api_sources sources = {0};
     uint64_t first = 0, last = 0;
     struct cj_buf *b = &reply->body;
 
     int r = cj_store_stats(s->store, &st);
     if (r >= 0)
         r = cj_store_events_bounds(s->store, &first, &last);
+    if (r >= 0)
+        r = api_sources_load(s, &sources);
     if (r < 0)
         return api_reply_errno(reply, r, "reading the cache");
-    if (s->sync)
-        cj_sync_get_metrics(s->sync, &m);
 
     reply->content_type = "text/plain; version=0.0.4; charset=utf-8";
-    r = jobs_metrics(b, &st);
+    r = jobs_metrics(b, &sources);
     if (r >= 0)
-        r = sync_metrics(b, &m, api_synced_at_ns(s));
+        r = sync_metrics(b, &sources);
+    api_sources_done(&sources);
     if (r >= 0)
         r = http_metrics(b, s);
     if (r >= 0)

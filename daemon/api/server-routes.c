@@ -212,6 +212,7 @@ void api_request_completed(void *cls, struct MHD_Connection *connection, void **
         return;
     if (req->waiting)
         api_unwait(req);
+    cj_sync_round_result_done(&req->sync_res);
     free(req);
     *req_cls = NULL;
 }

@@ -142,7 +142,7 @@ void cj_server_describe(const struct cj_server *s, char *buf, size_t size)
     }
 }
 
-int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
+int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync_set *syncs,
                   const struct cj_settings *settings, struct cj_server **ret)
 {
     _cleanup_free_ int *fds = NULL;
@@ -157,7 +157,7 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
         return -ENOMEM;
     s->event = sd_event_ref(event);
     s->store = store;
-    s->sync = sync;
+    s->syncs = syncs;
     s->full_interval_usec = settings->sync.full_interval_usec;
     s->max_connections = settings->server.max_connections ? settings->server.max_connections : 256;
     s->max_per_peer = s->max_connections * CJ_SERVER_PEER_SHARE_NUM / CJ_SERVER_PEER_SHARE_DEN ?: 1;
@@ -195,8 +195,8 @@ int cj_server_new(sd_event *event, struct cj_store *store, struct cj_sync *sync,
         }
     }
 
-    if (sync) {
-        r = cj_sync_add_done_callback(sync, api_on_sync_done, s);
+    if (syncs) {
+        r = cj_sync_set_add_round_callback(syncs, api_on_sync_round_done, s);
         if (r < 0) {
             log_error_errno(r, "cannot follow the sync's results: %m");
             goto fail;

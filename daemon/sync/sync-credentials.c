@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Finding credentials off the event loop. The chain may wait a minute for a credential_process
- * and seconds for a metadata endpoint; on the loop that would hold every API client and the
- * watchdog. So a lookup runs cj_credentials_load_cancellable() on a thread of its own and
+ * and seconds for a metadata endpoint or STS; on the loop that would hold every API client and
+ * the watchdog. So a lookup runs cj_credentials_load_with() (and, while the sync does not know
+ * its account, cj_credentials_account()) on a thread of its own and
  * reports through an eventfd the loop watches; the pass that needs it sends nothing until it
  * is back. One lookup at a time: a pass or a reload that wants one while another runs waits
  * for that one.
@@ -37,11 +38,35 @@ struct sync_lookup {
     pthread_t thread;
     sd_event_source *source; /* the loop's watch on efd */
     uint64_t gen;            /* of the params it looks up for */
-    char *profile;
+    char *profile, *region, *role_arn, *external_id, *role_session_name;
+    bool want_account; /* the sync does not know its account yet */
     int result;
     struct cj_aws_credentials creds;
-    char source_name[768]; /* the source, or on failure the chain's reason */
+    char source_name[768];                   /* the source, or on failure the chain's reason */
+    char account[CJ_ACCOUNT_ID_STR_LEN + 1]; /* "" = not learned */
+    char account_error[256];
 };
+
+int sync_role_arn_account(const char *role_arn, char account[static CJ_ACCOUNT_ID_STR_LEN + 1])
+{
+    /* arn:PARTITION:iam::ACCOUNT:role/NAME */
+    const char *p = role_arn;
+    for (int colons = 0; p && colons < 4; colons++) {
+        p = strchr(p, ':');
+        if (p)
+            p++;
+    }
+    if (!p || strncmp(role_arn, "arn:", 4) != 0)
+        return -EINVAL;
+    for (int i = 0; i < CJ_ACCOUNT_ID_STR_LEN; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return -EINVAL;
+    if (p[CJ_ACCOUNT_ID_STR_LEN] != ':')
+        return -EINVAL;
+    memcpy(account, p, CJ_ACCOUNT_ID_STR_LEN);
+    account[CJ_ACCOUNT_ID_STR_LEN] = '\0';
+    return 0;
+}
 
 static void lookup_unref(struct sync_lookup *l)
 {
@@ -50,6 +75,10 @@ static void lookup_unref(struct sync_lookup *l)
     if (l->efd >= 0)
         close(l->efd);
     free(l->profile);
+    free(l->region);
+    free(l->role_arn);
+    free(l->external_id);
+    free(l->role_session_name);
     cj_credentials_done(&l->creds);
     free(l);
 }
@@ -59,8 +88,20 @@ static void *lookup_worker(void *userdata)
     struct sync_lookup *l = userdata;
     uint64_t one = 1;
 
-    l->result = cj_credentials_load_cancellable(l->profile, &l->cancel, &l->creds, l->source_name,
-                                                sizeof(l->source_name));
+    struct cj_credentials_options o = {
+        .profile = l->profile,
+        .region = l->region,
+        .role_arn = l->role_arn,
+        .external_id = l->external_id,
+        .role_session_name = l->role_session_name,
+        .cancel = &l->cancel,
+    };
+    l->result = cj_credentials_load_with(&o, &l->creds, l->source_name, sizeof(l->source_name));
+    if (l->result >= 0 && l->want_account && !atomic_load(&l->cancel)) {
+        if (!l->role_arn || sync_role_arn_account(l->role_arn, l->account) < 0)
+            (void)cj_credentials_account(&l->creds, l->region, l->account, l->account_error,
+                                         sizeof(l->account_error));
+    }
     atomic_store_explicit(&l->done, true, memory_order_release);
     /* The counter cannot overflow with one write; a failure leaves the loop to the join at
      * free, which is all that can be done from here. */
@@ -79,7 +120,7 @@ static void lookup_release(struct sync_lookup *l, uint64_t wait_usec)
         clock_gettime(CLOCK_REALTIME, &deadline);
         deadline.tv_sec += (time_t)(wait_usec / CJ_USEC_PER_SEC);
         if (pthread_timedjoin_np(l->thread, NULL, &deadline) != 0) {
-            log_warning("sync: the credential lookup did not stop within %u s; leaving it",
+            log_warning("sync: a credential lookup did not stop within %u s; leaving it",
                         (unsigned)(wait_usec / CJ_USEC_PER_SEC));
             pthread_detach(l->thread);
         }
@@ -95,19 +136,29 @@ static void lookup_finished(struct cj_sync *s, struct sync_lookup *l)
     bool current = l->gen == p->gen;
 
     if (!current) {
-        log_debug("sync: dropping the credentials looked up for settings since replaced");
+        log_debug("sync %s: dropping the credentials looked up for settings since replaced",
+                  p->name);
     } else if (l->result >= 0) {
         cj_credentials_done(&p->creds);
         p->creds = l->creds;
         l->creds = (struct cj_aws_credentials){0};
         p->lookup_wanted = false;
         p->lookup_error[0] = '\0';
-        log_info("sync: AWS credentials reloaded from %s", l->source_name);
+        log_info("sync %s: AWS credentials reloaded from %s", p->name, l->source_name);
+        if (l->want_account && l->account[0] && !s->status.account[0]) {
+            memcpy(s->status.account, l->account, sizeof(s->status.account));
+            log_info("sync %s: account %s, region %s", p->name, s->status.account, p->region);
+            if (s->account_fn)
+                s->account_fn(s, s->account_userdata);
+        } else if (l->want_account && !l->account[0]) {
+            log_info("sync %s: the account is unknown (%s)", p->name,
+                     l->account_error[0] ? l->account_error : "STS did not say");
+        }
     } else {
         /* lookup_wanted stays: the next pass tries again. */
         snprintf(p->lookup_error, sizeof(p->lookup_error), "%s",
                  l->source_name[0] ? l->source_name : "no source of the chain has any");
-        log_warning_errno(l->result, "sync: cannot reload the AWS credentials: %s",
+        log_warning_errno(l->result, "sync %s: cannot reload the AWS credentials: %s", p->name,
                           p->lookup_error);
     }
 
@@ -152,10 +203,16 @@ static int lookup_start(struct cj_sync *s)
         r = -errno;
         goto fail;
     }
-    if (s->params->profile && !(l->profile = strdup(s->params->profile))) {
+    const struct cj_sync_params *p = s->params;
+    if ((p->profile && !(l->profile = strdup(p->profile))) ||
+        (p->region && !(l->region = strdup(p->region))) ||
+        (p->role_arn && !(l->role_arn = strdup(p->role_arn))) ||
+        (p->external_id && !(l->external_id = strdup(p->external_id))) ||
+        (p->role_session_name && !(l->role_session_name = strdup(p->role_session_name)))) {
         r = -ENOMEM;
         goto fail;
     }
+    l->want_account = !s->status.account[0];
     r = sd_event_add_io(s->event, &l->source, l->efd, EPOLLIN, on_lookup_event, s);
     if (r < 0)
         goto fail;
@@ -172,13 +229,15 @@ static int lookup_start(struct cj_sync *s)
         goto fail;
     }
     s->lookup = l;
-    log_debug("sync: looking for AWS credentials (profile %s)",
-              l->profile ? l->profile : "default");
+    log_debug("sync %s: looking for AWS credentials (profile %s%s%s)", p->name,
+              l->profile ? l->profile : "default", l->role_arn ? ", role " : "",
+              l->role_arn ? l->role_arn : "");
     return 0;
 fail:
     l->source = sd_event_source_disable_unref(l->source);
     lookup_unref(l);
-    return log_warning_errno(r, "sync: cannot start looking for AWS credentials: %m");
+    return log_warning_errno(r, "sync %s: cannot start looking for AWS credentials: %m",
+                             s->params->name);
 }
 
 void sync_credentials_prefetch(struct cj_sync *s)

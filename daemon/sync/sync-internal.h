@@ -6,7 +6,8 @@
  *                clock skew
  *   sync-credentials.c  credential lookups on a worker thread, and the check before a request
  *   sync-walk.c  what a pass asks for: the full listing, and the quick sync's three parts
- *   sync-retry.c the pure retry decisions */
+ *   sync-retry.c the pure retry decisions
+ *   sync-set.c   every source's sync on one loop: rounds, reconfigure by name, duplicates */
 #pragma once
 
 #include <stdbool.h>
@@ -27,8 +28,12 @@
 
 struct cj_sync_params {
     struct cj_endpoint endpoint;
+    char *name; /* the source's: what the store files its jobs under */
     char *region;
     char *profile;
+    char *role_arn; /* NULL: the profile's own credentials */
+    char *external_id;
+    char *role_session_name;
     char *ca_file;
     unsigned page_size;
     unsigned max_requests_per_second;
@@ -128,6 +133,12 @@ struct cj_sync {
     int64_t clock_offset_sec; /* added to our clock when signing (from a skew rejection) */
     uint64_t rng_state;
 
+    /* The source this one duplicates (same account and region), "" = none: passes end at
+     * once. */
+    char duplicate_of[CJ_SOURCE_NAME_MAX + 1];
+    cj_sync_account_fn account_fn;
+    void *account_userdata;
+
     struct cj_sync_status status;
     struct cj_sync_metrics metrics;
     struct cj_sync_callback *callbacks;
@@ -143,6 +154,8 @@ uint64_t sync_now_mono_usec(void);
 
 /* sync.c: ends the pass with its result; type and message describe a failure. */
 void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *message);
+/* sync.c: the store's figures of one source (all zero when the store does not know it). */
+int sync_store_source_stats(struct cj_store *store, const char *name, struct cj_store_stats *ret);
 /* sync.c: counts one failed request under its error type. */
 void sync_metrics_count_error(struct cj_sync *s, const char *type);
 
@@ -168,6 +181,9 @@ bool sync_credentials_ready(struct cj_sync *s);
 /* sync-credentials.c: starts the lookup that params->lookup_wanted asks for, unless one runs
  * (its end starts the next when the settings changed meanwhile). */
 void sync_credentials_prefetch(struct cj_sync *s);
+/* sync-credentials.c: the account in a role ARN (arn:PARTITION:iam::ACCOUNT:role/...):
+ * 0, or -EINVAL when it names none. */
+int sync_role_arn_account(const char *role_arn, char account[static CJ_ACCOUNT_ID_STR_LEN + 1]);
 /* sync-credentials.c: abandons the lookup in flight: a credential_process is killed, the
  * worker joined (waiting at most 5 s; then it finishes on its own, touching nothing of s). */
 void sync_credentials_stop(struct cj_sync *s);

@@ -12,6 +12,7 @@
 
 /* What one finished pass reports. */
 struct cj_sync_report {
+    const char *source;     /* the source's name, NULL = unnamed */
     const char *kind;       /* "quick" or "full" */
     int result;             /* 0, or the pass's negative errno */
     uint64_t jobs;          /* job summaries seen */
@@ -24,8 +25,9 @@ struct cj_sync_report {
     const char *error_message; /* when result < 0 */
 };
 
-/* Logs the pass: info when it succeeded (plus a warning when summaries were skipped),
- * warning when it failed. In the journal it carries MESSAGE_ID=, SYNC_KIND=,
+/* Logs the pass ("sync: KIND pass ok|failed" and the figures, the source's name in brackets
+ * after the kind): info when it succeeded (plus a warning when summaries were skipped),
+ * warning when it failed. In the journal it carries MESSAGE_ID=, SYNC_SOURCE=, SYNC_KIND=,
  * SYNC_RESULT=ok|failed, JOB_COUNT=, JOBS_CREATED=, JOBS_UPDATED=, JOBS_REMOVED=,
  * JOBS_SKIPPED=, API_REQUESTS=, PAGES=, SYNC_DURATION_USEC=, and on failure ERROR_TYPE= and
  * ERRNO=. */

@@ -50,6 +50,16 @@ static void send_request(struct cj_sync *s)
 {
     struct cj_sync_pass *p = &s->pass;
 
+    if (s->duplicate_of[0]) {
+        char message[256];
+        snprintf(message, sizeof(message),
+                 "the same account (%s) and region (%s) as source %s: this source syncs nothing "
+                 "until the configuration is changed and reloaded",
+                 s->status.account[0] ? s->status.account : "?", s->params->region,
+                 s->duplicate_of);
+        sync_pass_end(s, -EEXIST, "DuplicateSource", message);
+        return;
+    }
     if (!sync_credentials_ready(s))
         return;
 
@@ -129,7 +139,7 @@ void sync_step_schedule(struct cj_sync *s, uint64_t delay_usec)
 {
     int r = sync_step_arm(s, delay_usec);
     if (r < 0) {
-        log_error_errno(r, "sync: cannot arm the request timer: %m");
+        log_error_errno(r, "sync %s: cannot arm the request timer: %m", s->params->name);
         sync_pass_end(s, r, "InternalError", "cannot arm the request timer");
     }
 }
@@ -153,9 +163,9 @@ void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const
     if (retry == CJ_RETRY_BACKOFF && p->attempt < CJ_RETRY_MAX_ATTEMPTS) {
         uint64_t delay = sync_retry_delay_usec(p->attempt, s->params->retry_base_usec,
                                                s->params->retry_cap_usec, next_random(s));
-        log_info("sync: %s attempt %u of %u failed (%s: %s); retrying in %" PRIu64 " ms",
-                 operation_name(p->op), p->attempt, CJ_RETRY_MAX_ATTEMPTS, type, message,
-                 delay / 1000);
+        log_info("sync %s: %s attempt %u of %u failed (%s: %s); retrying in %" PRIu64 " ms",
+                 s->params->name, operation_name(p->op), p->attempt, CJ_RETRY_MAX_ATTEMPTS, type,
+                 message, delay / 1000);
         p->attempt++;
         p->retry_pending = true;
         sync_step_schedule(s, delay);
@@ -236,9 +246,9 @@ static bool correct_clock(struct cj_sync *s, const struct cj_http_response *resp
     if (p->skew_retried || sync_retry_clock_offset(resp->date, (int64_t)time(NULL), &offset) < 0)
         return false;
     p->skew_retried = true;
-    log_warning("sync: the service rejected the request time; its clock is %" PRId64
+    log_warning("sync %s: the service rejected the request time; its clock is %" PRId64
                 " s from ours (was corrected by %" PRId64 " s): signing with the service's time",
-                offset, s->clock_offset_sec);
+                s->params->name, offset, s->clock_offset_sec);
     s->clock_offset_sec = offset;
     s->status.clock_offset_sec = offset;
     return true;

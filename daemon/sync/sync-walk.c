@@ -51,7 +51,7 @@ int sync_walk_begin(struct cj_sync *s, char *err, size_t errlen)
     struct cj_store_stats st;
     int r;
 
-    r = cj_store_stats(s->store, &st);
+    r = sync_store_source_stats(s->store, s->params->name, &st);
     if (r < 0) {
         snprintf(err, errlen, "cannot read the store's statistics: %s", strerror(-r));
         return r;
@@ -60,7 +60,7 @@ int sync_walk_begin(struct cj_sync *s, char *err, size_t errlen)
 
     if (p->kind == CJ_SYNC_FULL) {
         p->phase = SYNC_PHASE_FULL;
-        r = cj_store_pass_begin(s->store, s->params->region, &p->store_pass);
+        r = cj_store_pass_begin(s->store, s->params->name, &p->store_pass);
         if (r < 0) {
             p->store_pass = NULL;
             snprintf(err, errlen, "cannot begin a pass in the store: %s", strerror(-r));
@@ -163,7 +163,7 @@ static void walk_finished(struct cj_sync *s)
         return;
 
     case SYNC_PHASE_RUNNING:
-        r = cj_store_foreach_with_status(s->store, s->params->region, CJ_STATUS_IN_PROGRESS,
+        r = cj_store_foreach_with_status(s->store, s->params->name, CJ_STATUS_IN_PROGRESS,
                                          collect_gone, p);
         if (r < 0) {
             snprintf(err, sizeof(err), "cannot read the running jobs from the store: %s",
@@ -178,14 +178,14 @@ static void walk_finished(struct cj_sync *s)
         /* Past the cost of a full listing, fetching one by one is the dearer way. */
         uint64_t full_cost = (p->stored_at_start + s->params->page_size - 1) / s->params->page_size;
         if (p->n_gone > full_cost + 10) {
-            log_info("sync: %zu jobs left InProgress; a full pass (%" PRIu64
+            log_info("sync %s: %zu jobs left InProgress; a full pass (%" PRIu64
                      " requests) is cheaper than fetching each",
-                     p->n_gone, full_cost);
+                     s->params->name, p->n_gone, full_cost);
             s->want_full_after = true;
             sync_pass_end(s, 0, NULL, NULL);
             return;
         }
-        log_info("sync: %zu jobs left InProgress; fetching each", p->n_gone);
+        log_info("sync %s: %zu jobs left InProgress; fetching each", s->params->name, p->n_gone);
         start_phase(s, SYNC_PHASE_GONE);
         return;
 
@@ -224,7 +224,7 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
         return;
     }
 
-    r = cj_store_put_jobs(s->store, s->params->region, p->store_pass, page.jobs, page.n_jobs, &pc);
+    r = cj_store_put_jobs(s->store, s->params->name, p->store_pass, page.jobs, page.n_jobs, &pc);
     if (r < 0) {
         snprintf(err, sizeof(err), "cannot store page %" PRIu64 ": %s", p->pages + 1, strerror(-r));
         cj_page_done(&page);
@@ -316,7 +316,7 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
         }
         if (r == 0) {
             p->changes.removed++;
-            log_info("sync: %s no longer exists; removed", arn);
+            log_info("sync %s: %s no longer exists; removed", s->params->name, arn);
         }
     } else {
         char reason[sizeof(err) - STRLEN("GetModelCopyJob: ")];
@@ -331,7 +331,8 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
         if (r == -EBADMSG) {
             /* The job exists but cannot be stored as it is now: the stored copy stays, and
              * the pass goes on (failing here would fail every quick pass until it changes). */
-            log_warning("sync: GetModelCopyJob for %s: the job is not stored: %s", arn, err);
+            log_warning("sync %s: GetModelCopyJob for %s: the job is not stored: %s",
+                        s->params->name, arn, err);
             p->skipped++;
             goto next;
         }
@@ -345,7 +346,7 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
             return;
         }
         struct cj_store_changes pc = {0};
-        r = cj_store_put_jobs(s->store, s->params->region, NULL, &job, 1, &pc);
+        r = cj_store_put_jobs(s->store, s->params->name, NULL, &job, 1, &pc);
         cj_job_done(&job);
         if (r < 0) {
             snprintf(err, sizeof(err), "cannot store a fetched job: %s", strerror(-r));

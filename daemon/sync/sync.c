@@ -48,8 +48,12 @@ static void params_free(struct cj_sync_params *p)
     if (!p)
         return;
     cj_endpoint_done(&p->endpoint);
+    free(p->name);
     free(p->region);
     free(p->profile);
+    free(p->role_arn);
+    free(p->external_id);
+    free(p->role_session_name);
     free(p->ca_file);
     cj_credentials_done(&p->creds);
     free(p);
@@ -64,23 +68,45 @@ static int strdup_opt(const char *s, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
-static int params_new(const struct cj_settings *settings, const struct cj_aws_credentials *creds,
-                      struct cj_sync_params **ret)
+static bool valid_source_name(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n < 1 || n > CJ_SOURCE_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-'))
+            return false;
+    return true;
+}
+
+static int params_new(const struct cj_settings *settings, const struct cj_source_settings *source,
+                      const struct cj_aws_credentials *creds, struct cj_sync_params **ret)
 {
     struct cj_sync_params *p = calloc(1, sizeof(*p));
     int r;
 
     if (!p)
         return -ENOMEM;
-    if (!settings->aws.region || !*settings->aws.region) {
-        r = log_error_errno(EINVAL, "sync: no AWS region configured");
+    if (!source || !valid_source_name(source->name)) {
+        r = log_error_errno(EINVAL, "sync: a source's name must be [a-z0-9-]{1,%d}",
+                            CJ_SOURCE_NAME_MAX);
         goto fail;
     }
-    r = cj_endpoint_parse(settings->aws.endpoint, &p->endpoint);
+    if (!source->region || !*source->region || strlen(source->region) > CJ_REGION_NAME_MAX) {
+        r = log_error_errno(EINVAL, "sync: source %s: no valid AWS region configured",
+                            source->name);
+        goto fail;
+    }
+    r = cj_endpoint_parse(source->endpoint, &p->endpoint);
     if (r < 0)
         goto fail;
-    if ((r = strdup_opt(settings->aws.region, &p->region)) < 0 ||
-        (r = strdup_opt(settings->aws.profile, &p->profile)) < 0 ||
+    if ((r = strdup_opt(source->name, &p->name)) < 0 ||
+        (r = strdup_opt(source->region, &p->region)) < 0 ||
+        (r = strdup_opt(source->profile, &p->profile)) < 0 ||
+        (r = strdup_opt(source->role_arn, &p->role_arn)) < 0 ||
+        (r = strdup_opt(source->external_id, &p->external_id)) < 0 ||
+        (r = strdup_opt(source->role_session_name, &p->role_session_name)) < 0 ||
         (r = strdup_opt(settings->aws.ca_file, &p->ca_file)) < 0)
         goto fail;
     p->page_size = settings->sync.page_size;
@@ -111,6 +137,8 @@ static int params_new(const struct cj_settings *settings, const struct cj_aws_cr
             (r = strdup_opt(creds->session_token, &p->creds.session_token)) < 0)
             goto fail;
         p->creds.expiration_ns = creds->expiration_ns;
+    } else {
+        p->lookup_wanted = true;
     }
 
     *ret = p;
@@ -204,12 +232,12 @@ static void note_removal_guard(struct cj_sync *s, const struct cj_store_pass_res
                              CJ_LOG_NUM("JOBS_HELD", res->held),
                              CJ_LOG_NUM("JOB_COUNT", res->total),
                              CJ_LOG_NUM("MAX_REMOVAL_SHARE_BP", st->removal_limit_bp)),
-               "sync: full pass would remove %" PRIu64 " of %" PRIu64
+               "sync %s: full pass would remove %" PRIu64 " of %" PRIu64
                " jobs, more than sync.max_removal_share (%u.%02u%%) and more than %d: removed "
                "none. If the jobs are really gone, raise max_removal_share or remove them by "
                "hand; the next complete pass that lists them clears this",
-               res->held, res->total, st->removal_limit_bp / 100, st->removal_limit_bp % 100,
-               CJ_STORE_REMOVAL_FLOOR);
+               s->params->name, res->held, res->total, st->removal_limit_bp / 100,
+               st->removal_limit_bp % 100, CJ_STORE_REMOVAL_FLOOR);
 }
 
 /* The store's side of the end: a full pass notes and removes what it did not see, a quick
@@ -230,7 +258,7 @@ static int finish_in_store(struct cj_sync *s, bool ok, int64_t now_ns)
             note_removal_guard(s, &res);
         }
     } else if (ok && p->kind == CJ_SYNC_QUICK) {
-        r = cj_store_set_synced_at(s->store, s->params->region, now_ns);
+        r = cj_store_set_synced_at(s->store, s->params->name, now_ns);
     }
     return r;
 }
@@ -242,6 +270,7 @@ static void log_pass(const struct cj_sync *s, int result)
 
     /* One structured entry per pass, so "journalctl MESSAGE_ID=" finds every one. */
     sync_report_log(&(struct cj_sync_report){
+        .source = s->params->name,
         .kind = cj_sync_kind_to_string(p->kind),
         .result = result,
         .jobs = p->jobs + p->fetched,
@@ -329,7 +358,8 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
         r = s->cancelling ? -ECANCELED : start_pass(s, CJ_SYNC_FULL, on_demand);
         if (r < 0) {
             if (r != -ECANCELED)
-                log_error_errno(r, "sync: cannot start the requested full pass: %m");
+                log_error_errno(r, "sync %s: cannot start the requested full pass: %m",
+                                s->params->name);
             st->pass_id = ++s->pass_counter;
         }
     }
@@ -357,7 +387,7 @@ static int start_pass(struct cj_sync *s, enum cj_sync_kind kind, bool on_demand)
     int r = sync_step_arm(s, 0);
     if (r < 0) {
         s->pass = (struct cj_sync_pass){0};
-        return log_error_errno(r, "sync: cannot start a pass: %m");
+        return log_error_errno(r, "sync %s: cannot start a pass: %m", s->params->name);
     }
     s->pass.id = ++s->pass_counter;
     if (on_demand)
@@ -367,7 +397,7 @@ static int start_pass(struct cj_sync *s, enum cj_sync_kind kind, bool on_demand)
     s->status.running_full = kind == CJ_SYNC_FULL;
     s->status.running_kind = kind;
     s->status.last_attempt_ns = cj_now_ns();
-    log_info("sync: %s pass started", cj_sync_kind_to_string(kind));
+    log_info("sync %s: %s pass started", s->params->name, cj_sync_kind_to_string(kind));
     if (s->schedule_timer)
         (void)sd_event_source_set_enabled(s->schedule_timer, SD_EVENT_OFF);
     return 0;
@@ -393,12 +423,42 @@ static int on_schedule(sd_event_source *source, uint64_t usec, void *userdata)
     struct cj_sync *s = userdata;
     int r = cj_sync_trigger(s, scheduled_kind(s) == CJ_SYNC_FULL);
     if (r < 0)
-        log_error_errno(r, "sync: cannot start the scheduled pass: %m");
+        log_error_errno(r, "sync %s: cannot start the scheduled pass: %m", s->params->name);
     return 0;
 }
 
+static void status_set_source(struct cj_sync *s)
+{
+    struct cj_sync_status *st = &s->status;
+    snprintf(st->name, sizeof(st->name), "%s", s->params->name);
+    snprintf(st->region, sizeof(st->region), "%s", s->params->region);
+}
+
+struct source_stats_lookup {
+    const char *name;
+    struct cj_store_stats *st;
+};
+
+static int find_source_stats(const char *source, const struct cj_store_stats *st, void *userdata)
+{
+    struct source_stats_lookup *l = userdata;
+    if (strcmp(source, l->name) != 0)
+        return 0;
+    *l->st = *st;
+    return -ECANCELED; /* found: stop */
+}
+
+int sync_store_source_stats(struct cj_store *store, const char *name, struct cj_store_stats *ret)
+{
+    struct source_stats_lookup l = {.name = name, .st = ret};
+    *ret = (struct cj_store_stats){0};
+    int r = cj_store_foreach_source(store, find_source_stats, &l);
+    return r == -ECANCELED ? 0 : r;
+}
+
 int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_settings *settings,
-                const struct cj_aws_credentials *creds, struct cj_sync **ret)
+                const struct cj_source_settings *source, const struct cj_aws_credentials *creds,
+                struct cj_sync **ret)
 {
     struct cj_sync *s = calloc(1, sizeof(*s));
     int r;
@@ -408,10 +468,13 @@ int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_setting
     s->event = sd_event_ref(event);
     s->store = store;
 
-    r = params_new(settings, creds, &s->params);
+    r = params_new(settings, source, creds, &s->params);
     if (r < 0)
         goto fail;
     s->params->gen = ++s->params_gen;
+    status_set_source(s);
+    if (s->params->role_arn)
+        (void)sync_role_arn_account(s->params->role_arn, s->status.account);
     r = cj_curl_new(event, &s->curl);
     if (r < 0)
         goto fail;
@@ -422,7 +485,7 @@ int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_setting
         s->rng_state = sync_now_mono_usec() ^ (uint64_t)cj_now_ns();
 
     struct cj_store_stats stats;
-    if (cj_store_stats(store, &stats) >= 0) {
+    if (sync_store_source_stats(store, s->params->name, &stats) >= 0) {
         s->status.last_success_ns = stats.synced_at_ns;
         s->metrics.last_success_ns = stats.synced_at_ns;
     }
@@ -459,7 +522,8 @@ int cj_sync_start_schedule(struct cj_sync *s)
         int r =
             sd_event_add_time(s->event, &s->schedule_timer, CLOCK_MONOTONIC, 0, 0, on_schedule, s);
         if (r < 0)
-            return log_error_errno(r, "sync: cannot create the schedule timer: %m");
+            return log_error_errno(r, "sync %s: cannot create the schedule timer: %m",
+                                   s->params->name);
         (void)sd_event_source_set_enabled(s->schedule_timer, SD_EVENT_OFF);
         (void)sd_event_source_set_description(s->schedule_timer, "sync-schedule");
     }
@@ -543,12 +607,22 @@ int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userd
     return 0;
 }
 
+static bool same_opt(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
+                        const struct cj_source_settings *source,
                         const struct cj_aws_credentials *creds)
 {
     const struct cj_sync_params *cur = s->pending_params ? s->pending_params : s->params;
     struct cj_sync_params *p;
-    int r = params_new(settings, creds ? creds : &cur->creds, &p);
+
+    if (!source || !source->name || strcmp(source->name, cur->name) != 0)
+        return log_error_errno(EINVAL, "sync %s: cannot be reconfigured as another source",
+                               cur->name);
+    int r = params_new(settings, source, creds ? creds : &cur->creds, &p);
     if (r < 0)
         return r;
     p->gen = ++s->params_gen;
@@ -562,6 +636,15 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
         s->has_watermark = false;
         s->last_full_ok_mono_usec = 0;
     }
+    /* Other credentials may be another account: learned again by the next lookup. */
+    if (!same_opt(cur->profile, p->profile) || !same_opt(cur->role_arn, p->role_arn) ||
+        !same_opt(cur->external_id, p->external_id)) {
+        s->status.account[0] = '\0';
+        if (p->role_arn)
+            (void)sync_role_arn_account(p->role_arn, s->status.account);
+        p->lookup_wanted = true;
+    }
+    snprintf(s->status.region, sizeof(s->status.region), "%s", p->region);
     if (s->running) {
         params_free(s->pending_params);
         s->pending_params = p;
@@ -581,6 +664,35 @@ void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret)
 int64_t cj_sync_last_success_ns(const struct cj_sync *s)
 {
     return s->status.last_success_ns;
+}
+
+int cj_sync_set_duplicate_of(struct cj_sync *s, const char *other)
+{
+    if (other && !valid_source_name(other))
+        return -EINVAL;
+    snprintf(s->duplicate_of, sizeof(s->duplicate_of), "%s", other ? other : "");
+    return 0;
+}
+
+const char *cj_sync_name(const struct cj_sync *s)
+{
+    return s->status.name;
+}
+
+const char *cj_sync_region(const struct cj_sync *s)
+{
+    return s->status.region;
+}
+
+const char *cj_sync_account(const struct cj_sync *s)
+{
+    return s->status.account;
+}
+
+void cj_sync_set_account_callback(struct cj_sync *s, cj_sync_account_fn fn, void *userdata)
+{
+    s->account_fn = fn;
+    s->account_userdata = userdata;
 }
 
 void cj_sync_get_metrics(const struct cj_sync *s, struct cj_sync_metrics *ret)

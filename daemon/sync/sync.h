@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* The sync engine: pages through ListModelCopyJobs with libcurl's multi interface driven
- * by the sd-event loop, writes each page to the store, and reconciles at the end of a
- * complete pass. One pass at a time; a request to sync while one runs joins it.
+/* The sync engine of one source (an account in a region, cj_source_settings): pages through
+ * ListModelCopyJobs with libcurl's multi interface driven by the sd-event loop, writes each
+ * page to the store under the source's name, and reconciles the source's jobs at the end of
+ * a complete pass. One pass at a time; a request to sync while one runs joins it. Each sync
+ * has its own curl multi, rate cap, retry state, clock offset, credentials, status and
+ * counters, so that several run side by side on one loop without holding each other back
+ * (sync-set.h runs one per configured source).
  *
  * Passes. cj_sync_trigger(s, false) runs a quick pass (what runs now, what was created since
  * the newest known job, a GetModelCopyJob for each job that left InProgress);
@@ -22,11 +26,18 @@
  * base and cap replace 500 ms and 20 s (for tests; a cap below the base is raised to it). A
  * 4xx rejection for request time skew is retried once with the clock corrected from the
  * answer's Date header (kept for later requests). An ExpiredToken answer ends the pass; the
- * credentials are looked up again (the chain with aws.profile) before the next request, as are
+ * credentials are looked up again (cj_credentials_load_with() with the source's profile,
+ * region, role_arn, external_id and role_session_name) before the next request, as are
  * missing ones and temporary ones within 5 minutes of their expiry, at most once per pass.
- * Lookups run on a worker thread, one at a time; the pass sends nothing until its lookup is
- * back, and the event loop goes on serving meanwhile. A failed lookup keeps the keys there
- * were.
+ * Lookups run on a worker thread, one at a time per sync; the pass sends nothing until its
+ * lookup is back, and the event loop goes on serving meanwhile. A failed lookup keeps the keys
+ * there were.
+ *
+ * Account. A lookup also tells the sync its account while it does not know it yet: the
+ * account in the source's role_arn, else STS GetCallerIdentity (cj_credentials_account(), on
+ * the worker thread). Unknown stays "" (status.account). A sync marked as the duplicate of
+ * another source (cj_sync_set_duplicate_of()) ends every pass at once with "DuplicateSource",
+ * sending nothing.
  *
  * On demand. cj_sync_request() is cj_sync_trigger() for a client's request (POST /v1/sync),
  * spaced by sync.min_on_demand_interval: within that time after the last on-demand pass
@@ -38,7 +49,7 @@
  * "NetworkError", "Timeout", "TLSError", "ResponseTooLarge" (body over 64 MiB),
  * "TruncatedResponse" (the connection closed inside the body), "MalformedResponse",
  * "PaginationLoop", "StoreError", "MissingCredentials", "ExpiredCredentials",
- * "SigningError", "Cancelled", "InternalError".
+ * "SigningError", "Cancelled", "DuplicateSource", "InternalError".
  *
  * Callbacks. A pass never ends inside cj_sync_trigger()/cj_sync_request()/
  * cj_sync_start_schedule(): its first
@@ -52,6 +63,7 @@
 #include <systemd/sd-event.h>
 
 #include "config.h"
+#include "credentials.h"
 #include "sigv4.h"
 #include "store.h"
 
@@ -64,6 +76,9 @@ enum cj_sync_kind {
 };
 
 struct cj_sync_status {
+    char name[CJ_SOURCE_NAME_MAX + 1];       /* the source's */
+    char region[CJ_REGION_NAME_MAX + 1];     /* the source's */
+    char account[CJ_ACCOUNT_ID_STR_LEN + 1]; /* learned from its credentials; "" = unknown */
     bool running;
     bool running_full;
     uint64_t passes_ok, passes_failed;
@@ -94,12 +109,17 @@ struct cj_sync_status {
 /* Called at the end of each pass with its result (0 or negative errno). */
 typedef void (*cj_sync_done_fn)(struct cj_sync *sync, int result, void *userdata);
 
-/* Takes copies of what it needs from settings and creds. Arms no timer yet. Settings without
- * a region, with an endpoint that is not http(s)://host[:port], or with page_size outside
- * 1..1000 are refused (-EINVAL, logged); so are they by cj_sync_reconfigure(). creds may be
- * NULL: passes then fail with type "MissingCredentials". */
+/* Takes copies of what it needs from settings ([sync], aws.ca_file, test), source (the
+ * source's name, region, endpoint, profile and role) and creds. Arms no timer yet. A source
+ * without a valid name ([a-z0-9-]{1,32}) or region, with an endpoint that is not
+ * http(s)://host[:port], or settings with page_size outside 1..1000 are refused (-EINVAL,
+ * logged); so are they by cj_sync_reconfigure(). creds may be NULL: the first pass looks them
+ * up (and fails with type "MissingCredentials" when the chain has none). The last successful
+ * sync the store recorded for the source's name is its status.last_success_ns until a pass
+ * ends. */
 int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_settings *settings,
-                const struct cj_aws_credentials *creds, struct cj_sync **ret);
+                const struct cj_source_settings *source, const struct cj_aws_credentials *creds,
+                struct cj_sync **ret);
 /* Abandons a credential lookup in flight: its credential_process is killed, and the worker
  * thread is waited for at most 5 s (then it ends on its own). */
 void cj_sync_free(struct cj_sync *s);
@@ -128,12 +148,27 @@ uint64_t cj_sync_on_demand_wait_usec(const struct cj_sync *s);
 void cj_sync_cancel(struct cj_sync *s);
 /* Every finished pass calls every callback added here, in order. */
 int cj_sync_add_done_callback(struct cj_sync *s, cj_sync_done_fn fn, void *userdata);
-/* New settings (SIGHUP); the pass in flight finishes with the old ones. creds, when given,
- * are used as they are. NULL looks the credentials up again (on the worker thread, at once
- * when no pass runs, else when the new settings take over); until they are back the sync
- * keeps the keys it has, and a failed lookup keeps them too. */
+/* New settings (SIGHUP) for the same source name (-EINVAL for another); the pass in flight
+ * finishes with the old ones. creds, when given, are used as they are. NULL looks the
+ * credentials up again (on the worker thread, at once when no pass runs, else when the new
+ * settings take over); until they are back the sync keeps the keys it has, and a failed lookup
+ * keeps them too. Another profile or role forgets the account (learned again by the next
+ * lookup); another region or endpoint makes the next pass a full one. */
 int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
+                        const struct cj_source_settings *source,
                         const struct cj_aws_credentials *creds);
+/* Marks the sync as syncing the same account and region as source `other` (NULL clears the
+ * mark): from the next request on, its passes end at once with "DuplicateSource" naming
+ * other. */
+int cj_sync_set_duplicate_of(struct cj_sync *s, const char *other);
+/* The source's name and region, and its account ("" while unknown); valid while s lives and
+ * until the next cj_sync_reconfigure(). */
+const char *cj_sync_name(const struct cj_sync *s);
+const char *cj_sync_region(const struct cj_sync *s);
+const char *cj_sync_account(const struct cj_sync *s);
+/* Called on the loop when the sync learns its account (after a lookup); one per sync. */
+typedef void (*cj_sync_account_fn)(struct cj_sync *sync, void *userdata);
+void cj_sync_set_account_callback(struct cj_sync *s, cj_sync_account_fn fn, void *userdata);
 void cj_sync_get_status(const struct cj_sync *s, struct cj_sync_status *ret);
 /* Only status.last_success_ns, for the headers of every answer (no copy of the status). */
 int64_t cj_sync_last_success_ns(const struct cj_sync *s);

@@ -6,6 +6,9 @@ import assert from 'node:assert/strict';
 import { requireEnv, startFake, startDaemon } from './lib/harness.mjs';
 import { parsePrometheus } from './lib/api-client.mjs';
 
+// Per-source series carry the source's name; the one source here is named after its region.
+const SRC = { source: 'us-east-1' };
+
 let fake, daemon;
 
 before(async () => {
@@ -42,12 +45,12 @@ test('every family is announced, typed, and the figures match the cache', async 
   }
   const truth = await fake.groundTruth();
   for (const status of ['InProgress', 'Completed', 'Failed'])
-    assert.equal(m.get('copyjobd_jobs', { status }), truth.filter((j) => j.status === status).length, status);
-  assert.ok(m.get('copyjobd_syncs_total', { kind: 'full', result: 'ok' }) >= 1);
-  assert.ok(m.get('copyjobd_api_calls_total', { operation: 'ListModelCopyJobs' }) >= 1);
-  const last = m.get('copyjobd_last_success_timestamp_seconds');
+    assert.equal(m.get('copyjobd_jobs', { ...SRC, status }), truth.filter((j) => j.status === status).length, status);
+  assert.ok(m.get('copyjobd_syncs_total', { ...SRC, kind: 'full', result: 'ok' }) >= 1);
+  assert.ok(m.get('copyjobd_api_calls_total', { ...SRC, operation: 'ListModelCopyJobs' }) >= 1);
+  const last = m.get('copyjobd_last_success_timestamp_seconds', SRC);
   assert.ok(Math.abs(last - Date.now() / 1000) < 600, `last success ${last}`);
-  assert.ok(m.get('copyjobd_sync_duration_seconds') > 0);
+  assert.ok(m.get('copyjobd_sync_duration_seconds', SRC) > 0);
   assert.ok(m.get('copyjobd_store_map_bytes') > 0);
   assert.ok(m.get('copyjobd_events_last_seq') >= truth.length);
   assert.ok(m.get('copyjobd_http_connections_open') >= 1);
@@ -55,8 +58,8 @@ test('every family is announced, typed, and the figures match the cache', async 
 
 test('counters move after a sync, after requests and after failed calls', async () => {
   const a = await scrape();
-  const quickOk = a.get('copyjobd_syncs_total', { kind: 'quick', result: 'ok' });
-  const calls = a.get('copyjobd_api_calls_total', { operation: 'ListModelCopyJobs' });
+  const quickOk = a.get('copyjobd_syncs_total', { ...SRC, kind: 'quick', result: 'ok' });
+  const calls = a.get('copyjobd_api_calls_total', { ...SRC, operation: 'ListModelCopyJobs' });
   const stats200 = a.get('copyjobd_http_requests_total', { endpoint: 'stats', code: '200' }) ?? 0;
   const list400 = a.get('copyjobd_http_requests_total', { endpoint: 'list', code: '400' }) ?? 0;
   const other404 = a.get('copyjobd_http_requests_total', { endpoint: 'other', code: '404' }) ?? 0;
@@ -73,8 +76,8 @@ test('counters move after a sync, after requests and after failed calls', async 
   await fake.admin('DELETE', '/faults');
 
   const b = await scrape();
-  assert.ok(b.get('copyjobd_syncs_total', { kind: 'quick', result: 'ok' }) >= quickOk + 1);
-  assert.ok(b.get('copyjobd_api_calls_total', { operation: 'ListModelCopyJobs' }) > calls);
+  assert.ok(b.get('copyjobd_syncs_total', { ...SRC, kind: 'quick', result: 'ok' }) >= quickOk + 1);
+  assert.ok(b.get('copyjobd_api_calls_total', { ...SRC, operation: 'ListModelCopyJobs' }) > calls);
   assert.equal(b.get('copyjobd_http_requests_total', { endpoint: 'stats', code: '200' }), stats200 + 4);
   assert.equal(b.get('copyjobd_http_requests_total', { endpoint: 'list', code: '400' }), list400 + 1);
   assert.equal(b.get('copyjobd_http_requests_total', { endpoint: 'other', code: '404' }), other404 + 1);
@@ -84,7 +87,7 @@ test('counters move after a sync, after requests and after failed calls', async 
   if (failed.json.result === 'failed') {
     assert.ok(b.samples.some((s) => s.name === 'copyjobd_api_errors_total' && s.value > 0),
       'a failed call is counted by error type');
-    assert.ok(b.get('copyjobd_syncs_total', { kind: 'quick', result: 'failed' }) >= 1);
+    assert.ok(b.get('copyjobd_syncs_total', { ...SRC, kind: 'quick', result: 'failed' }) >= 1);
   }
   assert.equal((await daemon.post('/metrics')).status, 405);
   assert.equal((await daemon.post('/metrics')).headers['x-amzn-errortype'], 'ValidationException');

@@ -134,7 +134,8 @@ test('an STS error reaches health by name; a wrong external id is AccessDenied',
     const h = await healthError(d2, /RegionDisabledException/);
     assert.match(h.lastError.message, /not activated/);
     const snap = await calls();
-    assert.ok(snap.calls.some((c) => c.action === 'AssumeRole' && c.region === 'eu-west-1'), 'STS signed for the region');
+    // STS is called in the source's region (the daemon's [aws] region), not $AWS_REGION.
+    assert.ok(snap.calls.some((c) => c.action === 'AssumeRole' && c.region === 'us-east-1'), 'STS signed for the source\'s region');
   } finally {
     await d2.stop();
     await fake.admin('DELETE', '/faults');

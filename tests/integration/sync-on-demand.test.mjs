@@ -36,15 +36,16 @@ async function stop(d) {
   daemons.splice(daemons.indexOf(d), 1);
 }
 
-// copyjobd_syncs_total{kind,result} and copyjobd_api_calls_total{operation} from /metrics.
+// copyjobd_syncs_total{source,kind,result} and copyjobd_api_calls_total{source,operation} from
+// /metrics, summed over the sources.
 async function metrics(d) {
   const res = await d.get('/metrics');
   assert.equal(res.status, 200);
   const out = { full: 0, quick: 0, calls: 0 };
   for (const line of res.body.split('\n')) {
-    let m = /^copyjobd_syncs_total\{kind="(full|quick)",result="ok"\} (\d+)$/.exec(line);
-    if (m) out[m[1]] = Number(m[2]);
-    m = /^copyjobd_api_calls_total\{operation="[A-Za-z]+"\} (\d+)$/.exec(line);
+    let m = /^copyjobd_syncs_total\{source="[a-z0-9-]+",kind="(full|quick)",result="ok"\} (\d+)$/.exec(line);
+    if (m) out[m[1]] += Number(m[2]);
+    m = /^copyjobd_api_calls_total\{source="[a-z0-9-]+",operation="[A-Za-z]+"\} (\d+)$/.exec(line);
     if (m) out.calls += Number(m[1]);
   }
   return out;

@@ -956,14 +956,17 @@ static void test_metrics(void **state)
         snprintf(want, sizeof(want), "# HELP %s ", families[i]);
         assert_non_null(strstr(m, want));
     }
-    assert_true(metric(m, "copyjobd_jobs{status=\"InProgress\"}") == 4);
-    assert_true(metric(m, "copyjobd_jobs{status=\"Completed\"}") == 3);
-    assert_true(metric(m, "copyjobd_jobs{status=\"Failed\"}") == 0);
+    /* Per-source series carry the source's name. */
+    assert_true(metric(m, "copyjobd_jobs{source=\"us-east-1\",status=\"InProgress\"}") == 4);
+    assert_true(metric(m, "copyjobd_jobs{source=\"us-east-1\",status=\"Completed\"}") == 3);
+    assert_true(metric(m, "copyjobd_jobs{source=\"us-east-1\",status=\"Failed\"}") == 0);
     assert_true(metric(m, "copyjobd_events_last_seq") == 7);
     assert_true(metric(m, "copyjobd_store_map_bytes") > 0);
     assert_true(metric(m, "copyjobd_http_connections_open") >= 1);
-    assert_true(metric(m, "copyjobd_syncs_total{kind=\"quick\",result=\"ok\"}") == 0);
-    assert_true(metric(m, "copyjobd_last_success_timestamp_seconds") == 0);
+    /* No sync runs here: its counters have no series, the store's last sync says 0. */
+    assert_true(
+        metric(m, "copyjobd_syncs_total{source=\"us-east-1\",kind=\"quick\",result=\"ok\"}") == -1);
+    assert_true(metric(m, "copyjobd_last_success_timestamp_seconds{source=\"us-east-1\"}") == 0);
     double stats_before =
         metric(m, "copyjobd_http_requests_total{endpoint=\"stats\",code=\"200\"}");
     free(m);

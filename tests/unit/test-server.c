@@ -46,6 +46,11 @@
 #define ARN_PREFIX         "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/"
 #define REQUEST_TIMEOUT_NS (20 * CJ_NSEC_PER_SEC)
 
+/* The source the fixture's jobs belong to, and test_sync's one source. */
+#ifndef FIXTURE_SOURCE
+#define FIXTURE_SOURCE "us-east-1"
+#endif
+
 static char tmpdir[] = "/tmp/cj-test-server-XXXXXX";
 
 struct fixture {
@@ -1045,7 +1050,7 @@ static void test_sync(void **state)
 {
     struct fixture f;
     struct fake_bedrock fb;
-    struct cj_sync *sync = NULL;
+    struct cj_sync_set *syncs = NULL;
     struct response r;
     char endpoint[64];
 
@@ -1061,10 +1066,21 @@ static void test_sync(void **state)
     f.s.settings.sync.page_size = 1000;
     f.s.settings.sync.max_requests_per_second = 1000;
     f.s.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
-    struct cj_aws_credentials creds = {.access_key_id = (char *)"AKIDEXAMPLE",
-                                       .secret_access_key = (char *)"not-a-secret"};
-    assert_int_equal(cj_sync_new(f.s.event, f.s.store, &f.s.settings, &creds, &sync), 0);
-    assert_int_equal(cj_server_new(f.s.event, f.s.store, sync, &f.s.settings, &f.s.server), 0);
+    /* One source, named after its region; its keys from the environment, looked up by the
+     * sync, and STS (its account) refused at once. */
+    struct cj_source_settings source = {
+        .name = (char *)FIXTURE_SOURCE,
+        .region = (char *)"us-east-1",
+        .endpoint = endpoint,
+    };
+    f.s.settings.sources = &source;
+    f.s.settings.n_sources = 1;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    assert_int_equal(cj_sync_set_new(f.s.event, f.s.store, &f.s.settings, &syncs), 0);
+    assert_int_equal(cj_server_new(f.s.event, f.s.store, syncs, &f.s.settings, &f.s.server), 0);
 
     /* quick pass, waited for: nothing changes, the result says ok */
     request(&f, "POST", "/v1/sync?wait=true", &r);
@@ -1077,6 +1093,9 @@ static void test_sync(void **state)
     struct cj_store_stats st;
     assert_int_equal(cj_store_stats(f.s.store, &st), 0);
     assert_int_equal(json_integer_value(json_object_get(j, "jobs")), st.total);
+    json_t *per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "result")), "ok");
+    assert_true(json_is_null(json_object_get(per_source, "error")));
     json_t *changes = json_object_get(j, "changes");
     assert_true(json_is_object(changes));
     assert_int_equal(json_integer_value(json_object_get(changes, "created")), 0);
@@ -1086,6 +1105,26 @@ static void test_sync(void **state)
     response_done(&r);
     assert_true(fb.requests >= 1);
     expect_health_jobs(&f, 200, "ok", true, st.total, true);
+
+    /* stats and metrics per source */
+    request(&f, "GET", "/v1/stats", &r);
+    assert_int_equal(r.status, 200);
+    j = body_json(&r);
+    per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "region")), "us-east-1");
+    assert_true(json_is_null(json_object_get(per_source, "account"))); /* STS refused */
+    assert_int_equal(json_integer_value(json_object_get(per_source, "total")), st.total);
+    assert_true(json_is_string(json_object_get(per_source, "lastSuccessfulSync")));
+    json_decref(j);
+    response_done(&r);
+    request(&f, "GET", "/metrics", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(strstr(r.body.data,
+                           "\ncopyjobd_syncs_total{source=\"" FIXTURE_SOURCE "\",kind=\"full\","
+                           "result=\"ok\"} 1\n"));
+    assert_non_null(strstr(r.body.data, "\ncopyjobd_api_calls_total{source=\"" FIXTURE_SOURCE
+                                        "\",operation=\"ListModelCopyJobs\"} "));
+    response_done(&r);
 
     /* the cache answers now say how old they are */
     char buf[64];
@@ -1129,6 +1168,9 @@ static void test_sync(void **state)
     assert_int_equal(r.status, 503);
     j = body_json(&r);
     assert_string_equal(json_string_value(json_object_get(j, "state")), "degraded");
+    per_source = json_object_get(json_object_get(j, "sources"), FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(per_source, "state")), "degraded");
+    assert_true(json_is_object(json_object_get(per_source, "lastError")));
     assert_true(json_is_object(json_object_get(j, "lastError")));
     assert_true(json_is_string(json_object_get(json_object_get(j, "lastError"), "type")));
     assert_true(json_is_string(json_object_get(j, "lastAttempt")));
@@ -1171,7 +1213,130 @@ static void test_sync(void **state)
     curl_easy_cleanup(easy);
     response_done(&pending);
 
-    cj_sync_free(sync);
+    cj_sync_set_free(syncs);
+    f.s.settings.sources = NULL;
+    f.s.settings.n_sources = 0;
+    fixture_stop(&f);
+    MHD_stop_daemon(fb.mhd);
+}
+
+/* Two sources, one of which never reaches its endpoint: the round, health, stats and the Age
+ * of each answer say which is which. */
+static void test_sync_two_sources(void **state)
+{
+    struct fixture f;
+    struct fake_bedrock fb;
+    struct cj_sync_set *syncs = NULL;
+    struct response r;
+    char endpoint[64], buf[64];
+
+    fake_start(&fb);
+    assert_int_equal(fixture_start(&f, N_JOBS, 0600, NULL), 0);
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
+
+    snprintf(endpoint, sizeof(endpoint), "http://127.0.0.1:%u", fb.port);
+    f.s.settings.sync.interval_usec = 60 * CJ_USEC_PER_SEC;
+    f.s.settings.sync.page_size = 1000;
+    f.s.settings.sync.max_requests_per_second = 1000;
+    f.s.settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
+    f.s.settings.test.has_retry_base_usec = true;
+    f.s.settings.test.retry_base_usec = 10 * 1000;
+    struct cj_source_settings sources[] = {
+        {.name = (char *)FIXTURE_SOURCE, .region = (char *)"us-east-1", .endpoint = endpoint},
+        {.name = (char *)"west",
+         .region = (char *)"us-west-2",
+         .endpoint = (char *)"http://127.0.0.1:9"},
+    };
+    f.s.settings.sources = sources;
+    f.s.settings.n_sources = 2;
+    setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "not-a-secret", 1);
+    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    assert_int_equal(cj_sync_set_new(f.s.event, f.s.store, &f.s.settings, &syncs), 0);
+    assert_int_equal(cj_server_new(f.s.event, f.s.store, syncs, &f.s.settings, &f.s.server), 0);
+
+    /* The round fails as a whole with the failing source's error, and says per source. */
+    request(&f, "POST", "/v1/sync?wait=true", &r);
+    assert_int_equal(r.status, 200);
+    json_t *j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "result")), "failed");
+    json_t *err = json_object_get(j, "error");
+    assert_string_equal(json_string_value(json_object_get(err, "type")), "NetworkError");
+    assert_true(strncmp(json_string_value(json_object_get(err, "message")), "source west: ", 13) ==
+                0);
+    json_t *per = json_object_get(j, "sources");
+    assert_int_equal(json_object_size(per), 2);
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(per, FIXTURE_SOURCE), "result")), "ok");
+    json_t *west = json_object_get(per, "west");
+    assert_string_equal(json_string_value(json_object_get(west, "result")), "failed");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(west, "error"), "type")),
+                        "NetworkError");
+    json_decref(j);
+    response_done(&r);
+
+    /* Health: the worst source's state on top, each source's own below. */
+    request(&f, "GET", "/v1/health", &r);
+    assert_int_equal(r.status, 503);
+    j = body_json(&r);
+    assert_string_equal(json_string_value(json_object_get(j, "state")), "starting");
+    assert_non_null(
+        strstr(json_string_value(json_object_get(json_object_get(j, "lastError"), "message")),
+               "source west: "));
+    assert_true(json_is_null(json_object_get(j, "lastSuccessfulSync")));
+    per = json_object_get(j, "sources");
+    json_t *east = json_object_get(per, FIXTURE_SOURCE);
+    assert_string_equal(json_string_value(json_object_get(east, "state")), "ok");
+    assert_true(json_is_null(json_object_get(east, "lastError")));
+    assert_true(json_is_string(json_object_get(east, "lastSuccessfulSync")));
+    west = json_object_get(per, "west");
+    assert_string_equal(json_string_value(json_object_get(west, "state")), "starting");
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(west, "lastError"), "type")),
+        "NetworkError");
+    assert_int_equal(json_integer_value(json_object_get(west, "jobs")), 0);
+    json_decref(j);
+    response_done(&r);
+
+    /* Stats: both sources, west empty. */
+    request(&f, "GET", "/v1/stats", &r);
+    j = body_json(&r);
+    west = json_object_get(json_object_get(j, "sources"), "west");
+    assert_string_equal(json_string_value(json_object_get(west, "region")), "us-west-2");
+    assert_int_equal(json_integer_value(json_object_get(west, "total")), 0);
+    assert_true(json_is_null(json_object_get(west, "lastSuccessfulSync")));
+    json_decref(j);
+    response_done(&r);
+
+    /* Age: what covers west has none (never synced); what covers only us-east-1 has. */
+    request(&f, "GET", "/model-copy-jobs?maxResults=1", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs?maxResults=1&jobRegionEquals=us-west-2", &r);
+    assert_int_equal(r.status, 200);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs?maxResults=1&jobRegionEquals=us-east-1", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "Age", buf, sizeof(buf)));
+    assert_non_null(header(&r, "x-copyjobd-synced-at", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/model-copy-jobs/" ARN_PREFIX "job000000001", &r);
+    assert_int_equal(r.status, 200);
+    assert_non_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+    request(&f, "GET", "/v1/stats", &r);
+    assert_null(header(&r, "Age", buf, sizeof(buf)));
+    response_done(&r);
+
+    cj_server_free(f.s.server);
+    f.s.server = NULL;
+    cj_sync_set_free(syncs);
+    f.s.settings.sources = NULL;
+    f.s.settings.n_sources = 0;
     fixture_stop(&f);
     MHD_stop_daemon(fb.mhd);
 }
@@ -1316,6 +1481,7 @@ int main(void)
         cmocka_unit_test(test_refuses_non_socket),
         cmocka_unit_test(test_tcp_listener),
         cmocka_unit_test(test_sync),
+        cmocka_unit_test(test_sync_two_sources),
         cmocka_unit_test(test_socket_activation),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -40,6 +40,38 @@ static void test_report_ok(void **state)
     assert_null(field(&e, "ERRNO"));
 }
 
+static void test_report_names_the_source(void **state)
+{
+    struct fixture *f = *state;
+    struct journal_entry e;
+    struct cj_sync_report r = {
+        .source = "eu-west-1",
+        .kind = "full",
+        .result = -EPROTO,
+        .requests = 1,
+        .duration_usec = 1000,
+        .error_type = "AccessDeniedException",
+        .error_message = "no",
+    };
+
+    sync_report_log(&r);
+    assert_string_equal(read_stderr(f),
+                        "copyjobd[warn]: sync: full pass failed [eu-west-1] after 1 "
+                        "requests (0 pages kept, nothing removed): "
+                        "AccessDeniedException: no\n");
+    set_journal_stream(f, 0);
+    sync_report_log(&r);
+    assert_int_equal(receive_entry(f, &e), 0);
+    assert_string_equal(field(&e, "SYNC_SOURCE"), "eu-west-1");
+    assert_string_equal(field(&e, "SYNC_RESULT"), "failed");
+
+    r.result = 0;
+    sync_report_log(&r);
+    assert_int_equal(receive_entry(f, &e), 0);
+    assert_string_equal(field(&e, "SYNC_SOURCE"), "eu-west-1");
+    assert_non_null(strstr(field(&e, "MESSAGE"), "sync: full pass ok [eu-west-1]: "));
+}
+
 static void test_report_failed(void **state)
 {
     struct fixture *f = *state;
@@ -85,6 +117,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_report_ok, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_report_names_the_source, setup, teardown),
         cmocka_unit_test_setup_teardown(test_report_skipped_warns, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -30,6 +30,13 @@ extern char **environ;
 
 /* ---- helpers ---- */
 
+/* The one source these tests sync: named after its region, as an [aws] source is. */
+#define SOURCE_OF(settings)                                                                        \
+    (&(struct cj_source_settings){.name = (char *)"us-east-1",                                     \
+                                  .region = (settings).aws.region,                                 \
+                                  .profile = (settings).aws.profile,                               \
+                                  .endpoint = (settings).aws.endpoint})
+
 static uint64_t mono_ms(void)
 {
     struct timespec ts;
@@ -111,8 +118,9 @@ static void sync_create(struct fixture *f, const struct sync_opts *o)
         .access_key_id = (char *)TEST_KEY_ID,
         .secret_access_key = (char *)TEST_SECRET,
     };
-    assert_int_equal(
-        cj_sync_new(f->event, f->store, &settings, o->no_credentials ? NULL : &creds, &f->sync), 0);
+    assert_int_equal(cj_sync_new(f->event, f->store, &settings, SOURCE_OF(settings),
+                                 o->no_credentials ? NULL : &creds, &f->sync),
+                     0);
     assert_int_equal(cj_sync_add_done_callback(f->sync, on_done, f), 0);
 }
 
@@ -499,7 +507,7 @@ static void test_canned_missing_credentials(void **state)
     struct cj_aws_credentials creds = {.access_key_id = (char *)TEST_KEY_ID,
                                        .secret_access_key = (char *)TEST_SECRET,
                                        .session_token = (char *)"session-token-value"};
-    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, &creds), 0);
+    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, SOURCE_OF(settings), &creds), 0);
     httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE_ONLY_1});
     assert_int_equal(run_pass(f), 0);
     char req[HTTPD_REQUEST_MAX];
@@ -553,7 +561,7 @@ static void test_canned_reconfigure_mid_pass(void **state)
     settings.sync.timeout_usec = 10 * CJ_USEC_PER_SEC;
     struct cj_aws_credentials creds = {.access_key_id = (char *)"AKIDOTHER0001",
                                        .secret_access_key = (char *)"other"};
-    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, &creds), 0);
+    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, SOURCE_OF(settings), &creds), 0);
 
     /* The pass in flight finishes with the old settings... */
     run_until_done(f, 1, 30000);
@@ -571,13 +579,13 @@ static void test_canned_reconfigure_mid_pass(void **state)
 
     /* Bad settings are refused and change nothing. */
     settings.sync.page_size = 0;
-    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, &creds), -EINVAL);
+    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, SOURCE_OF(settings), &creds), -EINVAL);
     settings.sync.page_size = 7;
     settings.aws.endpoint = (char *)"gopher://127.0.0.1/";
-    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, &creds), -EINVAL);
+    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, SOURCE_OF(settings), &creds), -EINVAL);
     settings.aws.endpoint = f->endpoint;
     settings.aws.region = NULL;
-    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, &creds), -EINVAL);
+    assert_int_equal(cj_sync_reconfigure(f->sync, &settings, SOURCE_OF(settings), &creds), -EINVAL);
 }
 
 static void test_canned_schedule_and_rate(void **state)
@@ -1291,6 +1299,8 @@ int main(void)
     setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
     setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
     setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
+    /* GetCallerIdentity (the account of looked-up keys) must not leave the machine: refused. */
+    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
     const struct CMUnitTest canned[] = {
         cmocka_unit_test_setup_teardown(test_canned_two_pages, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_malformed, canned_setup, canned_teardown),
