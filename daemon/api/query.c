@@ -26,6 +26,8 @@ enum query_key {
     KEY_SORT_ORDER,
     KEY_MAX_RESULTS,
     KEY_NEXT_TOKEN,
+    KEY_JOB_REGION_EQUALS,
+    KEY_JOB_ACCOUNT_EQUALS,
     _KEY_MAX,
     KEY_UNKNOWN = -1,
 };
@@ -45,6 +47,9 @@ static const struct {
     {"sortOrder", KEY_SORT_ORDER},
     {"maxResults", KEY_MAX_RESULTS},
     {"nextToken", KEY_NEXT_TOKEN},
+    /* beyond Bedrock: the region and account in the job's own ARN */
+    {"jobRegionEquals", KEY_JOB_REGION_EQUALS},
+    {"jobAccountEquals", KEY_JOB_ACCOUNT_EQUALS},
 };
 
 static enum query_key lookup_key(const char *name)
@@ -68,6 +73,8 @@ void api_query_storage_done(struct cj_query_storage *st)
     free(st->source_model_arn);
     free(st->name_contains);
     free(st->next_token);
+    free(st->job_region);
+    free(st->job_account);
     *st = (struct cj_query_storage){0};
 }
 
@@ -213,6 +220,16 @@ static int parse_one(enum query_key key, const char *name, const char *value, st
             return invalid(err, errlen, name, value,
                            "must be 1 to 2048 characters without whitespace");
         return dup_value(value, &st->next_token);
+    case KEY_JOB_REGION_EQUALS:
+        if (!value || !cj_valid_region_name(value, len))
+            return invalid(err, errlen, name, value,
+                           "must be a region name of 1 to 32 lower-case letters, digits and '-' "
+                           "(e.g. us-east-1)");
+        return dup_value(value, &st->job_region);
+    case KEY_JOB_ACCOUNT_EQUALS:
+        if (!value || !cj_valid_account_id(value, len))
+            return invalid(err, errlen, name, value, "must be a 12-digit AWS account ID");
+        return dup_value(value, &st->job_account);
     default:
         return 0;
     }
@@ -259,6 +276,8 @@ int api_query_parse(const struct cj_kv *args, size_t n, struct cj_query *q,
     q->source_model_arn = st->source_model_arn;
     q->name_contains = st->name_contains;
     q->next_token = st->next_token;
+    q->job_region = st->job_region;
+    q->job_account = st->job_account;
     return 0;
 
 fail:

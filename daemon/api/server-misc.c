@@ -60,7 +60,7 @@ int api_handle_stats(struct cj_request *req, struct cj_reply *reply)
                           st.by_status[i]);
     /* A status the service model does not name yet is counted under its own name. */
     if (r >= 0 && st.by_other_status > 0)
-        r = cj_store_foreach_other_status(req->server->store, append_other_status, b);
+        r = cj_store_foreach_other_status(req->server->store, NULL, append_other_status, b);
     if (r >= 0)
         r = cj_buf_append_str(b, "},");
     if (r >= 0)

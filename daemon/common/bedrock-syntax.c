@@ -140,6 +140,16 @@ bool cj_valid_account_id(const char *s, size_t len)
 }
 
 /* arn:aws(-[a-z-]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-copy-job/[a-z0-9]{12} */
+/* A region as an ARN names it: AWS's are lower-case words and digits joined by '-'
+ * (us-gov-west-1); the length bounds what an index prefix must hold. */
+bool cj_valid_region_name(const char *s, size_t len)
+{
+    if (!s)
+        return false;
+    struct cursor c = {s, s + len};
+    return run(&c, is_lower_digit_dash, 1, CJ_REGION_NAME_MAX) && at_end(&c);
+}
+
 bool cj_valid_job_arn(const char *s, size_t len)
 {
     if (!s || len > CJ_JOB_ARN_MAX)

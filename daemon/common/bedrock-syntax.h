@@ -13,12 +13,14 @@
  * limited to 511 bytes and index keys add 21. Real ARNs are ~90 bytes. */
 #define CJ_JOB_ARN_MAX         400
 #define CJ_ACCOUNT_ID_LEN      12
+#define CJ_REGION_NAME_MAX     32
 #define CJ_MODEL_NAME_MAX      63
 #define CJ_NEXT_TOKEN_LEN_MAX  2048
 #define CJ_FAILURE_MESSAGE_MAX 2048
 
 /* Each matches the whole of s[0..len); NULL never matches. */
 bool cj_valid_account_id(const char *s, size_t len);        /* [0-9]{12} */
+bool cj_valid_region_name(const char *s, size_t len);       /* [a-z0-9-]{1,32} */
 bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn, 20..1011 characters */
 bool cj_valid_job_arn(const char *s, size_t len);           /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
 bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */

@@ -20,8 +20,9 @@
 
 /* Names of the LMDB databases. The rows live in the time index (idx_time: time | jobArn ->
  * row value), so that rows of neighbouring times share pages, as a list reads them; `jobs`
- * maps a jobArn to its 8-byte time key, the missing half of its row's key. */
-#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8 bytes) */
+ * maps a jobArn to its 8-byte time key, the missing half of its row's key, and to the code
+ * of its source, so that a pass's end finds its source's jobs without reading rows. */
+#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8 bytes) | source code (le16) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
 /* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
@@ -31,10 +32,11 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 
 /* Keys of the meta database. */
 #define META_SCHEMA_VERSION "schema_version" /* u32 LE */
-#define META_COUNTS         "counts"         /* u64 LE total, then one per status */
+#define META_COUNTS         "counts"         /* u64 LE total, then one per status: all sources */
 #define META_TOKEN_KEY      "token_key"      /* CJ_STORE_MAC_KEY_SIZE random bytes */
-#define META_SYNCED_AT      "synced_at"      /* i64 LE ns */
-#define META_LAST_SEQ       "last_seq"       /* u64 LE: the newest seq ever handed out */
+/* i64 LE ns: schema 4's one last sync time, which the migration hands to the source it makes. */
+#define META_SYNCED_AT_V4 "synced_at"
+#define META_LAST_SEQ     "last_seq" /* u64 LE: the newest seq ever handed out */
 /* The names of the statuses the service model does not know, each followed by a NUL, in the
  * order first stored: the first has status code _CJ_STATUS_MAX, the next one more. */
 #define META_STATUS_NAMES "status_names"
@@ -44,6 +46,18 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define STORE_STATUS_CODES 255
 #define META_STORE_ID      "store_id" /* CJ_STORE_ID_SIZE random bytes */
 #define CJ_STORE_ID_SIZE   16
+
+/* Sources and the regions of jobArns are named by small codes (le16 in `jobs` values and
+ * rows, be16 in idx_jregion's prefix), each the position of its name in a table in meta:
+ * the names, each followed by a NUL, the first with code 0. A source dropped leaves an empty
+ * name, a free code the next new source takes; regions are never freed. */
+#define META_SOURCE_NAMES  "source_names"
+#define META_REGION_NAMES  "region_names"
+#define STORE_SOURCE_CODES 4096
+#define STORE_REGION_CODES 1024
+/* One per source, "source/" and its code in decimal: i64 LE last successful sync (0: never),
+ * u64 LE total, then one u64 LE per status code (as META_COUNTS). */
+#define META_SOURCE_PREFIX "source/"
 
 struct cj_store {
     MDB_env *env;
@@ -70,8 +84,8 @@ struct cj_store {
     MDB_txn *rtxn;
     MDB_cursor *rcursor[_CJ_INDEX_MAX];
 
-    struct cj_buf scratch;      /* row values under construction */
-    struct cj_store_pass *pass; /* the full pass in progress, if any */
+    struct cj_buf scratch;        /* row values under construction */
+    struct cj_store_pass *passes; /* the full passes in progress, one per source at most */
 
     /* The change log's view of the write transaction in progress (reset by store_write at
      * each attempt): the newest seq, loaded at the first append, and whether it appended. */
@@ -233,8 +247,11 @@ static inline uint64_t store_job_hash(const char *arn, size_t len)
  * bytes (filters are checked here, never in the JSON), then the JSON as served.
  *   0 version  1 status  2 name length  3 flags (bit 0: has a name)
  *   4 sourceModelArn length (le16)  6 offset of the JSON (le16)
- *   8 creation_ns (le64)  16 hash of sourceModelArn (le64)  24 account (12 bytes)
- *  36 reserved (4 zero bytes)  40 name, sourceModelArn, JSON */
+ *   8 creation_ns (le64)  16 hash of sourceModelArn (le64)  24 sourceAccountId (12 bytes)
+ *  36 code of the jobArn's region (le16)  38 reserved (2 zero bytes)
+ *  40 name, sourceModelArn, JSON
+ * The account of the jobArn is not repeated: every key that leads to a row ends with the
+ * jobArn, where a filter reads it. The source is in `jobs`, as nothing served depends on it. */
 #define ROW_VERSION     1
 #define ROW_HEADER_SIZE 40
 #define ROW_HAS_NAME    0x01
@@ -246,6 +263,7 @@ struct store_row {
     uint16_t model_arn_len;
     int64_t creation_ns;
     uint64_t model_hash;
+    uint16_t region_code;
     const char *account; /* CJ_ACCOUNT_ID_LEN bytes, not terminated */
     const char *name;
     const char *model_arn;
@@ -255,10 +273,15 @@ struct store_row {
 
 /* Checks a job before it is stored: -EINVAL naming the bad field in the log. */
 int store_job_check(const struct cj_job *j);
-/* Appends the row value of j, under status code `status`, to b (reset first). A
- * targetModelName over 255 bytes is served but not kept in the row (no name filter finds
- * it). */
-int store_row_encode(const struct cj_job *j, uint8_t status, struct cj_buf *b);
+/* Appends the row value of j, under status code `status` and region code `region`, to b
+ * (reset first). A targetModelName over 255 bytes is served but not kept in the row (no name
+ * filter finds it). */
+int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b);
+
+/* The region and account of a jobArn (arn:PARTITION:bedrock:REGION:ACCOUNT:...): the region
+ * 1..CJ_REGION_NAME_MAX of [a-z0-9-], the account 12 digits. false when it has no such shape. */
+bool store_arn_parse(const char *arn, size_t len, const char **region, size_t *region_len,
+                     const char **account);
 /* Decodes a row value in place; -EUCLEAN if it is not one this version wrote. */
 int store_row_decode(const void *data, size_t size, struct store_row *ret);
 
@@ -266,12 +289,21 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret);
 #define INDEX_PREFIX_MAX 12
 #define INDEX_KEY_MAX    (INDEX_PREFIX_MAX + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX))
 
-/* The prefix an index groups by: nothing, status, account, model hash. Returns its size. */
-size_t store_index_prefix(enum cj_index i, uint8_t status, const char *account, uint64_t model_hash,
+/* What an index groups by: nothing, status, sourceAccountId, model hash, the jobArn's
+ * region code (be16), the jobArn's account. */
+struct store_prefix_of {
+    uint8_t status;
+    const char *account; /* 12 digits */
+    uint64_t model_hash;
+    uint16_t region_code;
+    const char *job_account; /* 12 digits */
+};
+/* The prefix of index i. Returns its size. */
+size_t store_index_prefix(enum cj_index i, const struct store_prefix_of *of,
                           uint8_t out[INDEX_PREFIX_MAX]);
 static inline size_t store_index_prefix_len(enum cj_index i)
 {
-    static const uint8_t lens[_CJ_INDEX_MAX] = {0, 1, CJ_ACCOUNT_ID_LEN, 8};
+    static const uint8_t lens[_CJ_INDEX_MAX] = {0, 1, CJ_ACCOUNT_ID_LEN, 8, 2, CJ_ACCOUNT_ID_LEN};
     return lens[i];
 }
 /* prefix | time | jobArn. Returns the size. The time index's key (no prefix) is also the
@@ -281,15 +313,22 @@ size_t store_index_key(enum cj_index i, const struct store_row *r, const char *a
 
 /* ---- finding a row by jobArn (store-read.c) ---- */
 
-#define TIME_KEY_SIZE 8 /* the value of a `jobs` entry */
+#define TIME_KEY_SIZE   8                   /* the row's time key, first in a `jobs` value */
+#define JOBS_VALUE_SIZE (TIME_KEY_SIZE + 2) /* then the source code */
+
+static inline uint16_t jobs_value_source(const MDB_val *v)
+{
+    return get_le16((const uint8_t *)v->mv_data + TIME_KEY_SIZE);
+}
 
 /* The key of a job's row, from its `jobs` value and its jobArn: -EUCLEAN if the value is
- * not a time key or the jobArn is too long. Returns the size in *len. */
+ * not a `jobs` value or the jobArn is too long. Returns the size in *len. */
 int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
                   uint8_t out[INDEX_KEY_MAX], size_t *len);
-/* The row of jobArn `arn` (pointing into the map): -ENOENT if `jobs` has no such job,
- * -EUCLEAN if it has one without a row. */
-int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row);
+/* The row of jobArn `arn` (pointing into the map), and when source is not NULL the code of
+ * its source: -ENOENT if `jobs` has no such job, -EUCLEAN if it has one without a row. */
+int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
+                  uint16_t *source);
 
 /* ---- migrations (store-migrate.c) ---- */
 
@@ -300,6 +339,10 @@ int store_migrate_from_2(struct cj_store *s, MDB_txn *txn);
  * hold schema 3's keys and are rewritten; the other indexes are rebuilt from the rows.
  * -EUCLEAN if an old key or row does not decode. */
 int store_migrate_from_3(struct cj_store *s, MDB_txn *txn, bool rows_v3);
+/* Schema 4 -> 5: each job joins the source named after its jobArn's region, which inherits
+ * META_SYNCED_AT_V4; rows get their region code, the new indexes are built. -EUCLEAN if a row
+ * does not decode or a jobArn names no region and account. */
+int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
 /* A put into index i that appends when the key is past the index's last (store-write.c).
  * Returns LMDB's code; s->no_append is to be reset at the start of each transaction. */
 int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v);
@@ -310,8 +353,12 @@ struct store_counts {
     uint64_t total;
     uint64_t by_status[STORE_STATUS_CODES]; /* by status code */
 };
+/* Of every source (META_COUNTS). */
 int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret);
 int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c);
+/* The total then the status counters, as META_COUNTS and a source's entry hold them. */
+int store_counts_decode(const uint8_t *p, size_t size, struct store_counts *ret);
+size_t store_counts_encode(const struct store_counts *c, uint8_t out[8 * (1 + STORE_STATUS_CODES)]);
 /* One meta value: -ENOENT when absent; the value points into the map. */
 int store_meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v);
 int store_meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data,
@@ -357,19 +404,76 @@ int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret);
 
 /* ---- removing a row's index entries (store-write.c) ---- */
 
-/* Deletes the row `r` of jobArn `arn` from the time index and its keys from the other
- * indexes, and takes it off the counters; the caller deletes the job's `jobs` entry (with
- * mdb_del or, while walking `jobs`, mdb_cursor_del). */
-int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
-                      const struct store_row *r, struct store_counts *counts);
 /* Removes job `arn` in txn: row, index keys, `jobs` and `missed` entries, counters, and a
  * `removed` event. -ENOENT if it is not stored; -EUCLEAN for a damaged entry. */
+struct store_tally;
 int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
-                     struct store_counts *counts);
+                     struct store_tally *t);
 
 /* ---- the full pass (store-pass.c) ---- */
 
-/* Every job written while a pass runs counts as seen by it, also by a quick sync. */
-void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *arn, size_t len);
+/* Every job a source writes while its pass runs counts as seen by that pass, also by a
+ * quick sync (p NULL). */
+void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *source,
+                     const char *arn, size_t len);
+/* The running pass of `source`, or NULL. */
+struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source);
 /* Called by cj_store_close: a pass freed later must not touch the store. */
 void store_pass_detach(struct cj_store *s);
+
+/* ---- sources, regions and their counters (store-source.c) ---- */
+
+bool store_source_name_valid(const char *name);
+/* The code of a name in the table under meta key `key` (META_SOURCE_NAMES or
+ * META_REGION_NAMES): -ENOENT when it has none and !create; with create a new one, in the
+ * first free slot, -ERANGE when all `max` are taken. */
+int store_names_code(struct cj_store *s, MDB_txn *txn, const char *key, const char *name,
+                     size_t len, bool create, unsigned max, uint16_t *ret);
+/* The name of a code (pointing into the map): -ENOENT for a free or unknown code. */
+int store_names_name(struct cj_store *s, MDB_txn *txn, const char *key, uint16_t code,
+                     const char **name, size_t *len);
+/* Calls fn with each name and its code, in code order (free codes skipped). */
+int store_names_foreach(struct cj_store *s, MDB_txn *txn, const char *key,
+                        int (*fn)(const char *name, size_t len, uint16_t code, void *u), void *u);
+
+/* One source's entry in meta. */
+struct store_source_entry {
+    int64_t synced_at_ns;
+    struct store_counts c;
+};
+int store_source_load(struct cj_store *s, MDB_txn *txn, uint16_t code,
+                      struct store_source_entry *ret);
+int store_source_save(struct cj_store *s, MDB_txn *txn, uint16_t code,
+                      const struct store_source_entry *e);
+/* Deletes the entry and frees the code. */
+int store_source_forget(struct cj_store *s, MDB_txn *txn, uint16_t code);
+
+/* The counters a write transaction changes: of every source and of each source it touches,
+ * loaded when first touched and saved by store_tally_save. */
+struct store_tally_source {
+    uint16_t code;
+    bool dirty;
+    struct store_source_entry e;
+};
+struct store_tally {
+    struct store_counts all;
+    bool dirty;
+    struct store_tally_source *src;
+    size_t n, cap;
+};
+int store_tally_begin(struct cj_store *s, MDB_txn *txn, struct store_tally *t);
+/* The entry of source `code` in the tally (loaded now if it was not). */
+int store_tally_source(struct cj_store *s, MDB_txn *txn, struct store_tally *t, uint16_t code,
+                       struct store_tally_source **ret);
+/* One job of status code `status` more (delta 1) or less (-1) in source `code`. */
+int store_tally_job(struct cj_store *s, MDB_txn *txn, struct store_tally *t, uint16_t code,
+                    uint8_t status, int delta);
+int store_tally_save(struct cj_store *s, MDB_txn *txn, struct store_tally *t);
+void store_tally_free(struct store_tally *t);
+
+/* The oldest last sync of the sources the store knows; 0 if one never synced, or none. */
+int store_sources_synced_at(struct cj_store *s, MDB_txn *txn, int64_t *ret);
+/* The counters of `source`, or of every source (NULL): -ENOENT for a source the store does
+ * not know, -EINVAL for a name that is not one. */
+int store_source_counts(struct cj_store *s, MDB_txn *txn, const char *source,
+                        struct store_counts *ret);

@@ -29,15 +29,23 @@
 
 /* ---- 1. the plan ---- */
 
-/* A source model ARN names few jobs, an account more, a status a third of everything; time
- * alone is the fallback. The filters the chosen index does not serve are checked on the row
- * header. */
+/* Most selective first. A source model ARN names few jobs. The account a job runs in (its
+ * jobArn's) is one of the organisation's accounts, each with a few sources; the source model's
+ * account is often one central account that every job copies from, so it comes after. A
+ * region is one of the few a team copies to, and a status a third of everything (and the
+ * Completed share grows); time alone is the fallback. The filters the chosen index does not
+ * serve are checked on the row header, and the job's account on the jobArn that ends each
+ * key. */
 enum cj_index cj_query_plan(const struct cj_query *q)
 {
     if (q->source_model_arn)
         return CJ_INDEX_MODEL_TIME;
+    if (q->job_account)
+        return CJ_INDEX_JOB_ACCOUNT_TIME;
     if (q->source_account)
         return CJ_INDEX_ACCOUNT_TIME;
+    if (q->job_region)
+        return CJ_INDEX_JOB_REGION_TIME;
     if (q->has_status)
         return CJ_INDEX_STATUS_TIME;
     return CJ_INDEX_TIME;
@@ -53,9 +61,11 @@ struct list_plan {
      * so in key order the range is hi < key time <= lo. */
     bool has_lo, has_hi, empty;
     uint8_t lo[8], hi[8];
-    /* Filters checked on the row. */
-    bool check_status, check_account, check_model, check_name;
+    /* Filters checked on the row (the job's account: on the key's jobArn). */
+    bool check_status, check_account, check_model, check_name, check_region, check_job_account;
     uint8_t status;
+    uint16_t region_code;                       /* set in the read transaction (list_resolve) */
+    uint8_t job_account_key[CJ_ACCOUNT_ID_LEN]; /* as encoded in a key */
     const char *account;
     const char *model_arn;
     size_t model_arn_len;
@@ -90,11 +100,21 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
         if (p->name_len == 0 || p->name_len > CJ_MODEL_NAME_MAX)
             return fail(err, errlen, "outputModelNameContains: must be 1..63 characters");
     }
+    if (q->job_region && !cj_valid_region_name(q->job_region, strlen(q->job_region)))
+        return fail(err, errlen,
+                    "jobRegionEquals: must be a region name (a-z, 0-9 and '-', 1..32 characters)");
+    if (q->job_account && !cj_valid_account_id(q->job_account, strlen(q->job_account)))
+        return fail(err, errlen, "jobAccountEquals: must be 12 digits");
 
-    uint64_t model_hash =
-        q->source_model_arn ? store_model_hash(q->source_model_arn, p->model_arn_len) : 0;
-    p->plen = store_index_prefix(p->index, q->has_status ? (uint8_t)q->status : 0,
-                                 q->source_account, model_hash, p->prefix);
+    /* The region's code comes from the store: list_resolve fills it in. */
+    struct store_prefix_of of = {
+        .status = q->has_status ? (uint8_t)q->status : 0,
+        .account = q->source_account,
+        .model_hash =
+            q->source_model_arn ? store_model_hash(q->source_model_arn, p->model_arn_len) : 0,
+        .job_account = q->job_account,
+    };
+    p->plen = store_index_prefix(p->index, &of, p->prefix);
 
     /* Strict bounds: time > after means time >= after + 1. */
     if (q->has_after) {
@@ -122,6 +142,31 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
     p->model_arn = q->source_model_arn;
     p->check_name = q->name_contains != NULL;
     p->name = q->name_contains;
+    p->check_region = q->job_region && p->index != CJ_INDEX_JOB_REGION_TIME;
+    p->check_job_account = q->job_account && p->index != CJ_INDEX_JOB_ACCOUNT_TIME;
+    if (q->job_account)
+        for (size_t i = 0; i < CJ_ACCOUNT_ID_LEN; i++)
+            p->job_account_key[i] = (uint8_t)~q->job_account[i];
+    return 0;
+}
+
+/* In the read transaction: the region's code. A region no stored job has: no rows. */
+static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query *q,
+                        struct list_plan *p)
+{
+    if (!q->job_region)
+        return 0;
+    int r = store_names_code(s, txn, META_REGION_NAMES, q->job_region, strlen(q->job_region), false,
+                             0, &p->region_code);
+    if (r == -ENOENT) {
+        p->empty = true;
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    if (p->index == CJ_INDEX_JOB_REGION_TIME)
+        p->plen = store_index_prefix(
+            p->index, &(struct store_prefix_of){.region_code = p->region_code}, p->prefix);
     return 0;
 }
 
@@ -219,6 +264,8 @@ static void query_digest(const struct cj_store *s, const struct cj_query *q,
     digest_add_string(&b, q->source_account);
     digest_add_string(&b, q->source_model_arn);
     digest_add_string(&b, q->name_contains);
+    digest_add_string(&b, q->job_region);
+    digest_add_string(&b, q->job_account);
 
     uint8_t m[32] = {0};
     /* On allocation failure the digest is of a prefix: tokens then fail to verify, which
@@ -293,6 +340,21 @@ static int token_decode(const struct cj_store *s, const char *token, enum cj_ind
 
 /* ---- 3. the walk ---- */
 
+/* Whether the encoded jobArn `a` (n bytes, ARN_KEY_END included) names the account wanted:
+ * the account follows the fourth colon (arn:PARTITION:bedrock:REGION:ACCOUNT:). */
+static inline bool key_job_account_is(const struct list_plan *p, const uint8_t *a, size_t n)
+{
+    const uint8_t colon = (uint8_t) ~':';
+    const uint8_t *end = a + n;
+    for (int i = 0; i < 4; i++) {
+        const uint8_t *c = memchr(a, colon, (size_t)(end - a));
+        if (!c)
+            return false;
+        a = c + 1;
+    }
+    return end - a > CJ_ACCOUNT_ID_LEN && memcmp(a, p->job_account_key, CJ_ACCOUNT_ID_LEN) == 0;
+}
+
 /* The row's JSON if the row passes the filters the index did not apply, else NULL. */
 static inline const char *row_match(const struct list_plan *p, const MDB_val *v, size_t *json_len)
 {
@@ -305,6 +367,8 @@ static inline const char *row_match(const struct list_plan *p, const MDB_val *v,
     if (p->check_status && h[1] != p->status)
         return NULL;
     if (p->check_account && memcmp(h + 24, p->account, CJ_ACCOUNT_ID_LEN) != 0)
+        return NULL;
+    if (p->check_region && get_le16(h + 36) != p->region_code)
         return NULL;
     if (p->check_model && (arn_len != p->model_arn_len ||
                            memcmp(h + ROW_HEADER_SIZE + name_len, p->model_arn, arn_len) != 0))
@@ -486,6 +550,8 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         examined++;
         examined_key = k;
 
+        if (p->check_job_account && !key_job_account_is(p, kp + plen + 8, k.mv_size - plen - 8))
+            continue;
         if (clustered)
             row = v;
         else {
@@ -548,7 +614,9 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
         r = store_read_begin(s, &txn);
         if (r < 0)
             goto fail;
-        r = walk(s, txn, &p, q->next_token ? resume : NULL, resume_len, out, &last, &more);
+        r = list_resolve(s, txn, q, &p);
+        if (r >= 0 && !p.empty)
+            r = walk(s, txn, &p, q->next_token ? resume : NULL, resume_len, out, &last, &more);
         if (r >= 0) {
             r = cj_buf_append_char(out, ']');
             if (r >= 0 && more) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* Schema 3 -> 4 (below) turns every key holding time | jobArn newest first.
+/* Schema 3 -> 4 (below) turns every key holding time | jobArn newest first; 4 -> 5 (at the
+ * end) tags each job with a source and builds the region and job account indexes.
  *
  * Schema 2 -> 3 in place: the rows move from `jobs` (jobArn -> row) into the time index
  * (time | jobArn -> row, where schema 2 kept empty values), and `jobs` keeps only each
@@ -193,12 +194,15 @@ static int rewrite_rows(struct cj_store *s, MDB_txn *txn)
     return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
 }
 
-/* The other indexes, rebuilt from the rows (walked in key order, so the last prefix's keys
- * append). */
+/* Schema 4's indexes; step 4 -> 5 adds the others. */
+#define INDEX_MAX_V4 CJ_INDEX_JOB_REGION_TIME
+
+/* The other indexes of schema 4, rebuilt from the rows (walked in key order, so the last
+ * prefix's keys append). */
 static int rebuild_indexes(struct cj_store *s, MDB_txn *txn, uint64_t *count)
 {
     int rc = MDB_SUCCESS;
-    for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+    for (size_t i = 0; rc == MDB_SUCCESS && i < INDEX_MAX_V4; i++)
         if (i != CJ_INDEX_TIME)
             rc = mdb_drop(txn, s->dbi_index[i], 0);
     if (rc != MDB_SUCCESS)
@@ -224,11 +228,11 @@ static int rebuild_indexes(struct cj_store *s, MDB_txn *txn, uint64_t *count)
             break;
         }
         /* All keys first: the row lies in the map, and a put may spill its page. */
-        uint8_t keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
-        size_t sizes[_CJ_INDEX_MAX];
-        for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        uint8_t keys[INDEX_MAX_V4][INDEX_KEY_MAX];
+        size_t sizes[INDEX_MAX_V4];
+        for (size_t i = 0; i < INDEX_MAX_V4; i++)
             sizes[i] = store_index_key(i, &row, arn, (size_t)arn_len, keys[i]);
-        for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++) {
+        for (size_t i = 0; rc == MDB_SUCCESS && i < INDEX_MAX_V4; i++) {
             if (i == CJ_INDEX_TIME)
                 continue;
             MDB_val ik = {.mv_size = sizes[i], .mv_data = keys[i]}, iv = {0};
@@ -254,6 +258,132 @@ int store_migrate_from_3(struct cj_store *s, MDB_txn *txn, bool rows_v3)
         return r;
     log_notice("store: migrated the cache from schema 3 to 4 (index keys newest first); its "
                "%" PRIu64 " job(s) are kept",
+               count);
+    return 0;
+}
+
+/* ---- schema 4 -> 5 ----
+ *
+ * Sources: each job joins the source named after its jobArn's region (the name a single-region
+ * daemon's one source has), which inherits the store's last sync time. The rows get their
+ * region's code (header bytes 36..37, zero before), `jobs` values the source's code, and the
+ * region and job account indexes are built. The change log and the union's counters keep their
+ * bytes. */
+
+static int migrate_row_5(struct cj_store *s, MDB_txn *txn, MDB_cursor *cur, const MDB_val *k,
+                         const MDB_val *v, struct store_tally *t)
+{
+    char arn[CJ_JOB_ARN_MAX];
+    uint8_t key[INDEX_KEY_MAX];
+    const char *region, *account;
+    size_t region_len;
+    struct store_row row;
+    uint16_t region_code, source_code;
+
+    ssize_t arn_len =
+        k->mv_size <= TIME_KEY_SIZE || k->mv_size > sizeof(key)
+            ? -EUCLEAN
+            : get_arn_key((uint8_t *)k->mv_data + TIME_KEY_SIZE, k->mv_size - TIME_KEY_SIZE, arn);
+    if (arn_len < 0 || store_row_decode(v->mv_data, v->mv_size, &row) < 0)
+        return log_error_errno(EUCLEAN, "store: a row of schema 4 does not decode");
+    if (!store_arn_parse(arn, (size_t)arn_len, &region, &region_len, &account))
+        return log_error_errno(EUCLEAN, "store: a jobArn of schema 4 names no region and account");
+    int r = store_names_code(s, txn, META_REGION_NAMES, region, region_len, true,
+                             STORE_REGION_CODES, &region_code);
+    if (r >= 0)
+        r = store_names_code(s, txn, META_SOURCE_NAMES, region, region_len, true,
+                             STORE_SOURCE_CODES, &source_code);
+    if (r == -ERANGE)
+        return log_error_errno(EUCLEAN, "store: schema 4 holds more regions than codes");
+    if (r < 0)
+        return r;
+
+    /* Key and row copied out: a put may spill the page they lie on. */
+    memcpy(key, k->mv_data, k->mv_size);
+    size_t klen = k->mv_size;
+    cj_buf_reset(&s->scratch);
+    r = cj_buf_append(&s->scratch, v->mv_data, v->mv_size);
+    if (r < 0)
+        return r;
+    put_le16((uint8_t *)s->scratch.data + 36, region_code);
+    r = store_row_decode(s->scratch.data, s->scratch.len, &row);
+    if (r < 0)
+        return r;
+    uint8_t keys[2][INDEX_KEY_MAX];
+    size_t sizes[2];
+    for (int i = 0; i < 2; i++)
+        sizes[i] =
+            store_index_key(CJ_INDEX_JOB_REGION_TIME + i, &row, arn, (size_t)arn_len, keys[i]);
+    r = store_tally_job(s, txn, t, source_code, row.status, 1);
+    if (r < 0)
+        return r;
+
+    MDB_val nk = {.mv_size = klen, .mv_data = key};
+    MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+    int rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+    for (int i = 0; rc == MDB_SUCCESS && i < 2; i++) {
+        MDB_val ik = {.mv_size = sizes[i], .mv_data = keys[i]}, iv = {0};
+        rc = store_index_put(s, txn, CJ_INDEX_JOB_REGION_TIME + i, &ik, &iv);
+    }
+    if (rc == MDB_SUCCESS) {
+        uint8_t jv[JOBS_VALUE_SIZE];
+        memcpy(jv, key, TIME_KEY_SIZE);
+        put_le16(jv + TIME_KEY_SIZE, source_code);
+        MDB_val ak = {.mv_size = (size_t)arn_len, .mv_data = arn};
+        MDB_val av = {.mv_size = sizeof(jv), .mv_data = jv};
+        rc = mdb_put(txn, s->dbi_jobs, &ak, &av, 0);
+    }
+    return rc == MDB_SUCCESS ? 0 : map_rc(rc, "tag the jobs with their sources");
+}
+
+int store_migrate_from_4(struct cj_store *s, MDB_txn *txn)
+{
+    struct store_tally t = {0};
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    int64_t synced_at = 0;
+    uint64_t count = 0;
+
+    int rc = MDB_SUCCESS;
+    for (size_t i = INDEX_MAX_V4; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+        rc = mdb_drop(txn, s->dbi_index[i], 0);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "empty the new indexes");
+    int r = store_meta_get_i64(s, txn, META_SYNCED_AT_V4, &synced_at);
+    if (r >= 0)
+        r = store_tally_begin(s, txn, &t);
+    if (r >= 0)
+        r = store_errno(mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME], &cur));
+    s->no_append = 0;
+    for (rc = r >= 0 ? mdb_cursor_get(cur, &k, &v, MDB_FIRST) : MDB_NOTFOUND;
+         rc == MDB_SUCCESS && r >= 0; rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        r = migrate_row_5(s, txn, cur, &k, &v, &t);
+        count++;
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    if (r >= 0 && rc != MDB_NOTFOUND)
+        r = map_rc(rc, "walk the rows");
+    /* The union's counters are schema 4's, unchanged; the sources' are new. */
+    t.dirty = false;
+    for (size_t i = 0; r >= 0 && i < t.n; i++) {
+        t.src[i].e.synced_at_ns = synced_at;
+        t.src[i].dirty = true;
+    }
+    if (r >= 0)
+        r = store_tally_save(s, txn, &t);
+    store_tally_free(&t);
+    if (r >= 0) {
+        MDB_val mk = {.mv_size = strlen(META_SYNCED_AT_V4), .mv_data = META_SYNCED_AT_V4};
+        rc = mdb_del(txn, s->dbi_meta, &mk, NULL);
+        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+            r = store_errno(rc);
+    }
+    if (r < 0)
+        return r;
+    log_notice("store: migrated the cache from schema 4 to 5 (jobs tagged with the source named "
+               "after their region, region and job account indexes); its %" PRIu64
+               " job(s) are kept",
                count);
     return 0;
 }

@@ -14,7 +14,9 @@
 #include "store-internal.h"
 
 struct cj_store_pass {
-    struct cj_store *store; /* NULL once the store is closed */
+    struct cj_store *store;     /* NULL once the store is closed */
+    struct cj_store_pass *next; /* in store->passes */
+    char source[CJ_STORE_SOURCE_NAME_MAX + 1];
     uint64_t *hashes;
     size_t n, cap;
     bool failed; /* out of memory: the pass cannot tell what it missed */
@@ -23,37 +25,64 @@ struct cj_store_pass {
     struct cj_store_pass_result result;
 };
 
-int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret)
+struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source)
+{
+    for (struct cj_store_pass *p = s->passes; p; p = p->next)
+        if (strcmp(p->source, source) == 0)
+            return p;
+    return NULL;
+}
+
+int cj_store_pass_begin(struct cj_store *s, const char *source, struct cj_store_pass **ret)
 {
     assert(s);
     assert(ret);
-    if (s->pass)
+    if (!store_source_name_valid(source))
+        return -EINVAL;
+    if (store_pass_of(s, source))
         return -EBUSY;
     struct cj_store_pass *p = calloc(1, sizeof(*p));
     if (!p)
         return -ENOMEM;
     p->store = s;
+    strcpy(p->source, source);
     p->max_removal_share_bp = CJ_STORE_REMOVAL_SHARE_DEFAULT_BP;
-    s->pass = p;
+    p->next = s->passes;
+    s->passes = p;
     *ret = p;
     return 0;
+}
+
+/* Takes p off its store's list of running passes. */
+static void pass_unlink(struct cj_store_pass *p)
+{
+    if (!p->store)
+        return;
+    for (struct cj_store_pass **at = &p->store->passes; *at; at = &(*at)->next)
+        if (*at == p) {
+            *at = p->next;
+            break;
+        }
+    p->next = NULL;
 }
 
 void cj_store_pass_free(struct cj_store_pass *p)
 {
     if (!p)
         return;
-    if (p->store && p->store->pass == p)
-        p->store->pass = NULL;
+    pass_unlink(p);
     free(p->hashes);
     free(p);
 }
 
 void store_pass_detach(struct cj_store *s)
 {
-    if (s->pass)
-        s->pass->store = NULL;
-    s->pass = NULL;
+    for (struct cj_store_pass *p = s->passes, *next; p; p = next) {
+        next = p->next;
+        p->store = NULL;
+        p->next = NULL;
+    }
+    s->passes = NULL;
 }
 
 static void pass_add(struct cj_store_pass *p, uint64_t h)
@@ -74,13 +103,13 @@ static void pass_add(struct cj_store_pass *p, uint64_t h)
     p->hashes[p->n++] = h;
 }
 
-void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *arn, size_t len)
+void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *source,
+                     const char *arn, size_t len)
 {
-    uint64_t h = store_job_hash(arn, len);
+    if (!p && s->passes)
+        p = store_pass_of(s, source);
     if (p)
-        pass_add(p, h);
-    if (s->pass && s->pass != p)
-        pass_add(s->pass, h);
+        pass_add(p, store_job_hash(arn, len));
 }
 
 int cj_store_pass_set_removal_limit(struct cj_store_pass *p, uint32_t max_share_bp)
@@ -98,7 +127,8 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
     size_t len = strlen(job_arn);
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -EINVAL;
-    store_pass_note(s, p, job_arn, len);
+    if (p)
+        pass_add(p, store_job_hash(job_arn, len));
     return 0;
 }
 
@@ -142,6 +172,7 @@ struct finish_ctx {
      * missed too (doomed), and the others (fresh). */
     struct cj_buf doomed, fresh;
     size_t n_doomed, n_fresh;
+    struct store_tally tally;
 };
 
 static int list_add(struct cj_buf *b, const void *arn, size_t len)
@@ -195,8 +226,7 @@ static int mark_missed(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
 
 static int remove_one(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len, void *u)
 {
-    struct store_counts *counts = u;
-    return store_remove_job(s, txn, arn, len, counts);
+    return store_remove_job(s, txn, arn, len, u);
 }
 
 /* Forgets the misses of jobs this pass saw, and of jobs no longer stored. */
@@ -224,9 +254,10 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct finish_ctx *c = userdata;
     const struct cj_store_pass *pass = c->pass;
-    struct store_counts counts;
+    struct store_tally_source *src;
     MDB_cursor *cur;
     MDB_val k, v;
+    uint16_t code;
 
     /* A rerun after the map grew starts over. */
     c->result = (struct cj_store_pass_result){0};
@@ -234,10 +265,15 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     cj_buf_reset(&c->fresh);
     c->n_doomed = c->n_fresh = 0;
 
-    int r = store_counts_load(s, txn, &counts);
+    int r = store_names_code(s, txn, META_SOURCE_NAMES, pass->source, strlen(pass->source), true,
+                             STORE_SOURCE_CODES, &code);
+    if (r >= 0)
+        r = store_tally_begin(s, txn, &c->tally);
+    if (r >= 0)
+        r = store_tally_source(s, txn, &c->tally, code, &src);
     if (r < 0)
         return r;
-    c->result.total = counts.total;
+    c->result.total = src->e.c.total;
     r = forget_seen(s, txn, pass);
     if (r < 0)
         return r;
@@ -247,7 +283,12 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
         return store_errno(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)))
+        if (v.mv_size != JOBS_VALUE_SIZE) {
+            r = log_error_errno(EUCLEAN, "store: a damaged job entry blocks the pass; run verify");
+            break;
+        }
+        if (jobs_value_source(&v) != code ||
+            pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)))
             continue;
         if (k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX) {
             r = log_error_errno(EUCLEAN, "store: a damaged jobArn blocks the pass; run verify");
@@ -270,8 +311,8 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     if (rc != MDB_NOTFOUND)
         return store_errno(rc);
 
-    if (cj_store_removal_allowed(c->n_doomed, counts.total, pass->max_removal_share_bp)) {
-        r = list_walk(&c->doomed, remove_one, s, txn, &counts);
+    if (cj_store_removal_allowed(c->n_doomed, c->result.total, pass->max_removal_share_bp)) {
+        r = list_walk(&c->doomed, remove_one, s, txn, &c->tally);
         if (r < 0)
             return r;
         c->result.removed = c->n_doomed;
@@ -285,12 +326,13 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     if (r < 0)
         return r;
     c->result.missed = c->n_fresh;
-    if (c->result.removed > 0) {
-        r = store_counts_save(s, txn, &counts);
-        if (r < 0)
-            return r;
-    }
-    return store_meta_put_i64(s, txn, META_SYNCED_AT, c->synced_at_ns);
+    /* The removals may have loaded it again at another address. */
+    r = store_tally_source(s, txn, &c->tally, code, &src);
+    if (r < 0)
+        return r;
+    src->e.synced_at_ns = c->synced_at_ns;
+    src->dirty = true;
+    return store_tally_save(s, txn, &c->tally);
 }
 
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
@@ -302,8 +344,7 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
     if (p->finished)
         return -EALREADY;
     p->finished = true;
-    if (s->pass == p)
-        s->pass = NULL;
+    pass_unlink(p);
     if (!complete)
         return 0;
     if (p->failed)
@@ -315,19 +356,20 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
         qsort(p->hashes, p->n, sizeof(*p->hashes), cmp_u64);
     struct finish_ctx c = {.pass = p, .synced_at_ns = synced_at_ns};
     int r = store_write(s, finish_txn, &c);
+    store_tally_free(&c.tally);
     cj_buf_free(&c.doomed);
     cj_buf_free(&c.fresh);
     if (r < 0)
         return r;
     p->result = c.result;
     if (c.result.removed > 0)
-        log_info("store: full pass removed %" PRIu64
+        log_info("store: full pass of %s removed %" PRIu64
                  " job(s) that two complete passes in a row did not list",
-                 c.result.removed);
+                 p->source, c.result.removed);
     if (c.result.missed > 0)
-        log_info("store: %" PRIu64 " job(s) not listed by this full pass; removed if the next "
-                 "complete one does not list them either",
-                 c.result.missed);
+        log_info("store: %" PRIu64 " job(s) of %s not listed by this full pass; removed if the "
+                 "next complete one does not list them either",
+                 c.result.missed, p->source);
     if (changes)
         changes->removed += c.result.removed;
     return 0;

@@ -13,14 +13,15 @@
 int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
                   uint8_t out[INDEX_KEY_MAX], size_t *len)
 {
-    if (jobs_value->mv_size != TIME_KEY_SIZE || arn_len == 0 || arn_len > CJ_JOB_ARN_MAX)
+    if (jobs_value->mv_size != JOBS_VALUE_SIZE || arn_len == 0 || arn_len > CJ_JOB_ARN_MAX)
         return -EUCLEAN;
     memcpy(out, jobs_value->mv_data, TIME_KEY_SIZE);
     *len = TIME_KEY_SIZE + put_arn_key(out + TIME_KEY_SIZE, arn, arn_len);
     return 0;
 }
 
-int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row)
+int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
+                  uint16_t *source)
 {
     uint8_t key[INDEX_KEY_MAX];
     MDB_val k = {.mv_size = arn_len, .mv_data = (void *)arn}, t;
@@ -31,6 +32,8 @@ int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_
     int r = store_row_key(&t, arn, arn_len, key, &k.mv_size);
     if (r < 0)
         return r;
+    if (source)
+        *source = jobs_value_source(&t);
     k.mv_data = key;
     rc = mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &k, row);
     /* A job without its row is damage, not absence: verify reports it. */
@@ -50,7 +53,7 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
         return r;
     MDB_val v;
     struct store_row row;
-    r = store_row_get(s, txn, job_arn, len, &v);
+    r = store_row_get(s, txn, job_arn, len, &v, NULL);
     if (r == -EUCLEAN)
         log_error("store: %s has no row; run verify", job_arn);
     else if (r >= 0 && (r = store_row_decode(v.mv_data, v.mv_size, &row)) < 0)
@@ -64,18 +67,29 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
 /* ---- the jobs of one status, for the quick sync ---- */
 
 /* The status|time index holds every (status, creationTime, jobArn) as its key, so no row has
- * to be read. */
-int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_store_job_fn fn,
-                                 void *userdata)
+ * to be read; the source of each is in `jobs`. The jobs of a status the quick sync walks
+ * (InProgress) are few, so one lookup each is cheap. */
+int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj_status status,
+                                 cj_store_job_fn fn, void *userdata)
 {
     assert(s && fn);
-    if ((unsigned)status >= _CJ_STATUS_MAX)
+    if ((unsigned)status >= _CJ_STATUS_MAX || (source && !store_source_name_valid(source)))
         return -EINVAL;
 
     MDB_txn *txn;
+    uint16_t code = 0;
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;
+    if (source) {
+        r = store_names_code(s, txn, META_SOURCE_NAMES, source, strlen(source), false, 0, &code);
+        if (r == -ENOENT) {
+            r = 0; /* no job of it is stored */
+            goto out_end;
+        }
+        if (r < 0)
+            goto out_end;
+    }
 
     /* A cursor of our own: fn may not touch the store, but the shared cursors stay out of
      * reach of this walk all the same. */
@@ -110,6 +124,17 @@ int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_s
             goto out;
         }
         arn[arn_len] = '\0';
+        if (source) {
+            MDB_val ak = {.mv_size = (size_t)arn_len, .mv_data = arn}, jv;
+            int jrc = mdb_get(txn, s->dbi_jobs, &ak, &jv);
+            if (jrc == MDB_NOTFOUND || (jrc == MDB_SUCCESS && (jv.mv_size != JOBS_VALUE_SIZE ||
+                                                               jobs_value_source(&jv) != code)))
+                continue; /* another source's (or damage that verify reports) */
+            if (jrc != MDB_SUCCESS) {
+                r = store_errno(jrc);
+                goto out;
+            }
+        }
         r = fn(arn, (size_t)arn_len, get_time_key(key + 1), userdata);
         if (r < 0)
             goto out;
@@ -118,6 +143,7 @@ int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_s
 out:
     if (cur)
         mdb_cursor_close(cur);
+out_end:
     store_read_end(s);
     return r;
 }
@@ -152,7 +178,7 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
         return r;
     r = store_counts_load(s, txn, &c);
     if (r >= 0)
-        r = store_meta_get_i64(s, txn, META_SYNCED_AT, &ret->synced_at_ns);
+        r = store_sources_synced_at(s, txn, &ret->synced_at_ns);
     if (r >= 0) {
         int rc = s->rcursor[CJ_INDEX_TIME] ? mdb_cursor_renew(txn, s->rcursor[CJ_INDEX_TIME])
                                            : mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME],
@@ -178,7 +204,8 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
     return 0;
 }
 
-int cj_store_foreach_other_status(struct cj_store *s, cj_store_status_fn fn, void *userdata)
+int cj_store_foreach_other_status(struct cj_store *s, const char *source, cj_store_status_fn fn,
+                                  void *userdata)
 {
     struct store_counts c;
     MDB_txn *txn;
@@ -187,7 +214,9 @@ int cj_store_foreach_other_status(struct cj_store *s, cj_store_status_fn fn, voi
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;
-    r = store_counts_load(s, txn, &c);
+    r = store_source_counts(s, txn, source, &c);
+    if (r == -ENOENT)
+        r = 0, c = (struct store_counts){0};
     for (unsigned i = _CJ_STATUS_MAX; r >= 0 && i < STORE_STATUS_CODES; i++) {
         if (c.by_status[i] == 0)
             continue;

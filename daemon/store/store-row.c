@@ -5,10 +5,42 @@
 #include "log.h"
 #include "store-internal.h"
 
+bool store_arn_parse(const char *arn, size_t len, const char **region, size_t *region_len,
+                     const char **account)
+{
+    static const char head[] = "arn:";
+    const char *end = arn + len, *p = arn + sizeof(head) - 1;
+    if (len < sizeof(head) - 1 || memcmp(arn, head, sizeof(head) - 1) != 0)
+        return false;
+    /* partition and service: anything up to their colons; the job model checks them */
+    for (int i = 0; i < 2; i++) {
+        const char *c = memchr(p, ':', (size_t)(end - p));
+        if (!c)
+            return false;
+        p = c + 1;
+    }
+    const char *c = memchr(p, ':', (size_t)(end - p));
+    if (!c || !cj_valid_region_name(p, (size_t)(c - p)))
+        return false;
+    *region = p;
+    *region_len = (size_t)(c - p);
+    p = c + 1;
+    if (end - p < CJ_ACCOUNT_ID_LEN + 1 || p[CJ_ACCOUNT_ID_LEN] != ':' ||
+        !cj_valid_account_id(p, CJ_ACCOUNT_ID_LEN))
+        return false;
+    *account = p;
+    return true;
+}
+
 int store_job_check(const struct cj_job *j)
 {
+    const char *region, *account;
+    size_t region_len;
     if (!j->job_arn || j->job_arn[0] == '\0' || strlen(j->job_arn) > CJ_JOB_ARN_MAX)
         return log_warning_errno(EINVAL, "store: job without a usable jobArn");
+    if (!store_arn_parse(j->job_arn, strlen(j->job_arn), &region, &region_len, &account))
+        return log_warning_errno(EINVAL, "store: %s: jobArn names no region and account",
+                                 j->job_arn);
     if ((unsigned)j->status >= _CJ_STATUS_MAX &&
         (j->status != CJ_STATUS_OTHER || !j->status_name || !j->status_name[0] ||
          strlen(j->status_name) > CJ_STATUS_NAME_MAX))
@@ -24,7 +56,7 @@ int store_job_check(const struct cj_job *j)
     return 0;
 }
 
-int store_row_encode(const struct cj_job *j, uint8_t status, struct cj_buf *b)
+int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b)
 {
     size_t name_len = j->target_model_name ? strlen(j->target_model_name) : 0;
     bool has_name = j->target_model_name && name_len <= UINT8_MAX;
@@ -44,6 +76,7 @@ int store_row_encode(const struct cj_job *j, uint8_t status, struct cj_buf *b)
     put_le64(h + 8, (uint64_t)j->creation_ns);
     put_le64(h + 16, store_model_hash(j->source_model_arn, arn_len));
     memcpy(h + 24, j->source_account, CJ_ACCOUNT_ID_LEN);
+    put_le16(h + 36, region);
 
     cj_buf_reset(b);
     r = cj_buf_reserve(b, json_off + j->json_len);
@@ -73,6 +106,7 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret)
         .model_arn_len = arn_len,
         .creation_ns = (int64_t)get_le64(h + 8),
         .model_hash = get_le64(h + 16),
+        .region_code = get_le16(h + 36),
         .account = (const char *)h + 24,
         .name = (const char *)h + ROW_HEADER_SIZE,
         .model_arn = (const char *)h + ROW_HEADER_SIZE + h[2],
@@ -82,19 +116,31 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret)
     return 0;
 }
 
-size_t store_index_prefix(enum cj_index i, uint8_t status, const char *account, uint64_t model_hash,
+size_t store_index_prefix(enum cj_index i, const struct store_prefix_of *of,
                           uint8_t out[INDEX_PREFIX_MAX])
 {
     switch (i) {
     case CJ_INDEX_STATUS_TIME:
-        out[0] = status;
+        out[0] = of->status;
         return 1;
     case CJ_INDEX_ACCOUNT_TIME:
-        memcpy(out, account, CJ_ACCOUNT_ID_LEN);
+        memcpy(out, of->account, CJ_ACCOUNT_ID_LEN);
         return CJ_ACCOUNT_ID_LEN;
     case CJ_INDEX_MODEL_TIME:
-        put_be64(out, model_hash);
+        put_be64(out, of->model_hash);
         return 8;
+    case CJ_INDEX_JOB_REGION_TIME:
+        out[0] = (uint8_t)(of->region_code >> 8);
+        out[1] = (uint8_t)of->region_code;
+        return 2;
+    case CJ_INDEX_JOB_ACCOUNT_TIME:
+        /* A jobArn without an account is never stored; zeros keep the key well-formed for
+         * verify to report. */
+        if (of->job_account)
+            memcpy(out, of->job_account, CJ_ACCOUNT_ID_LEN);
+        else
+            memset(out, 0, CJ_ACCOUNT_ID_LEN);
+        return CJ_ACCOUNT_ID_LEN;
     default:
         return 0;
     }
@@ -103,7 +149,17 @@ size_t store_index_prefix(enum cj_index i, uint8_t status, const char *account, 
 size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
                        uint8_t out[INDEX_KEY_MAX])
 {
-    size_t n = store_index_prefix(i, r->status, r->account, r->model_hash, out);
+    struct store_prefix_of of = {.status = r->status,
+                                 .account = r->account,
+                                 .model_hash = r->model_hash,
+                                 .region_code = r->region_code};
+    if (i == CJ_INDEX_JOB_ACCOUNT_TIME) {
+        const char *region;
+        size_t region_len;
+        if (!store_arn_parse(arn, arn_len, &region, &region_len, &of.job_account))
+            of.job_account = NULL;
+    }
+    size_t n = store_index_prefix(i, &of, out);
     put_time_key(out + n, r->creation_ns);
     return n + 8 + put_arn_key(out + n + 8, arn, arn_len);
 }

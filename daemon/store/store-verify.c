@@ -3,8 +3,9 @@
  * its job there; every row decodes, lies under its own creation time and has its key in
  * every other index; every index key points at a row that produces exactly that key; the
  * counters in meta agree; every status code is a known status or a registered name; every
- * entry of `missed` names a stored job; and the change log is in order, within its bound, behind
- * meta's last seq and agrees with the rows. */
+ * entry of `missed` names a stored job; every job's source and region codes are registered,
+ * its region code is its jobArn's, and each source's counters agree with its jobs; and the change
+ * log is in order, within its bound, behind meta's last seq and agrees with the rows. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -56,10 +57,21 @@ static int verify_meta(struct cj_store *s, MDB_txn *txn, struct report *rep)
     return 0;
 }
 
-/* `jobs` against the rows: each job has a time key, a row under it that decodes, and that
- * row's keys in the other indexes. */
+/* The jobs counted per source code, each counted the first time one is seen. */
+struct seen_sources {
+    struct store_counts *by_code[STORE_SOURCE_CODES];
+};
+
+static void seen_sources_free(struct seen_sources *ss)
+{
+    for (size_t i = 0; i < STORE_SOURCE_CODES; i++)
+        free(ss->by_code[i]);
+}
+
+/* `jobs` against the rows: each job has a time key and a registered source, a row under it
+ * that decodes, whose region code is its jobArn's, and that row's keys in the other indexes. */
 static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *seen,
-                       struct report *rep)
+                       struct seen_sources *ss, struct report *rep)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -91,6 +103,27 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
             continue; /* reported by verify_rows */
         seen->total++;
         seen->by_status[row.status]++;
+        uint16_t code = jobs_value_source(&v);
+        const char *name, *region, *account;
+        size_t name_len, region_len;
+        if (code >= STORE_SOURCE_CODES ||
+            store_names_name(s, txn, META_SOURCE_NAMES, code, &name, &name_len) < 0)
+            problem(rep, "jobs: %.*s: source code %u is not registered", klen, (char *)k.mv_data,
+                    code);
+        else {
+            if (!ss->by_code[code] && !(ss->by_code[code] = calloc(1, sizeof(struct store_counts))))
+                return -ENOMEM;
+            ss->by_code[code]->total++;
+            ss->by_code[code]->by_status[row.status]++;
+        }
+        if (!store_arn_parse(k.mv_data, k.mv_size, &region, &region_len, &account))
+            problem(rep, "jobs: %.*s: the jobArn names no region and account", klen,
+                    (char *)k.mv_data);
+        else if (store_names_name(s, txn, META_REGION_NAMES, row.region_code, &name, &name_len) <
+                     0 ||
+                 name_len != region_len || memcmp(name, region, region_len) != 0)
+            problem(rep, "jobs: %.*s: region code %u is not its jobArn's region", klen,
+                    (char *)k.mv_data, row.region_code);
         const char *sname;
         size_t slen;
         if (store_status_name(s, txn, row.status, &sname, &slen) < 0)
@@ -151,7 +184,7 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, uint64_t expected, stru
         int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
         if (rc2 != MDB_SUCCESS)
             problem(rep, "%s: row of %.*s which is not in jobs", name, alen, (char *)arn.mv_data);
-        else if (jv.mv_size != TIME_KEY_SIZE || memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0)
+        else if (jv.mv_size != JOBS_VALUE_SIZE || memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0)
             problem(rep, "%s: row of %.*s, whose job points elsewhere", name, alen,
                     (char *)arn.mv_data);
     }
@@ -347,7 +380,7 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
         int alen = (int)(arn_len > 200 ? 200 : arn_len);
         MDB_val row_v;
         struct store_row row;
-        int gr = store_row_get(s, txn, arn, arn_len, &row_v);
+        int gr = store_row_get(s, txn, arn, arn_len, &row_v, NULL);
         if (p[0] == CJ_EVENT_REMOVED) {
             if (gr != -ENOENT)
                 problem(rep, "events: seq %" PRIu64 " removed %.*s, which is stored", seq, alen,
@@ -385,6 +418,36 @@ static int verify_missed(struct cj_store *s, MDB_txn *txn, struct report *rep)
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+struct source_check {
+    struct seen_sources *ss;
+    struct report *rep;
+    MDB_txn *txn;
+    struct cj_store *s;
+};
+
+/* Each registered source's counters agree with the jobs tagged with it. */
+static int check_source(const char *name, size_t len, uint16_t code, void *u)
+{
+    struct source_check *c = u;
+    struct store_source_entry e;
+    static const struct store_counts none;
+    const struct store_counts *seen =
+        code < STORE_SOURCE_CODES && c->ss->by_code[code] ? c->ss->by_code[code] : &none;
+    if (store_source_load(c->s, c->txn, code, &e) < 0) {
+        problem(c->rep, "meta: the counters of source %.*s do not decode", (int)len, name);
+        return 0;
+    }
+    if (e.c.total != seen->total)
+        problem(c->rep, "meta: source %.*s total %" PRIu64 " but %" PRIu64 " jobs stored", (int)len,
+                name, e.c.total, seen->total);
+    for (size_t i = 0; i < STORE_STATUS_CODES; i++)
+        if (e.c.by_status[i] != seen->by_status[i])
+            problem(c->rep,
+                    "meta: source %.*s status code %zu count %" PRIu64 " but %" PRIu64 " stored",
+                    (int)len, name, i, e.c.by_status[i], seen->by_status[i]);
+    return 0;
+}
+
 int cj_store_verify(struct cj_store *s, char *report, size_t len)
 {
     char dummy[1];
@@ -394,12 +457,17 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
 
     rep.buf[0] = '\0';
     assert(s);
+    struct seen_sources *ss = calloc(1, sizeof(*ss));
+    if (!ss)
+        return -ENOMEM;
     int r = store_read_begin(s, &txn);
-    if (r < 0)
+    if (r < 0) {
+        free(ss);
         return r;
+    }
     r = verify_meta(s, txn, &rep);
     if (r >= 0)
-        r = verify_jobs(s, txn, &seen, &rep);
+        r = verify_jobs(s, txn, &seen, ss, &rep);
     if (r >= 0)
         r = verify_rows(s, txn, seen.total, &rep);
     for (size_t i = 0; r >= 0 && i < _CJ_INDEX_MAX; i++)
@@ -425,9 +493,14 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
                     problem(&rep, "meta: status code %zu count %" PRIu64 " but %" PRIu64 " stored",
                             i, counts.by_status[i], seen.by_status[i]);
         }
+        struct source_check sc = {.ss = ss, .rep = &rep, .txn = txn, .s = s};
+        if (store_names_foreach(s, txn, META_SOURCE_NAMES, check_source, &sc) < 0)
+            problem(&rep, "meta: the source names do not decode");
         r = 0;
     }
     store_read_end(s);
+    seen_sources_free(ss);
+    free(ss);
     if (r < 0)
         return r;
     if (rep.problems > VERIFY_MAX_REPORTED)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Writing jobs: insert, update, unchanged detection, removal, the last sync time. Every
+/* Writing jobs: insert, update, unchanged detection, moves between sources, removal. Every
  * call is one transaction that keeps rows, indexes and counters in step. */
 #include <assert.h>
 #include <errno.h>
@@ -8,12 +8,13 @@
 #include "log.h"
 #include "store-internal.h"
 
-int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
-                      const struct store_row *r, struct store_counts *counts)
+/* Deletes the row `r` of jobArn `arn` from the time index and its keys from the other
+ * indexes; the caller deletes the job's `jobs` entry and counts it off. */
+static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                       const struct store_row *r)
 {
     uint8_t keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t sizes[_CJ_INDEX_MAX];
-    uint8_t status = r->status;
 
     /* All keys are built before the first delete: deleting may move pages under r, which
      * lies in the time index, the first one deleted from. */
@@ -25,10 +26,6 @@ int store_unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t 
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
             return store_errno(rc);
     }
-    if (counts->total > 0)
-        counts->total--;
-    if (counts->by_status[status] > 0)
-        counts->by_status[status]--;
     return 0;
 }
 
@@ -71,17 +68,65 @@ static int forget_missed(struct cj_store *s, MDB_txn *txn, const char *arn, size
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* 1 when the job was created or changed, 0 when it was unchanged or could not be indexed. */
-static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
-                   struct store_counts *counts, struct cj_store_changes *ch)
+struct put_ctx {
+    const char *source;
+    const struct cj_job *jobs;
+    size_t n;
+    uint16_t source_code;
+    /* The region code of the job before, which the next usually shares. */
+    char region[CJ_REGION_NAME_MAX];
+    size_t region_len;
+    uint16_t region_code;
+    struct store_tally tally;
+    struct cj_store_changes changes;
+    size_t *noted; /* the jobs with a note this transaction created or changed */
+    size_t n_noted, cap_noted;
+};
+
+static int region_code(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const char *arn,
+                       size_t arn_len, uint16_t *ret)
+{
+    const char *region, *account;
+    size_t len;
+    if (!store_arn_parse(arn, arn_len, &region, &len, &account))
+        return -EINVAL; /* store_job_check refused it already */
+    if (len != c->region_len || memcmp(region, c->region, len) != 0) {
+        int r = store_names_code(s, txn, META_REGION_NAMES, region, len, true, STORE_REGION_CODES,
+                                 &c->region_code);
+        if (r < 0)
+            return r;
+        memcpy(c->region, region, len);
+        c->region_len = len;
+    }
+    *ret = c->region_code;
+    return 0;
+}
+
+/* Puts a `jobs` entry: the row's time key and the source. */
+static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                          const uint8_t *time_key, uint16_t source)
+{
+    uint8_t b[JOBS_VALUE_SIZE];
+    memcpy(b, time_key, TIME_KEY_SIZE);
+    put_le16(b + TIME_KEY_SIZE, source);
+    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
+    MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
+    return store_errno(mdb_put(txn, s->dbi_jobs, &ak, &av, 0));
+}
+
+/* 1 when the job was created or changed, 0 when it was unchanged (perhaps moved to this
+ * source) or could not be indexed. */
+static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const struct cj_job *j)
 {
     size_t arn_len = strlen(j->job_arn);
+    struct cj_store_changes *ch = &c->changes;
     MDB_val old;
     struct store_row nr, orow;
     uint8_t new_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX], old_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t new_sizes[_CJ_INDEX_MAX], old_sizes[_CJ_INDEX_MAX];
     bool existed;
     uint8_t status;
+    uint16_t region, old_source = 0;
 
     int r = forget_missed(s, txn, j->job_arn, arn_len);
     if (r < 0)
@@ -94,7 +139,15 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     }
     if (r < 0)
         return r;
-    r = store_row_encode(j, status, &s->scratch);
+    r = region_code(s, txn, c, j->job_arn, arn_len, &region);
+    if (r == -ERANGE) {
+        log_warning("store: %s: no region code is left for its region; the job is not stored",
+                    j->job_arn);
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    r = store_row_encode(j, status, region, &s->scratch);
     if (r < 0)
         return r;
     r = store_row_decode(s->scratch.data, s->scratch.len, &nr);
@@ -103,12 +156,21 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
-    r = store_row_get(s, txn, j->job_arn, arn_len, &old);
+    r = store_row_get(s, txn, j->job_arn, arn_len, &old, &old_source);
     if (r >= 0) {
         if (old.mv_size == s->scratch.len &&
             memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
             ch->unchanged++;
-            return 0;
+            if (old_source == c->source_code)
+                return 0;
+            /* Listed by another source now: it moves, and nothing served changes. */
+            r = store_tally_job(s, txn, &c->tally, old_source, nr.status, -1);
+            if (r >= 0)
+                r = store_tally_job(s, txn, &c->tally, c->source_code, nr.status, 1);
+            if (r >= 0)
+                r = put_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME],
+                                   c->source_code);
+            return r < 0 ? r : 0;
         }
         existed = true;
         r = store_row_decode(old.mv_data, old.mv_size, &orow);
@@ -117,15 +179,16 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
         /* All old keys are built now: the first write may move the page old lies on. */
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
             old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
-        if (counts->by_status[orow.status] > 0)
-            counts->by_status[orow.status]--;
-        counts->by_status[nr.status]++;
+        r = store_tally_job(s, txn, &c->tally, old_source, orow.status, -1);
     } else if (r == -ENOENT) {
         existed = false;
-        counts->total++;
-        counts->by_status[nr.status]++;
+        r = 0;
     } else
         return log_error_errno(r, "store: the stored row of %s is damaged", j->job_arn);
+    if (r >= 0)
+        r = store_tally_job(s, txn, &c->tally, c->source_code, nr.status, 1);
+    if (r < 0)
+        return r;
 
     /* The row, in the time index. A new creationTime (Bedrock never changes one) moves it,
      * and `jobs` then points at the new key. */
@@ -143,12 +206,10 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     int rc = store_index_put(s, txn, CJ_INDEX_TIME, &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    if (moved) {
-        MDB_val ak = {.mv_size = arn_len, .mv_data = j->job_arn};
-        MDB_val av = {.mv_size = TIME_KEY_SIZE, .mv_data = (void *)tkey};
-        rc = mdb_put(txn, s->dbi_jobs, &ak, &av, 0);
-        if (rc != MDB_SUCCESS)
-            return store_errno(rc);
+    if (moved || old_source != c->source_code) {
+        r = put_jobs_entry(s, txn, j->job_arn, arn_len, tkey, c->source_code);
+        if (r < 0)
+            return r;
     }
 
     /* j->json is the caller's memory, never the map's. */
@@ -178,14 +239,6 @@ static int put_one(struct cj_store *s, MDB_txn *txn, const struct cj_job *j,
     return 1;
 }
 
-struct put_ctx {
-    const struct cj_job *jobs;
-    size_t n;
-    struct cj_store_changes changes;
-    size_t *noted; /* the jobs with a note this transaction created or changed */
-    size_t n_noted, cap_noted;
-};
-
 static int note_changed(struct put_ctx *c, size_t i)
 {
     if (c->n_noted == c->cap_noted) {
@@ -203,34 +256,40 @@ static int note_changed(struct put_ctx *c, size_t i)
 static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct put_ctx *c = userdata;
-    struct store_counts counts;
     MDB_stat st;
 
     c->changes = (struct cj_store_changes){0}; /* a retry after growth starts over */
     c->n_noted = 0;
+    c->region_len = 0;
     s->no_append = 0;
     s->txn_missed_any =
         s->has_missed && mdb_stat(txn, s->dbi_missed, &st) == MDB_SUCCESS && st.ms_entries > 0;
-    int r = store_counts_load(s, txn, &counts);
+    int r = store_names_code(s, txn, META_SOURCE_NAMES, c->source, strlen(c->source), true,
+                             STORE_SOURCE_CODES, &c->source_code);
+    if (r == -ERANGE)
+        return log_error_errno(ENOSPC, "store: no code is left for source %s (%d sources)",
+                               c->source, STORE_SOURCE_CODES);
+    if (r >= 0)
+        r = store_tally_begin(s, txn, &c->tally);
     if (r < 0)
         return r;
     for (size_t i = 0; i < c->n; i++) {
-        r = put_one(s, txn, &c->jobs[i], &counts, &c->changes);
+        r = put_one(s, txn, c, &c->jobs[i]);
         if (r > 0 && c->jobs[i].note)
             r = note_changed(c, i);
         if (r < 0)
             return r;
     }
-    if (c->changes.created == 0 && c->changes.updated == 0)
-        return 0;
-    return store_counts_save(s, txn, &counts);
+    return store_tally_save(s, txn, &c->tally);
 }
 
-int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
-                      size_t n, struct cj_store_changes *changes)
+int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
+                      const struct cj_job *jobs, size_t n, struct cj_store_changes *changes)
 {
     assert(s);
     assert(n == 0 || jobs);
+    if (!store_source_name_valid(source) || (pass && pass != store_pass_of(s, source)))
+        return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         int r = store_job_check(&jobs[i]);
         if (r < 0)
@@ -238,12 +297,13 @@ int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const stru
     }
     /* Seen means seen, whether or not this write succeeds. */
     for (size_t i = 0; i < n; i++)
-        store_pass_note(s, pass, jobs[i].job_arn, strlen(jobs[i].job_arn));
+        store_pass_note(s, pass, source, jobs[i].job_arn, strlen(jobs[i].job_arn));
     if (n == 0)
         return 0;
 
-    struct put_ctx c = {.jobs = jobs, .n = n};
+    struct put_ctx c = {.source = source, .jobs = jobs, .n = n};
     int r = store_write(s, put_txn, &c);
+    store_tally_free(&c.tally);
     if (r >= 0)
         /* Once a job: when its stored bytes change, not on every pass that lists it. */
         for (size_t i = 0; i < c.n_noted; i++)
@@ -264,12 +324,13 @@ int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const stru
 }
 
 int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
-                     struct store_counts *counts)
+                     struct store_tally *t)
 {
     MDB_val k = {.mv_size = len, .mv_data = (void *)arn}, v;
     struct store_row row;
+    uint16_t source;
 
-    int r = store_row_get(s, txn, arn, len, &v);
+    int r = store_row_get(s, txn, arn, len, &v, &source);
     if (r == -EUCLEAN)
         return log_error_errno(r, "store: %.*s has no row; run verify", (int)len, arn);
     if (r < 0)
@@ -281,7 +342,9 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
     cj_buf_reset(&s->scratch);
     r = cj_buf_append(&s->scratch, row.json, row.json_len);
     if (r >= 0)
-        r = store_unindex_row(s, txn, arn, len, &row, counts);
+        r = store_tally_job(s, txn, t, source, row.status, -1);
+    if (r >= 0)
+        r = unindex_row(s, txn, arn, len, &row);
     if (r >= 0)
         r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
     if (r < 0)
@@ -303,14 +366,15 @@ struct remove_ctx {
 static int remove_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct remove_ctx *c = userdata;
-    struct store_counts counts;
+    struct store_tally t = {0};
 
-    int r = store_counts_load(s, txn, &counts);
+    int r = store_tally_begin(s, txn, &t);
     if (r >= 0)
-        r = store_remove_job(s, txn, c->arn, c->len, &counts);
-    if (r < 0)
-        return r;
-    return store_counts_save(s, txn, &counts);
+        r = store_remove_job(s, txn, c->arn, c->len, &t);
+    if (r >= 0)
+        r = store_tally_save(s, txn, &t);
+    store_tally_free(&t);
+    return r;
 }
 
 int cj_store_remove(struct cj_store *s, const char *job_arn)
@@ -321,15 +385,4 @@ int cj_store_remove(struct cj_store *s, const char *job_arn)
     if (len == 0 || len > CJ_JOB_ARN_MAX)
         return -ENOENT;
     return store_write(s, remove_txn, &(struct remove_ctx){.arn = job_arn, .len = len});
-}
-
-static int synced_at_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
-{
-    return store_meta_put_i64(s, txn, META_SYNCED_AT, *(const int64_t *)userdata);
-}
-
-int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns)
-{
-    assert(s);
-    return store_write(s, synced_at_txn, &synced_at_ns);
 }

@@ -11,7 +11,7 @@
 #include "store-internal.h"
 
 #define STORE_INITIAL_MAP_SIZE ((uint64_t)64 * 1024 * 1024)
-#define STORE_MAX_DBS          12 /* 8 in use */
+#define STORE_MAX_DBS          14 /* 10 in use, 11 while migrating */
 #define STORE_MAX_READERS      126
 #define STORE_WRITE_ATTEMPTS   64 /* doubling from 64 KiB reaches 2^70: ample */
 
@@ -20,6 +20,8 @@ const char *const store_index_db_names[_CJ_INDEX_MAX] = {
     [CJ_INDEX_STATUS_TIME] = "idx_status",
     [CJ_INDEX_ACCOUNT_TIME] = "idx_account",
     [CJ_INDEX_MODEL_TIME] = "idx_model",
+    [CJ_INDEX_JOB_REGION_TIME] = "idx_jregion",
+    [CJ_INDEX_JOB_ACCOUNT_TIME] = "idx_jaccount",
 };
 
 const char *cj_index_to_string(enum cj_index i)
@@ -29,6 +31,8 @@ const char *cj_index_to_string(enum cj_index i)
         [CJ_INDEX_STATUS_TIME] = "status+time",
         [CJ_INDEX_ACCOUNT_TIME] = "account+time",
         [CJ_INDEX_MODEL_TIME] = "model+time",
+        [CJ_INDEX_JOB_REGION_TIME] = "job-region+time",
+        [CJ_INDEX_JOB_ACCOUNT_TIME] = "job-account+time",
     };
     return (unsigned)i < _CJ_INDEX_MAX ? names[i] : NULL;
 }
@@ -248,6 +252,31 @@ int store_meta_get_u64(struct cj_store *s, MDB_txn *txn, const char *key, uint64
     return r;
 }
 
+/* The total, then one counter per status code: 3 and more (one per known status, then one
+ * for each status name registered so far; trailing zeros are left out). */
+int store_counts_decode(const uint8_t *p, size_t size, struct store_counts *ret)
+{
+    size_t n = size / 8;
+    *ret = (struct store_counts){0};
+    if (size % 8 != 0 || n < 1 + _CJ_STATUS_MAX || n > 1 + STORE_STATUS_CODES)
+        return -EUCLEAN;
+    ret->total = get_le64(p);
+    for (size_t i = 0; i + 1 < n; i++)
+        ret->by_status[i] = get_le64(p + 8 * (i + 1));
+    return 0;
+}
+
+size_t store_counts_encode(const struct store_counts *c, uint8_t out[8 * (1 + STORE_STATUS_CODES)])
+{
+    size_t n = STORE_STATUS_CODES;
+    while (n > _CJ_STATUS_MAX && c->by_status[n - 1] == 0)
+        n--;
+    put_le64(out, c->total);
+    for (size_t i = 0; i < n; i++)
+        put_le64(out + 8 * (i + 1), c->by_status[i]);
+    return 8 * (1 + n);
+}
+
 int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret)
 {
     MDB_val v;
@@ -257,28 +286,14 @@ int store_counts_load(struct cj_store *s, MDB_txn *txn, struct store_counts *ret
         return 0;
     if (r < 0)
         return r;
-    /* The total, then one counter per status code: 3 and more (one per known status, then
-     * one for each status name registered so far). */
-    size_t n = v.mv_size / 8;
-    if (v.mv_size % 8 != 0 || n < 1 + _CJ_STATUS_MAX || n > 1 + STORE_STATUS_CODES)
-        return -EUCLEAN;
-    const uint8_t *p = v.mv_data;
-    ret->total = get_le64(p);
-    for (size_t i = 0; i + 1 < n; i++)
-        ret->by_status[i] = get_le64(p + 8 * (i + 1));
-    return 0;
+    return store_counts_decode(v.mv_data, v.mv_size, ret);
 }
 
 int store_counts_save(struct cj_store *s, MDB_txn *txn, const struct store_counts *c)
 {
     uint8_t b[8 * (1 + STORE_STATUS_CODES)];
-    size_t n = STORE_STATUS_CODES;
-    while (n > _CJ_STATUS_MAX && c->by_status[n - 1] == 0)
-        n--;
-    put_le64(b, c->total);
-    for (size_t i = 0; i < n; i++)
-        put_le64(b + 8 * (i + 1), c->by_status[i]);
-    return store_meta_put(s, txn, META_COUNTS, b, 8 * (1 + n));
+    size_t n = store_counts_encode(c, b);
+    return store_meta_put(s, txn, META_COUNTS, b, n);
 }
 
 /* ---- opening ---- */
@@ -453,8 +468,8 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next; the caller records the last. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 4,
-               "migrate() ends at schema 4: add a step, or wipe, for a later schema");
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 5,
+               "migrate() ends at schema 5: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -466,6 +481,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_2(s, txn);
     if (r >= 0 && version <= 3)
         r = store_migrate_from_3(s, txn, version == 3);
+    if (r >= 0 && version <= 4)
+        r = store_migrate_from_4(s, txn);
     if (r >= 0)
         r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
     return r;
@@ -515,9 +532,9 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version >= 1 && version <= 3 && *no_room)
+    if (version >= 1 && version <= 4 && *no_room)
         r = wipe_for_rebuild(s, txn, version);
-    else if (version >= 1 && version <= 3) {
+    else if (version >= 1 && version <= 4) {
         r = migrate(s, txn, version);
         /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
          * log is untouched by the migration, so its sequence still goes on. */

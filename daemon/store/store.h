@@ -1,14 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* The LMDB cache of model copy jobs.
  *
+ * Sources. Every job belongs to one source (an account in a region that the sync lists, by
+ * name, [a-z0-9-]{1,CJ_STORE_SOURCE_NAME_MAX}): the one whose listing stored it last.
+ * Counters, the last successful sync time, full passes and their removals are per source;
+ * lists and stats cover every source unless filtered.
+ *
  * One environment, several named databases: indexes keyed by big-endian composite keys
- * (time; status|time; account|time; hash(sourceModelArn)|time; each followed by the jobArn
- * so equal times order by ARN), of which the time index holds the rows (a small fixed
+ * (time; status|time; sourceAccountId|time; hash(sourceModelArn)|time; the region of the
+ * jobArn|time; the account of the jobArn|time; each followed by the jobArn so equal times
+ * order by ARN), of which the time index holds the rows (a small fixed
  * header, then the job's JSON bytes exactly as served) so that rows are clustered by
- * creation time; the jobs by jobArn (value: the creation time, to find the row); a change
- * log; the jobs the last complete full passes did not list; and a meta database (schema
- * version, counters, the names of statuses the service model does not know, last sync
- * time, the key that authenticates nextTokens).
+ * creation time; the jobs by jobArn (value: the creation time, to find the row, and the
+ * job's source); a change log; the jobs the last complete full passes did not list; and a
+ * meta database (schema version, counters of all and of each source, the names of sources,
+ * of regions and of statuses the service model does not know, each source's last sync time,
+ * the key that authenticates nextTokens).
  * Readers never block the writer; every write is one transaction.
  * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
  * other processes may open the same directory read_only. */
@@ -21,10 +28,12 @@
 #include "cj-buf.h"
 #include "job.h"
 
-/* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time */
-#define CJ_STORE_SCHEMA_VERSION 4
-#define CJ_MAX_RESULTS_MAX      1000
-#define CJ_NEXT_TOKEN_MAX       2048
+/* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
+ * 4: keys newest first; 5: sources, the region and job account indexes */
+#define CJ_STORE_SCHEMA_VERSION  5
+#define CJ_STORE_SOURCE_NAME_MAX 32
+#define CJ_MAX_RESULTS_MAX       1000
+#define CJ_NEXT_TOKEN_MAX        2048
 
 struct cj_store;
 
@@ -45,10 +54,12 @@ struct cj_store_options {
 
 /* Opens or creates the store. A store written by a newer schema is refused with
  * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
- * log is added; schema 2: the rows move into the time index) and otherwise wiped and refilled by
- * the next full sync; the log line says which. A wipe keeps the change log's sequence going.
- * Read-only opens refuse any other schema. Stale reader slots left by crashed processes are
- * cleared. */
+ * log is added; schema 2: the rows move into the time index; schema 4 and older: each job
+ * joins the source named after the region of its jobArn, which is the name a single-region
+ * daemon's source has, and that source inherits the store's last sync time) and otherwise
+ * wiped and refilled by the next full sync; the log line says which. A wipe keeps the change log's
+ * sequence going. Read-only opens refuse any other schema. Stale reader slots left by crashed
+ * processes are cleared. */
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
 void cj_store_close(struct cj_store *s);
 
@@ -61,18 +72,19 @@ struct cj_store_changes {
     size_t removed;
 };
 
-/* A full pass: remembers which jobArns it has seen (8 bytes each, in memory), so that
- * at its end the jobs it did not see can be found. One pass at a time per store
- * (-EBUSY otherwise). Jobs written by cj_store_put_jobs with pass=NULL while a pass runs
- * (a quick sync) count as seen by it too. Free a pass before closing its store; a pass
- * freed after the close is harmless. */
+/* A full pass of one source: remembers which jobArns it has seen (8 bytes each, in memory),
+ * so that at its end the source's jobs it did not see can be found. One pass at a time per
+ * source (-EBUSY otherwise); passes of different sources run side by side. Jobs the same
+ * source writes with cj_store_put_jobs(pass=NULL) while its pass runs (a quick sync) count as
+ * seen by it too. Free a pass before closing its store; a pass freed after the close is
+ * harmless. -EINVAL for a source name that is not [a-z0-9-]{1,CJ_STORE_SOURCE_NAME_MAX}. */
 struct cj_store_pass;
-int cj_store_pass_begin(struct cj_store *s, struct cj_store_pass **ret);
+int cj_store_pass_begin(struct cj_store *s, const char *source, struct cj_store_pass **ret);
 void cj_store_pass_free(struct cj_store_pass *p);
 
 /* The removal guard: a complete pass removes nothing when the jobs it would remove are
  * more than CJ_STORE_REMOVAL_FLOOR and more than max_share_bp (basis points: 1000 = 10 %)
- * of the jobs stored. Default CJ_STORE_REMOVAL_SHARE_DEFAULT_BP; 10000 lets every
+ * of its source's jobs stored. Default CJ_STORE_REMOVAL_SHARE_DEFAULT_BP; 10000 lets every
  * removal through. -EINVAL above 10000. */
 #define CJ_STORE_REMOVAL_FLOOR            10
 #define CJ_STORE_REMOVAL_SHARE_DEFAULT_BP 1000
@@ -86,22 +98,26 @@ bool cj_store_removal_allowed(uint64_t removals, uint64_t total, uint32_t max_sh
 int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *job_arn);
 
 /* Inserts or updates every job in one write transaction, keeping the indexes and the
- * counters in step. `pass` may be NULL (quick sync). Adds to *changes if non-NULL.
- * Jobs are checked first (jobArn 1..CJ_JOB_ARN_MAX, status, 12-digit account,
+ * counters in step; each job then belongs to `source` (a job another source stored moves to
+ * it, an `updated` event only when a served byte changed). `pass` may be NULL (quick sync),
+ * else it is that source's. Adds to *changes if non-NULL. A source name that is not valid
+ * is -EINVAL.
+ * Jobs are checked first (jobArn 1..CJ_JOB_ARN_MAX of the shape
+ * arn:PARTITION:bedrock:REGION:ACCOUNT:..., status, 12-digit account,
  * sourceModelArn, json): one bad job refuses the whole page with -EINVAL. When the map is
  * full at max_size: -ENOSPC, and nothing of the page is written. */
-int cj_store_put_jobs(struct cj_store *s, struct cj_store_pass *pass, const struct cj_job *jobs,
-                      size_t n, struct cj_store_changes *changes);
+int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
+                      const struct cj_job *jobs, size_t n, struct cj_store_changes *changes);
 
 /* Removes one job at once (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
 int cj_store_remove(struct cj_store *s, const char *job_arn);
 
-/* Ends a pass. complete=true, in one transaction: every stored job the pass did not see
- * is noted as missed; one the complete pass before it missed too is removed (a `removed`
- * event each), unless more would go than the guard allows: then none is, and they stay
+/* Ends a pass. complete=true, in one transaction: every stored job of the pass's source that
+ * the pass did not see is noted as missed; one the complete pass before it missed too is removed (a
+ * `removed` event each), unless more would go than the guard allows: then none is, and they stay
  * noted; a job seen again is no longer missed. Records `synced_at_ns` as the last
- * successful sync. complete=false (an interrupted pass): changes nothing, records nothing.
- * Adds the removals to *changes. Frees nothing; call pass_free. */
+ * successful sync of its source. complete=false (an interrupted pass): changes nothing, records
+ * nothing. Adds the removals to *changes. Frees nothing; call pass_free. */
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes);
 
@@ -110,12 +126,17 @@ struct cj_store_pass_result {
     uint64_t removed; /* missed by this pass and the complete one before: removed */
     uint64_t missed;  /* missed by this pass for the first time: removed if the next misses them */
     uint64_t held;    /* would have been removed, but the guard held them: kept, still missed */
-    uint64_t total;   /* jobs stored when the pass ended, before its removals */
+    uint64_t total;   /* jobs of its source stored when the pass ended, before its removals */
 };
 void cj_store_pass_get_result(const struct cj_store_pass *p, struct cj_store_pass_result *ret);
 
-/* Records a successful quick sync time without a pass. */
-int cj_store_set_synced_at(struct cj_store *s, int64_t synced_at_ns);
+/* Records a successful quick sync time of `source` without a pass. */
+int cj_store_set_synced_at(struct cj_store *s, const char *source, int64_t synced_at_ns);
+
+/* Removes every job of `source` (a `removed` event each) and forgets the source, in one
+ * transaction: for a source that is no longer configured. Adds the removals to *changes.
+ * -ENOENT when the store knows no such source; -EBUSY while a pass of it runs. */
+int cj_store_drop_source(struct cj_store *s, const char *source, struct cj_store_changes *changes);
 
 /* ---- reading, used by the local API ---- */
 
@@ -129,10 +150,12 @@ struct cj_query {
     bool has_after;
     int64_t after_ns; /* creationTime > after_ns */
     bool has_before;
-    int64_t before_ns;      /* creationTime < before_ns */
-    bool ascending;         /* default false: newest first */
-    unsigned max_results;   /* 1..1000 */
-    const char *next_token; /* NULL, or the token exactly as the client sent it */
+    int64_t before_ns;       /* creationTime < before_ns */
+    const char *job_region;  /* NULL or a region name: the region in the jobArn */
+    const char *job_account; /* NULL or 12 digits: the account in the jobArn */
+    bool ascending;          /* default false: newest first */
+    unsigned max_results;    /* 1..1000 */
+    const char *next_token;  /* NULL, or the token exactly as the client sent it */
 };
 
 enum cj_index {
@@ -140,6 +163,8 @@ enum cj_index {
     CJ_INDEX_STATUS_TIME,
     CJ_INDEX_ACCOUNT_TIME,
     CJ_INDEX_MODEL_TIME,
+    CJ_INDEX_JOB_REGION_TIME,
+    CJ_INDEX_JOB_ACCOUNT_TIME,
     _CJ_INDEX_MAX,
 };
 const char *cj_index_to_string(enum cj_index i);
@@ -165,22 +190,32 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
 /* Appends the stored JSON object of one job. 0, or -ENOENT. */
 int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out);
 
+/* Of every source together (cj_store_stats), or of one (cj_store_foreach_source). */
 struct cj_store_stats {
     uint64_t total;
     uint64_t by_status[_CJ_STATUS_MAX]; /* the statuses the service model names */
     uint64_t by_other_status;           /* every other status (cj_store_foreach_other_status) */
     int64_t oldest_ns;                  /* 0 when empty */
     int64_t newest_ns;                  /* 0 when empty */
-    int64_t synced_at_ns;               /* last successful sync, 0 if never */
+    int64_t synced_at_ns;               /* last successful sync; of several sources the oldest
+                                           of theirs; 0 if never (or if one never synced) */
     uint64_t map_size;                  /* current size of the LMDB map, bytes */
 };
 int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret);
 
+/* Calls fn with every source the store knows (it has jobs, or a recorded sync) and that
+ * source's stats (map_size 0; oldest_ns/newest_ns 0 unless the store keeps them per source),
+ * in name order, from one read snapshot; fn returns >= 0 to go on, < 0 to stop (returned). */
+typedef int (*cj_store_source_fn)(const char *source, const struct cj_store_stats *st,
+                                  void *userdata);
+int cj_store_foreach_source(struct cj_store *s, cj_store_source_fn fn, void *userdata);
+
 /* Calls fn with each status the service model does not name that stored jobs carry (its
- * name as Bedrock sent it, and how many), in the order first stored; fn returns >= 0 to go
- * on, < 0 to stop (returned). */
+ * name as Bedrock sent it, and how many), of every source (source NULL) or of one, in the
+ * order first stored; fn returns >= 0 to go on, < 0 to stop (returned). */
 typedef int (*cj_store_status_fn)(const char *name, size_t len, uint64_t count, void *userdata);
-int cj_store_foreach_other_status(struct cj_store *s, cj_store_status_fn fn, void *userdata);
+int cj_store_foreach_other_status(struct cj_store *s, const char *source, cj_store_status_fn fn,
+                                  void *userdata);
 
 /* Consistency check: walks the jobs, every index and the counters. 0 when they all agree;
  * -EUCLEAN with the first disagreements described in report (always NUL-terminated) when
@@ -233,9 +268,11 @@ void cj_store_set_change_callback(struct cj_store *s, cj_store_change_fn fn, voi
 
 /* ---- iteration for the quick sync ---- */
 
-/* Calls fn with every stored job of the given status (jobArn, creation time) from one read
- * snapshot, in index order; fn returns >= 0 to go on, < 0 to stop (returned). */
+/* Calls fn with every stored job of `source` (NULL: of every source) with the given status
+ * (jobArn, creation time) from one read snapshot, in index order; fn returns >= 0 to go on,
+ * < 0 to stop (returned). A source the store does not know has no jobs: 0, no call. -EINVAL
+ * for a status out of range or a source name that is not one. */
 typedef int (*cj_store_job_fn)(const char *job_arn, size_t arn_len, int64_t creation_ns,
                                void *userdata);
-int cj_store_foreach_with_status(struct cj_store *s, enum cj_status status, cj_store_job_fn fn,
-                                 void *userdata);
+int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj_status status,
+                                 cj_store_job_fn fn, void *userdata);

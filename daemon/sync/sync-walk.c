@@ -60,7 +60,7 @@ int sync_walk_begin(struct cj_sync *s, char *err, size_t errlen)
 
     if (p->kind == CJ_SYNC_FULL) {
         p->phase = SYNC_PHASE_FULL;
-        r = cj_store_pass_begin(s->store, &p->store_pass);
+        r = cj_store_pass_begin(s->store, s->params->region, &p->store_pass);
         if (r < 0) {
             p->store_pass = NULL;
             snprintf(err, errlen, "cannot begin a pass in the store: %s", strerror(-r));
@@ -163,7 +163,8 @@ static void walk_finished(struct cj_sync *s)
         return;
 
     case SYNC_PHASE_RUNNING:
-        r = cj_store_foreach_with_status(s->store, CJ_STATUS_IN_PROGRESS, collect_gone, p);
+        r = cj_store_foreach_with_status(s->store, s->params->region, CJ_STATUS_IN_PROGRESS,
+                                         collect_gone, p);
         if (r < 0) {
             snprintf(err, sizeof(err), "cannot read the running jobs from the store: %s",
                      strerror(-r));
@@ -223,7 +224,7 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
         return;
     }
 
-    r = cj_store_put_jobs(s->store, p->store_pass, page.jobs, page.n_jobs, &pc);
+    r = cj_store_put_jobs(s->store, s->params->region, p->store_pass, page.jobs, page.n_jobs, &pc);
     if (r < 0) {
         snprintf(err, sizeof(err), "cannot store page %" PRIu64 ": %s", p->pages + 1, strerror(-r));
         cj_page_done(&page);
@@ -344,7 +345,7 @@ static void on_job(struct cj_sync *s, const struct cj_http_response *resp)
             return;
         }
         struct cj_store_changes pc = {0};
-        r = cj_store_put_jobs(s->store, NULL, &job, 1, &pc);
+        r = cj_store_put_jobs(s->store, s->params->region, NULL, &job, 1, &pc);
         cj_job_done(&job);
         if (r < 0) {
             snprintf(err, sizeof(err), "cannot store a fetched job: %s", strerror(-r));

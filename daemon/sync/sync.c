@@ -230,7 +230,7 @@ static int finish_in_store(struct cj_sync *s, bool ok, int64_t now_ns)
             note_removal_guard(s, &res);
         }
     } else if (ok && p->kind == CJ_SYNC_QUICK) {
-        r = cj_store_set_synced_at(s->store, now_ns);
+        r = cj_store_set_synced_at(s->store, s->params->region, now_ns);
     }
     return r;
 }

@@ -153,7 +153,7 @@ static int load(size_t n, bool random_order, const char *store_dir, const char *
     for (size_t done = 0; r >= 0 && done < n; done += PAGE) {
         size_t k = n - done < PAGE ? n - done : PAGE;
         int64_t t1 = now_ns();
-        r = cj_store_put_jobs(store, NULL, all + done, k, NULL);
+        r = cj_store_put_jobs(store, "us-east-1", NULL, all + done, k, NULL);
         int64_t t2 = now_ns();
         if (r >= 0)
             r = sq_put_page(sq, all + done, k);
@@ -165,7 +165,8 @@ static int load(size_t n, bool random_order, const char *store_dir, const char *
     if (r >= 0) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        r = cj_store_set_synced_at(store, (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+        r = cj_store_set_synced_at(store, "us-east-1",
+                                   (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
     }
     cj_store_close(store);
     for (size_t i = 0; i < made; i++)

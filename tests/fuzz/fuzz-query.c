@@ -49,6 +49,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (q.source_account && strlen(q.source_account) != CJ_ACCOUNT_ID_LEN)
             abort();
+        if (q.job_account && !cj_valid_account_id(q.job_account, strlen(q.job_account)))
+            abort();
+        if (q.job_region && !cj_valid_region_name(q.job_region, strlen(q.job_region)))
+            abort();
     } else if (strlen(err) >= sizeof(err) || err[0] == '\0') {
         abort(); /* every refusal says why */
     }

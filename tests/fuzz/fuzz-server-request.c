@@ -87,7 +87,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         die("store", r);
     if ((r = cj_page_parse(page, sizeof(page) - 1, &p, err, sizeof(err))) < 0 || p.n_jobs != 3)
         die("page", r < 0 ? r : -EINVAL);
-    if ((r = cj_store_put_jobs(f.store, NULL, p.jobs, p.n_jobs, &changes)) < 0)
+    if ((r = cj_store_put_jobs(f.store, "us-east-1", NULL, p.jobs, p.n_jobs, &changes)) < 0)
         die("put", r);
     cj_page_done(&p);
 

@@ -51,6 +51,10 @@ static void expect_invalid1(const char *key, const char *value)
         fail_msg("%s: message does not name the parameter: %s", key, p.err);
     assert_null(p.st.source_account);
     assert_null(p.st.next_token);
+    assert_null(p.st.job_region);
+    assert_null(p.st.job_account);
+    assert_null(p.q.job_region);
+    assert_null(p.q.job_account);
     api_query_storage_done(&p.st);
 }
 
@@ -160,6 +164,47 @@ static void test_account(void **state)
     expect_invalid1("sourceAccountEquals", "12345678901a");
     expect_invalid1("sourceAccountEquals", "");
     expect_invalid1("sourceAccountEquals", NULL);
+}
+
+static void test_job_region(void **state)
+{
+    static const char *const good[] = {"us-east-1", "us-gov-west-1", "eu-central-2", "a",
+                                       "abcdefghijklmnopqrstuvwxyz012345"};
+    static const char *const bad[] = {
+        "",           "US-EAST-1",   "us_east_1",        "us east 1",
+        "us-east-1:", "eu-west-1\n", "\xc3\xa9u-west-1", "abcdefghijklmnopqrstuvwxyz0123456"};
+    struct parsed p;
+
+    for (size_t i = 0; i < ELEMENTSOF(good); i++) {
+        expect_valid1("jobRegionEquals", good[i], &p);
+        assert_string_equal(p.q.job_region, good[i]);
+        assert_ptr_equal(p.q.job_region, p.st.job_region);
+        assert_null(p.q.job_account);
+        api_query_storage_done(&p.st);
+    }
+    for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+        expect_invalid1("jobRegionEquals", bad[i]);
+    expect_invalid1("jobRegionEquals", NULL);
+    parse1("jobRegionEquals", "Us-East-1", &p);
+    assert_non_null(strstr(p.err, "region name"));
+}
+
+static void test_job_account(void **state)
+{
+    struct parsed p;
+
+    expect_valid1("jobAccountEquals", "000000000001", &p);
+    assert_string_equal(p.q.job_account, "000000000001");
+    assert_ptr_equal(p.q.job_account, p.st.job_account);
+    assert_null(p.q.source_account); /* another parameter than sourceAccountEquals */
+    api_query_storage_done(&p.st);
+
+    expect_invalid1("jobAccountEquals", "12345678901");
+    expect_invalid1("jobAccountEquals", "1234567890123");
+    expect_invalid1("jobAccountEquals", "12345678901a");
+    expect_invalid1("jobAccountEquals", " 23456789012");
+    expect_invalid1("jobAccountEquals", "");
+    expect_invalid1("jobAccountEquals", NULL);
 }
 
 static void test_model_arn(void **state)
@@ -310,6 +355,8 @@ static void test_repeats(void **state)
         "sortOrder",
         "maxResults",
         "nextToken",
+        "jobRegionEquals",
+        "jobAccountEquals",
     };
     static const char *const values[] = {
         "2024-01-01T00:00:00Z",
@@ -322,6 +369,8 @@ static void test_repeats(void **state)
         "Ascending",
         "10",
         "tok",
+        "us-west-2",
+        "123456789012",
     };
     struct parsed p;
 
@@ -335,6 +384,8 @@ static void test_repeats(void **state)
         assert_null(p.st.source_account);
         assert_null(p.st.name_contains);
         assert_null(p.st.next_token);
+        assert_null(p.st.job_region);
+        assert_null(p.st.job_account);
     }
 
     /* the two spellings of the name filter are one parameter */
@@ -365,6 +416,8 @@ static void test_everything(void **state)
         {"sortOrder", "Ascending"},
         {"maxResults", "250"},
         {"nextToken", "eyJ0b2tlbiI6MX0="},
+        {"jobRegionEquals", "us-gov-west-1"},
+        {"jobAccountEquals", "123456789012"},
     };
     struct parsed p;
 
@@ -378,8 +431,18 @@ static void test_everything(void **state)
     assert_true(p.q.ascending);
     assert_int_equal(p.q.max_results, 250);
     assert_string_equal(p.q.next_token, "eyJ0b2tlbiI6MX0=");
+    assert_string_equal(p.q.job_region, "us-gov-west-1");
+    assert_string_equal(p.q.job_account, "123456789012");
     api_query_storage_done(&p.st);
     api_query_storage_done(&p.st); /* twice is harmless */
+
+    /* a bad value after good ones frees what was kept */
+    struct cj_kv late[] = {{"jobRegionEquals", "us-west-2"}, {"jobAccountEquals", "x"}};
+    parse(late, ELEMENTSOF(late), &p);
+    assert_int_equal(p.r, -EINVAL);
+    assert_non_null(strstr(p.err, "jobAccountEquals"));
+    assert_null(p.st.job_region);
+    assert_null(p.q.job_region);
 }
 
 static void test_error_message_bounded(void **state)
@@ -416,6 +479,8 @@ int main(void)
         cmocka_unit_test(test_times),
         cmocka_unit_test(test_status),
         cmocka_unit_test(test_account),
+        cmocka_unit_test(test_job_region),
+        cmocka_unit_test(test_job_account),
         cmocka_unit_test(test_model_arn),
         cmocka_unit_test(test_name_contains),
         cmocka_unit_test(test_sort),

@@ -80,7 +80,7 @@ static void put_job(struct server_fixture *f, size_t i, int version, size_t pad)
                      0);
     j.json_len = json.len;
     j.json = cj_buf_steal(&json);
-    assert_int_equal(cj_store_put_jobs(f->store, NULL, &j, 1, NULL), 0);
+    assert_int_equal(cj_store_put_jobs(f->store, "us-east-1", NULL, &j, 1, NULL), 0);
     cj_job_done(&j);
 }
 

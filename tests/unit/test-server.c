@@ -142,7 +142,7 @@ static void fill_store(struct cj_store *store, size_t n)
     assert_non_null(jobs);
     for (size_t i = 0; i < n; i++)
         make_job(i, &jobs[i]);
-    assert_int_equal(cj_store_put_jobs(store, NULL, jobs, n, &changes), 0);
+    assert_int_equal(cj_store_put_jobs(store, "us-east-1", NULL, jobs, n, &changes), 0);
     assert_int_equal(changes.created, n);
     for (size_t i = 0; i < n; i++)
         cj_job_done(&jobs[i]);
@@ -492,7 +492,7 @@ static void test_list_headers(void **state)
     response_done(&r);
 
     int64_t synced = cj_now_ns() - 5 * CJ_NSEC_PER_SEC - 250000000;
-    assert_int_equal(cj_store_set_synced_at(f->s.store, synced), 0);
+    assert_int_equal(cj_store_set_synced_at(f->s.store, "us-east-1", synced), 0);
     assert_true(cj_time_format_iso8601(synced, want, sizeof(want)) > 0);
 
     static const char *const paths[] = {"/model-copy-jobs", "/v1/stats",
@@ -789,11 +789,12 @@ static void test_health(void **state)
     struct fixture *f = *state;
 
     expect_health(f, 503, "starting", false);
-    assert_int_equal(cj_store_set_synced_at(f->s.store, cj_now_ns()), 0);
+    assert_int_equal(cj_store_set_synced_at(f->s.store, "us-east-1", cj_now_ns()), 0);
     expect_health(f, 200, "ok", true);
     /* older than 3 x full_interval (15 min) */
-    assert_int_equal(cj_store_set_synced_at(f->s.store, cj_now_ns() - 46 * 60 * CJ_NSEC_PER_SEC),
-                     0);
+    assert_int_equal(
+        cj_store_set_synced_at(f->s.store, "us-east-1", cj_now_ns() - 46 * 60 * CJ_NSEC_PER_SEC),
+        0);
     expect_health(f, 503, "stale", true);
 }
 

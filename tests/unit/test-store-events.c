@@ -192,8 +192,9 @@ static void test_each_kind_in_order_and_reopen(void **state)
     assert_int_equal(seen.n, 0);
 
     struct cj_job page[3] = {a, b, c};
-    assert_int_equal(cj_store_put_jobs(s, NULL, page, 3, NULL), 0); /* 1, 2, 3 created */
-    put_one(s, &a, NULL);                                           /* unchanged: nothing */
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, 3, NULL),
+                     0);  /* 1, 2, 3 created */
+    put_one(s, &a, NULL); /* unchanged: nothing */
     sa.status = CJ_STATUS_COMPLETED;
     test_job_fill(&a2, &sa);
     put_one(s, &a2, NULL); /* 4: status change */
@@ -202,14 +203,14 @@ static void test_each_kind_in_order_and_reopen(void **state)
     put_one(s, &a3, NULL);                              /* 5: a served byte */
     assert_int_equal(cj_store_remove(s, b.job_arn), 0); /* 6: removed, as it was */
     assert_int_equal(cj_store_remove(s, b.job_arn), -ENOENT);
-    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS), 0);
+    assert_int_equal(cj_store_set_synced_at(s, "us-east-1", TEST_BASE_NS), 0);
 
     /* Two complete full passes that see only a: the first notes c as missed (no event),
      * the second removes it (7). */
     struct cj_store_pass *p;
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(cj_store_pass_begin(s, &p), 0);
-        assert_int_equal(cj_store_put_jobs(s, p, &a3, 1, NULL), 0);
+        assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+        assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, &a3, 1, NULL), 0);
         assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 1, NULL), 0);
         cj_store_pass_free(p);
         if (round == 0) {
@@ -268,7 +269,7 @@ static void put_range(struct cj_store *s, unsigned from, unsigned n, unsigned re
         sp.rev = rev;
         test_job_fill(&jobs[i], &sp);
     }
-    assert_int_equal(cj_store_put_jobs(s, NULL, jobs, n, NULL), 0);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, jobs, n, NULL), 0);
     for (unsigned i = 0; i < n; i++)
         test_job_free(&jobs[i]);
     free(jobs);
@@ -353,7 +354,7 @@ static void test_change_callback(void **state)
     assert_int_equal(calls.events_visible, 5);
 
     put_range(s, 0, 5, 0); /* unchanged */
-    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS), 0);
+    assert_int_equal(cj_store_set_synced_at(s, "us-east-1", TEST_BASE_NS), 0);
     assert_int_equal(calls.n, 1);
 
     put_range(s, 3, 4, 1); /* 3, 4 updated; 5, 6 created */
@@ -372,19 +373,19 @@ static void test_change_callback(void **state)
 
     /* A pass that removes nothing commits (synced_at) but calls nobody. */
     struct cj_store_pass *p;
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     put_range(s, 1, 6, 1); /* 1, 2 updated (11, 12), the rest unchanged */
     assert_int_equal(calls.n, 4);
     assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 1, NULL), 0);
     cj_store_pass_free(p);
     assert_int_equal(calls.n, 4);
     /* One that removes two: one call (after one that only notes them missed: none). */
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     put_range(s, 1, 4, 1);
     assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 2, NULL), 0);
     cj_store_pass_free(p);
     assert_int_equal(calls.n, 4);
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     put_range(s, 1, 4, 1);
     assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 2, NULL), 0);
     cj_store_pass_free(p);
@@ -394,7 +395,7 @@ static void test_change_callback(void **state)
     /* A refused page (a bad job) writes nothing and calls nobody. */
     struct cj_job bad = j;
     bad.status = (enum cj_status)9;
-    assert_int_equal(cj_store_put_jobs(s, NULL, &bad, 1, NULL), -EINVAL);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &bad, 1, NULL), -EINVAL);
     assert_int_equal(calls.n, 5);
 
     /* NULL removes the callback. */
@@ -434,7 +435,7 @@ static void test_no_events_from_aborted_transactions(void **state)
             jobs[i].json_len = strlen(big);
         }
         assert_int_equal(cj_store_events_bounds(s, &first, &before_last), 0);
-        r = cj_store_put_jobs(s, NULL, jobs, 20, NULL);
+        r = cj_store_put_jobs(s, "us-east-1", NULL, jobs, 20, NULL);
         if (r == 0)
             pages++;
         for (unsigned i = 0; i < 20; i++)
@@ -518,6 +519,9 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
                        "time); its 12 job(s) are kept");
     expect_logged(log, "store: migrated the cache from schema 3 to 4 (index keys newest first); "
                        "its 12 job(s) are kept");
+    expect_logged(log, "store: migrated the cache from schema 4 to 5 (jobs tagged with the source "
+                       "named after their region, region and job account indexes); its 12 job(s) "
+                       "are kept");
     free(log);
     assert_int_equal(total_of(s), 12);
     expect_bounds(s, 0, 0);
@@ -536,7 +540,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 4 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 5 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);
@@ -810,7 +814,7 @@ static void test_random_operations_against_model(void **state)
                 }
                 m[id] = (struct model_job){.present = true, .status = st, .rev = rev};
             }
-            assert_int_equal(cj_store_put_jobs(s, NULL, page, k, NULL), 0);
+            assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, k, NULL), 0);
             for (unsigned i = 0; i < k; i++)
                 test_job_free(&page[i]);
         } else if (kind < 9) {
@@ -836,14 +840,15 @@ static void test_random_operations_against_model(void **state)
                     is_gone[id] = true;
                 }
             for (int round = 0; round < 2; round++) {
-                assert_int_equal(cj_store_pass_begin(s, &p), 0);
+                assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
                 assert_int_equal(cj_store_pass_set_removal_limit(p, 10000), 0);
                 for (unsigned id = 0; id < MODEL_JOBS; id++) {
                     if (!m[id].present || is_gone[id])
                         continue;
                     struct cj_job j;
                     job_for(&j, id, m[id].status, m[id].rev);
-                    assert_int_equal(cj_store_put_jobs(s, p, &j, 1, NULL), 0); /* unchanged */
+                    assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, &j, 1, NULL),
+                                     0); /* unchanged */
                     test_job_free(&j);
                 }
                 assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + op, NULL), 0);

@@ -42,7 +42,8 @@ static void test_iter_by_status(void **state)
     struct seen s = {0};
 
     /* Empty store: no call. */
-    assert_int_equal(cj_store_foreach_with_status(st, CJ_STATUS_IN_PROGRESS, collect, &s), 0);
+    assert_int_equal(
+        cj_store_foreach_with_status(st, "us-east-1", CJ_STATUS_IN_PROGRESS, collect, &s), 0);
     assert_int_equal(s.n, 0);
 
     /* Ids 1..30; every third InProgress; ties in creationTime at 5 and 6 (InProgress 6 and
@@ -56,7 +57,8 @@ static void test_iter_by_status(void **state)
                         : (id % 3 == 1 ? CJ_STATUS_COMPLETED : CJ_STATUS_FAILED),
             t);
     }
-    assert_int_equal(cj_store_foreach_with_status(st, CJ_STATUS_IN_PROGRESS, collect, &s), 0);
+    assert_int_equal(
+        cj_store_foreach_with_status(st, "us-east-1", CJ_STATUS_IN_PROGRESS, collect, &s), 0);
     assert_int_equal(s.n, 10);
     for (size_t i = 0; i < s.n; i++) {
         assert_non_null(strstr(s.arns[i], ":model-copy-job/"));
@@ -78,7 +80,8 @@ static void test_iter_by_status(void **state)
     /* A job that changes status moves out of the walk. */
     put(st, 3, CJ_STATUS_COMPLETED, TEST_BASE_NS - 3 * 1000);
     memset(&s, 0, sizeof(s));
-    assert_int_equal(cj_store_foreach_with_status(st, CJ_STATUS_IN_PROGRESS, collect, &s), 0);
+    assert_int_equal(
+        cj_store_foreach_with_status(st, "us-east-1", CJ_STATUS_IN_PROGRESS, collect, &s), 0);
     assert_int_equal(s.n, 9);
     for (size_t i = 0; i < s.n; i++)
         assert_null(strstr(s.arns[i], "/0000000003"));
@@ -86,7 +89,8 @@ static void test_iter_by_status(void **state)
     /* Failed: ids 2, 5, ...; the callback stops the walk, and its value comes back. */
     memset(&s, 0, sizeof(s));
     s.stop_after = 4;
-    assert_int_equal(cj_store_foreach_with_status(st, CJ_STATUS_FAILED, collect, &s), -ECANCELED);
+    assert_int_equal(cj_store_foreach_with_status(st, "us-east-1", CJ_STATUS_FAILED, collect, &s),
+                     -ECANCELED);
     assert_int_equal(s.n, 4);
 
     /* The store is usable afterwards (the read transaction was ended). */
@@ -95,7 +99,8 @@ static void test_iter_by_status(void **state)
     assert_int_equal(stats.total, 30);
     assert_int_equal(stats.by_status[CJ_STATUS_IN_PROGRESS], 9);
 
-    assert_int_equal(cj_store_foreach_with_status(st, _CJ_STATUS_MAX, collect, &s), -EINVAL);
+    assert_int_equal(cj_store_foreach_with_status(st, "us-east-1", _CJ_STATUS_MAX, collect, &s),
+                     -EINVAL);
 
     cj_store_close(st);
     remove_tree(dir);

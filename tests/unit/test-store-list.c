@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* ListModelCopyJobs from the store, against a brute-force reference over the same 3,000
- * jobs (many equal creation times): every filter alone and combined, both orders, strict
- * bounds, paging with changing page sizes; nextToken validation; paging while jobs are
- * written between pages. */
+ * jobs (many equal creation times, several regions and job accounts, stored by several
+ * sources): every filter alone and combined, both orders, strict bounds, paging with changing
+ * page sizes; nextToken validation; paging while jobs are written between pages. */
 #include "test-store-util.h"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
 #define N_JOBS    3000
-#define N_QUERIES 240
+#define N_QUERIES 320
 #define MIB       ((uint64_t)1024 * 1024)
 
 static char *dir;
@@ -18,6 +18,8 @@ static struct cj_job jobs[N_JOBS];
 static struct cj_job *job_ptrs[N_JOBS];
 
 static const char *const name_needles[] = {"alpha", "a", "bet", "copy", "zzz", "Alpha", "-", "_"};
+static const char *const regions[] = {"us-east-1", "us-west-2", "eu-west-1", "us-gov-west-1"};
+static const char *const sources[] = {"us-east-1", "partner", "eu"};
 
 static int group_setup(void **state)
 {
@@ -36,6 +38,9 @@ static int group_setup(void **state)
             .account = test_accounts[prng_below(ELEMENTSOF(test_accounts))],
             .model = test_models[prng_below(ELEMENTSOF(test_models))],
             .name = test_names[prng_below(ELEMENTSOF(test_names))],
+            .region = regions[prng_below(ELEMENTSOF(regions))],
+            .job_account =
+                prng_below(3) ? test_accounts[prng_below(ELEMENTSOF(test_accounts))] : NULL,
         };
         test_job_fill(&jobs[i], &sp);
         job_ptrs[i] = &jobs[i];
@@ -52,7 +57,9 @@ static int group_setup(void **state)
     }
     struct cj_store_changes ch = {0};
     for (unsigned i = 0; i < N_JOBS; i += 100)
-        assert_int_equal(cj_store_put_jobs(store, NULL, shuffled + i, 100, &ch), 0);
+        assert_int_equal(cj_store_put_jobs(store, sources[(i / 100) % ELEMENTSOF(sources)], NULL,
+                                           shuffled + i, 100, &ch),
+                         0);
     free(shuffled); /* shallow copies: the strings belong to jobs[] */
     assert_int_equal(ch.created, N_JOBS);
     assert_verified(store);
@@ -105,6 +112,12 @@ static void random_query(struct cj_query *q)
         q->has_before = true;
         q->before_ns = random_bound();
     }
+    if (prng_below(10) < 3)
+        q->job_region =
+            prng_below(10) == 0 ? "ap-south-2" : regions[prng_below(ELEMENTSOF(regions))];
+    if (prng_below(10) < 3)
+        q->job_account = prng_below(10) == 0 ? "999999999999"
+                                             : test_accounts[prng_below(ELEMENTSOF(test_accounts))];
 }
 
 /* Pages through q with page sizes from sizes(), checking each page against the reference.
@@ -164,10 +177,10 @@ static void test_random_queries_against_reference(void **state)
 
 static void test_every_filter_alone_and_combined(void **state)
 {
-    /* All 2^6 combinations of the filters, both orders, one fixed value each. */
+    /* All 2^8 combinations of the filters, both orders, one fixed value each. */
     int64_t mid = jobs[N_JOBS / 2].creation_ns;
     unsigned per_index[_CJ_INDEX_MAX] = {0};
-    for (unsigned mask = 0; mask < 64; mask++)
+    for (unsigned mask = 0; mask < 256; mask++)
         for (int asc = 0; asc < 2; asc++) {
             struct cj_query q = {
                 .ascending = asc,
@@ -180,6 +193,8 @@ static void test_every_filter_alone_and_combined(void **state)
                 .after_ns = mid - 100 * INT64_C(1000000000),
                 .has_before = mask & 32,
                 .before_ns = mid,
+                .job_region = mask & 64 ? "us-west-2" : NULL,
+                .job_account = mask & 128 ? test_accounts[3] : NULL,
             };
             per_index[cj_query_plan(&q)]++;
             page_through(&q, mask == 0 ? 1000 : 20);
@@ -643,7 +658,7 @@ static void test_scan_budget(void **state)
         ptrs[i] = &all[i];
     }
     for (unsigned i = 0; i < SCAN_JOBS; i += 1000)
-        assert_int_equal(cj_store_put_jobs(s, NULL, all + i, 1000, NULL), 0);
+        assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, all + i, 1000, NULL), 0);
 
     unsigned empty = 0;
     for (int asc = 0; asc < 2; asc++) {

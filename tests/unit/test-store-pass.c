@@ -46,7 +46,7 @@ static struct cj_store_pass_result pass_seeing(struct cj_store *s, unsigned seen
     struct cj_store_pass *p;
     struct cj_store_pass_result res;
     struct cj_store_changes ch = {0};
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     assert_int_equal(cj_store_pass_set_removal_limit(p, limit_bp), 0);
     for (unsigned i = 0; i < seen; i++) {
         struct cj_job j;
@@ -77,7 +77,7 @@ static void test_removal_needs_two_complete_passes(void **state)
 
     /* An interrupted pass changes nothing, marks included. */
     struct cj_store_pass *p;
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     assert_int_equal(cj_store_pass_finish(s, p, false, 0, NULL), 0);
     cj_store_pass_free(p);
 
@@ -128,7 +128,7 @@ static void test_removal_guard(void **state)
     char *dir = make_tmpdir();
     struct cj_store *s = store_with(dir, 100);
     struct cj_store_pass *p;
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     assert_int_equal(cj_store_pass_set_removal_limit(p, 10001), -EINVAL);
     cj_store_pass_free(p);
 
@@ -156,7 +156,7 @@ static void test_removal_guard(void **state)
 
     /* The default is 10 %: 12 of 67 is held. */
     pass_seeing(s, 55, CJ_STORE_REMOVAL_SHARE_DEFAULT_BP);
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
     struct cj_store_pass_result d;
     cj_store_pass_get_result(p, &d);
@@ -211,7 +211,7 @@ static void test_unknown_statuses(void **state)
     fill_other(&b, 101, "Stopping");
     fill_other(&c, 102, "Stopped");
     struct cj_job page[3] = {a, b, c};
-    assert_int_equal(cj_store_put_jobs(s, NULL, page, 3, &ch), 0);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, 3, &ch), 0);
     assert_int_equal(ch.created, 3);
     assert_verified(s);
 
@@ -221,7 +221,7 @@ static void test_unknown_statuses(void **state)
     assert_int_equal(st.by_status[CJ_STATUS_IN_PROGRESS], 3);
     assert_int_equal(st.by_other_status, 3);
     struct other_seen o = {0};
-    assert_int_equal(cj_store_foreach_other_status(s, collect_other, &o), 0);
+    assert_int_equal(cj_store_foreach_other_status(s, NULL, collect_other, &o), 0);
     assert_int_equal(o.n, 2);
     assert_string_equal(o.names[0], "Stopped");
     assert_int_equal(o.counts[0], 2);
@@ -254,7 +254,7 @@ static void test_unknown_statuses(void **state)
     put_one(s, &d, NULL);
     assert_verified(s);
     memset(&o, 0, sizeof(o));
-    assert_int_equal(cj_store_foreach_other_status(s, collect_other, &o), 0);
+    assert_int_equal(cj_store_foreach_other_status(s, NULL, collect_other, &o), 0);
     assert_int_equal(o.n, 2);
     assert_int_equal(o.counts[0], 1); /* Stopped: c */
     assert_int_equal(o.counts[1], 2); /* Stopping: b, d */
@@ -264,7 +264,7 @@ static void test_unknown_statuses(void **state)
     assert_int_equal(cj_store_stats(s, &st), 0);
     assert_int_equal(st.by_other_status, 2);
     memset(&o, 0, sizeof(o));
-    assert_int_equal(cj_store_foreach_other_status(s, collect_other, &o), 0);
+    assert_int_equal(cj_store_foreach_other_status(s, NULL, collect_other, &o), 0);
     assert_int_equal(o.n, 1);
     assert_string_equal(o.names[0], "Stopping");
     assert_verified(s);
@@ -273,7 +273,7 @@ static void test_unknown_statuses(void **state)
     struct cj_job bad;
     fill(&bad, 200);
     bad.status = CJ_STATUS_OTHER;
-    assert_int_equal(cj_store_put_jobs(s, NULL, &bad, 1, NULL), -EINVAL);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &bad, 1, NULL), -EINVAL);
     test_job_free(&bad);
 
     for (size_t i = 0; i < 3; i++)

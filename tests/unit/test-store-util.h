@@ -101,6 +101,8 @@ struct test_job_spec {
     const char *account;
     const char *model;
     const char *name;
+    const char *region;      /* of the jobArn; NULL: us-east-1 */
+    const char *job_account; /* of the jobArn; NULL: the source account */
 };
 
 static _unused_ void test_job_fill(struct cj_job *j, const struct test_job_spec *sp)
@@ -109,7 +111,8 @@ static _unused_ void test_job_fill(struct cj_job *j, const struct test_job_spec 
     char arn[128], json[1024];
 
     *j = (struct cj_job){0};
-    snprintf(arn, sizeof(arn), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%010u", sp->account,
+    snprintf(arn, sizeof(arn), "arn:aws:bedrock:%s:%s:model-copy-job/%010u",
+             sp->region ? sp->region : "us-east-1", sp->job_account ? sp->job_account : sp->account,
              sp->id);
     j->job_arn = strdup(arn);
     j->status = sp->status;
@@ -142,7 +145,24 @@ static _unused_ void test_job_free(struct cj_job *j)
 static _unused_ void put_one(struct cj_store *s, const struct cj_job *j,
                              struct cj_store_changes *ch)
 {
-    assert_int_equal(cj_store_put_jobs(s, NULL, j, 1, ch), 0);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, j, 1, ch), 0);
+}
+
+/* cj_store_foreach_source's calls, collected. */
+struct source_seen {
+    size_t n;
+    char name[16][CJ_STORE_SOURCE_NAME_MAX + 1];
+    struct cj_store_stats st[16];
+};
+
+static _unused_ int collect_source(const char *source, const struct cj_store_stats *st,
+                                   void *userdata)
+{
+    struct source_seen *c = userdata;
+    assert_true(c->n < ELEMENTSOF(c->name));
+    snprintf(c->name[c->n], sizeof(c->name[c->n]), "%s", source);
+    c->st[c->n++] = *st;
+    return 0;
 }
 
 /* ---- raw LMDB on a closed store ---- */
@@ -182,16 +202,96 @@ static _unused_ size_t raw_key_v3(const uint8_t *p, size_t n, uint8_t *out)
     return 8 + (size_t)len;
 }
 
+static _unused_ void raw_meta_del(MDB_txn *txn, MDB_dbi meta, const char *key)
+{
+    MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
+    int rc = mdb_del(txn, meta, &k, NULL);
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+}
+
+/* Rewrites a closed store in the layout of schema 4, as a copyjobd of then left it: no
+ * sources (`jobs` values are time keys, the one last sync time is META_SYNCED_AT_V4: the one
+ * of source code 0, if any), no region codes in the rows, no region or job account index. */
+static _unused_ void raw_write_v4_layout(const char *dir)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta, time_dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t t[8], key[CJ_JOB_ARN_MAX];
+        assert_int_equal(v.mv_size, JOBS_VALUE_SIZE);
+        assert_true(k.mv_size <= sizeof(key));
+        memcpy(t, v.mv_data, 8);
+        /* Copied out: a put of another size moves the node the cursor's key lies in. */
+        memcpy(key, k.mv_data, k.mv_size);
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+        MDB_val nv = {.mv_size = 8, .mv_data = t};
+        assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_time", 0, &time_dbi), 0);
+    assert_int_equal(mdb_cursor_open(r.txn, time_dbi, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t key[INDEX_KEY_MAX];
+        assert_true(v.mv_size > ROW_HEADER_SIZE && k.mv_size <= sizeof(key));
+        memcpy(key, k.mv_data, k.mv_size);
+        uint8_t *row = malloc(v.mv_size);
+        assert_non_null(row);
+        memcpy(row, v.mv_data, v.mv_size);
+        row[36] = row[37] = 0;
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+        MDB_val nv = {.mv_size = v.mv_size, .mv_data = row};
+        assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
+        free(row);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    for (size_t i = CJ_INDEX_JOB_REGION_TIME; i < _CJ_INDEX_MAX; i++) {
+        MDB_dbi dbi;
+        assert_int_equal(mdb_dbi_open(r.txn, store_index_db_names[i], 0, &dbi), 0);
+        assert_int_equal(mdb_drop(r.txn, dbi, 1), 0);
+    }
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+    MDB_val sk = {.mv_size = strlen(META_SOURCE_PREFIX "0"), .mv_data = META_SOURCE_PREFIX "0"};
+    if (mdb_get(r.txn, meta, &sk, &v) == 0) {
+        uint8_t t[8];
+        assert_true(v.mv_size >= 8);
+        memcpy(t, v.mv_data, 8);
+        MDB_val tk = {.mv_size = strlen(META_SYNCED_AT_V4), .mv_data = META_SYNCED_AT_V4};
+        MDB_val tv = {.mv_size = 8, .mv_data = t};
+        assert_int_equal(mdb_put(r.txn, meta, &tk, &tv, 0), 0);
+    }
+    for (unsigned i = 0; i < 64; i++) {
+        char key[32];
+        snprintf(key, sizeof(key), META_SOURCE_PREFIX "%u", i);
+        raw_meta_del(r.txn, meta, key);
+    }
+    raw_meta_del(r.txn, meta, META_SOURCE_NAMES);
+    raw_meta_del(r.txn, meta, META_REGION_NAMES);
+    const uint8_t ver[4] = {4, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_close(&r);
+}
+
 /* Rewrites a closed store in the layout of schema 3, as a copyjobd of then left it: keys
  * oldest first with the jobArn's own bytes, in every index and in `jobs`' values. */
 static _unused_ void raw_write_v3_layout(const char *dir)
 {
     struct raw r;
+    raw_write_v4_layout(dir);
     MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta;
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+    for (size_t i = 0; i < CJ_INDEX_JOB_REGION_TIME; i++) {
         MDB_dbi dbi;
         size_t plen = store_index_prefix_len(i), n = 0, cap = 0;
         struct {
@@ -303,6 +403,14 @@ static _unused_ bool ref_matches(const struct cj_job *j, const struct cj_query *
     if (q->has_after && !(j->creation_ns > q->after_ns))
         return false;
     if (q->has_before && !(j->creation_ns < q->before_ns))
+        return false;
+    /* arn:aws:bedrock:REGION:ACCOUNT:..., the tests' partition is always aws */
+    const char *region = j->job_arn + strlen("arn:aws:bedrock:");
+    const char *account = strchr(region, ':') + 1;
+    if (q->job_region && ((size_t)(account - 1 - region) != strlen(q->job_region) ||
+                          memcmp(region, q->job_region, strlen(q->job_region)) != 0))
+        return false;
+    if (q->job_account && memcmp(account, q->job_account, CJ_ACCOUNT_ID_LEN) != 0)
         return false;
     return true;
 }

@@ -46,7 +46,7 @@ static void test_open_reopen(void **state)
     struct test_job_spec sp = spec(7, CJ_STATUS_COMPLETED, TEST_BASE_NS);
     test_job_fill(&j, &sp);
     put_one(s, &j, NULL);
-    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS + 5), 0);
+    assert_int_equal(cj_store_set_synced_at(s, "us-east-1", TEST_BASE_NS + 5), 0);
     cj_store_close(s);
 
     s = open_store_at(dir, 0, 64 * MIB);
@@ -67,7 +67,7 @@ static void test_open_reopen(void **state)
     assert_int_equal(cj_store_open(&o, &s), 0);
     cj_buf_reset(&b);
     assert_int_equal(cj_store_get(s, j.job_arn, &b), 0);
-    assert_int_equal(cj_store_put_jobs(s, NULL, &j, 1, NULL), -EROFS);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &j, 1, NULL), -EROFS);
     assert_int_equal(cj_store_remove(s, j.job_arn), -EROFS);
     cj_store_close(s);
 
@@ -302,10 +302,10 @@ static void test_put_update_unchanged_remove(void **state)
     test_job_fill(&page[1], &sc);
     test_job_fill(&page[2], &sc);
     page[2].status = (enum cj_status)7;
-    assert_int_equal(cj_store_put_jobs(s, NULL, page, 3, &ch), -EINVAL);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, 3, &ch), -EINVAL);
     assert_int_equal(total_of(s), 2);
     struct cj_store_changes ch2 = {0};
-    assert_int_equal(cj_store_put_jobs(s, NULL, page, 2, &ch2), 0);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, 2, &ch2), 0);
     assert_int_equal(ch2.created, 1);
     assert_int_equal(ch2.updated, 1);
     cj_buf_reset(&buf);
@@ -342,8 +342,8 @@ static void test_pass_reconciliation(void **state)
     struct cj_store_stats st;
 
     /* An interrupted pass removes nothing and records nothing. */
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
-    assert_int_equal(cj_store_pass_begin(s, &p2), -EBUSY);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p2), -EBUSY);
     assert_int_equal(cj_store_pass_finish(s, p, false, TEST_BASE_NS, &ch), 0);
     assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, &ch), -EALREADY);
     cj_store_pass_free(p);
@@ -357,7 +357,7 @@ static void test_pass_reconciliation(void **state)
      * ones as missed; the second removes them (the guard let through: a test of its own). */
     struct cj_job page[10];
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(cj_store_pass_begin(s, &p), 0);
+        assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
         assert_int_equal(cj_store_pass_set_removal_limit(p, 10000), 0);
         size_t n = 0;
         ch = (struct cj_store_changes){0};
@@ -365,7 +365,7 @@ static void test_pass_reconciliation(void **state)
             struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + i);
             test_job_fill(&page[n++], &sp);
             if (n == ELEMENTSOF(page) || i == 98) {
-                assert_int_equal(cj_store_put_jobs(s, p, page, n, &ch), 0);
+                assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, page, n, &ch), 0);
                 for (size_t k = 0; k < n; k++)
                     test_job_free(&page[k]);
                 n = 0;
@@ -375,7 +375,7 @@ static void test_pass_reconciliation(void **state)
         struct test_job_spec q1 = spec(1, 1, TEST_BASE_NS + 1), q500 = spec(500, 0, TEST_BASE_NS);
         test_job_fill(&page[0], &q1);
         test_job_fill(&page[1], &q500);
-        assert_int_equal(cj_store_put_jobs(s, NULL, page, 2, &ch), 0);
+        assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, page, 2, &ch), 0);
         assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 42, &ch), 0);
         struct cj_store_pass_result res;
         cj_store_pass_get_result(p, &res);
@@ -411,14 +411,14 @@ static void test_pass_reconciliation(void **state)
     /* Two empty complete passes remove everything (without the guard); a pass outliving the
      * store is harmless. */
     for (int round = 0; round < 2; round++) {
-        assert_int_equal(cj_store_pass_begin(s, &p), 0);
+        assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
         assert_int_equal(cj_store_pass_set_removal_limit(p, 10000), 0);
         assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS + 43, &ch), 0);
         cj_store_pass_free(p);
         assert_int_equal(total_of(s), round == 0 ? 52 : 0);
     }
     assert_verified(s);
-    assert_int_equal(cj_store_pass_begin(s, &p), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     cj_store_close(s);
     cj_store_pass_free(p);
 
@@ -451,7 +451,7 @@ static void test_map_growth_and_ceiling(void **state)
             jobs[i].json = big;
             jobs[i].json_len = strlen(big);
         }
-        r = cj_store_put_jobs(s, NULL, jobs, 20, NULL);
+        r = cj_store_put_jobs(s, "us-east-1", NULL, jobs, 20, NULL);
         if (r == 0)
             stored += 20;
         for (unsigned i = 0; i < 20; i++)
@@ -526,8 +526,8 @@ static void test_verify_detects_damage(void **state)
     remove_tree(dir);
 }
 
-/* ---- schema 2 -> 3 -> 4: the rows move into the time index, the keys turn newest
- * first ---- */
+/* ---- schema 2 -> 3 -> 4 -> 5: the rows move into the time index, the keys turn newest
+ * first, the jobs join sources ---- */
 
 #define MIGRATE_JOBS 300
 
@@ -547,6 +547,8 @@ static void observe(struct cj_store *s, const char *arn, struct observed *o)
         {.has_status = true, .status = CJ_STATUS_FAILED, .max_results = 1000},
         {.source_account = test_accounts[2], .max_results = 1000},
         {.source_model_arn = test_models[1], .max_results = 1000},
+        {.job_region = "us-east-1", .max_results = 1000},
+        {.job_account = test_accounts[2], .max_results = 1000},
     };
     struct cj_buf b = {0};
     char err[128];
@@ -601,13 +603,14 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
             put_one(s, &j, NULL);
         test_job_free(&j);
     }
-    assert_int_equal(cj_store_set_synced_at(s, TEST_BASE_NS + 123), 0);
+    assert_int_equal(cj_store_set_synced_at(s, "us-east-1", TEST_BASE_NS + 123), 0);
     assert_verified(s);
     return s;
 }
 
-/* Schema `version` (2 or 3) rewritten from a current store, then opened: everything
- * observable is as before, and the store verifies. */
+/* Schema `version` (2, 3 or 4) rewritten from a current store, then opened: everything
+ * observable is as before (the jobs are back in the source named after their region, with
+ * its last sync), and the store verifies. */
 static void check_migration(uint8_t version)
 {
     char *dir = make_tmpdir();
@@ -617,7 +620,9 @@ static void check_migration(uint8_t version)
     observe(s, keep.job_arn, &before);
     assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
     cj_store_close(s);
-    if (version == 3)
+    if (version == 4)
+        raw_write_v4_layout(dir);
+    else if (version == 3)
         raw_write_v3_layout(dir);
     else
         raw_write_old_layout(dir, version);
@@ -638,6 +643,14 @@ static void check_migration(uint8_t version)
     assert_true(after.stats.oldest_ns == before.stats.oldest_ns &&
                 after.stats.newest_ns == before.stats.newest_ns);
     assert_true(after.stats.synced_at_ns == TEST_BASE_NS + 123);
+    struct source_seen src = {0};
+    assert_int_equal(cj_store_foreach_source(s, collect_source, &src), 0);
+    assert_int_equal(src.n, 1);
+    assert_string_equal(src.name[0], "us-east-1");
+    assert_true(src.st[0].total == before.stats.total &&
+                src.st[0].synced_at_ns == TEST_BASE_NS + 123);
+    assert_memory_equal(src.st[0].by_status, before.stats.by_status,
+                        sizeof(before.stats.by_status));
     assert_true(after.first_seq == before.first_seq && after.last_seq == before.last_seq);
     assert_memory_equal(after.mac_key, before.mac_key, sizeof(before.mac_key));
 
@@ -655,7 +668,7 @@ static void check_migration(uint8_t version)
     assert_verified(s);
     cj_store_close(s);
 
-    /* A second open finds schema 4 and changes nothing. */
+    /* A second open finds schema 5 and changes nothing. */
     s = open_store_at(dir, 0, 64 * MIB);
     assert_int_equal(total_of(s), before.stats.total - 1);
     assert_verified(s);
@@ -675,6 +688,11 @@ static void test_migration_from_schema_2(void **state)
 static void test_migration_from_schema_3(void **state)
 {
     check_migration(3);
+}
+
+static void test_migration_from_schema_4(void **state)
+{
+    check_migration(4);
 }
 
 static void test_migration_of_a_damaged_row_wipes(void **state)
@@ -720,7 +738,9 @@ static void check_without_room(uint8_t version)
     uint64_t first, last;
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
-    if (version == 3)
+    if (version == 4)
+        raw_write_v4_layout(dir);
+    else if (version == 3)
         raw_write_v3_layout(dir);
     else
         raw_write_old_layout(dir, version);
@@ -748,6 +768,7 @@ static void test_migration_without_room_wipes(void **state)
 {
     check_without_room(2);
     check_without_room(3);
+    check_without_room(4);
 }
 
 /* ---- the clustered layout's own invariants ---- */
@@ -814,14 +835,14 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
 
     /* A job that points at another time than its row's. */
     MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
-    uint8_t other[8];
+    uint8_t other[JOBS_VALUE_SIZE] = {0};
     char arn[CJ_JOB_ARN_MAX];
     memcpy(other, key, 8);
     other[7] ^= 1;
     ssize_t arn_len = get_arn_key(key + 8, klen - 8, arn);
     assert_true(arn_len > 0);
     k = (MDB_val){.mv_size = (size_t)arn_len, .mv_data = arn};
-    v = (MDB_val){.mv_size = 8, .mv_data = other};
+    v = (MDB_val){.mv_size = sizeof(other), .mv_data = other};
     assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
     raw_close(&r);
     expect_damage(dir, "idx_time: no row for job arn:aws:bedrock:");
@@ -1014,6 +1035,7 @@ int main(void)
         cmocka_unit_test(test_verify_detects_damage),
         cmocka_unit_test(test_migration_from_schema_2),
         cmocka_unit_test(test_migration_from_schema_3),
+        cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),

@@ -437,7 +437,7 @@ static void test_canned_free_mid_pass(void **state)
 
     /* The store is free for another pass. */
     struct cj_store_pass *p;
-    assert_int_equal(cj_store_pass_begin(f->store, &p), 0);
+    assert_int_equal(cj_store_pass_begin(f->store, "us-east-1", &p), 0);
     cj_store_pass_free(p);
 }
 
