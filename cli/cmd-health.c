@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* health: GET /v1/health. The exit code is the answer: 0 ok, 1 anything else, 2 unreachable. */
+/* health: GET /v1/health, in all and per source. The exit code is the answer: 0 ok, 1 anything
+ * else, 2 unreachable. */
 #include <string.h>
 
 #include "cmd-common.h"
@@ -30,6 +31,8 @@ static int print_health(const json_t *health, const struct ctl_response *resp)
         error_text(health, &scratch[4]),
     };
     int r = ctl_kv_print(stdout, keys, values, ELEMENTSOF(keys));
+    if (r >= 0)
+        r = ctl_sources_print(stdout, health, CTL_SOURCES_HEALTH);
     for (size_t i = 0; i < ELEMENTSOF(scratch); i++)
         cj_buf_free(&scratch[i]);
     return r;

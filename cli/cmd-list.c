@@ -69,6 +69,8 @@ enum {
     OPT_UNTIL,
     OPT_ACCOUNT,
     OPT_SOURCE_MODEL,
+    OPT_REGION,
+    OPT_JOB_ACCOUNT,
     OPT_NAME_CONTAINS,
     OPT_SORT,
     OPT_LIMIT,
@@ -101,6 +103,16 @@ static int parse_option(struct ctl_args *a, int opt, const char *arg)
             return ctl_usage_error("--source-model must be a Bedrock model ARN "
                                    "(arn:aws:bedrock:REGION:ACCOUNT:custom-model/... or "
                                    "arn:aws:bedrock:REGION::foundation-model/...)");
+        return 0;
+    case OPT_REGION:
+        o->job_region = arg;
+        if (!cj_valid_region_name(arg, strlen(arg)))
+            return ctl_usage_error("--region must be an AWS region name like us-east-1");
+        return 0;
+    case OPT_JOB_ACCOUNT:
+        o->job_account = arg;
+        if (!cj_valid_account_id(arg, strlen(arg)))
+            return ctl_usage_error("--job-account must be a 12-digit AWS account id");
         return 0;
     case OPT_NAME_CONTAINS:
         o->name_contains = arg;
@@ -152,6 +164,8 @@ static int build_query(const struct ctl_list_args *o, struct cj_buf *q)
         {"sourceAccountEquals", o->account},
         {"sourceModelArnEquals", o->source_model},
         {"outputModelNameContains", o->name_contains},
+        {"jobRegionEquals", o->job_region},
+        {"jobAccountEquals", o->job_account},
         {"sortOrder", o->sort_order},
     };
     r = cj_buf_append_str(q, "/model-copy-jobs");
@@ -311,6 +325,8 @@ const struct ctl_command ctl_command_list = {
             {"until", required_argument, NULL, OPT_UNTIL},
             {"account", required_argument, NULL, OPT_ACCOUNT},
             {"source-model", required_argument, NULL, OPT_SOURCE_MODEL},
+            {"region", required_argument, NULL, OPT_REGION},
+            {"job-account", required_argument, NULL, OPT_JOB_ACCOUNT},
             {"name-contains", required_argument, NULL, OPT_NAME_CONTAINS},
             {"sort", required_argument, NULL, OPT_SORT},
             {"limit", required_argument, NULL, OPT_LIMIT},

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* stats: GET /v1/stats, the cache's jobs counted by status. */
+/* stats: GET /v1/stats, the cache's jobs counted by status, in all and per source. */
 #include "cmd-common.h"
 #include "output.h"
 #include "text.h"
@@ -45,6 +45,8 @@ static int print_stats(const json_t *stats, const struct ctl_response *resp)
     values[n] = ctl_cache_age_text(resp, age, sizeof(age));
     n++;
     r = ctl_kv_print(stdout, keys, values, n);
+    if (r >= 0)
+        r = ctl_sources_print(stdout, stats, CTL_SOURCES_STATS);
 out:
     for (size_t i = 0; i < STATS_ROWS_MAX; i++) {
         cj_buf_free(&scratch[i]);

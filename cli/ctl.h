@@ -27,6 +27,7 @@ enum ctl_output {
 /* list's filters and bounds. */
 struct ctl_list_args {
     const char *status, *account, *source_model, *name_contains, *sort_order;
+    const char *job_region, *job_account; /* of the job's own ARN */
     const char *since_text, *until_text;
     int64_t now; /* what --since and --until are relative to: one instant for both */
     int64_t since, until;

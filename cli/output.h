@@ -93,6 +93,16 @@ int ctl_list_output_end(struct ctl_list_output *o, const char *next_token,
                         const struct ctl_response *first);
 void ctl_list_output_done(struct ctl_list_output *o);
 
+/* --- per source (output-sources.c) --- */
+
+enum ctl_sources_view {
+    CTL_SOURCES_STATS,  /* region, account, jobs by status, last sync */
+    CTL_SOURCES_HEALTH, /* state, jobs, last sync, last error; a source not ok is highlighted */
+};
+/* A blank line and a table of the answer's "sources" object, one row per source; nothing
+ * when it has none. */
+int ctl_sources_print(FILE *f, const json_t *answer, enum ctl_sources_view view);
+
 /* --- CSV (output-csv.c) --- */
 
 int ctl_csv_header(FILE *f);

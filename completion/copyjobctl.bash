@@ -37,7 +37,7 @@ _copyjobctl()
             COMPREPLY=($(compgen -W '1h 12h 1d 7d 30d 2w' -- "$cur"))
             return
             ;;
-        --account | --source-model | --name-contains | --limit | --after)
+        --account | --source-model | --region | --job-account | --name-contains | --limit | --after)
             return
             ;;
     esac
@@ -76,7 +76,7 @@ _copyjobctl()
             return
             ;;
         list)
-            opts='--status --since --until --account --source-model --name-contains --sort
+            opts='--status --since --until --account --source-model --region --job-account --name-contains --sort
                   --limit --all --output --help'
             ;;
         get | stats | health) opts='--output --help' ;;

@@ -146,6 +146,9 @@ bool cj_valid_region_name(const char *s, size_t len)
 {
     if (!s)
         return false;
+    /* Lower-case words and digits joined by '-', as the endpoint rules name regions. */
+    if (len == 0 || s[0] == '-' || s[len - 1] == '-')
+        return false;
     struct cursor c = {s, s + len};
     return run(&c, is_lower_digit_dash, 1, CJ_REGION_NAME_MAX) && at_end(&c);
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bedrock-syntax.h"
 #include "cj-time.h"
 #include "cj-util.h"
 
@@ -51,19 +52,6 @@ bool config_section_known(const char *section)
         if (strcmp(keys[i].section, section) == 0)
             return true;
     return false;
-}
-
-bool config_valid_region(const char *region)
-{
-    /* The endpoint rules' shape of a region name: lower-case words and digits joined by '-'. */
-    size_t n = strlen(region);
-    if (n < 1 || n > 32 || region[0] == '-' || region[n - 1] == '-')
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)region[i]) || isdigit((unsigned char)region[i]) ||
-              region[i] == '-'))
-            return false;
-    return true;
 }
 
 int config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen)
@@ -189,7 +177,7 @@ int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, con
 
     switch (key->id) {
     case CJ_KEY_AWS_REGION:
-        if (*value && !config_valid_region(value)) {
+        if (*value && !cj_valid_region_name(value, strlen(value))) {
             snprintf(reason, reasonlen, "must be a region name like us-east-1");
             return -EINVAL;
         }

@@ -44,7 +44,6 @@ bool config_section_known(const char *section);
 int config_key_apply(const struct cj_config_key *key, struct cj_settings *s, const char *value,
                      char *reason, size_t reasonlen);
 
-bool config_valid_region(const char *region);
 /* Checks an endpoint URL with cj_endpoint_parse_url() and stores its normal form, the
  * origin (no trailing '/', no default port). */
 int config_normalize_endpoint(const char *value, char **ret, char *reason, size_t reasonlen);

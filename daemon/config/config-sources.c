@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bedrock-syntax.h"
 #include "cj-util.h"
 #include "config-keys.h"
 
@@ -91,7 +92,7 @@ static int check_source_value(enum source_key k, const char *value, char *reason
 
     switch (k) {
     case SOURCE_KEY_REGION:
-        if (config_valid_region(value))
+        if (cj_valid_region_name(value, strlen(value)))
             return 0;
         snprintf(reason, reasonlen, "must be a region name like us-east-1");
         return -EINVAL;
@@ -259,7 +260,7 @@ int config_regions_parse(const char *value, char ***ret, char *reason, size_t re
         }
         memcpy(region, p, len);
         region[len] = '\0';
-        if (!config_valid_region(region)) {
+        if (!cj_valid_region_name(region, strlen(region))) {
             snprintf(reason, reasonlen, "'%s' is not a region name like us-east-1", region);
             goto fail;
         }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bedrock-syntax.h"
 #include "cj-time.h"
 #include "cj-util.h"
 #include "config-keys.h"
@@ -340,7 +341,7 @@ int cj_settings_resolve(struct cj_settings *s, char *err, size_t errlen)
         }
     }
     char reason[160];
-    if (s->aws.region && !config_valid_region(s->aws.region)) {
+    if (s->aws.region && !cj_valid_region_name(s->aws.region, strlen(s->aws.region))) {
         snprintf(err, errlen, "region '%.64s' is not a valid AWS region name", s->aws.region);
         return -EINVAL;
     }

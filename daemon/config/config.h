@@ -14,7 +14,6 @@
 
 #define CJ_SOURCE_NAME_MAX 32   /* [a-z0-9-]{1,32} */
 #define CJ_SOURCES_MAX     1000 /* sources one daemon syncs */
-#define CJ_REGION_NAME_MAX 32   /* an AWS region name, e.g. "ap-southeast-4" */
 
 /* One account in one region that the daemon syncs (the contract's Sources). Every string is
  * owned by the settings; NULL where unset. */

@@ -67,11 +67,39 @@ static void test_accepted_is_printable(void **state)
     }
 }
 
+static void test_region_names(void **state)
+{
+    (void)state;
+    static const char *const good[] = {"us-east-1",
+                                       "eu-central-2",
+                                       "us-gov-west-1",
+                                       "cn-north-1",
+                                       "ap-southeast-4",
+                                       "il-central-1",
+                                       "x",
+                                       "abcdefghijklmnopqrstuvwxyz012345"};
+    static const char *const bad[] = {"",
+                                      "-us-east-1",
+                                      "us-east-1-",
+                                      "US-EAST-1",
+                                      "us_east_1",
+                                      "us east 1",
+                                      "us-east-1\n",
+                                      "us.east.1",
+                                      "abcdefghijklmnopqrstuvwxyz0123456"};
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+        assert_true(cj_valid_region_name(good[i], strlen(good[i])));
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(cj_valid_region_name(bad[i], strlen(bad[i])));
+    assert_false(cj_valid_region_name(NULL, 0));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_partitions),
         cmocka_unit_test(test_accepted_is_printable),
+        cmocka_unit_test(test_region_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
