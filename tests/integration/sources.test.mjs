@@ -209,8 +209,11 @@ test('the official SDK paginator over the union', { skip: noSdk }, async () => {
         assert.ok(++pages < 1000, 'the paginator never ends');
       }
       assert.deepEqual(got, want, JSON.stringify(input));
-      const sourcesSeen = new Set(got.map((a) => JSON.stringify(arnParts(a))));
-      assert.equal(sourcesSeen.size, 3, `${JSON.stringify(input)} spans the three sources`);
+      // Each data set draws its own source accounts, so only the other cases span all three.
+      if (!input.sourceAccountEquals) {
+        const sourcesSeen = new Set(got.map((a) => JSON.stringify(arnParts(a))));
+        assert.equal(sourcesSeen.size, 3, `${JSON.stringify(input)} spans the three sources`);
+      }
     }
     const one = (await truthOf(fake, PARTNER, 'us-east-1'))[9];
     const got = await client.send(new sdk.GetModelCopyJobCommand({ jobArn: one.jobArn }));
