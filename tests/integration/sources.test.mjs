@@ -286,7 +286,7 @@ test('a fault aimed at one source: it alone degrades, the others stay exact, all
 test('Age and x-copyjobd-synced-at take the oldest sync among the sources an answer covers', async () => {
   const stale = byName()['us-west-2'];
   await syncAll();
-  await sleep(2100); // whole seconds apart, as Age counts
+  await sleep(2500); // whole seconds apart, as Age counts
   await fake.admin('POST', '/faults', { kind: 'status', status: 500, count: -1, account: stale.account, region: stale.region });
   try {
     await syncAll();
