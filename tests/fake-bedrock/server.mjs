@@ -12,8 +12,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { USAGE, parseArgs } from './lib/args.mjs';
-import { JobFactory } from './lib/dataset.mjs';
-import { JobStore } from './lib/store.mjs';
+import { Datasets } from './lib/datasets.mjs';
 import { FaultQueue } from './lib/faults.mjs';
 import { Stats } from './lib/stats.mjs';
 import { SigV4Verifier } from './lib/sigv4.mjs';
@@ -107,18 +106,19 @@ async function main() {
     process.exit(0);
   }
 
-  const factory = new JobFactory({ seed: config.seed, region: config.region, newestMs: config.newestMs });
-  const store = new JobStore(factory.generate(config.jobs));
+  const datasets = new Datasets(config);
+  const { factory, store } = datasets.default;
   const app = {
     config,
-    factory,
+    datasets,
+    factory, // the default data set's (the caller's account in --region)
     store,
     faults: new FaultQueue(),
     stats: new Stats(),
     log,
   };
   app.identity = new Identity(config, factory.account);
-  app.verifier = new SigV4Verifier(config, { lookup: (id) => app.identity.lookup(id) });
+  app.verifier = new SigV4Verifier(config, { lookup: (id) => app.identity.lookup(id), regionOk: (r) => datasets.servesRegion(r) });
 
   let certDir = null;
   const cleanup = () => {
@@ -162,7 +162,8 @@ async function main() {
   }
 
   const httpUrl = `http://${hostInUrl}:${httpPort}`;
-  log(`serving ${store.size} jobs (seed ${config.seed}, region ${config.region}, account ${factory.account})`);
+  log(`serving ${store.size} jobs (seed ${config.seed}, region ${config.region}, account ${factory.account})` +
+    (datasets.map.size > 1 ? ` and ${datasets.map.size - 1} more data sets (regions ${[...datasets.regions].join(',')})` : ''));
   process.stdout.write(
     `${JSON.stringify({ http: httpUrl, https: httpsUrl, caFile, admin: `${httpUrl}/__admin`, pid: process.pid })}\n`,
   );

@@ -1,5 +1,8 @@
 // The unsigned admin API under /__admin (HTTP listener only): inspect and change the jobs,
-// read the counters, inject faults. JSON in and out; errors are {"message": ...}.
+// read the counters, inject faults, make data sets. JSON in and out; errors are
+// {"message": ...}. The query parameters `account` and `region` choose the data set a route
+// works on (default: the caller's account, --region); the counters and the request log are
+// the whole fake's unless one is chosen.
 
 import { randomUUID } from 'node:crypto';
 import { JOB_FIELDS, REQUIRED_JOB_FIELDS, STATUSES } from './patterns.mjs';
@@ -34,11 +37,11 @@ function countOf(spec, max) {
   return n;
 }
 
-function arnsOf(app, spec) {
+function arnsOf(ds, spec) {
   if (!Array.isArray(spec.arns) || spec.arns.length === 0 || spec.arns.some((a) => typeof a !== 'string')) {
     throw bad('arns must be a non-empty array of job ARNs');
   }
-  const missing = spec.arns.filter((a) => !app.store.get(a));
+  const missing = spec.arns.filter((a) => !ds.store.get(a));
   if (missing.length) throw new AdminError(404, `no such job: ${missing.slice(0, 5).join(', ')}`);
   return [...new Set(spec.arns)];
 }
@@ -52,47 +55,47 @@ function bedrockTime(value, what) {
 
 const jobsJson = (jobs) => `[${jobs.map((j) => j.json).join(',')}]`;
 
-function addJobs(app, spec) {
+function addJobs(ds, spec) {
   const count = countOf(spec, 100_000);
   if (spec.status !== undefined && !STATUSES.includes(spec.status)) throw bad(`status must be one of ${STATUSES.join(', ')}`);
   const creationTime = spec.creationTime === undefined ? undefined : bedrockTime(spec.creationTime, 'creationTime');
   const added = [];
   for (let i = 0; i < count; i++) {
-    const fields = app.factory.makeAddedJob({ newestNs: app.store.newestNs(), status: spec.status, creationTime });
-    added.push(app.store.insert(fields));
+    const fields = ds.factory.makeAddedJob({ newestNs: ds.store.newestNs(), status: spec.status, creationTime });
+    added.push(ds.store.insert(fields));
   }
   return `{"jobs":${jobsJson(added)}}`;
 }
 
-function finishJobs(app, spec) {
+function finishJobs(ds, spec) {
   const status = spec.status ?? 'Completed';
   if (status !== 'Completed' && status !== 'Failed') throw bad('status must be Completed or Failed');
   let arns;
-  if (spec.arns !== undefined) arns = arnsOf(app, spec);
+  if (spec.arns !== undefined) arns = arnsOf(ds, spec);
   else {
     const count = countOf(spec, 1_000_000);
-    arns = app.store.sorted.filter((j) => j.fields.status === 'InProgress').slice(0, count).map((j) => j.arn);
+    arns = ds.store.sorted.filter((j) => j.fields.status === 'InProgress').slice(0, count).map((j) => j.arn);
   }
   const changed = arns.map((arn) => {
-    const fields = { ...app.store.get(arn).fields, status };
+    const fields = { ...ds.store.get(arn).fields, status };
     delete fields.failureMessage;
-    if (status === 'Failed') fields.failureMessage = app.factory.failureMessageFor(fields);
-    return app.store.replace(arn, fields);
+    if (status === 'Failed') fields.failureMessage = ds.factory.failureMessageFor(fields);
+    return ds.store.replace(arn, fields);
   });
   return `{"jobs":${jobsJson(changed)}}`;
 }
 
-function removeJobs(app, spec) {
+function removeJobs(ds, spec) {
   let arns;
-  if (spec.arns !== undefined) arns = arnsOf(app, spec);
-  else arns = app.store.sorted.slice(0, countOf(spec, 1_000_000)).map((j) => j.arn);
-  for (const arn of arns) app.store.remove(arn);
+  if (spec.arns !== undefined) arns = arnsOf(ds, spec);
+  else arns = ds.store.sorted.slice(0, countOf(spec, 1_000_000)).map((j) => j.arn);
+  for (const arn of arns) ds.store.remove(arn);
   return JSON.stringify({ removed: arns });
 }
 
-function updateJob(app, spec) {
+function updateJob(ds, spec) {
   if (typeof spec.arn !== 'string') throw bad('arn must be a job ARN');
-  const job = app.store.get(spec.arn);
+  const job = ds.store.get(spec.arn);
   if (!job) throw new AdminError(404, `no such job: ${spec.arn}`);
   const changes = spec.fields;
   if (!changes || typeof changes !== 'object' || Array.isArray(changes)) throw bad('fields must be an object');
@@ -114,7 +117,7 @@ function updateJob(app, spec) {
     const problems = validateJob(fields);
     if (problems.length) throw bad(`fields violate the service model: ${problems.join(', ')}`);
   }
-  return `{"job":${app.store.replace(spec.arn, fields).json}}`;
+  return `{"job":${ds.store.replace(spec.arn, fields).json}}`;
 }
 
 function addFault(app, spec) {
@@ -126,15 +129,43 @@ function addFault(app, spec) {
   }
 }
 
-function info(app) {
+function info(app, ds) {
+  const d = ds.info();
   return JSON.stringify({
-    region: app.config.region,
-    account: app.factory.account,
-    seed: app.config.seed,
-    epoch: new Date(Number(app.factory.epochNs / 1_000_000n)).toISOString(),
-    jobs: app.store.size,
+    region: d.region,
+    account: d.account,
+    seed: d.seed,
+    epoch: d.epoch,
+    jobs: d.jobs,
     sessionTokenRequired: Boolean(app.config.sessionToken),
+    regions: [...app.datasets.regions],
+    accounts: [...new Set(app.datasets.list().map((x) => x.account))],
   });
+}
+
+function datasetsJson(app) {
+  return JSON.stringify({
+    datasets: app.datasets.list().map((ds) => ({ ...ds.info(), default: ds === app.datasets.default, stats: ds.stats.snapshot() })),
+  });
+}
+
+function createDataset(app, spec) {
+  try {
+    const ds = app.datasets.create(spec);
+    return JSON.stringify({ dataset: ds.info() });
+  } catch (err) {
+    throw new AdminError(err.conflict ? 409 : 400, err.message);
+  }
+}
+
+/** The data set the query names, made on first use for the caller's account in a served region. */
+function chooseDataset(app, query) {
+  const account = query.get('account') ?? app.datasets.callerAccount;
+  const region = query.get('region') ?? app.config.region;
+  let ds = app.datasets.get(account, region);
+  if (!ds && account === app.datasets.callerAccount && app.datasets.servesRegion(region)) ds = app.datasets.forRequest(account, region);
+  if (!ds) throw new AdminError(404, `no data set for account ${account} in region ${region} (POST /__admin/datasets makes one)`);
+  return ds;
 }
 
 function identityCall(fn) {
@@ -156,18 +187,26 @@ const ROUTES = {
   'POST /__admin/sso': identityCall((app, spec) => {
     app.identity.addSso(spec);
   }),
-  'GET /__admin/info': info,
-  'GET /__admin/jobs': (app) => `{"jobs":${jobsJson(app.store.sorted)}}`,
-  'POST /__admin/jobs/add': addJobs,
-  'POST /__admin/jobs/finish': finishJobs,
-  'POST /__admin/jobs/remove': removeJobs,
-  'POST /__admin/jobs/update': updateJob,
-  'GET /__admin/stats': (app) => JSON.stringify(app.stats.snapshot()),
-  'POST /__admin/stats/reset': (app) => {
+  'GET /__admin/info': (app, spec, ctx) => info(app, ctx.ds()),
+  'GET /__admin/datasets': datasetsJson,
+  'POST /__admin/datasets': createDataset,
+  'GET /__admin/jobs': (app, spec, ctx) => `{"jobs":${jobsJson(ctx.ds().store.sorted)}}`,
+  'POST /__admin/jobs/add': (app, spec, ctx) => addJobs(ctx.ds(), spec),
+  'POST /__admin/jobs/finish': (app, spec, ctx) => finishJobs(ctx.ds(), spec),
+  'POST /__admin/jobs/remove': (app, spec, ctx) => removeJobs(ctx.ds(), spec),
+  'POST /__admin/jobs/update': (app, spec, ctx) => updateJob(ctx.ds(), spec),
+  'GET /__admin/stats': (app, spec, ctx) => JSON.stringify((ctx.chosen ? ctx.ds().stats : app.stats).snapshot()),
+  'POST /__admin/stats/reset': (app, spec, ctx) => {
+    if (ctx.chosen) {
+      const { stats } = ctx.ds();
+      stats.reset();
+      return JSON.stringify(stats.snapshot());
+    }
     app.stats.reset();
+    for (const ds of app.datasets.list()) ds.stats.reset();
     return JSON.stringify(app.stats.snapshot());
   },
-  'GET /__admin/requests': (app) => JSON.stringify(app.stats.log),
+  'GET /__admin/requests': (app, spec, ctx) => JSON.stringify((ctx.chosen ? ctx.ds().stats : app.stats).log),
   'GET /__admin/faults': (app) => JSON.stringify({ faults: app.faults.list() }),
   'POST /__admin/faults': addFault,
   'DELETE /__admin/faults': (app) => {
@@ -177,7 +216,11 @@ const ROUTES = {
 };
 
 export function handleAdmin(app, req, res, body) {
+  const url = new URL(req.url ?? '/', 'http://admin');
   const path = (req.url ?? '').split('?')[0];
+  const chosen = url.searchParams.has('account') || url.searchParams.has('region');
+  let ds;
+  const ctx = { chosen, ds: () => (ds ??= chooseDataset(app, url.searchParams)) };
   const handler = ROUTES[`${req.method} ${path}`];
   let status = 200;
   let text;
@@ -187,7 +230,7 @@ export function handleAdmin(app, req, res, body) {
     text = JSON.stringify({ message: known ? `method ${req.method} not allowed on ${path}` : `no admin route ${path}` });
   } else {
     try {
-      text = handler(app, req.method === 'POST' ? parseBody(body) : {});
+      text = handler(app, req.method === 'POST' ? parseBody(body) : {}, ctx);
     } catch (err) {
       if (!(err instanceof AdminError)) throw err;
       status = err.status;

@@ -5,7 +5,9 @@ import { isIP } from 'node:net';
 
 export const USAGE = `usage: node server.mjs [--host 127.0.0.1] [--port 0] [--https-port 0] [--jobs 5000] [--seed 42]
        [--region us-east-1] [--access-key-id AKID] [--secret-access-key SECRET] [--session-token TOKEN]
-       [--tmp-dir DIR] [--newest now|ISO8601]
+       [--tmp-dir DIR] [--newest now|ISO8601] [--regions R1,R2,...] [--accounts ACCOUNT,...]
+--regions: the regions served (besides --region, which defaults to the first of them);
+--accounts: accounts besides the caller's with a data set of their own in every served region.
 --newest anchors the newest generated job at that time (default: a fixed, seeded date, so that
 runs are reproducible; the demo uses "now" so that relative filters like --since 30d find jobs).
 Port 0 picks a free port; --https-port -1 disables HTTPS. Binds to loopback only.`;
@@ -22,6 +24,8 @@ const DEFAULTS = {
   sessionToken: undefined,
   tmpDir: undefined,
   newestMs: undefined,
+  regions: [],
+  accounts: [],
 };
 
 const OPTION_NAMES = {
@@ -36,6 +40,8 @@ const OPTION_NAMES = {
   '--session-token': 'sessionToken',
   '--tmp-dir': 'tmpDir',
   '--newest': 'newest',
+  '--regions': 'regions',
+  '--accounts': 'accounts',
 };
 
 function integer(name, text, min, max) {
@@ -80,6 +86,17 @@ export function parseArgs(argv) {
   if (raw.httpsPort !== undefined) o.httpsPort = integer('--https-port', raw.httpsPort, -1, 65535);
   if (raw.jobs !== undefined) o.jobs = integer('--jobs', raw.jobs, 0, 1_000_000);
   if (raw.seed !== undefined) o.seed = integer('--seed', raw.seed, 0, 4294967295);
+  const list = (text) => text.split(',').map((x) => x.trim()).filter(Boolean);
+  if (raw.regions !== undefined) {
+    o.regions = [...new Set(list(raw.regions))];
+    if (!o.regions.length) throw new Error('--regions must name at least one region');
+    for (const r of o.regions) if (!/^[a-z0-9-]{1,20}$/.test(r)) throw new Error(`--regions: '${r}' must match [a-z0-9-]{1,20}`);
+    o.region = o.regions[0];
+  }
+  if (raw.accounts !== undefined) {
+    o.accounts = [...new Set(list(raw.accounts))];
+    for (const a of o.accounts) if (!/^\d{12}$/.test(a)) throw new Error(`--accounts: '${a}' must be 12 digits`);
+  }
   if (raw.region !== undefined) o.region = raw.region;
   if (!/^[a-z0-9-]{1,20}$/.test(o.region)) throw new Error(`--region must match [a-z0-9-]{1,20}`);
   for (const k of ['accessKeyId', 'secretAccessKey', 'sessionToken', 'tmpDir']) {

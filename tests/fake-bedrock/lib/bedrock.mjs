@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { AwsError, ERROR_STATUS } from './errors.mjs';
 import { LENGTHS, PATTERNS, lengthOk } from './patterns.mjs';
 import { encodeToken, listJobs, parseListParams, parseRawQuery } from './query.mjs';
-import { headersFromRaw } from './sigv4.mjs';
+import { headersFromRaw, parseAuthorization } from './sigv4.mjs';
 
 const COLLECTION = '/model-copy-jobs';
 
@@ -38,7 +38,9 @@ function hostParts(host, fallbackPort) {
 }
 
 /**
- * app: { store, faults, stats, verifier, log }. protocol: 'http:' | 'https:'.
+ * app: { datasets, identity, faults, stats, verifier, log }. protocol: 'http:' | 'https:'.
+ * Each signed request is served from (and counted in) its signer's account's data set in its
+ * credential scope's region.
  * Returns an async (req, res, body) handler.
  */
 export function createBedrockHandler(app, protocol) {
@@ -52,16 +54,23 @@ export function createBedrockHandler(app, protocol) {
     const operation = routed.operation;
 
     app.stats.countRequest(t);
-    const skew = app.faults.takeClockSkew(operation);
+    // The clock is needed to check the signature: aim clock skews by what the request claims.
+    const claimed = parseAuthorization(req.headers.authorization);
+    const claimedTarget = claimed.error ? {} : { account: app.identity.lookup(claimed.accessKeyId)?.account, region: claimed.region };
+    const skew = app.faults.takeClockSkew(operation, claimedTarget);
     app.stats.faultsInjected += skew.used;
     const nowMs = t + skew.seconds * 1000;
 
     const entry = { t, method: req.method, path: rawPath, query: { ...query.object }, operation, status: null, errorType: null };
     if (skew.used) entry.fault = 'clockSkew';
     let recorded = false;
+    let ds = null;
     const record = () => {
-      if (!recorded) app.stats.record(entry);
+      if (recorded) return;
       recorded = true;
+      entry.tEnd = Date.now();
+      app.stats.record(entry);
+      ds?.stats.record(entry);
     };
     res.on('close', record);
 
@@ -87,6 +96,10 @@ export function createBedrockHandler(app, protocol) {
         nowMs,
       );
       entry.accessKeyId = ok.accessKeyId;
+      entry.account = ok.credentials.account ?? app.datasets.callerAccount;
+      entry.region = ok.region;
+      ds = app.datasets.forRequest(entry.account, entry.region);
+      ds.stats.countRequest(t);
     } catch (err) {
       if (!(err instanceof AwsError)) throw err;
       app.stats.badSignatures += 1;
@@ -95,12 +108,15 @@ export function createBedrockHandler(app, protocol) {
     }
     if (routed.error) return sendError(routed.error);
     app.stats.byOperation[operation] += 1;
+    ds.stats.byOperation[operation] += 1;
+    ds.stats.faultsInjected += skew.used;
 
     // 2. Faults, in the order they were added.
-    const fault = app.faults.take(operation);
+    const fault = app.faults.take(operation, { account: entry.account, region: entry.region });
     let tokenFault = null;
     if (fault) {
       app.stats.faultsInjected += 1;
+      ds.stats.faultsInjected += 1;
       entry.fault = fault.kind;
       switch (fault.kind) {
         case 'throttle':
@@ -121,7 +137,7 @@ export function createBedrockHandler(app, protocol) {
           if (req.socket.destroyed) return undefined;
           break;
         case 'truncate':
-          return sendTruncated(req, entry, record, baseHeaders(), answer(app, operation, routed, query, null));
+          return sendTruncated(req, entry, record, baseHeaders(), answer(ds, operation, routed, query, null));
         case 'malformed':
           return sendJson(200, '{"modelCopyJobSummaries":[{"jobArn":"arn:aws:bedrock:');
         case 'expiredToken':
@@ -132,24 +148,24 @@ export function createBedrockHandler(app, protocol) {
     }
 
     // 3. The operation itself.
-    const result = answer(app, operation, routed, query, tokenFault);
+    const result = answer(ds, operation, routed, query, tokenFault);
     if (result.error) return sendError(result.error);
     return sendJson(200, result.body);
   };
 }
 
-/** Computes an operation's answer: { body } or { error }. tokenFault bends nextToken. */
-function answer(app, operation, routed, query, tokenFault) {
+/** Computes an operation's answer from a data set: { body } or { error }. tokenFault bends nextToken. */
+function answer(ds, operation, routed, query, tokenFault) {
   try {
-    if (operation === 'GetModelCopyJob') return { body: getJob(app, routed.label) };
-    return { body: listBody(app, query, tokenFault) };
+    if (operation === 'GetModelCopyJob') return { body: getJob(ds, routed.label) };
+    return { body: listBody(ds, query, tokenFault) };
   } catch (err) {
     if (err instanceof AwsError) return { error: err };
     throw err;
   }
 }
 
-function getJob(app, label) {
+function getJob(ds, label) {
   let arn;
   try {
     arn = decodeURIComponent(label);
@@ -162,14 +178,14 @@ function getJob(app, label) {
       `1 validation error detected: Value '${arn.slice(0, 200)}' at 'jobArn' failed to satisfy constraint: Member must satisfy regular expression pattern: arn:aws(-[^:]+)?:bedrock:[a-z0-9-]{1,20}:[0-9]{12}:model-copy-job/[a-z0-9]{12}`,
     );
   }
-  const job = app.store.get(arn);
+  const job = ds.store.get(arn);
   if (!job) throw new AwsError('ResourceNotFoundException', `The specified model copy job ${arn} was not found. Check the ARN and try your request again.`);
   return job.json;
 }
 
-function listBody(app, query, tokenFault) {
+function listBody(ds, query, tokenFault) {
   const params = parseListParams(query.entries);
-  const result = listJobs(app.store, params);
+  const result = listJobs(ds.store, params);
   let next = result.nextPosition ? encodeToken(result.hash, result.nextPosition) : null;
   if (tokenFault === 'endlessToken') {
     next = encodeToken(result.hash, result.position); // fresh nonce, same page again

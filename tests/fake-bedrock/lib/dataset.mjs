@@ -56,13 +56,15 @@ function failureMessages(job, rng) {
 
 /** Makes jobs. One instance per store; its pools are fixed by the seed. */
 export class JobFactory {
-  constructor({ seed, region, newestMs }) {
+  /** account: the owner of every job; drawn from the seed when absent (the caller's data set). */
+  constructor({ seed, region, newestMs, account }) {
     this.region = region;
     const rng = new Rng(seed, 0);
     this.rng = rng;
     this.epochNs = BigInt(BASE_EPOCH_MS + rng.int(0, 179) * 86_400_000 + rng.int(0, 86_399) * 1000) * 1_000_000n;
     if (newestMs !== undefined) this.epochNs = BigInt(newestMs) * 1_000_000n;
-    this.account = rng.digits(12);
+    this.account = rng.digits(12); // drawn even when given, so the rest of the stream stays the same
+    if (account !== undefined) this.account = account;
     this.kmsKeys = Array.from({ length: 4 }, () => `arn:aws:kms:${region}:${this.account}:key/${rng.uuid()}`);
     this.sourceAccounts = [this.account];
     while (this.sourceAccounts.length < 20) {

@@ -2,6 +2,10 @@
 // shifts the fake's clock (they stack), and the first matching fault of any other kind, in the
 // order added, is applied. Each application uses up one of the fault's `count` (-1 = forever).
 // `after` lets that many matching requests through untouched first, so a pass can fail part-way.
+// `account` and `region` aim a fault at one signer's account and/or one region: it matches
+// only requests with that account (Bedrock, GetCallerIdentity: the signer's; AssumeRole and
+// AssumeRoleWithWebIdentity: the role's; GetRoleCredentials: account_id) and that region
+// (SigV4 credential scope).
 
 export const FAULT_KINDS = [
   'throttle',
@@ -34,7 +38,15 @@ export function makeFault(spec, id) {
   }
   const after = spec.after ?? 0;
   if (!Number.isInteger(after) || after < 0) throw new Error('after must be a non-negative integer');
+  if (spec.account !== undefined && (typeof spec.account !== 'string' || !/^\d{12}$/.test(spec.account))) {
+    throw new Error('account must be 12 digits');
+  }
+  if (spec.region !== undefined && (typeof spec.region !== 'string' || !/^[a-z0-9-]{1,20}$/.test(spec.region))) {
+    throw new Error('region must match [a-z0-9-]{1,20}');
+  }
   const fault = { id, kind, count, after, operation: spec.operation ?? null };
+  if (spec.account !== undefined) fault.account = spec.account;
+  if (spec.region !== undefined) fault.region = spec.region;
   if (kind === 'status') {
     const status = spec.status ?? 500;
     if (!Number.isInteger(status) || status < 400 || status > 599) throw new Error('status must be an integer 400..599');
@@ -92,14 +104,17 @@ export class FaultQueue {
     return { ...fault };
   }
 
-  #applies(fault, operation) {
+  /** target: { account?, region? } of the request; a fault aimed at either needs it equal. */
+  #applies(fault, operation, target = {}) {
+    if (fault.account !== undefined && fault.account !== target.account) return false;
+    if (fault.region !== undefined && fault.region !== target.region) return false;
     if (fault.operation === null) return BEDROCK_OPERATIONS.includes(operation) || operation === null;
     return fault.operation === operation;
   }
 
   /** The first fault aimed at an STS or SSO operation by name, or null (clockSkew excluded). */
-  takeAimed(operation) {
-    const f = this.faults.find((x) => x.kind !== 'clockSkew' && x.operation === operation);
+  takeAimed(operation, target = {}) {
+    const f = this.faults.find((x) => x.kind !== 'clockSkew' && x.operation === operation && this.#applies(x, operation, target));
     if (f && f.after > 0) {
       f.after -= 1;
       return null;
@@ -108,11 +123,11 @@ export class FaultQueue {
   }
 
   /** Sum of the clock skews that apply to this request, in seconds, and how many were used. */
-  takeClockSkew(operation) {
+  takeClockSkew(operation, target = {}) {
     let seconds = 0;
     let used = 0;
     for (const f of [...this.faults]) {
-      if (f.kind === 'clockSkew' && this.#applies(f, operation)) {
+      if (f.kind === 'clockSkew' && this.#applies(f, operation, target)) {
         seconds += f.skewSeconds;
         used += 1;
         this.#use(f);
@@ -122,8 +137,8 @@ export class FaultQueue {
   }
 
   /** The first other fault that applies to this request, or null. */
-  take(operation) {
-    const f = this.faults.find((x) => x.kind !== 'clockSkew' && this.#applies(x, operation));
+  take(operation, target = {}) {
+    const f = this.faults.find((x) => x.kind !== 'clockSkew' && this.#applies(x, operation, target));
     if (f && f.after > 0) {
       f.after -= 1;
       return null;

@@ -53,12 +53,14 @@ export class SigV4Verifier {
    * config: { region, accessKeyId, secretAccessKey, sessionToken? }. options.service: the
    * signing name ('bedrock', 'sts'); options.anyRegion: accept any region in the scope (STS is
    * regional: the caller picks the endpoint); options.lookup(accessKeyId) -> { secretAccessKey,
-   * sessionToken, expiresMs? } | undefined: the keys besides config's (those STS issued).
+   * sessionToken, expiresMs? } | undefined: the keys besides config's (those STS issued);
+   * options.regionOk(region) -> boolean: the regions served (default: config.region only).
    */
-  constructor(config, { service = SERVICE, anyRegion = false, lookup = null } = {}) {
+  constructor(config, { service = SERVICE, anyRegion = false, lookup = null, regionOk = null } = {}) {
     this.config = config;
     this.service = service;
     this.anyRegion = anyRegion;
+    this.regionOk = regionOk ?? ((region) => region === config.region);
     this.lookup = lookup;
     this.signers = new Map();
   }
@@ -94,7 +96,8 @@ export class SigV4Verifier {
   /**
    * Verifies one request. req: { method, rawPath, query (decoded object), headers (lower-case
    * names, raw values), body (Buffer|undefined), protocol, hostname, port }. nowMs is the fake's
-   * clock. Resolves with { accessKeyId, region } on success; rejects with an AwsError (403) naming the reason.
+   * clock. Resolves with { accessKeyId, region, credentials } on success (credentials.account:
+   * the signer's account, where known); rejects with an AwsError (403) naming the reason.
    */
   async verify(req, nowMs) {
     const authHeader = req.headers.authorization;
@@ -117,7 +120,7 @@ export class SigV4Verifier {
         `Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '${auth.date}' != '${xAmzDate.slice(0, 8)}', from '${xAmzDate}'.`,
       );
     }
-    if (this.anyRegion ? !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(auth.region) : auth.region !== this.config.region) {
+    if (this.anyRegion ? !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(auth.region) : !this.regionOk(auth.region)) {
       throw new AwsError('InvalidSignatureException', `Credential should be scoped to a valid region.`);
     }
     if (auth.service !== this.service) {

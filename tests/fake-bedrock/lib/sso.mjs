@@ -27,7 +27,7 @@ export function handleGetRoleCredentials(app, req, res) {
     entry.errorCode = errorCode;
     app.identity.record(entry);
   };
-  const fault = app.faults.takeAimed('GetRoleCredentials');
+  const fault = app.faults.takeAimed('GetRoleCredentials', { account: accountId ?? undefined });
   if (fault) {
     const type = fault.kind === 'awsError' ? fault.code : fault.kind === 'throttle' ? 'TooManyRequestsException' : 'InternalServerException';
     const status = fault.kind === 'awsError' ? (fault.status ?? 400) : fault.kind === 'throttle' ? 429 : (fault.status ?? 500);

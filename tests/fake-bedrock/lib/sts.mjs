@@ -70,7 +70,9 @@ export function createStsHandler(app) {
         }
       }
 
-      const fault = app.faults.takeAimed(action);
+      // Aimed by the account whose credentials are at stake: the role's, or the caller's.
+      const roleAccount = /^arn:aws[a-z-]*:iam::(\d{12}):/.exec(params.RoleArn ?? '')?.[1];
+      const fault = app.faults.takeAimed(action, { account: action === 'GetCallerIdentity' ? caller?.account : roleAccount, region: entry.region ?? undefined });
       if (fault) {
         entry.fault = fault.kind;
         switch (fault.kind) {
