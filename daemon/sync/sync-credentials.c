@@ -47,27 +47,6 @@ struct sync_lookup {
     char account_error[256];
 };
 
-int sync_role_arn_account(const char *role_arn, char account[static CJ_ACCOUNT_ID_STR_LEN + 1])
-{
-    /* arn:PARTITION:iam::ACCOUNT:role/NAME */
-    const char *p = role_arn;
-    for (int colons = 0; p && colons < 4; colons++) {
-        p = strchr(p, ':');
-        if (p)
-            p++;
-    }
-    if (!p || strncmp(role_arn, "arn:", 4) != 0)
-        return -EINVAL;
-    for (int i = 0; i < CJ_ACCOUNT_ID_STR_LEN; i++)
-        if (p[i] < '0' || p[i] > '9')
-            return -EINVAL;
-    if (p[CJ_ACCOUNT_ID_STR_LEN] != ':')
-        return -EINVAL;
-    memcpy(account, p, CJ_ACCOUNT_ID_STR_LEN);
-    account[CJ_ACCOUNT_ID_STR_LEN] = '\0';
-    return 0;
-}
-
 static void lookup_unref(struct sync_lookup *l)
 {
     if (atomic_fetch_sub_explicit(&l->refs, 1, memory_order_acq_rel) != 1)
@@ -98,7 +77,7 @@ static void *lookup_worker(void *userdata)
     };
     l->result = cj_credentials_load_with(&o, &l->creds, l->source_name, sizeof(l->source_name));
     if (l->result >= 0 && l->want_account && !atomic_load(&l->cancel)) {
-        if (!l->role_arn || sync_role_arn_account(l->role_arn, l->account) < 0)
+        if (!l->role_arn || cj_role_arn_account(l->role_arn, l->account) < 0)
             (void)cj_credentials_account(&l->creds, l->region, l->account, l->account_error,
                                          sizeof(l->account_error));
     }

@@ -181,9 +181,6 @@ bool sync_credentials_ready(struct cj_sync *s);
 /* sync-credentials.c: starts the lookup that params->lookup_wanted asks for, unless one runs
  * (its end starts the next when the settings changed meanwhile). */
 void sync_credentials_prefetch(struct cj_sync *s);
-/* sync-credentials.c: the account in a role ARN (arn:PARTITION:iam::ACCOUNT:role/...):
- * 0, or -EINVAL when it names none. */
-int sync_role_arn_account(const char *role_arn, char account[static CJ_ACCOUNT_ID_STR_LEN + 1]);
 /* sync-credentials.c: abandons the lookup in flight: a credential_process is killed, the
  * worker joined (waiting at most 5 s; then it finishes on its own, touching nothing of s). */
 void sync_credentials_stop(struct cj_sync *s);

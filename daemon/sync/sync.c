@@ -474,7 +474,7 @@ int cj_sync_new(sd_event *event, struct cj_store *store, const struct cj_setting
     s->params->gen = ++s->params_gen;
     status_set_source(s);
     if (s->params->role_arn)
-        (void)sync_role_arn_account(s->params->role_arn, s->status.account);
+        (void)cj_role_arn_account(s->params->role_arn, s->status.account);
     r = cj_curl_new(event, &s->curl);
     if (r < 0)
         goto fail;
@@ -641,7 +641,7 @@ int cj_sync_reconfigure(struct cj_sync *s, const struct cj_settings *settings,
         !same_opt(cur->external_id, p->external_id)) {
         s->status.account[0] = '\0';
         if (p->role_arn)
-            (void)sync_role_arn_account(p->role_arn, s->status.account);
+            (void)cj_role_arn_account(p->role_arn, s->status.account);
         p->lookup_wanted = true;
     }
     snprintf(s->status.region, sizeof(s->status.region), "%s", p->region);

@@ -48,7 +48,8 @@ static pid_t spawn(const char *const argv[], const char *notify, const char *log
     char notify_env[320];
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
                     "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
-                    notify ? notify_env : NULL,          NULL};
+                    /* the account lookup (STS GetCallerIdentity) stays on loopback */
+                    "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9", notify ? notify_env : NULL, NULL};
     pid_t pid;
     int r;
 

@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireEnv, startFake, startDaemon, sleep } from './lib/harness.mjs';
+import { NO_STS, requireEnv, startFake, startDaemon, sleep } from './lib/harness.mjs';
 import { rawSend, statusOf, parsePrometheus } from './lib/api-client.mjs';
 
 const MAX_CONNECTIONS = 8;
@@ -138,7 +138,7 @@ test('listen_tcp on a non-loopback address: refused without listen_tcp_allow_rem
         // TEST-NET-1: not an address of this machine, so even when allowed nothing is exposed
         'listen_tcp = 192.0.2.1:7605', `listen_tcp_allow_remote = ${allow}`, ''].join('\n'));
       const r = spawnSync(process.env.COPYJOBD, ['--config', conf], {
-        env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x' },
+        env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDX', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_STS: NO_STS },
         encoding: 'utf8', timeout: 30000,
       });
       assert.notEqual(r.status, 0, `allow_remote=${allow}: must not start`);

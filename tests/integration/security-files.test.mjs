@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireEnv, startFake, startDaemon, waitFor } from './lib/harness.mjs';
+import { NO_STS, requireEnv, startFake, startDaemon, waitFor } from './lib/harness.mjs';
 import { report } from './lib/abuse-common.mjs';
 
 let fake;
@@ -84,7 +84,7 @@ function runDirect(dir, lines, env = {}, args = []) {
   writeFileSync(conf, ['[aws]', 'region = us-east-1', `endpoint = ${fake.http}`, ...lines].join('\n') + '\n');
   const r = spawnSync(process.env.COPYJOBD, ['--config', conf, ...args], {
     encoding: 'utf8', timeout: 15000,
-    env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDCOPYJOBDTEST0001', AWS_SECRET_ACCESS_KEY: 'x', HOME: dir, ...env },
+    env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'AKIDCOPYJOBDTEST0001', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_STS: NO_STS, HOME: dir, ...env },
   });
   return { status: r.status, signal: r.signal, out: `${r.stdout}${r.stderr}` };
 }

@@ -148,7 +148,7 @@ test('every filter combination over the union, jobRegionEquals and jobAccountEqu
     { creationTimeAfter: sorted[Math.floor(sorted.length / 3)].creationTime },
     { creationTimeBefore: sorted[Math.floor((sorted.length * 2) / 3)].creationTime },
     { creationTimeAfter: sorted[100].creationTime, creationTimeBefore: sorted[sorted.length - 100].creationTime, statusEquals: 'Completed' },
-    { statusEquals: 'Failed', sourceAccountEquals: pick(failed).sourceAccountId, outputModelNameContains: '-' },
+    { statusEquals: 'Failed', sourceAccountEquals: pick(failed).sourceAccountId, outputModelNameContains: 'er-' },
   ];
   const regions = [undefined, 'us-east-1', 'us-west-2', 'eu-west-1'];
   const accounts = [undefined, caller, PARTNER, '999999999999'];
@@ -171,7 +171,9 @@ test('every filter combination over the union, jobRegionEquals and jobAccountEqu
       }
     }
   }
-  assert.ok(nonEmpty > cases / 2, `${nonEmpty} of ${cases} cases match some job`);
+  // 8 of the 16 region x account pairs can hold jobs (3 sources, and the filters left out):
+  // most of those must match, or the comparison proves little.
+  assert.ok(nonEmpty >= cases / 3, `${nonEmpty} of ${cases} cases match some job`);
   // The account and region filters are exact: a source's jobs, and no other's.
   for (const s of sources) {
     const got = (await listAll(daemon, { jobRegionEquals: s.region, jobAccountEquals: s.account })).jobs;
@@ -333,6 +335,8 @@ test('a removal in one source leaves the others untouched', async () => {
   }
   const { removed } = await fake.admin('POST', `/jobs/remove?account=${partner.account}&region=${partner.region}`, { count: 25 });
   assert.equal(removed.length, 25);
+  // A full pass removes a job only when the complete full pass before it missed it too.
+  await syncAll({ full: true });
   await syncAll({ full: true });
   await waitFor('the partner source to drop its removed jobs', () => isExact(partner), 30000, 200);
   for (const arn of removed.slice(0, 3)) {

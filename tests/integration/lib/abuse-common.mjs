@@ -5,6 +5,7 @@ import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import assert from 'node:assert/strict';
+import { NO_STS } from './harness.mjs';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -141,7 +142,7 @@ export function assertBedrockShape(status, headers, rawBody, what) {
 export function verifyStore(copyjobd, configPath) {
   const r = spawnSync(copyjobd, ['--config', configPath, '--verify-store'], {
     encoding: 'utf8', timeout: 120000,
-    env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x' },
+    env: { PATH: process.env.PATH, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'x', AWS_ENDPOINT_URL_STS: NO_STS },
   });
   const out = `${r.stdout ?? ''}${r.stderr ?? ''}`;
   if (r.status !== 0 && /unrecognized option|unknown option|invalid option/i.test(out))

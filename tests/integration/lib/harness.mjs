@@ -9,6 +9,10 @@ import http from 'node:http';
 
 export const TEST_ACCESS_KEY_ID = 'AKIDCOPYJOBDTEST0001';
 export const TEST_SECRET_ACCESS_KEY = 'cjTest/SecretKey+DoNotLeak000000000000000';
+// Where a daemon under test calls STS when a test gives no fake: a loopback port where nothing
+// listens, so the call a source makes to learn its account (GetCallerIdentity) is refused at
+// once instead of leaving the machine.
+export const NO_STS = 'http://127.0.0.1:9';
 
 const COPYJOBD = process.env.COPYJOBD;
 const FAKE = process.env.FAKE_BEDROCK;
@@ -131,6 +135,9 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    // STS is the fake's too (it answers GetCallerIdentity on the same listeners).
+    AWS_ENDPOINT_URL_STS: endpoint ?? NO_STS,
+    ...(caFile ? { AWS_CA_BUNDLE: caFile } : {}),
     ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1',
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? 'print_stacktrace=1:halt_on_error=1',
     ...env,

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, listAll, request, waitFor } from './harness.mjs';
+import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, listAll, request, waitFor } from './harness.mjs';
 
 const COPYJOBD = process.env.COPYJOBD;
 
@@ -16,6 +16,7 @@ export function daemonEnv() {
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_ENDPOINT_URL_STS: NO_STS,
     ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1',
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? 'print_stacktrace=1:halt_on_error=1',
   };

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, request, sleep, waitFor } from './harness.mjs';
+import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, request, sleep, waitFor } from './harness.mjs';
 
 export const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -169,6 +169,7 @@ export function startActivated({ endpoint, extraConfig = '' }) {
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
+    AWS_ENDPOINT_URL_STS: NO_STS,
     ASAN_OPTIONS: process.env.ASAN_OPTIONS ?? 'detect_leaks=1',
     UBSAN_OPTIONS: process.env.UBSAN_OPTIONS ?? 'print_stacktrace=1:halt_on_error=1',
   };
