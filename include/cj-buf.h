@@ -16,7 +16,16 @@ struct cj_buf {
 
 #define CJ_BUF_DEFAULT_LIMIT ((size_t)256 * 1024 * 1024)
 
-int cj_buf_reserve(struct cj_buf *b, size_t extra);
+/* Room for extra more bytes and the NUL: 0, -E2BIG past the limit, or -ENOMEM. The common
+ * case, room already there, is inline: appends run for every byte the daemon writes. */
+int cj_buf_grow(struct cj_buf *b, size_t extra);
+static inline int cj_buf_reserve(struct cj_buf *b, size_t extra)
+{
+    size_t limit = b->limit ? b->limit : CJ_BUF_DEFAULT_LIMIT;
+    if (extra < b->cap - b->len && b->len + extra <= limit)
+        return 0;
+    return cj_buf_grow(b, extra);
+}
 int cj_buf_append(struct cj_buf *b, const void *data, size_t len);
 int cj_buf_append_str(struct cj_buf *b, const char *s);
 int cj_buf_append_char(struct cj_buf *b, char c);

@@ -18,6 +18,10 @@
 
 #include "cj-util.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 /* Byte classes inside a string: what the hot loop must stop for. */
 enum {
     C_PLAIN = 0,
@@ -138,6 +142,19 @@ static size_t escape_length(const char *p, const char *end)
     return 12;
 }
 
+#if defined(__SSE2__)
+/* The offset of the first of the 16 bytes at p that is '"', '\\', a control character or
+ * non-ASCII (as a signed byte, every one of those but the two is below 0x20); 16 if none. */
+static unsigned first_special16(const char *p)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+        _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)));
+    unsigned mask = (unsigned)_mm_movemask_epi8(m);
+    return mask ? (unsigned)__builtin_ctz(mask) : 16;
+}
+#else
 #define ONES  UINT64_C(0x0101010101010101)
 #define HIGHS UINT64_C(0x8080808080808080)
 
@@ -154,6 +171,26 @@ static bool word_needs_look(const char *p)
     backslash = (backslash - ONES) & ~backslash;
     return ((w | control | quote | backslash) & HIGHS) != 0;
 }
+#endif
+
+/* The first byte from p on that a string must stop for, or end. The hot loop: most strings
+ * are plain ASCII, looked at many bytes at a time. */
+static const char *skip_plain(const char *p, const char *end)
+{
+#if defined(__SSE2__)
+    for (; end - p >= 16; p += 16) {
+        unsigned k = first_special16(p);
+        if (k < 16)
+            return p + k;
+    }
+#else
+    while (end - p >= 8 && !word_needs_look(p))
+        p += 8;
+#endif
+    while (p < end && string_class[(unsigned char)*p] == C_PLAIN)
+        p++;
+    return p;
+}
 
 int bedrock_scan_string(struct cj_scan *s, struct cj_str *ret)
 {
@@ -162,11 +199,7 @@ int bedrock_scan_string(struct cj_scan *s, struct cj_str *ret)
     bool escaped = false;
 
     for (;;) {
-        /* The hot loop: most strings are plain ASCII, looked at 8 bytes at a time. */
-        while (end - p >= 8 && !word_needs_look(p))
-            p += 8;
-        while (p < end && string_class[(unsigned char)*p] == C_PLAIN)
-            p++;
+        p = skip_plain(p, end);
         if (p >= end)
             return -EBADMSG;
         size_t n;

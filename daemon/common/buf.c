@@ -13,7 +13,7 @@ static size_t buf_limit(const struct cj_buf *b)
     return b->limit ? b->limit : CJ_BUF_DEFAULT_LIMIT;
 }
 
-int cj_buf_reserve(struct cj_buf *b, size_t extra)
+int cj_buf_grow(struct cj_buf *b, size_t extra)
 {
     size_t need;
 

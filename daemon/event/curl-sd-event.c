@@ -17,6 +17,9 @@
 
 /* Connecting should never take the whole request budget: fail fast and let the pass retry. */
 #define CJ_CONNECT_TIMEOUT_MAX_MS 10000L
+/* curl's receive buffer (its default is 16 KiB): a page of 1,000 jobs is ~650 KB, and each
+ * buffer's worth costs a read(), a write callback and a turn of the event loop. */
+#define CJ_HTTP_RECV_BUFFER (128L * 1024)
 
 struct cj_curl_socket {
     struct cj_curl *curl;
@@ -373,6 +376,7 @@ static int setup_easy(struct cj_http *h, const struct cj_http_options *o)
     SETOPT(e, CURLOPT_ACCEPT_ENCODING, "");
     SETOPT(e, CURLOPT_USERAGENT, "copyjobd/" CJ_VERSION);
     SETOPT(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    SETOPT(e, CURLOPT_BUFFERSIZE, CJ_HTTP_RECV_BUFFER);
     if (o->timeout_usec > 0) {
         long ms = (long)(o->timeout_usec / 1000);
         if (ms < 1)

@@ -268,7 +268,7 @@ void fake_stop(pid_t pid)
 }
 
 int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
-               const char *workdir, double *wall_s, double *cpu_s, size_t *stored)
+               const char *workdir, double *wall_s, double *cpu_s, double *sys_s, size_t *stored)
 {
     char url[256], log_path[320], store_dir[320], config[320];
     char socket_path[320];
@@ -305,8 +305,8 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
         r = -ECHILD;
         goto out;
     }
-    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-             (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    *sys_s = (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+    *cpu_s = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + *sys_s;
 
     struct cj_store *s = NULL;
     struct cj_store_stats st;

@@ -984,7 +984,7 @@ static json_t *check_targets(json_t *sizes, json_t *ingest, json_t *syncs)
         TARGET("READY=1 after start (median)", med[nr / 2], <, 100, "ms");
     if (ingest && json_is_number(json_object_get(ingest, "jobs_per_cpu_s")))
         TARGET("ingest jobs per daemon CPU second",
-               json_real_value(json_object_get(ingest, "jobs_per_cpu_s")), >=, 50000, "jobs/s");
+               json_real_value(json_object_get(ingest, "jobs_per_cpu_s")), >=, 100000, "jobs/s");
     return t;
 }
 
@@ -1196,24 +1196,26 @@ int main(int argc, char **argv)
             fprintf(stderr, "cj-bench: --ingest-jobs needs --fake PATH/server.mjs\n");
             return 2;
         }
-        double wall = 0, cpu = 0;
+        double wall = 0, cpu = 0, sys = 0;
         size_t stored = 0;
         fprintf(stderr, "cj-bench: ingest: copyjobd --once from the fake endpoint, %zu jobs ...\n",
                 o.ingest_jobs);
-        r = ingest_run(o.copyjobd, o.node, o.fake, o.ingest_jobs, o.workdir, &wall, &cpu, &stored);
+        r = ingest_run(o.copyjobd, o.node, o.fake, o.ingest_jobs, o.workdir, &wall, &cpu, &sys,
+                       &stored);
         if (r < 0) {
             fprintf(stderr, "cj-bench: ingest failed: %s\n", strerror(-r));
             return 1;
         }
         printf("\ningest: %zu jobs (stored %zu) by copyjobd --once: wall %.2f s (%.0f jobs/s), "
-               "daemon CPU %.2f s (%.2f s per 100,000 jobs, %.0f jobs per CPU second)\n",
-               o.ingest_jobs, stored, wall, (double)o.ingest_jobs / wall, cpu,
+               "daemon CPU %.2f s (user %.2f, system %.2f; %.2f s per 100,000 jobs, %.0f jobs per "
+               "CPU second)\n",
+               o.ingest_jobs, stored, wall, (double)o.ingest_jobs / wall, cpu, cpu - sys, sys,
                cpu * 100000.0 / (double)o.ingest_jobs, (double)o.ingest_jobs / cpu);
-        ingest = json_pack("{s:I,s:I,s:f,s:f,s:f,s:f,s:f}", "jobs", (json_int_t)o.ingest_jobs,
-                           "stored", (json_int_t)stored, "wall_s", wall, "cpu_s", cpu,
-                           "jobs_per_wall_s", (double)o.ingest_jobs / wall, "cpu_s_per_100k",
-                           cpu * 100000.0 / (double)o.ingest_jobs, "jobs_per_cpu_s",
-                           (double)o.ingest_jobs / cpu);
+        ingest = json_pack(
+            "{s:I,s:I,s:f,s:f,s:f,s:f,s:f,s:f,s:f}", "jobs", (json_int_t)o.ingest_jobs, "stored",
+            (json_int_t)stored, "wall_s", wall, "cpu_s", cpu, "user_s", cpu - sys, "system_s", sys,
+            "jobs_per_wall_s", (double)o.ingest_jobs / wall, "cpu_s_per_100k",
+            cpu * 100000.0 / (double)o.ingest_jobs, "jobs_per_cpu_s", (double)o.ingest_jobs / cpu);
     }
 
     replay_stop(&replay);

@@ -135,13 +135,14 @@ int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const cha
                           const char *endpoint, struct daemon_proc *d);
 int daemon_stop(struct daemon_proc *d);
 int read_mem(pid_t pid, struct mem *m);
-/* Runs `copyjobd --once` against the fake endpoint with n jobs: wall seconds and CPU seconds. */
+/* Runs `copyjobd --once` against the fake endpoint with n jobs: wall seconds, CPU seconds
+ * (user + system) and of them the system (kernel) seconds. */
 /* The fake endpoint serving n jobs (seed 7): its pid, and its URL in url. */
 pid_t fake_start(const char *node, const char *fake, size_t n, const char *workdir, char *url,
                  size_t url_len);
 void fake_stop(pid_t pid);
 int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t n,
-               const char *workdir, double *wall_s, double *cpu_s, size_t *stored);
+               const char *workdir, double *wall_s, double *cpu_s, double *sys_s, size_t *stored);
 
 /* The memory of a daemon that has synced n jobs from the fake endpoint into an empty store:
  * RSS and anonymous RSS 300 ms after its first pass succeeded (/v1/health answers 200). */

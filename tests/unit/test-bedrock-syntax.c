@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The ARN partition rule: aws(-[a-z-]+)?, so that every ARN the daemon accepts from an endpoint
- * (and then logs or echoes) is printable ASCII without spaces. */
+ * (and then logs or echoes) is printable ASCII without spaces; the character classes of the
+ * other rules, byte by byte; lengths counted in characters. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -94,12 +95,98 @@ static void test_region_names(void **state)
     assert_false(cj_valid_region_name(NULL, 0));
 }
 
+static bool is_lower_digit(unsigned c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool is_alnum(unsigned c)
+{
+    return is_lower_digit(c) || (c >= 'A' && c <= 'Z');
+}
+
+static bool is_java_space(unsigned c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+/* prefix, the byte c, suffix into buf (NULs included); its length. */
+static size_t with_byte(char *buf, size_t size, const char *prefix, unsigned c, const char *suffix)
+{
+    size_t a = strlen(prefix), b = strlen(suffix);
+    assert_true(a + 1 + b <= size);
+    memcpy(buf, prefix, a);
+    buf[a] = (char)c;
+    memcpy(buf + a + 1, suffix, b);
+    return a + 1 + b;
+}
+
+/* Every byte, NUL and non-ASCII included, in a place of each character class the rules use:
+ * accepted exactly when the class has it. */
+static void test_character_classes(void **state)
+{
+    char s[256];
+    size_t n;
+
+    for (unsigned c = 0; c < 256; c++) {
+        bool digit = c >= '0' && c <= '9';
+        n = with_byte(s, sizeof(s), "12345", c, "789012");
+        assert_true(cj_valid_account_id(s, n) == digit);
+
+        n = with_byte(s, sizeof(s), "arn:aws:bedrock:us-east-1:123456789012:model-copy-job/abcde",
+                      c, "abcdef");
+        assert_true(cj_valid_job_arn(s, n) == is_lower_digit(c));
+
+        n = with_byte(s, sizeof(s), "arn:aws:bedrock:us-", c,
+                      "east-1:123456789012:model-copy-job/abcdefabcdef");
+        assert_true(cj_valid_job_arn(s, n) == (is_lower_digit(c) || c == '-'));
+
+        n = with_byte(s, sizeof(s), "arn:aws:bedrock:us-east-1::foundation-model/amazon.ti", c,
+                      "tan-v1");
+        /* '.' starts another piece of the name, ':' its version */
+        assert_true(cj_valid_model_arn(s, n) ==
+                    (is_lower_digit(c) || c == '-' || c == '.' || c == ':'));
+
+        n = with_byte(s, sizeof(s), "arn:aws:kms:us-", c,
+                      "east-1:123456789012:key/0123456789abcdef0123456789abcdef0123");
+        assert_true(cj_valid_kms_key_arn(s, n) == (is_alnum(c) || c == '-'));
+
+        n = with_byte(s, sizeof(s), "a", c, "b");
+        assert_true(cj_valid_custom_model_name(s, n) == (is_alnum(c) || c == '_' || c == '-'));
+        bool tag = is_alnum(c) || is_java_space(c) || (c != 0 && strchr("._:/=+@-", (int)c));
+        assert_true(cj_valid_tag_key(s, n) == tag);
+        assert_true(cj_valid_tag_value(s, n) == tag);
+        assert_true(cj_valid_next_token(s, n) == !is_java_space(c));
+    }
+}
+
+/* Lengths in characters count a UTF-8 sequence once, wherever it stands (the count looks at
+ * eight ASCII bytes at a time). */
+static void test_character_lengths(void **state)
+{
+    char s[CJ_FAILURE_MESSAGE_MAX * 2 + 8];
+
+    for (size_t at = 0; at < 40; at++) {
+        memset(s, 'x', sizeof(s));
+        memcpy(s + at, "\xc3\xa9", 2); /* one character in two bytes */
+        assert_true(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX + 1));
+        assert_false(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX + 2));
+    }
+    memset(s, 'x', sizeof(s));
+    assert_true(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX));
+    assert_false(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX + 1));
+    for (size_t i = 0; i + 1 < sizeof(s); i += 2)
+        memcpy(s + i, "\xc3\xa9", 2);
+    assert_true(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX * 2));
+    assert_false(cj_valid_failure_message(s, CJ_FAILURE_MESSAGE_MAX * 2 + 2));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_partitions),
-        cmocka_unit_test(test_accepted_is_printable),
-        cmocka_unit_test(test_region_names),
+        cmocka_unit_test(test_partitions),        cmocka_unit_test(test_accepted_is_printable),
+        cmocka_unit_test(test_region_names),      cmocka_unit_test(test_character_classes),
+        cmocka_unit_test(test_character_lengths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
