@@ -9,6 +9,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 
@@ -130,6 +131,45 @@ test('three sources sync into one store; stats and health per source', async () 
     assert.equal(h.json.sources[s.name].state, 'ok', s.name);
     assert.equal(h.json.sources[s.name].jobs, JOBS, s.name);
   }
+});
+
+function ctl(...args) {
+  const r = spawnSync(process.env.COPYJOBCTL, ['--socket', daemon.socket, ...args],
+    { encoding: 'utf8', timeout: 30000, env: { PATH: process.env.PATH, COLUMNS: '200' } });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('copyjobctl: list --region and --job-account, stats and health per source', { skip: !process.env.COPYJOBCTL && 'COPYJOBCTL is not set' }, async () => {
+  const partner = byName().partner;
+  const truth = await truthOf(fake, partner.account, partner.region);
+  const listed = ctl('list', '--region', partner.region, '--job-account', partner.account, '--all', '--output', 'ndjson');
+  assert.equal(listed.code, 0, listed.err);
+  const arns = listed.out.trim().split('\n').map((l) => JSON.parse(l).jobArn);
+  assert.deepEqual(arns.sort(), truth.map((j) => j.jobArn).sort(), 'the partner source\'s jobs, and only they');
+  const west = ctl('list', '--region', 'us-west-2', '--all', '--output', 'ndjson');
+  assert.equal(west.code, 0, west.err);
+  assert.equal(west.out.trim().split('\n').length, JOBS);
+  for (const line of west.out.trim().split('\n')) assert.equal(arnParts(JSON.parse(line).jobArn).region, 'us-west-2');
+  for (const [args, re] of [[['--region', 'US-EAST-1'], /--region must be an AWS region name/],
+    [['--job-account', '12345'], /--job-account must be a 12-digit AWS account id/]]) {
+    const bad = ctl('list', ...args);
+    assert.equal(bad.code, 64, `${args}: ${bad.err}`);
+    assert.match(bad.err, re);
+  }
+
+  const stats = ctl('stats');
+  assert.equal(stats.code, 0, stats.err);
+  assert.match(stats.out, /^SOURCE +REGION +ACCOUNT +JOBS +IN PROGRESS +COMPLETED +FAILED/m);
+  for (const s of sources) {
+    const st = await truthOf(fake, s.account, s.region);
+    const row = stats.out.split('\n').find((l) => l.startsWith(`${s.name} `));
+    assert.ok(row, `a row for ${s.name}: ${stats.out}`);
+    assert.deepEqual(row.split(/ {2,}/).slice(0, 7), [s.name, s.region, s.account, String(st.length),
+      ...['InProgress', 'Completed', 'Failed'].map((x) => String(st.filter((j) => j.status === x).length))]);
+  }
+  const health = ctl('health');
+  assert.equal(health.code, 0, health.err);
+  for (const s of sources) assert.match(health.out, new RegExp(`^${s.name} +ok +${JOBS} `, 'm'));
 });
 
 test('every filter combination over the union, jobRegionEquals and jobAccountEquals included', async () => {
