@@ -6,19 +6,6 @@
 #include "cmd-common.h"
 #include "output.h"
 
-static const char *error_text(const json_t *health, struct cj_buf *out)
-{
-    json_t *error = json_object_get(health, "lastError");
-    if (!json_is_object(error))
-        return NULL;
-    const char *type = json_string_value(json_object_get(error, "type"));
-    const char *message = json_string_value(json_object_get(error, "message"));
-    cj_buf_reset(out);
-    if (cj_buf_printf(out, "%s: %s", type ? type : "-", message ? message : "-") < 0)
-        return NULL;
-    return out->data;
-}
-
 static int print_health(const json_t *health, const struct ctl_response *resp)
 {
     struct cj_buf scratch[5] = {};
@@ -28,7 +15,7 @@ static int print_health(const json_t *health, const struct ctl_response *resp)
         ctl_json_text(health, "jobs", &scratch[1]),
         ctl_json_text(health, "lastSuccessfulSync", &scratch[2]),
         ctl_json_text(health, "lastAttempt", &scratch[3]),
-        error_text(health, &scratch[4]),
+        ctl_last_error_text(health, &scratch[4]),
     };
     int r = ctl_kv_print(stdout, keys, values, ELEMENTSOF(keys));
     if (r >= 0)

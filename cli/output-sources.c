@@ -67,9 +67,9 @@ static const char *other_statuses(const json_t *by_status, struct cj_buf *scratc
     return cj_buf_printf(scratch, "%lld", (long long)other) < 0 ? NULL : scratch->data;
 }
 
-static const char *error_cell(const json_t *source, struct cj_buf *out)
+const char *ctl_last_error_text(const json_t *health, struct cj_buf *out)
 {
-    json_t *error = json_object_get(source, "lastError");
+    json_t *error = json_object_get(health, "lastError");
     if (!json_is_object(error))
         return NULL;
     const char *type = json_string_value(json_object_get(error, "type"));
@@ -119,7 +119,7 @@ int ctl_sources_print(FILE *f, const json_t *answer, enum ctl_sources_view view)
             cells[HEALTH_JOBS] = ctl_json_text(source, "jobs", &scratch[HEALTH_JOBS]);
             cells[HEALTH_SYNCED] =
                 ctl_json_text(source, "lastSuccessfulSync", &scratch[HEALTH_SYNCED]);
-            cells[HEALTH_ERROR] = error_cell(source, &scratch[HEALTH_ERROR]);
+            cells[HEALTH_ERROR] = ctl_last_error_text(source, &scratch[HEALTH_ERROR]);
             bad = !cells[HEALTH_STATE] || strcmp(cells[HEALTH_STATE], "ok") != 0;
         }
         if ((r = ctl_table_add_row(&t, cells, 0, bad)) < 0)

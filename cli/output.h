@@ -99,6 +99,8 @@ enum ctl_sources_view {
     CTL_SOURCES_STATS,  /* region, account, jobs by status, last sync */
     CTL_SOURCES_HEALTH, /* state, jobs, last sync, last error; a source not ok is highlighted */
 };
+/* "TYPE: message" of a health report's (or one source's) lastError; NULL when it has none. */
+const char *ctl_last_error_text(const json_t *health, struct cj_buf *out);
 /* A blank line and a table of the answer's "sources" object, one row per source; nothing
  * when it has none. */
 int ctl_sources_print(FILE *f, const json_t *answer, enum ctl_sources_view view);
