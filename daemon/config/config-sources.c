@@ -430,7 +430,8 @@ int config_sources_resolve(struct cj_settings *s, const char *aws_endpoint,
             goto fail;
         }
     }
-    memcpy(all + n_aws, s->sources, s->n_sources * sizeof(*all));
+    if (s->n_sources > 0)
+        memcpy(all + n_aws, s->sources, s->n_sources * sizeof(*all));
     free(s->sources);
     s->sources = all;
     s->n_sources += n_aws;
