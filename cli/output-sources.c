@@ -20,15 +20,15 @@ enum {
 };
 
 static const struct ctl_table_column stats_columns[_STATS_MAX] = {
-    [STATS_SOURCE] = {"SOURCE"},
-    [STATS_REGION] = {"REGION"},
-    [STATS_ACCOUNT] = {"ACCOUNT", .optional = true, .min_width = 12},
-    [STATS_JOBS] = {"JOBS"},
-    [STATS_RUNNING] = {"IN PROGRESS"},
-    [STATS_DONE] = {"COMPLETED"},
-    [STATS_FAILED] = {"FAILED"},
-    [STATS_OTHER] = {"OTHER", .optional = true, .min_width = 5},
-    [STATS_SYNCED] = {"LAST SYNC", .plain_cut = true},
+    [STATS_SOURCE] = {.header = "SOURCE"},
+    [STATS_REGION] = {.header = "REGION"},
+    [STATS_ACCOUNT] = {.header = "ACCOUNT", .optional = true, .min_width = 12},
+    [STATS_JOBS] = {.header = "JOBS"},
+    [STATS_RUNNING] = {.header = "IN PROGRESS"},
+    [STATS_DONE] = {.header = "COMPLETED"},
+    [STATS_FAILED] = {.header = "FAILED"},
+    [STATS_OTHER] = {.header = "OTHER", .optional = true, .min_width = 5},
+    [STATS_SYNCED] = {.header = "LAST SYNC", .plain_cut = true},
 };
 static const struct ctl_table_shrink stats_shrink[] = {
     {STATS_OTHER, 0},
@@ -40,9 +40,11 @@ static const struct ctl_table_shrink stats_shrink[] = {
 enum { HEALTH_SOURCE, HEALTH_STATE, HEALTH_JOBS, HEALTH_SYNCED, HEALTH_ERROR, _HEALTH_MAX };
 
 static const struct ctl_table_column health_columns[_HEALTH_MAX] = {
-    [HEALTH_SOURCE] = {"SOURCE"},    [HEALTH_STATE] = {"STATE"},
-    [HEALTH_JOBS] = {"JOBS"},        [HEALTH_SYNCED] = {"LAST SYNC", .plain_cut = true},
-    [HEALTH_ERROR] = {"LAST ERROR"},
+    [HEALTH_SOURCE] = {.header = "SOURCE"},
+    [HEALTH_STATE] = {.header = "STATE"},
+    [HEALTH_JOBS] = {.header = "JOBS"},
+    [HEALTH_SYNCED] = {.header = "LAST SYNC", .plain_cut = true},
+    [HEALTH_ERROR] = {.header = "LAST ERROR"},
 };
 static const struct ctl_table_shrink health_shrink[] = {
     {HEALTH_ERROR, 20},
