@@ -346,7 +346,7 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
     p->finished = true;
     pass_unlink(p);
     if (!complete)
-        return 0;
+        return cj_store_flush(s);
     if (p->failed)
         return -ENOMEM;
     if (!s->has_missed)

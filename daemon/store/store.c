@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -108,10 +109,122 @@ static int store_adopt_map_size(struct cj_store *s)
     return 0;
 }
 
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* Begins the batch's transaction unless one is open. A batch cannot grow the map while it is
+ * open (that is legal only with no transaction), so the map is first grown while less than
+ * a quarter of it lies past the last page in use: filling it then costs the batch a commit. */
+static int batch_open(struct cj_store *s)
+{
+    if (s->batch.txn)
+        return 0;
+    MDB_envinfo info;
+    MDB_stat st;
+    if (mdb_env_info(s->env, &info) == MDB_SUCCESS && mdb_env_stat(s->env, &st) == MDB_SUCCESS) {
+        uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
+        if (s->map_size < s->max_size &&
+            (used > s->map_size || s->map_size - used < s->map_size / 4))
+            (void)store_grow(s);
+    }
+    for (unsigned attempt = 0; attempt < 3; attempt++) {
+        int rc = mdb_txn_begin(s->env, NULL, 0, &s->batch.txn);
+        if (rc == MDB_SUCCESS) {
+            s->txn_events.loaded = s->txn_events.appended = false;
+            s->batch.jobs = 0;
+            s->batch.begun_usec = now_usec();
+            return 0;
+        }
+        s->batch.txn = NULL;
+        if (rc != MDB_MAP_RESIZED)
+            return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
+                                   mdb_strerror(rc));
+        int r = store_adopt_map_size(s);
+        if (r < 0)
+            return r;
+    }
+    return -EAGAIN;
+}
+
+int cj_store_flush(struct cj_store *s)
+{
+    assert(s);
+    if (!s->batch.txn)
+        return 0;
+    MDB_txn *txn = s->batch.txn;
+    size_t jobs = s->batch.jobs;
+    s->batch.txn = NULL;
+    s->batch.jobs = 0;
+    int rc = mdb_txn_commit(txn); /* frees txn, also on failure */
+    if (rc != MDB_SUCCESS)
+        return log_error_errno(store_errno(rc),
+                               "store: commit failed, the last %zu jobs written are lost: %s", jobs,
+                               mdb_strerror(rc));
+    /* Only now are the events visible to readers. */
+    if (s->txn_events.appended && s->change_fn)
+        s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
+    return 0;
+}
+
+int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs)
+{
+    if (s->read_only)
+        return -EROFS;
+
+    for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
+        int r = batch_open(s);
+        if (r < 0)
+            return r;
+        /* fn's view of the change log; an abort takes it back. */
+        __typeof__(s->txn_events) before = s->txn_events;
+        s->txn_events.appended = false;
+
+        MDB_txn *txn;
+        int rc = mdb_txn_begin(s->env, s->batch.txn, 0, &txn);
+        if (rc != MDB_SUCCESS)
+            return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
+                                   mdb_strerror(rc));
+        r = fn(s, txn, userdata);
+        if (r >= 0 && s->txn_events.appended)
+            r = store_events_commit_prepare(s, txn);
+        if (r >= 0) {
+            /* Into the batch: a child's commit writes nothing to disk. */
+            rc = mdb_txn_commit(txn);
+            r = store_errno(rc);
+        } else
+            mdb_txn_abort(txn);
+        if (r >= 0) {
+            s->txn_events.appended |= before.appended;
+            s->batch.jobs += jobs;
+            if (s->batch.jobs >= STORE_BATCH_JOBS ||
+                now_usec() - s->batch.begun_usec >= STORE_BATCH_USEC)
+                return cj_store_flush(s);
+            return 0;
+        }
+        s->txn_events = before;
+        if (r != -ENOSPC)
+            return r;
+        r = cj_store_flush(s);
+        if (r >= 0)
+            r = store_grow(s);
+        if (r < 0)
+            return r;
+    }
+    return log_error_errno(ENOSPC, "store: gave up growing the map");
+}
+
 int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 {
     if (s->read_only)
         return -EROFS;
+    /* Committed in order: what the batch holds was written first. */
+    int f = cj_store_flush(s);
+    if (f < 0)
+        return f;
 
     for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
         MDB_txn *txn;
@@ -724,6 +837,7 @@ void cj_store_close(struct cj_store *s)
     if (!s)
         return;
     store_pass_detach(s);
+    (void)cj_store_flush(s);
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         if (s->rcursor[i])
             mdb_cursor_close(s->rcursor[i]);
