@@ -99,10 +99,12 @@ struct cj_store {
      * index's last one, so the next ones go without MDB_APPEND (see store_index_put). */
     unsigned no_append;
     /* The open batch (store_write_batched): a write transaction holding whole pages of full
-     * passes, each committed into it by a child transaction, not yet committed itself. */
+     * passes, not yet committed. */
     struct {
-        MDB_txn *txn; /* NULL when none is open */
-        size_t jobs;  /* of the pages it holds */
+        MDB_txn *txn;        /* NULL when none is open */
+        uint64_t id;         /* of the latest batch, counted from 1 */
+        size_t jobs;         /* of the pages it holds */
+        uint64_t need, room; /* map bytes its pages may take, and what the map had left */
         uint64_t begun_usec;
     } batch;
     cj_store_change_fn change_fn;
@@ -129,13 +131,16 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
 #define STORE_BATCH_JOBS 10000
 #define STORE_BATCH_USEC (1000 * 1000)
 
-/* Runs fn in a child transaction of the open batch (opened if none is), so that what fn
- * writes is in the batch whole or not at all, and commits the batch once it holds
+/* Runs fn in the open batch (opened if none is; one that may not have room for fn's page of
+ * `jobs` jobs and `bytes` of JSON is committed first), and commits the batch once it holds
  * STORE_BATCH_JOBS jobs (counting `jobs` for fn) or is STORE_BATCH_USEC old. Until then
- * readers see none of the batch. When the map fills up, the batch's earlier writes are
- * committed, the map grown and fn run again in a new batch. An error of fn leaves the batch
- * as it was; an error committing the batch loses its writes (logged, and returned). */
-int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs);
+ * readers see none of the batch. When fn fails, nothing of it may be committed, so the batch
+ * is aborted with the pages before fn's: each running pass that wrote one is told
+ * (store_passes_batch_lost) and fails at its end. Only a batch that held nothing before fn
+ * is run again after the map grew, when it filled up. An error committing the batch loses
+ * it the same way. */
+int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
+                        size_t bytes);
 
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);
@@ -462,6 +467,11 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
  * quick sync (p NULL). */
 void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *source,
                      const char *arn, size_t len);
+/* A pass's page went into the open batch. */
+void store_pass_wrote(struct cj_store *s, struct cj_store_pass *p);
+/* Batch `id` was lost with `error`: every running pass that wrote into it fails at its end
+ * with that error (its listing must run again). */
+void store_passes_batch_lost(struct cj_store *s, uint64_t id, int error);
 /* The running pass of `source`, or NULL. */
 struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source);
 /* Called by cj_store_close: a pass freed later must not touch the store. */

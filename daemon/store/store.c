@@ -116,26 +116,41 @@ static uint64_t now_usec(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-/* Begins the batch's transaction unless one is open. A batch cannot grow the map while it is
- * open (that is legal only with no transaction), so the map is first grown while less than
- * a quarter of it lies past the last page in use: filling it then costs the batch a commit. */
-static int batch_open(struct cj_store *s)
+/* What a page of `jobs` jobs with `bytes` of JSON may take of the map, at most: its rows and
+ * events, the index keys, and a copy of each leaf of `jobs` it touches (jobArns arrive in no
+ * order there). Measured: ~6 KiB a job of 650 bytes. */
+static uint64_t page_room(size_t jobs, size_t bytes)
+{
+    return (uint64_t)jobs * 8192 + (uint64_t)bytes * 3;
+}
+
+/* Begins the batch's transaction unless one is open. The map cannot grow under an open
+ * transaction, and a full map would cost the batch its pages: it is grown first while less
+ * than a quarter of it, or less than `need`, lies past the last page in use, and the batch
+ * takes no page that may not fit in what is left (batch.room). */
+static int batch_open(struct cj_store *s, uint64_t need)
 {
     if (s->batch.txn)
         return 0;
     MDB_envinfo info;
     MDB_stat st;
+    uint64_t used = 0, psize = 4096;
     if (mdb_env_info(s->env, &info) == MDB_SUCCESS && mdb_env_stat(s->env, &st) == MDB_SUCCESS) {
-        uint64_t used = ((uint64_t)info.me_last_pgno + 1) * st.ms_psize;
-        if (s->map_size < s->max_size &&
-            (used > s->map_size || s->map_size - used < s->map_size / 4))
-            (void)store_grow(s);
+        psize = st.ms_psize;
+        used = ((uint64_t)info.me_last_pgno + 1) * psize;
     }
+    while (s->map_size < s->max_size &&
+           (used + need > s->map_size || s->map_size - used < s->map_size / 4))
+        if (store_grow(s) < 0)
+            break;
     for (unsigned attempt = 0; attempt < 3; attempt++) {
         int rc = mdb_txn_begin(s->env, NULL, 0, &s->batch.txn);
         if (rc == MDB_SUCCESS) {
             s->txn_events.loaded = s->txn_events.appended = false;
+            s->batch.id++;
             s->batch.jobs = 0;
+            s->batch.need = 0;
+            s->batch.room = s->map_size > used ? s->map_size - used : 0;
             s->batch.begun_usec = now_usec();
             return 0;
         }
@@ -150,67 +165,72 @@ static int batch_open(struct cj_store *s)
     return -EAGAIN;
 }
 
+/* The batch is gone, committed or not: a pass that wrote into it and is lost learns so. */
+static void batch_close(struct cj_store *s, int error)
+{
+    if (error < 0 && s->batch.jobs > 0) {
+        log_error("store: the last %zu jobs written are lost: %s", s->batch.jobs, strerror(-error));
+        store_passes_batch_lost(s, s->batch.id, error);
+    }
+    s->batch.txn = NULL;
+    s->batch.jobs = 0;
+}
+
 int cj_store_flush(struct cj_store *s)
 {
     assert(s);
     if (!s->batch.txn)
         return 0;
-    MDB_txn *txn = s->batch.txn;
-    size_t jobs = s->batch.jobs;
-    s->batch.txn = NULL;
-    s->batch.jobs = 0;
-    int rc = mdb_txn_commit(txn); /* frees txn, also on failure */
-    if (rc != MDB_SUCCESS)
-        return log_error_errno(store_errno(rc),
-                               "store: commit failed, the last %zu jobs written are lost: %s", jobs,
-                               mdb_strerror(rc));
+    int rc = mdb_txn_commit(s->batch.txn); /* frees it, also on failure */
+    int r = store_errno(rc);
+    if (r < 0)
+        log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
+    batch_close(s, r);
+    if (r < 0)
+        return r;
     /* Only now are the events visible to readers. */
     if (s->txn_events.appended && s->change_fn)
         s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
     return 0;
 }
 
-int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs)
+int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
+                        size_t bytes)
 {
     if (s->read_only)
         return -EROFS;
-
-    for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
-        int r = batch_open(s);
+    uint64_t need = page_room(jobs, bytes);
+    if (s->batch.txn && s->batch.need + need > s->batch.room) {
+        int r = cj_store_flush(s);
         if (r < 0)
             return r;
-        /* fn's view of the change log; an abort takes it back. */
-        __typeof__(s->txn_events) before = s->txn_events;
-        s->txn_events.appended = false;
+    }
 
-        MDB_txn *txn;
-        int rc = mdb_txn_begin(s->env, s->batch.txn, 0, &txn);
-        if (rc != MDB_SUCCESS)
-            return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
-                                   mdb_strerror(rc));
-        r = fn(s, txn, userdata);
+    for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
+        int r = batch_open(s, need);
+        if (r < 0)
+            return r;
+        bool appended = s->txn_events.appended;
+        s->txn_events.appended = false;
+        r = fn(s, s->batch.txn, userdata);
         if (r >= 0 && s->txn_events.appended)
-            r = store_events_commit_prepare(s, txn);
+            r = store_events_commit_prepare(s, s->batch.txn);
         if (r >= 0) {
-            /* Into the batch: a child's commit writes nothing to disk. */
-            rc = mdb_txn_commit(txn);
-            r = store_errno(rc);
-        } else
-            mdb_txn_abort(txn);
-        if (r >= 0) {
-            s->txn_events.appended |= before.appended;
+            s->txn_events.appended |= appended;
             s->batch.jobs += jobs;
+            s->batch.need += need;
             if (s->batch.jobs >= STORE_BATCH_JOBS ||
                 now_usec() - s->batch.begun_usec >= STORE_BATCH_USEC)
                 return cj_store_flush(s);
             return 0;
         }
-        s->txn_events = before;
-        if (r != -ENOSPC)
+        /* Half a page is never committed: the batch goes, and the pages before it. */
+        bool alone = s->batch.jobs == 0;
+        mdb_txn_abort(s->batch.txn);
+        batch_close(s, r);
+        if (r != -ENOSPC || !alone)
             return r;
-        r = cj_store_flush(s);
-        if (r >= 0)
-            r = store_grow(s);
+        r = store_grow(s);
         if (r < 0)
             return r;
     }

@@ -111,14 +111,15 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
  * With a pass, the page is written whole into the batch: a write transaction shared with the
  * pages before it (of every source's pass), committed when it holds 10,000 jobs, at the first
  * page 1 s after it began, by cj_store_flush, and before any other write; until then readers
- * and a crash see the store without the batch. Any error leaves the pages before it in the
- * batch, except an error committing the batch, which loses them (logged). Without a pass,
- * the page is committed at once. */
+ * and a crash see the store without the batch. An error writing a page (or committing the
+ * batch) loses the batch with it, as a crash would: the error is returned (logged) and every
+ * pass that wrote into it fails at its end. Without a pass, the page is committed at once. */
 int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
                       const struct cj_job *jobs, size_t n, struct cj_store_changes *changes);
 
 /* Commits the batch, if one is open: then readers see every page written. On failure the
- * batch's pages are lost (the store stays as it was before them) and the error returned. */
+ * batch's pages are lost (the store stays as it was before them; the passes that wrote them
+ * fail at their end) and the error returned. */
 int cj_store_flush(struct cj_store *s);
 
 /* Removes one job at once (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
@@ -128,9 +129,10 @@ int cj_store_remove(struct cj_store *s, const char *job_arn);
  * the pass did not see is noted as missed; one the complete pass before it missed too is removed (a
  * `removed` event each), unless more would go than the guard allows: then none is, and they stay
  * noted; a job seen again is no longer missed. Records `synced_at_ns` as the last
- * successful sync of its source. complete=false (an interrupted pass): commits the batch
- * (cj_store_flush) and records nothing else. Adds the removals to *changes. Frees nothing;
- * call pass_free. */
+ * successful sync of its source. Either way the batch is committed first (cj_store_flush):
+ * complete=false (an interrupted pass) records nothing else. A pass whose pages were lost
+ * (see cj_store_put_jobs) cannot complete: the error that lost them. Adds the removals to
+ * *changes. Frees nothing; call pass_free. */
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes);
 

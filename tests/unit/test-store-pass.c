@@ -142,6 +142,39 @@ static void test_batch(void **state)
     remove_tree(dir);
 }
 
+/* A page that fails half-way takes the batch with it, as a crash would: the pages before it
+ * in the batch are lost too, and so the pass that wrote them cannot complete. */
+static void test_batch_lost(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with(dir, 1);
+    struct cj_store_pass *p;
+    struct cj_job j;
+    cj_store_close(s);
+    /* Job 0's `jobs` entry is damaged: a write of job 0 fails after it began. */
+    struct raw raw;
+    MDB_dbi dbi = raw_open(&raw, dir, STORE_DB_JOBS);
+    fill(&j, 0);
+    MDB_val k = {.mv_size = strlen(j.job_arn), .mv_data = (void *)j.job_arn};
+    MDB_val v = {.mv_size = 3, .mv_data = "bad"};
+    assert_int_equal(mdb_put(raw.txn, dbi, &k, &v, 0), 0);
+    raw_close(&raw);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 1, 50);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, &j, 1, NULL), -EUCLEAN);
+    test_job_free(&j);
+    assert_int_equal(committed_total(s), 1);
+    assert_false(has_job(s, 1));
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), -EUCLEAN);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 1);
+    assert_int_equal(cj_store_flush(s), 0);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 static void test_removal_needs_two_complete_passes(void **state)
 {
     char *dir = make_tmpdir();
@@ -398,6 +431,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_lost),
         cmocka_unit_test(test_removal_needs_two_complete_passes),
         cmocka_unit_test(test_removal_guard),
         cmocka_unit_test(test_unknown_statuses),
