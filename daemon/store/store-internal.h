@@ -105,6 +105,7 @@ struct cj_store {
         uint64_t id;         /* of the latest batch, counted from 1 */
         size_t jobs;         /* of the pages it holds */
         uint64_t need, room; /* map bytes its pages may take, and what the map had left */
+        uint64_t high_water; /* the largest `need` since the environment was opened */
         uint64_t begun_usec;
     } batch;
     cj_store_change_fn change_fn;
@@ -141,6 +142,14 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
  * it the same way. */
 int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
                         size_t bytes);
+
+/* LMDB keeps each page a write transaction dirtied (malloc'd, in non-WRITEMAP mode) for the
+ * next ones until the environment closes: after a batch of 10,000 jobs, tens of MiB. Once a
+ * batch since the last opening may have taken STORE_RELEASE_PAGES_BYTES, and none is open,
+ * this closes and reopens the environment (a few ms) to give that memory back. The read
+ * transaction and its cursors are closed with it, and malloc trimmed. */
+#define STORE_RELEASE_PAGES_BYTES (8 * 1024 * 1024)
+void store_release_pages(struct cj_store *s);
 
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);

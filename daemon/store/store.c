@@ -3,6 +3,9 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -219,6 +222,8 @@ int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, s
             s->txn_events.appended |= appended;
             s->batch.jobs += jobs;
             s->batch.need += need;
+            if (s->batch.need > s->batch.high_water)
+                s->batch.high_water = s->batch.need;
             if (s->batch.jobs >= STORE_BATCH_JOBS ||
                 now_usec() - s->batch.begun_usec >= STORE_BATCH_USEC)
                 return cj_store_flush(s);
@@ -772,6 +777,70 @@ static int store_check_directory(const char *path)
     return 0;
 }
 
+/* The environment, as cj_store_open and store_release_pages open it. */
+static int env_open(struct cj_store *s, const char *directory, uint64_t map_size)
+{
+    int rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        s->env = NULL;
+        return store_errno(rc);
+    }
+    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(s->env, directory, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
+    if (rc != MDB_SUCCESS) {
+        mdb_env_close(s->env);
+        s->env = NULL;
+        return log_error_errno(store_errno(rc), "store: cannot open LMDB in %s: %s", directory,
+                               mdb_strerror(rc));
+    }
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    return 0;
+}
+
+static int reopen_dbis(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    return open_dbis(s, txn, 0);
+}
+
+void store_release_pages(struct cj_store *s)
+{
+    if (s->read_only || s->batch.txn || s->batch.high_water < STORE_RELEASE_PAGES_BYTES)
+        return;
+    char dir[PATH_MAX];
+    const char *path;
+    if (mdb_env_get_path(s->env, &path) != MDB_SUCCESS || strlen(path) >= sizeof(dir))
+        return;
+    strcpy(dir, path);
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        if (s->rcursor[i]) {
+            mdb_cursor_close(s->rcursor[i]);
+            s->rcursor[i] = NULL;
+        }
+    if (s->rtxn) {
+        mdb_txn_abort(s->rtxn);
+        s->rtxn = NULL;
+    }
+    mdb_env_close(s->env);
+    s->batch.high_water = 0;
+    /* The pages went back to malloc, which keeps them in its heap unless told. */
+    malloc_trim(0);
+    /* The same directory, just opened: failing now leaves nothing to serve from. */
+    int r = env_open(s, dir, s->map_size);
+    if (r >= 0)
+        r = store_write(s, reopen_dbis, NULL);
+    if (r < 0) {
+        log_error_errno(r, "store: cannot reopen %s: %m", dir);
+        abort();
+    }
+}
+
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 {
     int r;
@@ -799,31 +868,15 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     if (initial > o->max_size)
         initial = o->max_size;
 
-    int rc = mdb_env_create(&s->env);
-    if (rc != MDB_SUCCESS) {
-        free(s);
-        return store_errno(rc);
-    }
-    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_mapsize(s->env, (size_t)initial);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_open(s->env, o->directory, MDB_NOTLS | (o->read_only ? MDB_RDONLY : 0), 0600);
-    if (rc != MDB_SUCCESS) {
-        r = log_error_errno(store_errno(rc), "store: cannot open LMDB in %s: %s", o->directory,
-                            mdb_strerror(rc));
-        goto fail;
-    }
-
     /* An existing environment may be larger than the initial size: LMDB keeps its size. */
-    MDB_envinfo info;
-    mdb_env_info(s->env, &info);
-    s->map_size = info.me_mapsize;
+    r = env_open(s, o->directory, initial);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
 
     int dead = 0;
-    rc = mdb_reader_check(s->env, &dead);
+    int rc = mdb_reader_check(s->env, &dead);
     if (rc != MDB_SUCCESS)
         log_warning("store: cannot check reader slots: %s", mdb_strerror(rc));
     else if (dead > 0)
