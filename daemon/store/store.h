@@ -131,8 +131,10 @@ int cj_store_remove(struct cj_store *s, const char *job_arn);
  * noted; a job seen again is no longer missed. Records `synced_at_ns` as the last
  * successful sync of its source. Either way the batch is committed first (cj_store_flush):
  * complete=false (an interrupted pass) records nothing else. A pass whose pages were lost
- * (see cj_store_put_jobs) cannot complete: the error that lost them. Adds the removals to
- * *changes. Frees nothing; call pass_free. */
+ * (see cj_store_put_jobs) cannot complete: the error that lost them. When no other pass
+ * runs and its batches were large, the store then reopens its LMDB environment (a few ms) to
+ * give back the pages LMDB keeps. Adds the removals to *changes. Frees nothing; call
+ * pass_free. */
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes);
 
