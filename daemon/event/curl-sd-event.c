@@ -430,6 +430,20 @@ void cj_http_cancel(struct cj_http *h)
     h->active = false;
 }
 
+int cj_http_release(struct cj_http *h)
+{
+    if (!h || h->active)
+        return 0;
+    CURL *easy = curl_easy_init();
+    if (!easy)
+        return -ENOMEM;
+    curl_easy_cleanup(h->easy);
+    h->easy = easy;
+    cj_buf_free(&h->response.body);
+    h->response.body.limit = CJ_HTTP_BODY_MAX;
+    return 0;
+}
+
 bool cj_http_busy(const struct cj_http *h)
 {
     return h->active;

@@ -53,5 +53,10 @@ int cj_http_start(struct cj_http *h, const struct cj_http_options *o, cj_http_do
                   void *userdata);
 /* Abandons the transfer in flight without calling done. No-op when idle. */
 void cj_http_cancel(struct cj_http *h);
+/* Gives back the memory the last transfers kept for the next (the response body grown to the
+ * largest answer, curl's receive buffer): for a client that will be idle a while. The
+ * response is emptied; connections stay in the cj_curl's cache. Nothing while a transfer runs;
+ * -ENOMEM if no new handle can be made (then h stays as it was). */
+int cj_http_release(struct cj_http *h);
 bool cj_http_busy(const struct cj_http *h);
 const struct cj_http_response *cj_http_response(const struct cj_http *h);

@@ -88,7 +88,8 @@ struct cj_store {
     struct cj_store_pass *passes; /* the full passes in progress, one per source at most */
 
     /* The change log's view of the write transaction in progress (reset by store_write at
-     * each attempt): the newest seq, loaded at the first append, and whether it appended. */
+     * each attempt, by a batch when it begins): the newest seq, loaded at the first append, and
+     * whether it appended. */
     struct {
         bool loaded;
         bool appended;
@@ -97,6 +98,16 @@ struct cj_store {
     /* Bit i: a put into index i in this write transaction found its key not past the
      * index's last one, so the next ones go without MDB_APPEND (see store_index_put). */
     unsigned no_append;
+    /* The open batch (store_write_batched): a write transaction holding whole pages of full
+     * passes, not yet committed. */
+    struct {
+        MDB_txn *txn;        /* NULL when none is open */
+        uint64_t id;         /* of the latest batch, counted from 1 */
+        size_t jobs;         /* of the pages it holds */
+        uint64_t need, room; /* map bytes its pages may take, and what the map had left */
+        uint64_t high_water; /* the largest `need` since the environment was opened */
+        uint64_t begun_usec;
+    } batch;
     cj_store_change_fn change_fn;
     void *change_userdata;
 };
@@ -108,12 +119,37 @@ int store_errno(int mdb_rc);
 
 /* ---- transactions ---- */
 
-/* Runs fn in a write transaction and commits it. When the map fills up (fn or the commit
- * sees MDB_MAP_FULL, i.e. -ENOSPC), the transaction is aborted, the map doubled (up to
- * max_size) and fn run again from scratch, so fn must not leave effects outside the
+/* Commits the open batch, then runs fn in a write transaction and commits it. When the map fills up
+ * (fn or the commit sees MDB_MAP_FULL, i.e. -ENOSPC), the transaction is aborted, the map doubled
+ * (up to max_size) and fn run again from scratch, so fn must not leave effects outside the
  * transaction that a rerun would duplicate. */
 typedef int (*store_write_fn)(struct cj_store *s, MDB_txn *txn, void *userdata);
 int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
+
+/* A batch is committed once it holds this many jobs, or at the first write this long after
+ * it began: one commit (an fdatasync and the rewritten branch pages) per ~10 pages of 1,000,
+ * where one per page cost more than the jobs' own work (docs/performance.md). */
+#define STORE_BATCH_JOBS 10000
+#define STORE_BATCH_USEC (1000 * 1000)
+
+/* Runs fn in the open batch (opened if none is; one that may not have room for fn's page of
+ * `jobs` jobs and `bytes` of JSON is committed first), and commits the batch once it holds
+ * STORE_BATCH_JOBS jobs (counting `jobs` for fn) or is STORE_BATCH_USEC old. Until then
+ * readers see none of the batch. When fn fails, nothing of it may be committed, so the batch
+ * is aborted with the pages before fn's: each running pass that wrote one is told
+ * (store_passes_batch_lost) and fails at its end. Only a batch that held nothing before fn
+ * is run again after the map grew, when it filled up. An error committing the batch loses
+ * it the same way. */
+int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
+                        size_t bytes);
+
+/* LMDB keeps each page a write transaction dirtied (malloc'd, in non-WRITEMAP mode) for the
+ * next ones until the environment closes: after a batch of 10,000 jobs, tens of MiB. Once a
+ * batch since the last opening may have taken STORE_RELEASE_PAGES_BYTES, and none is open,
+ * this closes and reopens the environment (a few ms) to give that memory back. The read
+ * transaction and its cursors are closed with it, and malloc trimmed. */
+#define STORE_RELEASE_PAGES_BYTES (8 * 1024 * 1024)
+void store_release_pages(struct cj_store *s);
 
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);
@@ -223,9 +259,8 @@ static inline ssize_t get_arn_key(const uint8_t *p, size_t n, char *out)
 
 /* ---- hashing ---- */
 
-/* SipHash-2-4 under fixed keys: the model hash is stored on disk, so neither key may change.
- * Collisions are harmless (the model filter checks the real ARN on the row, and a pass-hash
- * collision only delays a removal to a later pass). */
+/* The model hash is SipHash-2-4 under a fixed key: it is stored on disk, so the key may not
+ * change. Collisions are harmless (the model filter checks the real ARN on the row). */
 
 /* Of a sourceModelArn, as kept in the row and idx_model. */
 static inline uint64_t store_model_hash(const char *arn, size_t len)
@@ -234,11 +269,35 @@ static inline uint64_t store_model_hash(const char *arn, size_t len)
     return cj_siphash24(key, arn, len);
 }
 
-/* Of a jobArn, for the full pass's set of seen jobs. */
+/* Of a jobArn, for the in-memory sets of seen jobs (a full pass's, verify's), never stored:
+ * each 8-byte word xored in, then murmur3's 64-bit finaliser (a bijection), so two jobArns of
+ * one length that differ only in their last word never collide, and others with a chance of
+ * 2^-64. A tenth of SipHash's cost, and no key: jobArns are Bedrock's, not an attacker's, and
+ * a collision only keeps a removed job until a later pass. */
+static inline uint64_t store_hash_mix(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
 static inline uint64_t store_job_hash(const char *arn, size_t len)
 {
-    static const uint8_t key[16] = "cj-job-arn-pass";
-    return cj_siphash24(key, arn, len);
+    const uint8_t *p = (const uint8_t *)arn;
+    uint64_t h = UINT64_C(0x9e3779b97f4a7c15) ^ len, w;
+    for (; len >= 8; p += 8, len -= 8) {
+        memcpy(&w, p, 8);
+        h = store_hash_mix(h ^ w);
+    }
+    if (len > 0) {
+        w = 0;
+        memcpy(&w, p, len);
+        h = store_hash_mix(h ^ w ^ UINT64_C(0x8000000000000000));
+    }
+    return h;
 }
 
 /* ---- rows and index keys (store-row.c) ---- */
@@ -394,7 +453,8 @@ void store_token_clear_key(struct cj_store *s);
  * copy a stored row's JSON out first. */
 int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
                        size_t json_len);
-/* Called by store_write before committing a transaction that appended: records the newest
+/* Called by store_write (store_write_batched: in each child) before committing a transaction
+ * that appended: records the newest
  * seq in meta and trims the oldest events past max_events. */
 int store_events_commit_prepare(struct cj_store *s, MDB_txn *txn);
 /* Trims the oldest events past max_events (at open, when the bound was lowered). */
@@ -416,6 +476,11 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
  * quick sync (p NULL). */
 void store_pass_note(struct cj_store *s, struct cj_store_pass *p, const char *source,
                      const char *arn, size_t len);
+/* A pass's page went into the open batch. */
+void store_pass_wrote(struct cj_store *s, struct cj_store_pass *p);
+/* Batch `id` was lost with `error`: every running pass that wrote into it fails at its end
+ * with that error (its listing must run again). */
+void store_passes_batch_lost(struct cj_store *s, uint64_t id, int error);
 /* The running pass of `source`, or NULL. */
 struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source);
 /* Called by cj_store_close: a pass freed later must not touch the store. */

@@ -19,7 +19,9 @@ struct cj_store_pass {
     char source[CJ_STORE_SOURCE_NAME_MAX + 1];
     uint64_t *hashes;
     size_t n, cap;
-    bool failed; /* out of memory: the pass cannot tell what it missed */
+    bool failed;    /* out of memory: the pass cannot tell what it missed */
+    uint64_t batch; /* the latest batch it wrote a page into */
+    int lost;       /* the error that lost one of its pages, or 0 */
     bool finished;
     uint32_t max_removal_share_bp;
     struct cj_store_pass_result result;
@@ -73,6 +75,18 @@ void cj_store_pass_free(struct cj_store_pass *p)
     pass_unlink(p);
     free(p->hashes);
     free(p);
+}
+
+void store_pass_wrote(struct cj_store *s, struct cj_store_pass *p)
+{
+    p->batch = s->batch.id;
+}
+
+void store_passes_batch_lost(struct cj_store *s, uint64_t id, int error)
+{
+    for (struct cj_store_pass *p = s->passes; p; p = p->next)
+        if (p->batch == id && p->lost == 0)
+            p->lost = error;
 }
 
 void store_pass_detach(struct cj_store *s)
@@ -345,8 +359,13 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
         return -EALREADY;
     p->finished = true;
     pass_unlink(p);
-    if (!complete)
-        return 0;
+    int r = cj_store_flush(s);
+    if (r >= 0 && !s->passes)
+        store_release_pages(s);
+    if (!complete || r < 0)
+        return r;
+    if (p->lost < 0)
+        return p->lost;
     if (p->failed)
         return -ENOMEM;
     if (!s->has_missed)
@@ -355,7 +374,7 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
     if (p->n > 0)
         qsort(p->hashes, p->n, sizeof(*p->hashes), cmp_u64);
     struct finish_ctx c = {.pass = p, .synced_at_ns = synced_at_ns};
-    int r = store_write(s, finish_txn, &c);
+    r = store_write(s, finish_txn, &c);
     store_tally_free(&c.tally);
     cj_buf_free(&c.doomed);
     cj_buf_free(&c.fresh);

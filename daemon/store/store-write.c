@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Writing jobs: insert, update, unchanged detection, moves between sources, removal. Every
- * call is one transaction that keeps rows, indexes and counters in step. */
+ * call is one transaction (a full pass's page: a part of the batch) that keeps rows, indexes
+ * and counters in step. */
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -302,7 +303,17 @@ int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pa
         return 0;
 
     struct put_ctx c = {.source = source, .jobs = jobs, .n = n};
-    int r = store_write(s, put_txn, &c);
+    /* A full pass's pages share commits; other writes are committed at once. */
+    int r;
+    if (pass) {
+        size_t bytes = 0;
+        for (size_t i = 0; i < n; i++)
+            bytes += jobs[i].json_len;
+        r = store_write_batched(s, put_txn, &c, n, bytes);
+        if (r >= 0)
+            store_pass_wrote(s, pass);
+    } else
+        r = store_write(s, put_txn, &c);
     store_tally_free(&c.tally);
     if (r >= 0)
         /* Once a job: when its stored bytes change, not on every pass that lists it. */

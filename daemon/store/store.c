@@ -3,8 +3,12 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdlib.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -108,10 +112,144 @@ static int store_adopt_map_size(struct cj_store *s)
     return 0;
 }
 
+static uint64_t now_usec(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* What a page of `jobs` jobs with `bytes` of JSON may take of the map, at most: its rows and
+ * events, the index keys, and a copy of each leaf of `jobs` it touches (jobArns arrive in no
+ * order there). Measured: ~6 KiB a job of 650 bytes. */
+static uint64_t page_room(size_t jobs, size_t bytes)
+{
+    return (uint64_t)jobs * 8192 + (uint64_t)bytes * 3;
+}
+
+/* Begins the batch's transaction unless one is open. The map cannot grow under an open
+ * transaction, and a full map would cost the batch its pages: it is grown first while less
+ * than a quarter of it, or less than `need`, lies past the last page in use, and the batch
+ * takes no page that may not fit in what is left (batch.room). */
+static int batch_open(struct cj_store *s, uint64_t need)
+{
+    if (s->batch.txn)
+        return 0;
+    MDB_envinfo info;
+    MDB_stat st;
+    uint64_t used = 0, psize = 4096;
+    if (mdb_env_info(s->env, &info) == MDB_SUCCESS && mdb_env_stat(s->env, &st) == MDB_SUCCESS) {
+        psize = st.ms_psize;
+        used = ((uint64_t)info.me_last_pgno + 1) * psize;
+    }
+    while (s->map_size < s->max_size &&
+           (used + need > s->map_size || s->map_size - used < s->map_size / 4))
+        if (store_grow(s) < 0)
+            break;
+    for (unsigned attempt = 0; attempt < 3; attempt++) {
+        int rc = mdb_txn_begin(s->env, NULL, 0, &s->batch.txn);
+        if (rc == MDB_SUCCESS) {
+            s->txn_events.loaded = s->txn_events.appended = false;
+            s->batch.id++;
+            s->batch.jobs = 0;
+            s->batch.need = 0;
+            s->batch.room = s->map_size > used ? s->map_size - used : 0;
+            s->batch.begun_usec = now_usec();
+            return 0;
+        }
+        s->batch.txn = NULL;
+        if (rc != MDB_MAP_RESIZED)
+            return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
+                                   mdb_strerror(rc));
+        int r = store_adopt_map_size(s);
+        if (r < 0)
+            return r;
+    }
+    return -EAGAIN;
+}
+
+/* The batch is gone, committed or not: a pass that wrote into it and is lost learns so. */
+static void batch_close(struct cj_store *s, int error)
+{
+    if (error < 0 && s->batch.jobs > 0) {
+        log_error("store: the last %zu jobs written are lost: %s", s->batch.jobs, strerror(-error));
+        store_passes_batch_lost(s, s->batch.id, error);
+    }
+    s->batch.txn = NULL;
+    s->batch.jobs = 0;
+}
+
+int cj_store_flush(struct cj_store *s)
+{
+    assert(s);
+    if (!s->batch.txn)
+        return 0;
+    int rc = mdb_txn_commit(s->batch.txn); /* frees it, also on failure */
+    int r = store_errno(rc);
+    if (r < 0)
+        log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
+    batch_close(s, r);
+    if (r < 0)
+        return r;
+    /* Only now are the events visible to readers. */
+    if (s->txn_events.appended && s->change_fn)
+        s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
+    return 0;
+}
+
+int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
+                        size_t bytes)
+{
+    if (s->read_only)
+        return -EROFS;
+    uint64_t need = page_room(jobs, bytes);
+    if (s->batch.txn && s->batch.need + need > s->batch.room) {
+        int r = cj_store_flush(s);
+        if (r < 0)
+            return r;
+    }
+
+    for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
+        int r = batch_open(s, need);
+        if (r < 0)
+            return r;
+        bool appended = s->txn_events.appended;
+        s->txn_events.appended = false;
+        r = fn(s, s->batch.txn, userdata);
+        if (r >= 0 && s->txn_events.appended)
+            r = store_events_commit_prepare(s, s->batch.txn);
+        if (r >= 0) {
+            s->txn_events.appended |= appended;
+            s->batch.jobs += jobs;
+            s->batch.need += need;
+            if (s->batch.need > s->batch.high_water)
+                s->batch.high_water = s->batch.need;
+            if (s->batch.jobs >= STORE_BATCH_JOBS ||
+                now_usec() - s->batch.begun_usec >= STORE_BATCH_USEC)
+                return cj_store_flush(s);
+            return 0;
+        }
+        /* Half a page is never committed: the batch goes, and the pages before it. */
+        bool alone = s->batch.jobs == 0;
+        mdb_txn_abort(s->batch.txn);
+        batch_close(s, r);
+        if (r != -ENOSPC || !alone)
+            return r;
+        r = store_grow(s);
+        if (r < 0)
+            return r;
+    }
+    return log_error_errno(ENOSPC, "store: gave up growing the map");
+}
+
 int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 {
     if (s->read_only)
         return -EROFS;
+    /* Committed in order: what the batch holds was written first. */
+    int f = cj_store_flush(s);
+    if (f < 0)
+        return f;
 
     for (unsigned attempt = 0; attempt < STORE_WRITE_ATTEMPTS; attempt++) {
         MDB_txn *txn;
@@ -639,6 +777,70 @@ static int store_check_directory(const char *path)
     return 0;
 }
 
+/* The environment, as cj_store_open and store_release_pages open it. */
+static int env_open(struct cj_store *s, const char *directory, uint64_t map_size)
+{
+    int rc = mdb_env_create(&s->env);
+    if (rc != MDB_SUCCESS) {
+        s->env = NULL;
+        return store_errno(rc);
+    }
+    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_set_mapsize(s->env, (size_t)map_size);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_env_open(s->env, directory, MDB_NOTLS | (s->read_only ? MDB_RDONLY : 0), 0600);
+    if (rc != MDB_SUCCESS) {
+        mdb_env_close(s->env);
+        s->env = NULL;
+        return log_error_errno(store_errno(rc), "store: cannot open LMDB in %s: %s", directory,
+                               mdb_strerror(rc));
+    }
+    MDB_envinfo info;
+    mdb_env_info(s->env, &info);
+    s->map_size = info.me_mapsize;
+    return 0;
+}
+
+static int reopen_dbis(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    return open_dbis(s, txn, 0);
+}
+
+void store_release_pages(struct cj_store *s)
+{
+    if (s->read_only || s->batch.txn || s->batch.high_water < STORE_RELEASE_PAGES_BYTES)
+        return;
+    char dir[PATH_MAX];
+    const char *path;
+    if (mdb_env_get_path(s->env, &path) != MDB_SUCCESS || strlen(path) >= sizeof(dir))
+        return;
+    strcpy(dir, path);
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        if (s->rcursor[i]) {
+            mdb_cursor_close(s->rcursor[i]);
+            s->rcursor[i] = NULL;
+        }
+    if (s->rtxn) {
+        mdb_txn_abort(s->rtxn);
+        s->rtxn = NULL;
+    }
+    mdb_env_close(s->env);
+    s->batch.high_water = 0;
+    /* The pages went back to malloc, which keeps them in its heap unless told. */
+    malloc_trim(0);
+    /* The same directory, just opened: failing now leaves nothing to serve from. */
+    int r = env_open(s, dir, s->map_size);
+    if (r >= 0)
+        r = store_write(s, reopen_dbis, NULL);
+    if (r < 0) {
+        log_error_errno(r, "store: cannot reopen %s: %m", dir);
+        abort();
+    }
+}
+
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 {
     int r;
@@ -666,31 +868,15 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     if (initial > o->max_size)
         initial = o->max_size;
 
-    int rc = mdb_env_create(&s->env);
-    if (rc != MDB_SUCCESS) {
-        free(s);
-        return store_errno(rc);
-    }
-    rc = mdb_env_set_maxdbs(s->env, STORE_MAX_DBS);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_maxreaders(s->env, STORE_MAX_READERS);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_mapsize(s->env, (size_t)initial);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_env_open(s->env, o->directory, MDB_NOTLS | (o->read_only ? MDB_RDONLY : 0), 0600);
-    if (rc != MDB_SUCCESS) {
-        r = log_error_errno(store_errno(rc), "store: cannot open LMDB in %s: %s", o->directory,
-                            mdb_strerror(rc));
-        goto fail;
-    }
-
     /* An existing environment may be larger than the initial size: LMDB keeps its size. */
-    MDB_envinfo info;
-    mdb_env_info(s->env, &info);
-    s->map_size = info.me_mapsize;
+    r = env_open(s, o->directory, initial);
+    if (r < 0) {
+        free(s);
+        return r;
+    }
 
     int dead = 0;
-    rc = mdb_reader_check(s->env, &dead);
+    int rc = mdb_reader_check(s->env, &dead);
     if (rc != MDB_SUCCESS)
         log_warning("store: cannot check reader slots: %s", mdb_strerror(rc));
     else if (dead > 0)
@@ -724,6 +910,7 @@ void cj_store_close(struct cj_store *s)
     if (!s)
         return;
     store_pass_detach(s);
+    (void)cj_store_flush(s);
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         if (s->rcursor[i])
             mdb_cursor_close(s->rcursor[i]);

@@ -16,7 +16,8 @@
  * meta database (schema version, counters of all and of each source, the names of sources,
  * of regions and of statuses the service model does not know, each source's last sync time,
  * the key that authenticates nextTokens).
- * Readers never block the writer; every write is one transaction.
+ * Readers never block the writer; every write is one transaction, and readers see each
+ * commit whole. The pages of full passes share commits (see cj_store_put_jobs).
  * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
  * other processes may open the same directory read_only. */
 #pragma once
@@ -61,6 +62,7 @@ struct cj_store_options {
  * sequence going. Read-only opens refuse any other schema. Stale reader slots left by crashed
  * processes are cleared. */
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
+/* Commits the pages the batch holds (cj_store_flush), then closes. */
 void cj_store_close(struct cj_store *s);
 
 /* ---- writing, used by the sync ---- */
@@ -105,9 +107,20 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
  * Jobs are checked first (jobArn 1..CJ_JOB_ARN_MAX of the shape
  * arn:PARTITION:bedrock:REGION:ACCOUNT:..., status, 12-digit account,
  * sourceModelArn, json): one bad job refuses the whole page with -EINVAL. When the map is
- * full at max_size: -ENOSPC, and nothing of the page is written. */
+ * full at max_size: -ENOSPC, and nothing of the page is written.
+ * With a pass, the page is written whole into the batch: a write transaction shared with the
+ * pages before it (of every source's pass), committed when it holds 10,000 jobs, at the first
+ * page 1 s after it began, by cj_store_flush, and before any other write; until then readers
+ * and a crash see the store without the batch. An error writing a page (or committing the
+ * batch) loses the batch with it, as a crash would: the error is returned (logged) and every
+ * pass that wrote into it fails at its end. Without a pass, the page is committed at once. */
 int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
                       const struct cj_job *jobs, size_t n, struct cj_store_changes *changes);
+
+/* Commits the batch, if one is open: then readers see every page written. On failure the
+ * batch's pages are lost (the store stays as it was before them; the passes that wrote them
+ * fail at their end) and the error returned. */
+int cj_store_flush(struct cj_store *s);
 
 /* Removes one job at once (GetModelCopyJob said 404). 0, or -ENOENT if it was not there. */
 int cj_store_remove(struct cj_store *s, const char *job_arn);
@@ -116,8 +129,12 @@ int cj_store_remove(struct cj_store *s, const char *job_arn);
  * the pass did not see is noted as missed; one the complete pass before it missed too is removed (a
  * `removed` event each), unless more would go than the guard allows: then none is, and they stay
  * noted; a job seen again is no longer missed. Records `synced_at_ns` as the last
- * successful sync of its source. complete=false (an interrupted pass): changes nothing, records
- * nothing. Adds the removals to *changes. Frees nothing; call pass_free. */
+ * successful sync of its source. Either way the batch is committed first (cj_store_flush):
+ * complete=false (an interrupted pass) records nothing else. A pass whose pages were lost
+ * (see cj_store_put_jobs) cannot complete: the error that lost them. When no other pass
+ * runs and its batches were large, the store then reopens its LMDB environment (a few ms) to
+ * give back the pages LMDB keeps. Adds the removals to *changes. Frees nothing; call
+ * pass_free. */
 int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool complete,
                          int64_t synced_at_ns, struct cj_store_changes *changes);
 

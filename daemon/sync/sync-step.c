@@ -161,6 +161,14 @@ void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const
 
     sync_metrics_count_error(s, type);
     if (retry == CJ_RETRY_BACKOFF && p->attempt < CJ_RETRY_MAX_ATTEMPTS) {
+        /* The pages stored so far are not held back from readers while the pass waits. */
+        int q = cj_store_flush(s->store);
+        if (q < 0) {
+            char err[128];
+            snprintf(err, sizeof(err), "cannot commit the pages stored: %s", strerror(-q));
+            sync_pass_end(s, q, "StoreError", err);
+            return;
+        }
         uint64_t delay = sync_retry_delay_usec(p->attempt, s->params->retry_base_usec,
                                                s->params->retry_cap_usec, next_random(s));
         log_info("sync %s: %s attempt %u of %u failed (%s: %s); retrying in %" PRIu64 " ms",

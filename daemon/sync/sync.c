@@ -9,6 +9,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -363,8 +364,13 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
             st->pass_id = ++s->pass_counter;
         }
     }
-    if (!s->running)
+    if (!s->running) {
         arm_schedule(s);
+        /* Idle until the next pass: the largest page's body and curl's buffer go back, and
+         * malloc hands the free pages of its heap to the kernel (it keeps them otherwise). */
+        (void)cj_http_release(s->http);
+        malloc_trim(0);
+    }
 
     /* Last: a callback may trigger, reconfigure or cancel (but not free the sync). */
     for (size_t i = 0; i < s->n_callbacks; i++)

@@ -62,6 +62,119 @@ static struct cj_store_pass_result pass_seeing(struct cj_store *s, unsigned seen
     return res;
 }
 
+/* Jobs [first, first + n) as one page of the pass. */
+static void put_page(struct cj_store *s, struct cj_store_pass *p, unsigned first, unsigned n)
+{
+    struct cj_job *jobs = calloc(n, sizeof(*jobs));
+    assert_non_null(jobs);
+    for (unsigned i = 0; i < n; i++)
+        fill(&jobs[i], first + i);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, jobs, n, NULL), 0);
+    for (unsigned i = 0; i < n; i++)
+        test_job_free(&jobs[i]);
+    free(jobs);
+}
+
+static void count_change(struct cj_store *s, uint64_t last_seq, void *userdata)
+{
+    (*(unsigned *)userdata)++;
+}
+
+static uint64_t committed_total(struct cj_store *s)
+{
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    return st.total;
+}
+
+/* A full pass's pages wait in the batch: readers and the change log's watchers see none of
+ * them until it is committed, then all; the map grows under a batch without losing its pages;
+ * an interrupted pass's end commits what it stored. */
+static void test_batch(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 256 * 1024, 64 * MIB);
+    struct cj_store_pass *p;
+    uint64_t first, last;
+    unsigned calls = 0;
+
+    cj_store_set_change_callback(s, count_change, &calls);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 0, 100);
+    assert_int_equal(committed_total(s), 0);
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    assert_int_equal(last, 0);
+    assert_int_equal(calls, 0);
+
+    assert_int_equal(cj_store_flush(s), 0);
+    assert_int_equal(committed_total(s), 100);
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    assert_int_equal(last, 100);
+    assert_int_equal(calls, 1);
+    assert_int_equal(cj_store_flush(s), 0); /* nothing open: nothing to do */
+    assert_int_equal(calls, 1);
+
+    /* ~4 MiB of jobs through a 256 KiB map: it grows under open batches. */
+    for (unsigned i = 1; i < 30; i++)
+        put_page(s, p, i * 100, 100);
+    assert_int_equal(cj_store_pass_finish(s, p, false, 0, NULL), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 3000);
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    assert_int_equal(last, 3000);
+    assert_verified(s);
+
+    /* A write outside a pass commits at once, and the batch before it first. */
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 3000, 10);
+    struct cj_job j;
+    fill(&j, 5000);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    assert_int_equal(committed_total(s), 3011);
+    put_page(s, p, 3010, 10);
+    cj_store_pass_free(p);
+    cj_store_close(s); /* commits the batch */
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(committed_total(s), 3021);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+/* A page that fails half-way takes the batch with it, as a crash would: the pages before it
+ * in the batch are lost too, and so the pass that wrote them cannot complete. */
+static void test_batch_lost(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with(dir, 1);
+    struct cj_store_pass *p;
+    struct cj_job j;
+    cj_store_close(s);
+    /* Job 0's `jobs` entry is damaged: a write of job 0 fails after it began. */
+    struct raw raw;
+    MDB_dbi dbi = raw_open(&raw, dir, STORE_DB_JOBS);
+    fill(&j, 0);
+    MDB_val k = {.mv_size = strlen(j.job_arn), .mv_data = (void *)j.job_arn};
+    MDB_val v = {.mv_size = 3, .mv_data = "bad"};
+    assert_int_equal(mdb_put(raw.txn, dbi, &k, &v, 0), 0);
+    raw_close(&raw);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 1, 50);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, &j, 1, NULL), -EUCLEAN);
+    test_job_free(&j);
+    assert_int_equal(committed_total(s), 1);
+    assert_false(has_job(s, 1));
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), -EUCLEAN);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 1);
+    assert_int_equal(cj_store_flush(s), 0);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 static void test_removal_needs_two_complete_passes(void **state)
 {
     char *dir = make_tmpdir();
@@ -317,6 +430,8 @@ static void test_old_counters_still_read(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_batch),
+        cmocka_unit_test(test_batch_lost),
         cmocka_unit_test(test_removal_needs_two_complete_passes),
         cmocka_unit_test(test_removal_guard),
         cmocka_unit_test(test_unknown_statuses),

@@ -24,7 +24,25 @@ static void test_stored_hashes_stable(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1:123456789012:custom-model/m1";
     assert_true(store_model_hash(arn, sizeof(arn) - 1) == UINT64_C(0x699f8d642ea05e19));
-    assert_true(store_job_hash(arn, sizeof(arn) - 1) == UINT64_C(0x83fdde269dd36ca9));
+}
+
+/* The jobArn hash is never stored, only compared within a process: it must tell apart
+ * jobArns that differ in one byte anywhere, or only in length. */
+static void test_job_hash_distinguishes(void **state)
+{
+    char a[80], b[80];
+    for (size_t len = 1; len <= sizeof(a); len++) {
+        memset(a, 'x', len);
+        uint64_t h = store_job_hash(a, len);
+        assert_true(h == store_job_hash(a, len));
+        if (len > 1)
+            assert_true(h != store_job_hash(a, len - 1));
+        for (size_t i = 0; i < len; i++) {
+            memcpy(b, a, len);
+            b[i] = 'y';
+            assert_true(h != store_job_hash(b, len));
+        }
+    }
 }
 
 static void test_open_reopen(void **state)
@@ -1025,6 +1043,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stored_hashes_stable),
+        cmocka_unit_test(test_job_hash_distinguishes),
         cmocka_unit_test(test_open_reopen),
         cmocka_unit_test(test_open_symlinked_directory),
         cmocka_unit_test(test_open_directory_owner_and_mode),

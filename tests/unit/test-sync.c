@@ -1213,7 +1213,8 @@ static void test_fake_https_without_ca(void **state)
 }
 
 /* Runs the loop until the first page of the running pass is stored (and no further
- * request has gone out: one sd_event_run() dispatches one source). */
+ * request has gone out: one sd_event_run() dispatches one source). The page waits in the
+ * store's batch, which the loop commits to see it. */
 static void run_until_first_page(struct fixture *f, uint64_t stored_before)
 {
     uint64_t deadline = mono_ms() + 30000;
@@ -1221,6 +1222,7 @@ static void run_until_first_page(struct fixture *f, uint64_t stored_before)
     do {
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         cj_sync_get_status(f->sync, &st);
+        assert_int_equal(cj_store_flush(f->store), 0);
     } while (st.running && mono_ms() < deadline &&
              !(st.api_calls >= 1 && store_total(f) > stored_before));
     assert_true(st.running);
