@@ -244,6 +244,13 @@ static void on_sync_done(struct cj_sync_set *set, struct cj_sync *sync, int resu
 {
     struct daemon *d = userdata;
 
+    int lost = cj_store_lost(d->store);
+    if (lost < 0) {
+        /* Nothing can be served or stored any more; a fresh start reopens it. */
+        log_error_errno(lost, "the store cannot be used any more (%m): exiting for a restart");
+        sd_event_exit(d->event, 1);
+        return;
+    }
     notify_status(d);
     if (!d->args.once || d->once_pending == 0)
         return;
@@ -442,7 +449,7 @@ static int run(struct daemon *d)
     r = sd_event_loop(d->event);
     if (r < 0)
         return log_error_errno(r, "event loop failed: %m");
-    return 0;
+    return r > 0 ? -EIO : 0; /* an exit code other than 0 is a failure (the store was lost) */
 }
 
 static void daemon_done(struct daemon *d)

@@ -60,7 +60,8 @@ extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define META_SOURCE_PREFIX "source/"
 
 struct cj_store {
-    MDB_env *env;
+    MDB_env *env; /* NULL only when a reopen failed (store_release_pages) */
+    int lost_env; /* then: why, a negative errno, returned by every call */
     MDB_dbi dbi_jobs;
     MDB_dbi dbi_meta;
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
@@ -149,7 +150,7 @@ int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, s
  * this closes and reopens the environment (a few ms) to give that memory back. The read
  * transaction and its cursors are closed with it, and malloc trimmed. */
 #define STORE_RELEASE_PAGES_BYTES (8 * 1024 * 1024)
-void store_release_pages(struct cj_store *s);
+int store_release_pages(struct cj_store *s);
 
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);

@@ -361,7 +361,7 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
     pass_unlink(p);
     int r = cj_store_flush(s);
     if (r >= 0 && !s->passes)
-        store_release_pages(s);
+        r = store_release_pages(s);
     if (!complete || r < 0)
         return r;
     if (p->lost < 0)

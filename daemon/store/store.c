@@ -135,6 +135,8 @@ static int batch_open(struct cj_store *s, uint64_t need)
 {
     if (s->batch.txn)
         return 0;
+    if (!s->env)
+        return s->lost_env;
     MDB_envinfo info;
     MDB_stat st;
     uint64_t used = 0, psize = 4096;
@@ -246,6 +248,8 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 {
     if (s->read_only)
         return -EROFS;
+    if (!s->env)
+        return s->lost_env;
     /* Committed in order: what the batch holds was written first. */
     int f = cj_store_flush(s);
     if (f < 0)
@@ -296,6 +300,8 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 
 int store_read_begin(struct cj_store *s, MDB_txn **ret)
 {
+    if (!s->env)
+        return s->lost_env;
     for (unsigned attempt = 0; attempt < 3; attempt++) {
         int rc;
         if (s->rtxn)
@@ -809,14 +815,14 @@ static int reopen_dbis(struct cj_store *s, MDB_txn *txn, void *userdata)
     return open_dbis(s, txn, 0);
 }
 
-void store_release_pages(struct cj_store *s)
+int store_release_pages(struct cj_store *s)
 {
-    if (s->read_only || s->batch.txn || s->batch.high_water < STORE_RELEASE_PAGES_BYTES)
-        return;
+    if (s->read_only || !s->env || s->batch.txn || s->batch.high_water < STORE_RELEASE_PAGES_BYTES)
+        return 0;
     char dir[PATH_MAX];
     const char *path;
     if (mdb_env_get_path(s->env, &path) != MDB_SUCCESS || strlen(path) >= sizeof(dir))
-        return;
+        return 0;
     strcpy(dir, path);
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         if (s->rcursor[i]) {
@@ -831,14 +837,26 @@ void store_release_pages(struct cj_store *s)
     s->batch.high_water = 0;
     /* The pages went back to malloc, which keeps them in its heap unless told. */
     malloc_trim(0);
-    /* The same directory, just opened: failing now leaves nothing to serve from. */
+    /* The same directory, just opened: failing now leaves nothing to serve from, and every
+     * call says so (cj_store_lost()) until the store is closed. */
     int r = env_open(s, dir, s->map_size);
     if (r >= 0)
         r = store_write(s, reopen_dbis, NULL);
     if (r < 0) {
         log_error_errno(r, "store: cannot reopen %s: %m", dir);
-        abort();
+        if (s->env)
+            mdb_env_close(s->env);
+        s->env = NULL;
+        s->lost_env = r;
+        return r;
     }
+    return 0;
+}
+
+int cj_store_lost(const struct cj_store *s)
+{
+    assert(s);
+    return s->env ? 0 : s->lost_env;
 }
 
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)

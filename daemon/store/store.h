@@ -64,6 +64,11 @@ struct cj_store_options {
 int cj_store_open(const struct cj_store_options *o, struct cj_store **ret);
 /* Commits the pages the batch holds (cj_store_flush), then closes. */
 void cj_store_close(struct cj_store *s);
+/* 0, or the negative errno with which the environment could not be reopened after a pass gave
+ * its memory back (cj_store_pass_finish): the store is then unusable, every call returns that
+ * error, and the owner should close it and start again (the daemon exits for systemd to
+ * restart it). */
+int cj_store_lost(const struct cj_store *s);
 
 /* ---- writing, used by the sync ---- */
 

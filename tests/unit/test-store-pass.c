@@ -427,11 +427,52 @@ static void test_old_counters_still_read(void **state)
     remove_tree(dir);
 }
 
+/* After a pass that batched many pages the environment is reopened to give LMDB's page cache
+ * back: the data stays; and when the reopen fails (here: the directory has moved away) the
+ * store says so on every call instead of going on with nothing under it. */
+static void test_release_pages(void **state)
+{
+    char *dir = make_tmpdir();
+    char moved[600];
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_store_pass *p;
+    struct cj_store_stats st;
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    for (unsigned i = 0; i < 20; i++)
+        put_page(s, p, i * 100, 100);
+    assert_int_equal(cj_store_pass_finish(s, p, true, 1, NULL), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(cj_store_lost(s), 0);
+    assert_int_equal(committed_total(s), 2000);
+    assert_verified(s);
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    for (unsigned i = 20; i < 40; i++)
+        put_page(s, p, i * 100, 100);
+    snprintf(moved, sizeof(moved), "%s.moved", dir);
+    assert_int_equal(rename(dir, moved), 0);
+    assert_true(cj_store_pass_finish(s, p, true, 2, NULL) < 0);
+    cj_store_pass_free(p);
+    assert_true(cj_store_lost(s) < 0);
+    assert_int_equal(cj_store_stats(s, &st), cj_store_lost(s));
+    cj_store_close(s);
+
+    /* The batch was committed before the environment closed: nothing was lost. */
+    assert_int_equal(rename(moved, dir), 0);
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(committed_total(s), 4000);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_batch_lost),
+        cmocka_unit_test(test_release_pages),
         cmocka_unit_test(test_removal_needs_two_complete_passes),
         cmocka_unit_test(test_removal_guard),
         cmocka_unit_test(test_unknown_statuses),
