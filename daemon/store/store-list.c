@@ -188,11 +188,14 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
  * base64url (no padding) of
  *   version (1) | index (1) | query digest (8) | key length (be16) | index key | MAC (16)
  * where the version is the store's schema. The MAC is HMAC-SHA256 with the store's random
- * key, truncated, over everything before it; the query digest is an HMAC of the query's
- * filters and order, so a token works only for the query that produced it (any maxResults).
+ * key, truncated, over everything before it; the query digest is a keyed hash (SipHash-2-4,
+ * its key derived from the store's) of the query's filters and order, so a token works only
+ * for the query that produced it (any maxResults). The digest needs no more: the MAC covers
+ * it, and it only tells one query from another (one HMAC less per page, ~8,000
+ * instructions).
  * The key is the last row returned; the next page starts strictly past it. */
 
-/* The HMAC of the query's filters and order (not maxResults), truncated. */
+/* The keyed hash of the query's filters and order (not maxResults). */
 #define TOKEN_QUERY_DIGEST_SIZE 8
 /* A position is meaningful only in the index layout of the schema that issued it, so a
  * token carries the schema version: one from before an upgrade is refused, not misread. */
@@ -200,6 +203,8 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
 #define TOKEN_MAC_SIZE    16
 #define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
 #define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
+
+static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32]);
 
 int store_token_set_key(struct cj_store *s, const void *key, size_t n)
 {
@@ -222,6 +227,11 @@ int store_token_set_key(struct cj_store *s, const void *key, size_t n)
         store_token_clear_key(s);
         return -ENOMEM;
     }
+    static const char label[] = "cj-query-digest-key";
+    uint8_t k[32];
+    mac(s, label, sizeof(label) - 1, k);
+    memcpy(s->digest_key, k, sizeof(s->digest_key));
+    cj_explicit_zero(k, sizeof(k));
     return 0;
 }
 
@@ -230,6 +240,7 @@ void store_token_clear_key(struct cj_store *s)
     EVP_MAC_CTX_free(s->mac_ctx);
     s->mac_ctx = NULL;
     cj_explicit_zero(s->mac_key, sizeof(s->mac_key));
+    cj_explicit_zero(s->digest_key, sizeof(s->digest_key));
 }
 
 static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32])
@@ -280,11 +291,11 @@ static void query_digest(const struct cj_store *s, const struct cj_query *q,
     digest_add_string(&b, q->job_region);
     digest_add_string(&b, q->job_account);
 
-    uint8_t m[32] = {0};
     /* On allocation failure the digest is of a prefix: tokens then fail to verify, which
      * is the safe direction. */
-    mac(s, b.data ? b.data : (char *)h, b.data ? b.len : 0, m);
-    memcpy(out, m, TOKEN_QUERY_DIGEST_SIZE);
+    uint64_t d = cj_siphash24(s->digest_key, b.data ? b.data : (char *)h, b.data ? b.len : 0);
+    _Static_assert(TOKEN_QUERY_DIGEST_SIZE == sizeof(d), "the digest is one SipHash");
+    put_le64(out, d);
 }
 
 static int token_encode(const struct cj_store *s, enum cj_index i,
