@@ -8,9 +8,9 @@
  * 3. One read transaction, one cursor over the chosen index walking the key range in the
  *    requested order (position, walk), the job's region and account checked on the key's
  *    jobArn (key_job_matches), the other filters on the row header (row_match), the rows'
- *    JSON gathered (page_rows) and copied once into an answer sized for them. The time index holds
- * the rows, so walking it reads them in place; another index's key ends with its row's key, and a
- * second cursor on the time index fetches the row (fetch_row).
+ *    JSON gathered (page_rows) and copied once into an answer sized for them. The time
+ *    index holds the rows, so walking it reads them in place; another index's key ends with
+ *    its row's key, and a second cursor on the time index fetches the row (fetch_row).
  * 4. When a row is left over, the key of the last row returned becomes the nextToken
  *    (token_encode), made while the transaction still holds the key's bytes. A page examines
  *    at most s->scan_budget rows: when they run out first, the nextToken holds the key of the
