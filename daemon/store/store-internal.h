@@ -79,6 +79,7 @@ struct cj_store {
     /* HMAC-SHA256 keyed once with mac_key: re-initialising it per token costs a digest
      * state copy, where one-shot HMAC() fetches the algorithm and hashes the key every time. */
     struct evp_mac_ctx_st *mac_ctx;
+    uint8_t digest_key[16]; /* SipHash key of the nextToken's query digest, from mac_key */
 
     /* A read transaction kept reset between queries, and one cursor per index renewed
      * with it: renewing is much cheaper than beginning and opening. */

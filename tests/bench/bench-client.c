@@ -166,6 +166,10 @@ void bq_path(const struct bq *b, const char *next_token, struct cj_buf *out)
         cj_buf_append_str(out, "&outputModelNameContains=");
         append_encoded(out, b->name_contains);
     }
+    if (b->region) {
+        cj_buf_append_str(out, "&jobRegionEquals=");
+        append_encoded(out, b->region);
+    }
     if (b->after_ns)
         append_time(out, "creationTimeAfter", b->after_ns);
     if (b->before_ns)

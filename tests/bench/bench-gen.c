@@ -11,6 +11,11 @@
 #define SPREAD_S (400 * 86400)
 #define REGION   "us-east-1"
 
+/* The regions jobs run in (their jobArn's and target's), one per job from its id's first
+ * character (no draw of its own: the rest of the data set stays the same). */
+const char *const gen_job_regions[GEN_JOB_REGIONS] = {REGION, "us-west-2", "eu-west-1",
+                                                      "ap-northeast-1"};
+
 static const char *const source_regions[] = {"us-west-2", "eu-central-1", "eu-west-1",
                                              "ap-northeast-1", "ap-southeast-2"};
 static const char *const foundation_models[] = {
@@ -145,15 +150,17 @@ static int append_job(struct gen *g, struct cj_buf *b)
     }
     rnd_string(g, target_id, 12, id_alphabet, 36);
     const char *suffix = suffixes[rnd(g, N(suffixes))];
+    const char *job_region = gen_job_regions[(unsigned char)id[0] % GEN_JOB_REGIONS];
 
     rr = cj_buf_printf(b,
                        "{\"jobArn\":\"arn:aws:bedrock:%s:%s:model-copy-job/%s\",\"status\":\"%s\","
                        "\"creationTime\":\"%s\",\"targetModelArn\":\"arn:aws:bedrock:%s:%s:custom-"
                        "model/%s/%s\",\"targetModelName\":\"%s%s\",\"sourceAccountId\":\"%s\","
                        "\"sourceModelArn\":\"%s\"",
-                       REGION, g->region_account, id, status, when, REGION, g->region_account,
-                       foundation_models[g->model_fm[m]], target_id, g->model_names[m], suffix,
-                       g->accounts[g->model_account[m]], g->model_arns[m]);
+                       job_region, g->region_account, id, status, when, job_region,
+                       g->region_account, foundation_models[g->model_fm[m]], target_id,
+                       g->model_names[m], suffix, g->accounts[g->model_account[m]],
+                       g->model_arns[m]);
     if (rr < 0)
         return rr;
     if (rndf(g) < 0.3)

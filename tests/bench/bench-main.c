@@ -38,6 +38,8 @@ static const char *const kind_names[_BQ_MAX] = {
     [BQ_STATUS_MODEL] = "status_model_100",
     [BQ_ACCOUNT_MODEL] = "account_model_100",
     [BQ_ALL_FILTERS_ASC] = "all_filters_asc_100",
+    [BQ_REGION] = "region_100",
+    [BQ_REGION_FAILED_30D] = "region_failed_30d_100",
 };
 /* Indexed: answered by a range scan of one index (the contains filter scans rows). */
 static const bool kind_indexed[_BQ_MAX] = {
@@ -54,6 +56,8 @@ static const bool kind_indexed[_BQ_MAX] = {
     [BQ_STATUS_MODEL] = true,
     [BQ_ACCOUNT_MODEL] = true,
     [BQ_ALL_FILTERS_ASC] = true,
+    [BQ_REGION] = true,
+    [BQ_REGION_FAILED_30D] = true,
 };
 
 struct opts {
@@ -245,6 +249,16 @@ static void make_queries(struct dataset *ds)
                                                    .model_arn = g->model_arns[m_all],
                                                    .after_ns = half_year_before - 180 * DAY_NS,
                                                    .before_ns = half_year_before};
+        ds->q[BQ_REGION][v] = (struct bq){
+            .kind = BQ_REGION, .max_results = 100, .region = gen_job_regions[v % GEN_JOB_REGIONS]};
+        ds->q[BQ_REGION_FAILED_30D][v] =
+            (struct bq){.kind = BQ_REGION_FAILED_30D,
+                        .has_status = true,
+                        .status = CJ_STATUS_FAILED,
+                        .max_results = 100,
+                        .region = gen_job_regions[(v + 1) % GEN_JOB_REGIONS],
+                        .after_ns = before - 30 * DAY_NS,
+                        .before_ns = before};
     }
 }
 

@@ -27,7 +27,7 @@ enum stmt {
 };
 
 static const char *const sql[_ST_MAX] = {
-    [ST_INSERT] = "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?)",
+    [ST_INSERT] = "INSERT OR REPLACE INTO jobs VALUES (?,?,?,?,?,?,?,?)",
     [ST_NEWEST] = "SELECT creation_ns, arn, json FROM jobs" ORDER,
     [ST_STATUS_WINDOW] = "SELECT creation_ns, arn, json FROM jobs WHERE status = ? AND "
                          "creation_ns > ? AND creation_ns < ?" ORDER,
@@ -51,6 +51,7 @@ enum {
     SHAPE_AFTER = 1 << 4,
     SHAPE_BEFORE = 1 << 5,
     SHAPE_ASCENDING = 1 << 6,
+    SHAPE_REGION = 1 << 7,
 };
 
 struct sq {
@@ -86,14 +87,16 @@ int sq_open(const char *path, struct sq **ret)
                         "PRAGMA cache_size=-65536;"
                         "CREATE TABLE IF NOT EXISTS jobs (arn TEXT PRIMARY KEY, status INTEGER "
                         "NOT NULL, creation_ns INTEGER NOT NULL, account TEXT NOT NULL, model "
-                        "TEXT NOT NULL, name TEXT, json BLOB NOT NULL);"
+                        "TEXT NOT NULL, name TEXT, json BLOB NOT NULL, region TEXT NOT NULL);"
                         "CREATE INDEX IF NOT EXISTS jobs_status_time ON jobs(status, "
                         "creation_ns, arn);"
                         "CREATE INDEX IF NOT EXISTS jobs_time ON jobs(creation_ns, arn);"
                         "CREATE INDEX IF NOT EXISTS jobs_account_time ON jobs(account, "
                         "creation_ns, arn);"
                         "CREATE INDEX IF NOT EXISTS jobs_model_time ON jobs(model, creation_ns, "
-                        "arn);");
+                        "arn);"
+                        "CREATE INDEX IF NOT EXISTS jobs_region_time ON jobs(region, "
+                        "creation_ns, arn);");
     for (int i = 0; r >= 0 && i < _ST_MAX; i++)
         if (sqlite3_prepare_v3(q->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &q->st[i], NULL) !=
             SQLITE_OK) {
@@ -136,6 +139,15 @@ int sq_put_page(struct sq *q, const struct cj_job *jobs, size_t n)
         else
             sqlite3_bind_null(st, 6);
         sqlite3_bind_blob(st, 7, j->json, (int)j->json_len, SQLITE_STATIC);
+        /* The jobArn's region: arn:aws:bedrock:REGION:... */
+        const char *region = j->job_arn, *end = NULL;
+        for (int f = 0; f < 3 && region; f++)
+            region = strchr(region, ':') ? strchr(region, ':') + 1 : NULL;
+        end = region ? strchr(region, ':') : NULL;
+        if (end)
+            sqlite3_bind_text(st, 8, region, (int)(end - region), SQLITE_STATIC);
+        else
+            sqlite3_bind_text(st, 8, "", 0, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE) {
             fprintf(stderr, "cj-bench: sqlite insert: %s\n", sqlite3_errmsg(q->db));
             r = -EIO;
@@ -191,7 +203,7 @@ static unsigned shape_of(const struct bq *b)
     return (b->has_status ? SHAPE_STATUS : 0) | (b->account ? SHAPE_ACCOUNT : 0) |
            (b->model_arn ? SHAPE_MODEL : 0) | (b->name_contains ? SHAPE_NAME : 0) |
            (b->after_ns ? SHAPE_AFTER : 0) | (b->before_ns ? SHAPE_BEFORE : 0) |
-           (b->ascending ? SHAPE_ASCENDING : 0);
+           (b->ascending ? SHAPE_ASCENDING : 0) | (b->region ? SHAPE_REGION : 0);
 }
 
 /* The statement of a kind answered by built SQL: WHERE from the fields that are set, in the
@@ -224,6 +236,10 @@ static sqlite3_stmt *kind_statement(struct sq *q, const struct bq *b)
     }
     if (shape & SHAPE_NAME) {
         cj_buf_printf(&s, "%sinstr(name, ?) > 0", sep);
+        sep = " AND ";
+    }
+    if (shape & SHAPE_REGION) {
+        cj_buf_printf(&s, "%sregion = ?", sep);
         sep = " AND ";
     }
     if (shape & SHAPE_AFTER) {
@@ -264,6 +280,8 @@ static long query_built(struct sq *q, const struct bq *b, struct cj_buf *out)
         sqlite3_bind_text(st, i++, b->model_arn, -1, SQLITE_STATIC);
     if (b->name_contains)
         sqlite3_bind_text(st, i++, b->name_contains, -1, SQLITE_STATIC);
+    if (b->region)
+        sqlite3_bind_text(st, i++, b->region, -1, SQLITE_STATIC);
     if (b->after_ns)
         sqlite3_bind_int64(st, i++, b->after_ns);
     if (b->before_ns)
@@ -344,6 +362,8 @@ long sq_query(struct sq *q, const struct bq *b, struct cj_buf *out, unsigned *pa
     case BQ_STATUS_MODEL:
     case BQ_ACCOUNT_MODEL:
     case BQ_ALL_FILTERS_ASC:
+    case BQ_REGION:
+    case BQ_REGION_FAILED_30D:
         return query_built(q, b, out);
     default:
         return -EINVAL;

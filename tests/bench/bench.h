@@ -12,8 +12,10 @@
 
 /* ---- the synthetic data set (bench-gen.c) ---- */
 
-#define GEN_ACCOUNTS 20
-#define GEN_MODELS   60
+#define GEN_ACCOUNTS    20
+#define GEN_MODELS      60
+#define GEN_JOB_REGIONS 4
+extern const char *const gen_job_regions[GEN_JOB_REGIONS];
 
 struct gen {
     uint64_t rng;
@@ -72,6 +74,9 @@ enum bq_kind {
     BQ_STATUS_MODEL,
     BQ_ACCOUNT_MODEL,
     BQ_ALL_FILTERS_ASC,
+    /* jobRegionEquals: alone, and with a status in a window. */
+    BQ_REGION,
+    BQ_REGION_FAILED_30D,
     _BQ_MAX,
 };
 
@@ -84,6 +89,7 @@ struct bq {
     const char *account;
     const char *model_arn;
     const char *name_contains;
+    const char *region;          /* jobRegionEquals */
     int64_t after_ns, before_ns; /* 0 = none */
     unsigned max_results;
     const char *arn; /* BQ_GET */

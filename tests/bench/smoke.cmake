@@ -11,12 +11,13 @@ string(JSON jobs GET "${json}" sizes 0 jobs)
 string(JSON nq LENGTH "${json}" sizes 0 queries)
 string(JSON stored GET "${json}" ingest stored)
 string(JSON ready LENGTH "${json}" sizes 0 ready_ms)
-if(NOT jobs EQUAL 10000 OR NOT nq EQUAL 13 OR NOT stored EQUAL 2000 OR ready LESS 1)
+if(NOT jobs EQUAL 10000 OR NOT nq EQUAL 15 OR NOT stored EQUAL 2000 OR ready LESS 1)
   message(FATAL_ERROR "cj-bench JSON incomplete: jobs=${jobs} queries=${nq} stored=${stored} ready=${ready}")
 endif()
 foreach(q newest_100 failed_30d_100 account_month_100 source_model_100 name_contains_100
           walk_failed_1000 get_by_arn time_window_100 oldest_100 status_account_100
-          status_model_100 account_model_100 all_filters_asc_100)
+          status_model_100 account_model_100 all_filters_asc_100 region_100
+          region_failed_30d_100)
   string(JSON same GET "${json}" sizes 0 queries ${q} same_bytes)
   if(NOT same)
     message(FATAL_ERROR "cj-bench: copyjobd and SQLite answered ${q} differently")
@@ -24,7 +25,7 @@ foreach(q newest_100 failed_30d_100 account_month_100 source_model_100 name_cont
 endforeach()
 # The filter combinations are chosen to match jobs: an empty answer compares nothing.
 foreach(q time_window_100 oldest_100 status_account_100 status_model_100 account_model_100
-          all_filters_asc_100)
+          all_filters_asc_100 region_100 region_failed_30d_100)
   string(JSON rows GET "${json}" sizes 0 queries ${q} rows)
   if(rows LESS 1)
     message(FATAL_ERROR "cj-bench: ${q} matched no jobs")
@@ -33,7 +34,8 @@ endforeach()
 # CPU per answer: every query has the daemon's and the floor's figures, read from schedstat.
 foreach(q newest_100 failed_30d_100 account_month_100 source_model_100 name_contains_100
           walk_failed_1000 get_by_arn time_window_100 oldest_100 status_account_100
-          status_model_100 account_model_100 all_filters_asc_100)
+          status_model_100 account_model_100 all_filters_asc_100 region_100
+          region_failed_30d_100)
   string(JSON d GET "${json}" sizes 0 queries ${q} cpu daemon_us)
   string(JSON f GET "${json}" sizes 0 queries ${q} cpu floor_us)
   string(JSON s GET "${json}" sizes 0 queries ${q} cpu sqlite_us)

@@ -509,7 +509,7 @@ static void test_foreach_with_status_of_a_source(void **state)
     remove_tree(dir);
 }
 
-/* Most selective index first: model, job account, source account, region, status, time. */
+/* Most selective index first: model, job account, source account, status, region, time. */
 static void test_plan_order(void **state)
 {
     const char *model = test_models[1], *acct = "111111111111";
@@ -523,8 +523,8 @@ static void test_plan_order(void **state)
         enum cj_index want = mask & 16  ? CJ_INDEX_MODEL_TIME
                              : mask & 8 ? CJ_INDEX_JOB_ACCOUNT_TIME
                              : mask & 4 ? CJ_INDEX_ACCOUNT_TIME
-                             : mask & 2 ? CJ_INDEX_JOB_REGION_TIME
                              : mask & 1 ? CJ_INDEX_STATUS_TIME
+                             : mask & 2 ? CJ_INDEX_JOB_REGION_TIME
                                         : CJ_INDEX_TIME;
         assert_int_equal(cj_query_plan(&q), want);
     }
