@@ -4,7 +4,8 @@
  * form feed (\f) is copyjobd.conf; what follows is the AWS shared config file
  * (AWS_CONFIG_FILE), which cj_settings_resolve reads for the profile's region when neither
  * the file nor the environment sets one. Whatever the files say, an accepted value is inside
- * its documented range and a refusal names the file. */
+ * its documented range, every resolved source is complete and named once, and a refusal names
+ * the file. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -106,7 +107,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(memchr(err, '\0', sizeof(err)) != NULL && err[0] != '\0');
     } else {
         check_accepted(&s);
-        CHECK(s.aws.region && s.aws.profile && s.aws.endpoint);
+        /* Every source is complete; the [aws] region is optional when regions or a
+         * [source.NAME] gives the sources. */
+        CHECK(s.aws.profile && s.n_sources >= 1 && s.n_sources <= CJ_SOURCES_MAX);
+        for (size_t i = 0; i < s.n_sources; i++) {
+            const struct cj_source_settings *src = &s.sources[i];
+            CHECK(src->name && src->region && src->profile && src->role_session_name);
+            CHECK(src->endpoint && strncmp(src->endpoint, "http", 4) == 0);
+            CHECK(strlen(src->name) >= 1 && strlen(src->name) <= CJ_SOURCE_NAME_MAX);
+            CHECK(!src->external_id || src->role_arn);
+            for (size_t j = 0; j < i; j++)
+                CHECK(strcmp(src->name, s.sources[j].name) != 0);
+        }
         CHECK(s.store.directory && s.server.socket);
         cj_settings_dump(&s, dump_sink);
     }

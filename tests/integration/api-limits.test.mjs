@@ -76,11 +76,12 @@ test('more connections than max_connections: the extra ones wait or are refused,
   for (const s of socks) s.destroy();
 
   // room again: served once the daemon has seen the closes (at once in the normal build; a
-  // daemon under valgrind or ASan may still count them for a moment and answer 503 meanwhile)
+  // daemon under valgrind or ASan may still count them for a moment and meanwhile answer 503,
+  // or, when libmicrohttpd's own count is still full, close the new connection unanswered)
   let again;
   for (const until = Date.now() + 10000; ;) {
     again = await rawSend(daemon.socket, [GET('/v1/stats').replace('\r\n\r\n', '\r\nConnection: close\r\n\r\n')], { timeoutMs: 10000 });
-    if (statusOf(again.bytes) !== 503 || Date.now() > until) break;
+    if (![503, null].includes(statusOf(again.bytes)) || Date.now() > until) break;
     await sleep(100);
   }
   assert.equal(statusOf(again.bytes), 200);
