@@ -170,6 +170,15 @@ bool cj_valid_region_name(const char *s, size_t len)
     return run(&c, LOWER_DIGIT_DASH, 1, CJ_REGION_NAME_MAX) && at_end(&c);
 }
 
+bool cj_valid_source_name(const char *s)
+{
+    if (!s)
+        return false;
+    size_t len = strnlen(s, CJ_SOURCE_NAME_MAX + 1);
+    struct cursor c = {s, s + len};
+    return run(&c, LOWER_DIGIT_DASH, 1, CJ_SOURCE_NAME_MAX) && at_end(&c);
+}
+
 bool cj_valid_job_arn(const char *s, size_t len)
 {
     if (!s || len > CJ_JOB_ARN_MAX)

@@ -21,8 +21,12 @@
 /* Each matches the whole of s[0..len); NULL never matches. */
 bool cj_valid_account_id(const char *s, size_t len);  /* [0-9]{12} */
 bool cj_valid_region_name(const char *s, size_t len); /* [a-z0-9-]{1,32}, no '-' at either end */
-bool cj_valid_model_arn(const char *s, size_t len);   /* ModelArn, 20..1011 characters */
-bool cj_valid_job_arn(const char *s, size_t len);     /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
+/* copyjobd's name of a source (an account in a region): [a-z0-9-]{1,CJ_SOURCE_NAME_MAX}; NULL is
+ * not one. */
+#define CJ_SOURCE_NAME_MAX 32
+bool cj_valid_source_name(const char *s);
+bool cj_valid_model_arn(const char *s, size_t len);         /* ModelArn, 20..1011 characters */
+bool cj_valid_job_arn(const char *s, size_t len);           /* ModelCopyJobArn, <= CJ_JOB_ARN_MAX */
 bool cj_valid_custom_model_name(const char *s, size_t len); /* ([0-9a-zA-Z][_-]?){1,63} */
 bool cj_valid_custom_model_arn(const char *s, size_t len);  /* CustomModelArn, 20..1011 */
 bool cj_valid_kms_key_arn(const char *s, size_t len);       /* KmsKeyArn, 1..2048 */

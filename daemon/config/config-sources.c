@@ -48,17 +48,6 @@ static bool all_in(const char *s, const char *extra)
     return true;
 }
 
-bool config_valid_source_name(const char *name)
-{
-    size_t n = strlen(name);
-    if (n < 1 || n > CJ_SOURCE_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!(islower((unsigned char)name[i]) || isdigit((unsigned char)name[i]) || name[i] == '-'))
-            return false;
-    return true;
-}
-
 int cj_role_arn_account(const char *arn, char account[static 13])
 {
     /* arn:PARTITION:iam::ACCOUNT:role/PATH/NAME */
@@ -180,7 +169,7 @@ int config_source_key(struct cj_settings *s, const char *file, const char *secti
     enum source_key k;
     int r;
 
-    if (!config_valid_source_name(source)) {
+    if (!cj_valid_source_name(source)) {
         snprintf(reason, reasonlen, "[%.80s]: a source name is 1 to %d of a-z, 0-9 and '-'",
                  section, CJ_SOURCE_NAME_MAX);
         return -EINVAL;

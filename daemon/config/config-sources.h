@@ -12,9 +12,6 @@
 #define CJ_SOURCE_SECTION_PREFIX       "source."
 #define CJ_SOURCE_DEFAULT_SESSION_NAME "copyjobd"
 
-/* [a-z0-9-]{1,CJ_SOURCE_NAME_MAX} */
-bool config_valid_source_name(const char *name);
-
 /* One key of section "source.NAME", on `line` of `file`: checked and stored into the source
  * NAME (created at its first key). -EINVAL with reason ("[source.NAME] key: why") for an
  * invalid name, an unknown key, a key set twice or a bad value; -ENOMEM. */

@@ -12,8 +12,7 @@
 #define CJ_DEFAULT_STATE_DIR   "/var/lib/copyjobd"
 #define CJ_DEFAULT_SOCKET_PATH "/run/copyjobd/copyjobd.sock"
 
-#define CJ_SOURCE_NAME_MAX 32   /* [a-z0-9-]{1,32} */
-#define CJ_SOURCES_MAX     1000 /* sources one daemon syncs */
+#define CJ_SOURCES_MAX 1000 /* sources one daemon syncs */
 
 /* One account in one region that the daemon syncs (the contract's Sources). Every string is
  * owned by the settings; NULL where unset. */

@@ -490,7 +490,6 @@ void store_pass_detach(struct cj_store *s);
 
 /* ---- sources, regions and their counters (store-source.c) ---- */
 
-bool store_source_name_valid(const char *name);
 /* The code of a name in the table under meta key `key` (META_SOURCE_NAMES or
  * META_REGION_NAMES): -ENOENT when it has none and !create; with create a new one, in the
  * first free slot, -ERANGE when all `max` are taken. */

@@ -16,7 +16,7 @@
 struct cj_store_pass {
     struct cj_store *store;     /* NULL once the store is closed */
     struct cj_store_pass *next; /* in store->passes */
-    char source[CJ_STORE_SOURCE_NAME_MAX + 1];
+    char source[CJ_SOURCE_NAME_MAX + 1];
     uint64_t *hashes;
     size_t n, cap;
     bool failed;    /* out of memory: the pass cannot tell what it missed */
@@ -39,7 +39,7 @@ int cj_store_pass_begin(struct cj_store *s, const char *source, struct cj_store_
 {
     assert(s);
     assert(ret);
-    if (!store_source_name_valid(source))
+    if (!cj_valid_source_name(source))
         return -EINVAL;
     if (store_pass_of(s, source))
         return -EBUSY;

@@ -73,7 +73,7 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
                                  cj_store_job_fn fn, void *userdata)
 {
     assert(s && fn);
-    if ((unsigned)status >= _CJ_STATUS_MAX || (source && !store_source_name_valid(source)))
+    if ((unsigned)status >= _CJ_STATUS_MAX || (source && !cj_valid_source_name(source)))
         return -EINVAL;
 
     MDB_txn *txn;

@@ -11,20 +11,6 @@
 #include "log.h"
 #include "store-internal.h"
 
-bool store_source_name_valid(const char *name)
-{
-    if (!name)
-        return false;
-    size_t n = strnlen(name, CJ_STORE_SOURCE_NAME_MAX + 1);
-    if (n == 0 || n > CJ_STORE_SOURCE_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '-'))
-            return false;
-    return true;
-}
-
 /* ---- name tables ---- */
 
 int store_names_foreach(struct cj_store *s, MDB_txn *txn, const char *key,
@@ -315,7 +301,7 @@ static int synced_at_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 int cj_store_set_synced_at(struct cj_store *s, const char *source, int64_t synced_at_ns)
 {
     assert(s);
-    if (!store_source_name_valid(source))
+    if (!cj_valid_source_name(source))
         return -EINVAL;
     return store_write(s, synced_at_txn, &(struct synced_ctx){source, synced_at_ns});
 }
@@ -323,7 +309,7 @@ int cj_store_set_synced_at(struct cj_store *s, const char *source, int64_t synce
 /* ---- reading the sources ---- */
 
 struct source_item {
-    char name[CJ_STORE_SOURCE_NAME_MAX + 1];
+    char name[CJ_SOURCE_NAME_MAX + 1];
     uint16_t code;
 };
 
@@ -335,7 +321,7 @@ struct source_list {
 static int collect(const char *name, size_t len, uint16_t code, void *u)
 {
     struct source_list *l = u;
-    if (len > CJ_STORE_SOURCE_NAME_MAX)
+    if (len > CJ_SOURCE_NAME_MAX)
         return -EUCLEAN;
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 8;
@@ -443,7 +429,7 @@ int store_source_counts(struct cj_store *s, MDB_txn *txn, const char *source,
 {
     if (!source)
         return store_counts_load(s, txn, ret);
-    if (!store_source_name_valid(source))
+    if (!cj_valid_source_name(source))
         return -EINVAL;
     uint16_t code;
     struct store_source_entry e;
@@ -515,7 +501,7 @@ static int drop_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 int cj_store_drop_source(struct cj_store *s, const char *source, struct cj_store_changes *changes)
 {
     assert(s);
-    if (!store_source_name_valid(source))
+    if (!cj_valid_source_name(source))
         return -EINVAL;
     if (store_pass_of(s, source))
         return -EBUSY;

@@ -289,7 +289,7 @@ int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pa
 {
     assert(s);
     assert(n == 0 || jobs);
-    if (!store_source_name_valid(source) || (pass && pass != store_pass_of(s, source)))
+    if (!cj_valid_source_name(source) || (pass && pass != store_pass_of(s, source)))
         return -EINVAL;
     for (size_t i = 0; i < n; i++) {
         int r = store_job_check(&jobs[i]);

@@ -2,7 +2,7 @@
 /* The LMDB cache of model copy jobs.
  *
  * Sources. Every job belongs to one source (an account in a region that the sync lists, by
- * name, [a-z0-9-]{1,CJ_STORE_SOURCE_NAME_MAX}): the one whose listing stored it last.
+ * name, [a-z0-9-]{1,CJ_SOURCE_NAME_MAX}): the one whose listing stored it last.
  * Counters, the last successful sync time, full passes and their removals are per source;
  * lists and stats cover every source unless filtered.
  *
@@ -31,10 +31,9 @@
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
  * 4: keys newest first; 5: sources, the region and job account indexes */
-#define CJ_STORE_SCHEMA_VERSION  5
-#define CJ_STORE_SOURCE_NAME_MAX 32
-#define CJ_MAX_RESULTS_MAX       1000
-#define CJ_NEXT_TOKEN_MAX        2048
+#define CJ_STORE_SCHEMA_VERSION 5
+#define CJ_MAX_RESULTS_MAX      1000
+#define CJ_NEXT_TOKEN_MAX       2048
 
 struct cj_store;
 
@@ -84,7 +83,7 @@ struct cj_store_changes {
  * source (-EBUSY otherwise); passes of different sources run side by side. Jobs the same
  * source writes with cj_store_put_jobs(pass=NULL) while its pass runs (a quick sync) count as
  * seen by it too. Free a pass before closing its store; a pass freed after the close is
- * harmless. -EINVAL for a source name that is not [a-z0-9-]{1,CJ_STORE_SOURCE_NAME_MAX}. */
+ * harmless. -EINVAL for a source name that is not [a-z0-9-]{1,CJ_SOURCE_NAME_MAX}. */
 struct cj_store_pass;
 int cj_store_pass_begin(struct cj_store *s, const char *source, struct cj_store_pass **ret);
 void cj_store_pass_free(struct cj_store_pass *p);

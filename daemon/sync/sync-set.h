@@ -45,8 +45,8 @@ int cj_sync_set_new(sd_event *event, struct cj_store *store, const struct cj_set
                     struct cj_sync_set **ret);
 void cj_sync_set_free(struct cj_sync_set *set);
 
-/* Every source's schedule (cj_sync_start_schedule()); sources added by a reconfigure start
- * theirs at once. */
+/* Every source's schedule (cj_sync_start_schedule()); a source that a reconfigure brings in
+ * starts its own at once. */
 int cj_sync_set_start_schedule(struct cj_sync_set *set);
 /* cj_sync_trigger() on every source; the first error is returned after trying all. */
 int cj_sync_set_trigger(struct cj_sync_set *set, bool full);

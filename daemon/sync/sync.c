@@ -69,18 +69,6 @@ static int strdup_opt(const char *s, char **ret)
     return *ret ? 0 : -ENOMEM;
 }
 
-static bool valid_source_name(const char *name)
-{
-    size_t n = name ? strlen(name) : 0;
-    if (n < 1 || n > CJ_SOURCE_NAME_MAX)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
-              name[i] == '-'))
-            return false;
-    return true;
-}
-
 static int params_new(const struct cj_settings *settings, const struct cj_source_settings *source,
                       const struct cj_aws_credentials *creds, struct cj_sync_params **ret)
 {
@@ -89,7 +77,7 @@ static int params_new(const struct cj_settings *settings, const struct cj_source
 
     if (!p)
         return -ENOMEM;
-    if (!source || !valid_source_name(source->name)) {
+    if (!source || !cj_valid_source_name(source->name)) {
         r = log_error_errno(EINVAL, "sync: a source's name must be [a-z0-9-]{1,%d}",
                             CJ_SOURCE_NAME_MAX);
         goto fail;
@@ -674,7 +662,7 @@ int64_t cj_sync_last_success_ns(const struct cj_sync *s)
 
 int cj_sync_set_duplicate_of(struct cj_sync *s, const char *other)
 {
-    if (other && !valid_source_name(other))
+    if (other && !cj_valid_source_name(other))
         return -EINVAL;
     snprintf(s->duplicate_of, sizeof(s->duplicate_of), "%s", other ? other : "");
     return 0;

@@ -151,7 +151,7 @@ static _unused_ void put_one(struct cj_store *s, const struct cj_job *j,
 /* cj_store_foreach_source's calls, collected. */
 struct source_seen {
     size_t n;
-    char name[16][CJ_STORE_SOURCE_NAME_MAX + 1];
+    char name[16][CJ_SOURCE_NAME_MAX + 1];
     struct cj_store_stats st[16];
 };
 

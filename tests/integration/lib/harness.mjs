@@ -55,7 +55,7 @@ function readFirstLine(stream, timeoutMs) {
   });
 }
 
-function stopProcess(proc, timeoutMs = 10000) {
+export function stopProcess(proc, timeoutMs = 10000) {
   return new Promise((resolve) => {
     if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
     const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request, waitFor, compareJobs, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './harness.mjs';
+import { request, stopProcess, waitFor, compareJobs, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './harness.mjs';
 
 /** The account and region a job's own ARN names. */
 export function arnParts(jobArn) {
@@ -43,18 +43,6 @@ export function allOverlap(spans) {
     for (let j = i + 1; j < spans.length; j++)
       if (!(spans[i][0] <= spans[j][1] && spans[j][0] <= spans[i][1])) return false;
   return true;
-}
-
-function stopProcess(proc, timeoutMs = 10000) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) return resolve(proc.exitCode);
-    const timer = setTimeout(() => proc.kill('SIGKILL'), timeoutMs);
-    proc.once('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve(code ?? signal);
-    });
-    proc.kill('SIGTERM');
-  });
 }
 
 /**
