@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "bedrock-syntax.h"
 #include "cj-time.h"
 #include "config.h"
 #include "fuzz-util.h"
