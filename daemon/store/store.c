@@ -298,6 +298,21 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
     return log_error_errno(ENOSPC, "store: gave up growing the map");
 }
 
+/* Closes the reused read transaction and its cursors; the next store_read_begin opens new
+ * ones. */
+static void read_txn_drop(struct cj_store *s)
+{
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        if (s->rcursor[i]) {
+            mdb_cursor_close(s->rcursor[i]);
+            s->rcursor[i] = NULL;
+        }
+    if (s->rtxn) {
+        mdb_txn_abort(s->rtxn);
+        s->rtxn = NULL;
+    }
+}
+
 int store_read_begin(struct cj_store *s, MDB_txn **ret)
 {
     if (!s->env)
@@ -323,15 +338,7 @@ int store_read_begin(struct cj_store *s, MDB_txn **ret)
             return log_error_errno(store_errno(rc), "store: cannot begin a read: %s",
                                    mdb_strerror(rc));
         /* Start over with a fresh handle once the new size is adopted. */
-        for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-            if (s->rcursor[i]) {
-                mdb_cursor_close(s->rcursor[i]);
-                s->rcursor[i] = NULL;
-            }
-        if (s->rtxn) {
-            mdb_txn_abort(s->rtxn);
-            s->rtxn = NULL;
-        }
+        read_txn_drop(s);
         int r = store_adopt_map_size(s);
         if (r < 0)
             return r;
@@ -824,15 +831,7 @@ int store_release_pages(struct cj_store *s)
     if (mdb_env_get_path(s->env, &path) != MDB_SUCCESS || strlen(path) >= sizeof(dir))
         return 0;
     strcpy(dir, path);
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-        if (s->rcursor[i]) {
-            mdb_cursor_close(s->rcursor[i]);
-            s->rcursor[i] = NULL;
-        }
-    if (s->rtxn) {
-        mdb_txn_abort(s->rtxn);
-        s->rtxn = NULL;
-    }
+    read_txn_drop(s);
     mdb_env_close(s->env);
     s->batch.high_water = 0;
     /* The pages went back to malloc, which keeps them in its heap unless told. */
@@ -929,11 +928,7 @@ void cj_store_close(struct cj_store *s)
         return;
     store_pass_detach(s);
     (void)cj_store_flush(s);
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-        if (s->rcursor[i])
-            mdb_cursor_close(s->rcursor[i]);
-    if (s->rtxn)
-        mdb_txn_abort(s->rtxn);
+    read_txn_drop(s);
     mdb_env_close(s->env);
     cj_buf_free(&s->scratch);
     store_token_clear_key(s);
