@@ -30,8 +30,9 @@
 #include "job.h"
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
- * 4: keys newest first; 5: sources, the region and job account indexes */
-#define CJ_STORE_SCHEMA_VERSION 5
+ * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
+ * database per status */
+#define CJ_STORE_SCHEMA_VERSION 6
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
