@@ -422,6 +422,10 @@ static inline uint8_t jobs_value_status(const MDB_val *v)
  * the database of jobs_value_status(). */
 int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
                   uint8_t out[INDEX_KEY_MAX], size_t *len);
+/* The row of jobArn `arn` whose `jobs` value is jobs_value (pointing into the map): -EUCLEAN
+ * if the value is not one or there is no such row. */
+int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, const void *arn,
+                 size_t arn_len, MDB_val *row);
 /* The row of jobArn `arn` (pointing into the map), and when source is not NULL the code of
  * its source: -ENOENT if `jobs` has no such job, -EUCLEAN if it has one without a row. */
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,

@@ -649,9 +649,10 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         if (clustered)
             row = best->v;
         else {
-            /* The value names the row's database; a bad one is damage verify reports. */
+            /* The value is the row's status: it names the row's database, and a status filter
+             * needs no row fetched. A bad one is damage verify reports. */
             const uint8_t *st = best->v.mv_data;
-            if (best->v.mv_size != INDEX_VALUE_SIZE)
+            if (best->v.mv_size != INDEX_VALUE_SIZE || (p->check_status && *st != p->status))
                 continue;
             struct row_cursor *rc = &rows[store_rows_of(*st)];
             if (!rc->cur && (r = store_rows_cursor(s, txn, store_rows_of(*st), &rc->cur)) < 0)

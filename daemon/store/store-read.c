@@ -20,24 +20,32 @@ int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
     return 0;
 }
 
+int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, const void *arn,
+                 size_t arn_len, MDB_val *row)
+{
+    uint8_t key[INDEX_KEY_MAX];
+    MDB_val k = {.mv_data = key};
+
+    int r = store_row_key(jobs_value, arn, arn_len, key, &k.mv_size);
+    if (r < 0)
+        return r;
+    int rc = mdb_get(txn, s->dbi_rows[store_rows_of(jobs_value_status(jobs_value))], &k, row);
+    /* A job without its row is damage, not absence: verify reports it. */
+    return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
+}
+
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
                   uint16_t *source)
 {
-    uint8_t key[INDEX_KEY_MAX];
     MDB_val k = {.mv_size = arn_len, .mv_data = (void *)arn}, t;
 
     int rc = mdb_get(txn, s->dbi_jobs, &k, &t);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    int r = store_row_key(&t, arn, arn_len, key, &k.mv_size);
-    if (r < 0)
-        return r;
-    if (source)
+    int r = store_row_at(s, txn, &t, arn, arn_len, row);
+    if (r >= 0 && source)
         *source = jobs_value_source(&t);
-    k.mv_data = key;
-    rc = mdb_get(txn, s->dbi_rows[store_rows_of(jobs_value_status(&t))], &k, row);
-    /* A job without its row is damage, not absence: verify reports it. */
-    return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
+    return r;
 }
 
 int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The consistency checker: every job in `jobs` has its row in the time index and every row
- * its job there; every row decodes, lies under its own creation time and has its key in
- * every other index; every index key points at a row that produces exactly that key; the
+/* The consistency checker: every job in `jobs` has its row in the rows database of its status
+ * and every row its job there; every row decodes, lies under its own creation time in the
+ * database of its status and has its key in every secondary index; every index key points at
+ * a row that produces exactly that key and names its status; schema 5's databases are gone; the
  * counters in meta agree; every status code is a known status or a registered name; every
  * entry of `missed` names a stored job; every job's source and region codes are registered,
  * its region code is its jobArn's, and each source's counters agree with its jobs; and the change

@@ -33,8 +33,8 @@ static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* A put into index i that appends when it can. A full sync arrives newest first, which is
- * the indexes' key order, so the time index's keys arrive past its last one: MDB_APPEND then
+/* A put into a database that appends when it can. A full sync arrives newest first, which is
+ * the key order, so the keys of each rows database arrive past its last one: MDB_APPEND then
  * fills each page before starting the next, where a plain put splits it in half. A refused
  * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
  * one in a transaction the index is written with plain puts. */
@@ -120,17 +120,46 @@ static int region_code(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, cons
     return 0;
 }
 
+static void jobs_value(uint8_t b[JOBS_VALUE_SIZE], const uint8_t *time_key, uint16_t source,
+                       uint8_t status)
+{
+    memcpy(b, time_key, TIME_KEY_SIZE);
+    put_le16(b + TIME_KEY_SIZE, source);
+    b[JOBS_VALUE_SIZE_V5] = status;
+}
+
 /* Puts a `jobs` entry: the row's time key, the source and the status. */
 static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                           const uint8_t *time_key, uint16_t source, uint8_t status)
 {
     uint8_t b[JOBS_VALUE_SIZE];
-    memcpy(b, time_key, TIME_KEY_SIZE);
-    put_le16(b + TIME_KEY_SIZE, source);
-    b[JOBS_VALUE_SIZE_V5] = status;
+    jobs_value(b, time_key, source, status);
     MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
     MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
     return store_errno(mdb_put(txn, s->dbi_jobs, &ak, &av, 0));
+}
+
+/* Puts the `jobs` entry of a new job, or finds the one there: -ENOENT when it put one (the
+ * job is new), else the job's row and source as store_row_get gives them. One descent into
+ * `jobs` either way, where a get then a put took two for each new job. */
+static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                            const uint8_t *time_key, uint16_t source, uint8_t status, MDB_val *row,
+                            uint16_t *old_source)
+{
+    uint8_t b[JOBS_VALUE_SIZE];
+    jobs_value(b, time_key, source, status);
+    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
+    MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
+    int rc = mdb_put(txn, s->dbi_jobs, &ak, &av, MDB_NOOVERWRITE);
+    if (rc == MDB_SUCCESS)
+        return -ENOENT;
+    if (rc != MDB_KEYEXIST)
+        return store_errno(rc);
+    /* av is now the stored value. */
+    int r = store_row_at(s, txn, &av, arn, arn_len, row);
+    if (r >= 0)
+        *old_source = jobs_value_source(&av);
+    return r;
 }
 
 /* 1 when the job was created or changed, 0 when it was unchanged (perhaps moved to this
@@ -176,7 +205,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
             new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
-    r = store_row_get(s, txn, j->job_arn, arn_len, &old, &old_source);
+    r = claim_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME], c->source_code,
+                         nr.status, &old, &old_source);
     if (r >= 0) {
         if (old.mv_size == s->scratch.len &&
             memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
@@ -230,7 +260,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     int rc = store_rows_put(s, txn, store_rows_of(nr.status), &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    if (moved || old_source != c->source_code) {
+    if (existed && (moved || old_source != c->source_code)) {
         r = put_jobs_entry(s, txn, j->job_arn, arn_len, tkey, c->source_code, nr.status);
         if (r < 0)
             return r;
