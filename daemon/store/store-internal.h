@@ -586,6 +586,19 @@ int store_tally_job(struct cj_store *s, MDB_txn *txn, struct store_tally *t, uin
 int store_tally_save(struct cj_store *s, MDB_txn *txn, struct store_tally *t);
 void store_tally_free(struct store_tally *t);
 
+/* Calls fn with the jobArn (pointing into the map, not terminated) of each job of source
+ * `code`, in `jobs` order; fn may not write to `jobs`. A damaged `jobs` entry (a value that is
+ * not one, a key that is no jobArn) stops the walk with -EUCLEAN: whose job it is cannot be
+ * told, so nothing is removed on its account until verify has been run. */
+int store_source_jobs(struct cj_store *s, MDB_txn *txn, uint16_t code,
+                      int (*fn)(const MDB_val *arn, void *u), void *u);
+/* A list of jobArns kept out of the map (to write after a walk of `jobs`): each appended as
+ * [le16 length][bytes], and walked in that order. */
+int store_arn_list_add(struct cj_buf *b, const void *arn, size_t len);
+int store_arn_list_walk(const struct cj_buf *b,
+                        int (*fn)(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                                  void *u),
+                        struct cj_store *s, MDB_txn *txn, void *u);
 /* The oldest last sync of the sources the store knows; 0 if one never synced, or none. */
 int store_sources_synced_at(struct cj_store *s, MDB_txn *txn, int64_t *ret);
 /* The counters of `source`, or of every source (NULL): -ENOENT for a source the store does
