@@ -21,15 +21,11 @@
 
 #include "store-internal.h"
 #include "store.h"
+#include "test-util.h"
 
 #define TEST_BASE_NS INT64_C(1700000000000000000)
 
 /* ---- temp directories ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 static _unused_ char *make_tmpdir(void)
 {
@@ -42,7 +38,7 @@ static _unused_ char *make_tmpdir(void)
 static _unused_ void remove_tree(char *dir)
 {
     if (dir)
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_rm_tree(dir);
     free(dir);
 }
 
