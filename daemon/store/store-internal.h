@@ -18,17 +18,32 @@
 #define CJ_STORE_MAC_KEY_SIZE 32
 #define CJ_MODEL_ARN_MAX      CJ_SOURCE_MODEL_ARN_KEEP_MAX /* the row format allows more */
 
-/* Names of the LMDB databases. The rows live in the time index (idx_time: time | jobArn ->
- * row value), so that rows of neighbouring times share pages, as a list reads them; `jobs`
- * maps a jobArn to its 8-byte time key, the missing half of its row's key, and to the code
- * of its source, so that a pass's end finds its source's jobs without reading rows. */
-#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8 bytes) | source code (le16) */
+/* Names of the LMDB databases. The rows live in one database per status (rows_*: time |
+ * jobArn -> row value): a status's rows, in time order, share pages, so a page of one status
+ * reads them in place, as a page of every status does by merging the four in time order.
+ * The statuses the service model does not know share rows_other. `jobs` maps a jobArn to
+ * its 8-byte time key, the missing half of its row's key, to the code of its source, so that
+ * a pass's end finds its source's jobs without reading rows, and to its status code, which
+ * names the row's database. The other indexes' values are that status code too. */
+#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8) | source code (le16) | status (1) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
 /* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
  * a job when anything lists it again or it is removed. */
 #define STORE_DB_MISSED "missed"
+/* The secondary indexes' names; those of the time and status plans are schema 5's
+ * databases, which only its migration opens. */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
+#define STORE_ROWS_DBS (_CJ_STATUS_MAX + 1)
+extern const char *const store_rows_db_names[STORE_ROWS_DBS];
+/* The first index with a database of its own in this schema: the time and status plans
+ * walk the rows. */
+#define STORE_INDEX_FIRST_SECONDARY CJ_INDEX_ACCOUNT_TIME
+/* The database of the rows of status code `status`. */
+static inline unsigned store_rows_of(uint8_t status)
+{
+    return status < _CJ_STATUS_MAX ? status : _CJ_STATUS_MAX;
+}
 
 /* Keys of the meta database. */
 #define META_SCHEMA_VERSION "schema_version" /* u32 LE */
@@ -64,7 +79,11 @@ struct cj_store {
     int lost_env; /* then: why, a negative errno, returned by every call */
     MDB_dbi dbi_jobs;
     MDB_dbi dbi_meta;
+    /* The secondary indexes; the time and status entries are schema 5's idx_time and
+     * idx_status, open only in a store that has them (has_v5), for its migration. */
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
+    bool has_v5;
+    MDB_dbi dbi_rows[STORE_ROWS_DBS];
     MDB_dbi dbi_events;
     MDB_dbi dbi_missed;
     bool has_missed;     /* false only in a read-only open of a store that lacks it */
@@ -85,6 +104,7 @@ struct cj_store {
      * with it: renewing is much cheaper than beginning and opening. */
     MDB_txn *rtxn;
     MDB_cursor *rcursor[_CJ_INDEX_MAX];
+    MDB_cursor *rrows[STORE_ROWS_DBS];
 
     struct cj_buf scratch;        /* row values under construction */
     struct cj_store_pass *passes; /* the full passes in progress, one per source at most */
@@ -98,7 +118,8 @@ struct cj_store {
         uint64_t last_seq;
     } txn_events;
     /* Bit i: a put into index i in this write transaction found its key not past the
-     * index's last one, so the next ones go without MDB_APPEND (see store_index_put). */
+     * index's last one, so the next ones go without MDB_APPEND (see store_index_put); bit
+     * STORE_NO_APPEND_ROWS + d the same for rows database d. */
     unsigned no_append;
     /* The open batch (store_write_batched): a write transaction holding whole pages of full
      * passes, not yet committed. */
@@ -156,6 +177,10 @@ int store_release_pages(struct cj_store *s);
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);
 void store_read_end(struct cj_store *s);
+/* The reused cursor of secondary index i or of rows database d, renewed in the reused read
+ * transaction txn. */
+int store_index_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret);
+int store_rows_cursor(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_cursor **ret);
 
 /* ---- little/big endian ---- */
 
@@ -367,25 +392,40 @@ static inline size_t store_index_prefix_len(enum cj_index i)
     static const uint8_t lens[_CJ_INDEX_MAX] = {0, 1, CJ_ACCOUNT_ID_LEN, 8, 2, CJ_ACCOUNT_ID_LEN};
     return lens[i];
 }
-/* prefix | time | jobArn. Returns the size. The time index's key (no prefix) is also the
- * row's key, and every other index key ends with it. */
+/* prefix | time | jobArn. Returns the size. The time plan's key (no prefix) is also the
+ * row's key, and every secondary index key ends with it. The status plan's (the status code
+ * first) is that of schema 5's idx_status; in this schema the status names the rows'
+ * database instead. */
 size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
                        uint8_t out[INDEX_KEY_MAX]);
 
 /* ---- finding a row by jobArn (store-read.c) ---- */
 
-#define TIME_KEY_SIZE   8                   /* the row's time key, first in a `jobs` value */
-#define JOBS_VALUE_SIZE (TIME_KEY_SIZE + 2) /* then the source code */
+#define TIME_KEY_SIZE      8                   /* the row's time key, first in a `jobs` value */
+#define JOBS_VALUE_SIZE_V5 (TIME_KEY_SIZE + 2) /* then the source code */
+#define JOBS_VALUE_SIZE    (JOBS_VALUE_SIZE_V5 + 1) /* then the status code */
+/* A secondary index entry's value: the status code, which names its row's database. */
+#define INDEX_VALUE_SIZE 1
 
 static inline uint16_t jobs_value_source(const MDB_val *v)
 {
     return get_le16((const uint8_t *)v->mv_data + TIME_KEY_SIZE);
 }
 
+static inline uint8_t jobs_value_status(const MDB_val *v)
+{
+    return ((const uint8_t *)v->mv_data)[JOBS_VALUE_SIZE_V5];
+}
+
 /* The key of a job's row, from its `jobs` value and its jobArn: -EUCLEAN if the value is
- * not a `jobs` value or the jobArn is too long. Returns the size in *len. */
+ * not a `jobs` value or the jobArn is too long. Returns the size in *len; the row lies in
+ * the database of jobs_value_status(). */
 int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
                   uint8_t out[INDEX_KEY_MAX], size_t *len);
+/* The row of jobArn `arn` whose `jobs` value is jobs_value (pointing into the map): -EUCLEAN
+ * if the value is not one or there is no such row. */
+int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, const void *arn,
+                 size_t arn_len, MDB_val *row);
 /* The row of jobArn `arn` (pointing into the map), and when source is not NULL the code of
  * its source: -ENOENT if `jobs` has no such job, -EUCLEAN if it has one without a row. */
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
@@ -404,9 +444,18 @@ int store_migrate_from_3(struct cj_store *s, MDB_txn *txn, bool rows_v3);
  * META_SYNCED_AT_V4; rows get their region code, the new indexes are built. -EUCLEAN if a row
  * does not decode or a jobArn names no region and account. */
 int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
-/* A put into index i that appends when the key is past the index's last (store-write.c).
- * Returns LMDB's code; s->no_append is to be reset at the start of each transaction. */
+/* Schema 5 -> 6: the rows move from idx_time into the database of their status, `jobs`
+ * values and secondary index values gain the status code, idx_time and idx_status go.
+ * -EUCLEAN if a row does not decode. */
+int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
+/* Deletes idx_time and idx_status when the store has them; LMDB's code. */
+int store_drop_v5(struct cj_store *s, MDB_txn *txn);
+/* A put into index i (or into rows database d) that appends when the key is past the
+ * database's last (store-write.c). Returns LMDB's code; s->no_append is to be reset at the
+ * start of each transaction. */
 int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v);
+#define STORE_NO_APPEND_ROWS 8
+int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v);
 
 /* ---- counters in meta (store.c) ---- */
 
@@ -537,6 +586,19 @@ int store_tally_job(struct cj_store *s, MDB_txn *txn, struct store_tally *t, uin
 int store_tally_save(struct cj_store *s, MDB_txn *txn, struct store_tally *t);
 void store_tally_free(struct store_tally *t);
 
+/* Calls fn with the jobArn (pointing into the map, not terminated) of each job of source
+ * `code`, in `jobs` order; fn may not write to `jobs`. A damaged `jobs` entry (a value that is
+ * not one, a key that is no jobArn) stops the walk with -EUCLEAN: whose job it is cannot be
+ * told, so nothing is removed on its account until verify has been run. */
+int store_source_jobs(struct cj_store *s, MDB_txn *txn, uint16_t code,
+                      int (*fn)(const MDB_val *arn, void *u), void *u);
+/* A list of jobArns kept out of the map (to write after a walk of `jobs`): each appended as
+ * [le16 length][bytes], and walked in that order. */
+int store_arn_list_add(struct cj_buf *b, const void *arn, size_t len);
+int store_arn_list_walk(const struct cj_buf *b,
+                        int (*fn)(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                                  void *u),
+                        struct cj_store *s, MDB_txn *txn, void *u);
 /* The oldest last sync of the sources the store knows; 0 if one never synced, or none. */
 int store_sources_synced_at(struct cj_store *s, MDB_txn *txn, int64_t *ret);
 /* The counters of `source`, or of every source (NULL): -ENOENT for a source the store does

@@ -5,12 +5,14 @@
  *    range and the filters that index does not serve (plan_query).
  * 2. A nextToken, if given, is verified against the query and gives the key to resume
  *    past (token_decode; the format is below).
- * 3. One read transaction, one cursor over the chosen index walking the key range in the
- *    requested order (position, walk), the job's region and account checked on the key's
- *    jobArn (key_job_matches), the other filters on the row header (row_match), the rows'
- *    JSON gathered (page_rows) and copied once into an answer sized for them. The time
- *    index holds the rows, so walking it reads them in place; another index's key ends with
- *    its row's key, and a second cursor on the time index fetches the row (fetch_row).
+ * 3. One read transaction, a cursor walking the key range in the requested order (position,
+ *    walk), the job's region and account checked on the key's jobArn (key_job_matches), the
+ *    other filters on the row header (row_match), the rows' JSON gathered (page_rows) and
+ *    copied once into an answer sized for them. The rows lie in one database per status,
+ *    keyed time | jobArn: a status's page walks its database and reads them in place; a page
+ *    of every status merges the four databases' walks by key (struct run), in place too. A
+ *    secondary index's key ends with its row's key and its value names the row's database,
+ *    where a second cursor fetches the row (fetch_row).
  * 4. When a row is left over, the key of the last row returned becomes the nextToken
  *    (token_encode), made while the transaction still holds the key's bytes. A page examines
  *    at most s->scan_budget rows: when they run out first, the nextToken holds the key of the
@@ -30,7 +32,8 @@
 
 /* ---- 1. the plan ---- */
 
-/* Most selective first. A source model ARN names few jobs. The account a job runs in (its
+/* Most selective first, the status before the secondary indexes it is not combined with: its
+ * rows are read in place. A source model ARN names few jobs. The account a job runs in (its
  * jobArn's) is one of the organisation's accounts, each with a few sources; the source model's
  * account is often one central account that every job copies from, so it comes after. A
  * status is a third of everything (and the Completed share grows); time alone is the
@@ -120,7 +123,8 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
             q->source_model_arn ? store_model_hash(q->source_model_arn, p->model_arn_len) : 0,
         .job_account = q->job_account,
     };
-    p->plen = store_index_prefix(p->index, &of, p->prefix);
+    /* A status is the database, not a key prefix. */
+    p->plen = p->index == CJ_INDEX_STATUS_TIME ? 0 : store_index_prefix(p->index, &of, p->prefix);
 
     /* Strict bounds: time > after means time >= after + 1. */
     if (q->has_after) {
@@ -205,6 +209,12 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
 #define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
 
 static void mac(const struct cj_store *s, const void *data, size_t n, uint8_t out[32]);
+
+/* The prefix of the keys a plan walks: none in the rows. */
+static size_t plan_prefix_len(enum cj_index i)
+{
+    return i < STORE_INDEX_FIRST_SECONDARY ? 0 : store_index_prefix_len(i);
+}
 
 int store_token_set_key(struct cj_store *s, const void *key, size_t n)
 {
@@ -352,7 +362,7 @@ static int token_decode(const struct cj_store *s, const char *token, enum cj_ind
         snprintf(err, errlen, "nextToken: does not belong to this query");
         return -EINVAL;
     }
-    size_t plen = store_index_prefix_len(i);
+    size_t plen = plan_prefix_len(i);
     if (klen <= plen + 8 + 1 || klen > plen + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX)) {
         snprintf(err, errlen, "nextToken: is not a token this service issued");
         return -EINVAL;
@@ -467,22 +477,9 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
     return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
-static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret)
-{
-    int rc;
-    if (s->rcursor[i])
-        rc = mdb_cursor_renew(txn, s->rcursor[i]);
-    else
-        rc = mdb_cursor_open(txn, s->dbi_index[i], &s->rcursor[i]);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    *ret = s->rcursor[i];
-    return 0;
-}
-
-/* A cursor on the time index that fetches the rows of another index's entries, which
- * come in time order: the next row wanted is some entries on from the last one, and
- * stepping there may be cheaper than a descent from the root. It is only when the index is
+/* A cursor on a rows database that fetches the rows of a secondary index's entries, which
+ * come in time order: the next row of that database wanted is some entries on from the last
+ * one, and stepping there may be cheaper than a descent from the root. It is only when the index is
  * selective enough: at 100,000 jobs a descent costs about as much as ROW_DESCENT_STEPS
  * steps (~1,800 instructions against ~200), and a status is ~7 entries apart but a source
  * model ~60. So stepping keeps an account in units of a step: a row found k steps on
@@ -495,7 +492,7 @@ static int open_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cu
 #define ROW_STEP_PROBE    32
 
 struct row_cursor {
-    MDB_cursor *cur;
+    MDB_cursor *cur;    /* NULL until the first fetch from its database */
     MDB_cursor_op step; /* the walk's direction */
     bool placed;        /* cur stands on the last row fetched */
     int credit;
@@ -561,31 +558,81 @@ struct page_rows {
     size_t bytes;
 };
 
+/* One ordered stream of candidates: a cursor and the key and value it stands on. A walk
+ * has one, or for a page of every status one per rows database, merged by key. */
+struct run {
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc; /* MDB_NOTFOUND once past the range */
+};
+
+/* Whether k lies in the plan's prefix and time range. */
+static inline bool in_range(const struct list_plan *p, const MDB_val *k)
+{
+    const uint8_t *kp = k->mv_data;
+    if (k->mv_size <= p->plen + 8 || memcmp(kp, p->prefix, p->plen) != 0)
+        return false;
+    return forwards(p) ? !(p->has_lo && memcmp(kp + p->plen, p->lo, 8) > 0)
+                       : !(p->has_hi && memcmp(kp + p->plen, p->hi, 8) <= 0);
+}
+
+static inline void run_check(const struct list_plan *p, struct run *r)
+{
+    if (r->rc == MDB_SUCCESS && !in_range(p, &r->k))
+        r->rc = MDB_NOTFOUND;
+}
+
+/* The run whose key comes first in the walk's order; NULL when all are past the range. */
+static inline struct run *run_next(const struct list_plan *p, struct run *runs, unsigned n)
+{
+    struct run *best = NULL;
+    for (unsigned i = 0; i < n; i++) {
+        if (runs[i].rc != MDB_SUCCESS)
+            continue;
+        if (!best)
+            best = &runs[i];
+        else {
+            int c = key_cmp(&runs[i].k, &best->k);
+            if (forwards(p) ? c < 0 : c > 0)
+                best = &runs[i];
+        }
+    }
+    return best;
+}
+
 static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, const uint8_t *resume,
                 size_t resume_len, struct page_rows *out, MDB_val *last, bool *more)
 {
     const MDB_cursor_op step = forwards(p) ? MDB_NEXT : MDB_PREV;
-    const bool clustered = p->index == CJ_INDEX_TIME;
+    const bool clustered = p->index < STORE_INDEX_FIRST_SECONDARY;
     const size_t plen = p->plen;
-    MDB_cursor *cur = NULL;
-    struct row_cursor rows = {.step = step, .credit = ROW_DESCENT_STEPS};
-    MDB_val k, v, row, examined_key = {0};
+    struct run runs[STORE_ROWS_DBS] = {0};
+    unsigned n_runs = 0;
+    struct row_cursor rows[STORE_ROWS_DBS];
+    MDB_val row, examined_key = {0};
     unsigned n = 0, examined = 0;
+    int r = 0;
 
-    int r = open_cursor(s, txn, p->index, &cur);
-    if (r >= 0 && !clustered)
-        r = open_cursor(s, txn, CJ_INDEX_TIME, &rows.cur);
+    if (p->index == CJ_INDEX_TIME)
+        for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++)
+            r = store_rows_cursor(s, txn, d, &runs[n_runs++].cur);
+    else if (p->index == CJ_INDEX_STATUS_TIME)
+        r = store_rows_cursor(s, txn, store_rows_of(p->status), &runs[n_runs++].cur);
+    else
+        r = store_index_cursor(s, txn, p->index, &runs[n_runs++].cur);
     if (r < 0)
         return r;
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++)
+        rows[d] = (struct row_cursor){.step = step, .credit = ROW_DESCENT_STEPS};
+    for (unsigned i = 0; i < n_runs; i++) {
+        runs[i].rc = position(p, runs[i].cur, resume, resume_len, &runs[i].k, &runs[i].v);
+        run_check(p, &runs[i]);
+    }
 
-    int rc = position(p, cur, resume, resume_len, &k, &v);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, step)) {
+    for (struct run *best; (best = run_next(p, runs, n_runs));
+         best->rc = mdb_cursor_get(best->cur, &best->k, &best->v, step), run_check(p, best)) {
+        const MDB_val k = best->k;
         const uint8_t *kp = k.mv_data;
-        if (k.mv_size <= plen + 8 || memcmp(kp, p->prefix, plen) != 0)
-            break;
-        if (forwards(p) ? p->has_lo && memcmp(kp + plen, p->lo, 8) > 0
-                        : p->has_hi && memcmp(kp + plen, p->hi, 8) <= 0)
-            break;
         /* Out of budget with rows still in range: the next page resumes past the last row
          * examined (every row up to it was either returned or did not match). */
         if (examined == s->scan_budget) {
@@ -600,10 +647,18 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
             !key_job_matches(p, kp + plen + 8, k.mv_size - plen - 8))
             continue;
         if (clustered)
-            row = v;
+            row = best->v;
         else {
+            /* The value is the row's status: it names the row's database, and a status filter
+             * needs no row fetched. A bad one is damage verify reports. */
+            const uint8_t *st = best->v.mv_data;
+            if (best->v.mv_size != INDEX_VALUE_SIZE || (p->check_status && *st != p->status))
+                continue;
+            struct row_cursor *rc = &rows[store_rows_of(*st)];
+            if (!rc->cur && (r = store_rows_cursor(s, txn, store_rows_of(*st), &rc->cur)) < 0)
+                return r;
             MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (void *)(kp + plen)};
-            if (fetch_row(&rows, &rk, &row) != MDB_SUCCESS)
+            if (fetch_row(rc, &rk, &row) != MDB_SUCCESS)
                 continue; /* an index entry without its row: verify reports it */
         }
         size_t json_len;
@@ -620,8 +675,10 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         *last = k;
         out->n = ++n;
     }
-    if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-        return log_error_errno(store_errno(rc), "store: list failed: %s", mdb_strerror(rc));
+    for (unsigned i = 0; i < n_runs; i++)
+        if (runs[i].rc != MDB_SUCCESS && runs[i].rc != MDB_NOTFOUND)
+            return log_error_errno(store_errno(runs[i].rc), "store: list failed: %s",
+                                   mdb_strerror(runs[i].rc));
     return 0;
 }
 

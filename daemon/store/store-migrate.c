@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* Schema 3 -> 4 (below) turns every key holding time | jobArn newest first; 4 -> 5 (at the
- * end) tags each job with a source and builds the region and job account indexes.
+/* Schema 3 -> 4 (below) turns every key holding time | jobArn newest first; 4 -> 5 tags each
+ * job with a source and builds the region and job account indexes; 5 -> 6 (at the end) moves
+ * the rows into one database per status.
  *
  * Schema 2 -> 3 in place: the rows move from `jobs` (jobArn -> row) into the time index
  * (time | jobArn -> row, where schema 2 kept empty values), and `jobs` keeps only each
@@ -83,7 +84,7 @@ static int map_rc(int rc, const char *what)
     /* A full map is not an error yet: store_write grows it and runs the migration again. */
     if (rc == MDB_MAP_FULL)
         return -ENOSPC;
-    return log_error_errno(store_errno(rc), "store: cannot %s for schema 4: %s", what,
+    return log_error_errno(store_errno(rc), "store: cannot %s while migrating: %s", what,
                            mdb_strerror(rc));
 }
 
@@ -326,7 +327,7 @@ static int migrate_row_5(struct cj_store *s, MDB_txn *txn, MDB_cursor *cur, cons
         rc = store_index_put(s, txn, CJ_INDEX_JOB_REGION_TIME + i, &ik, &iv);
     }
     if (rc == MDB_SUCCESS) {
-        uint8_t jv[JOBS_VALUE_SIZE];
+        uint8_t jv[JOBS_VALUE_SIZE_V5];
         memcpy(jv, key, TIME_KEY_SIZE);
         put_le16(jv + TIME_KEY_SIZE, source_code);
         MDB_val ak = {.mv_size = (size_t)arn_len, .mv_data = arn};
@@ -383,6 +384,77 @@ int store_migrate_from_4(struct cj_store *s, MDB_txn *txn)
         return r;
     log_notice("store: migrated the cache from schema 4 to 5 (jobs tagged with the source named "
                "after their region, region and job account indexes); its %" PRIu64
+               " job(s) are kept",
+               count);
+    return 0;
+}
+
+/* ---- schema 5 -> 6 ----
+ * The rows leave idx_time for the database of their status, in idx_time's key order, so that
+ * each database is written by appending; each job's `jobs` value and secondary index entries
+ * gain its status code; idx_time and idx_status are deleted. The change log, the counters and
+ * meta keep their bytes. */
+
+static int migrate_row_6(struct cj_store *s, MDB_txn *txn, MDB_val *k, MDB_val *v)
+{
+    char arn[CJ_JOB_ARN_MAX];
+    struct store_row row;
+
+    ssize_t arn_len =
+        k->mv_size <= TIME_KEY_SIZE
+            ? -EUCLEAN
+            : get_arn_key((uint8_t *)k->mv_data + TIME_KEY_SIZE, k->mv_size - TIME_KEY_SIZE, arn);
+    if (arn_len < 0 || store_row_decode(v->mv_data, v->mv_size, &row) < 0)
+        return log_error_errno(EUCLEAN, "store: a row of schema 5 does not decode");
+    /* k and v lie in idx_time, which none of the puts below touches. */
+    int rc = store_rows_put(s, txn, store_rows_of(row.status), k, v);
+
+    MDB_val ak = {.mv_size = (size_t)arn_len, .mv_data = arn}, jv;
+    if (rc == MDB_SUCCESS)
+        rc = mdb_get(txn, s->dbi_jobs, &ak, &jv);
+    if (rc == MDB_NOTFOUND || (rc == MDB_SUCCESS && jv.mv_size != JOBS_VALUE_SIZE_V5))
+        return log_error_errno(EUCLEAN, "store: a job of schema 5 has no `jobs` entry");
+    if (rc == MDB_SUCCESS) {
+        uint8_t b[JOBS_VALUE_SIZE];
+        memcpy(b, jv.mv_data, JOBS_VALUE_SIZE_V5);
+        b[JOBS_VALUE_SIZE_V5] = row.status;
+        MDB_val nv = {.mv_size = sizeof(b), .mv_data = b};
+        rc = mdb_put(txn, s->dbi_jobs, &ak, &nv, 0);
+    }
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++) {
+        uint8_t key[INDEX_KEY_MAX];
+        MDB_val ik = {.mv_data = key}, iv = {.mv_size = INDEX_VALUE_SIZE, .mv_data = &row.status};
+        ik.mv_size = store_index_key(i, &row, arn, (size_t)arn_len, key);
+        rc = mdb_put(txn, s->dbi_index[i], &ik, &iv, 0);
+    }
+    return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move a row");
+}
+
+int store_migrate_from_5(struct cj_store *s, MDB_txn *txn)
+{
+    MDB_cursor *cur = NULL;
+    MDB_val k, v;
+    uint64_t count = 0;
+    int r = 0;
+
+    s->no_append = 0;
+    int rc = mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME], &cur);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "walk the rows");
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        r = migrate_row_6(s, txn, &k, &v);
+        count++;
+    }
+    mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
+    if (rc != MDB_NOTFOUND)
+        return map_rc(rc, "walk the rows");
+    rc = store_drop_v5(s, txn);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "delete idx_time and idx_status");
+    log_notice("store: migrated the cache from schema 5 to 6 (rows kept by status); its %" PRIu64
                " job(s) are kept",
                count);
     return 0;

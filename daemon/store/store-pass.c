@@ -182,36 +182,14 @@ struct finish_ctx {
     const struct cj_store_pass *pass;
     int64_t synced_at_ns;
     struct cj_store_pass_result result;
-    /* jobArns the pass did not see, as [u16 length][bytes]: those the complete pass before
+    /* jobArns the pass did not see (store_arn_list_add()'s): those the complete pass before
      * missed too (doomed), and the others (fresh). */
     struct cj_buf doomed, fresh;
     size_t n_doomed, n_fresh;
     struct store_tally tally;
+    struct cj_store *s; /* and the transaction, for sort_unlisted */
+    MDB_txn *txn;
 };
-
-static int list_add(struct cj_buf *b, const void *arn, size_t len)
-{
-    uint8_t n[2];
-    put_le16(n, (uint16_t)len);
-    int r = cj_buf_append(b, n, sizeof(n));
-    return r < 0 ? r : cj_buf_append(b, arn, len);
-}
-
-/* Calls fn for each jobArn of a list_add() list. */
-static int list_walk(const struct cj_buf *b,
-                     int (*fn)(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
-                               void *u),
-                     struct cj_store *s, MDB_txn *txn, void *u)
-{
-    for (size_t at = 0; at + 2 <= b->len;) {
-        size_t len = get_le16((const uint8_t *)b->data + at);
-        int r = fn(s, txn, b->data + at + 2, len, u);
-        if (r < 0)
-            return r;
-        at += 2 + len;
-    }
-    return 0;
-}
 
 static uint32_t missed_count(const MDB_val *v)
 {
@@ -264,13 +242,30 @@ static int forget_seen(struct cj_store *s, MDB_txn *txn, const struct cj_store_p
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+/* A job of the pass's source: unless the pass listed it, doomed if a pass before missed it
+ * too, else fresh. */
+static int sort_unlisted(const MDB_val *arn, void *u)
+{
+    struct finish_ctx *c = u;
+    if (pass_contains(c->pass, store_job_hash(arn->mv_data, arn->mv_size)))
+        return 0;
+    MDB_val key = *arn, m;
+    int rc = mdb_get(c->txn, c->s->dbi_missed, &key, &m);
+    if (rc == MDB_SUCCESS) {
+        c->n_doomed++;
+        return store_arn_list_add(&c->doomed, arn->mv_data, arn->mv_size);
+    }
+    if (rc != MDB_NOTFOUND)
+        return store_errno(rc);
+    c->n_fresh++;
+    return store_arn_list_add(&c->fresh, arn->mv_data, arn->mv_size);
+}
+
 static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct finish_ctx *c = userdata;
     const struct cj_store_pass *pass = c->pass;
     struct store_tally_source *src;
-    MDB_cursor *cur;
-    MDB_val k, v;
     uint16_t code;
 
     /* A rerun after the map grew starts over. */
@@ -292,51 +287,24 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     if (r < 0)
         return r;
 
-    int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != JOBS_VALUE_SIZE) {
-            r = log_error_errno(EUCLEAN, "store: a damaged job entry blocks the pass; run verify");
-            break;
-        }
-        if (jobs_value_source(&v) != code ||
-            pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)))
-            continue;
-        if (k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX) {
-            r = log_error_errno(EUCLEAN, "store: a damaged jobArn blocks the pass; run verify");
-            break;
-        }
-        MDB_val m;
-        int mrc = mdb_get(txn, s->dbi_missed, &k, &m);
-        if (mrc == MDB_SUCCESS) {
-            r = list_add(&c->doomed, k.mv_data, k.mv_size);
-            c->n_doomed++;
-        } else if (mrc == MDB_NOTFOUND) {
-            r = list_add(&c->fresh, k.mv_data, k.mv_size);
-            c->n_fresh++;
-        } else
-            r = store_errno(mrc);
-    }
-    mdb_cursor_close(cur);
+    c->s = s;
+    c->txn = txn;
+    r = store_source_jobs(s, txn, code, sort_unlisted, c);
     if (r < 0)
         return r;
-    if (rc != MDB_NOTFOUND)
-        return store_errno(rc);
 
     if (cj_store_removal_allowed(c->n_doomed, c->result.total, pass->max_removal_share_bp)) {
-        r = list_walk(&c->doomed, remove_one, s, txn, &c->tally);
+        r = store_arn_list_walk(&c->doomed, remove_one, s, txn, &c->tally);
         if (r < 0)
             return r;
         c->result.removed = c->n_doomed;
     } else {
-        r = list_walk(&c->doomed, mark_missed, s, txn, NULL);
+        r = store_arn_list_walk(&c->doomed, mark_missed, s, txn, NULL);
         if (r < 0)
             return r;
         c->result.held = c->n_doomed;
     }
-    r = list_walk(&c->fresh, mark_missed, s, txn, NULL);
+    r = store_arn_list_walk(&c->fresh, mark_missed, s, txn, NULL);
     if (r < 0)
         return r;
     c->result.missed = c->n_fresh;

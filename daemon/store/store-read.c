@@ -8,8 +8,8 @@
 
 /* ---- one job by jobArn ---- */
 
-/* `jobs` gives a job's creation time, which with the jobArn is the row's key in the time
- * index. */
+/* `jobs` gives a job's creation time, which with the jobArn is the row's key, and its status,
+ * which names the database the row is in. */
 int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
                   uint8_t out[INDEX_KEY_MAX], size_t *len)
 {
@@ -20,24 +20,32 @@ int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
     return 0;
 }
 
+int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, const void *arn,
+                 size_t arn_len, MDB_val *row)
+{
+    uint8_t key[INDEX_KEY_MAX];
+    MDB_val k = {.mv_data = key};
+
+    int r = store_row_key(jobs_value, arn, arn_len, key, &k.mv_size);
+    if (r < 0)
+        return r;
+    int rc = mdb_get(txn, s->dbi_rows[store_rows_of(jobs_value_status(jobs_value))], &k, row);
+    /* A job without its row is damage, not absence: verify reports it. */
+    return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
+}
+
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
                   uint16_t *source)
 {
-    uint8_t key[INDEX_KEY_MAX];
     MDB_val k = {.mv_size = arn_len, .mv_data = (void *)arn}, t;
 
     int rc = mdb_get(txn, s->dbi_jobs, &k, &t);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    int r = store_row_key(&t, arn, arn_len, key, &k.mv_size);
-    if (r < 0)
-        return r;
-    if (source)
+    int r = store_row_at(s, txn, &t, arn, arn_len, row);
+    if (r >= 0 && source)
         *source = jobs_value_source(&t);
-    k.mv_data = key;
-    rc = mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &k, row);
-    /* A job without its row is damage, not absence: verify reports it. */
-    return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
+    return r;
 }
 
 int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
@@ -66,9 +74,9 @@ int cj_store_get(struct cj_store *s, const char *job_arn, struct cj_buf *out)
 
 /* ---- the jobs of one status, for the quick sync ---- */
 
-/* The status|time index holds every (status, creationTime, jobArn) as its key, so no row has
- * to be read; the source of each is in `jobs`. The jobs of a status the quick sync walks
- * (InProgress) are few, so one lookup each is cheap. */
+/* The keys of a known status's rows database are its jobs' (creationTime, jobArn), so no
+ * row has to be decoded; the source of each is in `jobs`. The jobs of a status the quick sync
+ * walks (InProgress) are few, so one lookup each is cheap. */
 int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj_status status,
                                  cj_store_job_fn fn, void *userdata)
 {
@@ -94,33 +102,24 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
     /* A cursor of our own: fn may not touch the store, but the shared cursors stay out of
      * reach of this walk all the same. */
     MDB_cursor *cur = NULL;
-    int rc = mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_STATUS_TIME], &cur);
+    int rc = mdb_cursor_open(txn, s->dbi_rows[store_rows_of((uint8_t)status)], &cur);
     if (rc != MDB_SUCCESS) {
         r = store_errno(rc);
         goto out;
     }
 
-    /* Keys sort newest first: (creationTime, jobArn) order walks backwards from above the
-     * status's last key. */
-    uint8_t prefix = (uint8_t)status, seek[1 + 9];
-    seek[0] = prefix;
-    memset(seek + 1, 0xff, 9);
-    MDB_val k = {.mv_size = sizeof(seek), .mv_data = seek}, v;
+    /* Keys sort newest first: (creationTime, jobArn) order walks backwards from the last. */
+    MDB_val k, v;
     char arn[CJ_JOB_ARN_MAX + 1];
-    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_PREV);
-    else if (rc == MDB_NOTFOUND)
-        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    for (; rc == MDB_SUCCESS; rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
         const uint8_t *key = k.mv_data;
-        if (k.mv_size < 1 || key[0] != prefix)
-            break;
         /* A NUL-terminated copy: the map's bytes are not, and fn may keep nothing of them. */
-        ssize_t arn_len = k.mv_size < 1 + 8 ? -EUCLEAN : get_arn_key(key + 9, k.mv_size - 9, arn);
+        ssize_t arn_len = k.mv_size <= TIME_KEY_SIZE
+                              ? -EUCLEAN
+                              : get_arn_key(key + TIME_KEY_SIZE, k.mv_size - TIME_KEY_SIZE, arn);
         if (arn_len < 0) {
-            r = log_error_errno(EUCLEAN, "store: a status index key of %zu bytes is damaged",
-                                k.mv_size);
+            r = log_error_errno(EUCLEAN, "store: a row key of %zu bytes is damaged", k.mv_size);
             goto out;
         }
         arn[arn_len] = '\0';
@@ -135,7 +134,7 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
                 goto out;
             }
         }
-        r = fn(arn, (size_t)arn_len, get_time_key(key + 1), userdata);
+        r = fn(arn, (size_t)arn_len, get_time_key(key), userdata);
         if (r < 0)
             goto out;
     }
@@ -150,6 +149,7 @@ out_end:
 
 /* ---- the statistics ---- */
 
+/* 1 with the time of the first or last key, 0 when the database is empty. */
 static int edge_time(MDB_cursor *cur, MDB_cursor_op op, int64_t *ret)
 {
     MDB_val k, v;
@@ -162,13 +162,12 @@ static int edge_time(MDB_cursor *cur, MDB_cursor_op op, int64_t *ret)
     if (k.mv_size < 8)
         return -EUCLEAN;
     *ret = get_time_key(k.mv_data);
-    return 0;
+    return 1;
 }
 
 int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
 {
     struct store_counts c;
-    MDB_cursor *cur;
     MDB_txn *txn;
 
     assert(s && ret);
@@ -179,17 +178,22 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
     r = store_counts_load(s, txn, &c);
     if (r >= 0)
         r = store_sources_synced_at(s, txn, &ret->synced_at_ns);
-    if (r >= 0) {
-        int rc = s->rcursor[CJ_INDEX_TIME] ? mdb_cursor_renew(txn, s->rcursor[CJ_INDEX_TIME])
-                                           : mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME],
-                                                             &s->rcursor[CJ_INDEX_TIME]);
-        r = store_errno(rc);
-        cur = s->rcursor[CJ_INDEX_TIME];
+    /* Keys sort newest first: each database's last is its oldest. */
+    bool any = false;
+    for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++) {
+        MDB_cursor *cur;
+        int64_t oldest, newest;
+        r = store_rows_cursor(s, txn, d, &cur);
+        if (r >= 0)
+            r = edge_time(cur, MDB_LAST, &oldest);
+        if (r > 0)
+            r = edge_time(cur, MDB_FIRST, &newest);
+        if (r > 0) {
+            ret->oldest_ns = any && ret->oldest_ns < oldest ? ret->oldest_ns : oldest;
+            ret->newest_ns = any && ret->newest_ns > newest ? ret->newest_ns : newest;
+            any = true;
+        }
     }
-    if (r >= 0)
-        r = edge_time(cur, MDB_LAST, &ret->oldest_ns); /* keys sort newest first */
-    if (r >= 0)
-        r = edge_time(cur, MDB_FIRST, &ret->newest_ns);
     store_read_end(s);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the statistics: %m");

@@ -442,54 +442,99 @@ int store_source_counts(struct cj_store *s, MDB_txn *txn, const char *source,
     return 0;
 }
 
-/* ---- dropping a source ---- */
+/* ---- the jobs of a source ---- */
 
-struct drop_ctx {
-    const char *source;
-    uint64_t removed;
-    struct cj_buf arns; /* [u16 length][bytes] each */
-};
-
-static int drop_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+int store_arn_list_add(struct cj_buf *b, const void *arn, size_t len)
 {
-    struct drop_ctx *c = userdata;
-    struct store_tally t = {0};
+    uint8_t n[2];
+    put_le16(n, (uint16_t)len);
+    int r = cj_buf_append(b, n, sizeof(n));
+    return r < 0 ? r : cj_buf_append(b, arn, len);
+}
+
+int store_arn_list_walk(const struct cj_buf *b,
+                        int (*fn)(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                                  void *u),
+                        struct cj_store *s, MDB_txn *txn, void *u)
+{
+    for (size_t at = 0; at + 2 <= b->len;) {
+        size_t len = get_le16((const uint8_t *)b->data + at);
+        int r = fn(s, txn, b->data + at + 2, len, u);
+        if (r < 0)
+            return r;
+        at += 2 + len;
+    }
+    return 0;
+}
+
+int store_source_jobs(struct cj_store *s, MDB_txn *txn, uint16_t code,
+                      int (*fn)(const MDB_val *arn, void *u), void *u)
+{
     MDB_cursor *cur;
     MDB_val k, v;
-    uint16_t code;
+    int r = 0;
 
-    c->removed = 0;
-    cj_buf_reset(&c->arns);
-    int r =
-        store_names_code(s, txn, META_SOURCE_NAMES, c->source, strlen(c->source), false, 0, &code);
-    if (r < 0)
-        return r;
     int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != JOBS_VALUE_SIZE || jobs_value_source(&v) != code)
-            continue;
-        uint8_t n[2];
-        put_le16(n, (uint16_t)k.mv_size);
-        r = cj_buf_append(&c->arns, n, sizeof(n));
-        if (r >= 0)
-            r = cj_buf_append(&c->arns, k.mv_data, k.mv_size);
+        if (v.mv_size != JOBS_VALUE_SIZE || k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX)
+            r = log_error_errno(EUCLEAN,
+                                "store: a damaged `jobs` entry (%zu-byte key, %zu-byte "
+                                "value) blocks removals; run copyjobd --verify-store",
+                                k.mv_size, v.mv_size);
+        else if (jobs_value_source(&v) == code)
+            r = fn(&k, u);
     }
     mdb_cursor_close(cur);
     if (r < 0)
         return r;
-    if (rc != MDB_NOTFOUND)
-        return store_errno(rc);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
+/* ---- dropping a source ---- */
+
+struct drop_ctx {
+    const char *source;
+    uint64_t removed;
+    struct cj_buf arns; /* store_arn_list_add()'s */
+    uint64_t n_arns;
+};
+
+static int collect_arn(const MDB_val *arn, void *u)
+{
+    struct drop_ctx *c = u;
+    c->n_arns++;
+    return store_arn_list_add(&c->arns, arn->mv_data, arn->mv_size);
+}
+
+static int remove_arn(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len, void *u)
+{
+    return store_remove_job(s, txn, arn, len, u);
+}
+
+static int drop_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    struct drop_ctx *c = userdata;
+    struct store_tally t = {0};
+    uint16_t code;
+
+    c->removed = c->n_arns = 0;
+    cj_buf_reset(&c->arns);
+    int r =
+        store_names_code(s, txn, META_SOURCE_NAMES, c->source, strlen(c->source), false, 0, &code);
+    if (r < 0)
+        return r;
+    r = store_source_jobs(s, txn, code, collect_arn, c);
+    if (r < 0)
+        return r;
 
     r = store_tally_begin(s, txn, &t);
-    for (size_t at = 0; r >= 0 && at + 2 <= c->arns.len;) {
-        size_t len = get_le16((const uint8_t *)c->arns.data + at);
-        r = store_remove_job(s, txn, c->arns.data + at + 2, len, &t);
-        c->removed++;
-        at += 2 + len;
-    }
+    if (r >= 0)
+        r = store_arn_list_walk(&c->arns, remove_arn, s, txn, &t);
+    if (r >= 0)
+        c->removed = c->n_arns;
     if (r >= 0)
         r = store_tally_save(s, txn, &t);
     store_tally_free(&t);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The consistency checker: every job in `jobs` has its row in the time index and every row
- * its job there; every row decodes, lies under its own creation time and has its key in
- * every other index; every index key points at a row that produces exactly that key; the
+/* The consistency checker: every job in `jobs` has its row in the rows database of its status
+ * and every row its job there; every row decodes, lies under its own creation time in the
+ * database of its status and has its key in every secondary index; every index key points at
+ * a row that produces exactly that key and names its status; schema 5's databases are gone; the
  * counters in meta agree; every status code is a known status or a registered name; every
  * entry of `missed` names a stored job; every job's source and region codes are registered,
  * its region code is its jobArn's, and each source's counters agree with its jobs; and the change
@@ -94,13 +95,17 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
                     (char *)k.mv_data, v.mv_size);
             continue;
         }
-        if (mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &tk, &row_v) != MDB_SUCCESS) {
-            problem(rep, "%s: no row for job %.*s", store_index_db_names[CJ_INDEX_TIME], klen,
+        const unsigned d = store_rows_of(jobs_value_status(&v));
+        if (mdb_get(txn, s->dbi_rows[d], &tk, &row_v) != MDB_SUCCESS) {
+            problem(rep, "%s: no row for job %.*s", store_rows_db_names[d], klen,
                     (char *)k.mv_data);
             continue;
         }
         if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0)
             continue; /* reported by verify_rows */
+        if (row.status != jobs_value_status(&v))
+            problem(rep, "jobs: %.*s: status code %u, its row's %u", klen, (char *)k.mv_data,
+                    jobs_value_status(&v), row.status);
         seen->total++;
         seen->by_status[row.status]++;
         uint16_t code = jobs_value_source(&v);
@@ -129,9 +134,7 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
         if (store_status_name(s, txn, row.status, &sname, &slen) < 0)
             problem(rep, "jobs: %.*s: status code %u is not registered", klen, (char *)k.mv_data,
                     row.status);
-        for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
-            if (i == CJ_INDEX_TIME)
-                continue;
+        for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
             uint8_t key[INDEX_KEY_MAX];
             MDB_val ik = {.mv_data = key}, iv;
             ik.mv_size = store_index_key(i, &row, k.mv_data, k.mv_size, key);
@@ -144,21 +147,21 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* The rows against `jobs`: each row decodes, lies under its own creation time, and its job
- * points at it. */
-static int verify_rows(struct cj_store *s, MDB_txn *txn, uint64_t expected, struct report *rep)
+/* The rows of database d against `jobs`: each row decodes, lies under its own creation time
+ * in the database of its status, and its job points at it. Adds the rows to *entries. */
+static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *entries,
+                       struct report *rep)
 {
-    const char *name = store_index_db_names[CJ_INDEX_TIME];
-    uint64_t entries = 0;
+    const char *name = store_rows_db_names[d];
     MDB_cursor *cur;
     MDB_val k, v;
-    int rc = mdb_cursor_open(txn, s->dbi_index[CJ_INDEX_TIME], &cur);
+    int rc = mdb_cursor_open(txn, s->dbi_rows[d], &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
 
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        entries++;
+        (*entries)++;
         char arn_buf[CJ_JOB_ARN_MAX];
         ssize_t arn_len = k.mv_size <= TIME_KEY_SIZE
                               ? -EUCLEAN
@@ -180,23 +183,25 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, uint64_t expected, stru
             if (row.creation_ns != get_time_key(k.mv_data))
                 problem(rep, "%s: %.*s: row lies under another time than its own", name, alen,
                         (char *)arn.mv_data);
+            if (store_rows_of(row.status) != d)
+                problem(rep, "%s: %.*s: row of status code %u", name, alen, (char *)arn.mv_data,
+                        row.status);
         }
         int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
         if (rc2 != MDB_SUCCESS)
             problem(rep, "%s: row of %.*s which is not in jobs", name, alen, (char *)arn.mv_data);
-        else if (jv.mv_size != JOBS_VALUE_SIZE || memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0)
+        else if (jv.mv_size != JOBS_VALUE_SIZE ||
+                 memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0 ||
+                 store_rows_of(jobs_value_status(&jv)) != d)
             problem(rep, "%s: row of %.*s, whose job points elsewhere", name, alen,
                     (char *)arn.mv_data);
     }
     mdb_cursor_close(cur);
-    if (rc != MDB_NOTFOUND)
-        return store_errno(rc);
-    if (entries != expected)
-        problem(rep, "%s: %" PRIu64 " rows for %" PRIu64 " jobs", name, entries, expected);
-    return 0;
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* Another index: empty values, and each key is the one its row produces. */
+/* A secondary index: each value the status code of its row, each key the one its row
+ * produces. */
 static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint64_t expected,
                         struct report *rep)
 {
@@ -212,8 +217,11 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         entries++;
-        if (v.mv_size != 0)
-            problem(rep, "%s: entry with a non-empty value", name);
+        if (v.mv_size != INDEX_VALUE_SIZE) {
+            problem(rep, "%s: entry with a value of %zu bytes", name, v.mv_size);
+            continue;
+        }
+        const uint8_t status = *(const uint8_t *)v.mv_data;
         /* The key ends with its row's key: time | jobArn. */
         char arn_buf[CJ_JOB_ARN_MAX];
         ssize_t arn_len = k.mv_size <= plen + 8 ? -EUCLEAN
@@ -228,7 +236,7 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
         int alen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
         MDB_val row_v;
         struct store_row row;
-        if (mdb_get(txn, s->dbi_index[CJ_INDEX_TIME], &rk, &row_v) != MDB_SUCCESS) {
+        if (mdb_get(txn, s->dbi_rows[store_rows_of(status)], &rk, &row_v) != MDB_SUCCESS) {
             problem(rep, "%s: entry for %.*s which is not stored", name, alen, (char *)arn.mv_data);
             continue;
         }
@@ -236,7 +244,7 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
             continue; /* reported by verify_rows */
         uint8_t key[INDEX_KEY_MAX];
         size_t n = store_index_key(i, &row, arn.mv_data, arn.mv_size, key);
-        if (n != k.mv_size || memcmp(key, k.mv_data, n) != 0)
+        if (n != k.mv_size || memcmp(key, k.mv_data, n) != 0 || row.status != status)
             problem(rep, "%s: stale entry for %.*s (the row says otherwise)", name, alen,
                     (char *)arn.mv_data);
     }
@@ -468,11 +476,15 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
     r = verify_meta(s, txn, &rep);
     if (r >= 0)
         r = verify_jobs(s, txn, &seen, ss, &rep);
-    if (r >= 0)
-        r = verify_rows(s, txn, seen.total, &rep);
-    for (size_t i = 0; r >= 0 && i < _CJ_INDEX_MAX; i++)
-        if (i != CJ_INDEX_TIME)
-            r = verify_index(s, txn, i, seen.total, &rep);
+    uint64_t rows = 0;
+    for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++)
+        r = verify_rows(s, txn, d, &rows, &rep);
+    if (r >= 0 && rows != seen.total)
+        problem(&rep, "rows: %" PRIu64 " rows for %" PRIu64 " jobs", rows, seen.total);
+    if (r >= 0 && s->has_v5)
+        problem(&rep, "idx_time and idx_status of schema 5 are still there");
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; r >= 0 && i < _CJ_INDEX_MAX; i++)
+        r = verify_index(s, txn, i, seen.total, &rep);
     if (r >= 0)
         r = verify_missed(s, txn, &rep);
     uint64_t n_events = 0;

@@ -9,48 +9,65 @@
 #include "log.h"
 #include "store-internal.h"
 
-/* Deletes the row `r` of jobArn `arn` from the time index and its keys from the other
- * indexes; the caller deletes the job's `jobs` entry and counts it off. */
+/* Deletes the row `r` of jobArn `arn` from its rows database and its keys from the
+ * secondary indexes; the caller deletes the job's `jobs` entry and counts it off. */
 static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                        const struct store_row *r)
 {
     uint8_t keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t sizes[_CJ_INDEX_MAX];
+    const unsigned rows_db = store_rows_of(r->status);
 
     /* All keys are built before the first delete: deleting may move pages under r, which
-     * lies in the time index, the first one deleted from. */
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+     * lies in the rows, the first database deleted from. */
+    sizes[CJ_INDEX_TIME] = store_index_key(CJ_INDEX_TIME, r, arn, arn_len, keys[CJ_INDEX_TIME]);
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
         sizes[i] = store_index_key(i, r, arn, arn_len, keys[i]);
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
-        MDB_val k = {.mv_size = sizes[i], .mv_data = keys[i]};
-        int rc = mdb_del(txn, s->dbi_index[i], &k, NULL);
-        if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
-            return store_errno(rc);
+    MDB_val k = {.mv_size = sizes[CJ_INDEX_TIME], .mv_data = keys[CJ_INDEX_TIME]};
+    int rc = mdb_del(txn, s->dbi_rows[rows_db], &k, NULL);
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY;
+         (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) && i < _CJ_INDEX_MAX; i++) {
+        k = (MDB_val){.mv_size = sizes[i], .mv_data = keys[i]};
+        rc = mdb_del(txn, s->dbi_index[i], &k, NULL);
     }
-    return 0;
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* A put into index i that appends when it can. A full sync arrives newest first, which is
- * the indexes' key order, so the time index's keys arrive past its last one: MDB_APPEND then
+/* A put into a database that appends when it can. A full sync arrives newest first, which is
+ * the key order, so the keys of each rows database arrive past its last one: MDB_APPEND then
  * fills each page before starting the next, where a plain put splits it in half. A refused
  * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
  * one in a transaction the index is written with plain puts. */
-int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v)
+static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, unsigned bit, MDB_val *k,
+                         MDB_val *v)
 {
-    if (!(s->no_append & (1u << i))) {
+    if (!(s->no_append & (1u << bit))) {
         MDB_val v2 = *v;
-        int rc = mdb_put(txn, s->dbi_index[i], k, &v2, MDB_APPEND);
+        int rc = mdb_put(txn, dbi, k, &v2, MDB_APPEND);
         if (rc != MDB_KEYEXIST)
             return rc;
-        s->no_append |= 1u << i;
+        s->no_append |= 1u << bit;
     }
-    return mdb_put(txn, s->dbi_index[i], k, v, 0);
+    return mdb_put(txn, dbi, k, v, 0);
 }
 
-static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
-                         size_t size)
+int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v)
 {
-    MDB_val k = {.mv_size = size, .mv_data = (void *)key}, v = {0};
+    return put_appending(s, txn, s->dbi_index[i], (unsigned)i, k, v);
+}
+
+_Static_assert(_CJ_INDEX_MAX <= STORE_NO_APPEND_ROWS, "a bit for each index");
+int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v)
+{
+    return put_appending(s, txn, s->dbi_rows[d], STORE_NO_APPEND_ROWS + d, k, v);
+}
+
+/* A secondary index entry: the status code names the database of its row. */
+static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
+                         size_t size, uint8_t status)
+{
+    MDB_val k = {.mv_size = size, .mv_data = (void *)key};
+    MDB_val v = {.mv_size = INDEX_VALUE_SIZE, .mv_data = &status};
     return store_errno(store_index_put(s, txn, i, &k, &v));
 }
 
@@ -103,16 +120,46 @@ static int region_code(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, cons
     return 0;
 }
 
-/* Puts a `jobs` entry: the row's time key and the source. */
-static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
-                          const uint8_t *time_key, uint16_t source)
+static void jobs_value(uint8_t b[JOBS_VALUE_SIZE], const uint8_t *time_key, uint16_t source,
+                       uint8_t status)
 {
-    uint8_t b[JOBS_VALUE_SIZE];
     memcpy(b, time_key, TIME_KEY_SIZE);
     put_le16(b + TIME_KEY_SIZE, source);
+    b[JOBS_VALUE_SIZE_V5] = status;
+}
+
+/* Puts a `jobs` entry: the row's time key, the source and the status. */
+static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                          const uint8_t *time_key, uint16_t source, uint8_t status)
+{
+    uint8_t b[JOBS_VALUE_SIZE];
+    jobs_value(b, time_key, source, status);
     MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
     MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
     return store_errno(mdb_put(txn, s->dbi_jobs, &ak, &av, 0));
+}
+
+/* Puts the `jobs` entry of a new job, or finds the one there: -ENOENT when it put one (the
+ * job is new), else the job's row and source as store_row_get gives them. One descent into
+ * `jobs` either way, where a get then a put took two for each new job. */
+static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                            const uint8_t *time_key, uint16_t source, uint8_t status, MDB_val *row,
+                            uint16_t *old_source)
+{
+    uint8_t b[JOBS_VALUE_SIZE];
+    jobs_value(b, time_key, source, status);
+    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
+    MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
+    int rc = mdb_put(txn, s->dbi_jobs, &ak, &av, MDB_NOOVERWRITE);
+    if (rc == MDB_SUCCESS)
+        return -ENOENT;
+    if (rc != MDB_KEYEXIST)
+        return store_errno(rc);
+    /* av is now the stored value. */
+    int r = store_row_at(s, txn, &av, arn, arn_len, row);
+    if (r >= 0)
+        *old_source = jobs_value_source(&av);
+    return r;
 }
 
 /* 1 when the job was created or changed, 0 when it was unchanged (perhaps moved to this
@@ -155,9 +202,11 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     if (r < 0)
         return r;
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-        new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
+        if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
+            new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
-    r = store_row_get(s, txn, j->job_arn, arn_len, &old, &old_source);
+    r = claim_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME], c->source_code,
+                         nr.status, &old, &old_source);
     if (r >= 0) {
         if (old.mv_size == s->scratch.len &&
             memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
@@ -170,7 +219,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
                 r = store_tally_job(s, txn, &c->tally, c->source_code, nr.status, 1);
             if (r >= 0)
                 r = put_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME],
-                                   c->source_code);
+                                   c->source_code, nr.status);
             return r < 0 ? r : 0;
         }
         existed = true;
@@ -179,7 +228,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
             return log_error_errno(r, "store: the stored row of %s is damaged", j->job_arn);
         /* All old keys are built now: the first write may move the page old lies on. */
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-            old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
+            if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
+                old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
         r = store_tally_job(s, txn, &c->tally, old_source, orow.status, -1);
     } else if (r == -ENOENT) {
         existed = false;
@@ -191,24 +241,27 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     if (r < 0)
         return r;
 
-    /* The row, in the time index. A new creationTime (Bedrock never changes one) moves it,
-     * and `jobs` then points at the new key. */
+    /* The row, in the database of its status. A new status moves it to another, a new
+     * creationTime (Bedrock never changes one) within it, and `jobs` then points at the new
+     * place. */
     const uint8_t *tkey = new_keys[CJ_INDEX_TIME];
-    bool moved = !existed || !same_key(old_keys[CJ_INDEX_TIME], old_sizes[CJ_INDEX_TIME], tkey,
-                                       new_sizes[CJ_INDEX_TIME]);
+    const bool new_status = existed && orow.status != nr.status;
+    bool moved = !existed || new_status ||
+                 !same_key(old_keys[CJ_INDEX_TIME], old_sizes[CJ_INDEX_TIME], tkey,
+                           new_sizes[CJ_INDEX_TIME]);
     if (existed && moved) {
         MDB_val ok = {.mv_size = old_sizes[CJ_INDEX_TIME], .mv_data = old_keys[CJ_INDEX_TIME]};
-        int rc = mdb_del(txn, s->dbi_index[CJ_INDEX_TIME], &ok, NULL);
+        int rc = mdb_del(txn, s->dbi_rows[store_rows_of(orow.status)], &ok, NULL);
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
             return store_errno(rc);
     }
     MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-    int rc = store_index_put(s, txn, CJ_INDEX_TIME, &k, &v);
+    int rc = store_rows_put(s, txn, store_rows_of(nr.status), &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    if (moved || old_source != c->source_code) {
-        r = put_jobs_entry(s, txn, j->job_arn, arn_len, tkey, c->source_code);
+    if (existed && (moved || old_source != c->source_code)) {
+        r = put_jobs_entry(s, txn, j->job_arn, arn_len, tkey, c->source_code, nr.status);
         if (r < 0)
             return r;
     }
@@ -219,17 +272,18 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     if (r < 0)
         return r;
 
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
-        if (i == CJ_INDEX_TIME ||
-            (existed && same_key(old_keys[i], old_sizes[i], new_keys[i], new_sizes[i])))
+    /* An entry under the same key is rewritten for a new status, which its value holds. */
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
+        bool same = existed && same_key(old_keys[i], old_sizes[i], new_keys[i], new_sizes[i]);
+        if (same && !new_status)
             continue;
-        if (existed) {
+        if (existed && !same) {
             MDB_val ok = {.mv_size = old_sizes[i], .mv_data = old_keys[i]};
             rc = mdb_del(txn, s->dbi_index[i], &ok, NULL);
             if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
                 return store_errno(rc);
         }
-        r = put_index_key(s, txn, i, new_keys[i], new_sizes[i]);
+        r = put_index_key(s, txn, i, new_keys[i], new_sizes[i], nr.status);
         if (r < 0)
             return r;
     }

@@ -15,9 +15,16 @@
 #include "store-internal.h"
 
 #define STORE_INITIAL_MAP_SIZE ((uint64_t)64 * 1024 * 1024)
-#define STORE_MAX_DBS          14 /* 10 in use, 11 while migrating */
+#define STORE_MAX_DBS          16 /* 12 in use, 14 while migrating from schema 5 */
 #define STORE_MAX_READERS      126
 #define STORE_WRITE_ATTEMPTS   64 /* doubling from 64 KiB reaches 2^70: ample */
+
+const char *const store_rows_db_names[STORE_ROWS_DBS] = {
+    [CJ_STATUS_IN_PROGRESS] = "rows_inprogress",
+    [CJ_STATUS_COMPLETED] = "rows_completed",
+    [CJ_STATUS_FAILED] = "rows_failed",
+    [_CJ_STATUS_MAX] = "rows_other",
+};
 
 const char *const store_index_db_names[_CJ_INDEX_MAX] = {
     [CJ_INDEX_TIME] = "idx_time",
@@ -307,10 +314,37 @@ static void read_txn_drop(struct cj_store *s)
             mdb_cursor_close(s->rcursor[i]);
             s->rcursor[i] = NULL;
         }
+    for (size_t d = 0; d < STORE_ROWS_DBS; d++)
+        if (s->rrows[d]) {
+            mdb_cursor_close(s->rrows[d]);
+            s->rrows[d] = NULL;
+        }
     if (s->rtxn) {
         mdb_txn_abort(s->rtxn);
         s->rtxn = NULL;
     }
+}
+
+static int reused_cursor(MDB_txn *txn, MDB_dbi dbi, MDB_cursor **c)
+{
+    int rc = *c ? mdb_cursor_renew(txn, *c) : mdb_cursor_open(txn, dbi, c);
+    return store_errno(rc);
+}
+
+int store_index_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret)
+{
+    assert(i >= STORE_INDEX_FIRST_SECONDARY && i < _CJ_INDEX_MAX);
+    int r = reused_cursor(txn, s->dbi_index[i], &s->rcursor[i]);
+    *ret = s->rcursor[i];
+    return r;
+}
+
+int store_rows_cursor(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_cursor **ret)
+{
+    assert(d < STORE_ROWS_DBS);
+    int r = reused_cursor(txn, s->dbi_rows[d], &s->rrows[d]);
+    *ret = s->rrows[d];
+    return r;
 }
 
 int store_read_begin(struct cj_store *s, MDB_txn **ret)
@@ -454,8 +488,10 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
     int rc = mdb_dbi_open(txn, STORE_DB_JOBS, flags, &s->dbi_jobs);
     if (rc == MDB_SUCCESS)
         rc = mdb_dbi_open(txn, STORE_DB_META, flags, &s->dbi_meta);
-    for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
         rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
+    for (size_t d = 0; rc == MDB_SUCCESS && d < STORE_ROWS_DBS; d++)
+        rc = mdb_dbi_open(txn, store_rows_db_names[d], flags, &s->dbi_rows[d]);
     if (rc == MDB_SUCCESS)
         rc = mdb_dbi_open(txn, STORE_DB_EVENTS, flags, &s->dbi_events);
     /* A store no writer of this version has opened yet has no `missed`: readers need none. */
@@ -465,6 +501,20 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
         if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE))
             rc = MDB_SUCCESS;
     }
+    return store_errno(rc);
+}
+
+/* Schema 5's idx_time and idx_status, for its migration: with MDB_CREATE for a store of
+ * schema 1..5 (the earlier steps build them), else only when present. */
+static int open_v5_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
+{
+    int rc = MDB_SUCCESS;
+    s->has_v5 = false;
+    for (size_t i = 0; rc == MDB_SUCCESS && i < STORE_INDEX_FIRST_SECONDARY; i++)
+        rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
+    if (rc == MDB_NOTFOUND && !(flags & MDB_CREATE))
+        return 0;
+    s->has_v5 = rc == MDB_SUCCESS;
     return store_errno(rc);
 }
 
@@ -478,13 +528,27 @@ static int db_is_empty(MDB_txn *txn, MDB_dbi dbi, bool *ret)
     return 0;
 }
 
+int store_drop_v5(struct cj_store *s, MDB_txn *txn)
+{
+    int rc = MDB_SUCCESS;
+    for (size_t i = 0; s->has_v5 && rc == MDB_SUCCESS && i < STORE_INDEX_FIRST_SECONDARY; i++)
+        rc = mdb_drop(txn, s->dbi_index[i], 1);
+    if (rc == MDB_SUCCESS)
+        s->has_v5 = false;
+    return rc;
+}
+
 static int drop_all(struct cj_store *s, MDB_txn *txn)
 {
     int rc = mdb_drop(txn, s->dbi_jobs, 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_drop(txn, s->dbi_meta, 0);
-    for (size_t i = 0; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
         rc = mdb_drop(txn, s->dbi_index[i], 0);
+    for (size_t d = 0; rc == MDB_SUCCESS && d < STORE_ROWS_DBS; d++)
+        rc = mdb_drop(txn, s->dbi_rows[d], 0);
+    if (rc == MDB_SUCCESS)
+        rc = store_drop_v5(s, txn);
     if (rc == MDB_SUCCESS)
         rc = mdb_drop(txn, s->dbi_events, 0);
     if (rc == MDB_SUCCESS && s->has_missed)
@@ -497,11 +561,16 @@ static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *ha
     MDB_val v;
     int r = store_meta_get(s, txn, META_SCHEMA_VERSION, &v);
     if (r == -ENOENT) {
-        MDB_dbi dbis[3 + _CJ_INDEX_MAX] = {s->dbi_jobs, s->dbi_meta, s->dbi_events};
-        memcpy(dbis + 3, s->dbi_index, sizeof(s->dbi_index));
+        MDB_dbi dbis[3 + _CJ_INDEX_MAX + STORE_ROWS_DBS] = {s->dbi_jobs, s->dbi_meta,
+                                                            s->dbi_events};
+        size_t n = 3;
+        for (size_t i = s->has_v5 ? 0 : STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
+            dbis[n++] = s->dbi_index[i];
+        for (size_t d = 0; d < STORE_ROWS_DBS; d++)
+            dbis[n++] = s->dbi_rows[d];
         *ret = 0;
         *has_data = false;
-        for (size_t i = 0; i < ELEMENTSOF(dbis); i++) {
+        for (size_t i = 0; i < n; i++) {
             bool empty = true;
             r = db_is_empty(txn, dbis[i], &empty);
             if (r < 0)
@@ -619,8 +688,8 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next; the caller records the last. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 5,
-               "migrate() ends at schema 5: add a step, or wipe, for a later schema");
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 6,
+               "migrate() ends at schema 6: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -634,6 +703,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_3(s, txn, version == 3);
     if (r >= 0 && version <= 4)
         r = store_migrate_from_4(s, txn);
+    if (r >= 0 && version <= 5)
+        r = store_migrate_from_5(s, txn);
     if (r >= 0)
         r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
     return r;
@@ -672,20 +743,27 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     uint32_t version;
     bool has_data;
     int r = open_dbis(s, txn, MDB_CREATE);
+    if (r >= 0)
+        r = open_v5_dbis(s, txn, 0);
     if (r < 0)
         return log_error_errno(r, "store: cannot open the databases: %m");
     r = read_schema(s, txn, &version, &has_data);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the schema version: %m");
+    if (version >= 1 && version <= 5 && !*no_room) {
+        r = open_v5_dbis(s, txn, MDB_CREATE);
+        if (r < 0)
+            return log_error_errno(r, "store: cannot open the databases of schema 5: %m");
+    }
 
     if (version > CJ_STORE_SCHEMA_VERSION)
         return log_error_errno(EPROTONOSUPPORT,
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version >= 1 && version <= 4 && *no_room)
+    if (version >= 1 && version <= 5 && *no_room)
         r = wipe_for_rebuild(s, txn, version);
-    else if (version >= 1 && version <= 4) {
+    else if (version >= 1 && version <= 5) {
         r = migrate(s, txn, version);
         /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
          * log is untouched by the migration, so its sequence still goes on. */

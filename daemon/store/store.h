@@ -6,16 +6,17 @@
  * Counters, the last successful sync time, full passes and their removals are per source;
  * lists and stats cover every source unless filtered.
  *
- * One environment, several named databases: indexes keyed by big-endian composite keys
- * (time; status|time; sourceAccountId|time; hash(sourceModelArn)|time; the region of the
- * jobArn|time; the account of the jobArn|time; each followed by the jobArn so equal times
- * order by ARN), of which the time index holds the rows (a small fixed
- * header, then the job's JSON bytes exactly as served) so that rows are clustered by
- * creation time; the jobs by jobArn (value: the creation time, to find the row, and the
- * job's source); a change log; the jobs the last complete full passes did not list; and a
- * meta database (schema version, counters of all and of each source, the names of sources,
- * of regions and of statuses the service model does not know, each source's last sync time,
- * the key that authenticates nextTokens).
+ * One environment, several named databases: the rows (a small fixed header, then the job's
+ * JSON bytes exactly as served), one database per status (and one for the statuses the
+ * service model does not know), keyed time|jobArn, so that the rows of a status are
+ * clustered by creation time; secondary indexes keyed by big-endian composite keys
+ * (sourceAccountId|time; hash(sourceModelArn)|time; the region of the jobArn|time; the
+ * account of the jobArn|time; each followed by the jobArn so equal times order by ARN), whose
+ * values name the row's status; the jobs by jobArn (value: the creation time and status, to
+ * find the row, and the job's source); a change log; the jobs the last complete full passes
+ * did not list; and a meta database (schema version, counters of all and of each source, the
+ * names of sources, of regions and of statuses the service model does not know, each source's
+ * last sync time, the key that authenticates nextTokens).
  * Readers never block the writer; every write is one transaction, and readers see each
  * commit whole. The pages of full passes share commits (see cj_store_put_jobs).
  * A cj_store belongs to one thread (it reuses one read transaction and one scratch buffer);
@@ -30,8 +31,9 @@
 #include "job.h"
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
- * 4: keys newest first; 5: sources, the region and job account indexes */
-#define CJ_STORE_SCHEMA_VERSION 5
+ * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
+ * database per status */
+#define CJ_STORE_SCHEMA_VERSION 6
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -56,7 +58,8 @@ struct cj_store_options {
  * -EPROTONOSUPPORT; an older one is migrated in place when it can be (schema 1: the change
  * log is added; schema 2: the rows move into the time index; schema 4 and older: each job
  * joins the source named after the region of its jobArn, which is the name a single-region
- * daemon's source has, and that source inherits the store's last sync time) and otherwise
+ * daemon's source has, and that source inherits the store's last sync time; schema 5 and
+ * older: the rows move into the database of their status) and otherwise
  * wiped and refilled by the next full sync; the log line says which. A wipe keeps the change log's
  * sequence going. Read-only opens refuse any other schema. Stale reader slots left by crashed
  * processes are cleared. */

@@ -26,6 +26,7 @@
 #include "log.h"
 #include "test-httpd.h"
 #include "test-net-util.h"
+#include "test-util.h"
 
 #define FILE_KEY_ID    "AKIAFILE0000000001"
 #define FILE_SECRET    "fileSecret/0001+aaa"
@@ -87,11 +88,6 @@ static void remove_file(const char *name)
     char path[256];
     path_of(path, sizeof(path), name);
     (void)unlink(path);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 /* ---- the captured log ---- */
@@ -167,7 +163,7 @@ static int teardown(void **state)
             fprintf(stderr, "SECRET LEAKED INTO THE LOG: %s\n", all_secrets[i]);
             r = -1;
         }
-    nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(tmpdir);
     return r;
 }
 

@@ -20,6 +20,7 @@
 
 #include "cj-time.h"
 #include "credentials-sts.h"
+#include "test-util.h"
 
 #define NOW (INT64_C(1700000000) * 1000000000)
 
@@ -33,12 +34,6 @@ static void write_str(const char *name, const char *content)
     assert_non_null(f);
     assert_int_equal(fputs(content, f) >= 0, 1);
     assert_int_equal(fclose(f), 0);
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
 }
 
 static int setup(void **state)
@@ -81,7 +76,7 @@ static int teardown(void **state)
 {
     (void)state;
     aws_role_cache_clear();
-    return nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    return test_rm_tree(tmpdir);
 }
 
 /* ---- XML ---- */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "credentials.h"
+#include "test-util.h"
 
 static char tmpdir[64];
 
@@ -33,11 +34,6 @@ static void write_file(const char *name, const char *content, size_t len)
 static void write_str(const char *name, const char *content)
 {
     write_file(name, content, strlen(content));
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
 }
 
 static int setup(void **state)
@@ -62,7 +58,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(tmpdir);
     return 0;
 }
 

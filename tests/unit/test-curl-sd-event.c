@@ -12,6 +12,7 @@
 
 #include "curl-sd-event.h"
 #include "test-httpd.h"
+#include "test-util.h"
 
 struct fixture {
     struct httpd httpd;
@@ -28,18 +29,11 @@ static void on_done(struct cj_http *h, void *userdata)
     f->done_calls++;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* Runs the loop until *counter reaches want or timeout_ms passes. */
 static void run_until(struct fixture *f, unsigned *counter, unsigned want, uint64_t timeout_ms)
 {
-    uint64_t deadline = mono_ms() + timeout_ms;
-    while (*counter < want && mono_ms() < deadline)
+    uint64_t deadline = test_mono_ms() + timeout_ms;
+    while (*counter < want && test_mono_ms() < deadline)
         assert_true(sd_event_run(f->event, 50 * 1000) >= 0);
 }
 
@@ -206,8 +200,8 @@ static void test_cancel(void **state)
     start(f, f->url, NULL, 30 * 1000000);
 
     unsigned requests = 0;
-    uint64_t deadline = mono_ms() + 10000;
-    while (requests < 1 && mono_ms() < deadline) {
+    uint64_t deadline = test_mono_ms() + 10000;
+    while (requests < 1 && test_mono_ms() < deadline) {
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         httpd_snapshot(&f->httpd, NULL, &requests, NULL, 0);
     }

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "secret-file.h"
+#include "test-util.h"
 
 static char tmpdir[64];
 
@@ -43,11 +44,6 @@ static void assert_empty(const struct cj_secret_file *f)
     assert_int_equal(f->len, 0);
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     snprintf(tmpdir, sizeof(tmpdir), "/tmp/cj-test-secret-file-XXXXXX");
@@ -56,7 +52,7 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-    nftw(tmpdir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(tmpdir);
     return 0;
 }
 

@@ -522,6 +522,8 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     expect_logged(log, "store: migrated the cache from schema 4 to 5 (jobs tagged with the source "
                        "named after their region, region and job account indexes); its 12 job(s) "
                        "are kept");
+    expect_logged(log, "store: migrated the cache from schema 5 to 6 (rows kept by status); its 12 "
+                       "job(s) are kept");
     free(log);
     assert_int_equal(total_of(s), 12);
     expect_bounds(s, 0, 0);
@@ -540,7 +542,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 5 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 6 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);

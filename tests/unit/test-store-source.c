@@ -462,6 +462,47 @@ static void test_drop_source(void **state)
     remove_tree(dir);
 }
 
+/* A damaged `jobs` entry may be any source's: neither dropping a source nor a pass's end
+ * removes anything while one is there, and both say so. */
+static void test_damaged_jobs_entry_blocks_removals(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    put_range(s, "a", NULL, 0, 10, CJ_STATUS_COMPLETED);
+    put_range(s, "b", NULL, 20, 5, CJ_STATUS_FAILED);
+    cj_store_close(s);
+    struct raw raw;
+    MDB_dbi jobs = raw_open(&raw, dir, STORE_DB_JOBS);
+    MDB_val k = {.mv_size = 5, .mv_data = "ghost"}, v = {.mv_size = 3, .mv_data = "bad"};
+    assert_int_equal(mdb_put(raw.txn, jobs, &k, &v, 0), 0);
+    raw_close(&raw);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_int_equal(cj_store_drop_source(s, "b", NULL), -EUCLEAN);
+    for (unsigned i = 20; i < 25; i++)
+        assert_true(stored(s, i));
+    struct cj_store_pass *p;
+    assert_int_equal(cj_store_pass_begin(s, "a", &p), 0);
+    put_range(s, "a", p, 0, 1, CJ_STATUS_COMPLETED);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), -EUCLEAN);
+    cj_store_pass_free(p);
+    for (unsigned i = 0; i < 10; i++)
+        assert_true(stored(s, i));
+    cj_store_close(s);
+
+    /* Mended, both go through. */
+    jobs = raw_open(&raw, dir, STORE_DB_JOBS);
+    assert_int_equal(mdb_del(raw.txn, jobs, &k, NULL), 0);
+    raw_close(&raw);
+    s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_store_changes ch = {0};
+    assert_int_equal(cj_store_drop_source(s, "b", &ch), 0);
+    assert_int_equal(ch.removed, 5);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 struct walked {
     unsigned n;
     char arns[16][CJ_JOB_ARN_MAX + 1];
@@ -670,6 +711,7 @@ int main(void)
         cmocka_unit_test(test_quick_writes_count_for_their_source),
         cmocka_unit_test(test_counts_and_synced_at_per_source),
         cmocka_unit_test(test_drop_source),
+        cmocka_unit_test(test_damaged_jobs_entry_blocks_removals),
         cmocka_unit_test(test_foreach_with_status_of_a_source),
         cmocka_unit_test(test_plan_order),
         cmocka_unit_test(test_region_and_account_filters),

@@ -21,15 +21,11 @@
 
 #include "store-internal.h"
 #include "store.h"
+#include "test-util.h"
 
 #define TEST_BASE_NS INT64_C(1700000000000000000)
 
 /* ---- temp directories ---- */
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 static _unused_ char *make_tmpdir(void)
 {
@@ -42,7 +38,7 @@ static _unused_ char *make_tmpdir(void)
 static _unused_ void remove_tree(char *dir)
 {
     if (dir)
-        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+        test_rm_tree(dir);
     free(dir);
 }
 
@@ -176,7 +172,7 @@ static _unused_ MDB_dbi raw_open(struct raw *r, const char *dir, const char *db)
 {
     MDB_dbi dbi;
     assert_int_equal(mdb_env_create(&r->env), 0);
-    assert_int_equal(mdb_env_set_maxdbs(r->env, 8), 0);
+    assert_int_equal(mdb_env_set_maxdbs(r->env, 16), 0);
     assert_int_equal(mdb_env_open(r->env, dir, 0, 0600), 0);
     assert_int_equal(mdb_txn_begin(r->env, NULL, 0, &r->txn), 0);
     assert_int_equal(mdb_dbi_open(r->txn, db, 0, &dbi), 0);
@@ -209,12 +205,80 @@ static _unused_ void raw_meta_del(MDB_txn *txn, MDB_dbi meta, const char *key)
     assert_true(rc == 0 || rc == MDB_NOTFOUND);
 }
 
+/* Rewrites a closed store in the layout of schema 5, as a copyjobd of then left it: every row
+ * in idx_time, idx_status (status | time | jobArn, empty values), `jobs` values without the
+ * status, empty values in the other indexes, no rows_* databases. */
+static _unused_ void raw_write_v5_layout(const char *dir)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta, time_dbi, status_dbi;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_time", MDB_CREATE, &time_dbi), 0);
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_status", MDB_CREATE, &status_dbi), 0);
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
+        MDB_dbi rows;
+        assert_int_equal(mdb_dbi_open(r.txn, store_rows_db_names[d], 0, &rows), 0);
+        assert_int_equal(mdb_cursor_open(r.txn, rows, &c), 0);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            uint8_t key[INDEX_KEY_MAX];
+            assert_true(k.mv_size + 1 <= sizeof(key) && v.mv_size > ROW_HEADER_SIZE);
+            assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
+            key[0] = ((const uint8_t *)v.mv_data)[1]; /* the row's status */
+            memcpy(key + 1, k.mv_data, k.mv_size);
+            MDB_val sk = {.mv_size = k.mv_size + 1, .mv_data = key}, empty = {0};
+            assert_int_equal(mdb_put(r.txn, status_dbi, &sk, &empty, 0), 0);
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(c);
+        assert_int_equal(mdb_drop(r.txn, rows, 1), 0);
+    }
+    assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t t[JOBS_VALUE_SIZE_V5], key[CJ_JOB_ARN_MAX];
+        assert_int_equal(v.mv_size, JOBS_VALUE_SIZE);
+        assert_true(k.mv_size <= sizeof(key));
+        memcpy(t, v.mv_data, sizeof(t));
+        memcpy(key, k.mv_data, k.mv_size);
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+        MDB_val nv = {.mv_size = sizeof(t), .mv_data = t};
+        assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
+        MDB_dbi dbi;
+        assert_int_equal(mdb_dbi_open(r.txn, store_index_db_names[i], 0, &dbi), 0);
+        assert_int_equal(mdb_cursor_open(r.txn, dbi, &c), 0);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            uint8_t key[INDEX_KEY_MAX];
+            assert_int_equal(v.mv_size, INDEX_VALUE_SIZE);
+            memcpy(key, k.mv_data, k.mv_size);
+            MDB_val nk = {.mv_size = k.mv_size, .mv_data = key}, empty = {0};
+            assert_int_equal(mdb_cursor_put(c, &nk, &empty, MDB_CURRENT), 0);
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(c);
+    }
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+    const uint8_t ver[4] = {5, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_close(&r);
+}
+
 /* Rewrites a closed store in the layout of schema 4, as a copyjobd of then left it: no
  * sources (`jobs` values are time keys, the one last sync time is META_SYNCED_AT_V4: the one
  * of source code 0, if any), no region codes in the rows, no region or job account index. */
 static _unused_ void raw_write_v4_layout(const char *dir)
 {
     struct raw r;
+    raw_write_v5_layout(dir);
     MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta, time_dbi;
     MDB_cursor *c;
     MDB_val k, v;
@@ -223,7 +287,7 @@ static _unused_ void raw_write_v4_layout(const char *dir)
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint8_t t[8], key[CJ_JOB_ARN_MAX];
-        assert_int_equal(v.mv_size, JOBS_VALUE_SIZE);
+        assert_int_equal(v.mv_size, JOBS_VALUE_SIZE_V5);
         assert_true(k.mv_size <= sizeof(key));
         memcpy(t, v.mv_data, 8);
         /* Copied out: a put of another size moves the node the cursor's key lies in. */

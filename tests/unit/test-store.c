@@ -512,7 +512,7 @@ static void test_verify_detects_damage(void **state)
 
     /* Remove one index entry. */
     struct raw r;
-    MDB_dbi dbi = raw_open(&r, dir, "idx_status");
+    MDB_dbi dbi = raw_open(&r, dir, "idx_account");
     MDB_cursor *c;
     MDB_val k, v;
     assert_int_equal(mdb_cursor_open(r.txn, dbi, &c), 0);
@@ -523,8 +523,8 @@ static void test_verify_detects_damage(void **state)
 
     s = open_store_at(dir, 0, 64 * MIB);
     assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
-    assert_non_null(strstr(report, "idx_status: no entry for job"));
-    assert_non_null(strstr(report, "idx_status: 4 entries for 5 jobs"));
+    assert_non_null(strstr(report, "idx_account: no entry for job"));
+    assert_non_null(strstr(report, "idx_account: 4 entries for 5 jobs"));
     cj_store_close(s);
 
     /* Break the counters. */
@@ -626,7 +626,7 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-/* Schema `version` (2, 3 or 4) rewritten from a current store, then opened: everything
+/* Schema `version` (2, 3, 4 or 5) rewritten from a current store, then opened: everything
  * observable is as before (the jobs are back in the source named after their region, with
  * its last sync), and the store verifies. */
 static void check_migration(uint8_t version)
@@ -638,7 +638,9 @@ static void check_migration(uint8_t version)
     observe(s, keep.job_arn, &before);
     assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
     cj_store_close(s);
-    if (version == 4)
+    if (version == 5)
+        raw_write_v5_layout(dir);
+    else if (version == 4)
         raw_write_v4_layout(dir);
     else if (version == 3)
         raw_write_v3_layout(dir);
@@ -686,7 +688,7 @@ static void check_migration(uint8_t version)
     assert_verified(s);
     cj_store_close(s);
 
-    /* A second open finds schema 5 and changes nothing. */
+    /* A second open finds schema 6 and changes nothing. */
     s = open_store_at(dir, 0, 64 * MIB);
     assert_int_equal(total_of(s), before.stats.total - 1);
     assert_verified(s);
@@ -711,6 +713,11 @@ static void test_migration_from_schema_3(void **state)
 static void test_migration_from_schema_4(void **state)
 {
     check_migration(4);
+}
+
+static void test_migration_from_schema_5(void **state)
+{
+    check_migration(5);
 }
 
 static void test_migration_of_a_damaged_row_wipes(void **state)
@@ -756,7 +763,9 @@ static void check_without_room(uint8_t version)
     uint64_t first, last;
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
-    if (version == 4)
+    if (version == 5)
+        raw_write_v5_layout(dir);
+    else if (version == 4)
         raw_write_v4_layout(dir);
     else if (version == 3)
         raw_write_v3_layout(dir);
@@ -787,6 +796,7 @@ static void test_migration_without_room_wipes(void **state)
     check_without_room(2);
     check_without_room(3);
     check_without_room(4);
+    check_without_room(5);
 }
 
 /* ---- the clustered layout's own invariants ---- */
@@ -808,9 +818,11 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     assert_verified(s);
     cj_store_close(s);
 
-    /* A row missing from the time index: its job is an orphan. */
+    /* A row missing from its rows database: its job is an orphan. The jobs are InProgress. */
     struct raw r;
-    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time");
+    const char *rows = store_rows_db_names[CJ_STATUS_IN_PROGRESS];
+    char want[256];
+    MDB_dbi time_dbi = raw_open(&r, dir, rows);
     MDB_cursor *c;
     MDB_val k, v;
     uint8_t key[INDEX_KEY_MAX], row[4096];
@@ -823,11 +835,12 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     assert_int_equal(mdb_cursor_del(c, 0), 0);
     mdb_cursor_close(c);
     raw_close(&r);
-    expect_damage(dir, "idx_time: no row for job arn:aws:bedrock:");
-    expect_damage(dir, "idx_status: entry for arn:aws:bedrock:");
+    snprintf(want, sizeof(want), "%s: no row for job arn:aws:bedrock:", rows);
+    expect_damage(dir, want);
+    expect_damage(dir, "idx_account: entry for arn:aws:bedrock:");
 
     /* Put back, it is whole again. */
-    time_dbi = raw_open(&r, dir, "idx_time");
+    time_dbi = raw_open(&r, dir, rows);
     k = (MDB_val){.mv_size = klen, .mv_data = key};
     v = (MDB_val){.mv_size = rlen, .mv_data = row};
     assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
@@ -839,15 +852,18 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     /* A row whose job is not in `jobs`. */
     static const char ghost[] = "arn:aws:bedrock:us-east-1:111111111111:model-copy-job/ghost";
     uint8_t gkey[8 + sizeof(ghost)];
-    time_dbi = raw_open(&r, dir, "idx_time");
+    time_dbi = raw_open(&r, dir, rows);
     memcpy(gkey, key, 8);
     k = (MDB_val){.mv_size = 8 + put_arn_key(gkey + 8, ghost, strlen(ghost)), .mv_data = gkey};
     assert_int_equal(mdb_put(r.txn, time_dbi, &k, &v, 0), 0);
     raw_close(&r);
-    expect_damage(dir, "idx_time: row of arn:aws:bedrock:us-east-1:111111111111:model-copy-job/"
-                       "ghost which is not in jobs");
-    expect_damage(dir, "idx_time: 6 rows for 5 jobs");
-    time_dbi = raw_open(&r, dir, "idx_time");
+    snprintf(want, sizeof(want),
+             "%s: row of arn:aws:bedrock:us-east-1:111111111111:model-copy-job/ghost which is not "
+             "in jobs",
+             rows);
+    expect_damage(dir, want);
+    expect_damage(dir, "rows: 6 rows for 5 jobs");
+    time_dbi = raw_open(&r, dir, rows);
     assert_int_equal(mdb_del(r.txn, time_dbi, &k, NULL), 0);
     raw_close(&r);
 
@@ -857,18 +873,20 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     char arn[CJ_JOB_ARN_MAX];
     memcpy(other, key, 8);
     other[7] ^= 1;
+    other[JOBS_VALUE_SIZE_V5] = row[1]; /* the row's status */
     ssize_t arn_len = get_arn_key(key + 8, klen - 8, arn);
     assert_true(arn_len > 0);
     k = (MDB_val){.mv_size = (size_t)arn_len, .mv_data = arn};
     v = (MDB_val){.mv_size = sizeof(other), .mv_data = other};
     assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
     raw_close(&r);
-    expect_damage(dir, "idx_time: no row for job arn:aws:bedrock:");
+    snprintf(want, sizeof(want), "%s: no row for job arn:aws:bedrock:", rows);
+    expect_damage(dir, want);
     expect_damage(dir, "whose job points elsewhere");
     remove_tree(dir);
 }
 
-/* Rows of an index fetched by stepping along the time index: a missing row (damage) is
+/* Rows of an index fetched by stepping along a rows database: a missing row (damage) is
  * skipped whether stepping finds it gone or reaches the end, in both orders. */
 static void test_list_skips_entries_without_rows(void **state)
 {
@@ -887,7 +905,7 @@ static void test_list_skips_entries_without_rows(void **state)
 
     /* Remove the rows of the Failed jobs 1 (the oldest), 30 and 59 (the newest). */
     struct raw r;
-    MDB_dbi time_dbi = raw_open(&r, dir, "idx_time");
+    MDB_dbi time_dbi = raw_open(&r, dir, store_rows_db_names[CJ_STATUS_FAILED]);
     const unsigned gone[] = {1, 30, 59};
     for (size_t g = 0; g < ELEMENTSOF(gone); g++) {
         uint8_t key[INDEX_KEY_MAX];
@@ -1055,6 +1073,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_2),
         cmocka_unit_test(test_migration_from_schema_3),
         cmocka_unit_test(test_migration_from_schema_4),
+        cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),

@@ -20,6 +20,7 @@
 #include "cj-time.h"
 #include "sync-set.h"
 #include "test-httpd.h"
+#include "test-util.h"
 
 #define KEY_ID "AKIDTESTSYNCSET01"
 #define SECRET "syncset/test+secret=KEYexample0123456789"
@@ -43,18 +44,6 @@
     }
 
 #define N_SOURCES_MAX 3
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 struct fixture {
     char dir[64];
@@ -130,7 +119,7 @@ static int teardown(void **state)
     sd_event_unref(f->event);
     for (int i = 0; i < N_SOURCES_MAX; i++)
         httpd_stop(&f->httpd[i]);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(f->dir);
     free(f);
     return 0;
 }
@@ -155,12 +144,12 @@ static struct cj_sync_status status_of(struct fixture *f, const char *name)
 static void run_until_source(struct fixture *f, const char *name, uint64_t passes,
                              uint64_t timeout_ms)
 {
-    uint64_t deadline = mono_ms() + timeout_ms;
+    uint64_t deadline = test_mono_ms() + timeout_ms;
     for (;;) {
         struct cj_sync_status st = status_of(f, name);
         if (st.passes_ok + st.passes_failed >= passes)
             return;
-        if (mono_ms() >= deadline)
+        if (test_mono_ms() >= deadline)
             fail_msg("source %s did not finish %" PRIu64 " passes within %" PRIu64 " ms", name,
                      passes, timeout_ms);
         assert_true(sd_event_run(f->event, 50 * 1000) >= 0);
@@ -186,10 +175,10 @@ static void test_hanging_source_holds_nothing(void **state)
                (struct httpd_response){.status = 200, .body = PAGE("us-west-2", "b1")});
     set_create(f);
 
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = test_mono_ms();
     assert_int_equal(cj_sync_set_trigger(f->set, true), 0);
     run_until_source(f, "beta", 1, 10000);
-    assert_true(mono_ms() - t0 < 10000);
+    assert_true(test_mono_ms() - t0 < 10000);
     struct cj_sync_status a = status_of(f, "alpha"), b = status_of(f, "beta");
     assert_true(a.running);
     assert_int_equal(a.passes_ok + a.passes_failed, 0);
@@ -297,10 +286,10 @@ static void test_source_waiting_for_credentials_holds_nothing(void **state)
                (struct httpd_response){.status = 200, .body = PAGE("us-west-2", "b1")});
     set_create(f);
 
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = test_mono_ms();
     assert_int_equal(cj_sync_set_trigger(f->set, true), 0);
     run_until_source(f, "beta", 1, 10000);
-    uint64_t beta_ms = mono_ms() - t0;
+    uint64_t beta_ms = test_mono_ms() - t0;
     struct cj_sync_status a = status_of(f, "alpha");
     assert_int_equal(status_of(f, "beta").last_result, 0);
     if (beta_ms < 1500) {
@@ -438,8 +427,8 @@ static void test_requests_answered_by_last_results(void **state)
     assert_int_equal(cj_sync_set_request(f->set, true, &t), 0);
     assert_true(t.started);
     assert_int_equal(t.retry_after_usec, 0);
-    uint64_t deadline = mono_ms() + 30000;
-    while (f->rounds < 1 && mono_ms() < deadline)
+    uint64_t deadline = test_mono_ms() + 30000;
+    while (f->rounds < 1 && test_mono_ms() < deadline)
         assert_true(sd_event_run(f->event, 50 * 1000) >= 0);
     assert_int_equal(f->rounds, 1);
     assert_int_equal(f->round.sources[0].result, 0);
@@ -463,11 +452,7 @@ static void test_requests_answered_by_last_results(void **state)
 
 int main(void)
 {
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
-    /* STS (the account of looked-up keys, assumed roles) must not leave the machine. */
-    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    test_aws_env_offline();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_hanging_source_holds_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(test_throttled_source_holds_nothing, setup, teardown),

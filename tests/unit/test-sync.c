@@ -22,6 +22,7 @@
 #include "cj-time.h"
 #include "sync.h"
 #include "test-httpd.h"
+#include "test-util.h"
 
 extern char **environ;
 
@@ -36,18 +37,6 @@ extern char **environ;
                                   .region = (settings).aws.region,                                 \
                                   .profile = (settings).aws.profile,                               \
                                   .endpoint = (settings).aws.endpoint})
-
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
 
 struct fixture {
     char dir[64];
@@ -85,7 +74,7 @@ static void fixture_done(struct fixture *f)
     sd_event_unref(f->event);
     if (f->httpd_running)
         httpd_stop(&f->httpd);
-    nftw(f->dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
+    test_rm_tree(f->dir);
 }
 
 struct sync_opts {
@@ -127,8 +116,8 @@ static void sync_create(struct fixture *f, const struct sync_opts *o)
 /* Runs the loop until `want` passes have ended, or the deadline. */
 static void run_until_done(struct fixture *f, unsigned want, uint64_t timeout_ms)
 {
-    uint64_t deadline = mono_ms() + timeout_ms;
-    while (f->done_calls < want && mono_ms() < deadline)
+    uint64_t deadline = test_mono_ms() + timeout_ms;
+    while (f->done_calls < want && test_mono_ms() < deadline)
         assert_true(sd_event_run(f->event, 50 * 1000) >= 0);
     assert_int_equal(f->done_calls, want);
 }
@@ -396,8 +385,8 @@ static void test_canned_repeated_token(void **state)
 static void wait_for_requests(struct fixture *f, unsigned want)
 {
     unsigned requests = 0;
-    uint64_t deadline = mono_ms() + 10000;
-    while (requests < want && mono_ms() < deadline) {
+    uint64_t deadline = test_mono_ms() + 10000;
+    while (requests < want && test_mono_ms() < deadline) {
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         httpd_snapshot(&f->httpd, NULL, &requests, NULL, 0);
     }
@@ -944,8 +933,8 @@ static bool node_in_path(char *out, size_t outlen)
 static bool fake_read_ready_line(int fd, char *line, size_t size)
 {
     size_t len = 0;
-    uint64_t deadline = mono_ms() + 30000;
-    while (len + 1 < size && mono_ms() < deadline) {
+    uint64_t deadline = test_mono_ms() + 30000;
+    while (len + 1 < size && test_mono_ms() < deadline) {
         struct pollfd p = {.fd = fd, .events = POLLIN};
         if (poll(&p, 1, 200) <= 0)
             continue;
@@ -1217,13 +1206,13 @@ static void test_fake_https_without_ca(void **state)
  * store's batch, which the loop commits to see it. */
 static void run_until_first_page(struct fixture *f, uint64_t stored_before)
 {
-    uint64_t deadline = mono_ms() + 30000;
+    uint64_t deadline = test_mono_ms() + 30000;
     struct cj_sync_status st;
     do {
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         cj_sync_get_status(f->sync, &st);
         assert_int_equal(cj_store_flush(f->store), 0);
-    } while (st.running && mono_ms() < deadline &&
+    } while (st.running && test_mono_ms() < deadline &&
              !(st.api_calls >= 1 && store_total(f) > stored_before));
     assert_true(st.running);
 }
@@ -1279,11 +1268,11 @@ static void test_fake_cancel_mid_pass(void **state)
     /* Page 2 will hang in the fake for a long time: cancel it in flight. */
     json_decref(admin_call("POST", "/faults", "{\"kind\":\"delay\",\"delayMs\":20000}"));
     struct cj_sync_status st;
-    uint64_t deadline = mono_ms() + 10000;
+    uint64_t deadline = test_mono_ms() + 10000;
     do {
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         cj_sync_get_status(f->sync, &st);
-    } while (st.api_calls < 2 && mono_ms() < deadline);
+    } while (st.api_calls < 2 && test_mono_ms() < deadline);
     assert_int_equal(st.api_calls, 2);
     assert_true(st.running);
 
@@ -1297,12 +1286,7 @@ static void test_fake_cancel_mid_pass(void **state)
 
 int main(void)
 {
-    /* Credential reloads must not wait for an instance metadata service. */
-    setenv("AWS_EC2_METADATA_DISABLED", "true", 1);
-    setenv("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/credentials", 1);
-    setenv("AWS_CONFIG_FILE", "/nonexistent/config", 1);
-    /* GetCallerIdentity (the account of looked-up keys) must not leave the machine: refused. */
-    setenv("AWS_ENDPOINT_URL_STS", "http://127.0.0.1:9", 1);
+    test_aws_env_offline();
     const struct CMUnitTest canned[] = {
         cmocka_unit_test_setup_teardown(test_canned_two_pages, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_malformed, canned_setup, canned_teardown),
