@@ -639,15 +639,15 @@ static void pin(int cpu, pid_t daemon, pid_t floor)
 static json_t *store_split(const struct opts *o, const char *store_dir, long store_kb,
                            long sqlite_kb)
 {
-    struct store_size ss;
-    if (store_size_read(store_dir, &ss) < 0 || store_kb <= 0 || sqlite_kb <= 0)
+    struct lmdb_split ss;
+    if (lmdb_split_read(store_dir, &ss) < 0 || store_kb <= 0 || sqlite_kb <= 0)
         return NULL;
     json_t *dbs = json_object();
     uint64_t named = 0, changelog = 0;
     bool have_changelog = false;
     printf("store by LMDB database (KiB, pages x %" PRIu64 " B):", ss.page_size);
     for (size_t i = 0; i < ss.n; i++) {
-        const struct store_db *d = &ss.db[i];
+        const struct lmdb_db_size *d = &ss.db[i];
         uint64_t bytes = d->pages * ss.page_size;
         named += d->pages;
         if (strcmp(d->name, o->changelog_db) == 0) {

@@ -13,7 +13,7 @@ static int lmdb_errno(int rc)
     return rc > 0 ? -rc : rc == 0 ? 0 : -EIO;
 }
 
-int store_size_read(const char *dir, struct store_size *ret)
+int lmdb_split_read(const char *dir, struct lmdb_split *ret)
 {
     MDB_env *env = NULL;
     MDB_txn *txn = NULL;
@@ -24,10 +24,10 @@ int store_size_read(const char *dir, struct store_size *ret)
     MDB_val k, v;
     int rc;
 
-    *ret = (struct store_size){0};
+    *ret = (struct lmdb_split){0};
     rc = mdb_env_create(&env);
     if (rc == 0)
-        rc = mdb_env_set_maxdbs(env, STORE_SIZE_MAX_DBS + 1);
+        rc = mdb_env_set_maxdbs(env, LMDB_SPLIT_MAX_DBS + 1);
     if (rc == 0)
         rc = mdb_env_open(env, dir, MDB_RDONLY, 0);
     if (rc == 0)
@@ -48,9 +48,12 @@ int store_size_read(const char *dir, struct store_size *ret)
         rc = mdb_cursor_get(cur, &k, &v, op);
         if (rc != 0)
             break;
-        if (ret->n >= STORE_SIZE_MAX_DBS || k.mv_size >= sizeof(ret->db[0].name))
+        if (ret->n >= LMDB_SPLIT_MAX_DBS || k.mv_size >= sizeof(ret->db[0].name)) {
+            fprintf(stderr, "cj-bench: %s: database '%.*s' not counted (its pages look free)\n",
+                    dir, (int)(k.mv_size < 64 ? k.mv_size : 64), (const char *)k.mv_data);
             continue;
-        struct store_db *d = &ret->db[ret->n];
+        }
+        struct lmdb_db_size *d = &ret->db[ret->n];
         MDB_dbi dbi;
         memcpy(d->name, k.mv_data, k.mv_size);
         d->name[k.mv_size] = '\0';

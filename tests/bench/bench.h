@@ -56,23 +56,23 @@ int gen_write_sources(FILE *f, unsigned n, const char *endpoint);
 
 /* ---- the store's file, database by database (bench-store.c) ---- */
 
-#define STORE_SIZE_MAX_DBS 32
-struct store_db {
+#define LMDB_SPLIT_MAX_DBS 32
+struct lmdb_db_size {
     char name[64];
     uint64_t pages; /* branch + leaf + overflow */
     uint64_t entries;
     unsigned depth;
 };
-struct store_size {
+struct lmdb_split {
     size_t n;
-    struct store_db db[STORE_SIZE_MAX_DBS]; /* the named databases, in name order */
+    struct lmdb_db_size db[LMDB_SPLIT_MAX_DBS]; /* the named databases, in name order */
     uint64_t page_size;
     uint64_t main_pages; /* the main database, which names the others */
     uint64_t used_pages; /* the file's pages in use or free: me_last_pgno + 1 */
 };
 /* Opens the LMDB environment in dir read-only (a running daemon may keep it) and reads every
  * named database's page counts from one read transaction. 0 or a negative errno. */
-int store_size_read(const char *dir, struct store_size *ret);
+int lmdb_split_read(const char *dir, struct lmdb_split *ret);
 
 /* ---- time ---- */
 int64_t now_ns(void);
