@@ -22,39 +22,52 @@
 #define ACCESS_KEY_ID "AKIDCOPYJOBDTEST0001"
 #define SECRET_KEY    "cjTest/SecretKey+DoNotLeak000000000000000"
 
-int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint)
+int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint,
+                 unsigned sources)
 {
     FILE *f = fopen(path, "we");
     if (!f)
         return -errno;
     /* Serving only: the first sync fails against the unreachable endpoint (health degraded)
      * and the next is a week away. For --once the endpoint is the fake, unthrottled. */
+    int r = gen_write_sources(f, sources, endpoint);
     fprintf(f,
-            "[aws]\nregion = us-east-1\nendpoint = %s\n"
             "[sync]\ninterval = 7d\nfull_interval = 7d\npage_size = 1000\n"
             "max_requests_per_second = 1000\n"
             "[store]\ndirectory = %s\nmax_size = 16G\n"
             "[server]\nsocket = %s\n",
-            endpoint, store_dir, socket);
-    return fclose(f) == 0 ? 0 : -errno;
+            store_dir, socket);
+    if (fclose(f) != 0 && r >= 0)
+        r = -errno;
+    return r;
 }
 
 /* posix_spawn (vfork-like in glibc), not fork: this process holds a large heap and SQLite's
  * cache, and copying its page tables would be counted in the daemon's start-up time. */
 static pid_t spawn(const char *const argv[], const char *notify, const char *log_path,
-                   int stdout_fd)
+                   int stdout_fd, bool no_retry_delay)
 {
     posix_spawn_file_actions_t fa;
     char notify_env[320];
-    char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
-                    "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
-                    /* the account lookup (STS GetCallerIdentity) stays on loopback */
-                    "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9", notify ? notify_env : NULL, NULL};
+    char *envp[10] = {"PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
+                      "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
+                      /* the account lookup (STS GetCallerIdentity) stays on loopback */
+                      "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9"};
+    size_t n_env = 5;
     pid_t pid;
     int r;
 
-    if (notify)
+    if (notify) {
         snprintf(notify_env, sizeof(notify_env), "NOTIFY_SOCKET=%s", notify);
+        envp[n_env++] = notify_env;
+    }
+    /* A refused connection is retried after 0.5 s and 1 s: with several sources those
+     * retries would land in the first rounds measured. Without delay they are over before
+     * READY=1 is 300 ms old. */
+    if (no_retry_delay) {
+        envp[n_env++] = "COPYJOBD_RETRY_BASE_MS=0";
+        envp[n_env++] = "COPYJOBD_RETRY_CAP_MS=0";
+    }
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC,
@@ -72,14 +85,24 @@ static pid_t spawn(const char *const argv[], const char *notify, const char *log
     return pid;
 }
 
-int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
+static int start(const char *copyjobd, const char *store_dir, const char *workdir,
+                 const char *endpoint, unsigned sources, bool no_retry_delay,
+                 struct daemon_proc *d);
+
+int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir, unsigned sources,
                  struct daemon_proc *d)
 {
-    return daemon_start_endpoint(copyjobd, store_dir, workdir, "http://127.0.0.1:1", d);
+    return start(copyjobd, store_dir, workdir, "http://127.0.0.1:1", sources, true, d);
 }
 
 int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const char *workdir,
                           const char *endpoint, struct daemon_proc *d)
+{
+    return start(copyjobd, store_dir, workdir, endpoint, 1, false, d);
+}
+
+static int start(const char *copyjobd, const char *store_dir, const char *workdir,
+                 const char *endpoint, unsigned sources, bool no_retry_delay, struct daemon_proc *d)
 {
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     char log_path[320];
@@ -93,7 +116,7 @@ int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const cha
     snprintf(log_path, sizeof(log_path), "%s/copyjobd.log", workdir);
     unlink(d->notify);
     unlink(d->socket);
-    r = write_config(d->config, store_dir, d->socket, endpoint);
+    r = write_config(d->config, store_dir, d->socket, endpoint, sources);
     if (r < 0)
         return r;
     d->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -107,7 +130,7 @@ int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const cha
 
     const char *argv[] = {copyjobd, "--config", d->config, NULL};
     int64_t t0 = now_ns();
-    d->pid = spawn(argv, d->notify, log_path, -1);
+    d->pid = spawn(argv, d->notify, log_path, -1, no_retry_delay);
     if (d->pid < 0)
         return -errno;
     for (;;) {
@@ -239,7 +262,7 @@ pid_t fake_start(const char *node, const char *fake, size_t n, const char *workd
         return -errno;
     const char *fargv[] = {node, fake,     "--port", "0",         "--https-port", "-1", "--jobs",
                            jobs, "--seed", "7",      "--tmp-dir", workdir,        NULL};
-    pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1]);
+    pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1], false);
     close(pipefd[1]);
     if (fpid < 0) {
         r = -errno;
@@ -282,13 +305,13 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
     pid_t fpid = fake_start(node, fake, n, workdir, url, sizeof(url));
     if (fpid < 0)
         return fpid;
-    r = write_config(config, store_dir, socket_path, url);
+    r = write_config(config, store_dir, socket_path, url, 1);
     if (r < 0)
         goto out;
 
     const char *argv[] = {copyjobd, "--config", config, "--once", NULL};
     int64_t t0 = now_ns();
-    pid_t pid = spawn(argv, NULL, log_path, -1);
+    pid_t pid = spawn(argv, NULL, log_path, -1, false);
     if (pid < 0) {
         r = -errno;
         goto out;

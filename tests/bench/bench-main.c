@@ -70,9 +70,12 @@ struct opts {
     struct replay *replay;
     const char *copyjobd, *node, *fake, *json_path, *workdir;
     size_t ingest_jobs;
+    unsigned sources;         /* the direct load's jobs belong to this many sources */
+    const char *changelog_db; /* the LMDB database counted as the change log, not the store */
     unsigned iterations, walk_iterations, ready_runs;
     double duration_s;
     bool keep, random_order;
+    bool interleave; /* the sources' pages written in turn, not in one listing's order */
 };
 
 struct stats {
@@ -105,6 +108,7 @@ struct dataset {
     char *arns[MAX_SAMPLES];
     size_t n_arns;
     double store_load_s, sqlite_load_s, gen_s;
+    size_t source_jobs_min, source_jobs_max; /* jobs of the smallest and largest source */
     struct bq q[_BQ_MAX][VARIANTS];
 };
 
@@ -117,20 +121,79 @@ static int cmp_newest_first(const void *a, const void *b)
     return -strcmp(x->job_arn, y->job_arn);
 }
 
-/* Generates all n jobs, then loads both stores in pages of PAGE, newest first like a full
- * sync (or in generation order, random in time, with random_order). */
-static int load(size_t n, bool random_order, const char *store_dir, const char *sqlite_path,
-                struct dataset *ds, struct sq **sqret)
+/* The direct load writes through each source's full pass (cj_store_pass_begin), as a sync
+ * does: the pages of every pass share write transactions of ~10,000 jobs. */
+struct loader {
+    struct cj_store *store;
+    unsigned sources;
+    struct cj_store_pass *pass[GEN_SOURCES_MAX];
+    size_t per_source[GEN_SOURCES_MAX];
+};
+
+static int loader_put(struct loader *l, unsigned src, const struct cj_job *jobs, size_t k)
 {
-    struct cj_store *store = NULL;
+    l->per_source[src] += k;
+    return cj_store_put_jobs(l->store, gen_source_name(src), l->pass[src], jobs, k, NULL);
+}
+
+/* In the order given: each run of jobs of one source is one put, so the store sees the jobs
+ * in exactly that order whatever the number of sources. */
+static int load_in_order(struct loader *l, const struct cj_job *all, size_t n)
+{
+    int r = 0;
+    for (size_t i = 0; r >= 0 && i < n;) {
+        unsigned src = gen_source_of(all[i].job_arn, l->sources);
+        size_t j = i + 1;
+        while (j < n && j - i < PAGE && gen_source_of(all[j].job_arn, l->sources) == src)
+            j++;
+        r = loader_put(l, src, all + i, j - i);
+        i = j;
+    }
+    return r;
+}
+
+/* As full passes of all sources at one rate: each source's jobs in pages of PAGE in the order
+ * given, the sources' pages in turn. */
+static int load_interleaved(struct loader *l, const struct cj_job *all, size_t n,
+                            struct cj_job *part)
+{
+    size_t next[GEN_SOURCES_MAX] = {0};
+    size_t done = 0;
+    int r = 0;
+    while (r >= 0 && done < n)
+        for (unsigned src = 0; r >= 0 && src < l->sources; src++) {
+            size_t m = 0, i = next[src];
+            for (; i < n && m < PAGE; i++)
+                if (gen_source_of(all[i].job_arn, l->sources) == src)
+                    part[m++] = all[i]; /* shallow: the strings stay with `all` */
+            next[src] = i;
+            if (m > 0)
+                r = loader_put(l, src, part, m);
+            done += m;
+        }
+    return r;
+}
+
+/* Generates all n jobs, then loads both stores: newest first like a full sync (or in
+ * generation order, random in time, with random_order); the store's jobs belong to
+ * `sources` sources, each source's written by its pass, in that order or, with interleave,
+ * page by page in turn. SQLite gets pages of PAGE in that order, one transaction each. */
+static int load(size_t n, bool random_order, unsigned sources, bool interleave,
+                const char *store_dir, const char *sqlite_path, struct dataset *ds,
+                struct sq **sqret)
+{
+    struct loader l = {.sources = sources};
     struct sq *sq = NULL;
     struct cj_store_options so = {.directory = store_dir, .max_size = UINT64_C(16) << 30};
     size_t every = n / MAX_SAMPLES ? n / MAX_SAMPLES : 1, made = 0;
-    struct cj_job *all = calloc(n, sizeof(*all));
+    struct cj_job *all = calloc(n, sizeof(*all)), *part = calloc(PAGE, sizeof(*part));
     int r = 0;
 
-    if (!all)
+    if (!all || !part) {
+        free(all);
+        free(part);
         return -ENOMEM;
+    }
     gen_init(&ds->gen, 42);
     int64_t t0 = now_ns();
     while (r >= 0 && made < n) {
@@ -151,31 +214,41 @@ static int load(size_t n, bool random_order, const char *store_dir, const char *
         ds->arns[ds->n_arns++] = strdup(all[i].job_arn);
 
     if (r >= 0)
-        r = cj_store_open(&so, &store);
+        r = cj_store_open(&so, &l.store);
+    for (unsigned src = 0; r >= 0 && src < sources; src++)
+        r = cj_store_pass_begin(l.store, gen_source_name(src), &l.pass[src]);
+    int64_t t1 = now_ns();
     if (r >= 0)
-        r = sq_open(sqlite_path, &sq);
-    for (size_t done = 0; r >= 0 && done < n; done += PAGE) {
-        size_t k = n - done < PAGE ? n - done : PAGE;
-        int64_t t1 = now_ns();
-        r = cj_store_put_jobs(store, "us-east-1", NULL, all + done, k, NULL);
-        int64_t t2 = now_ns();
-        if (r >= 0)
-            r = sq_put_page(sq, all + done, k);
-        int64_t t3 = now_ns();
-        ds->store_load_s += (double)(t2 - t1) / 1e9;
-        ds->sqlite_load_s += (double)(t3 - t2) / 1e9;
-    }
-    /* As after a successful sync: answers carry Age and x-copyjobd-synced-at. */
-    if (r >= 0) {
+        r = interleave ? load_interleaved(&l, all, n, part) : load_in_order(&l, all, n);
+    /* As after a successful full sync of every source: answers carry Age and
+     * x-copyjobd-synced-at. */
+    for (unsigned src = 0; src < sources; src++) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        r = cj_store_set_synced_at(store, "us-east-1",
-                                   (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec);
+        if (l.pass[src] && r >= 0)
+            r = cj_store_pass_finish(l.store, l.pass[src], true,
+                                     (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, NULL);
+        cj_store_pass_free(l.pass[src]);
     }
-    cj_store_close(store);
+    ds->store_load_s = (double)(now_ns() - t1) / 1e9;
+    if (r >= 0)
+        r = sq_open(sqlite_path, &sq);
+    int64_t t2 = now_ns();
+    for (size_t done = 0; r >= 0 && done < n; done += PAGE)
+        r = sq_put_page(sq, all + done, n - done < PAGE ? n - done : PAGE);
+    ds->sqlite_load_s = (double)(now_ns() - t2) / 1e9;
+    ds->source_jobs_min = SIZE_MAX;
+    for (unsigned src = 0; src < sources; src++) {
+        if (l.per_source[src] < ds->source_jobs_min)
+            ds->source_jobs_min = l.per_source[src];
+        if (l.per_source[src] > ds->source_jobs_max)
+            ds->source_jobs_max = l.per_source[src];
+    }
+    cj_store_close(l.store);
     for (size_t i = 0; i < made; i++)
         cj_job_done(&all[i]);
     free(all);
+    free(part);
     if (r < 0) {
         sq_close(sq);
         return r;
@@ -558,6 +631,59 @@ static void pin(int cpu, pid_t daemon, pid_t floor)
             fprintf(stderr, "cj-bench: sched_setaffinity(%d, CPU %d): %m\n", (int)who[i], cpu);
 }
 
+/* ---- the store's size, database by database ---- */
+
+/* Reads the stopped daemon's store and prints its split: each LMDB database's pages, the
+ * change log apart (SQLite keeps none), the rest against SQLite's file. NULL when the store
+ * cannot be read. */
+static json_t *store_split(const struct opts *o, const char *store_dir, long store_kb,
+                           long sqlite_kb)
+{
+    struct lmdb_split ss;
+    if (lmdb_split_read(store_dir, &ss) < 0 || store_kb <= 0 || sqlite_kb <= 0)
+        return NULL;
+    json_t *dbs = json_object();
+    uint64_t named = 0, changelog = 0;
+    bool have_changelog = false;
+    printf("store by LMDB database (KiB, pages x %" PRIu64 " B):", ss.page_size);
+    for (size_t i = 0; i < ss.n; i++) {
+        const struct lmdb_db_size *d = &ss.db[i];
+        uint64_t bytes = d->pages * ss.page_size;
+        named += d->pages;
+        if (strcmp(d->name, o->changelog_db) == 0) {
+            changelog = bytes;
+            have_changelog = true;
+        }
+        printf("%s %s %" PRIu64, i ? "," : "", d->name, bytes / 1024);
+        json_object_set_new(dbs, d->name,
+                            json_pack("{s:I,s:I,s:I,s:I}", "bytes", (json_int_t)bytes, "pages",
+                                      (json_int_t)d->pages, "entries", (json_int_t)d->entries,
+                                      "depth", (json_int_t)d->depth));
+    }
+    /* Pages 0 and 1 are LMDB's meta pages; what else is in use is free or the free list. */
+    uint64_t accounted = named + ss.main_pages + 2;
+    uint64_t free_pages = ss.used_pages > accounted ? ss.used_pages - accounted : 0;
+    printf("; main %" PRIu64 ", free and free list %" PRIu64 "\n",
+           ss.main_pages * ss.page_size / 1024, free_pages * ss.page_size / 1024);
+    if (!have_changelog)
+        fprintf(stderr, "cj-bench: the store has no database named '%s' (--changelog-db)\n",
+                o->changelog_db);
+    double whole = (double)store_kb * 1024, sqlite = (double)sqlite_kb * 1024;
+    double jobs_indexes = whole - (double)changelog;
+    printf("store (jobs + indexes) %.0f KiB vs SQLite %ld KiB: %.2fx; change log (%s) %" PRIu64
+           " KiB; whole store %ld KiB: %.2fx\n",
+           jobs_indexes / 1024, sqlite_kb, jobs_indexes / sqlite, o->changelog_db, changelog / 1024,
+           store_kb, whole / sqlite);
+    return json_pack("{s:I,s:o,s:I,s:I,s:s,s:b,s:I,s:I,s:I,s:I,s:f,s:f}", "page_size",
+                     (json_int_t)ss.page_size, "databases", dbs, "main_bytes",
+                     (json_int_t)(ss.main_pages * ss.page_size), "free_bytes",
+                     (json_int_t)(free_pages * ss.page_size), "changelog_db", o->changelog_db,
+                     "changelog_found", have_changelog, "changelog_bytes", (json_int_t)changelog,
+                     "jobs_indexes_bytes", (json_int_t)jobs_indexes, "whole_bytes",
+                     (json_int_t)whole, "sqlite_bytes", (json_int_t)sqlite, "ratio_whole",
+                     whole / sqlite, "ratio_jobs_indexes", jobs_indexes / sqlite);
+}
+
 /* ---- one size: load, start, measure ---- */
 
 static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
@@ -583,19 +709,21 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
     mkdir(dir, 0700);
 
     fprintf(stderr, "cj-bench: %zu jobs: generating and loading into %s ...\n", n, dir);
-    r = load(n, o->random_order, store_dir, sqlite_path, ds, &sq);
+    r = load(n, o->random_order, o->sources, o->interleave, store_dir, sqlite_path, ds, &sq);
     if (r < 0) {
         fprintf(stderr, "cj-bench: loading failed: %s\n", strerror(-r));
         goto out;
     }
     make_queries(ds);
     fprintf(stderr,
-            "cj-bench: loaded: generate+parse %.1f s, copyjobd store %.1f s, SQLite %.1f s\n",
-            ds->gen_s, ds->store_load_s, ds->sqlite_load_s);
+            "cj-bench: loaded: generate+parse %.1f s, copyjobd store %.1f s, SQLite %.1f s; %u "
+            "source(s)%s, %zu..%zu jobs each\n",
+            ds->gen_s, ds->store_load_s, ds->sqlite_load_s, o->sources,
+            o->interleave ? " interleaved" : "", ds->source_jobs_min, ds->source_jobs_max);
 
     /* READY=1: several starts; the first one after the load. */
     for (unsigned i = 0; i < o->ready_runs; i++) {
-        r = daemon_start(o->copyjobd, store_dir, dir, &d);
+        r = daemon_start(o->copyjobd, store_dir, dir, o->sources, &d);
         if (r < 0)
             goto out;
         ready[i] = d.ready_ms;
@@ -787,8 +915,9 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
     r = 0;
 
     /* ---- print and record ---- */
-    printf("\ncopyjobd (end to end, Unix socket, keep-alive) vs SQLite (in process) -- %zu jobs\n",
-           n);
+    printf("\ncopyjobd (end to end, Unix socket, keep-alive) vs SQLite (in process) -- %zu jobs, "
+           "%u source(s)\n",
+           n, o->sources);
     printf("%-19s %6s %5s %20s %20s %6s %27s\n", "query", "rows", "same", "copyjobd p50/p99 us",
            "SQLite p50/p99 us", "ratio", "copyjobd req/s 1c/2c/8c");
     json_t *queries = json_object();
@@ -830,8 +959,8 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         "\nCPU per answer (us): copyjobd and the replay server of its bytes (the floor), from\n"
         "/proc/PID/schedstat; SQLite in process (CLOCK_THREAD_CPUTIME_ID). Median over rounds of\n"
         "%u answers (the walk: per page, a round per walk; 'over' is its worst page); client,\n"
-        "copyjobd and floor %s -- %zu jobs\n",
-        o->cpu_batch, where, n);
+        "copyjobd and floor %s -- %zu jobs, %u source(s)\n",
+        o->cpu_batch, where, n, o->sources);
     printf("%-19s %8s %8s %8s %8s %9s %15s %s\n", "query", "daemon", "floor", "over", "SQLite",
            "over/SQL", "floor wall p50", "over <= 20 us");
     for (int k = 0; k < _BQ_MAX; k++) {
@@ -869,6 +998,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             pclose(f);
         }
         printf("disk (KiB): copyjobd store %ld, SQLite %ld\n", store_kb, sqlite_kb);
+        json_t *split = store_split(o, store_dir, store_kb, sqlite_kb);
         json_t *size = json_pack(
             "{s:I,s:s,s:o,s:o,s:{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}},s:{s:f,s:f,s:f},s:{s:I,s:I}}",
             "jobs", (json_int_t)n, "load_order", o->random_order ? "generated" : "newest_first",
@@ -878,6 +1008,16 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             "rss", (json_int_t)idle_after.rss_kb, "anon", (json_int_t)idle_after.anon_kb, "load_s",
             "generate_parse", ds->gen_s, "copyjobd", ds->store_load_s, "sqlite", ds->sqlite_load_s,
             "disk_kib", "copyjobd_store", (json_int_t)store_kb, "sqlite", (json_int_t)sqlite_kb);
+        if (size) {
+            json_object_set_new(size, "sources", json_integer(o->sources));
+            json_object_set_new(size, "source_order",
+                                json_string(o->interleave ? "interleaved" : "in_order"));
+            json_object_set_new(size, "source_jobs",
+                                json_pack("{s:I,s:I}", "min", (json_int_t)ds->source_jobs_min,
+                                          "max", (json_int_t)ds->source_jobs_max));
+            json_object_set_new(size, "store_size", split ? split : json_null());
+        } else
+            json_decref(split);
         if (!size) {
             r = -ENOMEM;
             goto out;
@@ -1031,7 +1171,13 @@ static void usage(void)
             "                [--iterations N] [--walk-iterations N] [--ready-runs N] "
             "[--duration S]\n"
             "                [--sync-jobs N[,N...]|0] [--cpu-batch N] [--pin CPU|-1]\n"
-            "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n");
+            "                [--sources N] [--interleave] [--changelog-db NAME]\n"
+            "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n"
+            "--sources N: the loaded jobs belong to N sources (1..%d), the daemon configured with\n"
+            "them, written through each source's pass in one listing's order or, with\n"
+            "--interleave, a page of each source in turn; --changelog-db: the LMDB database of\n"
+            "the change log (default events)\n",
+            GEN_SOURCES_MAX);
 }
 
 /* "N[,N...]", up to 4 sizes of 1..100,000,000 */
@@ -1064,7 +1210,9 @@ int main(int argc, char **argv)
                      .sync_sizes = {10000, 200000, 1000000},
                      .n_sync_sizes = 3,
                      .cpu_batch = 200,
-                     .pin_cpu = 0};
+                     .pin_cpu = 0,
+                     .sources = 1,
+                     .changelog_db = "events"};
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'n'},
         {"copyjobd", required_argument, NULL, 'c'},
@@ -1080,6 +1228,9 @@ int main(int argc, char **argv)
         {"sync-jobs", required_argument, NULL, 'S'},
         {"cpu-batch", required_argument, NULL, 'B'},
         {"pin", required_argument, NULL, 'P'},
+        {"sources", required_argument, NULL, 'M'},
+        {"changelog-db", required_argument, NULL, 'E'},
+        {"interleave", no_argument, NULL, 'L'},
         {"keep", no_argument, NULL, 'k'},
         {"random-order", no_argument, NULL, 'O'},
         {"smoke", no_argument, NULL, 's'},
@@ -1140,6 +1291,22 @@ int main(int argc, char **argv)
             break;
         case 'P':
             o.pin_cpu = atoi(optarg);
+            break;
+        case 'M': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v < 1 || v > GEN_SOURCES_MAX) {
+                fprintf(stderr, "cj-bench: --sources: 1..%d\n", GEN_SOURCES_MAX);
+                return 2;
+            }
+            o.sources = (unsigned)v;
+            break;
+        }
+        case 'E':
+            o.changelog_db = optarg;
+            break;
+        case 'L':
+            o.interleave = true;
             break;
         case 'k':
             o.keep = true;
@@ -1273,14 +1440,17 @@ int main(int argc, char **argv)
     char when[32];
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     json_t *root = json_pack(
-        "{s:s,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f,s:I,s:I}}", "date",
-        when, "machine", "kernel", un.release, "arch", un.machine, "cpus",
-        (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model, "memory", memtotal,
-        "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes, "ingest", ingest,
-        "sync_memory", syncs, "targets", targets, "settings", "iterations",
+        "{s:s,s:I,s:{s:s,s:s,s:I,s:s,s:s,s:s,s:s},s:o,s:o,s:o,s:o,s:{s:I,s:I,s:I,s:f,s:I,s:I}}",
+        "date", when, "sources", (json_int_t)o.sources, "machine", "kernel", un.release, "arch",
+        un.machine, "cpus", (json_int_t)sysconf(_SC_NPROCESSORS_ONLN), "cpu_model", cpu_model,
+        "memory", memtotal, "loadavg_start", load_start, "loadavg_end", load_end, "sizes", sizes,
+        "ingest", ingest, "sync_memory", syncs, "targets", targets, "settings", "iterations",
         (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations, "ready_runs",
         (json_int_t)o.ready_runs, "duration_s", o.duration_s, "cpu_batch", (json_int_t)o.cpu_batch,
         "pin_cpu", (json_int_t)o.pin_cpu);
+    if (root)
+        json_object_set_new(root, "source_order",
+                            json_string(o.interleave ? "interleaved" : "in_order"));
     if (!root) {
         fprintf(stderr, "cj-bench: cannot build the JSON result\n");
         return 1;

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/types.h>
 
 #include "cj-buf.h"
@@ -39,6 +40,39 @@ void gen_init(struct gen *g, uint64_t seed);
 int gen_page(struct gen *g, size_t n, struct cj_page *ret);
 
 uint64_t gen_next(uint64_t *state); /* splitmix64 */
+
+/* ---- sources (bench-sources.c) ---- */
+
+/* A direct load tags each job with one of n sources (1..GEN_SOURCES_MAX), each a region of
+ * its own; 1 is the single source a one-region daemon has. */
+#define GEN_SOURCES_MAX 20
+const char *gen_source_name(unsigned i); /* NULL past GEN_SOURCES_MAX */
+/* The source (0..n-1) a job belongs to, from a hash of its jobArn. */
+unsigned gen_source_of(const char *job_arn, unsigned n);
+/* Writes the config sections that make the daemon's sources exactly those n, syncing from
+ * endpoint: [aws] region for one, a [source.NAME] section each for more. -EINVAL for n out
+ * of range. */
+int gen_write_sources(FILE *f, unsigned n, const char *endpoint);
+
+/* ---- the store's file, database by database (bench-store.c) ---- */
+
+#define LMDB_SPLIT_MAX_DBS 32
+struct lmdb_db_size {
+    char name[64];
+    uint64_t pages; /* branch + leaf + overflow */
+    uint64_t entries;
+    unsigned depth;
+};
+struct lmdb_split {
+    size_t n;
+    struct lmdb_db_size db[LMDB_SPLIT_MAX_DBS]; /* the named databases, in name order */
+    uint64_t page_size;
+    uint64_t main_pages; /* the main database, which names the others */
+    uint64_t used_pages; /* the file's pages in use or free: me_last_pgno + 1 */
+};
+/* Opens the LMDB environment in dir read-only (a running daemon may keep it) and reads every
+ * named database's page counts from one read transaction. 0 or a negative errno. */
+int lmdb_split_read(const char *dir, struct lmdb_split *ret);
 
 /* ---- time ---- */
 int64_t now_ns(void);
@@ -133,10 +167,15 @@ struct daemon_proc {
 struct mem {
     long rss_kb, anon_kb;
 };
-int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint);
-int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir,
+/* A daemon config with the sources of gen_write_sources. */
+int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint,
+                 unsigned sources);
+/* A daemon that serves the store in store_dir and whose `sources` sources sync from an
+ * endpoint that refuses connections: each source's first pass fails at once, retrying
+ * without delay, and the next is a week away. */
+int daemon_start(const char *copyjobd, const char *store_dir, const char *workdir, unsigned sources,
                  struct daemon_proc *d);
-/* The same, syncing from endpoint (a URL) instead of an unreachable one. */
+/* One source syncing from endpoint (a URL) instead, retrying as the daemon does. */
 int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const char *workdir,
                           const char *endpoint, struct daemon_proc *d);
 int daemon_stop(struct daemon_proc *d);
