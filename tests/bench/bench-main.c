@@ -75,7 +75,8 @@ struct opts {
     unsigned iterations, walk_iterations, ready_runs;
     double duration_s;
     bool keep, random_order;
-    bool interleave; /* the sources' pages written in turn, not in one listing's order */
+    bool interleave;     /* the sources' pages written in turn, not in one listing's order */
+    unsigned growth_pct; /* the newest share of the jobs added after the full passes */
 };
 
 struct stats {
@@ -174,11 +175,38 @@ static int load_interleaved(struct loader *l, const struct cj_job *all, size_t n
     return r;
 }
 
+/* As a running daemon's quick syncs add new jobs: the first k of `all` (the newest, newest
+ * first) from the oldest of them to the newest, in pages of QUICK_PAGE, each run of one
+ * source's jobs one put without a pass. */
+#define QUICK_PAGE 100
+static int load_growth(struct loader *l, const struct cj_job *all, size_t k, struct cj_job *part)
+{
+    int r = 0;
+    for (size_t end = k; r >= 0 && end > 0;) {
+        size_t start = end > QUICK_PAGE ? end - QUICK_PAGE : 0, m = 0;
+        for (size_t i = end; i > start; i--)
+            part[m++] = all[i - 1]; /* shallow: the strings stay with `all` */
+        for (size_t i = 0; r >= 0 && i < m;) {
+            unsigned src = gen_source_of(part[i].job_arn, l->sources);
+            size_t j = i + 1;
+            while (j < m && gen_source_of(part[j].job_arn, l->sources) == src)
+                j++;
+            l->per_source[src] += j - i;
+            r = cj_store_put_jobs(l->store, gen_source_name(src), NULL, part + i, j - i, NULL);
+            i = j;
+        }
+        end = start;
+    }
+    return r;
+}
+
 /* Generates all n jobs, then loads both stores: newest first like a full sync (or in
  * generation order, random in time, with random_order); the store's jobs belong to
  * `sources` sources, each source's written by its pass, in that order or, with interleave,
- * page by page in turn. SQLite gets pages of PAGE in that order, one transaction each. */
-static int load(size_t n, bool random_order, unsigned sources, bool interleave,
+ * page by page in turn. With growth_pct, the full passes list only the oldest jobs, and the
+ * newest growth_pct % are added after them as quick syncs would, oldest first
+ * (load_growth). SQLite gets pages of PAGE in the store's order, one transaction each. */
+static int load(size_t n, bool random_order, unsigned sources, bool interleave, unsigned growth_pct,
                 const char *store_dir, const char *sqlite_path, struct dataset *ds,
                 struct sq **sqret)
 {
@@ -218,8 +246,10 @@ static int load(size_t n, bool random_order, unsigned sources, bool interleave,
     for (unsigned src = 0; r >= 0 && src < sources; src++)
         r = cj_store_pass_begin(l.store, gen_source_name(src), &l.pass[src]);
     int64_t t1 = now_ns();
+    size_t grown = n * growth_pct / 100;
     if (r >= 0)
-        r = interleave ? load_interleaved(&l, all, n, part) : load_in_order(&l, all, n);
+        r = interleave ? load_interleaved(&l, all + grown, n - grown, part)
+                       : load_in_order(&l, all + grown, n - grown);
     /* As after a successful full sync of every source: answers carry Age and
      * x-copyjobd-synced-at. */
     for (unsigned src = 0; src < sources; src++) {
@@ -230,12 +260,21 @@ static int load(size_t n, bool random_order, unsigned sources, bool interleave,
                                      (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec, NULL);
         cj_store_pass_free(l.pass[src]);
     }
+    if (r >= 0 && grown > 0)
+        r = load_growth(&l, all, grown, part);
     ds->store_load_s = (double)(now_ns() - t1) / 1e9;
     if (r >= 0)
         r = sq_open(sqlite_path, &sq);
     int64_t t2 = now_ns();
-    for (size_t done = 0; r >= 0 && done < n; done += PAGE)
+    for (size_t done = grown; r >= 0 && done < n; done += PAGE)
         r = sq_put_page(sq, all + done, n - done < PAGE ? n - done : PAGE);
+    for (size_t end = grown; r >= 0 && end > 0;) {
+        size_t start = end > PAGE ? end - PAGE : 0, m = 0;
+        for (size_t i = end; i > start; i--)
+            part[m++] = all[i - 1];
+        r = sq_put_page(sq, part, m);
+        end = start;
+    }
     ds->sqlite_load_s = (double)(now_ns() - t2) / 1e9;
     ds->source_jobs_min = SIZE_MAX;
     for (unsigned src = 0; src < sources; src++) {
@@ -709,7 +748,8 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
     mkdir(dir, 0700);
 
     fprintf(stderr, "cj-bench: %zu jobs: generating and loading into %s ...\n", n, dir);
-    r = load(n, o->random_order, o->sources, o->interleave, store_dir, sqlite_path, ds, &sq);
+    r = load(n, o->random_order, o->sources, o->interleave, o->growth_pct, store_dir, sqlite_path,
+             ds, &sq);
     if (r < 0) {
         fprintf(stderr, "cj-bench: loading failed: %s\n", strerror(-r));
         goto out;
@@ -1012,6 +1052,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             json_object_set_new(size, "sources", json_integer(o->sources));
             json_object_set_new(size, "source_order",
                                 json_string(o->interleave ? "interleaved" : "in_order"));
+            json_object_set_new(size, "growth_pct", json_integer(o->growth_pct));
             json_object_set_new(size, "source_jobs",
                                 json_pack("{s:I,s:I}", "min", (json_int_t)ds->source_jobs_min,
                                           "max", (json_int_t)ds->source_jobs_max));
@@ -1171,12 +1212,13 @@ static void usage(void)
             "                [--iterations N] [--walk-iterations N] [--ready-runs N] "
             "[--duration S]\n"
             "                [--sync-jobs N[,N...]|0] [--cpu-batch N] [--pin CPU|-1]\n"
-            "                [--sources N] [--interleave] [--changelog-db NAME]\n"
+            "                [--sources N] [--interleave] [--growth PCT] [--changelog-db NAME]\n"
             "                [--json FILE] [--workdir DIR] [--keep] [--random-order] [--smoke]\n"
             "--sources N: the loaded jobs belong to N sources (1..%d), the daemon configured with\n"
             "them, written through each source's pass in one listing's order or, with\n"
-            "--interleave, a page of each source in turn; --changelog-db: the LMDB database of\n"
-            "the change log (default events)\n",
+            "--interleave, a page of each source in turn; --growth PCT: the newest PCT %% of the\n"
+            "jobs added after the passes, oldest first, as quick syncs add new jobs;\n"
+            "--changelog-db: the LMDB database of the change log (default events)\n",
             GEN_SOURCES_MAX);
 }
 
@@ -1231,6 +1273,7 @@ int main(int argc, char **argv)
         {"sources", required_argument, NULL, 'M'},
         {"changelog-db", required_argument, NULL, 'E'},
         {"interleave", no_argument, NULL, 'L'},
+        {"growth", required_argument, NULL, 'G'},
         {"keep", no_argument, NULL, 'k'},
         {"random-order", no_argument, NULL, 'O'},
         {"smoke", no_argument, NULL, 's'},
@@ -1308,6 +1351,16 @@ int main(int argc, char **argv)
         case 'L':
             o.interleave = true;
             break;
+        case 'G': {
+            char *end;
+            unsigned long v = strtoul(optarg, &end, 10);
+            if (*end || v > 99) {
+                fprintf(stderr, "cj-bench: --growth: 0..99 (percent)\n");
+                return 2;
+            }
+            o.growth_pct = (unsigned)v;
+            break;
+        }
         case 'k':
             o.keep = true;
             break;
