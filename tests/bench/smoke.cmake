@@ -1,5 +1,5 @@
 # Runs cj-bench --smoke and checks that it wrote well-formed JSON with every part present; then
-# again with two sources.
+# again with two sources and a third of the jobs added after their passes (--growth).
 file(REMOVE ${OUT})
 execute_process(COMMAND ${BENCH} --smoke --copyjobd ${COPYJOBD} --node ${NODE} --fake ${FAKE}
                         --json ${OUT}
@@ -72,10 +72,11 @@ if(NOT found)
   message(WARNING "cj-bench: no change log database of the name cj-bench --changelog-db expects")
 endif()
 
-# Two sources: the daemon configured with both serves the same bytes for every query.
+# Two sources, a third of the jobs added by quick puts after the passes: the daemon configured
+# with both serves the same bytes for every query.
 set(OUT2 ${OUT}.sources2.json)
 file(REMOVE ${OUT2})
-execute_process(COMMAND ${BENCH} --smoke --sources 2 --ingest-jobs 0 --sync-jobs 0
+execute_process(COMMAND ${BENCH} --smoke --sources 2 --growth 33 --ingest-jobs 0 --sync-jobs 0
                         --copyjobd ${COPYJOBD} --json ${OUT2}
                 RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -85,9 +86,11 @@ file(READ ${OUT2} json2)
 string(JSON n2 GET "${json2}" sources)
 string(JSON smin GET "${json2}" sizes 0 source_jobs min)
 string(JSON smax GET "${json2}" sizes 0 source_jobs max)
+string(JSON growth GET "${json2}" sizes 0 growth_pct)
 math(EXPR both "${smin} + ${smax}")
-if(NOT n2 EQUAL 2 OR smin LESS 1 OR NOT both EQUAL 10000)
-  message(FATAL_ERROR "cj-bench --sources 2: sources=${n2}, jobs per source ${smin}..${smax}")
+if(NOT n2 EQUAL 2 OR smin LESS 1 OR NOT both EQUAL 10000 OR NOT growth EQUAL 33)
+  message(FATAL_ERROR "cj-bench --sources 2 --growth 33: sources=${n2}, jobs per source "
+                      "${smin}..${smax}, growth ${growth}")
 endif()
 string(JSON nq2 LENGTH "${json2}" sizes 0 queries)
 math(EXPR last "${nq2} - 1")
@@ -99,4 +102,4 @@ foreach(i RANGE ${last})
     message(FATAL_ERROR "cj-bench --sources 2: ${q}: same bytes ${same}, ${rows} rows")
   endif()
 endforeach()
-message(STATUS "cj-bench smoke: JSON well formed, answers identical with 1 and 2 sources, CPU, sync and store size figures present")
+message(STATUS "cj-bench smoke: JSON well formed, answers identical with 1 source and with 2 and growth, CPU, sync and store size figures present")
