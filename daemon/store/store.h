@@ -116,7 +116,7 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
  * sourceModelArn, json): one bad job refuses the whole page with -EINVAL. When the map is
  * full at max_size: -ENOSPC, and nothing of the page is written.
  * With a pass, the page is written whole into the batch: a write transaction shared with the
- * pages before it (of every source's pass), committed when it holds 10,000 jobs, at the first
+ * pages before it (of every source's pass), committed when it holds 50,000 jobs, at the first
  * page 1 s after it began, by cj_store_flush, and before any other write; until then readers
  * and a crash see the store without the batch. An error writing a page (or committing the
  * batch) loses the batch with it, as a crash would: the error is returned (logged) and every
