@@ -123,7 +123,7 @@ static int cmp_newest_first(const void *a, const void *b)
 }
 
 /* The direct load writes through each source's full pass (cj_store_pass_begin), as a sync
- * does: the pages of every pass share write transactions of ~10,000 jobs. */
+ * does: the pages of every pass share write transactions (STORE_BATCH_JOBS). */
 struct loader {
     struct cj_store *store;
     unsigned sources;
