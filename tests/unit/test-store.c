@@ -1009,6 +1009,105 @@ static void test_update_that_changes_creation_time(void **state)
     remove_tree(dir);
 }
 
+/* The JSON of a list (the caller frees it). */
+static char *list_of(struct cj_store *s, const struct cj_query *q)
+{
+    struct cj_buf out = {0};
+    char err[128];
+    assert_int_equal(cj_store_list(s, q, &out, err, sizeof(err)), 0);
+    return out.data;
+}
+
+static size_t rows_in(const char *dir, enum cj_status st)
+{
+    struct raw r;
+    MDB_stat ms;
+    MDB_dbi dbi = raw_open(&r, dir, store_rows_db_names[st]);
+    assert_int_equal(mdb_stat(r.txn, dbi, &ms), 0);
+    raw_close(&r);
+    return ms.ms_entries;
+}
+
+/* A job whose status changes moves to the rows of its new status; every plan finds it there,
+ * a status filter read from an index value included, and nowhere else. */
+static void test_status_change_moves_the_row(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_job j, k;
+    struct test_job_spec sp = spec(3, CJ_STATUS_IN_PROGRESS, TEST_BASE_NS + 5);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    sp = spec(4, CJ_STATUS_COMPLETED, TEST_BASE_NS + 1); /* another account and model, older */
+    test_job_fill(&k, &sp);
+    put_one(s, &k, NULL);
+    cj_store_close(s);
+    assert_int_equal(rows_in(dir, CJ_STATUS_IN_PROGRESS), 1);
+    assert_int_equal(rows_in(dir, CJ_STATUS_COMPLETED), 1);
+
+    s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_job done;
+    sp = spec(3, CJ_STATUS_COMPLETED, TEST_BASE_NS + 5);
+    test_job_fill(&done, &sp);
+    struct cj_store_changes ch = {0};
+    put_one(s, &done, &ch);
+    assert_int_equal(ch.updated, 1);
+    assert_verified(s);
+
+    char want_one[1024], want_both[2048];
+    snprintf(want_one, sizeof(want_one), "{\"modelCopyJobSummaries\":[%s]}", done.json);
+    snprintf(want_both, sizeof(want_both), "{\"modelCopyJobSummaries\":[%s,%s]}", done.json,
+             k.json);
+    const struct {
+        struct cj_query q;
+        const char *want;
+    } cases[] = {
+        {{.max_results = 10}, want_both},
+        {{.max_results = 10, .ascending = true}, NULL}, /* checked below */
+        {{.has_status = true, .status = CJ_STATUS_COMPLETED, .max_results = 10}, want_both},
+        {{.has_status = true, .status = CJ_STATUS_IN_PROGRESS, .max_results = 10},
+         "{\"modelCopyJobSummaries\":[]}"},
+        {{.has_status = true,
+          .status = CJ_STATUS_COMPLETED,
+          .source_account = done.source_account,
+          .max_results = 10},
+         want_one},
+        {{.has_status = true,
+          .status = CJ_STATUS_IN_PROGRESS,
+          .source_account = done.source_account,
+          .max_results = 10},
+         "{\"modelCopyJobSummaries\":[]}"},
+        {{.has_status = true,
+          .status = CJ_STATUS_COMPLETED,
+          .source_model_arn = done.source_model_arn,
+          .max_results = 10},
+         want_one},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        char *got = list_of(s, &cases[i].q);
+        if (cases[i].want)
+            assert_string_equal(got, cases[i].want);
+        else {
+            char asc[2048];
+            snprintf(asc, sizeof(asc), "{\"modelCopyJobSummaries\":[%s,%s]}", k.json, done.json);
+            assert_string_equal(got, asc);
+        }
+        free(got);
+    }
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    assert_true(st.by_status[CJ_STATUS_IN_PROGRESS] == 0 && st.by_status[CJ_STATUS_COMPLETED] == 2);
+    assert_true(st.oldest_ns == TEST_BASE_NS + 1 && st.newest_ns == TEST_BASE_NS + 5);
+    cj_store_close(s);
+    assert_int_equal(rows_in(dir, CJ_STATUS_IN_PROGRESS), 0);
+    assert_int_equal(rows_in(dir, CJ_STATUS_COMPLETED), 2);
+
+    test_job_free(&j);
+    test_job_free(&k);
+    test_job_free(&done);
+    remove_tree(dir);
+}
+
 static void test_planner(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
@@ -1074,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_3),
         cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_from_schema_5),
+        cmocka_unit_test(test_status_change_moves_the_row),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
