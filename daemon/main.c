@@ -30,6 +30,7 @@ struct daemon_args {
     bool once;
     bool check_config;
     bool verify_store;
+    bool compact_store;
 };
 
 struct daemon {
@@ -60,6 +61,8 @@ static void help(void)
            "      --verify-store  check the store's rows, indexes, counters and change log\n"
            "                      (read-only, safe while the service runs), print the result,\n"
            "                      exit 0 if consistent, 1 if not\n"
+           "      --compact-store rewrite the store with full pages and no free space (only\n"
+           "                      while the service is stopped), print the sizes, and exit\n"
            "      --debug         log debug messages\n"
            "      --version       print the version and exit\n"
            "  -h, --help          show this help\n"
@@ -70,12 +73,20 @@ static void help(void)
 
 static int parse_args(int argc, char **argv, struct daemon_args *a)
 {
-    enum { ARG_ONCE = 0x100, ARG_CHECK_CONFIG, ARG_VERSION, ARG_DEBUG, ARG_VERIFY_STORE };
+    enum {
+        ARG_ONCE = 0x100,
+        ARG_CHECK_CONFIG,
+        ARG_VERSION,
+        ARG_DEBUG,
+        ARG_VERIFY_STORE,
+        ARG_COMPACT_STORE
+    };
     static const struct option options[] = {
         {"config", required_argument, NULL, 'c'},
         {"once", no_argument, NULL, ARG_ONCE},
         {"check-config", no_argument, NULL, ARG_CHECK_CONFIG},
         {"verify-store", no_argument, NULL, ARG_VERIFY_STORE},
+        {"compact-store", no_argument, NULL, ARG_COMPACT_STORE},
         {"debug", no_argument, NULL, ARG_DEBUG},
         {"version", no_argument, NULL, ARG_VERSION},
         {"help", no_argument, NULL, 'h'},
@@ -98,6 +109,9 @@ static int parse_args(int argc, char **argv, struct daemon_args *a)
             break;
         case ARG_VERIFY_STORE:
             a->verify_store = true;
+            break;
+        case ARG_COMPACT_STORE:
+            a->compact_store = true;
             break;
         case ARG_DEBUG:
             cj_log_set_max_level(LOG_DEBUG);
@@ -476,6 +490,15 @@ int main(int argc, char **argv)
         return 1;
     if (d.args.verify_store) {
         r = verify_store(&d.settings);
+        cj_settings_done(&d.settings);
+        return r < 0 ? 1 : 0;
+    }
+    if (d.args.compact_store) {
+        uint64_t before = 0, after = 0;
+        r = cj_store_compact(d.settings.store.directory, &before, &after);
+        if (r >= 0)
+            printf("store compacted: %" PRIu64 " KiB -> %" PRIu64 " KiB on disk\n", before / 1024,
+                   after / 1024);
         cj_settings_done(&d.settings);
         return r < 0 ? 1 : 0;
     }

@@ -179,6 +179,10 @@ int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, s
 #define STORE_RELEASE_PAGES_BYTES (8 * 1024 * 1024)
 int store_release_pages(struct cj_store *s);
 
+/* The store directory is ours to use: a directory owned by us or root that nobody else may
+ * write to (a symlink only to such a one, see store.c): 0, or a negative errno, logged. */
+int store_check_directory(const char *path);
+
 /* The reusable read transaction; store_read_end resets it. */
 int store_read_begin(struct cj_store *s, MDB_txn **ret);
 void store_read_end(struct cj_store *s);

@@ -838,7 +838,7 @@ static bool directory_is_safe(const struct stat *st, uid_t me, mode_t forbidden)
  * the operator never chose. systemd's DynamicUser= makes one on purpose, though
  * (/var/lib/copyjobd -> private/copyjobd, mode 0700), so a symlink is followed only when
  * root or we own it and it leads to a directory nobody else can enter at all. */
-static int store_check_directory(const char *path)
+int store_check_directory(const char *path)
 {
     struct stat link, dir;
     uid_t me = geteuid();

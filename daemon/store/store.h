@@ -246,6 +246,13 @@ int cj_store_foreach_other_status(struct cj_store *s, const char *source, cj_sto
  * not. O(n log n); for tests and diagnostics, not the serving path. */
 int cj_store_verify(struct cj_store *s, char *report, size_t len);
 
+/* Rewrites the store in `directory` compacted (LMDB's compacting copy: every database in key
+ * order, its pages full, no free pages) and swaps the copy in for the file; *before and *after
+ * are the file's sizes on disk. Only while no other process has the store open, nor the
+ * caller: -EBUSY when another does. Needs the compacted size free on its file system; a
+ * failure leaves the store as it was. */
+int cj_store_compact(const char *directory, uint64_t *before, uint64_t *after);
+
 /* ---- the change log (backs GET /v1/events) ----
  * Every insert, change of any served byte, and removal appends one event in the same write
  * transaction as the change, with a sequence number that only grows and survives restarts. The

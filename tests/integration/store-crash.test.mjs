@@ -127,4 +127,20 @@ test(`${KILLS} kill -9 during syncs of ${JOBS} jobs leave a consistent store tha
   assert.equal(stats.total, truth.length);
   for (const s of ['InProgress', 'Completed', 'Failed'])
     assert.equal(stats.byStatus[s], truth.filter((j) => j.status === s).length, `${s} count`);
+
+  // After all that churn, --compact-store: refused while a daemon has the store open, then,
+  // once it is stopped, a smaller file with the same jobs that verifies.
+  const busy = await runCopyjobd(['--config', config, '--compact-store'], { timeoutMs: 120000 });
+  assert.equal(busy.code, 1, `compacting beside a running daemon is refused:\n${busy.log}`);
+  assert.match(busy.log, /open in another process/);
+  await reader.stop();
+  reader = null;
+  const compact = await runCopyjobd(['--config', config, '--compact-store'], { timeoutMs: 120000 });
+  assert.equal(compact.code, 0, compact.log);
+  const sizes = /store compacted: (\d+) KiB -> (\d+) KiB on disk/.exec(compact.log);
+  assert.ok(sizes && Number(sizes[2]) < Number(sizes[1]), compact.log);
+  const after = await verifyStore(config);
+  assert.ok(after.ok, after.output);
+  assert.equal(after.jobs, truth.length);
+  assert.equal(after.last, v.last, 'the change log goes on where it was');
 });

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The LMDB store: opening, the schema check, writes and counters, the full pass, map
  * growth, the consistency checker. Real LMDB in a temp directory. */
+#include <sys/wait.h>
+
 #include "test-store-util.h"
 
 #include <inttypes.h>
@@ -1108,6 +1110,77 @@ static void test_status_change_moves_the_row(void **state)
     remove_tree(dir);
 }
 
+/* Compacting keeps everything (jobs, lists, the change log, the store's identity), leaves a
+ * smaller file that verifies, and is refused while another process has the store open. */
+static void test_compact(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with_jobs(dir, 300);
+    for (unsigned i = 0; i < 300; i += 3) { /* free pages, and pages left part full */
+        struct cj_job j;
+        struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + i);
+        test_job_fill(&j, &sp);
+        assert_int_equal(cj_store_remove(s, j.job_arn), 0);
+        test_job_free(&j);
+    }
+    const struct cj_query all = {.max_results = 1000};
+    char *list_before = list_of(s, &all), id[CJ_STORE_ID_LEN + 1];
+    snprintf(id, sizeof(id), "%s", cj_store_id(s));
+    uint64_t first, last, first2, last2, before, after;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+
+    /* Open here: this process's own lock does not count, so only another's can be tested. */
+    cj_store_close(s);
+    int go[2], ready[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(ready), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+        struct cj_store *c;
+        char b = cj_store_open(&ro, &c) == 0 ? 'y' : 'n';
+        (void)!write(ready[1], &b, 1);
+        (void)!read(go[0], &b, 1);
+        cj_store_close(c);
+        _exit(0);
+    }
+    char b = 0;
+    assert_int_equal(read(ready[0], &b, 1), 1);
+    assert_int_equal(b, 'y');
+    assert_int_equal(cj_store_compact(dir, &before, &after), -EBUSY);
+    assert_int_equal(write(go[1], "x", 1), 1);
+    int status;
+    assert_int_equal(waitpid(child, &status, 0), child);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    for (int i = 0; i < 2; i++)
+        close(go[i]), close(ready[i]);
+
+    assert_int_equal(cj_store_compact(dir, &before, &after), 0);
+    assert_true(after > 0 && after < before);
+    s = open_store_at(dir, 0, 64 * MIB);
+    assert_verified(s);
+    char *list_after = list_of(s, &all);
+    assert_string_equal(list_after, list_before);
+    assert_string_equal(cj_store_id(s), id);
+    assert_int_equal(cj_store_events_bounds(s, &first2, &last2), 0);
+    assert_true(first2 == first && last2 == last);
+    assert_int_equal(total_of(s), 200);
+    /* It takes writes as before. */
+    struct cj_job j;
+    struct test_job_spec sp = spec(1000, CJ_STATUS_FAILED, TEST_BASE_NS + 5000);
+    test_job_fill(&j, &sp);
+    put_one(s, &j, NULL);
+    test_job_free(&j);
+    assert_int_equal(total_of(s), 201);
+    assert_verified(s);
+    cj_store_close(s);
+
+    free(list_before);
+    free(list_after);
+    remove_tree(dir);
+}
+
 static void test_planner(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
@@ -1174,6 +1247,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_status_change_moves_the_row),
+        cmocka_unit_test(test_compact),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
