@@ -21,15 +21,13 @@
 #include "log.h"
 #include "store-internal.h"
 
-#define COMPACT_MAX_DBS 32 /* any store's, with room */
-
 static int env_open(const char *directory, unsigned flags, MDB_env **ret)
 {
     MDB_env *env;
     int rc = mdb_env_create(&env);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    rc = mdb_env_set_maxdbs(env, COMPACT_MAX_DBS);
+    rc = mdb_env_set_maxdbs(env, STORE_MAX_DBS);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_open(env, directory, flags, 0600);
     if (rc != MDB_SUCCESS) {
@@ -58,11 +56,14 @@ static int rewrite_db(MDB_env *env2, MDB_txn *txn, MDB_txn **txn2, const char *n
     MDB_dbi from, to;
     MDB_cursor *cur = NULL;
     MDB_val k, v;
-    unsigned n = 0;
+    unsigned n = 0, flags = 0;
 
+    /* With its flags, so that the new database sorts its keys as the old one did. */
     int rc = mdb_dbi_open(txn, name, 0, &from);
     if (rc == MDB_SUCCESS)
-        rc = mdb_dbi_open(*txn2, name, MDB_CREATE, &to);
+        rc = mdb_dbi_flags(txn, from, &flags);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_dbi_open(*txn2, name, flags | MDB_CREATE, &to);
     if (rc == MDB_SUCCESS)
         rc = mdb_cursor_open(txn, from, &cur);
     for (int op = MDB_FIRST; rc == MDB_SUCCESS; op = MDB_NEXT) {
@@ -103,7 +104,7 @@ static int rewrite(const char *directory, const char *tmpdir)
     if (rc == MDB_SUCCESS)
         rc = mdb_env_create(&env2);
     if (rc == MDB_SUCCESS)
-        rc = mdb_env_set_maxdbs(env2, COMPACT_MAX_DBS);
+        rc = mdb_env_set_maxdbs(env2, STORE_MAX_DBS);
     if (rc == MDB_SUCCESS)
         rc = mdb_env_set_mapsize(env2, info.me_mapsize);
     if (rc == MDB_SUCCESS)

@@ -35,6 +35,8 @@
  * databases, which only its migration opens. */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define STORE_ROWS_DBS (_CJ_STATUS_MAX + 1)
+/* The named databases an environment may hold: 12 in use, 14 while migrating from schema 5. */
+#define STORE_MAX_DBS 16
 extern const char *const store_rows_db_names[STORE_ROWS_DBS];
 /* The first index with a database of its own in this schema: the time and status plans
  * walk the rows. */

@@ -1181,6 +1181,28 @@ static void test_compact(void **state)
     remove_tree(dir);
 }
 
+/* Schema 5's databases left beside a schema-6 store are damage, which a read-only verify (as
+ * copyjobd --verify-store runs) reports. */
+static void test_verify_reports_schema_5_leftovers(void **state)
+{
+    char *dir = make_tmpdir(), report[1024];
+    struct cj_store *s = store_with_jobs(dir, 3);
+    cj_store_close(s);
+    struct raw r;
+    MDB_dbi left;
+    raw_open(&r, dir, STORE_DB_META);
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_time", MDB_CREATE, &left), 0);
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_status", MDB_CREATE, &left), 0);
+    raw_close(&r);
+
+    struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    assert_non_null(strstr(report, "idx_time and idx_status of schema 5 are still there"));
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 static void test_planner(void **state)
 {
     static const char arn[] = "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-text-v1";
@@ -1248,6 +1270,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_status_change_moves_the_row),
         cmocka_unit_test(test_compact),
+        cmocka_unit_test(test_verify_reports_schema_5_leftovers),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
