@@ -234,61 +234,72 @@ static inline uint64_t get_be64(const uint8_t *p)
     return v;
 }
 
-/* Index keys sort newest first (schema 4): a full sync receives jobs newest first, so its
- * inserts then append at the right edge of each index, where LMDB fills pages (MDB_APPEND)
- * or at least splits past the new key, instead of inserting at the left edge and leaving
- * every page half full (idx_time: 44 % -> 88 % full, see docs/performance.md). Every key
- * holding time | jobArn sorts in the exact reverse of (time asc, jobArn bytes asc). */
+/* Keys sort oldest first: every key holding time | jobArn sorts as (time asc, jobArn bytes
+ * asc). Full passes list oldest first and quick syncs find jobs newer than every stored one,
+ * so both put at the right edge of each database (and of each prefix's range), where LMDB
+ * appends (MDB_APPEND) or splits a full page past the new key, leaving the pages behind it
+ * full; at the left edge it splits them in half (docs/performance.md, "Keys oldest first"). */
 
-/* A time as 8 bytes that sort like the negated signed value under memcmp. */
+/* A time as 8 bytes that sort like the signed value under memcmp. */
 static inline void put_time_key(uint8_t *p, int64_t ns)
 {
-    put_be64(p, ~((uint64_t)ns ^ (UINT64_C(1) << 63)));
+    put_be64(p, (uint64_t)ns ^ (UINT64_C(1) << 63));
 }
 
 static inline int64_t get_time_key(const uint8_t *p)
 {
-    return (int64_t)(~get_be64(p) ^ (UINT64_C(1) << 63));
-}
-
-/* Schema 3's time key (oldest first), read only by the migration. */
-static inline int64_t get_time_key_v3(const uint8_t *p)
-{
     return (int64_t)(get_be64(p) ^ (UINT64_C(1) << 63));
 }
 
-/* A jobArn in a key: each byte b as 255 - b, then ARN_KEY_END. ARNs hold no NUL, so the
- * encoded bytes are at most 254 and the terminator sorts above them: an ARN that is a prefix
- * of a longer one comes after it, as the reverse of the byte order wants. */
-#define ARN_KEY_END           0xFF
-#define ARN_KEY_SIZE(arn_len) ((arn_len) + 1)
+/* A jobArn in a key: its bytes. It ends every key, so a jobArn that is a prefix of a longer
+ * one sorts first, as memcmp then length (LMDB's order) does. */
+#define ARN_KEY_SIZE(arn_len) (arn_len)
 
 static inline size_t put_arn_key(uint8_t *p, const void *arn, size_t len)
 {
+    memcpy(p, arn, len);
+    return len;
+}
+
+/* Copies the jobArn of n key bytes into out (CJ_JOB_ARN_MAX bytes, not terminated): its
+ * length, or -EUCLEAN if the bytes cannot be one. */
+static inline ssize_t get_arn_key(const uint8_t *p, size_t n, char *out)
+{
+    if (n == 0 || n > CJ_JOB_ARN_MAX || memchr(p, '\0', n))
+        return -EUCLEAN;
+    memcpy(out, p, n);
+    return (ssize_t)n;
+}
+
+/* Schemas 4 to 6 keyed newest first: the time negated, each jobArn byte as 255 - b, then
+ * 0xFF. Only the migrations read and write them. */
+#define ARN_KEY_END_V6 0xFF
+
+static inline void put_time_key_v6(uint8_t *p, int64_t ns)
+{
+    put_be64(p, ~((uint64_t)ns ^ (UINT64_C(1) << 63)));
+}
+
+static inline int64_t get_time_key_v6(const uint8_t *p)
+{
+    return (int64_t)(~get_be64(p) ^ (UINT64_C(1) << 63));
+}
+
+static inline size_t put_arn_key_v6(uint8_t *p, const void *arn, size_t len)
+{
     const uint8_t *a = arn;
-    size_t i = 0;
-    /* 255 - b is ~b: eight bytes at a time (-O2 does not vectorise the byte loop, which
-     * then cost 6 % of an insert under callgrind). */
-    for (; i + 8 <= len; i += 8) {
-        uint64_t w;
-        memcpy(&w, a + i, 8);
-        w = ~w;
-        memcpy(p + i, &w, 8);
-    }
-    for (; i < len; i++)
+    for (size_t i = 0; i < len; i++)
         p[i] = (uint8_t)~a[i];
-    p[len] = ARN_KEY_END;
+    p[len] = ARN_KEY_END_V6;
     return len + 1;
 }
 
-/* Decodes an encoded jobArn of n bytes into out (CJ_JOB_ARN_MAX bytes, not terminated):
- * its length, or -EUCLEAN if the bytes are not one. */
-static inline ssize_t get_arn_key(const uint8_t *p, size_t n, char *out)
+static inline ssize_t get_arn_key_v6(const uint8_t *p, size_t n, char *out)
 {
-    if (n < 2 || n - 1 > CJ_JOB_ARN_MAX || p[n - 1] != ARN_KEY_END)
+    if (n < 2 || n - 1 > CJ_JOB_ARN_MAX || p[n - 1] != ARN_KEY_END_V6)
         return -EUCLEAN;
     for (size_t i = 0; i < n - 1; i++) {
-        if (p[i] == ARN_KEY_END)
+        if (p[i] == ARN_KEY_END_V6)
             return -EUCLEAN;
         out[i] = (char)(255 - p[i]);
     }
@@ -382,9 +393,10 @@ bool store_arn_parse(const char *arn, size_t len, const char **region, size_t *r
 /* Decodes a row value in place; -EUCLEAN if it is not one this version wrote. */
 int store_row_decode(const void *data, size_t size, struct store_row *ret);
 
-/* The largest index key: account (12) + time (8) + jobArn. */
+/* The largest index key: account (12) + time (8) + jobArn, and a byte for schema 6's jobArn
+ * terminator, which the migrations write and read. */
 #define INDEX_PREFIX_MAX 12
-#define INDEX_KEY_MAX    (INDEX_PREFIX_MAX + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX))
+#define INDEX_KEY_MAX    (INDEX_PREFIX_MAX + 8 + CJ_JOB_ARN_MAX + 1)
 
 /* What an index groups by: nothing, status, sourceAccountId, model hash, the jobArn's
  * region code (be16), the jobArn's account. */
@@ -409,6 +421,9 @@ static inline size_t store_index_prefix_len(enum cj_index i)
  * database instead. */
 size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
                        uint8_t out[INDEX_KEY_MAX]);
+/* The same key as schemas 4 to 6 wrote it, for the migrations. */
+size_t store_index_key_v6(enum cj_index i, const struct store_row *r, const char *arn,
+                          size_t arn_len, uint8_t out[INDEX_KEY_MAX]);
 
 /* ---- finding a row by jobArn (store-read.c) ---- */
 
@@ -459,6 +474,9 @@ int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
  * values and secondary index values gain the status code, idx_time and idx_status go.
  * -EUCLEAN if a row does not decode. */
 int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
+/* Schema 6 -> 7: every key holding time | jobArn (rows, secondary indexes, the time key in
+ * `jobs` values) turns oldest first. -EUCLEAN if a key does not decode. */
+int store_migrate_from_6(struct cj_store *s, MDB_txn *txn);
 /* Deletes idx_time and idx_status when the store has them; LMDB's code. */
 int store_drop_v5(struct cj_store *s, MDB_txn *txn);
 /* A put into index i (or into rows database d) that appends when the key is past the

@@ -64,16 +64,15 @@ struct list_plan {
     unsigned max_results;
     uint8_t prefix[INDEX_PREFIX_MAX];
     size_t plen;
-    /* Rows in range have lo <= time < hi; lo and hi are time keys, which sort newest first,
-     * so in key order the range is hi < key time <= lo. */
+    /* Rows in range have lo <= time < hi; lo and hi are time keys. */
     bool has_lo, has_hi, empty;
     uint8_t lo[8], hi[8];
     /* Filters checked on the row (the job's account: on the key's jobArn). */
     bool check_status, check_account, check_model, check_name, check_region, check_job_account;
     uint8_t status;
     uint16_t region_code;                       /* set in the read transaction (list_resolve) */
-    uint8_t job_account_key[CJ_ACCOUNT_ID_LEN]; /* as encoded in a key */
-    uint8_t region_key[CJ_REGION_NAME_MAX + 1]; /* the region and its ':', as encoded */
+    uint8_t job_account_key[CJ_ACCOUNT_ID_LEN]; /* as in a key's jobArn */
+    uint8_t region_key[CJ_REGION_NAME_MAX + 1]; /* the region and its ':', as in a key */
     size_t region_key_len;
     const char *account;
     const char *model_arn;
@@ -157,13 +156,13 @@ static int plan_query(const struct cj_query *q, struct list_plan *p, char *err, 
     if (q->job_region) {
         size_t n = strlen(q->job_region);
         for (size_t i = 0; i < n; i++)
-            p->region_key[i] = (uint8_t)~q->job_region[i];
-        p->region_key[n] = (uint8_t) ~':';
+            p->region_key[i] = (uint8_t)q->job_region[i];
+        p->region_key[n] = ':';
         p->region_key_len = n + 1;
     }
     if (q->job_account)
         for (size_t i = 0; i < CJ_ACCOUNT_ID_LEN; i++)
-            p->job_account_key[i] = (uint8_t)~q->job_account[i];
+            p->job_account_key[i] = (uint8_t)q->job_account[i];
     return 0;
 }
 
@@ -363,7 +362,7 @@ static int token_decode(const struct cj_store *s, const char *token, enum cj_ind
         return -EINVAL;
     }
     size_t plen = plan_prefix_len(i);
-    if (klen <= plen + 8 + 1 || klen > plen + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX)) {
+    if (klen <= plen + 8 || klen > plen + 8 + ARN_KEY_SIZE(CJ_JOB_ARN_MAX)) {
         snprintf(err, errlen, "nextToken: is not a token this service issued");
         return -EINVAL;
     }
@@ -374,12 +373,12 @@ static int token_decode(const struct cj_store *s, const char *token, enum cj_ind
 
 /* ---- 3. the walk ---- */
 
-/* Whether the encoded jobArn `a` (n bytes, ARN_KEY_END included) names the region and the
- * account wanted, each when checked: the region follows the third colon and the account the
- * fourth (arn:PARTITION:bedrock:REGION:ACCOUNT:). */
+/* Whether the jobArn `a` (n bytes, the end of a key) names the region and the account wanted,
+ * each when checked: the region follows the third colon and the account the fourth
+ * (arn:PARTITION:bedrock:REGION:ACCOUNT:). */
 static inline bool key_job_matches(const struct list_plan *p, const uint8_t *a, size_t n)
 {
-    const uint8_t colon = (uint8_t) ~':';
+    const uint8_t colon = ':';
     const uint8_t *end = a + n;
     for (int i = 0; i < 3; i++) {
         const uint8_t *c = memchr(a, colon, (size_t)(end - a));
@@ -425,10 +424,10 @@ static inline const char *row_match(const struct list_plan *p, const MDB_val *v,
     return (const char *)h + json_off;
 }
 
-/* Keys sort newest first, so Descending walks the cursor forwards and Ascending backwards. */
+/* Keys sort oldest first, so Ascending walks the cursor forwards and Descending backwards. */
 static inline bool forwards(const struct list_plan *p)
 {
-    return !p->ascending;
+    return p->ascending;
 }
 
 /* Puts the cursor on the first candidate: past the token's key, or at the range's start. */
@@ -442,23 +441,22 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
         k->mv_data = (void *)resume;
         k->mv_size = resume_len;
     } else {
-        /* time | ARN_KEY_END is above every key of that time (encoded jobArn bytes are at
-         * most 254) and below every key of the next time in key order. */
+        /* prefix | time (no jobArn) is below every key of that time, and a jobArn byte 0xFF
+         * (never in UTF-8) above every key of time INT64_MAX. */
         memcpy(start, p->prefix, p->plen);
         k->mv_data = start;
-        k->mv_size = p->plen + 9;
-        start[p->plen + 8] = ARN_KEY_END;
+        k->mv_size = p->plen + 8;
         if (forwards(p)) {
-            if (p->has_hi)
-                memcpy(start + p->plen, p->hi, 8); /* the first key past time hi */
-            else {
+            if (p->has_lo)
+                memcpy(start + p->plen, p->lo, 8); /* the first key of time lo */
+            else
                 memset(start + p->plen, 0, 8);
-                k->mv_size = p->plen + 8;
-            }
-        } else if (p->has_lo)
-            memcpy(start + p->plen, p->lo, 8); /* the last key of time lo is below it */
-        else
-            memset(start + p->plen, 0xff, 8); /* above every key of the prefix */
+        } else if (p->has_hi)
+            memcpy(start + p->plen, p->hi, 8); /* the keys of time hi and past it are not */
+        else {
+            memset(start + p->plen, 0xff, 9); /* above every key of the prefix */
+            k->mv_size = p->plen + 9;
+        }
     }
 
     rc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
@@ -572,8 +570,8 @@ static inline bool in_range(const struct list_plan *p, const MDB_val *k)
     const uint8_t *kp = k->mv_data;
     if (k->mv_size <= p->plen + 8 || memcmp(kp, p->prefix, p->plen) != 0)
         return false;
-    return forwards(p) ? !(p->has_lo && memcmp(kp + p->plen, p->lo, 8) > 0)
-                       : !(p->has_hi && memcmp(kp + p->plen, p->hi, 8) <= 0);
+    return forwards(p) ? !(p->has_hi && memcmp(kp + p->plen, p->hi, 8) >= 0)
+                       : !(p->has_lo && memcmp(kp + p->plen, p->lo, 8) < 0);
 }
 
 static inline void run_check(const struct list_plan *p, struct run *r)

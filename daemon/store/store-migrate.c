@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Schema 3 -> 4 (below) turns every key holding time | jobArn newest first; 4 -> 5 tags each
- * job with a source and builds the region and job account indexes; 5 -> 6 (at the end) moves
- * the rows into one database per status.
+ * job with a source and builds the region and job account indexes; 5 -> 6 moves the rows into
+ * one database per status; 6 -> 7 (at the end) turns every key oldest first again. Steps up
+ * to 6 write schema 6's keys (the *_v6 encodings), which step 6 -> 7 reads.
  *
  * Schema 2 -> 3 in place: the rows move from `jobs` (jobArn -> row) into the time index
  * (time | jobArn -> row, where schema 2 kept empty values), and `jobs` keeps only each
@@ -39,7 +40,7 @@ int store_migrate_from_2(struct cj_store *s, MDB_txn *txn)
             r = log_error_errno(EUCLEAN, "store: a row of schema 2 does not decode");
             break;
         }
-        size_t klen = store_index_key(CJ_INDEX_TIME, &row, k.mv_data, k.mv_size, key);
+        size_t klen = store_index_key_v6(CJ_INDEX_TIME, &row, k.mv_data, k.mv_size, key);
         /* Copied out: writes may spill or move the page the row lies on. */
         cj_buf_reset(&s->scratch);
         r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
@@ -107,15 +108,15 @@ static int copy_rows(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to,
         uint8_t key[INDEX_KEY_MAX];
         size_t klen = k.mv_size;
         if (rekey) {
-            /* schema 3: time (oldest first) | jobArn bytes */
+            /* schema 3: time | jobArn bytes, as this schema's keys */
             if (k.mv_size <= TIME_KEY_SIZE || k.mv_size > TIME_KEY_SIZE + CJ_JOB_ARN_MAX) {
                 r = log_error_errno(EUCLEAN, "store: a time index key of schema 3 is damaged");
                 break;
             }
-            put_time_key(key, get_time_key_v3(k.mv_data));
-            klen = TIME_KEY_SIZE + put_arn_key(key + TIME_KEY_SIZE,
-                                               (uint8_t *)k.mv_data + TIME_KEY_SIZE,
-                                               k.mv_size - TIME_KEY_SIZE);
+            put_time_key_v6(key, get_time_key(k.mv_data));
+            klen = TIME_KEY_SIZE + put_arn_key_v6(key + TIME_KEY_SIZE,
+                                                  (uint8_t *)k.mv_data + TIME_KEY_SIZE,
+                                                  k.mv_size - TIME_KEY_SIZE);
         } else {
             if (k.mv_size > sizeof(key)) {
                 r = -EUCLEAN;
@@ -181,7 +182,7 @@ static int rewrite_rows(struct cj_store *s, MDB_txn *txn)
             r = log_error_errno(EUCLEAN, "store: a job of schema 3 has no time key");
             break;
         }
-        put_time_key(tk, get_time_key_v3(v.mv_data));
+        put_time_key_v6(tk, get_time_key(v.mv_data));
         memcpy(ak, k.mv_data, k.mv_size); /* the cursor's key, copied like the value */
         MDB_val nk = {.mv_size = k.mv_size, .mv_data = ak};
         MDB_val nv = {.mv_size = TIME_KEY_SIZE, .mv_data = tk};
@@ -220,10 +221,10 @@ static int rebuild_indexes(struct cj_store *s, MDB_txn *txn, uint64_t *count)
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         char arn[CJ_JOB_ARN_MAX];
         struct store_row row;
-        ssize_t arn_len =
-            k.mv_size <= TIME_KEY_SIZE
-                ? -EUCLEAN
-                : get_arn_key((uint8_t *)k.mv_data + TIME_KEY_SIZE, k.mv_size - TIME_KEY_SIZE, arn);
+        ssize_t arn_len = k.mv_size <= TIME_KEY_SIZE
+                              ? -EUCLEAN
+                              : get_arn_key_v6((uint8_t *)k.mv_data + TIME_KEY_SIZE,
+                                               k.mv_size - TIME_KEY_SIZE, arn);
         if (arn_len < 0 || store_row_decode(v.mv_data, v.mv_size, &row) < 0) {
             r = log_error_errno(EUCLEAN, "store: a row of schema 3 does not decode");
             break;
@@ -232,7 +233,7 @@ static int rebuild_indexes(struct cj_store *s, MDB_txn *txn, uint64_t *count)
         uint8_t keys[INDEX_MAX_V4][INDEX_KEY_MAX];
         size_t sizes[INDEX_MAX_V4];
         for (size_t i = 0; i < INDEX_MAX_V4; i++)
-            sizes[i] = store_index_key(i, &row, arn, (size_t)arn_len, keys[i]);
+            sizes[i] = store_index_key_v6(i, &row, arn, (size_t)arn_len, keys[i]);
         for (size_t i = 0; rc == MDB_SUCCESS && i < INDEX_MAX_V4; i++) {
             if (i == CJ_INDEX_TIME)
                 continue;
@@ -281,10 +282,10 @@ static int migrate_row_5(struct cj_store *s, MDB_txn *txn, MDB_cursor *cur, cons
     struct store_row row;
     uint16_t region_code, source_code;
 
-    ssize_t arn_len =
-        k->mv_size <= TIME_KEY_SIZE || k->mv_size > sizeof(key)
-            ? -EUCLEAN
-            : get_arn_key((uint8_t *)k->mv_data + TIME_KEY_SIZE, k->mv_size - TIME_KEY_SIZE, arn);
+    ssize_t arn_len = k->mv_size <= TIME_KEY_SIZE || k->mv_size > sizeof(key)
+                          ? -EUCLEAN
+                          : get_arn_key_v6((uint8_t *)k->mv_data + TIME_KEY_SIZE,
+                                           k->mv_size - TIME_KEY_SIZE, arn);
     if (arn_len < 0 || store_row_decode(v->mv_data, v->mv_size, &row) < 0)
         return log_error_errno(EUCLEAN, "store: a row of schema 4 does not decode");
     if (!store_arn_parse(arn, (size_t)arn_len, &region, &region_len, &account))
@@ -314,7 +315,7 @@ static int migrate_row_5(struct cj_store *s, MDB_txn *txn, MDB_cursor *cur, cons
     size_t sizes[2];
     for (int i = 0; i < 2; i++)
         sizes[i] =
-            store_index_key(CJ_INDEX_JOB_REGION_TIME + i, &row, arn, (size_t)arn_len, keys[i]);
+            store_index_key_v6(CJ_INDEX_JOB_REGION_TIME + i, &row, arn, (size_t)arn_len, keys[i]);
     r = store_tally_job(s, txn, t, source_code, row.status, 1);
     if (r < 0)
         return r;
@@ -400,10 +401,10 @@ static int migrate_row_6(struct cj_store *s, MDB_txn *txn, MDB_val *k, MDB_val *
     char arn[CJ_JOB_ARN_MAX];
     struct store_row row;
 
-    ssize_t arn_len =
-        k->mv_size <= TIME_KEY_SIZE
-            ? -EUCLEAN
-            : get_arn_key((uint8_t *)k->mv_data + TIME_KEY_SIZE, k->mv_size - TIME_KEY_SIZE, arn);
+    ssize_t arn_len = k->mv_size <= TIME_KEY_SIZE
+                          ? -EUCLEAN
+                          : get_arn_key_v6((uint8_t *)k->mv_data + TIME_KEY_SIZE,
+                                           k->mv_size - TIME_KEY_SIZE, arn);
     if (arn_len < 0 || store_row_decode(v->mv_data, v->mv_size, &row) < 0)
         return log_error_errno(EUCLEAN, "store: a row of schema 5 does not decode");
     /* k and v lie in idx_time, which none of the puts below touches. */
@@ -424,7 +425,7 @@ static int migrate_row_6(struct cj_store *s, MDB_txn *txn, MDB_val *k, MDB_val *
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++) {
         uint8_t key[INDEX_KEY_MAX];
         MDB_val ik = {.mv_data = key}, iv = {.mv_size = INDEX_VALUE_SIZE, .mv_data = &row.status};
-        ik.mv_size = store_index_key(i, &row, arn, (size_t)arn_len, key);
+        ik.mv_size = store_index_key_v6(i, &row, arn, (size_t)arn_len, key);
         rc = mdb_put(txn, s->dbi_index[i], &ik, &iv, 0);
     }
     return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move a row");
@@ -455,6 +456,131 @@ int store_migrate_from_5(struct cj_store *s, MDB_txn *txn)
     if (rc != MDB_SUCCESS)
         return map_rc(rc, "delete idx_time and idx_status");
     log_notice("store: migrated the cache from schema 5 to 6 (rows kept by status); its %" PRIu64
+               " job(s) are kept",
+               count);
+    return 0;
+}
+
+/* ---- schema 6 -> 7 ----
+ * Each database keyed prefix | time | jobArn is rewritten into the scratch database with
+ * this schema's keys, walked backwards (newest first in schema 6's order, so each prefix's
+ * new keys come oldest first), then copied back in key order, appending; `jobs` values get
+ * their time key rewritten in place. Values, the change log, the counters and meta keep their
+ * bytes. */
+
+static int rekey_into(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, size_t plen)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, from, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    int r = 0;
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+        uint8_t key[INDEX_KEY_MAX];
+        char arn[CJ_JOB_ARN_MAX];
+        const uint8_t *kp = k.mv_data;
+        ssize_t arn_len =
+            k.mv_size <= plen + TIME_KEY_SIZE
+                ? -EUCLEAN
+                : get_arn_key_v6(kp + plen + TIME_KEY_SIZE, k.mv_size - plen - TIME_KEY_SIZE, arn);
+        if (arn_len < 0) {
+            r = log_error_errno(EUCLEAN, "store: a key of schema 6 does not decode");
+            break;
+        }
+        memcpy(key, kp, plen);
+        put_time_key(key + plen, get_time_key_v6(kp + plen));
+        size_t klen =
+            plen + TIME_KEY_SIZE + put_arn_key(key + plen + TIME_KEY_SIZE, arn, (size_t)arn_len);
+        /* Copied out: a put may spill the page the value lies on. */
+        cj_buf_reset(&s->scratch);
+        r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
+        if (r < 0)
+            break;
+        MDB_val nk = {.mv_size = klen, .mv_data = key};
+        MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+        /* A rows database's keys come in key order; an index's, one prefix after another
+         * from the last. */
+        rc = mdb_put(txn, to, &nk, &nv, plen == 0 ? MDB_APPEND : 0);
+        if (rc == MDB_KEYEXIST) {
+            r = log_error_errno(EUCLEAN, "store: a database of schema 6 is out of order");
+            break;
+        }
+        if (rc != MDB_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
+    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite a key");
+}
+
+static int rekey_db(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_dbi tmp, size_t plen)
+{
+    int rc = mdb_drop(txn, tmp, 0);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "empty the scratch database");
+    int r = rekey_into(s, txn, dbi, tmp, plen);
+    if (r < 0)
+        return r;
+    rc = mdb_drop(txn, dbi, 0);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "empty a database");
+    return copy_rows(s, txn, tmp, dbi, false, false);
+}
+
+static int rekey_jobs(MDB_txn *txn, MDB_dbi jobs, uint64_t *count)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int r = 0;
+    int rc = mdb_cursor_open(txn, jobs, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint8_t b[JOBS_VALUE_SIZE], ak[CJ_JOB_ARN_MAX];
+        if (v.mv_size != JOBS_VALUE_SIZE || k.mv_size == 0 || k.mv_size > sizeof(ak)) {
+            r = log_error_errno(EUCLEAN, "store: a `jobs` entry of schema 6 is damaged");
+            break;
+        }
+        memcpy(b, v.mv_data, sizeof(b));
+        put_time_key(b, get_time_key_v6(b));
+        memcpy(ak, k.mv_data, k.mv_size); /* the cursor's key, copied like the value */
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = ak};
+        MDB_val nv = {.mv_size = sizeof(b), .mv_data = b};
+        rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+        if (rc != MDB_SUCCESS)
+            break;
+        (*count)++;
+    }
+    mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
+    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
+}
+
+int store_migrate_from_6(struct cj_store *s, MDB_txn *txn)
+{
+    MDB_dbi tmp;
+    uint64_t count = 0;
+    int rc = mdb_dbi_open(txn, MIGRATE_TMP_DB, MDB_CREATE, &tmp);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "open a scratch database");
+    int r = 0;
+    for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++)
+        r = rekey_db(s, txn, s->dbi_rows[d], tmp, 0);
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; r >= 0 && i < _CJ_INDEX_MAX; i++)
+        r = rekey_db(s, txn, s->dbi_index[i], tmp, store_index_prefix_len(i));
+    if (r >= 0)
+        r = rekey_jobs(txn, s->dbi_jobs, &count);
+    if (r < 0)
+        return r;
+    rc = mdb_drop(txn, tmp, 1);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "drop the scratch database");
+    log_notice("store: migrated the cache from schema 6 to 7 (keys oldest first); its %" PRIu64
                " job(s) are kept",
                count);
     return 0;

@@ -108,11 +108,11 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
         goto out;
     }
 
-    /* Keys sort newest first: (creationTime, jobArn) order walks backwards from the last. */
+    /* Keys sort in (creationTime, jobArn) order. */
     MDB_val k, v;
     char arn[CJ_JOB_ARN_MAX + 1];
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         const uint8_t *key = k.mv_data;
         /* A NUL-terminated copy: the map's bytes are not, and fn may keep nothing of them. */
         ssize_t arn_len = k.mv_size <= TIME_KEY_SIZE
@@ -178,16 +178,16 @@ int cj_store_stats(struct cj_store *s, struct cj_store_stats *ret)
     r = store_counts_load(s, txn, &c);
     if (r >= 0)
         r = store_sources_synced_at(s, txn, &ret->synced_at_ns);
-    /* Keys sort newest first: each database's last is its oldest. */
+    /* Keys sort oldest first: each database's first is its oldest. */
     bool any = false;
     for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++) {
         MDB_cursor *cur;
         int64_t oldest, newest;
         r = store_rows_cursor(s, txn, d, &cur);
         if (r >= 0)
-            r = edge_time(cur, MDB_LAST, &oldest);
+            r = edge_time(cur, MDB_FIRST, &oldest);
         if (r > 0)
-            r = edge_time(cur, MDB_FIRST, &newest);
+            r = edge_time(cur, MDB_LAST, &newest);
         if (r > 0) {
             ret->oldest_ns = any && ret->oldest_ns < oldest ? ret->oldest_ns : oldest;
             ret->newest_ns = any && ret->newest_ns > newest ? ret->newest_ns : newest;

@@ -146,8 +146,8 @@ size_t store_index_prefix(enum cj_index i, const struct store_prefix_of *of,
     }
 }
 
-size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
-                       uint8_t out[INDEX_KEY_MAX])
+static size_t index_prefix_of_row(enum cj_index i, const struct store_row *r, const char *arn,
+                                  size_t arn_len, uint8_t out[INDEX_PREFIX_MAX])
 {
     struct store_prefix_of of = {.status = r->status,
                                  .account = r->account,
@@ -159,7 +159,21 @@ size_t store_index_key(enum cj_index i, const struct store_row *r, const char *a
         if (!store_arn_parse(arn, arn_len, &region, &region_len, &of.job_account))
             of.job_account = NULL;
     }
-    size_t n = store_index_prefix(i, &of, out);
+    return store_index_prefix(i, &of, out);
+}
+
+size_t store_index_key(enum cj_index i, const struct store_row *r, const char *arn, size_t arn_len,
+                       uint8_t out[INDEX_KEY_MAX])
+{
+    size_t n = index_prefix_of_row(i, r, arn, arn_len, out);
     put_time_key(out + n, r->creation_ns);
     return n + 8 + put_arn_key(out + n + 8, arn, arn_len);
+}
+
+size_t store_index_key_v6(enum cj_index i, const struct store_row *r, const char *arn,
+                          size_t arn_len, uint8_t out[INDEX_KEY_MAX])
+{
+    size_t n = index_prefix_of_row(i, r, arn, arn_len, out);
+    put_time_key_v6(out + n, r->creation_ns);
+    return n + 8 + put_arn_key_v6(out + n + 8, arn, arn_len);
 }

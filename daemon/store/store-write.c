@@ -33,7 +33,7 @@ static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* A put into a database that appends when it can. A full sync arrives newest first, which is
+/* A put into a database that appends when it can. A full sync arrives oldest first, which is
  * the key order, so the keys of each rows database arrive past its last one: MDB_APPEND then
  * fills each page before starting the next, where a plain put splits it in half. A refused
  * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
@@ -90,6 +90,7 @@ struct put_ctx {
     const char *source;
     const struct cj_job *jobs;
     size_t n;
+    const size_t *order; /* the jobs in key order, or NULL when jobs[] is */
     uint16_t source_code;
     /* The region code of the job before, which the next usually shares. */
     char region[CJ_REGION_NAME_MAX];
@@ -328,7 +329,8 @@ static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
         r = store_tally_begin(s, txn, &c->tally);
     if (r < 0)
         return r;
-    for (size_t i = 0; i < c->n; i++) {
+    for (size_t o = 0; o < c->n; o++) {
+        size_t i = c->order ? c->order[o] : o;
         r = put_one(s, txn, c, &c->jobs[i]);
         if (r > 0 && c->jobs[i].note)
             r = note_changed(c, i);
@@ -336,6 +338,68 @@ static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
             return r;
     }
     return store_tally_save(s, txn, &c->tally);
+}
+
+/* A page is put in key order, (creationTime, jobArn) ascending, so that its new rows append
+ * wherever they land: a full pass lists oldest first, but a quick sync newest first. Jobs of
+ * one key keep the page's order. */
+struct put_key {
+    int64_t time;
+    const char *arn;
+    size_t i;
+};
+
+static int put_key_cmp(const void *a, const void *b)
+{
+    const struct put_key *x = a, *y = b;
+    if (x->time != y->time)
+        return x->time < y->time ? -1 : 1;
+    int c = strcmp(x->arn, y->arn);
+    if (c)
+        return c;
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+static int job_key_cmp(const struct cj_job *a, const struct cj_job *b)
+{
+    if (a->creation_ns != b->creation_ns)
+        return a->creation_ns < b->creation_ns ? -1 : 1;
+    return strcmp(a->job_arn, b->job_arn);
+}
+
+/* *ret: the order to put jobs[] in, NULL when it is jobs[]'s own. */
+static int put_order(const struct cj_job *jobs, size_t n, size_t **ret)
+{
+    bool ascending = true, descending = true;
+    for (size_t i = 1; i < n && (ascending || descending); i++) {
+        int c = job_key_cmp(&jobs[i - 1], &jobs[i]);
+        ascending = ascending && c <= 0;
+        descending = descending && c > 0;
+    }
+    *ret = NULL;
+    if (ascending)
+        return 0;
+    size_t *order = calloc(n, sizeof(*order));
+    if (!order)
+        return -ENOMEM;
+    if (descending)
+        for (size_t i = 0; i < n; i++)
+            order[i] = n - 1 - i;
+    else {
+        struct put_key *k = calloc(n, sizeof(*k));
+        if (!k) {
+            free(order);
+            return -ENOMEM;
+        }
+        for (size_t i = 0; i < n; i++)
+            k[i] = (struct put_key){.time = jobs[i].creation_ns, .arn = jobs[i].job_arn, .i = i};
+        qsort(k, n, sizeof(*k), put_key_cmp);
+        for (size_t i = 0; i < n; i++)
+            order[i] = k[i].i;
+        free(k);
+    }
+    *ret = order;
+    return 0;
 }
 
 int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
@@ -356,9 +420,12 @@ int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pa
     if (n == 0)
         return 0;
 
-    struct put_ctx c = {.source = source, .jobs = jobs, .n = n};
+    size_t *order = NULL;
+    int r = put_order(jobs, n, &order);
+    if (r < 0)
+        return r;
+    struct put_ctx c = {.source = source, .jobs = jobs, .n = n, .order = order};
     /* A full pass's pages share commits; other writes are committed at once. */
-    int r;
     if (pass) {
         size_t bytes = 0;
         for (size_t i = 0; i < n; i++)
@@ -378,6 +445,7 @@ int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pa
                        "store: %s breaks the service model and is kept as sent: %s",
                        jobs[c.noted[i]].job_arn, jobs[c.noted[i]].note);
     free(c.noted);
+    free(order);
     if (r < 0)
         return r;
     if (changes) {

@@ -687,15 +687,15 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next; the caller records the last. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 6,
-               "migrate() ends at schema 6: add a step, or wipe, for a later schema");
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 7,
+               "migrate() ends at schema 7: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
     if (version == 1)
         r = migrate_from_1(s, txn);
-    /* Step 2 -> 3 builds the time index with this version's keys already (it has only the
-     * rows to build it from), so 3 -> 4 then rewrites only the other indexes. */
+    /* Step 2 -> 3 builds the time index with schema 4's keys already (it has only the rows
+     * to build it from), so 3 -> 4 then rewrites only the other indexes. */
     if (r >= 0 && version <= 2)
         r = store_migrate_from_2(s, txn);
     if (r >= 0 && version <= 3)
@@ -704,6 +704,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_4(s, txn);
     if (r >= 0 && version <= 5)
         r = store_migrate_from_5(s, txn);
+    if (r >= 0 && version <= 6)
+        r = store_migrate_from_6(s, txn);
     if (r >= 0)
         r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
     return r;
@@ -749,6 +751,7 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
     r = read_schema(s, txn, &version, &has_data);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the schema version: %m");
+    /* Schemas up to 5 kept the time and status indexes, which their migration fills. */
     if (version >= 1 && version <= 5 && !*no_room) {
         r = open_v5_dbis(s, txn, MDB_CREATE);
         if (r < 0)
@@ -760,9 +763,11 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
                                "store: written by a newer copyjobd (schema %" PRIu32
                                ", this one knows %d); refusing to touch it",
                                version, CJ_STORE_SCHEMA_VERSION);
-    if (version >= 1 && version <= 5 && *no_room)
+    /* Schema 0 is a store that never got one: nothing to migrate from. */
+    const bool migratable = version >= 1 && version < CJ_STORE_SCHEMA_VERSION;
+    if (migratable && *no_room)
         r = wipe_for_rebuild(s, txn, version);
-    else if (version >= 1 && version <= 5) {
+    else if (migratable) {
         r = migrate(s, txn, version);
         /* Rows that do not decode cannot be moved; the next full sync rebuilds them. The
          * log is untouched by the migration, so its sequence still goes on. */

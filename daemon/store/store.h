@@ -32,8 +32,8 @@
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
  * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
- * database per status */
-#define CJ_STORE_SCHEMA_VERSION 6
+ * database per status; 7: keys oldest first */
+#define CJ_STORE_SCHEMA_VERSION 7
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -108,8 +108,10 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
 
 /* Inserts or updates every job in one write transaction, keeping the indexes and the
  * counters in step; each job then belongs to `source` (a job another source stored moves to
- * it, an `updated` event only when a served byte changed). `pass` may be NULL (quick sync),
- * else it is that source's. Adds to *changes if non-NULL. A source name that is not valid
+ * it, an `updated` event only when a served byte changed). The jobs are written, and their
+ * events logged, in key order (creationTime, then jobArn; a jobArn listed twice keeps the
+ * page's order), so that new rows append. `pass` may be NULL (quick sync), else it is that
+ * source's. Adds to *changes if non-NULL. A source name that is not valid
  * is -EINVAL.
  * Jobs are checked first (jobArn 1..CJ_JOB_ARN_MAX of the shape
  * arn:PARTITION:bedrock:REGION:ACCOUNT:..., status, 12-digit account,

@@ -52,7 +52,7 @@ struct cj_sync_params {
 };
 
 enum sync_phase {
-    SYNC_PHASE_FULL,    /* full: every job, newest first */
+    SYNC_PHASE_FULL,    /* full: every job, oldest first */
     SYNC_PHASE_NEW,     /* quick (b): created since the newest known */
     SYNC_PHASE_RUNNING, /* quick (a): statusEquals=InProgress */
     SYNC_PHASE_GONE,    /* quick (c): GetModelCopyJob of each job that left InProgress */
@@ -65,7 +65,7 @@ struct sync_walk {
     uint64_t pages;
     uint64_t created; /* jobs it stored that were new: they grow its page budget */
     bool has_top;
-    int64_t top_ns; /* the newest creationTime on its first page */
+    int64_t top_ns; /* the newest creationTime it listed */
 };
 
 struct cj_sync_pass {

@@ -1,23 +1,23 @@
 /* SPDX-License-Identifier: MIT */
 /* What a pass asks the service for, and what it does with the answers.
  *
- * Full: ListModelCopyJobs newest first, every page stored under a store pass, which at the
+ * Full: ListModelCopyJobs oldest first, every page stored under a store pass, which at the
  * end notes what was not seen and removes what the complete pass before did not see either
- * (within the removal guard). A summary the parser refused still counts as seen.
+ * (within the removal guard). A summary the parser refused still counts as seen. Oldest
+ * first, a first sync appends to the store's databases, which keep their keys in that order
+ * and so stay full (store-internal.h); the newest jobs are stored last.
  *
  * Quick, in this order:
  *   NEW      jobs created after (watermark - 1 s), newest first. The watermark is the newest
- *            creationTime of the first page of the last complete full or NEW listing: every
- *            job created at or before it was listed then, and every job created since has a
- *            later creationTime. The 1 s margin re-lists ties and jobs that show up in the
- *            listing late; upserts make that free. It stops early at a page that lies at or
- *            below the watermark and holds only stored jobs.
- *   RUNNING  statusEquals=InProgress, every page: what runs now.
- *   GONE     the jobs stored as InProgress that RUNNING did not list have finished (or
- *            vanished): GetModelCopyJob each; a 404 removes it, the only removal a quick
- *            sync makes.
- * NEW runs first so that RUNNING's inserts cannot make a page of NEW look "all known".
- * Nothing changed costs 1 + ⌈running / page size⌉ requests. */
+ *            creationTime of the last complete full or NEW listing: every job created at or
+ *            before it was listed then (a job created during a full pass sorts last in its
+ *            listing), and every job created since has a later creationTime. The 1 s margin
+ * re-lists ties and jobs that show up in the listing late; upserts make that free. It stops early
+ * at a page that lies at or below the watermark and holds only stored jobs. RUNNING
+ * statusEquals=InProgress, every page: what runs now. GONE     the jobs stored as InProgress that
+ * RUNNING did not list have finished (or vanished): GetModelCopyJob each; a 404 removes it, the
+ * only removal a quick sync makes. NEW runs first so that RUNNING's inserts cannot make a page of
+ * NEW look "all known". Nothing changed costs 1 + ⌈running / page size⌉ requests. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -96,7 +96,7 @@ int sync_walk_build_request(struct cj_sync *s)
 
     struct cj_list_request l = {
         .max_results = params->page_size,
-        .ascending = false,
+        .ascending = p->phase == SYNC_PHASE_FULL,
         .next_token = p->walk.next_token,
     };
     if (p->phase == SYNC_PHASE_NEW && p->has_after) {
@@ -244,7 +244,7 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
     int64_t oldest = INT64_MAX;
     for (size_t i = 0; i < page.n_jobs; i++) {
         const struct cj_job *j = &page.jobs[i];
-        if (w->pages == 1 && (!w->has_top || j->creation_ns > w->top_ns)) {
+        if (!w->has_top || j->creation_ns > w->top_ns) {
             w->has_top = true;
             w->top_ns = j->creation_ns;
         }

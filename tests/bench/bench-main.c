@@ -113,13 +113,13 @@ struct dataset {
     struct bq q[_BQ_MAX][VARIANTS];
 };
 
-/* A full sync receives the jobs newest first (ListModelCopyJobs' default order). */
-static int cmp_newest_first(const void *a, const void *b)
+/* A full sync lists the jobs oldest first (sortOrder=Ascending). */
+static int cmp_oldest_first(const void *a, const void *b)
 {
     const struct cj_job *x = a, *y = b;
     if (x->creation_ns != y->creation_ns)
-        return x->creation_ns > y->creation_ns ? -1 : 1;
-    return -strcmp(x->job_arn, y->job_arn);
+        return x->creation_ns < y->creation_ns ? -1 : 1;
+    return strcmp(x->job_arn, y->job_arn);
 }
 
 /* The direct load writes through each source's full pass (cj_store_pass_begin), as a sync
@@ -175,17 +175,24 @@ static int load_interleaved(struct loader *l, const struct cj_job *all, size_t n
     return r;
 }
 
-/* As a running daemon's quick syncs add new jobs: the first k of `all` (the newest, newest
- * first) from the oldest of them to the newest, in pages of QUICK_PAGE, each run of one
- * source's jobs one put without a pass. */
+/* As a running daemon's quick syncs add new jobs: the k of `all` (oldest first) in pages of
+ * QUICK_PAGE from the oldest page to the newest, each page newest first as a quick sync lists
+ * it, each run of one source's jobs one put without a pass. */
 #define QUICK_PAGE 100
+static size_t quick_page(const struct cj_job *all, size_t k, size_t start, struct cj_job *part)
+{
+    size_t end = k - start < QUICK_PAGE ? k : start + QUICK_PAGE, m = 0;
+    for (size_t i = end; i > start; i--)
+        part[m++] = all[i - 1]; /* shallow: the strings stay with `all` */
+    return m;
+}
+
 static int load_growth(struct loader *l, const struct cj_job *all, size_t k, struct cj_job *part)
 {
     int r = 0;
-    for (size_t end = k; r >= 0 && end > 0;) {
-        size_t start = end > QUICK_PAGE ? end - QUICK_PAGE : 0, m = 0;
-        for (size_t i = end; i > start; i--)
-            part[m++] = all[i - 1]; /* shallow: the strings stay with `all` */
+    for (size_t start = 0; r >= 0 && start < k;) {
+        size_t m = quick_page(all, k, start, part);
+        start += m;
         for (size_t i = 0; r >= 0 && i < m;) {
             unsigned src = gen_source_of(part[i].job_arn, l->sources);
             size_t j = i + 1;
@@ -195,17 +202,16 @@ static int load_growth(struct loader *l, const struct cj_job *all, size_t k, str
             r = cj_store_put_jobs(l->store, gen_source_name(src), NULL, part + i, j - i, NULL);
             i = j;
         }
-        end = start;
     }
     return r;
 }
 
-/* Generates all n jobs, then loads both stores: newest first like a full sync (or in
+/* Generates all n jobs, then loads both stores: oldest first like a full sync (or in
  * generation order, random in time, with random_order); the store's jobs belong to
  * `sources` sources, each source's written by its pass, in that order or, with interleave,
  * page by page in turn. With growth_pct, the full passes list only the oldest jobs, and the
- * newest growth_pct % are added after them as quick syncs would, oldest first
- * (load_growth). SQLite gets pages of PAGE in the store's order, one transaction each. */
+ * newest growth_pct % are added after them as quick syncs would (load_growth). SQLite gets
+ * the same pages (PAGE jobs each for the passes) in the same order, one transaction each. */
 static int load(size_t n, bool random_order, unsigned sources, bool interleave, unsigned growth_pct,
                 const char *store_dir, const char *sqlite_path, struct dataset *ds,
                 struct sq **sqret)
@@ -236,7 +242,7 @@ static int load(size_t n, bool random_order, unsigned sources, bool interleave, 
         made += k;
     }
     if (r >= 0 && !random_order)
-        qsort(all, n, sizeof(*all), cmp_newest_first);
+        qsort(all, n, sizeof(*all), cmp_oldest_first);
     ds->gen_s = (double)(now_ns() - t0) / 1e9;
     for (size_t i = 0; r >= 0 && i < n && ds->n_arns < MAX_SAMPLES; i += every)
         ds->arns[ds->n_arns++] = strdup(all[i].job_arn);
@@ -248,8 +254,8 @@ static int load(size_t n, bool random_order, unsigned sources, bool interleave, 
     int64_t t1 = now_ns();
     size_t grown = n * growth_pct / 100;
     if (r >= 0)
-        r = interleave ? load_interleaved(&l, all + grown, n - grown, part)
-                       : load_in_order(&l, all + grown, n - grown);
+        r = interleave ? load_interleaved(&l, all, n - grown, part)
+                       : load_in_order(&l, all, n - grown);
     /* As after a successful full sync of every source: answers carry Age and
      * x-copyjobd-synced-at. */
     for (unsigned src = 0; src < sources; src++) {
@@ -261,19 +267,17 @@ static int load(size_t n, bool random_order, unsigned sources, bool interleave, 
         cj_store_pass_free(l.pass[src]);
     }
     if (r >= 0 && grown > 0)
-        r = load_growth(&l, all, grown, part);
+        r = load_growth(&l, all + (n - grown), grown, part);
     ds->store_load_s = (double)(now_ns() - t1) / 1e9;
     if (r >= 0)
         r = sq_open(sqlite_path, &sq);
     int64_t t2 = now_ns();
-    for (size_t done = grown; r >= 0 && done < n; done += PAGE)
-        r = sq_put_page(sq, all + done, n - done < PAGE ? n - done : PAGE);
-    for (size_t end = grown; r >= 0 && end > 0;) {
-        size_t start = end > PAGE ? end - PAGE : 0, m = 0;
-        for (size_t i = end; i > start; i--)
-            part[m++] = all[i - 1];
+    for (size_t done = 0; r >= 0 && done < n - grown; done += PAGE)
+        r = sq_put_page(sq, all + done, n - grown - done < PAGE ? n - grown - done : PAGE);
+    for (size_t start = 0; r >= 0 && start < grown;) {
+        size_t m = quick_page(all + (n - grown), grown, start, part);
+        start += m;
         r = sq_put_page(sq, part, m);
-        end = start;
     }
     ds->sqlite_load_s = (double)(now_ns() - t2) / 1e9;
     ds->source_jobs_min = SIZE_MAX;
@@ -1041,7 +1045,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         json_t *split = store_split(o, store_dir, store_kb, sqlite_kb);
         json_t *size = json_pack(
             "{s:I,s:s,s:o,s:o,s:{s:{s:I,s:I},s:{s:I,s:I},s:{s:I,s:I}},s:{s:f,s:f,s:f},s:{s:I,s:I}}",
-            "jobs", (json_int_t)n, "load_order", o->random_order ? "generated" : "newest_first",
+            "jobs", (json_int_t)n, "load_order", o->random_order ? "generated" : "oldest_first",
             "queries", queries, "ready_ms", readies, "memory_kib", "idle", "rss",
             (json_int_t)idle.rss_kb, "anon", (json_int_t)idle.anon_kb, "under_load", "rss",
             (json_int_t)smp.max.rss_kb, "anon", (json_int_t)smp.max.anon_kb, "idle_after_load",
@@ -1217,7 +1221,8 @@ static void usage(void)
             "--sources N: the loaded jobs belong to N sources (1..%d), the daemon configured with\n"
             "them, written through each source's pass in one listing's order or, with\n"
             "--interleave, a page of each source in turn; --growth PCT: the newest PCT %% of the\n"
-            "jobs added after the passes, oldest first, as quick syncs add new jobs;\n"
+            "jobs added after the passes as quick syncs add new jobs (pages of 100, each newest\n"
+            "first);\n"
             "--changelog-db: the LMDB database of the change log (default events)\n",
             GEN_SOURCES_MAX);
 }

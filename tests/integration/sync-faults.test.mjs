@@ -138,8 +138,9 @@ test('a full pass that fails part-way keeps its pages and removes nothing', asyn
   assert.equal((await syncNow(daemon, { full: true })).result, 'ok');
   const before = await cachedJobs(daemon);
   const removed = (await fake.admin('POST', '/jobs/remove', { count: 3 })).removed;
-  await fake.admin('POST', '/jobs/add', { count: 2, status: 'Completed' });
-  // The first page (newest first: it holds the 2 new jobs) passes, every later one fails.
+  await fake.admin('POST', '/jobs/add', { count: 2, status: 'Completed', creationTime: '2001-01-01T00:00:00Z' });
+  // The first page (oldest first: it holds the 2 new jobs, older than any) passes, every
+  // later one fails.
   await fake.admin('POST', '/faults', { kind: 'status', status: 500, after: 1, count: -1 });
   const full = await syncNow(daemon, { full: true });
   assert.equal(full.result, 'failed');

@@ -186,14 +186,14 @@ static _unused_ void raw_close(struct raw *r)
 }
 
 /* A schema-3 key time (oldest first) | jobArn bytes from a schema-4 one at p (after any
- * prefix); returns its size. */
+ * prefix); returns its size. Schema 3's keys are this schema's. */
 static _unused_ size_t raw_key_v3(const uint8_t *p, size_t n, uint8_t *out)
 {
     char arn[CJ_JOB_ARN_MAX];
     assert_true(n > 8);
-    ssize_t len = get_arn_key(p + 8, n - 8, arn);
+    ssize_t len = get_arn_key_v6(p + 8, n - 8, arn);
     assert_true(len > 0);
-    put_be64(out, (uint64_t)get_time_key(p) ^ (UINT64_C(1) << 63));
+    put_time_key(out, get_time_key_v6(p));
     memcpy(out + 8, arn, (size_t)len);
     return 8 + (size_t)len;
 }
@@ -205,12 +205,102 @@ static _unused_ void raw_meta_del(MDB_txn *txn, MDB_dbi meta, const char *key)
     assert_true(rc == 0 || rc == MDB_NOTFOUND);
 }
 
+/* Rewrites database `dbi` (keys prefix of plen bytes | time | jobArn) with schema 6's keys. */
+static _unused_ void raw_rekey_v6(MDB_txn *txn, MDB_dbi dbi, size_t plen)
+{
+    struct entry {
+        uint8_t key[INDEX_KEY_MAX];
+        size_t klen;
+        void *val;
+        size_t vlen;
+    } *e = NULL;
+    size_t n = 0, cap = 0;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_cursor_open(txn, dbi, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        char arn[CJ_JOB_ARN_MAX];
+        if (n == cap) {
+            cap = cap ? 2 * cap : 64;
+            e = realloc(e, cap * sizeof(*e));
+            assert_non_null(e);
+        }
+        assert_true(k.mv_size > plen + 8);
+        ssize_t len = get_arn_key((uint8_t *)k.mv_data + plen + 8, k.mv_size - plen - 8, arn);
+        assert_true(len > 0);
+        memcpy(e[n].key, k.mv_data, plen);
+        put_time_key_v6(e[n].key + plen, get_time_key((uint8_t *)k.mv_data + plen));
+        e[n].klen = plen + 8 + put_arn_key_v6(e[n].key + plen + 8, arn, (size_t)len);
+        e[n].val = malloc(v.mv_size + 1);
+        assert_non_null(e[n].val);
+        memcpy(e[n].val, v.mv_data, v.mv_size);
+        e[n].vlen = v.mv_size;
+        n++;
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+    for (size_t j = 0; j < n; j++) {
+        MDB_val nk = {.mv_size = e[j].klen, .mv_data = e[j].key};
+        MDB_val nv = {.mv_size = e[j].vlen, .mv_data = e[j].val};
+        assert_int_equal(mdb_put(txn, dbi, &nk, &nv, 0), 0);
+        free(e[j].val);
+    }
+    free(e);
+}
+
+/* Rewrites a closed store in the layout of schema 6, as a copyjobd of then left it: every key
+ * holding time | jobArn newest first (time negated, jobArn bytes as 255 - b, then 0xFF), in the
+ * rows' databases, the secondary indexes and `jobs` values. */
+static _unused_ void raw_write_v6_layout(const char *dir)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
+        MDB_dbi rows;
+        assert_int_equal(mdb_dbi_open(r.txn, store_rows_db_names[d], 0, &rows), 0);
+        raw_rekey_v6(r.txn, rows, 0);
+    }
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
+        MDB_dbi dbi;
+        assert_int_equal(mdb_dbi_open(r.txn, store_index_db_names[i], 0, &dbi), 0);
+        raw_rekey_v6(r.txn, dbi, store_index_prefix_len(i));
+    }
+    assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        uint8_t t[JOBS_VALUE_SIZE], key[CJ_JOB_ARN_MAX];
+        assert_int_equal(v.mv_size, JOBS_VALUE_SIZE);
+        assert_true(k.mv_size <= sizeof(key));
+        memcpy(t, v.mv_data, sizeof(t));
+        put_time_key_v6(t, get_time_key(v.mv_data));
+        memcpy(key, k.mv_data, k.mv_size);
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+        MDB_val nv = {.mv_size = sizeof(t), .mv_data = t};
+        assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+    const uint8_t ver[4] = {6, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_close(&r);
+}
+
 /* Rewrites a closed store in the layout of schema 5, as a copyjobd of then left it: every row
  * in idx_time, idx_status (status | time | jobArn, empty values), `jobs` values without the
  * status, empty values in the other indexes, no rows_* databases. */
 static _unused_ void raw_write_v5_layout(const char *dir)
 {
     struct raw r;
+    raw_write_v6_layout(dir);
     MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta, time_dbi, status_dbi;
     MDB_cursor *c;
     MDB_val k, v;
@@ -398,7 +488,7 @@ static _unused_ void raw_write_v3_layout(const char *dir)
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         uint8_t t[8];
         assert_int_equal(v.mv_size, 8);
-        put_be64(t, (uint64_t)get_time_key(v.mv_data) ^ (UINT64_C(1) << 63));
+        put_time_key(t, get_time_key_v6(v.mv_data));
         MDB_val nv = {.mv_size = 8, .mv_data = t};
         assert_int_equal(mdb_cursor_put(c, &k, &nv, MDB_CURRENT), 0);
     }
@@ -449,6 +539,21 @@ static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
     MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
     assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
     raw_close(&r);
+}
+
+/* Rewrites a closed store in the layout of schema `version` (2 to 6). */
+static _unused_ void raw_write_layout(const char *dir, uint8_t version)
+{
+    if (version == 6)
+        raw_write_v6_layout(dir);
+    else if (version == 5)
+        raw_write_v5_layout(dir);
+    else if (version == 4)
+        raw_write_v4_layout(dir);
+    else if (version == 3)
+        raw_write_v3_layout(dir);
+    else
+        raw_write_old_layout(dir, version);
 }
 
 /* ---- the reference: filter and order the jobs by brute force ---- */

@@ -628,7 +628,7 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-/* Schema `version` (2, 3, 4 or 5) rewritten from a current store, then opened: everything
+/* Schema `version` (2 to 6) rewritten from a current store, then opened: everything
  * observable is as before (the jobs are back in the source named after their region, with
  * its last sync), and the store verifies. */
 static void check_migration(uint8_t version)
@@ -640,14 +640,7 @@ static void check_migration(uint8_t version)
     observe(s, keep.job_arn, &before);
     assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
     cj_store_close(s);
-    if (version == 5)
-        raw_write_v5_layout(dir);
-    else if (version == 4)
-        raw_write_v4_layout(dir);
-    else if (version == 3)
-        raw_write_v3_layout(dir);
-    else
-        raw_write_old_layout(dir, version);
+    raw_write_layout(dir, version);
 
     /* Read-only cannot convert it, and leaves it as it was. */
     struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
@@ -690,7 +683,7 @@ static void check_migration(uint8_t version)
     assert_verified(s);
     cj_store_close(s);
 
-    /* A second open finds schema 6 and changes nothing. */
+    /* A second open finds this schema and changes nothing. */
     s = open_store_at(dir, 0, 64 * MIB);
     assert_int_equal(total_of(s), before.stats.total - 1);
     assert_verified(s);
@@ -720,6 +713,11 @@ static void test_migration_from_schema_4(void **state)
 static void test_migration_from_schema_5(void **state)
 {
     check_migration(5);
+}
+
+static void test_migration_from_schema_6(void **state)
+{
+    check_migration(6);
 }
 
 static void test_migration_of_a_damaged_row_wipes(void **state)
@@ -765,14 +763,7 @@ static void check_without_room(uint8_t version)
     uint64_t first, last;
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
-    if (version == 5)
-        raw_write_v5_layout(dir);
-    else if (version == 4)
-        raw_write_v4_layout(dir);
-    else if (version == 3)
-        raw_write_v3_layout(dir);
-    else
-        raw_write_old_layout(dir, version);
+    raw_write_layout(dir, version);
 
     /* A ceiling below the map's size: the map cannot grow for the new copies of the rows. */
     struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
@@ -799,6 +790,7 @@ static void test_migration_without_room_wipes(void **state)
     check_without_room(3);
     check_without_room(4);
     check_without_room(5);
+    check_without_room(6);
 }
 
 /* ---- the clustered layout's own invariants ---- */
@@ -1032,6 +1024,63 @@ static size_t rows_in(const char *dir, enum cj_status st)
 
 /* A job whose status changes moves to the rows of its new status; every plan finds it there,
  * a status filter read from an index value included, and nowhere else. */
+/* Leaf pages of rows database d of a closed store. */
+static size_t rows_leaf_pages(const char *dir, unsigned d)
+{
+    struct raw r;
+    MDB_stat st;
+    MDB_dbi dbi = raw_open(&r, dir, store_rows_db_names[d]);
+    assert_int_equal(mdb_stat(r.txn, dbi, &st), 0);
+    raw_close(&r);
+    return st.ms_leaf_pages;
+}
+
+/* Puts jobs first..last-1 (Completed, times in id order) in pages of `page` jobs, the pages
+ * in time order, each listed newest first when `newest_first` (as a quick sync lists). */
+static void put_range(struct cj_store *s, unsigned first, unsigned last, unsigned page,
+                      bool newest_first)
+{
+    struct cj_job *j = calloc(page, sizeof(*j));
+    assert_non_null(j);
+    for (unsigned at = first; at < last; at += page) {
+        unsigned n = last - at < page ? last - at : page;
+        for (unsigned i = 0; i < n; i++) {
+            unsigned id = newest_first ? at + n - 1 - i : at + i;
+            struct test_job_spec sp = spec(id, CJ_STATUS_COMPLETED, TEST_BASE_NS + id);
+            test_job_fill(&j[i], &sp);
+        }
+        assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, j, n, NULL), 0);
+        for (unsigned i = 0; i < n; i++)
+            test_job_free(&j[i]);
+    }
+    free(j);
+}
+
+/* A store that grows by quick syncs (pages of jobs newer than every stored one, each listed
+ * newest first) keeps its rows' pages as full as one filled by a full pass (oldest first):
+ * keys oldest first make both append. */
+static void test_growth_keeps_pages_full(void **state)
+{
+    enum { JOBS = 4000, PAGE = 100 };
+    char *full = make_tmpdir(), *grown = make_tmpdir();
+    struct cj_store *s = open_store_at(full, 0, 64 * MIB);
+    put_range(s, 0, JOBS, PAGE, false);
+    cj_store_close(s);
+    s = open_store_at(grown, 0, 64 * MIB);
+    put_range(s, 0, JOBS / 2, PAGE, false);
+    put_range(s, JOBS / 2, JOBS, PAGE, true);
+    assert_verified(s);
+    assert_int_equal(total_of(s), JOBS);
+    cj_store_close(s);
+
+    size_t a = rows_leaf_pages(full, CJ_STATUS_COMPLETED),
+           b = rows_leaf_pages(grown, CJ_STATUS_COMPLETED);
+    if (a < 100 || b * 10 > a * 11)
+        fail_msg("leaf pages: %zu after one pass, %zu after growth", a, b);
+    remove_tree(full);
+    remove_tree(grown);
+}
+
 static void test_status_change_moves_the_row(void **state)
 {
     char *dir = make_tmpdir();
@@ -1268,6 +1317,8 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_3),
         cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_from_schema_5),
+        cmocka_unit_test(test_migration_from_schema_6),
+        cmocka_unit_test(test_growth_keeps_pages_full),
         cmocka_unit_test(test_status_change_moves_the_row),
         cmocka_unit_test(test_compact),
         cmocka_unit_test(test_verify_reports_schema_5_leftovers),

@@ -235,7 +235,7 @@ static void test_canned_two_pages(void **state)
     char req[HTTPD_REQUEST_MAX];
     httpd_snapshot(&f->httpd, NULL, NULL, req, sizeof(req));
     assert_non_null(strstr(req, "GET /model-copy-jobs?maxResults=2&nextToken=tok%2B1%2F%3D%3D&"
-                                "sortBy=CreationTime&sortOrder=Descending HTTP/1.1\r\n"));
+                                "sortBy=CreationTime&sortOrder=Ascending HTTP/1.1\r\n"));
     assert_non_null(strstr(req, "\r\nAuthorization: AWS4-HMAC-SHA256 Credential=" TEST_KEY_ID "/"));
     assert_non_null(
         strstr(req, "/us-east-1/bedrock/aws4_request, SignedHeaders=host;x-amz-date, "));
@@ -1228,14 +1228,15 @@ static void test_fake_failure_mid_pass_then_removal(void **state)
 
     /* The service drops 10 jobs, then a pass fails with a 500 after its first page. */
     json_decref(admin_call("POST", "/jobs/remove", "{\"count\":10}"));
-    json_t *added = admin_call("POST", "/jobs/add", "{\"count\":3}");
+    json_t *added =
+        admin_call("POST", "/jobs/add", "{\"count\":3,\"creationTime\":\"2001-01-01T00:00:00Z\"}");
     json_decref(added);
 
     struct cj_sync_status st;
     cj_sync_get_status(f->sync, &st);
     uint64_t calls_before = st.api_calls;
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
-    /* Newest first: the 3 new jobs are on page 1. */
+    /* Oldest first: the 3 new jobs, older than any, are on page 1. */
     run_until_first_page(f, total);
     /* As many 500s as a request has attempts. */
     json_decref(admin_call("POST", "/faults", "{\"kind\":\"status\",\"status\":500,\"count\":3}"));
