@@ -31,6 +31,8 @@
 /* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
  * a job when anything lists it again or it is removed. */
 #define STORE_DB_MISSED "missed"
+/* The scratch database of a migration; it exists only while one runs. */
+#define STORE_DB_MIGRATE_TMP "migrate_time"
 /* The secondary indexes' names; those of the time and status plans are schema 5's
  * databases, which only its migration opens. */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
@@ -57,6 +59,9 @@ static inline unsigned store_rows_of(uint8_t status)
 /* The names of the statuses the service model does not know, each followed by a NUL, in the
  * order first stored: the first has status code _CJ_STATUS_MAX, the next one more. */
 #define META_STATUS_NAMES "status_names"
+/* u8 database, u8 phase: where the steps of the schema 6 -> 7 migration are (store-migrate.c);
+ * present only while it runs. */
+#define META_REKEY_AT "rekey_at"
 
 /* Status codes, in the row's header and idx_status's prefix: 0.._CJ_STATUS_MAX - 1 the
  * known statuses (enum cj_status), then the names of META_STATUS_NAMES; 255 is never one. */
@@ -475,8 +480,17 @@ int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
  * -EUCLEAN if a row does not decode. */
 int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
 /* Schema 6 -> 7: every key holding time | jobArn (rows, secondary indexes, the time key in
- * `jobs` values) turns oldest first. -EUCLEAN if a key does not decode. */
-int store_migrate_from_6(struct cj_store *s, MDB_txn *txn);
+ * `jobs` values) turns oldest first, in transactions of its own after the opening one (see
+ * store-migrate.c), going on from where an earlier open stopped; the last records schema 7.
+ * -EUCLEAN if a key does not decode, -ENOSPC if a step does not fit under max_size; the
+ * caller then discards the cache. */
+#define STORE_REKEY_STEP_ROWS 50000
+int store_migrate_from_6(struct cj_store *s);
+/* Entries a step moves (STORE_REKEY_STEP_ROWS); tests make it small. */
+extern size_t store_rekey_step_rows;
+/* Tests stop the migration before this step (0: never), the open failing with -EINTR, to see
+ * the next open resume it. */
+extern unsigned store_rekey_stop_after;
 /* Deletes idx_time and idx_status when the store has them; LMDB's code. */
 int store_drop_v5(struct cj_store *s, MDB_txn *txn);
 /* A put into index i (or into rows database d) that appends when the key is past the
@@ -502,6 +516,10 @@ size_t store_counts_encode(const struct store_counts *c, uint8_t out[8 * (1 + ST
 int store_meta_get(struct cj_store *s, MDB_txn *txn, const char *key, MDB_val *v);
 int store_meta_put(struct cj_store *s, MDB_txn *txn, const char *key, const void *data,
                    size_t size);
+/* Deletes one meta value; 0 when absent too. */
+int store_meta_del(struct cj_store *s, MDB_txn *txn, const char *key);
+/* Records the schema version. */
+int store_schema_put(struct cj_store *s, MDB_txn *txn, uint32_t version);
 int store_meta_put_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t v);
 int store_meta_get_i64(struct cj_store *s, MDB_txn *txn, const char *key, int64_t *ret);
 /* The same for u64; -EUCLEAN if the value is not 8 bytes, 0 (value 0) if absent. */

@@ -78,8 +78,6 @@ int store_migrate_from_2(struct cj_store *s, MDB_txn *txn)
 
 /* ---- schema 3 -> 4 ---- */
 
-#define MIGRATE_TMP_DB "migrate_time" /* the time index being rewritten; dropped at the end */
-
 static int map_rc(int rc, const char *what)
 {
     /* A full map is not an error yet: store_write grows it and runs the migration again. */
@@ -150,7 +148,7 @@ static int rewrite_rows(struct cj_store *s, MDB_txn *txn)
 {
     const MDB_dbi time_dbi = s->dbi_index[CJ_INDEX_TIME];
     MDB_dbi tmp;
-    int rc = mdb_dbi_open(txn, MIGRATE_TMP_DB, MDB_CREATE, &tmp);
+    int rc = mdb_dbi_open(txn, STORE_DB_MIGRATE_TMP, MDB_CREATE, &tmp);
     if (rc != MDB_SUCCESS)
         return map_rc(rc, "open a scratch database");
     rc = mdb_drop(txn, tmp, 0);
@@ -462,13 +460,38 @@ int store_migrate_from_5(struct cj_store *s, MDB_txn *txn)
 }
 
 /* ---- schema 6 -> 7 ----
- * Each database keyed prefix | time | jobArn is rewritten into the scratch database with
- * this schema's keys, walked backwards (newest first in schema 6's order, so each prefix's
- * new keys come oldest first), then copied back in key order, appending; `jobs` values get
- * their time key rewritten in place. Values, the change log, the counters and meta keep their
- * bytes. */
+ * In steps, each its own transaction, so that the pages one step frees serve the next and the
+ * file grows by about a step's rows, not by a copy of the store: each database keyed prefix |
+ * time | jobArn moves, STORE_REKEY_STEP_ROWS entries a step, from its end into the scratch
+ * database with this schema's keys (walking backwards: schema 6's order reversed, so each
+ * prefix's new keys come oldest first and a rows database's append), then back from the
+ * scratch database's start, appending. META_REKEY_AT records where the steps are, in the
+ * step's own transaction, so an open after a crash goes on from there. The last step rewrites
+ * the time keys in `jobs` values in place and records schema 7. Values, the change log, the
+ * counters and the rest of meta keep their bytes. */
 
-static int rekey_into(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, size_t plen)
+size_t store_rekey_step_rows = STORE_REKEY_STEP_ROWS;
+unsigned store_rekey_stop_after;
+
+/* The databases rekeyed, in order: the rows', then the secondary indexes. */
+#define REKEY_DBS (STORE_ROWS_DBS + _CJ_INDEX_MAX - STORE_INDEX_FIRST_SECONDARY)
+
+static void rekey_target(const struct cj_store *s, unsigned i, MDB_dbi *dbi, size_t *plen)
+{
+    if (i < STORE_ROWS_DBS) {
+        *dbi = s->dbi_rows[i];
+        *plen = 0;
+    } else {
+        enum cj_index x = (enum cj_index)(STORE_INDEX_FIRST_SECONDARY + i - STORE_ROWS_DBS);
+        *dbi = s->dbi_index[x];
+        *plen = store_index_prefix_len(x);
+    }
+}
+
+/* Moves up to `max` entries from the end of `from` (schema 6's keys) into `to` with this
+ * schema's; *emptied once `from` has none left. */
+static int move_out(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, size_t plen,
+                    size_t max, bool *emptied)
 {
     MDB_cursor *cur;
     MDB_val k, v;
@@ -476,8 +499,16 @@ static int rekey_into(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     int r = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    *emptied = false;
+    for (size_t n = 0; n < max; n++) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
+        if (rc == MDB_NOTFOUND) {
+            *emptied = true;
+            rc = MDB_SUCCESS;
+            break;
+        }
+        if (rc != MDB_SUCCESS)
+            break;
         uint8_t key[INDEX_KEY_MAX];
         char arn[CJ_JOB_ARN_MAX];
         const uint8_t *kp = k.mv_data;
@@ -493,10 +524,13 @@ static int rekey_into(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to
         put_time_key(key + plen, get_time_key_v6(kp + plen));
         size_t klen =
             plen + TIME_KEY_SIZE + put_arn_key(key + plen + TIME_KEY_SIZE, arn, (size_t)arn_len);
-        /* Copied out: a put may spill the page the value lies on. */
+        /* Copied out: the delete and the put may free or spill the page it lies on. */
         cj_buf_reset(&s->scratch);
         r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
         if (r < 0)
+            break;
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS)
             break;
         MDB_val nk = {.mv_size = klen, .mv_data = key};
         MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
@@ -513,21 +547,48 @@ static int rekey_into(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to
     mdb_cursor_close(cur);
     if (r < 0)
         return r;
-    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite a key");
+    return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move an entry to the scratch database");
 }
 
-static int rekey_db(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_dbi tmp, size_t plen)
+/* Moves up to `max` entries from the start of `from` to the end of `to`; *emptied once
+ * `from` has none left. */
+static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, size_t max,
+                     bool *emptied)
 {
-    int rc = mdb_drop(txn, tmp, 0);
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int rc = mdb_cursor_open(txn, from, &cur);
     if (rc != MDB_SUCCESS)
-        return map_rc(rc, "empty the scratch database");
-    int r = rekey_into(s, txn, dbi, tmp, plen);
-    if (r < 0)
-        return r;
-    rc = mdb_drop(txn, dbi, 0);
-    if (rc != MDB_SUCCESS)
-        return map_rc(rc, "empty a database");
-    return copy_rows(s, txn, tmp, dbi, false, false);
+        return store_errno(rc);
+    *emptied = false;
+    for (size_t n = 0; n < max; n++) {
+        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
+        if (rc == MDB_NOTFOUND) {
+            *emptied = true;
+            rc = MDB_SUCCESS;
+            break;
+        }
+        if (rc != MDB_SUCCESS || k.mv_size > INDEX_KEY_MAX)
+            break;
+        uint8_t key[INDEX_KEY_MAX];
+        memcpy(key, k.mv_data, k.mv_size);
+        size_t klen = k.mv_size;
+        cj_buf_reset(&s->scratch);
+        if (cj_buf_append(&s->scratch, v.mv_data, v.mv_size) < 0) {
+            mdb_cursor_close(cur);
+            return -ENOMEM;
+        }
+        rc = mdb_cursor_del(cur, 0);
+        if (rc != MDB_SUCCESS)
+            break;
+        MDB_val nk = {.mv_size = klen, .mv_data = key};
+        MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+        rc = mdb_put(txn, to, &nk, &nv, MDB_APPEND);
+        if (rc != MDB_SUCCESS)
+            break;
+    }
+    mdb_cursor_close(cur);
+    return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move an entry back from the scratch database");
 }
 
 static int rekey_jobs(MDB_txn *txn, MDB_dbi jobs, uint64_t *count)
@@ -561,27 +622,88 @@ static int rekey_jobs(MDB_txn *txn, MDB_dbi jobs, uint64_t *count)
     return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
 }
 
-int store_migrate_from_6(struct cj_store *s, MDB_txn *txn)
+struct rekey_step {
+    bool done;
+    uint64_t jobs;
+};
+
+/* One step, in its transaction: META_REKEY_AT is the database (0..REKEY_DBS, REKEY_DBS for
+ * `jobs`) and the phase (0: to the scratch database, 1: back). */
+static int rekey_step(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
+    struct rekey_step *st = userdata;
+    uint8_t at[2] = {0, 0};
+    MDB_val v;
     MDB_dbi tmp;
-    uint64_t count = 0;
-    int rc = mdb_dbi_open(txn, MIGRATE_TMP_DB, MDB_CREATE, &tmp);
+
+    st->done = false;
+    int r = store_meta_get(s, txn, META_REKEY_AT, &v);
+    if (r >= 0) {
+        if (v.mv_size != sizeof(at) || ((uint8_t *)v.mv_data)[0] > REKEY_DBS ||
+            ((uint8_t *)v.mv_data)[1] > 1)
+            return log_error_errno(EUCLEAN, "store: the migration's position is damaged");
+        memcpy(at, v.mv_data, sizeof(at));
+    } else if (r != -ENOENT)
+        return r;
+    int rc = mdb_dbi_open(txn, STORE_DB_MIGRATE_TMP, MDB_CREATE, &tmp);
     if (rc != MDB_SUCCESS)
-        return map_rc(rc, "open a scratch database");
-    int r = 0;
-    for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++)
-        r = rekey_db(s, txn, s->dbi_rows[d], tmp, 0);
-    for (size_t i = STORE_INDEX_FIRST_SECONDARY; r >= 0 && i < _CJ_INDEX_MAX; i++)
-        r = rekey_db(s, txn, s->dbi_index[i], tmp, store_index_prefix_len(i));
-    if (r >= 0)
-        r = rekey_jobs(txn, s->dbi_jobs, &count);
+        return map_rc(rc, "open the scratch database");
+
+    if (at[0] == REKEY_DBS) {
+        st->jobs = 0;
+        r = rekey_jobs(txn, s->dbi_jobs, &st->jobs);
+        if (r < 0)
+            return r;
+        rc = mdb_drop(txn, tmp, 1);
+        if (rc != MDB_SUCCESS)
+            return map_rc(rc, "drop the scratch database");
+        r = store_meta_del(s, txn, META_REKEY_AT);
+        if (r >= 0)
+            r = store_schema_put(s, txn, CJ_STORE_SCHEMA_VERSION);
+        st->done = r >= 0;
+        return r;
+    }
+
+    MDB_dbi dbi;
+    size_t plen;
+    bool emptied;
+    rekey_target(s, at[0], &dbi, &plen);
+    if (at[1] == 0)
+        r = move_out(s, txn, dbi, tmp, plen, store_rekey_step_rows, &emptied);
+    else
+        r = move_back(s, txn, tmp, dbi, store_rekey_step_rows, &emptied);
     if (r < 0)
         return r;
-    rc = mdb_drop(txn, tmp, 1);
-    if (rc != MDB_SUCCESS)
-        return map_rc(rc, "drop the scratch database");
-    log_notice("store: migrated the cache from schema 6 to 7 (keys oldest first); its %" PRIu64
-               " job(s) are kept",
-               count);
+    if (emptied) {
+        at[0] += at[1];
+        at[1] = !at[1];
+    }
+    return store_meta_put(s, txn, META_REKEY_AT, at, sizeof(at));
+}
+
+int store_migrate_from_6(struct cj_store *s)
+{
+    struct rekey_step st = {0};
+    unsigned steps = 0;
+    int r = 0;
+
+    log_notice("store: migrating the cache from schema 6 to 7 (keys oldest first), %zu entries "
+               "a transaction",
+               store_rekey_step_rows);
+    /* Each step moves at least one entry or one phase on: bounded by the entries. */
+    while (r >= 0 && !st.done) {
+        if (store_rekey_stop_after && steps == store_rekey_stop_after)
+            return -EINTR;
+        r = store_write(s, rekey_step, &st);
+        steps++;
+    }
+    if (r < 0)
+        return log_error_errno(r,
+                               "store: the migration from schema 6 to 7 stopped after %u "
+                               "transactions: %m",
+                               steps);
+    log_notice("store: migrated the cache from schema 6 to 7 (keys oldest first) in %u "
+               "transactions; its %" PRIu64 " job(s) are kept",
+               steps, st.jobs);
     return 0;
 }

@@ -552,6 +552,9 @@ static int drop_all(struct cj_store *s, MDB_txn *txn)
         rc = mdb_drop(txn, s->dbi_events, 0);
     if (rc == MDB_SUCCESS && s->has_missed)
         rc = mdb_drop(txn, s->dbi_missed, 0);
+    MDB_dbi tmp;
+    if (rc == MDB_SUCCESS && mdb_dbi_open(txn, STORE_DB_MIGRATE_TMP, 0, &tmp) == MDB_SUCCESS)
+        rc = mdb_drop(txn, tmp, 1);
     return store_errno(rc);
 }
 
@@ -661,7 +664,14 @@ static int load_token_key(struct cj_store *s, MDB_txn *txn)
     return store_token_set_key(s, v.mv_data, v.mv_size);
 }
 
-static int put_schema(struct cj_store *s, MDB_txn *txn, uint32_t version)
+int store_meta_del(struct cj_store *s, MDB_txn *txn, const char *key)
+{
+    MDB_val k = {.mv_size = strlen(key), .mv_data = (void *)key};
+    int rc = mdb_del(txn, s->dbi_meta, &k, NULL);
+    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
+int store_schema_put(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     uint8_t v[4];
     for (int i = 0; i < 4; i++)
@@ -677,7 +687,7 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
     int r = store_counts_load(s, txn, &c);
     if (r < 0)
         return log_error_errno(r, "store: cannot read the counters of schema 1: %m");
-    r = put_schema(s, txn, 2);
+    r = store_schema_put(s, txn, 2);
     if (r < 0)
         return r;
     log_notice("store: migrated the cache from schema 1 to 2 (added the change log); its %" PRIu64
@@ -686,7 +696,8 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
     return 0;
 }
 
-/* Each step brings one schema to the next; the caller records the last. */
+/* Each step brings one schema to the next, up to schema 6 in the opening transaction;
+ * store_migrate_from_6 then takes it to 7 in transactions of its own. */
 _Static_assert(CJ_STORE_SCHEMA_VERSION == 7,
                "migrate() ends at schema 7: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
@@ -704,10 +715,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_4(s, txn);
     if (r >= 0 && version <= 5)
         r = store_migrate_from_5(s, txn);
-    if (r >= 0 && version <= 6)
-        r = store_migrate_from_6(s, txn);
-    if (r >= 0)
-        r = put_schema(s, txn, CJ_STORE_SCHEMA_VERSION);
+    if (r >= 0 && version <= 5)
+        r = store_schema_put(s, txn, 6);
     return r;
 }
 
@@ -735,12 +744,18 @@ static int wipe_for_rebuild(struct cj_store *s, MDB_txn *txn, uint32_t version)
     return 0;
 }
 
+struct setup {
+    bool wipe;  /* in: discard a store that could be migrated (no room, or damage) */
+    bool rekey; /* out: the store is at schema 6, for store_migrate_from_6 */
+};
+
 /* Runs in one write transaction (retried after growth): creates the databases, checks
- * the schema, migrates or wipes an older store, creates meta. userdata: a bool, true to
- * wipe a store that could be migrated (there is no room to). */
+ * the schema, migrates (up to schema 6) or wipes an older store, creates meta. */
 static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
-    const bool *no_room = userdata;
+    struct setup *setup = userdata;
+    const bool *no_room = &setup->wipe;
+    setup->rekey = false; /* a rerun after growth starts over */
     uint32_t version;
     bool has_data;
     int r = open_dbis(s, txn, MDB_CREATE);
@@ -773,6 +788,8 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
          * log is untouched by the migration, so its sequence still goes on. */
         if (r == -EUCLEAN)
             r = wipe_for_rebuild(s, txn, version);
+        else
+            setup->rekey = r >= 0;
     } else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
         r = wipe_for_rebuild(s, txn, version);
     else if (version < CJ_STORE_SCHEMA_VERSION)
@@ -984,15 +1001,24 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
     else if (dead > 0)
         log_notice("store: cleared %d reader slot(s) left by processes that died", dead);
 
-    bool no_room = false;
-    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, &no_room);
+    struct setup setup = {0};
+    r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, &setup);
+    if (r >= 0 && setup.rekey) {
+        setup.rekey = false;
+        r = store_migrate_from_6(s);
+        if (r == -EUCLEAN) {
+            log_warning("store: the cache cannot be migrated; discarding it");
+            setup.wipe = true;
+            r = store_write(s, setup_txn, &setup);
+        }
+    }
     if (r == -ENOSPC && !s->read_only) {
-        /* A migration writes every row anew while the old copies stay allocated until it
+        /* A migration writes rows anew while their old copies stay allocated until it
          * commits, which may not fit under max_size: a cache refilled by the next full
          * sync is better than a daemon that cannot start. */
         log_warning("store: no room under store.max_size to migrate the cache; discarding it");
-        no_room = true;
-        r = store_write(s, setup_txn, &no_room);
+        setup.wipe = true;
+        r = store_write(s, setup_txn, &setup);
     }
     if (r < 0)
         goto fail;

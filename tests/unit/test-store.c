@@ -631,7 +631,9 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
 /* Schema `version` (2 to 6) rewritten from a current store, then opened: everything
  * observable is as before (the jobs are back in the source named after their region, with
  * its last sync), and the store verifies. */
-static void check_migration(uint8_t version)
+/* With step_rows, schema 6 -> 7 moves that many entries a transaction, and with stop_after
+ * the first open stops before that step (as a crash would) and the next goes on. */
+static void check_migration_steps(uint8_t version, size_t step_rows, unsigned stop_after)
 {
     char *dir = make_tmpdir();
     struct cj_job keep;
@@ -646,7 +648,18 @@ static void check_migration(uint8_t version)
     struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
     assert_int_equal(cj_store_open(&ro, &s), -EPROTONOSUPPORT);
 
+    if (step_rows)
+        store_rekey_step_rows = step_rows;
+    if (stop_after) {
+        struct cj_store_options o = {.directory = dir, .max_size = 64 * MIB};
+        store_rekey_stop_after = stop_after;
+        assert_int_equal(cj_store_open(&o, &s), -EINTR);
+        store_rekey_stop_after = 0;
+        /* Half way, it is still schema 6 to every reader. */
+        assert_int_equal(cj_store_open(&ro, &s), -EPROTONOSUPPORT);
+    }
     s = open_store_at(dir, 0, 64 * MIB);
+    store_rekey_step_rows = STORE_REKEY_STEP_ROWS;
     assert_verified(s);
     observe(s, keep.job_arn, &after);
     for (size_t i = 0; i < ELEMENTSOF(before.lists); i++)
@@ -695,6 +708,11 @@ static void check_migration(uint8_t version)
     remove_tree(dir);
 }
 
+static void check_migration(uint8_t version)
+{
+    check_migration_steps(version, 0, 0);
+}
+
 static void test_migration_from_schema_2(void **state)
 {
     check_migration(2);
@@ -718,6 +736,16 @@ static void test_migration_from_schema_5(void **state)
 static void test_migration_from_schema_6(void **state)
 {
     check_migration(6);
+}
+
+/* Steps of 7 entries: every database takes several, each phase's end falls inside a step or
+ * on its edge; stopped at various points, the next open goes on and ends the same. */
+static void test_migration_from_schema_6_in_steps(void **state)
+{
+    const unsigned stops[] = {1, 2, 9, 40, 77};
+    for (size_t i = 0; i < ELEMENTSOF(stops); i++)
+        check_migration_steps(6, 7, stops[i]);
+    check_migration_steps(5, 7, 3); /* from 5: the steps to 6 first, in the opening one */
 }
 
 static void test_migration_of_a_damaged_row_wipes(void **state)
@@ -755,7 +783,9 @@ static void test_migration_of_a_damaged_row_wipes(void **state)
     remove_tree(dir);
 }
 
-static void check_without_room(uint8_t version)
+/* Under a ceiling below the map's size, so that the map cannot grow: the store is kept
+ * (migrated) or discarded, as `kept` says. */
+static void check_without_room(uint8_t version, bool kept)
 {
     char *dir = make_tmpdir();
     struct cj_job keep;
@@ -765,10 +795,9 @@ static void check_without_room(uint8_t version)
     cj_store_close(s);
     raw_write_layout(dir, version);
 
-    /* A ceiling below the map's size: the map cannot grow for the new copies of the rows. */
     struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
     assert_int_equal(cj_store_open(&o, &s), 0);
-    assert_int_equal(total_of(s), 0);
+    assert_int_equal(total_of(s), kept ? MIGRATE_JOBS - MIGRATE_JOBS / 20 : 0);
     assert_verified(s);
     struct cj_job j;
     struct test_job_spec sp = spec(1, CJ_STATUS_FAILED, TEST_BASE_NS);
@@ -786,11 +815,46 @@ static void check_without_room(uint8_t version)
 
 static void test_migration_without_room_wipes(void **state)
 {
-    check_without_room(2);
-    check_without_room(3);
-    check_without_room(4);
-    check_without_room(5);
-    check_without_room(6);
+    check_without_room(2, false);
+    check_without_room(3, false);
+    check_without_room(6, false);
+}
+
+/* Pages in use in a closed store's file. */
+static size_t used_pages(const char *dir)
+{
+    struct raw r;
+    MDB_envinfo info;
+    (void)raw_open(&r, dir, STORE_DB_META);
+    assert_int_equal(mdb_env_info(r.env, &info), 0);
+    raw_close(&r);
+    return info.me_last_pgno + 1;
+}
+
+/* The steps of schema 6 -> 7 reuse the pages the ones before them freed: the file grows by
+ * about a step's rows, not by a copy of the store, as one step per database does. */
+static void test_migration_from_schema_6_in_steps_needs_little_room(void **state)
+{
+    size_t grown[2];
+    const size_t step_rows[2] = {20, 1000000};
+    for (int i = 0; i < 2; i++) {
+        char *dir = make_tmpdir();
+        struct cj_job keep;
+        cj_store_close(store_for_migration(dir, &keep));
+        test_job_free(&keep);
+        raw_write_layout(dir, 6);
+        size_t before = used_pages(dir);
+        store_rekey_step_rows = step_rows[i];
+        struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+        store_rekey_step_rows = STORE_REKEY_STEP_ROWS;
+        assert_int_equal(total_of(s), MIGRATE_JOBS - MIGRATE_JOBS / 20);
+        cj_store_close(s);
+        grown[i] = used_pages(dir) - before;
+        remove_tree(dir);
+    }
+    if (grown[0] * 2 > grown[1])
+        fail_msg("the file grew by %zu pages in steps of 20 entries, %zu in whole databases",
+                 grown[0], grown[1]);
 }
 
 /* ---- the clustered layout's own invariants ---- */
@@ -1318,6 +1382,8 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_migration_from_schema_6),
+        cmocka_unit_test(test_migration_from_schema_6_in_steps),
+        cmocka_unit_test(test_migration_from_schema_6_in_steps_needs_little_room),
         cmocka_unit_test(test_growth_keeps_pages_full),
         cmocka_unit_test(test_status_change_moves_the_row),
         cmocka_unit_test(test_compact),
