@@ -70,7 +70,9 @@ static int rewrite_db(MDB_env *env2, MDB_txn *txn, MDB_txn **txn2, const char *n
         rc = mdb_cursor_get(cur, &k, &v, op);
         if (rc != MDB_SUCCESS)
             break;
-        rc = mdb_put(*txn2, to, &k, &v, MDB_APPEND);
+        /* MDB_APPEND refuses a key equal to the last: sorted duplicates append as mdb_load
+         * does, the key found by a descent, the duplicate appended. */
+        rc = mdb_put(*txn2, to, &k, &v, flags & MDB_DUPSORT ? MDB_APPENDDUP : MDB_APPEND);
         if (rc == MDB_SUCCESS && ++n == REWRITE_TXN_ENTRIES) {
             n = 0;
             rc = mdb_txn_commit(*txn2);

@@ -24,7 +24,8 @@
  * The statuses the service model does not know share rows_other. `jobs` maps a jobArn to
  * its 8-byte time key, the missing half of its row's key, to the code of its source, so that
  * a pass's end finds its source's jobs without reading rows, and to its status code, which
- * names the row's database. The other indexes' values are that status code too. */
+ * names the row's database. The secondary indexes' entries end with that status code too
+ * (store-index.c). */
 #define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8) | source code (le16) | status (1) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
@@ -430,12 +431,39 @@ size_t store_index_key(enum cj_index i, const struct store_row *r, const char *a
 size_t store_index_key_v6(enum cj_index i, const struct store_row *r, const char *arn,
                           size_t arn_len, uint8_t out[INDEX_KEY_MAX]);
 
+/* ---- secondary index entries (store-index.c) ----
+ * A secondary index is an MDB_DUPSORT database: the key is the entry's prefix
+ * (store_index_prefix), each sorted duplicate its row's key (time | jobArn) then its status
+ * code. Each prefix's entries are then a B-tree of their own, which entries in time order fill
+ * at its end, where under one key order they went inside pages that also held the next
+ * prefix's first keys, and LMDB split those in half. An entry is named by its full key
+ * (prefix | time | jobArn, store_index_key's) and its status. */
+#define INDEX_DUP_MAX (8 + CJ_JOB_ARN_MAX + 1)
+/* LMDB's codes. store_index_remove is MDB_SUCCESS when the entry was not there. */
+int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
+                    size_t size, uint8_t status);
+int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
+                       size_t size, uint8_t status);
+/* MDB_SUCCESS when database dbi (index i's) holds the entry, else MDB_NOTFOUND or an error. */
+int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,
+                     uint8_t status);
+/* A duplicate's row key (time | jobArn, pointing into it) and status; false if it is too
+ * short to be one. */
+static inline bool store_index_dup_split(const MDB_val *dup, MDB_val *row_key, uint8_t *status)
+{
+    if (dup->mv_size < 8 + 2) /* time, a jobArn byte, status */
+        return false;
+    *row_key = (MDB_val){.mv_size = dup->mv_size - 1, .mv_data = dup->mv_data};
+    *status = ((const uint8_t *)dup->mv_data)[dup->mv_size - 1];
+    return true;
+}
+
 /* ---- finding a row by jobArn (store-read.c) ---- */
 
 #define TIME_KEY_SIZE      8                   /* the row's time key, first in a `jobs` value */
 #define JOBS_VALUE_SIZE_V5 (TIME_KEY_SIZE + 2) /* then the source code */
 #define JOBS_VALUE_SIZE    (JOBS_VALUE_SIZE_V5 + 1) /* then the status code */
-/* A secondary index entry's value: the status code, which names its row's database. */
+/* Schema 6's secondary index value: the status code, which names its row's database. */
 #define INDEX_VALUE_SIZE 1
 
 static inline uint16_t jobs_value_source(const MDB_val *v)
@@ -493,9 +521,10 @@ extern size_t store_rekey_step_rows;
 extern unsigned store_rekey_stop_after;
 /* Deletes idx_time and idx_status when the store has them; LMDB's code. */
 int store_drop_v5(struct cj_store *s, MDB_txn *txn);
-/* A put into index i (or into rows database d) that appends when the key is past the
- * database's last (store-write.c). Returns LMDB's code; s->no_append is to be reset at the
- * start of each transaction. */
+/* A put into index i in schema 6's layout (one entry per key, the migrations' steps up to 6),
+ * or into rows database d, that appends when the key is past the database's last
+ * (store-write.c). Returns LMDB's code; s->no_append is to be reset at the start of each
+ * transaction. */
 int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v);
 #define STORE_NO_APPEND_ROWS 8
 int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v);

@@ -11,8 +11,9 @@
  *    copied once into an answer sized for them. The rows lie in one database per status,
  *    keyed time | jobArn: a status's page walks its database and reads them in place; a page
  *    of every status merges the four databases' walks by key (struct run), in place too. A
- *    secondary index's key ends with its row's key and its value names the row's database,
- *    where a second cursor fetches the row (fetch_row).
+ *    secondary index walks the sorted duplicates of its prefix (position_dup), each its row's
+ *    key and status, which names the row's database, where a second cursor fetches the row
+ *    (fetch_row).
  * 4. When a row is left over, the key of the last row returned becomes the nextToken
  *    (token_encode), made while the transaction still holds the key's bytes. A page examines
  *    at most s->scan_budget rows: when they run out first, the nextToken holds the key of the
@@ -475,6 +476,52 @@ static int position(const struct list_plan *p, MDB_cursor *cur, const uint8_t *r
     return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
+/* The same on a secondary index, whose entries are sorted duplicates of their prefix
+ * (store-index.c): the cursor stays among the prefix's, v the entry (time | jobArn | status)
+ * and resume the full key (prefix | time | jobArn). */
+static int position_dup(const struct list_plan *p, MDB_cursor *cur, const uint8_t *resume,
+                        size_t resume_len, MDB_val *k, MDB_val *v)
+{
+    uint8_t start[9];
+    *k = (MDB_val){.mv_size = p->plen, .mv_data = (void *)p->prefix};
+    int rc = mdb_cursor_get(cur, k, v, MDB_SET_KEY);
+    if (rc != MDB_SUCCESS)
+        return rc; /* no entry has the prefix */
+    if (resume)
+        *v = (MDB_val){.mv_size = resume_len - p->plen, .mv_data = (void *)(resume + p->plen)};
+    else {
+        *v = (MDB_val){.mv_size = 8, .mv_data = start};
+        if (forwards(p)) {
+            if (p->has_lo)
+                memcpy(start, p->lo, 8);
+            else
+                memset(start, 0, 8);
+        } else if (p->has_hi)
+            memcpy(start, p->hi, 8);
+        else {
+            memset(start, 0xff, 9);
+            v->mv_size = 9;
+        }
+    }
+    const MDB_val want = *v;
+    rc = mdb_cursor_get(cur, k, v, MDB_GET_BOTH_RANGE);
+    if (forwards(p)) {
+        /* Resuming: past the entry of the last row returned (the entry adds its status). */
+        if (rc == MDB_SUCCESS && resume && v->mv_size == want.mv_size + 1 &&
+            memcmp(v->mv_data, want.mv_data, want.mv_size) == 0)
+            rc = mdb_cursor_get(cur, k, v, MDB_NEXT_DUP);
+        return rc;
+    }
+    if (rc == MDB_NOTFOUND) {
+        *k = (MDB_val){.mv_size = p->plen, .mv_data = (void *)p->prefix};
+        rc = mdb_cursor_get(cur, k, v, MDB_SET_KEY);
+        return rc == MDB_SUCCESS ? mdb_cursor_get(cur, k, v, MDB_LAST_DUP) : rc;
+    }
+    if (rc != MDB_SUCCESS)
+        return rc;
+    return mdb_cursor_get(cur, k, v, MDB_PREV_DUP);
+}
+
 /* A cursor on a rows database that fetches the rows of a secondary index's entries, which
  * come in time order: the next row of that database wanted is some entries on from the last
  * one, and stepping there may be cheaper than a descent from the root. It is only when the index is
@@ -574,9 +621,19 @@ static inline bool in_range(const struct list_plan *p, const MDB_val *k)
                        : !(p->has_lo && memcmp(kp + p->plen, p->lo, 8) < 0);
 }
 
-static inline void run_check(const struct list_plan *p, struct run *r)
+/* Whether the secondary index entry d lies in the plan's time range (its prefix does). */
+static inline bool in_range_dup(const struct list_plan *p, const MDB_val *d)
 {
-    if (r->rc == MDB_SUCCESS && !in_range(p, &r->k))
+    const uint8_t *dp = d->mv_data;
+    if (d->mv_size < 8 + 2)
+        return true; /* damage, skipped by the walk and reported by verify */
+    return forwards(p) ? !(p->has_hi && memcmp(dp, p->hi, 8) >= 0)
+                       : !(p->has_lo && memcmp(dp, p->lo, 8) < 0);
+}
+
+static inline void run_check(const struct list_plan *p, struct run *r, bool dup)
+{
+    if (r->rc == MDB_SUCCESS && !(dup ? in_range_dup(p, &r->v) : in_range(p, &r->k)))
         r->rc = MDB_NOTFOUND;
 }
 
@@ -603,6 +660,7 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
 {
     const MDB_cursor_op step = forwards(p) ? MDB_NEXT : MDB_PREV;
     const bool clustered = p->index < STORE_INDEX_FIRST_SECONDARY;
+    const MDB_cursor_op run_step = clustered ? step : forwards(p) ? MDB_NEXT_DUP : MDB_PREV_DUP;
     const size_t plen = p->plen;
     struct run runs[STORE_ROWS_DBS] = {0};
     unsigned n_runs = 0;
@@ -623,14 +681,19 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
     for (unsigned d = 0; d < STORE_ROWS_DBS; d++)
         rows[d] = (struct row_cursor){.step = step, .credit = ROW_DESCENT_STEPS};
     for (unsigned i = 0; i < n_runs; i++) {
-        runs[i].rc = position(p, runs[i].cur, resume, resume_len, &runs[i].k, &runs[i].v);
-        run_check(p, &runs[i]);
+        runs[i].rc = clustered
+                         ? position(p, runs[i].cur, resume, resume_len, &runs[i].k, &runs[i].v)
+                         : position_dup(p, runs[i].cur, resume, resume_len, &runs[i].k, &runs[i].v);
+        run_check(p, &runs[i], !clustered);
     }
 
+    /* k: the row's key (time | jobArn), or a secondary index entry (time | jobArn | status),
+     * after the prefix; what the nextToken resumes past. */
     for (struct run *best; (best = run_next(p, runs, n_runs));
-         best->rc = mdb_cursor_get(best->cur, &best->k, &best->v, step), run_check(p, best)) {
-        const MDB_val k = best->k;
-        const uint8_t *kp = k.mv_data;
+         best->rc = mdb_cursor_get(best->cur, &best->k, &best->v, run_step),
+         run_check(p, best, !clustered)) {
+        const MDB_val k = clustered ? best->k : best->v;
+        const uint8_t *kp = clustered ? (const uint8_t *)k.mv_data + plen : k.mv_data;
         /* Out of budget with rows still in range: the next page resumes past the last row
          * examined (every row up to it was either returned or did not match). */
         if (examined == s->scan_budget) {
@@ -641,21 +704,23 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         examined++;
         examined_key = k;
 
-        if ((p->check_region || p->check_job_account) &&
-            !key_job_matches(p, kp + plen + 8, k.mv_size - plen - 8))
+        const size_t klen = clustered ? k.mv_size - plen : k.mv_size - 1;
+        if (!clustered && k.mv_size < 8 + 2)
+            continue; /* damage verify reports */
+        if ((p->check_region || p->check_job_account) && !key_job_matches(p, kp + 8, klen - 8))
             continue;
         if (clustered)
             row = best->v;
         else {
-            /* The value is the row's status: it names the row's database, and a status filter
-             * needs no row fetched. A bad one is damage verify reports. */
-            const uint8_t *st = best->v.mv_data;
-            if (best->v.mv_size != INDEX_VALUE_SIZE || (p->check_status && *st != p->status))
+            /* The entry ends with the row's status: it names the row's database, and a status
+             * filter needs no row fetched. */
+            const uint8_t st = kp[klen];
+            if (p->check_status && st != p->status)
                 continue;
-            struct row_cursor *rc = &rows[store_rows_of(*st)];
-            if (!rc->cur && (r = store_rows_cursor(s, txn, store_rows_of(*st), &rc->cur)) < 0)
+            struct row_cursor *rc = &rows[store_rows_of(st)];
+            if (!rc->cur && (r = store_rows_cursor(s, txn, store_rows_of(st), &rc->cur)) < 0)
                 return r;
-            MDB_val rk = {.mv_size = k.mv_size - plen, .mv_data = (void *)(kp + plen)};
+            MDB_val rk = {.mv_size = klen, .mv_data = (void *)kp};
             if (fetch_row(rc, &rk, &row) != MDB_SUCCESS)
                 continue; /* an index entry without its row: verify reports it */
         }
@@ -740,7 +805,19 @@ int cj_store_list(struct cj_store *s, const struct cj_query *q, struct cj_buf *o
                 if (!q->next_token)
                     query_digest(s, q, digest);
                 r = cj_buf_append(out, token_head, sizeof(token_head) - 1);
-                /* last points into the map: encode before the transaction ends. */
+                /* last points into the map: encode before the transaction ends. A secondary
+                 * index's token holds its full key: the prefix, then the entry without its
+                 * status. */
+                uint8_t full[INDEX_KEY_MAX];
+                if (r >= 0 && p.index >= STORE_INDEX_FIRST_SECONDARY) {
+                    if (last.mv_size < 2 || p.plen + last.mv_size - 1 > sizeof(full))
+                        r = -EUCLEAN;
+                    else {
+                        memcpy(full, p.prefix, p.plen);
+                        memcpy(full + p.plen, last.mv_data, last.mv_size - 1);
+                        last = (MDB_val){.mv_size = p.plen + last.mv_size - 1, .mv_data = full};
+                    }
+                }
                 if (r >= 0)
                     r = token_encode(s, p.index, digest, last.mv_data, last.mv_size, out);
                 if (r >= 0)

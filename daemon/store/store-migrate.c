@@ -550,9 +550,10 @@ static int move_out(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, 
     return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move an entry to the scratch database");
 }
 
-/* Moves up to `max` entries from the start of `from` to the end of `to`; *emptied once
- * `from` has none left. */
-static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, size_t max,
+/* Moves up to `max` entries from the start of `from` to the end of `to`, rows database d's
+ * (d < STORE_ROWS_DBS) or else secondary index d - STORE_ROWS_DBS + STORE_INDEX_FIRST_SECONDARY,
+ * whose entries it splits into prefix and duplicate; *emptied once `from` has none left. */
+static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, unsigned d, size_t max,
                      bool *emptied)
 {
     MDB_cursor *cur;
@@ -581,9 +582,18 @@ static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to,
         rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS)
             break;
-        MDB_val nk = {.mv_size = klen, .mv_data = key};
-        MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-        rc = mdb_put(txn, to, &nk, &nv, MDB_APPEND);
+        if (d < STORE_ROWS_DBS) {
+            MDB_val nk = {.mv_size = klen, .mv_data = key};
+            MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+            rc = mdb_put(txn, s->dbi_rows[d], &nk, &nv, MDB_APPEND);
+        } else {
+            enum cj_index i = (enum cj_index)(STORE_INDEX_FIRST_SECONDARY + d - STORE_ROWS_DBS);
+            if (s->scratch.len != INDEX_VALUE_SIZE || klen <= store_index_prefix_len(i) + 8) {
+                mdb_cursor_close(cur);
+                return log_error_errno(EUCLEAN, "store: an index entry of schema 6 is damaged");
+            }
+            rc = store_index_add(s, txn, i, key, klen, *(uint8_t *)s->scratch.data);
+        }
         if (rc != MDB_SUCCESS)
             break;
     }
@@ -648,6 +658,12 @@ static int rekey_step(struct cj_store *s, MDB_txn *txn, void *userdata)
     int rc = mdb_dbi_open(txn, STORE_DB_MIGRATE_TMP, MDB_CREATE, &tmp);
     if (rc != MDB_SUCCESS)
         return map_rc(rc, "open the scratch database");
+    /* An aborted step closes the handle of an index it made anew: opened again each time,
+     * with whatever flags the index has. */
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+        rc = mdb_dbi_open(txn, store_index_db_names[i], MDB_CREATE, &s->dbi_index[i]);
+    if (rc != MDB_SUCCESS)
+        return map_rc(rc, "open the indexes");
 
     if (at[0] == REKEY_DBS) {
         st->jobs = 0;
@@ -668,12 +684,23 @@ static int rekey_step(struct cj_store *s, MDB_txn *txn, void *userdata)
     size_t plen;
     bool emptied;
     rekey_target(s, at[0], &dbi, &plen);
+    s->no_append = 0;
     if (at[1] == 0)
         r = move_out(s, txn, dbi, tmp, plen, store_rekey_step_rows, &emptied);
     else
-        r = move_back(s, txn, tmp, dbi, store_rekey_step_rows, &emptied);
+        r = move_back(s, txn, tmp, at[0], store_rekey_step_rows, &emptied);
     if (r < 0)
         return r;
+    if (emptied && at[1] == 0 && at[0] >= STORE_ROWS_DBS) {
+        /* The index comes back as sorted duplicates (store-index.c). */
+        enum cj_index i = (enum cj_index)(STORE_INDEX_FIRST_SECONDARY + at[0] - STORE_ROWS_DBS);
+        rc = mdb_drop(txn, s->dbi_index[i], 1);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_dbi_open(txn, store_index_db_names[i], MDB_CREATE | MDB_DUPSORT,
+                              &s->dbi_index[i]);
+        if (rc != MDB_SUCCESS)
+            return map_rc(rc, "make an index anew");
+    }
     if (emptied) {
         at[0] += at[1];
         at[1] = !at[1];

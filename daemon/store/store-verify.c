@@ -136,9 +136,8 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
                     row.status);
         for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
             uint8_t key[INDEX_KEY_MAX];
-            MDB_val ik = {.mv_data = key}, iv;
-            ik.mv_size = store_index_key(i, &row, k.mv_data, k.mv_size, key);
-            if (mdb_get(txn, s->dbi_index[i], &ik, &iv) != MDB_SUCCESS)
+            size_t n = store_index_key(i, &row, k.mv_data, k.mv_size, key);
+            if (store_index_find(txn, s->dbi_index[i], i, key, n, row.status) != MDB_SUCCESS)
                 problem(rep, "%s: no entry for job %.*s", store_index_db_names[i], klen,
                         (char *)k.mv_data);
         }
@@ -200,8 +199,8 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *e
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
-/* A secondary index: each value the status code of its row, each key the one its row
- * produces. */
+/* A secondary index: each entry (prefix, then time | jobArn | status) the one its row
+ * produces, with the row's status. */
 static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint64_t expected,
                         struct report *rep)
 {
@@ -209,19 +208,31 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
     size_t plen = store_index_prefix_len(i);
     uint64_t entries = 0;
     MDB_cursor *cur;
-    MDB_val k, v;
-    int rc = mdb_cursor_open(txn, s->dbi_index[i], &cur);
+    MDB_val dk, v;
+    unsigned flags;
+    int rc = mdb_dbi_flags(txn, s->dbi_index[i], &flags);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    if (!(flags & MDB_DUPSORT))
+        problem(rep, "%s: not a database of sorted duplicates", name);
+    rc = mdb_cursor_open(txn, s->dbi_index[i], &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
 
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    for (rc = mdb_cursor_get(cur, &dk, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &dk, &v, MDB_NEXT)) {
         entries++;
-        if (v.mv_size != INDEX_VALUE_SIZE) {
-            problem(rep, "%s: entry with a value of %zu bytes", name, v.mv_size);
+        uint8_t status, full[INDEX_KEY_MAX];
+        MDB_val rowk;
+        if (dk.mv_size != plen || !store_index_dup_split(&v, &rowk, &status) ||
+            plen + rowk.mv_size > sizeof(full)) {
+            problem(rep, "%s: entry of %zu and %zu bytes is not prefix, time | jobArn | status",
+                    name, dk.mv_size, v.mv_size);
             continue;
         }
-        const uint8_t status = *(const uint8_t *)v.mv_data;
+        memcpy(full, dk.mv_data, plen);
+        memcpy(full + plen, rowk.mv_data, rowk.mv_size);
+        MDB_val k = {.mv_size = plen + rowk.mv_size, .mv_data = full};
         /* The key ends with its row's key: time | jobArn. */
         char arn_buf[CJ_JOB_ARN_MAX];
         ssize_t arn_len = k.mv_size <= plen + 8 ? -EUCLEAN

@@ -23,14 +23,14 @@ static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
     sizes[CJ_INDEX_TIME] = store_index_key(CJ_INDEX_TIME, r, arn, arn_len, keys[CJ_INDEX_TIME]);
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
         sizes[i] = store_index_key(i, r, arn, arn_len, keys[i]);
+    const uint8_t status = r->status;
     MDB_val k = {.mv_size = sizes[CJ_INDEX_TIME], .mv_data = keys[CJ_INDEX_TIME]};
     int rc = mdb_del(txn, s->dbi_rows[rows_db], &k, NULL);
-    for (size_t i = STORE_INDEX_FIRST_SECONDARY;
-         (rc == MDB_SUCCESS || rc == MDB_NOTFOUND) && i < _CJ_INDEX_MAX; i++) {
-        k = (MDB_val){.mv_size = sizes[i], .mv_data = keys[i]};
-        rc = mdb_del(txn, s->dbi_index[i], &k, NULL);
-    }
-    return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+    if (rc == MDB_NOTFOUND)
+        rc = MDB_SUCCESS;
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
+        rc = store_index_remove(s, txn, i, keys[i], sizes[i], status);
+    return store_errno(rc);
 }
 
 /* A put into a database that appends when it can. A full sync arrives oldest first, which is
@@ -60,15 +60,6 @@ _Static_assert(_CJ_INDEX_MAX <= STORE_NO_APPEND_ROWS, "a bit for each index");
 int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v)
 {
     return put_appending(s, txn, s->dbi_rows[d], STORE_NO_APPEND_ROWS + d, k, v);
-}
-
-/* A secondary index entry: the status code names the database of its row. */
-static int put_index_key(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
-                         size_t size, uint8_t status)
-{
-    MDB_val k = {.mv_size = size, .mv_data = (void *)key};
-    MDB_val v = {.mv_size = INDEX_VALUE_SIZE, .mv_data = &status};
-    return store_errno(store_index_put(s, txn, i, &k, &v));
 }
 
 static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -273,20 +264,19 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     if (r < 0)
         return r;
 
-    /* An entry under the same key is rewritten for a new status, which its value holds. */
+    /* An entry holds its status: a new status is a new entry too. */
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
         bool same = existed && same_key(old_keys[i], old_sizes[i], new_keys[i], new_sizes[i]);
         if (same && !new_status)
             continue;
-        if (existed && !same) {
-            MDB_val ok = {.mv_size = old_sizes[i], .mv_data = old_keys[i]};
-            rc = mdb_del(txn, s->dbi_index[i], &ok, NULL);
-            if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
+        if (existed) {
+            rc = store_index_remove(s, txn, i, old_keys[i], old_sizes[i], orow.status);
+            if (rc != MDB_SUCCESS)
                 return store_errno(rc);
         }
-        r = put_index_key(s, txn, i, new_keys[i], new_sizes[i], nr.status);
-        if (r < 0)
-            return r;
+        rc = store_index_add(s, txn, i, new_keys[i], new_sizes[i], nr.status);
+        if (rc != MDB_SUCCESS)
+            return store_errno(rc);
     }
     if (existed)
         ch->updated++;

@@ -487,8 +487,10 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
     int rc = mdb_dbi_open(txn, STORE_DB_JOBS, flags, &s->dbi_jobs);
     if (rc == MDB_SUCCESS)
         rc = mdb_dbi_open(txn, STORE_DB_META, flags, &s->dbi_meta);
+    /* An existing index keeps the flags it was made with: schema 6's were no MDB_DUPSORT. */
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
-        rc = mdb_dbi_open(txn, store_index_db_names[i], flags, &s->dbi_index[i]);
+        rc = mdb_dbi_open(txn, store_index_db_names[i],
+                          flags & MDB_CREATE ? flags | MDB_DUPSORT : flags, &s->dbi_index[i]);
     for (size_t d = 0; rc == MDB_SUCCESS && d < STORE_ROWS_DBS; d++)
         rc = mdb_dbi_open(txn, store_rows_db_names[d], flags, &s->dbi_rows[d]);
     if (rc == MDB_SUCCESS)
@@ -501,6 +503,37 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
             rc = MDB_SUCCESS;
     }
     return store_errno(rc);
+}
+
+/* The steps up to schema 6 write its secondary indexes, one entry per key: an index that
+ * open_dbis just made (empty, with MDB_DUPSORT), such as schema 4's missing ones, is made
+ * again without. Not once the step to 7 has begun, which makes them anew itself. */
+static int open_v6_indexes(struct cj_store *s, MDB_txn *txn)
+{
+    MDB_val v;
+    int r = store_meta_get(s, txn, META_REKEY_AT, &v);
+    if (r != -ENOENT)
+        return r < 0 ? r : 0;
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
+        unsigned flags;
+        MDB_stat st;
+        int rc = mdb_dbi_flags(txn, s->dbi_index[i], &flags);
+        if (rc == MDB_SUCCESS && (flags & MDB_DUPSORT))
+            rc = mdb_stat(txn, s->dbi_index[i], &st);
+        if (rc == MDB_SUCCESS && (flags & MDB_DUPSORT)) {
+            if (st.ms_entries > 0)
+                return log_error_errno(EUCLEAN,
+                                       "store: %s holds entries of schema 7 in a store "
+                                       "of schema 6",
+                                       store_index_db_names[i]);
+            rc = mdb_drop(txn, s->dbi_index[i], 1);
+            if (rc == MDB_SUCCESS)
+                rc = mdb_dbi_open(txn, store_index_db_names[i], MDB_CREATE, &s->dbi_index[i]);
+        }
+        if (rc != MDB_SUCCESS)
+            return store_errno(rc);
+    }
+    return 0;
 }
 
 /* Schema 5's idx_time and idx_status, for its migration: with MDB_CREATE for a store of
@@ -542,8 +575,13 @@ static int drop_all(struct cj_store *s, MDB_txn *txn)
     int rc = mdb_drop(txn, s->dbi_jobs, 0);
     if (rc == MDB_SUCCESS)
         rc = mdb_drop(txn, s->dbi_meta, 0);
-    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++)
-        rc = mdb_drop(txn, s->dbi_index[i], 0);
+    /* Made anew: a store of schema 6 had its indexes without MDB_DUPSORT. */
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; rc == MDB_SUCCESS && i < _CJ_INDEX_MAX; i++) {
+        rc = mdb_drop(txn, s->dbi_index[i], 1);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_dbi_open(txn, store_index_db_names[i], MDB_CREATE | MDB_DUPSORT,
+                              &s->dbi_index[i]);
+    }
     for (size_t d = 0; rc == MDB_SUCCESS && d < STORE_ROWS_DBS; d++)
         rc = mdb_drop(txn, s->dbi_rows[d], 0);
     if (rc == MDB_SUCCESS)
@@ -771,6 +809,11 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
         r = open_v5_dbis(s, txn, MDB_CREATE);
         if (r < 0)
             return log_error_errno(r, "store: cannot open the databases of schema 5: %m");
+    }
+    if (version >= 1 && version <= 6 && !*no_room) {
+        r = open_v6_indexes(s, txn);
+        if (r < 0)
+            return log_error_errno(r, "store: cannot open the indexes of schema 6: %m");
     }
 
     if (version > CJ_STORE_SCHEMA_VERSION)

@@ -9,10 +9,10 @@
  * One environment, several named databases: the rows (a small fixed header, then the job's
  * JSON bytes exactly as served), one database per status (and one for the statuses the
  * service model does not know), keyed time|jobArn, so that the rows of a status are
- * clustered by creation time; secondary indexes keyed by big-endian composite keys
- * (sourceAccountId|time; hash(sourceModelArn)|time; the region of the jobArn|time; the
- * account of the jobArn|time; each followed by the jobArn so equal times order by ARN), whose
- * values name the row's status; the jobs by jobArn (value: the creation time and status, to
+ * clustered by creation time; secondary indexes keyed by what they group by
+ * (sourceAccountId; hash(sourceModelArn); the region of the jobArn; the account of the
+ * jobArn), each job an entry among the key's sorted duplicates: time|jobArn (so equal times
+ * order by ARN) and the row's status; the jobs by jobArn (value: the creation time and status, to
  * find the row, and the job's source); a change log; the jobs the last complete full passes
  * did not list; and a meta database (schema version, counters of all and of each source, the
  * names of sources, of regions and of statuses the service model does not know, each source's
@@ -32,7 +32,7 @@
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
  * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
- * database per status; 7: keys oldest first */
+ * database per status; 7: keys oldest first, secondary indexes of sorted duplicates */
 #define CJ_STORE_SCHEMA_VERSION 7
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048

@@ -68,6 +68,30 @@ int lmdb_split_read(const char *dir, struct lmdb_split *ret)
     }
     if (rc == MDB_NOTFOUND)
         rc = 0;
+    /* The free list is database 0: txnid -> the pages it freed, their count first. */
+    if (cur)
+        mdb_cursor_close(cur);
+    cur = NULL;
+    if (rc == 0)
+        rc = mdb_stat(txn, 0, &st);
+    if (rc == 0) {
+        ret->free_pages = st.ms_branch_pages + st.ms_leaf_pages + st.ms_overflow_pages;
+        rc = mdb_cursor_open(txn, 0, &cur);
+    }
+    for (int op = MDB_FIRST; rc == 0; op = MDB_NEXT) {
+        rc = mdb_cursor_get(cur, &k, &v, op);
+        if (rc == 0 && v.mv_size >= sizeof(size_t)) {
+            size_t count;
+            memcpy(&count, v.mv_data, sizeof(count));
+            ret->free_pages += count;
+        }
+    }
+    if (rc == MDB_NOTFOUND)
+        rc = 0;
+    uint64_t named = 2 + ret->main_pages + ret->free_pages; /* pages 0 and 1: LMDB's meta */
+    for (size_t i = 0; i < ret->n; i++)
+        named += ret->db[i].pages;
+    ret->dup_pages = ret->used_pages > named ? ret->used_pages - named : 0;
 out:
     if (rc != 0)
         fprintf(stderr, "cj-bench: reading %s with LMDB: %s\n", dir, mdb_strerror(rc));

@@ -69,6 +69,10 @@ struct lmdb_split {
     uint64_t page_size;
     uint64_t main_pages; /* the main database, which names the others */
     uint64_t used_pages; /* the file's pages in use or free: me_last_pgno + 1 */
+    uint64_t free_pages; /* free, and the free list's own */
+    /* The rest: the sub-databases of sorted duplicates (MDB_DUPSORT), which mdb_stat leaves
+     * out of their database's count. */
+    uint64_t dup_pages;
 };
 /* Opens the LMDB environment in dir read-only (a running daemon may keep it) and reads every
  * named database's page counts from one read transaction. 0 or a negative errno. */

@@ -205,9 +205,16 @@ static _unused_ void raw_meta_del(MDB_txn *txn, MDB_dbi meta, const char *key)
     assert_true(rc == 0 || rc == MDB_NOTFOUND);
 }
 
-/* Rewrites database `dbi` (keys prefix of plen bytes | time | jobArn) with schema 6's keys. */
-static _unused_ void raw_rekey_v6(MDB_txn *txn, MDB_dbi dbi, size_t plen)
+/* Rewrites database `name` (keys prefix of plen bytes | time | jobArn) with schema 6's keys:
+ * a secondary index of sorted duplicates (prefix, then time | jobArn | status) becomes one
+ * of keys prefix | time | jobArn and values the status. */
+static _unused_ void raw_rekey_v6(MDB_txn *txn, const char *name, size_t plen)
 {
+    MDB_dbi dbi;
+    unsigned flags;
+    assert_int_equal(mdb_dbi_open(txn, name, 0, &dbi), 0);
+    assert_int_equal(mdb_dbi_flags(txn, dbi, &flags), 0);
+    const bool dup = flags & MDB_DUPSORT;
     struct entry {
         uint8_t key[INDEX_KEY_MAX];
         size_t klen;
@@ -227,21 +234,33 @@ static _unused_ void raw_rekey_v6(MDB_txn *txn, MDB_dbi dbi, size_t plen)
             e = realloc(e, cap * sizeof(*e));
             assert_non_null(e);
         }
-        assert_true(k.mv_size > plen + 8);
-        ssize_t len = get_arn_key((uint8_t *)k.mv_data + plen + 8, k.mv_size - plen - 8, arn);
+        uint8_t full[INDEX_KEY_MAX];
+        MDB_val fk = k, fv = v;
+        if (dup) { /* the full key and the status as the value */
+            assert_int_equal(k.mv_size, plen);
+            assert_true(v.mv_size > 9);
+            memcpy(full, k.mv_data, plen);
+            memcpy(full + plen, v.mv_data, v.mv_size - 1);
+            fk = (MDB_val){.mv_size = plen + v.mv_size - 1, .mv_data = full};
+            fv = (MDB_val){.mv_size = 1, .mv_data = (uint8_t *)v.mv_data + v.mv_size - 1};
+        }
+        assert_true(fk.mv_size > plen + 8);
+        ssize_t len = get_arn_key((uint8_t *)fk.mv_data + plen + 8, fk.mv_size - plen - 8, arn);
         assert_true(len > 0);
-        memcpy(e[n].key, k.mv_data, plen);
-        put_time_key_v6(e[n].key + plen, get_time_key((uint8_t *)k.mv_data + plen));
+        memcpy(e[n].key, fk.mv_data, plen);
+        put_time_key_v6(e[n].key + plen, get_time_key((uint8_t *)fk.mv_data + plen));
         e[n].klen = plen + 8 + put_arn_key_v6(e[n].key + plen + 8, arn, (size_t)len);
-        e[n].val = malloc(v.mv_size + 1);
+        e[n].val = malloc(fv.mv_size + 1);
         assert_non_null(e[n].val);
-        memcpy(e[n].val, v.mv_data, v.mv_size);
-        e[n].vlen = v.mv_size;
+        memcpy(e[n].val, fv.mv_data, fv.mv_size);
+        e[n].vlen = fv.mv_size;
         n++;
     }
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(c);
-    assert_int_equal(mdb_drop(txn, dbi, 0), 0);
+    assert_int_equal(mdb_drop(txn, dbi, dup), 0);
+    if (dup)
+        assert_int_equal(mdb_dbi_open(txn, name, MDB_CREATE, &dbi), 0);
     for (size_t j = 0; j < n; j++) {
         MDB_val nk = {.mv_size = e[j].klen, .mv_data = e[j].key};
         MDB_val nv = {.mv_size = e[j].vlen, .mv_data = e[j].val};
@@ -253,7 +272,8 @@ static _unused_ void raw_rekey_v6(MDB_txn *txn, MDB_dbi dbi, size_t plen)
 
 /* Rewrites a closed store in the layout of schema 6, as a copyjobd of then left it: every key
  * holding time | jobArn newest first (time negated, jobArn bytes as 255 - b, then 0xFF), in the
- * rows' databases, the secondary indexes and `jobs` values. */
+ * rows' databases, the secondary indexes (one entry per key, the status as its value) and
+ * `jobs` values. */
 static _unused_ void raw_write_v6_layout(const char *dir)
 {
     struct raw r;
@@ -261,16 +281,10 @@ static _unused_ void raw_write_v6_layout(const char *dir)
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
-    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
-        MDB_dbi rows;
-        assert_int_equal(mdb_dbi_open(r.txn, store_rows_db_names[d], 0, &rows), 0);
-        raw_rekey_v6(r.txn, rows, 0);
-    }
-    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
-        MDB_dbi dbi;
-        assert_int_equal(mdb_dbi_open(r.txn, store_index_db_names[i], 0, &dbi), 0);
-        raw_rekey_v6(r.txn, dbi, store_index_prefix_len(i));
-    }
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++)
+        raw_rekey_v6(r.txn, store_rows_db_names[d], 0);
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
+        raw_rekey_v6(r.txn, store_index_db_names[i], store_index_prefix_len(i));
     assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
