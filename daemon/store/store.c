@@ -1071,6 +1071,7 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 
 fail:
     mdb_env_close(s->env);
+    cj_buf_free(&s->scratch); /* a migration may have used it */
     store_token_clear_key(s);
     free(s);
     return r;
