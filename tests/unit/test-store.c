@@ -869,6 +869,51 @@ static void expect_damage(const char *dir, const char *what)
     cj_store_close(s);
 }
 
+/* A secondary index's entries are sorted duplicates, time | jobArn | status, under the
+ * prefix: verify reports one whose status is not its row's (the row it names is missing, and
+ * the row's own entry too), one too short to be one, and an index that is not a database of
+ * sorted duplicates. */
+static void test_verify_checks_index_entries(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = store_with_jobs(dir, 5);
+    assert_verified(s);
+    cj_store_close(s);
+
+    struct raw r;
+    MDB_dbi dbi = raw_open(&r, dir, "idx_model");
+    MDB_cursor *c;
+    MDB_val k, v;
+    uint8_t prefix[16], dup[INDEX_DUP_MAX];
+    assert_int_equal(mdb_cursor_open(r.txn, dbi, &c), 0);
+    assert_int_equal(mdb_cursor_get(c, &k, &v, MDB_FIRST), 0);
+    assert_true(k.mv_size <= sizeof(prefix) && v.mv_size <= sizeof(dup) && v.mv_size > 10);
+    memcpy(prefix, k.mv_data, k.mv_size);
+    memcpy(dup, v.mv_data, v.mv_size);
+    size_t plen = k.mv_size, dlen = v.mv_size;
+    assert_int_equal(mdb_cursor_del(c, 0), 0);
+    mdb_cursor_close(c);
+    dup[dlen - 1] = (uint8_t)(dup[dlen - 1] + 1); /* another status */
+    k = (MDB_val){.mv_size = plen, .mv_data = prefix};
+    v = (MDB_val){.mv_size = dlen, .mv_data = dup};
+    assert_int_equal(mdb_put(r.txn, dbi, &k, &v, 0), 0);
+    v = (MDB_val){.mv_size = 3, .mv_data = dup};
+    assert_int_equal(mdb_put(r.txn, dbi, &k, &v, 0), 0);
+    raw_close(&r);
+    /* Another status names another rows database: the entry's row is not there. */
+    expect_damage(dir, "idx_model: no entry for job arn:aws:bedrock:");
+    expect_damage(dir, "which is not stored");
+    expect_damage(dir, "idx_model: entry of 8 and 3 bytes is not prefix, time | jobArn | status");
+
+    /* One entry per key, as schema 6 kept them. */
+    dbi = raw_open(&r, dir, "idx_model");
+    assert_int_equal(mdb_drop(r.txn, dbi, 1), 0);
+    assert_int_equal(mdb_dbi_open(r.txn, "idx_model", MDB_CREATE, &dbi), 0);
+    raw_close(&r);
+    expect_damage(dir, "idx_model: not a database of sorted duplicates");
+    remove_tree(dir);
+}
+
 static void test_verify_detects_missing_rows_and_orphans(void **state)
 {
     char *dir = make_tmpdir();
@@ -1458,6 +1503,7 @@ int main(void)
         cmocka_unit_test(test_pass_reconciliation),
         cmocka_unit_test(test_map_growth_and_ceiling),
         cmocka_unit_test(test_verify_detects_damage),
+        cmocka_unit_test(test_verify_checks_index_entries),
         cmocka_unit_test(test_migration_from_schema_2),
         cmocka_unit_test(test_migration_from_schema_3),
         cmocka_unit_test(test_migration_from_schema_4),
