@@ -179,6 +179,17 @@ static _unused_ MDB_dbi raw_open(struct raw *r, const char *dir, const char *db)
     return dbi;
 }
 
+/* Records schema `version` in meta, as a copyjobd of then did. */
+static _unused_ void raw_put_schema(MDB_txn *txn, uint8_t version)
+{
+    MDB_dbi meta;
+    const uint8_t ver[4] = {version, 0, 0, 0};
+    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
+    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
+    assert_int_equal(mdb_dbi_open(txn, STORE_DB_META, 0, &meta), 0);
+    assert_int_equal(mdb_put(txn, meta, &vk, &vv, 0), 0);
+}
+
 static _unused_ void raw_close(struct raw *r)
 {
     assert_int_equal(mdb_txn_commit(r->txn), 0);
@@ -277,7 +288,7 @@ static _unused_ void raw_rekey_v6(MDB_txn *txn, const char *name, size_t plen)
 static _unused_ void raw_write_v6_layout(const char *dir)
 {
     struct raw r;
-    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
@@ -300,11 +311,7 @@ static _unused_ void raw_write_v6_layout(const char *dir)
     }
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(c);
-    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
-    const uint8_t ver[4] = {6, 0, 0, 0};
-    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
-    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_put_schema(r.txn, 6);
     raw_close(&r);
 }
 
@@ -315,7 +322,7 @@ static _unused_ void raw_write_v5_layout(const char *dir)
 {
     struct raw r;
     raw_write_v6_layout(dir);
-    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta, time_dbi, status_dbi;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), time_dbi, status_dbi;
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
@@ -368,11 +375,7 @@ static _unused_ void raw_write_v5_layout(const char *dir)
         assert_int_equal(rc, MDB_NOTFOUND);
         mdb_cursor_close(c);
     }
-    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
-    const uint8_t ver[4] = {5, 0, 0, 0};
-    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
-    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_put_schema(r.txn, 5);
     raw_close(&r);
 }
 
@@ -442,10 +445,7 @@ static _unused_ void raw_write_v4_layout(const char *dir)
     }
     raw_meta_del(r.txn, meta, META_SOURCE_NAMES);
     raw_meta_del(r.txn, meta, META_REGION_NAMES);
-    const uint8_t ver[4] = {4, 0, 0, 0};
-    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
-    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_put_schema(r.txn, 4);
     raw_close(&r);
 }
 
@@ -455,7 +455,7 @@ static _unused_ void raw_write_v3_layout(const char *dir)
 {
     struct raw r;
     raw_write_v4_layout(dir);
-    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), meta;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
@@ -508,11 +508,7 @@ static _unused_ void raw_write_v3_layout(const char *dir)
     }
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(c);
-    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
-    const uint8_t ver[4] = {3, 0, 0, 0};
-    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
-    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_put_schema(r.txn, 3);
     raw_close(&r);
 }
 
@@ -548,10 +544,7 @@ static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
     }
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(c);
-    const uint8_t ver[4] = {version, 0, 0, 0};
-    MDB_val vk = {.mv_size = strlen(META_SCHEMA_VERSION), .mv_data = META_SCHEMA_VERSION};
-    MDB_val vv = {.mv_size = sizeof(ver), .mv_data = (void *)ver};
-    assert_int_equal(mdb_put(r.txn, meta, &vk, &vv, 0), 0);
+    raw_put_schema(r.txn, version);
     raw_close(&r);
 }
 
