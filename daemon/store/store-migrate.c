@@ -15,6 +15,20 @@
 #include "log.h"
 #include "store-internal.h"
 
+/* Puts key with a copy of v into `to`: v lies in the map, and LMDB's values are valid only
+ * until the next write, which may spill or free their page. LMDB's code (ENOMEM for the
+ * copy, as LMDB reports it). */
+static int put_copy(struct cj_store *s, MDB_txn *txn, MDB_dbi to, const void *key, size_t klen,
+                    const MDB_val *v, unsigned flags)
+{
+    cj_buf_reset(&s->scratch);
+    if (cj_buf_append(&s->scratch, v->mv_data, v->mv_size) < 0)
+        return ENOMEM;
+    MDB_val nk = {.mv_size = klen, .mv_data = (void *)key};
+    MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
+    return mdb_put(txn, to, &nk, &nv, flags);
+}
+
 int store_migrate_from_2(struct cj_store *s, MDB_txn *txn)
 {
     const MDB_dbi time_dbi = s->dbi_index[CJ_INDEX_TIME];
@@ -41,14 +55,7 @@ int store_migrate_from_2(struct cj_store *s, MDB_txn *txn)
             break;
         }
         size_t klen = store_index_key_v6(CJ_INDEX_TIME, &row, k.mv_data, k.mv_size, key);
-        /* Copied out: writes may spill or move the page the row lies on. */
-        cj_buf_reset(&s->scratch);
-        r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
-        if (r < 0)
-            break;
-        MDB_val tk = {.mv_size = klen, .mv_data = key};
-        MDB_val tv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-        rc = mdb_put(txn, time_dbi, &tk, &tv, 0);
+        rc = put_copy(s, txn, time_dbi, key, klen, &v, 0);
         if (rc != MDB_SUCCESS)
             break;
         /* The cursor's key, copied out like the row (the key holds it encoded). */
@@ -89,7 +96,7 @@ static int map_rc(int rc, const char *what)
 
 /* Copies every entry of `from` into `to` (empty) with its key rewritten by `rekey` (NULL:
  * kept). The walk runs backwards when the new keys sort in the reverse of the old ones, so
- * every put appends. Values are copied out first: a put may spill the page they lie on. */
+ * every put appends. */
 static int copy_rows(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, bool backwards,
                      bool rekey)
 {
@@ -122,13 +129,7 @@ static int copy_rows(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to,
             }
             memcpy(key, k.mv_data, k.mv_size);
         }
-        cj_buf_reset(&s->scratch);
-        r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
-        if (r < 0)
-            break;
-        MDB_val nk = {.mv_size = klen, .mv_data = key};
-        MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-        rc = mdb_put(txn, to, &nk, &nv, MDB_APPEND);
+        rc = put_copy(s, txn, to, key, klen, &v, MDB_APPEND);
         if (rc == MDB_KEYEXIST) {
             r = log_error_errno(EUCLEAN, "store: the time index of schema 3 is out of order");
             break;
@@ -524,23 +525,15 @@ static int move_out(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to, 
         put_time_key(key + plen, get_time_key_v6(kp + plen));
         size_t klen =
             plen + TIME_KEY_SIZE + put_arn_key(key + plen + TIME_KEY_SIZE, arn, (size_t)arn_len);
-        /* Copied out: the delete and the put may free or spill the page it lies on. */
-        cj_buf_reset(&s->scratch);
-        r = cj_buf_append(&s->scratch, v.mv_data, v.mv_size);
-        if (r < 0)
-            break;
-        rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS)
-            break;
-        MDB_val nk = {.mv_size = klen, .mv_data = key};
-        MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
         /* A rows database's keys come in key order; an index's, one prefix after another
          * from the last. */
-        rc = mdb_put(txn, to, &nk, &nv, plen == 0 ? MDB_APPEND : 0);
+        rc = put_copy(s, txn, to, key, klen, &v, plen == 0 ? MDB_APPEND : 0);
         if (rc == MDB_KEYEXIST) {
             r = log_error_errno(EUCLEAN, "store: a database of schema 6 is out of order");
             break;
         }
+        if (rc == MDB_SUCCESS)
+            rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS)
             break;
     }
@@ -569,31 +562,25 @@ static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, unsigned d,
             rc = MDB_SUCCESS;
             break;
         }
-        if (rc != MDB_SUCCESS || k.mv_size > INDEX_KEY_MAX)
-            break;
-        uint8_t key[INDEX_KEY_MAX];
-        memcpy(key, k.mv_data, k.mv_size);
-        size_t klen = k.mv_size;
-        cj_buf_reset(&s->scratch);
-        if (cj_buf_append(&s->scratch, v.mv_data, v.mv_size) < 0) {
-            mdb_cursor_close(cur);
-            return -ENOMEM;
-        }
-        rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS)
             break;
-        if (d < STORE_ROWS_DBS) {
-            MDB_val nk = {.mv_size = klen, .mv_data = key};
-            MDB_val nv = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-            rc = mdb_put(txn, s->dbi_rows[d], &nk, &nv, MDB_APPEND);
-        } else {
-            enum cj_index i = (enum cj_index)(STORE_INDEX_FIRST_SECONDARY + d - STORE_ROWS_DBS);
-            if (s->scratch.len != INDEX_VALUE_SIZE || klen <= store_index_prefix_len(i) + 8) {
-                mdb_cursor_close(cur);
-                return log_error_errno(EUCLEAN, "store: an index entry of schema 6 is damaged");
-            }
-            rc = store_index_add(s, txn, i, key, klen, *(uint8_t *)s->scratch.data);
+        /* The key copied out, as the value is by put_copy: a write may move its page. */
+        uint8_t key[INDEX_KEY_MAX];
+        const size_t klen = k.mv_size;
+        const bool rows = d < STORE_ROWS_DBS;
+        const enum cj_index i =
+            rows ? CJ_INDEX_TIME
+                 : (enum cj_index)(STORE_INDEX_FIRST_SECONDARY + d - STORE_ROWS_DBS);
+        if (klen > sizeof(key) ||
+            (!rows && (v.mv_size != INDEX_VALUE_SIZE || klen <= store_index_prefix_len(i) + 8))) {
+            mdb_cursor_close(cur);
+            return log_error_errno(EUCLEAN, "store: the scratch database holds a damaged entry");
         }
+        memcpy(key, k.mv_data, klen);
+        rc = rows ? put_copy(s, txn, s->dbi_rows[d], key, klen, &v, MDB_APPEND)
+                  : store_index_add(s, txn, i, key, klen, *(const uint8_t *)v.mv_data);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_cursor_del(cur, 0);
         if (rc != MDB_SUCCESS)
             break;
     }
