@@ -143,6 +143,45 @@ static int copy_rows(struct cj_store *s, MDB_txn *txn, MDB_dbi from, MDB_dbi to,
     return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "move the rows");
 }
 
+/* Rewrites the time key that starts each `jobs` value (value_size bytes) in place: from
+ * schema 3's order to schema 6's (from = 3), or from schema 6's to this one's (from = 6).
+ * Counts the jobs into *count when not NULL. */
+static int rewrite_jobs_time_keys(MDB_txn *txn, MDB_dbi jobs, size_t value_size, int from,
+                                  uint64_t *count)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    int r = 0;
+    int rc = mdb_cursor_open(txn, jobs, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint8_t b[JOBS_VALUE_SIZE], ak[CJ_JOB_ARN_MAX];
+        if (v.mv_size != value_size || k.mv_size == 0 || k.mv_size > sizeof(ak)) {
+            r = log_error_errno(EUCLEAN, "store: a `jobs` entry of schema %d is damaged", from);
+            break;
+        }
+        memcpy(b, v.mv_data, value_size);
+        if (from == 3)
+            put_time_key_v6(b, get_time_key(b));
+        else
+            put_time_key(b, get_time_key_v6(b));
+        memcpy(ak, k.mv_data, k.mv_size); /* the cursor's key, copied like the value */
+        MDB_val nk = {.mv_size = k.mv_size, .mv_data = ak};
+        MDB_val nv = {.mv_size = value_size, .mv_data = b};
+        rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
+        if (rc != MDB_SUCCESS)
+            break;
+        if (count)
+            (*count)++;
+    }
+    mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
+    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
+}
+
 /* The time index with schema 4's keys: rewritten into a scratch database (the old and new
  * keys cannot share one while the old are read in order), then copied back. */
 static int rewrite_rows(struct cj_store *s, MDB_txn *txn)
@@ -169,30 +208,7 @@ static int rewrite_rows(struct cj_store *s, MDB_txn *txn)
         return map_rc(rc, "drop the scratch database");
 
     /* `jobs`: each job's time key, same size, rewritten in place. */
-    MDB_cursor *cur;
-    MDB_val k, v;
-    rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint8_t tk[TIME_KEY_SIZE], ak[CJ_JOB_ARN_MAX];
-        if (v.mv_size != TIME_KEY_SIZE || k.mv_size == 0 || k.mv_size > sizeof(ak)) {
-            r = log_error_errno(EUCLEAN, "store: a job of schema 3 has no time key");
-            break;
-        }
-        put_time_key_v6(tk, get_time_key(v.mv_data));
-        memcpy(ak, k.mv_data, k.mv_size); /* the cursor's key, copied like the value */
-        MDB_val nk = {.mv_size = k.mv_size, .mv_data = ak};
-        MDB_val nv = {.mv_size = TIME_KEY_SIZE, .mv_data = tk};
-        rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
-        if (rc != MDB_SUCCESS)
-            break;
-    }
-    mdb_cursor_close(cur);
-    if (r < 0)
-        return r;
-    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
+    return rewrite_jobs_time_keys(txn, s->dbi_jobs, TIME_KEY_SIZE, 3, NULL);
 }
 
 /* Schema 4's indexes; step 4 -> 5 adds the others. */
@@ -588,37 +604,6 @@ static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, unsigned d,
     return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move an entry back from the scratch database");
 }
 
-static int rekey_jobs(MDB_txn *txn, MDB_dbi jobs, uint64_t *count)
-{
-    MDB_cursor *cur;
-    MDB_val k, v;
-    int r = 0;
-    int rc = mdb_cursor_open(txn, jobs, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        uint8_t b[JOBS_VALUE_SIZE], ak[CJ_JOB_ARN_MAX];
-        if (v.mv_size != JOBS_VALUE_SIZE || k.mv_size == 0 || k.mv_size > sizeof(ak)) {
-            r = log_error_errno(EUCLEAN, "store: a `jobs` entry of schema 6 is damaged");
-            break;
-        }
-        memcpy(b, v.mv_data, sizeof(b));
-        put_time_key(b, get_time_key_v6(b));
-        memcpy(ak, k.mv_data, k.mv_size); /* the cursor's key, copied like the value */
-        MDB_val nk = {.mv_size = k.mv_size, .mv_data = ak};
-        MDB_val nv = {.mv_size = sizeof(b), .mv_data = b};
-        rc = mdb_cursor_put(cur, &nk, &nv, MDB_CURRENT);
-        if (rc != MDB_SUCCESS)
-            break;
-        (*count)++;
-    }
-    mdb_cursor_close(cur);
-    if (r < 0)
-        return r;
-    return rc == MDB_NOTFOUND ? 0 : map_rc(rc, "rewrite the jobs' time keys");
-}
-
 struct rekey_step {
     bool done;
     uint64_t jobs;
@@ -654,7 +639,7 @@ static int rekey_step(struct cj_store *s, MDB_txn *txn, void *userdata)
 
     if (at[0] == REKEY_DBS) {
         st->jobs = 0;
-        r = rekey_jobs(txn, s->dbi_jobs, &st->jobs);
+        r = rewrite_jobs_time_keys(txn, s->dbi_jobs, JOBS_VALUE_SIZE, 6, &st->jobs);
         if (r < 0)
             return r;
         rc = mdb_drop(txn, tmp, 1);
