@@ -101,6 +101,26 @@ int64_t proc_cpu_ns(const struct proc_cpu *p)
     return sum;
 }
 
+int64_t proc_minflt(const struct proc_cpu *p)
+{
+    char buf[512];
+    ssize_t k = pread(p->stat_fd, buf, sizeof(buf) - 1, 0);
+    if (k <= 0)
+        return -1;
+    buf[k] = '\0';
+    /* After the command name: state, ppid, pgrp, session, tty_nr, tpgid, flags, minflt. */
+    const char *s = strrchr(buf, ')');
+    if (!s)
+        return -1;
+    s++;
+    for (int field = 0; field < 7; field++) {
+        s = strchr(s + 1, ' ');
+        if (!s)
+            return -1;
+    }
+    return strtoll(s + 1, NULL, 10);
+}
+
 int64_t thread_cpu_ns(void)
 {
     struct timespec ts;

@@ -302,6 +302,11 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
     snprintf(store_dir, sizeof(store_dir), "%s/ingest-store", workdir);
     snprintf(config, sizeof(config), "%s/ingest.conf", workdir);
     snprintf(socket_path, sizeof(socket_path), "%s/ingest.sock", workdir);
+    /* Into an empty store, whatever an earlier run in this workdir left. */
+    char cmd[400];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", store_dir);
+    if (system(cmd) != 0)
+        return -EIO;
     pid_t fpid = fake_start(node, fake, n, workdir, url, sizeof(url));
     if (fpid < 0)
         return fpid;
@@ -405,6 +410,8 @@ out:
     if (d.pid > 0 && daemon_stop(&d) < 0)
         fprintf(stderr, "cj-bench: copyjobd did not exit cleanly (log: %s/copyjobd.log)\n", dir);
     fake_stop(fpid);
+    if (r >= 0)
+        r = lmdb_split_read(store_dir, &res->store);
     if (!keep) {
         snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
         if (system(cmd) != 0)

@@ -488,6 +488,7 @@ struct result {
     unsigned pages;
     bool same_bytes;
     size_t body_bytes;
+    double minflt; /* the daemon's minor page faults per answer while measured */
 };
 
 static const int conn_counts[3] = {1, 2, 8};
@@ -858,7 +859,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             r = -ENOMEM;
             goto out;
         }
-        int64_t rd0 = 0, rf0 = 0;
+        int64_t rd0 = 0, rf0 = 0, mf0 = proc_minflt(&m.dcpu), answers = 0;
         double rsq = 0;
         for (unsigned i = 0; i < iters; i++) {
             const struct bq *b = &ds->q[k][i % VARIANTS];
@@ -878,6 +879,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
             }
             if (r < 0)
                 break;
+            answers += walked;
             cj_buf_reset(&sqbody);
             int64_t c0 = thread_cpu_ns(), t1 = now_ns();
             r = sq_query(sq, b, &sqbody, &pages) < 0 ? -EIO : 0;
@@ -902,6 +904,9 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
                 samples_add(&per_page[p], pd[p] - pf[p]);
             }
         }
+        int64_t mf1 = proc_minflt(&m.dcpu);
+        res[k].minflt =
+            mf0 >= 0 && mf1 >= mf0 && answers ? (double)(mf1 - mf0) / (double)answers : -1;
         res[k].cj = summarize(&scj);
         res[k].sq = summarize(&ssq);
         res[k].floor = summarize(&sfl);
@@ -988,6 +993,7 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
                               stats_json(&x->cj), "sqlite", stats_json(&x->sq), "floor",
                               stats_json(&x->floor), "ratio_p50", ratio, "cpu",
                               cpu_json(&x->cpu, per_round));
+        json_object_set_new(q, "daemon_minor_faults_per_answer", json_real(x->minflt));
         if (k == BQ_WALK_FAILED)
             json_object_set_new(q, "pages", json_integer(x->pages));
         else {
@@ -1013,13 +1019,13 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         "%u answers (the walk: per page, a round per walk; 'over' is its worst page); client,\n"
         "copyjobd and floor %s -- %zu jobs, %u source(s)\n",
         o->cpu_batch, where, n, o->sources);
-    printf("%-19s %8s %8s %8s %8s %9s %15s %s\n", "query", "daemon", "floor", "over", "SQLite",
-           "over/SQL", "floor wall p50", "over <= 20 us");
+    printf("%-19s %8s %8s %8s %8s %9s %15s %7s %s\n", "query", "daemon", "floor", "over", "SQLite",
+           "over/SQL", "floor wall p50", "faults", "over <= 20 us");
     for (int k = 0; k < _BQ_MAX; k++) {
         struct cpu_result *x = &res[k].cpu;
         double over = cpu_over(x);
-        printf("%-19s %8.1f %8.1f %8.1f %8.1f %9.2f %15.1f %s\n", kind_names[k], x->d, x->f, over,
-               x->sq, x->sq > 0 ? over / x->sq : 0, res[k].floor.p50,
+        printf("%-19s %8.1f %8.1f %8.1f %8.1f %9.2f %15.1f %7.2f %s\n", kind_names[k], x->d, x->f,
+               over, x->sq, x->sq > 0 ? over / x->sq : 0, res[k].floor.p50, res[k].minflt,
                over <= 20 ? "met" : "MISSED");
     }
     json_t *readies = json_array();
@@ -1489,11 +1495,21 @@ int main(int argc, char **argv)
                "(%.0f jobs per CPU second)\n",
                sm.jobs, sm.stored, sm.mem.rss_kb, sm.mem.anon_kb, sm.wall_s, sm.cpu_s,
                sm.cpu_s > 0 ? (double)sm.stored / sm.cpu_s : 0);
-        json_array_append_new(syncs, json_pack("{s:I,s:I,s:I,s:I,s:f,s:f}", "jobs",
-                                               (json_int_t)sm.jobs, "stored", (json_int_t)sm.stored,
-                                               "rss_kib", (json_int_t)sm.mem.rss_kb, "anon_kib",
-                                               (json_int_t)sm.mem.anon_kb, "wall_s", sm.wall_s,
-                                               "cpu_s", sm.cpu_s));
+        const struct lmdb_split *ls = &sm.store;
+        uint64_t events = 0, kib = ls->page_size / 1024;
+        for (size_t d = 0; d < ls->n; d++)
+            if (strcmp(ls->db[d].name, "events") == 0)
+                events = ls->db[d].pages;
+        printf("           store: file %" PRIu64 " KiB, of which change log %" PRIu64
+               " KiB and free %" PRIu64 " KiB\n",
+               ls->used_pages * kib, events * kib, ls->free_pages * kib);
+        json_array_append_new(
+            syncs,
+            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:I,s:I,s:I}", "jobs", (json_int_t)sm.jobs,
+                      "stored", (json_int_t)sm.stored, "rss_kib", (json_int_t)sm.mem.rss_kb,
+                      "anon_kib", (json_int_t)sm.mem.anon_kb, "wall_s", sm.wall_s, "cpu_s",
+                      sm.cpu_s, "store_kib", (json_int_t)(ls->used_pages * kib), "events_kib",
+                      (json_int_t)(events * kib), "free_kib", (json_int_t)(ls->free_pages * kib)));
     }
 
     json_t *targets = check_targets(sizes, ingest, syncs);

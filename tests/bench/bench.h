@@ -200,6 +200,7 @@ struct sync_mem {
     double wall_s; /* from READY=1 to the health check that saw the pass done */
     double cpu_s;  /* the daemon's CPU from start to then */
     struct mem mem;
+    struct lmdb_split store; /* the store once the daemon has stopped */
 };
 int sync_memory_run(const char *copyjobd, const char *node, const char *fake, size_t n,
                     const char *workdir, bool keep, struct sync_mem *res);
@@ -223,6 +224,8 @@ int proc_cpu_open(pid_t pid, struct proc_cpu *p);
  * sleeps, so that the figure includes its latest run. */
 int64_t proc_cpu_ns(const struct proc_cpu *p);
 void proc_cpu_close(struct proc_cpu *p);
+/* The process's minor page faults so far (/proc/PID/stat), or <0. */
+int64_t proc_minflt(const struct proc_cpu *p);
 int64_t thread_cpu_ns(void); /* this thread's CPU, CLOCK_THREAD_CPUTIME_ID */
 
 /* The floor: a child process that answers each request on its Unix socket with the bytes in
