@@ -3,7 +3,15 @@
  * transaction as the change. Keys are big-endian sequence numbers, so the log is in order
  * under memcmp and appending is LMDB's cheap MDB_APPEND. meta keeps the newest seq ever
  * handed out, so trimming the log (or wiping the cache for a rebuild) never lets a number
- * come back. */
+ * come back.
+ *
+ * A created or updated event holds the jobArn and refers to the job's row, whose header
+ * names the event (store-internal.h, EVENT_REFERS): the row holds the same JSON, so a sync
+ * writes each job's bytes once, and the log costs a jobArn a job. Before the row changes or
+ * is removed, that event gets a copy of its JSON (store_event_materialize), in the same
+ * transaction; so at most one event per job refers, its newest, and a reader in any snapshot
+ * finds in the row exactly what the event says. An event trimmed from the log leaves its seq
+ * in the row, where it names nothing: numbers never come back. */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -51,8 +59,9 @@ int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret)
     return 0;
 }
 
-int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
-                       size_t json_len)
+/* Reserves the next event's value of `size` bytes; *seq is its number. */
+static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t **value,
+                         uint64_t *seq)
 {
     if (!s->txn_events.loaded) {
         int r = store_events_last_seq(s, txn, &s->txn_events.last_seq);
@@ -66,16 +75,96 @@ int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type
     uint8_t key[8];
     put_be64(key, s->txn_events.last_seq + 1);
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
-    MDB_val v = {.mv_size = 1 + json_len};
+    MDB_val v = {.mv_size = size};
     int rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    uint8_t *p = v.mv_data;
+    *value = v.mv_data;
+    *seq = ++s->txn_events.last_seq;
+    s->txn_events.appended = true;
+    return 0;
+}
+
+int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
+                       size_t json_len)
+{
+    uint8_t *p;
+    uint64_t seq;
+    int r = event_reserve(s, txn, 1 + json_len, &p, &seq);
+    if (r < 0)
+        return r;
     p[0] = (uint8_t)type;
     memcpy(p + 1, json, json_len);
+    return 0;
+}
 
-    s->txn_events.last_seq++;
-    s->txn_events.appended = true;
+int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type type,
+                           const char *arn, size_t arn_len, uint64_t *seq)
+{
+    uint8_t *p;
+    int r = event_reserve(s, txn, 1 + arn_len, &p, seq);
+    if (r < 0)
+        return r;
+    p[0] = (uint8_t)type | EVENT_REFERS;
+    memcpy(p + 1, arn, arn_len);
+    return 0;
+}
+
+int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, const char *json,
+                            size_t json_len)
+{
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v;
+    int rc = mdb_get(txn, s->dbi_events, &k, &v);
+    if (rc == MDB_NOTFOUND)
+        return 0; /* trimmed */
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    if (v.mv_size < 1 || !(((const uint8_t *)v.mv_data)[0] & EVENT_REFERS))
+        return 0;
+    uint8_t type = ((const uint8_t *)v.mv_data)[0] & (uint8_t)~EVENT_REFERS;
+    v = (MDB_val){.mv_size = 1 + json_len};
+    rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_RESERVE);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    uint8_t *p = v.mv_data;
+    p[0] = type;
+    memcpy(p + 1, json, json_len);
+    return 0;
+}
+
+int store_event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                       struct cj_store_event *ev)
+{
+    const uint8_t *p = v->mv_data;
+    if (k->mv_size != 8 || v->mv_size < 2 ||
+        (uint8_t)(p[0] & (uint8_t)~EVENT_REFERS) >= _CJ_EVENT_TYPE_MAX)
+        return -EUCLEAN;
+    *ev = (struct cj_store_event){
+        .seq = get_be64(k->mv_data),
+        .type = (enum cj_event_type)(p[0] & (uint8_t)~EVENT_REFERS),
+        .job_json = (const char *)p + 1,
+        .job_json_len = v->mv_size - 1,
+    };
+    if (!(p[0] & EVENT_REFERS))
+        return 0;
+    /* A removal always holds its JSON: there is no row left to refer to. */
+    MDB_val row_v;
+    struct store_row row;
+    if (ev->type == CJ_EVENT_REMOVED || v->mv_size - 1 > CJ_JOB_ARN_MAX)
+        return -EUCLEAN;
+    int r = store_row_get(s, txn, p + 1, v->mv_size - 1, &row_v, NULL);
+    if (r == -ENOENT)
+        return -EUCLEAN;
+    if (r >= 0)
+        r = store_row_decode(row_v.mv_data, row_v.mv_size, &row);
+    if (r < 0)
+        return r;
+    if (row.event_seq != ev->seq)
+        return -EUCLEAN;
+    ev->job_json = row.json;
+    ev->job_json_len = row.json_len;
     return 0;
 }
 
@@ -144,18 +233,13 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
     r = 0;
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        const uint8_t *p = v.mv_data;
-        if (k.mv_size != 8 || v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX) {
-            r = log_error_errno(EUCLEAN, "store: a damaged change log entry; run "
-                                         "copyjobd --verify-store");
+        struct cj_store_event ev;
+        r = store_event_decode(s, txn, &k, &v, &ev);
+        if (r < 0) {
+            r = log_error_errno(r, "store: a damaged change log entry: %m; run "
+                                   "copyjobd --verify-store");
             break;
         }
-        struct cj_store_event ev = {
-            .seq = get_be64(k.mv_data),
-            .type = (enum cj_event_type)p[0],
-            .job_json = (const char *)p + 1,
-            .job_json_len = v.mv_size - 1,
-        };
         r = fn(&ev, userdata);
         if (r < 0)
             break;

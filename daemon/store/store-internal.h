@@ -115,6 +115,7 @@ struct cj_store {
     MDB_cursor *rrows[STORE_ROWS_DBS];
 
     struct cj_buf scratch;        /* row values under construction */
+    struct cj_buf old_json;       /* a changed row's JSON, for the event that referred to it */
     struct cj_store_pass *passes; /* the full passes in progress, one per source at most */
 
     /* The change log's view of the write transaction in progress (reset by store_write at
@@ -357,18 +358,32 @@ static inline uint64_t store_job_hash(const char *arn, size_t len)
 
 /* ---- rows and index keys (store-row.c) ---- */
 
-/* The value of a row (in idx_time): a fixed header, the targetModelName and sourceModelArn
- * bytes (filters are checked here, never in the JSON), then the JSON as served.
+/* The value of a row (in a rows database): a fixed header, the targetModelName and
+ * sourceModelArn bytes (filters are checked here, never in the JSON), then the JSON as served.
  *   0 version  1 status  2 name length  3 flags (bit 0: has a name)
  *   4 sourceModelArn length (le16)  6 offset of the JSON (le16)
  *   8 creation_ns (le64)  16 hash of sourceModelArn (le64)  24 sourceAccountId (12 bytes)
  *  36 code of the jobArn's region (le16)  38 reserved (2 zero bytes)
- *  40 name, sourceModelArn, JSON
- * The account of the jobArn is not repeated: every key that leads to a row ends with the
- * jobArn, where a filter reads it. The source is in `jobs`, as nothing served depends on it. */
-#define ROW_VERSION     1
-#define ROW_HEADER_SIZE 40
-#define ROW_HAS_NAME    0x01
+ *  40 (version 2) seq of the change log event that refers to this row (le64, 0: none)
+ *  then name, sourceModelArn, JSON
+ * Version 1 (schemas up to 7) ends its header at 40 and has no event; both are read, version
+ * 2 is written. The account of the jobArn is not repeated: every key that leads to a row ends
+ * with the jobArn, where a filter reads it. The source is in `jobs`, as nothing served depends
+ * on it. */
+#define ROW_VERSION_1      1
+#define ROW_VERSION        2
+#define ROW_HEADER_SIZE_V1 40
+#define ROW_HEADER_SIZE    48
+#define ROW_EVENT_SEQ_AT   40
+#define ROW_HAS_NAME       0x01
+
+/* The header size of a row of this version, 0 for a version this one does not read. */
+static inline size_t store_row_header_size(uint8_t version)
+{
+    return version == ROW_VERSION     ? ROW_HEADER_SIZE
+           : version == ROW_VERSION_1 ? ROW_HEADER_SIZE_V1
+                                      : 0;
+}
 
 struct store_row {
     uint8_t status;
@@ -378,6 +393,7 @@ struct store_row {
     int64_t creation_ns;
     uint64_t model_hash;
     uint16_t region_code;
+    uint64_t event_seq;  /* the change log event that refers to this row, 0 for none */
     const char *account; /* CJ_ACCOUNT_ID_LEN bytes, not terminated */
     const char *name;
     const char *model_arn;
@@ -391,6 +407,13 @@ int store_job_check(const struct cj_job *j);
  * (reset first). A targetModelName over 255 bytes is served but not kept in the row (no name
  * filter finds it). */
 int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b);
+/* Whether two row values hold the same job (everything but their version and event seq). */
+bool store_row_same(const void *a, size_t a_len, const void *b, size_t b_len);
+/* Sets the event seq of a version 2 row value being built (store_row_encode's). */
+static inline void store_row_set_event_seq(struct cj_buf *b, uint64_t seq)
+{
+    put_le64((uint8_t *)b->data + ROW_EVENT_SEQ_AT, seq);
+}
 
 /* The region and account of a jobArn (arn:PARTITION:bedrock:REGION:ACCOUNT:...): the region
  * 1..CJ_REGION_NAME_MAX of [a-z0-9-], the account 12 digits. false when it has no such shape. */
@@ -509,7 +532,8 @@ int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
 int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
 /* Schema 6 -> 7: every key holding time | jobArn (rows, secondary indexes, the time key in
  * `jobs` values) turns oldest first, in transactions of its own after the opening one (see
- * store-migrate.c), going on from where an earlier open stopped; the last records schema 7.
+ * store-migrate.c), going on from where an earlier open stopped; the last records schema 8,
+ * which reads schema 7's data as it is.
  * -EUCLEAN if a key does not decode, -ENOSPC if a step does not fit under max_size; the
  * caller then discards the cache. */
 #define STORE_REKEY_STEP_ROWS 50000
@@ -576,10 +600,26 @@ void store_token_clear_key(struct cj_store *s);
 
 /* ---- the change log (store-events.c) ---- */
 
-/* Appends one event in txn. json must not point into the map (a write may move pages):
- * copy a stored row's JSON out first. */
+/* An event's value is its type then either the job's JSON, or, with EVENT_REFERS set in the
+ * type, the job's jobArn: the event's JSON is then its row's, whose event seq names it. A
+ * job's newest event refers to its row; when the row changes or goes, that event gets the
+ * row's JSON first (store_event_materialize), so every event keeps what the job was. */
+#define EVENT_REFERS 0x80
+/* Appends an event holding json in txn. json must not point into the map (a write may move
+ * pages): copy a stored row's JSON out first. */
 int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
                        size_t json_len);
+/* Appends an event that refers to the row of jobArn arn, its seq in *seq. */
+int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type type,
+                           const char *arn, size_t arn_len, uint64_t *seq);
+/* Gives event `seq`, if it is still in the log and refers to a row, the row's JSON (json,
+ * which must not point into the map). */
+int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, const char *json,
+                            size_t json_len);
+/* Decodes an event of the log read in txn: its type and JSON (a referring event's from its
+ * row); -EUCLEAN when the entry is damaged or refers to a row that does not name it. */
+int store_event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                       struct cj_store_event *ev);
 /* Called by store_write (store_write_batched: in each child) before committing a transaction
  * that appended: records the newest
  * seq in meta and trims the oldest events past max_events. */

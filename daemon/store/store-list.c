@@ -201,9 +201,10 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
 
 /* The keyed hash of the query's filters and order (not maxResults). */
 #define TOKEN_QUERY_DIGEST_SIZE 8
-/* A position is meaningful only in the index layout of the schema that issued it, so a
- * token carries the schema version: one from before an upgrade is refused, not misread. */
-#define TOKEN_VERSION     CJ_STORE_SCHEMA_VERSION
+/* A position is meaningful only in the key layout that issued it, so a token carries the
+ * schema version that brought that layout: one from before a change of keys is refused, not
+ * misread. Keys are as schema 7 laid them out. */
+#define TOKEN_VERSION     7
 #define TOKEN_MAC_SIZE    16
 #define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)
 #define TOKEN_PAYLOAD_MAX (TOKEN_HEADER_SIZE + INDEX_KEY_MAX + TOKEN_MAC_SIZE)
@@ -406,20 +407,21 @@ static inline bool key_job_matches(const struct list_plan *p, const uint8_t *a, 
 static inline const char *row_match(const struct list_plan *p, const MDB_val *v, size_t *json_len)
 {
     const uint8_t *h = v->mv_data;
-    if (v->mv_size < ROW_HEADER_SIZE || h[0] != ROW_VERSION)
+    if (v->mv_size < ROW_HEADER_SIZE_V1)
         return NULL;
+    size_t header = store_row_header_size(h[0]);
     size_t name_len = h[2], arn_len = get_le16(h + 4), json_off = get_le16(h + 6);
-    if (json_off != ROW_HEADER_SIZE + name_len + arn_len || json_off >= v->mv_size)
+    if (header == 0 || json_off != header + name_len + arn_len || json_off >= v->mv_size)
         return NULL;
     if (p->check_status && h[1] != p->status)
         return NULL;
     if (p->check_account && memcmp(h + 24, p->account, CJ_ACCOUNT_ID_LEN) != 0)
         return NULL;
-    if (p->check_model && (arn_len != p->model_arn_len ||
-                           memcmp(h + ROW_HEADER_SIZE + name_len, p->model_arn, arn_len) != 0))
+    if (p->check_model &&
+        (arn_len != p->model_arn_len || memcmp(h + header + name_len, p->model_arn, arn_len) != 0))
         return NULL;
     if (p->check_name &&
-        (!(h[3] & ROW_HAS_NAME) || !memmem(h + ROW_HEADER_SIZE, name_len, p->name, p->name_len)))
+        (!(h[3] & ROW_HAS_NAME) || !memmem(h + header, name_len, p->name, p->name_len)))
         return NULL;
     *json_len = v->mv_size - json_off;
     return (const char *)h + json_off;

@@ -67,7 +67,7 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
     uint8_t h[ROW_HEADER_SIZE] = {0};
     int r;
 
-    h[0] = ROW_VERSION;
+    h[0] = ROW_VERSION; /* the event seq stays 0 until store_row_set_event_seq */
     h[1] = status;
     h[2] = (uint8_t)name_len;
     h[3] = has_name ? ROW_HAS_NAME : 0;
@@ -91,12 +91,13 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
 int store_row_decode(const void *data, size_t size, struct store_row *ret)
 {
     const uint8_t *h = data;
+    size_t header = size >= ROW_HEADER_SIZE_V1 ? store_row_header_size(h[0]) : 0;
 
-    if (size < ROW_HEADER_SIZE || h[0] != ROW_VERSION || h[1] >= STORE_STATUS_CODES)
+    if (header == 0 || size < header || h[1] >= STORE_STATUS_CODES)
         return -EUCLEAN;
     size_t json_off = get_le16(h + 6);
     uint16_t arn_len = get_le16(h + 4);
-    if (json_off != (size_t)ROW_HEADER_SIZE + h[2] + arn_len || json_off >= size)
+    if (json_off != header + h[2] + arn_len || json_off >= size)
         return -EUCLEAN;
 
     *ret = (struct store_row){
@@ -107,13 +108,26 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret)
         .creation_ns = (int64_t)get_le64(h + 8),
         .model_hash = get_le64(h + 16),
         .region_code = get_le16(h + 36),
+        .event_seq = header == ROW_HEADER_SIZE ? get_le64(h + ROW_EVENT_SEQ_AT) : 0,
         .account = (const char *)h + 24,
-        .name = (const char *)h + ROW_HEADER_SIZE,
-        .model_arn = (const char *)h + ROW_HEADER_SIZE + h[2],
+        .name = (const char *)h + header,
+        .model_arn = (const char *)h + header + h[2],
         .json = (const char *)h + json_off,
         .json_len = size - json_off,
     };
     return 0;
+}
+
+bool store_row_same(const void *a, size_t a_len, const void *b, size_t b_len)
+{
+    const uint8_t *x = a, *y = b;
+    size_t hx = a_len >= ROW_HEADER_SIZE_V1 ? store_row_header_size(x[0]) : 0,
+           hy = b_len >= ROW_HEADER_SIZE_V1 ? store_row_header_size(y[0]) : 0;
+    /* The fields both versions have, but the version and the JSON's offset (which follows
+     * from the header's size), then what follows each header. */
+    return hx && hy && a_len >= hx && b_len >= hy && a_len - hx == b_len - hy &&
+           memcmp(x + 1, y + 1, 5) == 0 && memcmp(x + 8, y + 8, ROW_HEADER_SIZE_V1 - 8) == 0 &&
+           memcmp(x + hx, y + hy, a_len - hx) == 0;
 }
 
 size_t store_index_prefix(enum cj_index i, const struct store_prefix_of *of,

@@ -146,6 +146,40 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+/* The event a row names: in the log, it refers to this row (store-events.c); not in it, it
+ * was trimmed (older than the log's oldest, or the log is empty), never missing from the
+ * middle nor past the newest seq handed out. */
+static void verify_row_event(struct cj_store *s, MDB_txn *txn, const struct store_row *row,
+                             const MDB_val *arn, const char *name, struct report *rep)
+{
+    uint8_t key[8];
+    int alen = (int)(arn->mv_size > 200 ? 200 : arn->mv_size);
+    uint64_t last = 0;
+    MDB_cursor *cur;
+    put_be64(key, row->event_seq);
+    MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v, first;
+    if (mdb_get(txn, s->dbi_events, &k, &v) == MDB_SUCCESS) {
+        const uint8_t *p = v.mv_data;
+        if (v.mv_size < 1 || !(p[0] & EVENT_REFERS) || v.mv_size - 1 != arn->mv_size ||
+            memcmp(p + 1, arn->mv_data, arn->mv_size) != 0)
+            problem(rep, "%s: %.*s: names event %" PRIu64 ", which does not refer to it", name,
+                    alen, (char *)arn->mv_data, row->event_seq);
+        return;
+    }
+    if (store_meta_get_u64(s, txn, META_LAST_SEQ, &last) >= 0 && row->event_seq > last) {
+        problem(rep, "%s: %.*s: names event %" PRIu64 ", past the newest seq %" PRIu64, name, alen,
+                (char *)arn->mv_data, row->event_seq, last);
+        return;
+    }
+    if (mdb_cursor_open(txn, s->dbi_events, &cur) != MDB_SUCCESS)
+        return;
+    if (mdb_cursor_get(cur, &first, &v, MDB_FIRST) == MDB_SUCCESS && first.mv_size == 8 &&
+        row->event_seq >= get_be64(first.mv_data))
+        problem(rep, "%s: %.*s: names event %" PRIu64 ", which is missing", name, alen,
+                (char *)arn->mv_data, row->event_seq);
+    mdb_cursor_close(cur);
+}
+
 /* The rows of database d against `jobs`: each row decodes, lies under its own creation time
  * in the database of its status, and its job points at it. Adds the rows to *entries. */
 static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *entries,
@@ -185,6 +219,8 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *e
             if (store_rows_of(row.status) != d)
                 problem(rep, "%s: %.*s: row of status code %u", name, alen, (char *)arn.mv_data,
                         row.status);
+            if (row.event_seq)
+                verify_row_event(s, txn, &row, &arn, name, rep);
         }
         int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
         if (rc2 != MDB_SUCCESS)
@@ -268,8 +304,8 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
 }
 
 /* The change log: 8-byte keys in one unbroken run (only the oldest are ever trimmed),
- * values [type][JSON], at most max_events of them, and meta's last seq at or past the
- * newest key so that no number is handed out twice. */
+ * values [type][JSON] or [type | EVENT_REFERS][jobArn], at most max_events of them, and meta's
+ * last seq at or past the newest key so that no number is handed out twice. */
 static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, struct report *rep)
 {
     uint64_t entries = 0, prev = 0, meta_last = 0;
@@ -294,7 +330,12 @@ static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, s
             problem(rep, "events: seq 0");
         else if (entries > 1 && seq != prev + 1)
             problem(rep, "events: seq %" PRIu64 " follows %" PRIu64, seq, prev);
-        if (v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX || p[1] != '{')
+        if (v.mv_size >= 1 && (p[0] & EVENT_REFERS)) {
+            uint8_t type = p[0] & (uint8_t)~EVENT_REFERS;
+            if (type >= _CJ_EVENT_TYPE_MAX || type == CJ_EVENT_REMOVED || v.mv_size < 2 ||
+                v.mv_size - 1 > CJ_JOB_ARN_MAX)
+                problem(rep, "events: seq %" PRIu64 ": not a type and a jobArn to refer to", seq);
+        } else if (v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX || p[1] != '{')
             problem(rep, "events: seq %" PRIu64 ": not a type and a JSON object", seq);
         prev = seq;
     }
@@ -386,28 +427,49 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
         const uint8_t *p = v.mv_data;
         const char *arn;
         size_t arn_len;
-        if (k.mv_size != 8 || v.mv_size < 2 || p[0] >= _CJ_EVENT_TYPE_MAX)
+        if (k.mv_size != 8 || v.mv_size < 2 ||
+            (uint8_t)(p[0] & (uint8_t)~EVENT_REFERS) >= _CJ_EVENT_TYPE_MAX)
             continue; /* reported by verify_events */
         uint64_t seq = get_be64(k.mv_data);
-        if (!event_job_arn((const char *)p + 1, v.mv_size - 1, &arn, &arn_len)) {
+        const bool refers = p[0] & EVENT_REFERS;
+        const uint8_t type = p[0] & (uint8_t)~EVENT_REFERS;
+        if (refers) {
+            arn = (const char *)p + 1;
+            arn_len = v.mv_size - 1;
+        } else if (!event_job_arn((const char *)p + 1, v.mv_size - 1, &arn, &arn_len)) {
             problem(rep, "events: seq %" PRIu64 ": no jobArn in its JSON", seq);
             continue;
         }
-        if (!hash_set_add(&seen, store_job_hash(arn, arn_len)))
-            continue; /* an older event of a job already checked */
-
         int alen = (int)(arn_len > 200 ? 200 : arn_len);
+        if (!hash_set_add(&seen, store_job_hash(arn, arn_len))) {
+            /* An older event of a job already checked: it holds its JSON. */
+            if (refers)
+                problem(rep,
+                        "events: seq %" PRIu64 " refers to the row of %.*s, but is not its "
+                        "newest event",
+                        seq, alen, arn);
+            continue;
+        }
+
         MDB_val row_v;
         struct store_row row;
         int gr = store_row_get(s, txn, arn, arn_len, &row_v, NULL);
-        if (p[0] == CJ_EVENT_REMOVED) {
+        if (refers) {
+            struct cj_store_event ev;
+            if (gr >= 0 && store_event_decode(s, txn, &k, &v, &ev) < 0)
+                problem(rep,
+                        "events: seq %" PRIu64 " refers to the row of %.*s, which names "
+                        "another event",
+                        seq, alen, arn);
+        }
+        if (type == CJ_EVENT_REMOVED) {
             if (gr != -ENOENT)
                 problem(rep, "events: seq %" PRIu64 " removed %.*s, which is stored", seq, alen,
                         arn);
         } else if (gr < 0)
             problem(rep, "events: seq %" PRIu64 " %s %.*s, which is not stored", seq,
-                    cj_event_type_to_string(p[0]), alen, arn);
-        else if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) >= 0 &&
+                    cj_event_type_to_string(type), alen, arn);
+        else if (!refers && store_row_decode(row_v.mv_data, row_v.mv_size, &row) >= 0 &&
                  (row.json_len != v.mv_size - 1 || memcmp(row.json, p + 1, row.json_len) != 0))
             problem(rep, "events: seq %" PRIu64 " is not what %.*s serves", seq, alen, arn);
     }

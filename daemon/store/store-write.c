@@ -200,8 +200,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     r = claim_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME], c->source_code,
                          nr.status, &old, &old_source);
     if (r >= 0) {
-        if (old.mv_size == s->scratch.len &&
-            memcmp(old.mv_data, s->scratch.data, old.mv_size) == 0) {
+        if (store_row_same(old.mv_data, old.mv_size, s->scratch.data, s->scratch.len)) {
             ch->unchanged++;
             if (old_source == c->source_code)
                 return 0;
@@ -222,6 +221,16 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
             if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
                 old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
+        /* The event that referred to the old row keeps its JSON (copied out of the map). */
+        if (orow.event_seq) {
+            cj_buf_reset(&s->old_json);
+            r = cj_buf_append(&s->old_json, orow.json, orow.json_len);
+            if (r >= 0)
+                r = store_event_materialize(s, txn, orow.event_seq, s->old_json.data,
+                                            s->old_json.len);
+            if (r < 0)
+                return r;
+        }
         r = store_tally_job(s, txn, &c->tally, old_source, orow.status, -1);
     } else if (r == -ENOENT) {
         existed = false;
@@ -247,6 +256,13 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
             return store_errno(rc);
     }
+    /* The event refers to the row, which names it. */
+    uint64_t seq;
+    r = store_event_append_ref(s, txn, existed ? CJ_EVENT_UPDATED : CJ_EVENT_CREATED, j->job_arn,
+                               arn_len, &seq);
+    if (r < 0)
+        return r;
+    store_row_set_event_seq(&s->scratch, seq);
     MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
     int rc = store_rows_put(s, txn, store_rows_of(nr.status), &k, &v);
@@ -257,12 +273,6 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         if (r < 0)
             return r;
     }
-
-    /* j->json is the caller's memory, never the map's. */
-    r = store_event_append(s, txn, existed ? CJ_EVENT_UPDATED : CJ_EVENT_CREATED, j->json,
-                           j->json_len);
-    if (r < 0)
-        return r;
 
     /* An entry holds its status: a new status is a new entry too. */
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
@@ -468,6 +478,9 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
         r = store_tally_job(s, txn, t, source, row.status, -1);
     if (r >= 0)
         r = unindex_row(s, txn, arn, len, &row);
+    /* The event that referred to the row and the removal both hold its JSON now. */
+    if (r >= 0 && row.event_seq)
+        r = store_event_materialize(s, txn, row.event_seq, s->scratch.data, s->scratch.len);
     if (r >= 0)
         r = store_event_append(s, txn, CJ_EVENT_REMOVED, s->scratch.data, s->scratch.len);
     if (r < 0)

@@ -735,9 +735,11 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next, up to schema 6 in the opening transaction;
- * store_migrate_from_6 then takes it to 7 in transactions of its own. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 7,
-               "migrate() ends at schema 7: add a step, or wipe, for a later schema");
+ * store_migrate_from_6 then takes it to 8 in transactions of its own. Schema 8 reads every
+ * row and event of schema 7 as they are (rows of version 1 name no event, and every event
+ * holds its JSON), so 7 -> 8 records the version. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 8,
+               "migrate() ends at schema 8: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -755,6 +757,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_5(s, txn);
     if (r >= 0 && version <= 5)
         r = store_schema_put(s, txn, 6);
+    if (r >= 0 && version == 7)
+        r = store_schema_put(s, txn, 8);
     return r;
 }
 
@@ -832,7 +836,7 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
         if (r == -EUCLEAN)
             r = wipe_for_rebuild(s, txn, version);
         else
-            setup->rekey = r >= 0;
+            setup->rekey = r >= 0 && version <= 6;
     } else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
         r = wipe_for_rebuild(s, txn, version);
     else if (version < CJ_STORE_SCHEMA_VERSION)
@@ -1072,6 +1076,7 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 fail:
     mdb_env_close(s->env);
     cj_buf_free(&s->scratch); /* a migration may have used it */
+    cj_buf_free(&s->old_json);
     store_token_clear_key(s);
     free(s);
     return r;
@@ -1086,6 +1091,7 @@ void cj_store_close(struct cj_store *s)
     read_txn_drop(s);
     mdb_env_close(s->env);
     cj_buf_free(&s->scratch);
+    cj_buf_free(&s->old_json);
     store_token_clear_key(s);
     free(s);
 }

@@ -32,8 +32,9 @@
 
 /* 2: the change log (events); 3: rows in the time index, jobs maps jobArn -> time;
  * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
- * database per status; 7: keys oldest first, secondary indexes of sorted duplicates */
-#define CJ_STORE_SCHEMA_VERSION 7
+ * database per status; 7: keys oldest first, secondary indexes of sorted duplicates; 8: a
+ * job's newest event refers to its row instead of copying its JSON */
+#define CJ_STORE_SCHEMA_VERSION 8
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -258,7 +259,9 @@ int cj_store_compact(const char *directory, uint64_t *before, uint64_t *after);
 /* ---- the change log (backs GET /v1/events) ----
  * Every insert, change of any served byte, and removal appends one event in the same write
  * transaction as the change, with a sequence number that only grows and survives restarts. The
- * log keeps at most max_events events; older ones are trimmed in the same transactions. */
+ * log keeps at most max_events events; older ones are trimmed in the same transactions. Each
+ * event gives the job as it was after that change, whatever came later; a job's newest event
+ * shares its row's bytes, so the log of a large sync costs little more than its jobArns. */
 
 #define CJ_STORE_EVENTS_DEFAULT 100000
 

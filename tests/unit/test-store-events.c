@@ -495,6 +495,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     cj_store_close(s);
 
     /* Make it a schema-1 store: the rows in `jobs`, no change log, no last seq. */
+    raw_write_v7_data(dir);
     raw_write_old_layout(dir, 1);
     struct raw r;
     MDB_dbi meta = raw_open(&r, dir, STORE_DB_META);
@@ -542,7 +543,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 7 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 8 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);
@@ -735,6 +736,155 @@ static void test_verify_log_agrees_with_rows(void **state)
     remove_tree(dir);
 }
 
+/* The value of event `seq` as stored (malloc'd), its size in *n. */
+static uint8_t *raw_event(const char *dir, uint64_t seq, size_t *n)
+{
+    struct raw r;
+    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {.mv_size = 8, .mv_data = key}, v;
+    assert_int_equal(mdb_get(r.txn, events, &k, &v), 0);
+    uint8_t *copy = malloc(v.mv_size);
+    assert_non_null(copy);
+    memcpy(copy, v.mv_data, v.mv_size);
+    *n = v.mv_size;
+    mdb_txn_abort(r.txn);
+    mdb_env_close(r.env);
+    return copy;
+}
+
+static void raw_put_event_bytes(const char *dir, uint64_t seq, const void *value, size_t n)
+{
+    struct raw r;
+    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    uint8_t key[8];
+    put_be64(key, seq);
+    MDB_val k = {.mv_size = 8, .mv_data = key}, v = {.mv_size = n, .mv_data = (void *)value};
+    assert_int_equal(mdb_put(r.txn, events, &k, &v, 0), 0);
+    raw_close(&r);
+}
+
+/* A job's newest event holds its jobArn and refers to the row; the event before it holds the
+ * JSON the row had, copied when the row changed; a removal holds the JSON. A trimmed event
+ * leaves its seq in the row, and the row's next change finds nothing to copy. The checker
+ * holds both sides: an event that refers to a row naming another event, a referring event
+ * that is not its job's newest, a row naming an event that is missing or past the newest. */
+static void test_events_refer_to_rows(void **state)
+{
+    char *dir = make_tmpdir();
+    char report[2048], want[512];
+    struct cj_store *s = open_events(dir, 0, 0, 64 * MIB);
+    struct cj_job a, a2, b, c;
+    struct test_job_spec sa = spec(1, CJ_STATUS_IN_PROGRESS, TEST_BASE_NS);
+    struct test_job_spec sb = spec(2, CJ_STATUS_FAILED, TEST_BASE_NS + 1);
+    struct test_job_spec sc = spec(3, CJ_STATUS_COMPLETED, TEST_BASE_NS + 2);
+    test_job_fill(&a, &sa);
+    test_job_fill(&b, &sb);
+    test_job_fill(&c, &sc);
+    sa.status = CJ_STATUS_COMPLETED;
+    test_job_fill(&a2, &sa);
+    put_one(s, &a, NULL);                               /* 1 */
+    put_one(s, &b, NULL);                               /* 2 */
+    put_one(s, &a2, NULL);                              /* 3 */
+    assert_int_equal(cj_store_remove(s, b.job_arn), 0); /* 4 */
+    put_one(s, &c, NULL);                               /* 5 */
+    assert_verified(s);
+    cj_store_close(s);
+
+    size_t n;
+    uint8_t *v = raw_event(dir, 3, &n); /* a's newest: its jobArn */
+    assert_int_equal(v[0], CJ_EVENT_UPDATED | EVENT_REFERS);
+    assert_int_equal(n, 1 + strlen(a.job_arn));
+    assert_memory_equal(v + 1, a.job_arn, n - 1);
+    free(v);
+    v = raw_event(dir, 1, &n); /* a's creation: the JSON of then */
+    assert_int_equal(v[0], CJ_EVENT_CREATED);
+    assert_int_equal(n, 1 + strlen(a.json));
+    assert_memory_equal(v + 1, a.json, n - 1);
+    free(v);
+    for (uint64_t seq = 2; seq <= 4; seq += 2) { /* b's creation and removal */
+        v = raw_event(dir, seq, &n);
+        assert_int_equal(v[0], seq == 2 ? CJ_EVENT_CREATED : CJ_EVENT_REMOVED);
+        assert_int_equal(n, 1 + strlen(b.json));
+        free(v);
+    }
+
+    /* Damage: event 1 refers to a's row (which names 3): it is not a's newest; event 5 is
+     * made to refer to a's row, which names event 3. */
+    uint8_t ref[1 + CJ_JOB_ARN_MAX];
+    ref[0] = CJ_EVENT_CREATED | EVENT_REFERS;
+    memcpy(ref + 1, a.job_arn, strlen(a.job_arn));
+    raw_put_event_bytes(dir, 1, ref, 1 + strlen(a.job_arn));
+    raw_put_event_bytes(dir, 5, ref, 1 + strlen(a.job_arn));
+    struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    snprintf(want, sizeof(want), "events: seq 5 refers to the row of %s, which names another event",
+             a.job_arn);
+    assert_non_null(strstr(report, want));
+    snprintf(want, sizeof(want), "events: seq 3 refers to the row of %s, but is not its newest",
+             a.job_arn);
+    assert_non_null(strstr(report, want));
+    snprintf(want, sizeof(want), "%s: names event 5, which does not refer to it", c.job_arn);
+    assert_non_null(strstr(report, want));
+    /* A reader refuses the event whose row names another instead of serving that row. */
+    struct seen seen = {0};
+    assert_int_equal(cj_store_events_read(s, 0, 100, collect, &seen), -EUCLEAN);
+    seen_free(&seen);
+    cj_store_close(s);
+
+    /* A row naming an event past the newest seq handed out, and one whose event is missing. */
+    {
+        struct raw r;
+        MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+        uint8_t key[8];
+        put_be64(key, 5);
+        MDB_val k = {.mv_size = 8, .mv_data = key};
+        assert_int_equal(mdb_del(r.txn, events, &k, NULL), 0);
+        put_be64(key, 3);
+        assert_int_equal(mdb_del(r.txn, events, &k, NULL), 0);
+        MDB_dbi meta;
+        uint8_t last[8];
+        put_le64(last, 4);
+        assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_META, 0, &meta), 0);
+        MDB_val mk = {.mv_size = strlen(META_LAST_SEQ), .mv_data = META_LAST_SEQ};
+        MDB_val mv = {.mv_size = sizeof(last), .mv_data = last};
+        assert_int_equal(mdb_put(r.txn, meta, &mk, &mv, 0), 0);
+        raw_close(&r);
+    }
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    snprintf(want, sizeof(want), "%s: names event 5, past the newest seq 4", c.job_arn);
+    assert_non_null(strstr(report, want));
+    snprintf(want, sizeof(want), "%s: names event 3, which is missing", a.job_arn);
+    assert_non_null(strstr(report, want));
+    cj_store_close(s);
+    remove_tree(dir);
+
+    /* Trimmed: a log of 2 events; a's creation (event 1) goes, then a changes. */
+    dir = make_tmpdir();
+    s = open_events(dir, 2, 0, 64 * MIB);
+    put_one(s, &a, NULL); /* 1 */
+    put_one(s, &b, NULL); /* 2 */
+    put_one(s, &c, NULL); /* 3: 1 trimmed, a's row names it still */
+    assert_verified(s);
+    put_one(s, &a2, NULL); /* 4: nothing to copy into 1 */
+    read_all(s, 0, &seen);
+    assert_int_equal(seen.n, 2);
+    expect_event(&seen, 0, 3, CJ_EVENT_CREATED, &c);
+    expect_event(&seen, 1, 4, CJ_EVENT_UPDATED, &a2);
+    seen_free(&seen);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+
+    test_job_free(&a);
+    test_job_free(&a2);
+    test_job_free(&b);
+    test_job_free(&c);
+}
+
 /* ---- random operations against a model of the jobs ---- */
 
 #define MODEL_JOBS 40
@@ -916,6 +1066,7 @@ int main(void)
         cmocka_unit_test(test_store_id),
         cmocka_unit_test(test_verify_detects_log_damage),
         cmocka_unit_test(test_verify_log_agrees_with_rows),
+        cmocka_unit_test(test_events_refer_to_rows),
         cmocka_unit_test(test_random_operations_against_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

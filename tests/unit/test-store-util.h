@@ -548,9 +548,85 @@ static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
     raw_close(&r);
 }
 
-/* Rewrites a closed store in the layout of schema `version` (2 to 6). */
+/* Rewrites a closed store's data as schema 7 and every copyjobd before it wrote it: each
+ * event holds its JSON, and each row has a header of version 1 (no event seq). */
+static _unused_ void raw_write_v7_data(const char *dir)
+{
+    struct raw r;
+    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS), jobs;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_JOBS, 0, &jobs), 0);
+    assert_int_equal(mdb_cursor_open(r.txn, events, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+        const uint8_t *p = v.mv_data;
+        if (!(p[0] & EVENT_REFERS))
+            continue;
+        MDB_val ak = {.mv_size = v.mv_size - 1, .mv_data = (void *)(p + 1)}, jv, rv;
+        uint8_t row_key[INDEX_KEY_MAX];
+        size_t row_key_len;
+        MDB_dbi rows;
+        struct store_row row;
+        assert_int_equal(mdb_get(r.txn, jobs, &ak, &jv), 0);
+        assert_int_equal(store_row_key(&jv, ak.mv_data, ak.mv_size, row_key, &row_key_len), 0);
+        assert_int_equal(mdb_dbi_open(r.txn,
+                                      store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0,
+                                      &rows),
+                         0);
+        MDB_val rk = {.mv_size = row_key_len, .mv_data = row_key};
+        assert_int_equal(mdb_get(r.txn, rows, &rk, &rv), 0);
+        assert_int_equal(store_row_decode(rv.mv_data, rv.mv_size, &row), 0);
+        uint8_t *e = malloc(1 + row.json_len), key[8];
+        assert_non_null(e);
+        e[0] = p[0] & (uint8_t)~EVENT_REFERS;
+        memcpy(e + 1, row.json, row.json_len);
+        memcpy(key, k.mv_data, sizeof(key));
+        MDB_val ek = {.mv_size = sizeof(key), .mv_data = key};
+        MDB_val ev = {.mv_size = 1 + row.json_len, .mv_data = e};
+        assert_int_equal(mdb_cursor_put(c, &ek, &ev, MDB_CURRENT), 0);
+        free(e);
+    }
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
+        MDB_dbi rows;
+        assert_int_equal(mdb_dbi_open(r.txn, store_rows_db_names[d], 0, &rows), 0);
+        assert_int_equal(mdb_cursor_open(r.txn, rows, &c), 0);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            const uint8_t *p = v.mv_data;
+            if (p[0] == ROW_VERSION_1)
+                continue;
+            assert_int_equal(p[0], ROW_VERSION);
+            size_t n = v.mv_size - (ROW_HEADER_SIZE - ROW_HEADER_SIZE_V1);
+            uint8_t *row = malloc(n), key[INDEX_KEY_MAX];
+            assert_non_null(row);
+            memcpy(row, p, ROW_HEADER_SIZE_V1);
+            memcpy(row + ROW_HEADER_SIZE_V1, p + ROW_HEADER_SIZE, v.mv_size - ROW_HEADER_SIZE);
+            row[0] = ROW_VERSION_1;
+            put_le16(row + 6, (uint16_t)(get_le16(p + 6) - (ROW_HEADER_SIZE - ROW_HEADER_SIZE_V1)));
+            assert_true(k.mv_size <= sizeof(key));
+            memcpy(key, k.mv_data, k.mv_size);
+            MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+            MDB_val nv = {.mv_size = n, .mv_data = row};
+            assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
+            free(row);
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(c);
+    }
+    raw_put_schema(r.txn, 7);
+    raw_close(&r);
+}
+
+/* Rewrites a closed store in the layout of schema `version` (2 to 7). */
 static _unused_ void raw_write_layout(const char *dir, uint8_t version)
 {
+    raw_write_v7_data(dir);
+    if (version == 7)
+        return;
     if (version == 6)
         raw_write_v6_layout(dir);
     else if (version == 5)

@@ -557,8 +557,18 @@ struct observed {
     char *one;                      /* GetModelCopyJob of one job */
     struct cj_store_stats stats;
     uint64_t first_seq, last_seq;
+    struct cj_buf events; /* every event: seq, type and JSON */
     uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
 };
+
+static int append_event(const struct cj_store_event *ev, void *userdata)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "%" PRIu64 " %s ", ev->seq, cj_event_type_to_string(ev->type));
+    assert_int_equal(cj_buf_append(userdata, head, strlen(head)), 0);
+    assert_int_equal(cj_buf_append(userdata, ev->job_json, ev->job_json_len), 0);
+    return cj_buf_append(userdata, "\n", 1);
+}
 
 static void observe(struct cj_store *s, const char *arn, struct observed *o)
 {
@@ -588,6 +598,7 @@ static void observe(struct cj_store *s, const char *arn, struct observed *o)
     cj_buf_free(&b);
     assert_int_equal(cj_store_stats(s, &o->stats), 0);
     assert_int_equal(cj_store_events_bounds(s, &o->first_seq, &o->last_seq), 0);
+    assert_true(cj_store_events_read(s, 0, SIZE_MAX, append_event, &o->events) >= 0);
     memcpy(o->mac_key, s->mac_key, sizeof(o->mac_key));
 }
 
@@ -596,6 +607,7 @@ static void observed_free(struct observed *o)
     for (size_t i = 0; i < ELEMENTSOF(o->lists); i++)
         free(o->lists[i]);
     free(o->one);
+    cj_buf_free(&o->events);
 }
 
 static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep)
@@ -628,9 +640,9 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-/* Schema `version` (2 to 6) rewritten from a current store, then opened: everything
- * observable is as before (the jobs are back in the source named after their region, with
- * its last sync), and the store verifies. */
+/* Schema `version` (2 to 7) rewritten from a current store, then opened: everything
+ * observable is as before (the change log's events too) (the jobs are back in the source named
+ * after their region, with its last sync), and the store verifies. */
 /* With step_rows, schema 6 -> 7 moves that many entries a transaction, and with stop_after
  * the first open stops before that step (as a crash would) and the next goes on. */
 static void check_migration_steps(uint8_t version, size_t step_rows, unsigned stop_after)
@@ -680,6 +692,8 @@ static void check_migration_steps(uint8_t version, size_t step_rows, unsigned st
     assert_memory_equal(src.st[0].by_status, before.stats.by_status,
                         sizeof(before.stats.by_status));
     assert_true(after.first_seq == before.first_seq && after.last_seq == before.last_seq);
+    assert_true(before.events.len > 0 && after.events.len == before.events.len &&
+                memcmp(after.events.data, before.events.data, before.events.len) == 0);
     assert_memory_equal(after.mac_key, before.mac_key, sizeof(before.mac_key));
 
     /* Writes go on in the new layout, the log's sequence too. */
@@ -738,6 +752,11 @@ static void test_migration_from_schema_6(void **state)
     check_migration(6);
 }
 
+static void test_migration_from_schema_7(void **state)
+{
+    check_migration(7);
+}
+
 /* Steps of 7 entries: every database takes several, each phase's end falls inside a step or
  * on its edge; stopped at various points, the next open goes on and ends the same. */
 static void test_migration_from_schema_6_in_steps(void **state)
@@ -756,6 +775,7 @@ static void test_migration_of_a_damaged_row_wipes(void **state)
     uint64_t first, last;
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
+    raw_write_v7_data(dir);
     raw_write_old_layout(dir, 2);
 
     /* One row of the old store that does not decode: nothing can be moved safely. */
@@ -783,8 +803,8 @@ static void test_migration_of_a_damaged_row_wipes(void **state)
     remove_tree(dir);
 }
 
-/* Under a ceiling below the map's size, so that the map cannot grow: the store is kept
- * (migrated) or discarded, as `kept` says. */
+/* Under a ceiling just above the store's size: the store is kept (migrated) or discarded, as
+ * `kept` says. */
 static void check_without_room(uint8_t version, bool kept)
 {
     char *dir = make_tmpdir();
@@ -794,8 +814,14 @@ static void check_without_room(uint8_t version, bool kept)
     assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
     cj_store_close(s);
     raw_write_layout(dir, version);
+    /* Packed, with a quarter of its size to grow into: no free pages, which the rewrite above
+     * leaves, for a migration to use, and too little room for one that copies the rows; enough
+     * for a wipe and the writes after it (the wipe's freed pages are reused from the second
+     * transaction after it on). */
+    uint64_t before, after;
+    assert_int_equal(cj_store_compact(dir, &before, &after), 0);
 
-    struct cj_store_options o = {.directory = dir, .max_size = 64 * 1024};
+    struct cj_store_options o = {.directory = dir, .max_size = after + after / 4};
     assert_int_equal(cj_store_open(&o, &s), 0);
     assert_int_equal(total_of(s), kept ? MIGRATE_JOBS - MIGRATE_JOBS / 20 : 0);
     assert_verified(s);
@@ -818,6 +844,7 @@ static void test_migration_without_room_wipes(void **state)
     check_without_room(2, false);
     check_without_room(3, false);
     check_without_room(6, false);
+    check_without_room(7, true); /* 7 -> 8 only records the version */
 }
 
 /* Pages in use in a closed store's file. */
@@ -1509,6 +1536,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_4),
         cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_migration_from_schema_6),
+        cmocka_unit_test(test_migration_from_schema_7),
         cmocka_unit_test(test_migration_from_schema_6_in_steps),
         cmocka_unit_test(test_migration_from_schema_6_in_steps_needs_little_room),
         cmocka_unit_test(test_growth_keeps_pages_full),
