@@ -359,30 +359,75 @@ static inline uint64_t store_job_hash(const char *arn, size_t len)
 /* ---- rows and index keys (store-row.c) ---- */
 
 /* The value of a row (in a rows database): a fixed header, the targetModelName and
- * sourceModelArn bytes (filters are checked here, never in the JSON), then the JSON as served.
- *   0 version  1 status  2 name length  3 flags (bit 0: has a name)
+ * sourceModelArn bytes where the JSON does not hold them as they are (filters are checked on
+ * these bytes, never by parsing the JSON), then the JSON as served.
+ *   0 version  1 status  2 name length  3 flags (ROW_HAS_NAME)
  *   4 sourceModelArn length (le16)  6 offset of the JSON (le16)
  *   8 creation_ns (le64)  16 hash of sourceModelArn (le64)  24 sourceAccountId (12 bytes)
  *  36 code of the jobArn's region (le16)  38 reserved (2 zero bytes)
- *  40 (version 2) seq of the change log event that refers to this row (le64, 0: none)
- *  then name, sourceModelArn, JSON
- * Version 1 (schemas up to 7) ends its header at 40 and has no event; both are read, version
- * 2 is written. The account of the jobArn is not repeated: every key that leads to a row ends
- * with the jobArn, where a filter reads it. The source is in `jobs`, as nothing served depends
- * on it. */
+ *  40 (version >= 2) seq of the change log event that refers to this row (le64, 0: none)
+ *  48 (version 3) where the name's bytes start in the JSON (le16), 50 the sourceModelArn's:
+ *     ROW_COPIED when the JSON escapes them (or lies past 64 KiB), which then follow the
+ *     header, name first
+ *  then the copied name and sourceModelArn, the JSON.
+ * Versions 1 (schemas up to 7: a 40-byte header) and 2 (schema 8: 48) copy both always; all
+ * three are read, version 3 is written. The account of the jobArn is not repeated: every key
+ * that leads to a row ends with the jobArn, where a filter reads it. The source is in `jobs`,
+ * as nothing served depends on it. */
 #define ROW_VERSION_1      1
-#define ROW_VERSION        2
+#define ROW_VERSION_2      2
+#define ROW_VERSION        3
 #define ROW_HEADER_SIZE_V1 40
-#define ROW_HEADER_SIZE    48
+#define ROW_HEADER_SIZE_V2 48
+#define ROW_HEADER_SIZE    52
 #define ROW_EVENT_SEQ_AT   40
+#define ROW_NAME_AT        48
+#define ROW_MODEL_AT       50
+#define ROW_COPIED         0xFFFF
 #define ROW_HAS_NAME       0x01
 
-/* The header size of a row of this version, 0 for a version this one does not read. */
-static inline size_t store_row_header_size(uint8_t version)
+/* The bytes of a row value the filters and the answer read, in place. */
+struct store_row_view {
+    const char *name, *model_arn, *json;
+    size_t name_len, model_arn_len, json_len;
+};
+
+/* Finds them; false if the value is not a row of a version this one reads. The hot path of
+ * every query (store-list.c), so inline. */
+static inline bool store_row_view(const uint8_t *h, size_t size, struct store_row_view *v)
 {
-    return version == ROW_VERSION     ? ROW_HEADER_SIZE
-           : version == ROW_VERSION_1 ? ROW_HEADER_SIZE_V1
-                                      : 0;
+    if (size < ROW_HEADER_SIZE_V1)
+        return false;
+    size_t header = h[0] == ROW_VERSION     ? ROW_HEADER_SIZE
+                    : h[0] == ROW_VERSION_2 ? ROW_HEADER_SIZE_V2
+                    : h[0] == ROW_VERSION_1 ? ROW_HEADER_SIZE_V1
+                                            : 0;
+    if (header == 0 || size < header)
+        return false;
+    size_t name_len = h[2], arn_len = get_le16(h + 4), json_off = get_le16(h + 6);
+    size_t name_at = ROW_COPIED, model_at = ROW_COPIED;
+    if (header == ROW_HEADER_SIZE) {
+        name_at = get_le16(h + ROW_NAME_AT);
+        model_at = get_le16(h + ROW_MODEL_AT);
+    }
+    size_t copied = (name_at == ROW_COPIED ? name_len : 0) + (model_at == ROW_COPIED ? arn_len : 0);
+    if (json_off != header + copied || json_off >= size)
+        return false;
+    const char *after = (const char *)h + header, *json = (const char *)h + json_off;
+    size_t json_len = size - json_off;
+    if ((name_at != ROW_COPIED && name_at + name_len > json_len) ||
+        (model_at != ROW_COPIED && model_at + arn_len > json_len))
+        return false;
+    *v = (struct store_row_view){
+        .name = name_at == ROW_COPIED ? after : json + name_at,
+        .name_len = name_len,
+        .model_arn = model_at == ROW_COPIED ? after + (name_at == ROW_COPIED ? name_len : 0)
+                                            : json + model_at,
+        .model_arn_len = arn_len,
+        .json = json,
+        .json_len = json_len,
+    };
+    return true;
 }
 
 struct store_row {
@@ -407,9 +452,10 @@ int store_job_check(const struct cj_job *j);
  * (reset first). A targetModelName over 255 bytes is served but not kept in the row (no name
  * filter finds it). */
 int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b);
-/* Whether two row values hold the same job (everything but their version and event seq). */
+/* Whether two row values hold the same job: everything but their version, their layout and
+ * their event seq. */
 bool store_row_same(const void *a, size_t a_len, const void *b, size_t b_len);
-/* Sets the event seq of a version 2 row value being built (store_row_encode's). */
+/* Sets the event seq of a row value being built (store_row_encode's). */
 static inline void store_row_set_event_seq(struct cj_buf *b, uint64_t seq)
 {
     put_le64((uint8_t *)b->data + ROW_EVENT_SEQ_AT, seq);
@@ -532,7 +578,7 @@ int store_migrate_from_4(struct cj_store *s, MDB_txn *txn);
 int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
 /* Schema 6 -> 7: every key holding time | jobArn (rows, secondary indexes, the time key in
  * `jobs` values) turns oldest first, in transactions of its own after the opening one (see
- * store-migrate.c), going on from where an earlier open stopped; the last records schema 8,
+ * store-migrate.c), going on from where an earlier open stopped; the last records schema 9,
  * which reads schema 7's data as it is.
  * -EUCLEAN if a key does not decode, -ENOSPC if a step does not fit under max_size; the
  * caller then discards the cache. */

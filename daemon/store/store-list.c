@@ -407,24 +407,21 @@ static inline bool key_job_matches(const struct list_plan *p, const uint8_t *a, 
 static inline const char *row_match(const struct list_plan *p, const MDB_val *v, size_t *json_len)
 {
     const uint8_t *h = v->mv_data;
-    if (v->mv_size < ROW_HEADER_SIZE_V1)
-        return NULL;
-    size_t header = store_row_header_size(h[0]);
-    size_t name_len = h[2], arn_len = get_le16(h + 4), json_off = get_le16(h + 6);
-    if (header == 0 || json_off != header + name_len + arn_len || json_off >= v->mv_size)
+    struct store_row_view rv;
+    if (!store_row_view(h, v->mv_size, &rv))
         return NULL;
     if (p->check_status && h[1] != p->status)
         return NULL;
     if (p->check_account && memcmp(h + 24, p->account, CJ_ACCOUNT_ID_LEN) != 0)
         return NULL;
-    if (p->check_model &&
-        (arn_len != p->model_arn_len || memcmp(h + header + name_len, p->model_arn, arn_len) != 0))
+    if (p->check_model && (rv.model_arn_len != p->model_arn_len ||
+                           memcmp(rv.model_arn, p->model_arn, rv.model_arn_len) != 0))
         return NULL;
     if (p->check_name &&
-        (!(h[3] & ROW_HAS_NAME) || !memmem(h + header, name_len, p->name, p->name_len)))
+        (!(h[3] & ROW_HAS_NAME) || !memmem(rv.name, rv.name_len, p->name, p->name_len)))
         return NULL;
-    *json_len = v->mv_size - json_off;
-    return (const char *)h + json_off;
+    *json_len = rv.json_len;
+    return rv.json;
 }
 
 /* Keys sort oldest first, so Ascending walks the cursor forwards and Descending backwards. */

@@ -701,7 +701,7 @@ int store_migrate_from_6(struct cj_store *s)
                                "store: the migration from schema 6 to 7 stopped after %u "
                                "transactions: %m",
                                steps);
-    log_notice("store: migrated the cache from schema 6 to 8 (keys oldest first) in %u "
+    log_notice("store: migrated the cache from schema 6 to 9 (keys oldest first) in %u "
                "transactions; its %" PRIu64 " job(s) are kept",
                steps, st.jobs);
     return 0;

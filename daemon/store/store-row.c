@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The binary row header and the composite index keys. */
 #include <errno.h>
+#include <stdio.h>
 
 #include "log.h"
 #include "store-internal.h"
@@ -56,6 +57,27 @@ int store_job_check(const struct cj_job *j)
     return 0;
 }
 
+/* Where the JSON holds the string value of member `name` as exactly these bytes (no escape
+ * in it): the offset of its first byte, or ROW_COPIED. The JSON is the parser's compact
+ * object (job.h), whose members are flat: the first `"name":"` in it is the member's, since a
+ * quote inside a string is escaped. */
+static size_t json_value_at(const char *json, size_t json_len, const char *name, const char *value,
+                            size_t value_len)
+{
+    char pat[40];
+    int n = snprintf(pat, sizeof(pat), "\"%s\":\"", name);
+    if (n < 0 || (size_t)n >= sizeof(pat))
+        return ROW_COPIED;
+    const char *p = memmem(json, json_len, pat, (size_t)n);
+    if (!p)
+        return ROW_COPIED;
+    size_t at = (size_t)(p - json) + (size_t)n;
+    if (at + value_len >= json_len || at >= ROW_COPIED ||
+        memcmp(json + at, value, value_len) != 0 || json[at + value_len] != '"')
+        return ROW_COPIED;
+    return at;
+}
+
 int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b)
 {
     size_t name_len = j->target_model_name ? strlen(j->target_model_name) : 0;
@@ -63,7 +85,13 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
     if (!has_name)
         name_len = 0;
     size_t arn_len = strlen(j->source_model_arn);
-    size_t json_off = ROW_HEADER_SIZE + name_len + arn_len;
+    size_t name_at = has_name ? json_value_at(j->json, j->json_len, "targetModelName",
+                                              j->target_model_name, name_len)
+                              : ROW_COPIED;
+    size_t model_at =
+        json_value_at(j->json, j->json_len, "sourceModelArn", j->source_model_arn, arn_len);
+    size_t copied = (name_at == ROW_COPIED ? name_len : 0) + (model_at == ROW_COPIED ? arn_len : 0);
+    size_t json_off = ROW_HEADER_SIZE + copied;
     uint8_t h[ROW_HEADER_SIZE] = {0};
     int r;
 
@@ -77,57 +105,57 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
     put_le64(h + 16, store_model_hash(j->source_model_arn, arn_len));
     memcpy(h + 24, j->source_account, CJ_ACCOUNT_ID_LEN);
     put_le16(h + 36, region);
+    put_le16(h + ROW_NAME_AT, (uint16_t)name_at);
+    put_le16(h + ROW_MODEL_AT, (uint16_t)model_at);
 
     cj_buf_reset(b);
     r = cj_buf_reserve(b, json_off + j->json_len);
     if (r < 0)
         return r;
     cj_buf_append(b, h, sizeof(h));
-    cj_buf_append(b, j->target_model_name, name_len);
-    cj_buf_append(b, j->source_model_arn, arn_len);
+    if (name_at == ROW_COPIED)
+        cj_buf_append(b, j->target_model_name, name_len);
+    if (model_at == ROW_COPIED)
+        cj_buf_append(b, j->source_model_arn, arn_len);
     return cj_buf_append(b, j->json, j->json_len);
 }
 
 int store_row_decode(const void *data, size_t size, struct store_row *ret)
 {
     const uint8_t *h = data;
-    size_t header = size >= ROW_HEADER_SIZE_V1 ? store_row_header_size(h[0]) : 0;
+    struct store_row_view v;
 
-    if (header == 0 || size < header || h[1] >= STORE_STATUS_CODES)
+    if (!store_row_view(h, size, &v) || h[1] >= STORE_STATUS_CODES)
         return -EUCLEAN;
-    size_t json_off = get_le16(h + 6);
-    uint16_t arn_len = get_le16(h + 4);
-    if (json_off != header + h[2] + arn_len || json_off >= size)
-        return -EUCLEAN;
-
     *ret = (struct store_row){
         .status = h[1],
         .has_name = h[3] & ROW_HAS_NAME,
-        .name_len = h[2],
-        .model_arn_len = arn_len,
+        .name_len = (uint8_t)v.name_len,
+        .model_arn_len = (uint16_t)v.model_arn_len,
         .creation_ns = (int64_t)get_le64(h + 8),
         .model_hash = get_le64(h + 16),
         .region_code = get_le16(h + 36),
-        .event_seq = header == ROW_HEADER_SIZE ? get_le64(h + ROW_EVENT_SEQ_AT) : 0,
+        .event_seq = h[0] == ROW_VERSION_1 ? 0 : get_le64(h + ROW_EVENT_SEQ_AT),
         .account = (const char *)h + 24,
-        .name = (const char *)h + header,
-        .model_arn = (const char *)h + header + h[2],
-        .json = (const char *)h + json_off,
-        .json_len = size - json_off,
+        .name = v.name,
+        .model_arn = v.model_arn,
+        .json = v.json,
+        .json_len = v.json_len,
     };
     return 0;
 }
 
 bool store_row_same(const void *a, size_t a_len, const void *b, size_t b_len)
 {
-    const uint8_t *x = a, *y = b;
-    size_t hx = a_len >= ROW_HEADER_SIZE_V1 ? store_row_header_size(x[0]) : 0,
-           hy = b_len >= ROW_HEADER_SIZE_V1 ? store_row_header_size(y[0]) : 0;
-    /* The fields both versions have, but the version and the JSON's offset (which follows
-     * from the header's size), then what follows each header. */
-    return hx && hy && a_len >= hx && b_len >= hy && a_len - hx == b_len - hy &&
-           memcmp(x + 1, y + 1, 5) == 0 && memcmp(x + 8, y + 8, ROW_HEADER_SIZE_V1 - 8) == 0 &&
-           memcmp(x + hx, y + hy, a_len - hx) == 0;
+    struct store_row x, y;
+    if (store_row_decode(a, a_len, &x) < 0 || store_row_decode(b, b_len, &y) < 0)
+        return false;
+    return x.status == y.status && x.has_name == y.has_name && x.creation_ns == y.creation_ns &&
+           x.model_hash == y.model_hash && x.region_code == y.region_code &&
+           memcmp(x.account, y.account, CJ_ACCOUNT_ID_LEN) == 0 && x.name_len == y.name_len &&
+           memcmp(x.name, y.name, x.name_len) == 0 && x.model_arn_len == y.model_arn_len &&
+           memcmp(x.model_arn, y.model_arn, x.model_arn_len) == 0 && x.json_len == y.json_len &&
+           memcmp(x.json, y.json, x.json_len) == 0;
 }
 
 size_t store_index_prefix(enum cj_index i, const struct store_prefix_of *of,

@@ -735,11 +735,11 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next, up to schema 6 in the opening transaction;
- * store_migrate_from_6 then takes it to 8 in transactions of its own. Schema 8 reads every
- * row and event of schema 7 as they are (rows of version 1 name no event, and every event
- * holds its JSON), so 7 -> 8 records the version. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 8,
-               "migrate() ends at schema 8: add a step, or wipe, for a later schema");
+ * store_migrate_from_6 then takes it to 9 in transactions of its own. Schema 9 reads every
+ * row and event of schemas 7 and 8 as they are (rows of versions 1 and 2; events that hold
+ * their JSON, and in 8 events that refer to rows), so 7 -> 9 and 8 -> 9 record the version. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 9,
+               "migrate() ends at schema 9: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -757,8 +757,8 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_migrate_from_5(s, txn);
     if (r >= 0 && version <= 5)
         r = store_schema_put(s, txn, 6);
-    if (r >= 0 && version == 7)
-        r = store_schema_put(s, txn, 8);
+    if (r >= 0 && (version == 7 || version == 8))
+        r = store_schema_put(s, txn, 9);
     return r;
 }
 

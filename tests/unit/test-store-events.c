@@ -543,7 +543,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 8 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 9 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);

@@ -548,6 +548,57 @@ static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
     raw_close(&r);
 }
 
+/* Rewrites every row in the layout of row version 1 (a 40-byte header) or 2 (48, the event
+ * seq), both with the name and sourceModelArn copied after the header. */
+static _unused_ void raw_rows_to_version(MDB_txn *txn, uint8_t version)
+{
+    const size_t header = version == ROW_VERSION_1 ? ROW_HEADER_SIZE_V1 : ROW_HEADER_SIZE_V2;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_true(version == ROW_VERSION_1 || version == ROW_VERSION_2);
+    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
+        MDB_dbi rows;
+        assert_int_equal(mdb_dbi_open(txn, store_rows_db_names[d], 0, &rows), 0);
+        assert_int_equal(mdb_cursor_open(txn, rows, &c), 0);
+        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+            struct store_row row;
+            assert_int_equal(store_row_decode(v.mv_data, v.mv_size, &row), 0);
+            size_t json_off = header + row.name_len + row.model_arn_len;
+            uint8_t *nv = calloc(1, json_off + row.json_len), key[INDEX_KEY_MAX];
+            assert_non_null(nv);
+            memcpy(nv, v.mv_data, ROW_HEADER_SIZE_V1);
+            nv[0] = version;
+            put_le16(nv + 6, (uint16_t)json_off);
+            if (version == ROW_VERSION_2)
+                put_le64(nv + ROW_EVENT_SEQ_AT, row.event_seq);
+            memcpy(nv + header, row.name, row.name_len);
+            memcpy(nv + header + row.name_len, row.model_arn, row.model_arn_len);
+            memcpy(nv + json_off, row.json, row.json_len);
+            assert_true(k.mv_size <= sizeof(key));
+            memcpy(key, k.mv_data, k.mv_size);
+            MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
+            MDB_val val = {.mv_size = json_off + row.json_len, .mv_data = nv};
+            assert_int_equal(mdb_cursor_put(c, &nk, &val, MDB_CURRENT), 0);
+            free(nv);
+        }
+        assert_int_equal(rc, MDB_NOTFOUND);
+        mdb_cursor_close(c);
+    }
+}
+
+/* Rewrites a closed store's rows as schema 8 wrote them (row version 2); its events are
+ * already as schema 8 writes them. */
+static _unused_ void raw_write_v8_data(const char *dir)
+{
+    struct raw r;
+    (void)raw_open(&r, dir, STORE_DB_META);
+    raw_rows_to_version(r.txn, ROW_VERSION_2);
+    raw_put_schema(r.txn, 8);
+    raw_close(&r);
+}
+
 /* Rewrites a closed store's data as schema 7 and every copyjobd before it wrote it: each
  * event holds its JSON, and each row has a header of version 1 (no event seq). */
 static _unused_ void raw_write_v7_data(const char *dir)
@@ -590,40 +641,18 @@ static _unused_ void raw_write_v7_data(const char *dir)
     }
     assert_int_equal(rc, MDB_NOTFOUND);
     mdb_cursor_close(c);
-    for (unsigned d = 0; d < STORE_ROWS_DBS; d++) {
-        MDB_dbi rows;
-        assert_int_equal(mdb_dbi_open(r.txn, store_rows_db_names[d], 0, &rows), 0);
-        assert_int_equal(mdb_cursor_open(r.txn, rows, &c), 0);
-        for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-             rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-            const uint8_t *p = v.mv_data;
-            if (p[0] == ROW_VERSION_1)
-                continue;
-            assert_int_equal(p[0], ROW_VERSION);
-            size_t n = v.mv_size - (ROW_HEADER_SIZE - ROW_HEADER_SIZE_V1);
-            uint8_t *row = malloc(n), key[INDEX_KEY_MAX];
-            assert_non_null(row);
-            memcpy(row, p, ROW_HEADER_SIZE_V1);
-            memcpy(row + ROW_HEADER_SIZE_V1, p + ROW_HEADER_SIZE, v.mv_size - ROW_HEADER_SIZE);
-            row[0] = ROW_VERSION_1;
-            put_le16(row + 6, (uint16_t)(get_le16(p + 6) - (ROW_HEADER_SIZE - ROW_HEADER_SIZE_V1)));
-            assert_true(k.mv_size <= sizeof(key));
-            memcpy(key, k.mv_data, k.mv_size);
-            MDB_val nk = {.mv_size = k.mv_size, .mv_data = key};
-            MDB_val nv = {.mv_size = n, .mv_data = row};
-            assert_int_equal(mdb_cursor_put(c, &nk, &nv, MDB_CURRENT), 0);
-            free(row);
-        }
-        assert_int_equal(rc, MDB_NOTFOUND);
-        mdb_cursor_close(c);
-    }
+    raw_rows_to_version(r.txn, ROW_VERSION_1);
     raw_put_schema(r.txn, 7);
     raw_close(&r);
 }
 
-/* Rewrites a closed store in the layout of schema `version` (2 to 7). */
+/* Rewrites a closed store in the layout of schema `version` (2 to 8). */
 static _unused_ void raw_write_layout(const char *dir, uint8_t version)
 {
+    if (version == 8) {
+        raw_write_v8_data(dir);
+        return;
+    }
     raw_write_v7_data(dir);
     if (version == 7)
         return;

@@ -640,7 +640,7 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-/* Schema `version` (2 to 7) rewritten from a current store, then opened: everything
+/* Schema `version` (2 to 8) rewritten from a current store, then opened: everything
  * observable is as before (the change log's events too) (the jobs are back in the source named
  * after their region, with its last sync), and the store verifies. */
 /* With step_rows, schema 6 -> 7 moves that many entries a transaction, and with stop_after
@@ -757,6 +757,11 @@ static void test_migration_from_schema_7(void **state)
     check_migration(7);
 }
 
+static void test_migration_from_schema_8(void **state)
+{
+    check_migration(8);
+}
+
 /* Steps of 7 entries: every database takes several, each phase's end falls inside a step or
  * on its edge; stopped at various points, the next open goes on and ends the same. */
 static void test_migration_from_schema_6_in_steps(void **state)
@@ -816,8 +821,7 @@ static void check_without_room(uint8_t version, bool kept)
     raw_write_layout(dir, version);
     /* Packed, with a quarter of its size to grow into: no free pages, which the rewrite above
      * leaves, for a migration to use, and too little room for one that copies the rows; enough
-     * for a wipe and the writes after it (the wipe's freed pages are reused from the second
-     * transaction after it on). */
+     * for a wipe. */
     uint64_t before, after;
     assert_int_equal(cj_store_compact(dir, &before, &after), 0);
 
@@ -825,6 +829,9 @@ static void check_without_room(uint8_t version, bool kept)
     assert_int_equal(cj_store_open(&o, &s), 0);
     assert_int_equal(total_of(s), kept ? MIGRATE_JOBS - MIGRATE_JOBS / 20 : 0);
     assert_verified(s);
+    /* The log goes on, with room to write. */
+    cj_store_close(s);
+    s = open_store_at(dir, 0, 64 * MIB);
     struct cj_job j;
     struct test_job_spec sp = spec(1, CJ_STATUS_FAILED, TEST_BASE_NS);
     test_job_fill(&j, &sp);
@@ -844,7 +851,8 @@ static void test_migration_without_room_wipes(void **state)
     check_without_room(2, false);
     check_without_room(3, false);
     check_without_room(6, false);
-    check_without_room(7, true); /* 7 -> 8 only records the version */
+    check_without_room(7, true); /* 7 -> 9 and 8 -> 9 only record the version */
+    check_without_room(8, true);
 }
 
 /* Pages in use in a closed store's file. */
@@ -1072,6 +1080,101 @@ static void test_list_skips_entries_without_rows(void **state)
     cj_store_close(s);
     for (unsigned i = 0; i < N; i++)
         test_job_free(&j[i]);
+    remove_tree(dir);
+}
+
+/* The size of job `arn`'s row value, read raw from a closed store. */
+static size_t raw_row_size(const char *dir, const struct cj_job *j)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), rows;
+    MDB_val ak = {.mv_size = strlen(j->job_arn), .mv_data = j->job_arn}, jv, rv;
+    uint8_t key[INDEX_KEY_MAX];
+    size_t key_len;
+    assert_int_equal(mdb_get(r.txn, jobs, &ak, &jv), 0);
+    assert_int_equal(store_row_key(&jv, ak.mv_data, ak.mv_size, key, &key_len), 0);
+    assert_int_equal(
+        mdb_dbi_open(r.txn, store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0, &rows),
+        0);
+    MDB_val rk = {.mv_size = key_len, .mv_data = key};
+    assert_int_equal(mdb_get(r.txn, rows, &rk, &rv), 0);
+    size_t n = rv.mv_size;
+    raw_close(&r);
+    return n;
+}
+
+/* Replaces the JSON of j (test_job_fill's) with one where `from` reads `to`. */
+static void json_replace(struct cj_job *j, const char *from, const char *to)
+{
+    char *p = strstr(j->json, from), buf[2048];
+    assert_non_null(p);
+    int n =
+        snprintf(buf, sizeof(buf), "%.*s%s%s", (int)(p - j->json), j->json, to, p + strlen(from));
+    assert_true(n > 0 && (size_t)n < sizeof(buf));
+    free(j->json);
+    j->json = strdup(buf);
+    assert_non_null(j->json);
+    j->json_len = (size_t)n;
+}
+
+/* A row keeps no second copy of the targetModelName and sourceModelArn that its JSON holds as
+ * they are; it copies them when the JSON escapes them, and the filters read either. A row of
+ * an older layout holding the same job is the same job: listed again, it is unchanged. */
+static void test_rows_find_name_and_model_in_their_json(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_job plain, escaped;
+    struct test_job_spec sp = spec(1, CJ_STATUS_COMPLETED, TEST_BASE_NS);
+    test_job_fill(&plain, &sp);
+    sp = spec(2, CJ_STATUS_COMPLETED, TEST_BASE_NS + 1);
+    sp.name = "na\"me";
+    sp.model = "arn:aws:bedrock:us-east-1:111111111111:custom-model/escaped";
+    test_job_fill(&escaped, &sp);
+    json_replace(&escaped, "na\"me", "na\\\"me");
+    json_replace(&escaped, "custom-model/escaped", "custom-model\\/escaped");
+    put_one(s, &plain, NULL);
+    put_one(s, &escaped, NULL);
+    assert_verified(s);
+
+    struct cj_query by_name = {.name_contains = "a\"m", .max_results = 10};
+    struct cj_query by_model = {.source_model_arn = sp.model, .max_results = 10};
+    struct cj_query plain_name = {.name_contains = plain.target_model_name, .max_results = 10};
+    struct cj_buf b = {0};
+    char err[128];
+    const struct cj_query *qs[] = {&by_name, &by_model, &plain_name};
+    const struct cj_job *want[] = {&escaped, &escaped, &plain};
+    for (size_t i = 0; i < ELEMENTSOF(qs); i++) {
+        cj_buf_reset(&b);
+        assert_int_equal(cj_store_list(s, qs[i], &b, err, sizeof(err)), 0);
+        assert_non_null(strstr(b.data, want[i]->json));
+        assert_null(strstr(b.data, want[i] == &plain ? escaped.json : plain.json));
+    }
+    cj_store_close(s);
+    assert_int_equal(raw_row_size(dir, &plain), ROW_HEADER_SIZE + plain.json_len);
+    assert_int_equal(raw_row_size(dir, &escaped),
+                     ROW_HEADER_SIZE + strlen("na\"me") + strlen(sp.model) + escaped.json_len);
+
+    /* The rows as schema 7 wrote them: the same jobs, unchanged, no event. */
+    raw_write_v7_data(dir);
+    s = open_store_at(dir, 0, 64 * MIB);
+    uint64_t first, last, last2;
+    assert_int_equal(cj_store_events_bounds(s, &first, &last), 0);
+    struct cj_store_changes ch = {0};
+    put_one(s, &plain, &ch);
+    put_one(s, &escaped, &ch);
+    assert_true(ch.unchanged == 2 && ch.updated == 0 && ch.created == 0);
+    assert_int_equal(cj_store_events_bounds(s, &first, &last2), 0);
+    assert_true(last2 == last);
+    cj_buf_reset(&b);
+    assert_int_equal(cj_store_list(s, &by_name, &b, err, sizeof(err)), 0);
+    assert_non_null(strstr(b.data, escaped.json));
+    assert_verified(s);
+    cj_store_close(s);
+
+    cj_buf_free(&b);
+    test_job_free(&plain);
+    test_job_free(&escaped);
     remove_tree(dir);
 }
 
@@ -1537,6 +1640,7 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_5),
         cmocka_unit_test(test_migration_from_schema_6),
         cmocka_unit_test(test_migration_from_schema_7),
+        cmocka_unit_test(test_migration_from_schema_8),
         cmocka_unit_test(test_migration_from_schema_6_in_steps),
         cmocka_unit_test(test_migration_from_schema_6_in_steps_needs_little_room),
         cmocka_unit_test(test_growth_keeps_pages_full),
@@ -1547,6 +1651,7 @@ int main(void)
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
         cmocka_unit_test(test_migration_without_room_wipes),
         cmocka_unit_test(test_verify_detects_missing_rows_and_orphans),
+        cmocka_unit_test(test_rows_find_name_and_model_in_their_json),
         cmocka_unit_test(test_update_that_changes_creation_time),
         cmocka_unit_test(test_list_skips_entries_without_rows),
         cmocka_unit_test(test_planner),
