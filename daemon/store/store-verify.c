@@ -146,44 +146,53 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 
+/* The change log's oldest kept seq (0 when it is empty) and the newest seq handed out. */
+struct log_bounds {
+    uint64_t first, last;
+};
+
+static void log_bounds_read(struct cj_store *s, MDB_txn *txn, struct log_bounds *b)
+{
+    MDB_cursor *cur;
+    MDB_val k, v;
+    *b = (struct log_bounds){0};
+    (void)store_meta_get_u64(s, txn, META_LAST_SEQ, &b->last); /* verify_events reports it */
+    if (mdb_cursor_open(txn, s->dbi_events, &cur) != MDB_SUCCESS)
+        return;
+    if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == MDB_SUCCESS && k.mv_size == 8)
+        b->first = get_be64(k.mv_data);
+    mdb_cursor_close(cur);
+}
+
 /* The event a row names: in the log, it refers to this row (store-events.c); not in it, it
  * was trimmed (older than the log's oldest, or the log is empty), never missing from the
  * middle nor past the newest seq handed out. */
-static void verify_row_event(struct cj_store *s, MDB_txn *txn, const struct store_row *row,
-                             const MDB_val *arn, const char *name, struct report *rep)
+static void verify_row_event(struct cj_store *s, MDB_txn *txn, const struct log_bounds *log,
+                             const struct store_row *row, const MDB_val *arn, const char *name,
+                             struct report *rep)
 {
     uint8_t key[8];
     int alen = (int)(arn->mv_size > 200 ? 200 : arn->mv_size);
-    uint64_t last = 0;
-    MDB_cursor *cur;
     put_be64(key, row->event_seq);
-    MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v, first;
+    MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v;
     if (mdb_get(txn, s->dbi_events, &k, &v) == MDB_SUCCESS) {
         const uint8_t *p = v.mv_data;
         if (v.mv_size < 1 || !(p[0] & EVENT_REFERS) || v.mv_size - 1 != arn->mv_size ||
             memcmp(p + 1, arn->mv_data, arn->mv_size) != 0)
             problem(rep, "%s: %.*s: names event %" PRIu64 ", which does not refer to it", name,
                     alen, (char *)arn->mv_data, row->event_seq);
-        return;
-    }
-    if (store_meta_get_u64(s, txn, META_LAST_SEQ, &last) >= 0 && row->event_seq > last) {
+    } else if (row->event_seq > log->last)
         problem(rep, "%s: %.*s: names event %" PRIu64 ", past the newest seq %" PRIu64, name, alen,
-                (char *)arn->mv_data, row->event_seq, last);
-        return;
-    }
-    if (mdb_cursor_open(txn, s->dbi_events, &cur) != MDB_SUCCESS)
-        return;
-    if (mdb_cursor_get(cur, &first, &v, MDB_FIRST) == MDB_SUCCESS && first.mv_size == 8 &&
-        row->event_seq >= get_be64(first.mv_data))
+                (char *)arn->mv_data, row->event_seq, log->last);
+    else if (log->first && row->event_seq >= log->first)
         problem(rep, "%s: %.*s: names event %" PRIu64 ", which is missing", name, alen,
                 (char *)arn->mv_data, row->event_seq);
-    mdb_cursor_close(cur);
 }
 
 /* The rows of database d against `jobs`: each row decodes, lies under its own creation time
  * in the database of its status, and its job points at it. Adds the rows to *entries. */
-static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *entries,
-                       struct report *rep)
+static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, const struct log_bounds *log,
+                       uint64_t *entries, struct report *rep)
 {
     const char *name = store_rows_db_names[d];
     MDB_cursor *cur;
@@ -220,7 +229,7 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, uint64_t *e
                 problem(rep, "%s: %.*s: row of status code %u", name, alen, (char *)arn.mv_data,
                         row.status);
             if (row.event_seq)
-                verify_row_event(s, txn, &row, &arn, name, rep);
+                verify_row_event(s, txn, log, &row, &arn, name, rep);
         }
         int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
         if (rc2 != MDB_SUCCESS)
@@ -550,8 +559,10 @@ int cj_store_verify(struct cj_store *s, char *report, size_t len)
     if (r >= 0)
         r = verify_jobs(s, txn, &seen, ss, &rep);
     uint64_t rows = 0;
+    struct log_bounds log;
+    log_bounds_read(s, txn, &log);
     for (unsigned d = 0; r >= 0 && d < STORE_ROWS_DBS; d++)
-        r = verify_rows(s, txn, d, &rows, &rep);
+        r = verify_rows(s, txn, d, &log, &rows, &rep);
     if (r >= 0 && rows != seen.total)
         problem(&rep, "rows: %" PRIu64 " rows for %" PRIu64 " jobs", rows, seen.total);
     if (r >= 0 && s->has_v5)
