@@ -1017,7 +1017,8 @@ static int run_size(const struct opts *o, size_t n, json_t *out_sizes)
         "\nCPU per answer (us): copyjobd and the replay server of its bytes (the floor), from\n"
         "/proc/PID/schedstat; SQLite in process (CLOCK_THREAD_CPUTIME_ID). Median over rounds of\n"
         "%u answers (the walk: per page, a round per walk; 'over' is its worst page); client,\n"
-        "copyjobd and floor %s -- %zu jobs, %u source(s)\n",
+        "copyjobd and floor %s -- %zu jobs, %u source(s); faults: copyjobd's minor page faults\n"
+        "per answer\n",
         o->cpu_batch, where, n, o->sources);
     printf("%-19s %8s %8s %8s %8s %9s %15s %7s %s\n", "query", "daemon", "floor", "over", "SQLite",
            "over/SQL", "floor wall p50", "faults", "over <= 20 us");
