@@ -121,33 +121,39 @@ int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, cons
         return 0; /* trimmed */
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    if (v.mv_size < 1 || !(((const uint8_t *)v.mv_data)[0] & EVENT_REFERS))
+    if (v.mv_size < 1 || !store_event_refers(((const uint8_t *)v.mv_data)[0]))
         return 0;
-    uint8_t type = ((const uint8_t *)v.mv_data)[0] & (uint8_t)~EVENT_REFERS;
+    uint8_t type = store_event_type(((const uint8_t *)v.mv_data)[0]);
+    /* The put below may move the page json lies on. */
+    cj_buf_reset(&s->old_json);
+    int r = cj_buf_append(&s->old_json, json, json_len);
+    if (r < 0)
+        return r;
     v = (MDB_val){.mv_size = 1 + json_len};
     rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     uint8_t *p = v.mv_data;
     p[0] = type;
-    memcpy(p + 1, json, json_len);
+    memcpy(p + 1, s->old_json.data, json_len);
     return 0;
 }
 
-int store_event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
-                       struct cj_store_event *ev)
+/* An event of the log read in txn: its type and JSON (a referring event's from its row);
+ * -EUCLEAN when the entry is damaged or refers to a row that does not name it. */
+static int event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
+                        struct cj_store_event *ev)
 {
     const uint8_t *p = v->mv_data;
-    if (k->mv_size != 8 || v->mv_size < 2 ||
-        (uint8_t)(p[0] & (uint8_t)~EVENT_REFERS) >= _CJ_EVENT_TYPE_MAX)
+    if (k->mv_size != 8 || v->mv_size < 2 || store_event_type(p[0]) >= _CJ_EVENT_TYPE_MAX)
         return -EUCLEAN;
     *ev = (struct cj_store_event){
         .seq = get_be64(k->mv_data),
-        .type = (enum cj_event_type)(p[0] & (uint8_t)~EVENT_REFERS),
+        .type = (enum cj_event_type)store_event_type(p[0]),
         .job_json = (const char *)p + 1,
         .job_json_len = v->mv_size - 1,
     };
-    if (!(p[0] & EVENT_REFERS))
+    if (!store_event_refers(p[0]))
         return 0;
     /* A removal always holds its JSON: there is no row left to refer to. */
     MDB_val row_v;
@@ -234,7 +240,7 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct cj_store_event ev;
-        r = store_event_decode(s, txn, &k, &v, &ev);
+        r = event_decode(s, txn, &k, &v, &ev);
         if (r < 0) {
             r = log_error_errno(r, "store: a damaged change log entry: %m; run "
                                    "copyjobd --verify-store");

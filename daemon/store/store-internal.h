@@ -651,6 +651,14 @@ void store_token_clear_key(struct cj_store *s);
  * job's newest event refers to its row; when the row changes or goes, that event gets the
  * row's JSON first (store_event_materialize), so every event keeps what the job was. */
 #define EVENT_REFERS 0x80
+static inline bool store_event_refers(uint8_t b)
+{
+    return b & EVENT_REFERS;
+}
+static inline uint8_t store_event_type(uint8_t b)
+{
+    return b & (uint8_t)~EVENT_REFERS;
+}
 /* Appends an event holding json in txn. json must not point into the map (a write may move
  * pages): copy a stored row's JSON out first. */
 int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
@@ -659,13 +667,9 @@ int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type
 int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type type,
                            const char *arn, size_t arn_len, uint64_t *seq);
 /* Gives event `seq`, if it is still in the log and refers to a row, the row's JSON (json,
- * which must not point into the map). */
+ * which may point into the map: it is copied before the first write). */
 int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, const char *json,
                             size_t json_len);
-/* Decodes an event of the log read in txn: its type and JSON (a referring event's from its
- * row); -EUCLEAN when the entry is damaged or refers to a row that does not name it. */
-int store_event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, const MDB_val *v,
-                       struct cj_store_event *ev);
 /* Called by store_write (store_write_batched: in each child) before committing a transaction
  * that appended: records the newest
  * seq in meta and trims the oldest events past max_events. */

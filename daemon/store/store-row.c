@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* The binary row header and the composite index keys. */
 #include <errno.h>
-#include <stdio.h>
 
 #include "log.h"
 #include "store-internal.h"
@@ -57,26 +56,25 @@ int store_job_check(const struct cj_job *j)
     return 0;
 }
 
-/* Where the JSON holds the string value of member `name` as exactly these bytes (no escape
- * in it): the offset of its first byte, or ROW_COPIED. The JSON is the parser's compact
- * object (job.h), whose members are flat: the first `"name":"` in it is the member's, since a
- * quote inside a string is escaped. */
-static size_t json_value_at(const char *json, size_t json_len, const char *name, const char *value,
-                            size_t value_len)
+/* Where the JSON holds the string value of a member as exactly these bytes (no escape in
+ * it): the offset of its first byte, or ROW_COPIED. `head` is the member's name and the start
+ * of its value, `"name":"`. The JSON is the parser's compact object (job.h), whose members
+ * are flat: the first `head` in it is the member's, since a quote inside a string is
+ * escaped. */
+static size_t json_value_at(const char *json, size_t json_len, const char *head, size_t head_len,
+                            const char *value, size_t value_len)
 {
-    char pat[40];
-    int n = snprintf(pat, sizeof(pat), "\"%s\":\"", name);
-    if (n < 0 || (size_t)n >= sizeof(pat))
-        return ROW_COPIED;
-    const char *p = memmem(json, json_len, pat, (size_t)n);
+    const char *p = memmem(json, json_len, head, head_len);
     if (!p)
         return ROW_COPIED;
-    size_t at = (size_t)(p - json) + (size_t)n;
+    size_t at = (size_t)(p - json) + head_len;
     if (at + value_len >= json_len || at >= ROW_COPIED ||
         memcmp(json + at, value, value_len) != 0 || json[at + value_len] != '"')
         return ROW_COPIED;
     return at;
 }
+
+#define MEMBER_HEAD(name) "\"" name "\":\"", sizeof("\"" name "\":\"") - 1
 
 int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, struct cj_buf *b)
 {
@@ -85,11 +83,11 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
     if (!has_name)
         name_len = 0;
     size_t arn_len = strlen(j->source_model_arn);
-    size_t name_at = has_name ? json_value_at(j->json, j->json_len, "targetModelName",
+    size_t name_at = has_name ? json_value_at(j->json, j->json_len, MEMBER_HEAD("targetModelName"),
                                               j->target_model_name, name_len)
                               : ROW_COPIED;
-    size_t model_at =
-        json_value_at(j->json, j->json_len, "sourceModelArn", j->source_model_arn, arn_len);
+    size_t model_at = json_value_at(j->json, j->json_len, MEMBER_HEAD("sourceModelArn"),
+                                    j->source_model_arn, arn_len);
     size_t copied = (name_at == ROW_COPIED ? name_len : 0) + (model_at == ROW_COPIED ? arn_len : 0);
     size_t json_off = ROW_HEADER_SIZE + copied;
     uint8_t h[ROW_HEADER_SIZE] = {0};
@@ -147,7 +145,15 @@ int store_row_decode(const void *data, size_t size, struct store_row *ret)
 
 bool store_row_same(const void *a, size_t a_len, const void *b, size_t b_len)
 {
+    const uint8_t *ab = a, *bb = b;
     struct store_row x, y;
+    /* Every pass compares each job it lists: rows of this version are equal when their bytes
+     * are, but for the event seq. */
+    if (a_len == b_len && a_len >= ROW_HEADER_SIZE && ab[0] == ROW_VERSION &&
+        bb[0] == ROW_VERSION && memcmp(ab, bb, ROW_EVENT_SEQ_AT) == 0 &&
+        memcmp(ab + ROW_EVENT_SEQ_AT + 8, bb + ROW_EVENT_SEQ_AT + 8,
+               a_len - ROW_EVENT_SEQ_AT - 8) == 0)
+        return true;
     if (store_row_decode(a, a_len, &x) < 0 || store_row_decode(b, b_len, &y) < 0)
         return false;
     return x.status == y.status && x.has_name == y.has_name && x.creation_ns == y.creation_ns &&

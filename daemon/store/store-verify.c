@@ -177,7 +177,7 @@ static void verify_row_event(struct cj_store *s, MDB_txn *txn, const struct log_
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v;
     if (mdb_get(txn, s->dbi_events, &k, &v) == MDB_SUCCESS) {
         const uint8_t *p = v.mv_data;
-        if (v.mv_size < 1 || !(p[0] & EVENT_REFERS) || v.mv_size - 1 != arn->mv_size ||
+        if (v.mv_size < 1 || !store_event_refers(p[0]) || v.mv_size - 1 != arn->mv_size ||
             memcmp(p + 1, arn->mv_data, arn->mv_size) != 0)
             problem(rep, "%s: %.*s: names event %" PRIu64 ", which does not refer to it", name,
                     alen, (char *)arn->mv_data, row->event_seq);
@@ -339,8 +339,8 @@ static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, s
             problem(rep, "events: seq 0");
         else if (entries > 1 && seq != prev + 1)
             problem(rep, "events: seq %" PRIu64 " follows %" PRIu64, seq, prev);
-        if (v.mv_size >= 1 && (p[0] & EVENT_REFERS)) {
-            uint8_t type = p[0] & (uint8_t)~EVENT_REFERS;
+        if (v.mv_size >= 1 && store_event_refers(p[0])) {
+            uint8_t type = store_event_type(p[0]);
             if (type >= _CJ_EVENT_TYPE_MAX || type == CJ_EVENT_REMOVED || v.mv_size < 2 ||
                 v.mv_size - 1 > CJ_JOB_ARN_MAX)
                 problem(rep, "events: seq %" PRIu64 ": not a type and a jobArn to refer to", seq);
@@ -436,12 +436,11 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
         const uint8_t *p = v.mv_data;
         const char *arn;
         size_t arn_len;
-        if (k.mv_size != 8 || v.mv_size < 2 ||
-            (uint8_t)(p[0] & (uint8_t)~EVENT_REFERS) >= _CJ_EVENT_TYPE_MAX)
+        if (k.mv_size != 8 || v.mv_size < 2 || store_event_type(p[0]) >= _CJ_EVENT_TYPE_MAX)
             continue; /* reported by verify_events */
         uint64_t seq = get_be64(k.mv_data);
-        const bool refers = p[0] & EVENT_REFERS;
-        const uint8_t type = p[0] & (uint8_t)~EVENT_REFERS;
+        const bool refers = store_event_refers(p[0]);
+        const uint8_t type = store_event_type(p[0]);
         if (refers) {
             arn = (const char *)p + 1;
             arn_len = v.mv_size - 1;
@@ -463,13 +462,12 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
         MDB_val row_v;
         struct store_row row;
         int gr = store_row_get(s, txn, arn, arn_len, &row_v, NULL);
-        if (refers) {
-            struct cj_store_event ev;
-            if (gr >= 0 && store_event_decode(s, txn, &k, &v, &ev) < 0)
-                problem(rep,
-                        "events: seq %" PRIu64 " refers to the row of %.*s, which names "
-                        "another event",
-                        seq, alen, arn);
+        if (refers && gr >= 0 &&
+            (store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0 || row.event_seq != seq)) {
+            problem(rep,
+                    "events: seq %" PRIu64 " refers to the row of %.*s, which names "
+                    "another event",
+                    seq, alen, arn);
         }
         if (type == CJ_EVENT_REMOVED) {
             if (gr != -ENOENT)

@@ -221,13 +221,9 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
             if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
                 old_sizes[i] = store_index_key(i, &orow, j->job_arn, arn_len, old_keys[i]);
-        /* The event that referred to the old row keeps its JSON (copied out of the map). */
+        /* The event that referred to the old row keeps its JSON. */
         if (orow.event_seq) {
-            cj_buf_reset(&s->old_json);
-            r = cj_buf_append(&s->old_json, orow.json, orow.json_len);
-            if (r >= 0)
-                r = store_event_materialize(s, txn, orow.event_seq, s->old_json.data,
-                                            s->old_json.len);
+            r = store_event_materialize(s, txn, orow.event_seq, orow.json, orow.json_len);
             if (r < 0)
                 return r;
         }
