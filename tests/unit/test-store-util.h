@@ -548,6 +548,22 @@ static _unused_ void raw_write_old_layout(const char *dir, uint8_t version)
     raw_close(&r);
 }
 
+/* The row value of jobArn arn, through `jobs` (database handle jobs), read raw in txn. */
+static _unused_ void raw_get_row(MDB_txn *txn, MDB_dbi jobs, const void *arn, size_t arn_len,
+                                 MDB_val *row)
+{
+    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn}, jv;
+    uint8_t key[INDEX_KEY_MAX];
+    size_t key_len;
+    MDB_dbi rows;
+    assert_int_equal(mdb_get(txn, jobs, &ak, &jv), 0);
+    assert_int_equal(store_row_key(&jv, arn, arn_len, key, &key_len), 0);
+    assert_int_equal(
+        mdb_dbi_open(txn, store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0, &rows), 0);
+    MDB_val rk = {.mv_size = key_len, .mv_data = key};
+    assert_int_equal(mdb_get(txn, rows, &rk, row), 0);
+}
+
 /* Rewrites every row in the layout of row version 1 (a 40-byte header) or 2 (48, the event
  * seq), both with the name and sourceModelArn copied after the header. */
 static _unused_ void raw_rows_to_version(MDB_txn *txn, uint8_t version)
@@ -613,25 +629,15 @@ static _unused_ void raw_write_v7_data(const char *dir)
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
          rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
         const uint8_t *p = v.mv_data;
-        if (!(p[0] & EVENT_REFERS))
+        if (!store_event_refers(p[0]))
             continue;
-        MDB_val ak = {.mv_size = v.mv_size - 1, .mv_data = (void *)(p + 1)}, jv, rv;
-        uint8_t row_key[INDEX_KEY_MAX];
-        size_t row_key_len;
-        MDB_dbi rows;
+        MDB_val rv;
         struct store_row row;
-        assert_int_equal(mdb_get(r.txn, jobs, &ak, &jv), 0);
-        assert_int_equal(store_row_key(&jv, ak.mv_data, ak.mv_size, row_key, &row_key_len), 0);
-        assert_int_equal(mdb_dbi_open(r.txn,
-                                      store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0,
-                                      &rows),
-                         0);
-        MDB_val rk = {.mv_size = row_key_len, .mv_data = row_key};
-        assert_int_equal(mdb_get(r.txn, rows, &rk, &rv), 0);
+        raw_get_row(r.txn, jobs, p + 1, v.mv_size - 1, &rv);
         assert_int_equal(store_row_decode(rv.mv_data, rv.mv_size, &row), 0);
         uint8_t *e = malloc(1 + row.json_len), key[8];
         assert_non_null(e);
-        e[0] = p[0] & (uint8_t)~EVENT_REFERS;
+        e[0] = store_event_type(p[0]);
         memcpy(e + 1, row.json, row.json_len);
         memcpy(key, k.mv_data, sizeof(key));
         MDB_val ek = {.mv_size = sizeof(key), .mv_data = key};

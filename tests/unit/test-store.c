@@ -1087,17 +1087,9 @@ static void test_list_skips_entries_without_rows(void **state)
 static size_t raw_row_size(const char *dir, const struct cj_job *j)
 {
     struct raw r;
-    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS), rows;
-    MDB_val ak = {.mv_size = strlen(j->job_arn), .mv_data = j->job_arn}, jv, rv;
-    uint8_t key[INDEX_KEY_MAX];
-    size_t key_len;
-    assert_int_equal(mdb_get(r.txn, jobs, &ak, &jv), 0);
-    assert_int_equal(store_row_key(&jv, ak.mv_data, ak.mv_size, key, &key_len), 0);
-    assert_int_equal(
-        mdb_dbi_open(r.txn, store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0, &rows),
-        0);
-    MDB_val rk = {.mv_size = key_len, .mv_data = key};
-    assert_int_equal(mdb_get(r.txn, rows, &rk, &rv), 0);
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
+    MDB_val rv;
+    raw_get_row(r.txn, jobs, j->job_arn, strlen(j->job_arn), &rv);
     size_t n = rv.mv_size;
     raw_close(&r);
     return n;
