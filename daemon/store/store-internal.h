@@ -21,12 +21,12 @@
 /* Names of the LMDB databases. The rows live in one database per status (rows_*: time |
  * jobArn -> row value): a status's rows, in time order, share pages, so a page of one status
  * reads them in place, as a page of every status does by merging the four in time order.
- * The statuses the service model does not know share rows_other. `jobs` maps a jobArn to
- * its 8-byte time key, the missing half of its row's key, to the code of its source, so that
- * a pass's end finds its source's jobs without reading rows, and to its status code, which
- * names the row's database. The secondary indexes' entries end with that status code too
- * (store-index.c). */
-#define STORE_DB_JOBS   "jobs" /* jobArn -> time key (8) | source code (le16) | status (1) */
+ * The statuses the service model does not know share rows_other. `jobs` maps a jobArn (in
+ * 16 bytes when it has Bedrock's form, store-jobs-key.c) to its 8-byte time key, the missing
+ * half of its row's key, to the code of its source, so that a pass's end finds its source's
+ * jobs without reading rows, and to its status code, which names the row's database. The
+ * secondary indexes' entries end with that status code too (store-index.c). */
+#define STORE_DB_JOBS   "jobs" /* jobs key -> time key (8) | source code (le16) | status (1) */
 #define STORE_DB_META   "meta"
 #define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
 /* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
@@ -63,6 +63,8 @@ static inline unsigned store_rows_of(uint8_t status)
 /* u8 database, u8 phase: where the steps of the schema 6 -> 7 migration are (store-migrate.c);
  * present only while it runs. */
 #define META_REKEY_AT "rekey_at"
+/* The last jobArn key the schema 9 -> 10 migration read; present only while it runs. */
+#define META_REPACK_AT "repack_at"
 
 /* Status codes, in the row's header and idx_status's prefix: 0.._CJ_STATUS_MAX - 1 the
  * known statuses (enum cj_status), then the names of META_STATUS_NAMES; 255 is never one. */
@@ -559,6 +561,40 @@ int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, co
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
                   uint16_t *source);
 
+/* ---- the keys of `jobs` (store-jobs-key.c) ---- */
+
+#define JOBS_KEY_PACKED 16
+/* Every packed key's first byte (its tag) is below this; every jobArn's ('a') is not. */
+#define JOBS_KEY_FIRST_RAW 0x20
+/* *key: the `jobs` key of jobArn `arn`, whose region has code `region`: packed into buf, or
+ * arn itself when it has not Bedrock's form. */
+void store_jobs_key(const char *arn, size_t len, uint16_t region, uint8_t buf[JOBS_KEY_PACKED],
+                    MDB_val *key);
+/* The same, the region's code looked up: -ENOENT when there is none (no job of that region,
+ * or of no region, is stored). */
+int store_jobs_key_find(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
+                        uint8_t buf[JOBS_KEY_PACKED], MDB_val *key);
+/* Whether a `jobs` key is a packed one (else it is a jobArn as it is). */
+bool store_jobs_key_packed(const MDB_val *key);
+/* Of a packed key: the code of its region, and its jobArn, given that region's name, in *arn
+ * (in buf); -EUCLEAN when the key is out of range. */
+uint16_t store_jobs_key_region(const MDB_val *key);
+int store_jobs_key_unpack(const MDB_val *key, const char *region, size_t region_len,
+                          char buf[CJ_JOB_ARN_MAX], MDB_val *arn);
+/* The last region name a walk of `jobs` unpacked, so that the next key of that region does
+ * not read the names table. Zeroed before the walk. */
+struct store_region_name {
+    bool valid;
+    uint16_t code;
+    uint8_t len;
+    char name[CJ_REGION_NAME_MAX];
+};
+/* The jobArn of `jobs` key `key`, in *arn: in buf when packed, else the key's own bytes.
+ * -EUCLEAN when the key is neither (a tag, account or ID out of range, a region code without
+ * a name, a raw key that is no ARN). */
+int store_jobs_key_arn(struct cj_store *s, MDB_txn *txn, const MDB_val *key,
+                       struct store_region_name *cache, char buf[CJ_JOB_ARN_MAX], MDB_val *arn);
+
 /* ---- migrations (store-migrate.c) ---- */
 
 /* Schema 2 -> 3: moves every row from `jobs` into the time index. -EUCLEAN if a row of the
@@ -579,7 +615,7 @@ int store_migrate_from_5(struct cj_store *s, MDB_txn *txn);
 /* Schema 6 -> 7: every key holding time | jobArn (rows, secondary indexes, the time key in
  * `jobs` values) turns oldest first, in transactions of its own after the opening one (see
  * store-migrate.c), going on from where an earlier open stopped; the last records schema 9,
- * which reads schema 7's data as it is.
+ * which reads schema 7's data as it is (store_migrate_from_9 goes on from there).
  * -EUCLEAN if a key does not decode, -ENOSPC if a step does not fit under max_size; the
  * caller then discards the cache. */
 #define STORE_REKEY_STEP_ROWS 50000
@@ -589,6 +625,13 @@ extern size_t store_rekey_step_rows;
 /* Tests stop the migration before this step (0: never), the open failing with -EINTR, to see
  * the next open resume it. */
 extern unsigned store_rekey_stop_after;
+/* Schema 9 -> 10: the `jobs` keys of jobArns in Bedrock's form are packed (store-jobs-key.c),
+ * in transactions of their own of store_rekey_step_rows keys, going on from where an earlier
+ * open stopped; the last records schema 10. -EUCLEAN if a `jobs` entry is damaged, -ENOSPC
+ * if a step does not fit under max_size; the caller then discards the cache. */
+int store_migrate_from_9(struct cj_store *s);
+/* Tests stop it before this step (0: never), the open failing with -EINTR. */
+extern unsigned store_repack_stop_after;
 /* Deletes idx_time and idx_status when the store has them; LMDB's code. */
 int store_drop_v5(struct cj_store *s, MDB_txn *txn);
 /* A put into index i in schema 6's layout (one entry per key, the migrations' steps up to 6),

@@ -647,7 +647,7 @@ static int rekey_step(struct cj_store *s, MDB_txn *txn, void *userdata)
             return map_rc(rc, "drop the scratch database");
         r = store_meta_del(s, txn, META_REKEY_AT);
         if (r >= 0)
-            r = store_schema_put(s, txn, CJ_STORE_SCHEMA_VERSION);
+            r = store_schema_put(s, txn, 9);
         st->done = r >= 0;
         return r;
     }
@@ -702,7 +702,181 @@ int store_migrate_from_6(struct cj_store *s)
                                "transactions: %m",
                                steps);
     log_notice("store: migrated the cache from schema 6 to 9 (keys oldest first) in %u "
-               "transactions; its %" PRIu64 " job(s) are kept",
+               "transactions; its %" PRIu64 " job(s) are kept, their `jobs` keys are packed next",
                steps, st.jobs);
+    return 0;
+}
+
+/* ---- schema 9 -> 10: `jobs` keys packed ----
+ *
+ * Packed keys begin with a tag below any jobArn's first byte, so the two kinds share `jobs`
+ * while it runs: each step, a transaction of its own, reads up to store_rekey_step_rows
+ * jobArn keys past the one META_REPACK_AT names, deletes those that pack and puts them back
+ * packed, and names the last key it read. A crash leaves a position that holds, so the next
+ * open goes on from it; the last step deletes it and records schema 10. */
+
+unsigned store_repack_stop_after;
+
+struct repack {
+    bool done;
+    uint64_t packed, step_packed;
+    struct cj_buf moves; /* [le16 key length][jobArn][value][le16 region code] */
+    uint8_t after[CJ_JOB_ARN_MAX];
+    size_t after_len;
+};
+
+/* The region code of a jobArn key (1 when it has none and none is left: kept as it is);
+ * -EUCLEAN if it names no region, which store_job_check refuses: damage. */
+static int repack_region(struct cj_store *s, MDB_txn *txn, const MDB_val *k, uint16_t *code)
+{
+    const char *region, *account;
+    size_t len;
+    if (!store_arn_parse(k->mv_data, k->mv_size, &region, &len, &account))
+        return log_error_errno(EUCLEAN, "store: a `jobs` key of %zu bytes is no jobArn",
+                               k->mv_size);
+    int r =
+        store_names_code(s, txn, META_REGION_NAMES, region, len, true, STORE_REGION_CODES, code);
+    return r == -ERANGE ? 1 : r;
+}
+
+/* Reads the jobArn keys of this step into st->moves (those that pack) and st->after (the
+ * last one); *end when none is left past it. */
+static int repack_read(struct cj_store *s, MDB_txn *txn, struct repack *st, bool *end)
+{
+    static const uint8_t first = JOBS_KEY_FIRST_RAW;
+    MDB_val k = {.mv_size = 1, .mv_data = (void *)&first}, v;
+    MDB_cursor *cur;
+
+    int r = store_meta_get(s, txn, META_REPACK_AT, &v);
+    if (r >= 0) {
+        if (v.mv_size == 0 || v.mv_size > sizeof(st->after))
+            return log_error_errno(EUCLEAN, "store: the migration's position is damaged");
+        memcpy(st->after, v.mv_data, v.mv_size);
+        st->after_len = v.mv_size;
+        k = (MDB_val){.mv_size = st->after_len, .mv_data = st->after};
+    } else if (r != -ENOENT)
+        return r;
+    else
+        st->after_len = 0;
+    r = 0;
+    *end = false;
+    cj_buf_reset(&st->moves);
+
+    int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE);
+    /* The key the last step ended at is still there when it did not pack. */
+    if (rc == MDB_SUCCESS && st->after_len && k.mv_size == st->after_len &&
+        memcmp(k.mv_data, st->after, k.mv_size) == 0)
+        rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT);
+    for (size_t n = 0; rc == MDB_SUCCESS && n < store_rekey_step_rows;
+         n++, rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        uint16_t code;
+        uint8_t kb[JOBS_KEY_PACKED], len[2], c[2];
+        MDB_val pk;
+        if (v.mv_size != JOBS_VALUE_SIZE || k.mv_size > CJ_JOB_ARN_MAX) {
+            r = log_error_errno(EUCLEAN,
+                                "store: a damaged `jobs` entry (%zu-byte key, %zu-byte value)",
+                                k.mv_size, v.mv_size);
+            break;
+        }
+        memcpy(st->after, k.mv_data, k.mv_size);
+        st->after_len = k.mv_size;
+        r = repack_region(s, txn, &k, &code);
+        if (r < 0)
+            break;
+        if (r > 0)
+            continue;
+        store_jobs_key(k.mv_data, k.mv_size, code, kb, &pk);
+        if (!store_jobs_key_packed(&pk))
+            continue;
+        put_le16(len, (uint16_t)k.mv_size);
+        put_le16(c, code);
+        if ((r = cj_buf_append(&st->moves, len, 2)) < 0 ||
+            (r = cj_buf_append(&st->moves, k.mv_data, k.mv_size)) < 0 ||
+            (r = cj_buf_append(&st->moves, v.mv_data, v.mv_size)) < 0 ||
+            (r = cj_buf_append(&st->moves, c, 2)) < 0)
+            break;
+    }
+    mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
+    if (rc == MDB_NOTFOUND)
+        *end = true;
+    else if (rc != MDB_SUCCESS)
+        return map_rc(rc, "read `jobs`");
+    return 0;
+}
+
+static int repack_step(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    struct repack *st = userdata;
+    bool end;
+
+    st->done = false;
+    st->step_packed = 0;
+    int r = repack_read(s, txn, st, &end);
+    if (r < 0)
+        return r;
+    const uint8_t *p = (const uint8_t *)st->moves.data, *e = p + st->moves.len;
+    while (p < e) {
+        size_t len = get_le16(p);
+        const char *arn = (const char *)p + 2;
+        uint8_t kb[JOBS_KEY_PACKED];
+        MDB_val ak = {.mv_size = len, .mv_data = (void *)arn}, pk;
+        MDB_val v = {.mv_size = JOBS_VALUE_SIZE, .mv_data = (void *)(p + 2 + len)};
+        store_jobs_key(arn, len, get_le16(p + 2 + len + JOBS_VALUE_SIZE), kb, &pk);
+        int rc = mdb_del(txn, s->dbi_jobs, &ak, NULL);
+        if (rc == MDB_SUCCESS)
+            rc = mdb_put(txn, s->dbi_jobs, &pk, &v, MDB_NOOVERWRITE);
+        if (rc == MDB_KEYEXIST)
+            return log_error_errno(EUCLEAN, "store: %.*s packs into the key of another job",
+                                   (int)len, arn);
+        if (rc != MDB_SUCCESS)
+            return map_rc(rc, "pack a `jobs` key");
+        st->step_packed++;
+        p += 2 + len + JOBS_VALUE_SIZE + 2;
+    }
+    if (!end)
+        return store_meta_put(s, txn, META_REPACK_AT, st->after, st->after_len);
+    r = store_meta_del(s, txn, META_REPACK_AT);
+    if (r >= 0)
+        r = store_schema_put(s, txn, 10);
+    st->done = r >= 0;
+    return r;
+}
+
+int store_migrate_from_9(struct cj_store *s)
+{
+    struct repack st = {0};
+    unsigned steps = 0;
+    int r = 0;
+
+    log_notice("store: migrating the cache from schema 9 to 10 (`jobs` keys packed), %zu keys "
+               "a transaction",
+               store_rekey_step_rows);
+    /* Each step reads at least one key further, or ends: bounded by the keys. */
+    while (r >= 0 && !st.done) {
+        if (store_repack_stop_after && steps == store_repack_stop_after) {
+            r = -EINTR;
+            break;
+        }
+        r = store_write(s, repack_step, &st);
+        if (r >= 0)
+            st.packed += st.step_packed;
+        steps++;
+    }
+    cj_buf_free(&st.moves);
+    if (r == -EINTR)
+        return r;
+    if (r < 0)
+        return log_error_errno(r,
+                               "store: the migration from schema 9 to 10 stopped after %u "
+                               "transactions: %m",
+                               steps);
+    log_notice("store: migrated the cache from schema 9 to 10 in %u transactions; %" PRIu64
+               " `jobs` key(s) packed",
+               steps, st.packed);
     return 0;
 }

@@ -221,24 +221,42 @@ static int remove_one(struct cj_store *s, MDB_txn *txn, const char *arn, size_t 
     return store_remove_job(s, txn, arn, len, u);
 }
 
+/* 1 when the job of a `missed` key is stored, 0 when not, or a negative errno. */
+static int is_stored(struct cj_store *s, MDB_txn *txn, const MDB_val *arn)
+{
+    uint8_t kb[JOBS_KEY_PACKED];
+    MDB_val k, v;
+    int r = store_jobs_key_find(s, txn, arn->mv_data, arn->mv_size, kb, &k);
+    if (r < 0)
+        return r == -ENOENT ? 0 : r;
+    int rc = mdb_get(txn, s->dbi_jobs, &k, &v);
+    return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+}
+
 /* Forgets the misses of jobs this pass saw, and of jobs no longer stored. */
 static int forget_seen(struct cj_store *s, MDB_txn *txn, const struct cj_store_pass *pass)
 {
     MDB_cursor *cur;
-    MDB_val k, v, t;
+    MDB_val k, v;
+    int r = 0;
     int rc = mdb_cursor_open(txn, s->dbi_missed, &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
-        if (pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)) ||
-            mdb_get(txn, s->dbi_jobs, &k, &t) == MDB_NOTFOUND) {
+         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+        r = pass_contains(pass, store_job_hash(k.mv_data, k.mv_size)) ? 0 : is_stored(s, txn, &k);
+        if (r < 0)
+            break;
+        if (r == 0) {
             /* The cursor then stands on the next entry, which MDB_NEXT returns. */
             rc = mdb_cursor_del(cur, 0);
             if (rc != MDB_SUCCESS)
                 break;
         }
+    }
     mdb_cursor_close(cur);
+    if (r < 0)
+        return r;
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 

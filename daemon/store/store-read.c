@@ -37,12 +37,16 @@ int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, co
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
                   uint16_t *source)
 {
-    MDB_val k = {.mv_size = arn_len, .mv_data = (void *)arn}, t;
+    uint8_t kb[JOBS_KEY_PACKED];
+    MDB_val k, t;
 
+    int r = store_jobs_key_find(s, txn, arn, arn_len, kb, &k);
+    if (r < 0)
+        return r;
     int rc = mdb_get(txn, s->dbi_jobs, &k, &t);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    int r = store_row_at(s, txn, &t, arn, arn_len, row);
+    r = store_row_at(s, txn, &t, arn, arn_len, row);
     if (r >= 0 && source)
         *source = jobs_value_source(&t);
     return r;
@@ -124,7 +128,15 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
         }
         arn[arn_len] = '\0';
         if (source) {
-            MDB_val ak = {.mv_size = (size_t)arn_len, .mv_data = arn}, jv;
+            uint8_t kb[JOBS_KEY_PACKED];
+            MDB_val ak, jv;
+            r = store_jobs_key_find(s, txn, arn, (size_t)arn_len, kb, &ak);
+            if (r == -ENOENT) {
+                r = 0; /* a job `jobs` cannot hold: damage that verify reports */
+                continue;
+            }
+            if (r < 0)
+                goto out;
             int jrc = mdb_get(txn, s->dbi_jobs, &ak, &jv);
             if (jrc == MDB_NOTFOUND || (jrc == MDB_SUCCESS && (jv.mv_size != JOBS_VALUE_SIZE ||
                                                                jobs_value_source(&jv) != code)))

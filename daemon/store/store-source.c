@@ -467,11 +467,21 @@ int store_arn_list_walk(const struct cj_buf *b,
     return 0;
 }
 
+static int damaged_jobs_entry(const MDB_val *k, const MDB_val *v)
+{
+    return log_error_errno(EUCLEAN,
+                           "store: a damaged `jobs` entry (%zu-byte key, %zu-byte value) "
+                           "blocks removals; run copyjobd --verify-store",
+                           k->mv_size, v->mv_size);
+}
+
 int store_source_jobs(struct cj_store *s, MDB_txn *txn, uint16_t code,
                       int (*fn)(const MDB_val *arn, void *u), void *u)
 {
     MDB_cursor *cur;
-    MDB_val k, v;
+    MDB_val k, v, arn;
+    struct store_region_name region = {0};
+    char buf[CJ_JOB_ARN_MAX];
     int r = 0;
 
     int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
@@ -479,13 +489,15 @@ int store_source_jobs(struct cj_store *s, MDB_txn *txn, uint16_t code,
         return store_errno(rc);
     for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS && r >= 0;
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
-        if (v.mv_size != JOBS_VALUE_SIZE || k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX)
-            r = log_error_errno(EUCLEAN,
-                                "store: a damaged `jobs` entry (%zu-byte key, %zu-byte "
-                                "value) blocks removals; run copyjobd --verify-store",
-                                k.mv_size, v.mv_size);
-        else if (jobs_value_source(&v) == code)
-            r = fn(&k, u);
+        if (v.mv_size != JOBS_VALUE_SIZE)
+            r = damaged_jobs_entry(&k, &v);
+        else if (jobs_value_source(&v) == code) {
+            r = store_jobs_key_arn(s, txn, &k, &region, buf, &arn);
+            if (r == -EUCLEAN)
+                r = damaged_jobs_entry(&k, &v);
+            else if (r >= 0)
+                r = fn(&arn, u);
+        }
     }
     mdb_cursor_close(cur);
     if (r < 0)

@@ -76,6 +76,7 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
 {
     MDB_cursor *cur;
     MDB_val k, v;
+    struct store_region_name region_cache = {0};
     int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
@@ -84,27 +85,41 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
          rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
         struct store_row row;
         uint8_t tkey[INDEX_KEY_MAX];
-        MDB_val tk = {.mv_data = tkey}, row_v;
-        int klen = (int)(k.mv_size > 200 ? 200 : k.mv_size);
-        if (k.mv_size == 0 || k.mv_size > CJ_JOB_ARN_MAX) {
-            problem(rep, "jobs: key of %zu bytes", k.mv_size);
+        MDB_val tk = {.mv_data = tkey}, row_v, arn;
+        char arn_buf[CJ_JOB_ARN_MAX];
+        int r = store_jobs_key_arn(s, txn, &k, &region_cache, arn_buf, &arn);
+        if (r == -EUCLEAN) {
+            problem(rep, "jobs: key of %zu bytes is no jobArn, packed or not", k.mv_size);
             continue;
         }
-        if (store_row_key(&v, k.mv_data, k.mv_size, tkey, &tk.mv_size) < 0) {
+        if (r < 0) {
+            mdb_cursor_close(cur);
+            return r;
+        }
+        int klen = (int)(arn.mv_size > 200 ? 200 : arn.mv_size);
+        if (!store_jobs_key_packed(&k)) {
+            /* Looked up packed, such a job would never be found. */
+            uint8_t kb[JOBS_KEY_PACKED];
+            MDB_val pk;
+            if (store_jobs_key_find(s, txn, arn.mv_data, arn.mv_size, kb, &pk) >= 0 &&
+                store_jobs_key_packed(&pk))
+                problem(rep, "jobs: %.*s is kept as it is, not packed", klen, (char *)arn.mv_data);
+        }
+        if (store_row_key(&v, arn.mv_data, arn.mv_size, tkey, &tk.mv_size) < 0) {
             problem(rep, "jobs: %.*s: value of %zu bytes is not a time key", klen,
-                    (char *)k.mv_data, v.mv_size);
+                    (char *)arn.mv_data, v.mv_size);
             continue;
         }
         const unsigned d = store_rows_of(jobs_value_status(&v));
         if (mdb_get(txn, s->dbi_rows[d], &tk, &row_v) != MDB_SUCCESS) {
             problem(rep, "%s: no row for job %.*s", store_rows_db_names[d], klen,
-                    (char *)k.mv_data);
+                    (char *)arn.mv_data);
             continue;
         }
         if (store_row_decode(row_v.mv_data, row_v.mv_size, &row) < 0)
             continue; /* reported by verify_rows */
         if (row.status != jobs_value_status(&v))
-            problem(rep, "jobs: %.*s: status code %u, its row's %u", klen, (char *)k.mv_data,
+            problem(rep, "jobs: %.*s: status code %u, its row's %u", klen, (char *)arn.mv_data,
                     jobs_value_status(&v), row.status);
         seen->total++;
         seen->by_status[row.status]++;
@@ -113,33 +128,36 @@ static int verify_jobs(struct cj_store *s, MDB_txn *txn, struct store_counts *se
         size_t name_len, region_len;
         if (code >= STORE_SOURCE_CODES ||
             store_names_name(s, txn, META_SOURCE_NAMES, code, &name, &name_len) < 0)
-            problem(rep, "jobs: %.*s: source code %u is not registered", klen, (char *)k.mv_data,
+            problem(rep, "jobs: %.*s: source code %u is not registered", klen, (char *)arn.mv_data,
                     code);
         else {
-            if (!ss->by_code[code] && !(ss->by_code[code] = calloc(1, sizeof(struct store_counts))))
+            if (!ss->by_code[code] &&
+                !(ss->by_code[code] = calloc(1, sizeof(struct store_counts)))) {
+                mdb_cursor_close(cur);
                 return -ENOMEM;
+            }
             ss->by_code[code]->total++;
             ss->by_code[code]->by_status[row.status]++;
         }
-        if (!store_arn_parse(k.mv_data, k.mv_size, &region, &region_len, &account))
+        if (!store_arn_parse(arn.mv_data, arn.mv_size, &region, &region_len, &account))
             problem(rep, "jobs: %.*s: the jobArn names no region and account", klen,
-                    (char *)k.mv_data);
+                    (char *)arn.mv_data);
         else if (store_names_name(s, txn, META_REGION_NAMES, row.region_code, &name, &name_len) <
                      0 ||
                  name_len != region_len || memcmp(name, region, region_len) != 0)
             problem(rep, "jobs: %.*s: region code %u is not its jobArn's region", klen,
-                    (char *)k.mv_data, row.region_code);
+                    (char *)arn.mv_data, row.region_code);
         const char *sname;
         size_t slen;
         if (store_status_name(s, txn, row.status, &sname, &slen) < 0)
-            problem(rep, "jobs: %.*s: status code %u is not registered", klen, (char *)k.mv_data,
+            problem(rep, "jobs: %.*s: status code %u is not registered", klen, (char *)arn.mv_data,
                     row.status);
         for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
             uint8_t key[INDEX_KEY_MAX];
-            size_t n = store_index_key(i, &row, k.mv_data, k.mv_size, key);
+            size_t n = store_index_key(i, &row, arn.mv_data, arn.mv_size, key);
             if (store_index_find(txn, s->dbi_index[i], i, key, n, row.status) != MDB_SUCCESS)
                 problem(rep, "%s: no entry for job %.*s", store_index_db_names[i], klen,
-                        (char *)k.mv_data);
+                        (char *)arn.mv_data);
         }
     }
     mdb_cursor_close(cur);
@@ -231,7 +249,11 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, const struc
             if (row.event_seq)
                 verify_row_event(s, txn, log, &row, &arn, name, rep);
         }
-        int rc2 = mdb_get(txn, s->dbi_jobs, &arn, &jv);
+        uint8_t kb[JOBS_KEY_PACKED];
+        MDB_val jk;
+        int rc2 = store_jobs_key_find(s, txn, arn.mv_data, arn.mv_size, kb, &jk) < 0
+                      ? MDB_NOTFOUND
+                      : mdb_get(txn, s->dbi_jobs, &jk, &jv);
         if (rc2 != MDB_SUCCESS)
             problem(rep, "%s: row of %.*s which is not in jobs", name, alen, (char *)arn.mv_data);
         else if (jv.mv_size != JOBS_VALUE_SIZE ||
@@ -499,7 +521,10 @@ static int verify_missed(struct cj_store *s, MDB_txn *txn, struct report *rep)
         int klen = (int)(k.mv_size > 200 ? 200 : k.mv_size);
         if (v.mv_size != 4 || get_le16(v.mv_data) + get_le16((uint8_t *)v.mv_data + 2) == 0)
             problem(rep, "missed: %.*s: not a pass count", klen, (char *)k.mv_data);
-        if (mdb_get(txn, s->dbi_jobs, &k, &t) != MDB_SUCCESS)
+        uint8_t kb[JOBS_KEY_PACKED];
+        MDB_val jk;
+        if (store_jobs_key_find(s, txn, k.mv_data, k.mv_size, kb, &jk) < 0 ||
+            mdb_get(txn, s->dbi_jobs, &jk, &t) != MDB_SUCCESS)
             problem(rep, "missed: %.*s is not stored", klen, (char *)k.mv_data);
     }
     mdb_cursor_close(cur);

@@ -120,14 +120,15 @@ static void jobs_value(uint8_t b[JOBS_VALUE_SIZE], const uint8_t *time_key, uint
     b[JOBS_VALUE_SIZE_V5] = status;
 }
 
-/* Puts a `jobs` entry: the row's time key, the source and the status. */
+/* Puts a `jobs` entry of a job whose jobArn's region has code `region`: the row's time key,
+ * the source and the status. */
 static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
-                          const uint8_t *time_key, uint16_t source, uint8_t status)
+                          uint16_t region, const uint8_t *time_key, uint16_t source, uint8_t status)
 {
-    uint8_t b[JOBS_VALUE_SIZE];
+    uint8_t b[JOBS_VALUE_SIZE], kb[JOBS_KEY_PACKED];
     jobs_value(b, time_key, source, status);
-    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
-    MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
+    MDB_val ak, av = {.mv_size = sizeof(b), .mv_data = b};
+    store_jobs_key(arn, arn_len, region, kb, &ak);
     return store_errno(mdb_put(txn, s->dbi_jobs, &ak, &av, 0));
 }
 
@@ -135,13 +136,13 @@ static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, siz
  * job is new), else the job's row and source as store_row_get gives them. One descent into
  * `jobs` either way, where a get then a put took two for each new job. */
 static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
-                            const uint8_t *time_key, uint16_t source, uint8_t status, MDB_val *row,
-                            uint16_t *old_source)
+                            uint16_t region, const uint8_t *time_key, uint16_t source,
+                            uint8_t status, MDB_val *row, uint16_t *old_source)
 {
-    uint8_t b[JOBS_VALUE_SIZE];
+    uint8_t b[JOBS_VALUE_SIZE], kb[JOBS_KEY_PACKED];
     jobs_value(b, time_key, source, status);
-    MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn};
-    MDB_val av = {.mv_size = sizeof(b), .mv_data = b};
+    MDB_val ak, av = {.mv_size = sizeof(b), .mv_data = b};
+    store_jobs_key(arn, arn_len, region, kb, &ak);
     int rc = mdb_put(txn, s->dbi_jobs, &ak, &av, MDB_NOOVERWRITE);
     if (rc == MDB_SUCCESS)
         return -ENOENT;
@@ -197,8 +198,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
         if (i == CJ_INDEX_TIME || i >= STORE_INDEX_FIRST_SECONDARY)
             new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
-    r = claim_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME], c->source_code,
-                         nr.status, &old, &old_source);
+    r = claim_jobs_entry(s, txn, j->job_arn, arn_len, region, new_keys[CJ_INDEX_TIME],
+                         c->source_code, nr.status, &old, &old_source);
     if (r >= 0) {
         if (store_row_same(old.mv_data, old.mv_size, s->scratch.data, s->scratch.len)) {
             ch->unchanged++;
@@ -209,7 +210,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
             if (r >= 0)
                 r = store_tally_job(s, txn, &c->tally, c->source_code, nr.status, 1);
             if (r >= 0)
-                r = put_jobs_entry(s, txn, j->job_arn, arn_len, new_keys[CJ_INDEX_TIME],
+                r = put_jobs_entry(s, txn, j->job_arn, arn_len, region, new_keys[CJ_INDEX_TIME],
                                    c->source_code, nr.status);
             return r < 0 ? r : 0;
         }
@@ -265,7 +266,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     if (existed && (moved || old_source != c->source_code)) {
-        r = put_jobs_entry(s, txn, j->job_arn, arn_len, tkey, c->source_code, nr.status);
+        r = put_jobs_entry(s, txn, j->job_arn, arn_len, region, tkey, c->source_code, nr.status);
         if (r < 0)
             return r;
     }
@@ -455,11 +456,14 @@ int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pa
 int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t len,
                      struct store_tally *t)
 {
-    MDB_val k = {.mv_size = len, .mv_data = (void *)arn}, v;
+    uint8_t kb[JOBS_KEY_PACKED];
+    MDB_val k, v, missed_k = {.mv_size = len, .mv_data = (void *)arn};
     struct store_row row;
     uint16_t source;
 
-    int r = store_row_get(s, txn, arn, len, &v, &source);
+    int r = store_jobs_key_find(s, txn, arn, len, kb, &k);
+    if (r >= 0)
+        r = store_row_get(s, txn, arn, len, &v, &source);
     if (r == -EUCLEAN)
         return log_error_errno(r, "store: %.*s has no row; run verify", (int)len, arn);
     if (r < 0)
@@ -483,7 +487,7 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
         return r;
     int rc = mdb_del(txn, s->dbi_jobs, &k, NULL);
     if (rc == MDB_SUCCESS && s->has_missed) {
-        rc = mdb_del(txn, s->dbi_missed, &k, NULL);
+        rc = mdb_del(txn, s->dbi_missed, &missed_k, NULL);
         if (rc == MDB_NOTFOUND)
             rc = MDB_SUCCESS;
     }

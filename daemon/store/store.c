@@ -735,11 +735,12 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next, up to schema 6 in the opening transaction;
- * store_migrate_from_6 then takes it to 9 in transactions of its own. Schema 9 reads every
- * row and event of schemas 7 and 8 as they are (rows of versions 1 and 2; events that hold
- * their JSON, and in 8 events that refer to rows), so 7 -> 9 and 8 -> 9 record the version. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 9,
-               "migrate() ends at schema 9: add a step, or wipe, for a later schema");
+ * store_migrate_from_6 then takes it to 9 and store_migrate_from_9 to 10, each in
+ * transactions of its own. Schema 9 reads every row and event of schemas 7 and 8 as they are
+ * (rows of versions 1 and 2; events that hold their JSON, and in 8 events that refer to rows),
+ * so 7 -> 9 and 8 -> 9 record the version. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 10,
+               "migrate() ends at schema 10: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -787,8 +788,9 @@ static int wipe_for_rebuild(struct cj_store *s, MDB_txn *txn, uint32_t version)
 }
 
 struct setup {
-    bool wipe;  /* in: discard a store that could be migrated (no room, or damage) */
-    bool rekey; /* out: the store is at schema 6, for store_migrate_from_6 */
+    bool wipe;   /* in: discard a store that could be migrated (no room, or damage) */
+    bool rekey;  /* out: the store is at schema 6, for store_migrate_from_6 */
+    bool repack; /* out: then at schema 9, for store_migrate_from_9 */
 };
 
 /* Runs in one write transaction (retried after growth): creates the databases, checks
@@ -797,7 +799,7 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     struct setup *setup = userdata;
     const bool *no_room = &setup->wipe;
-    setup->rekey = false; /* a rerun after growth starts over */
+    setup->rekey = setup->repack = false; /* a rerun after growth starts over */
     uint32_t version;
     bool has_data;
     int r = open_dbis(s, txn, MDB_CREATE);
@@ -835,8 +837,10 @@ static int setup_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
          * log is untouched by the migration, so its sequence still goes on. */
         if (r == -EUCLEAN)
             r = wipe_for_rebuild(s, txn, version);
-        else
+        else {
             setup->rekey = r >= 0 && version <= 6;
+            setup->repack = r >= 0 && version <= 9;
+        }
     } else if (version < CJ_STORE_SCHEMA_VERSION && has_data)
         r = wipe_for_rebuild(s, txn, version);
     else if (version < CJ_STORE_SCHEMA_VERSION)
@@ -1050,9 +1054,10 @@ int cj_store_open(const struct cj_store_options *o, struct cj_store **ret)
 
     struct setup setup = {0};
     r = s->read_only ? setup_read_only(s, o->directory) : store_write(s, setup_txn, &setup);
-    if (r >= 0 && setup.rekey) {
-        setup.rekey = false;
-        r = store_migrate_from_6(s);
+    if (r >= 0 && (setup.rekey || setup.repack)) {
+        r = setup.rekey ? store_migrate_from_6(s) : 0;
+        if (r >= 0)
+            r = store_migrate_from_9(s);
         if (r == -EUCLEAN) {
             log_warning("store: the cache cannot be migrated; discarding it");
             setup.wipe = true;

@@ -34,8 +34,9 @@
  * 4: keys newest first; 5: sources, the region and job account indexes; 6: rows in one
  * database per status; 7: keys oldest first, secondary indexes of sorted duplicates; 8: a
  * job's newest event refers to its row instead of copying its JSON; 9: rows find their name
- * and sourceModelArn in their JSON instead of copying them */
-#define CJ_STORE_SCHEMA_VERSION 9
+ * and sourceModelArn in their JSON instead of copying them; 10: `jobs` keys a jobArn of
+ * Bedrock's form by 16 bytes */
+#define CJ_STORE_SCHEMA_VERSION 10
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 

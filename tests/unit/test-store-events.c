@@ -543,7 +543,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 9 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 10 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);
@@ -936,9 +936,9 @@ static int cmp_arn_of_ids(const void *a, const void *b)
 {
     char x[128], y[128];
     unsigned i = *(const unsigned *)a, k = *(const unsigned *)b;
-    snprintf(x, sizeof(x), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%010u",
+    snprintf(x, sizeof(x), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%012u",
              test_accounts[i % 5], i);
-    snprintf(y, sizeof(y), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%010u",
+    snprintf(y, sizeof(y), "arn:aws:bedrock:us-east-1:%s:model-copy-job/%012u",
              test_accounts[k % 5], k);
     return strcmp(x, y);
 }

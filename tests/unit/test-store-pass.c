@@ -155,8 +155,9 @@ static void test_batch_lost(void **state)
     struct raw raw;
     MDB_dbi dbi = raw_open(&raw, dir, STORE_DB_JOBS);
     fill(&j, 0);
-    MDB_val k = {.mv_size = strlen(j.job_arn), .mv_data = (void *)j.job_arn};
-    MDB_val v = {.mv_size = 3, .mv_data = "bad"};
+    uint8_t kb[JOBS_KEY_PACKED];
+    MDB_val k, v = {.mv_size = 3, .mv_data = "bad"};
+    raw_jobs_key(raw.txn, j.job_arn, strlen(j.job_arn), kb, &k);
     assert_int_equal(mdb_put(raw.txn, dbi, &k, &v, 0), 0);
     raw_close(&raw);
 

@@ -99,6 +99,7 @@ struct test_job_spec {
     const char *name;
     const char *region;      /* of the jobArn; NULL: us-east-1 */
     const char *job_account; /* of the jobArn; NULL: the source account */
+    bool short_id; /* a jobArn whose ID has 10 digits, not Bedrock's 12: `jobs` keeps it whole */
 };
 
 static _unused_ void test_job_fill(struct cj_job *j, const struct test_job_spec *sp)
@@ -107,7 +108,9 @@ static _unused_ void test_job_fill(struct cj_job *j, const struct test_job_spec 
     char arn[128], json[1024];
 
     *j = (struct cj_job){0};
-    snprintf(arn, sizeof(arn), "arn:aws:bedrock:%s:%s:model-copy-job/%010u",
+    snprintf(arn, sizeof(arn),
+             sp->short_id ? "arn:aws:bedrock:%s:%s:model-copy-job/%010u"
+                          : "arn:aws:bedrock:%s:%s:model-copy-job/%012u",
              sp->region ? sp->region : "us-east-1", sp->job_account ? sp->job_account : sp->account,
              sp->id);
     j->job_arn = strdup(arn);
@@ -194,6 +197,99 @@ static _unused_ void raw_close(struct raw *r)
 {
     assert_int_equal(mdb_txn_commit(r->txn), 0);
     mdb_env_close(r->env);
+}
+
+/* The name of region code `code` in a raw store's table (pointing into the map). */
+static _unused_ void raw_region_name(MDB_txn *txn, uint16_t code, const char **name, size_t *len)
+{
+    MDB_dbi meta;
+    MDB_val k = {.mv_size = strlen(META_REGION_NAMES), .mv_data = META_REGION_NAMES}, v;
+    assert_int_equal(mdb_dbi_open(txn, STORE_DB_META, 0, &meta), 0);
+    assert_int_equal(mdb_get(txn, meta, &k, &v), 0);
+    const char *p = v.mv_data, *end = p + v.mv_size;
+    for (uint16_t c = 0; c < code; c++) {
+        p = memchr(p, '\0', (size_t)(end - p));
+        assert_non_null(p);
+        p++;
+    }
+    const char *nul = memchr(p, '\0', (size_t)(end - p));
+    assert_non_null(nul);
+    *name = p;
+    *len = (size_t)(nul - p);
+}
+
+/* The `jobs` key of jobArn arn in a raw store of this schema: packed when it packs. */
+static _unused_ void raw_jobs_key(MDB_txn *txn, const char *arn, size_t len,
+                                  uint8_t buf[JOBS_KEY_PACKED], MDB_val *key)
+{
+    const char *region, *account, *name;
+    size_t region_len, name_len;
+    assert_true(store_arn_parse(arn, len, &region, &region_len, &account));
+    for (uint16_t code = 0; code < STORE_REGION_CODES; code++) {
+        raw_region_name(txn, code, &name, &name_len);
+        if (name_len == region_len && memcmp(name, region, region_len) == 0) {
+            store_jobs_key(arn, len, code, buf, key);
+            return;
+        }
+    }
+    fail_msg("region of %.*s has no code", (int)len, arn);
+}
+
+/* Rewrites every packed `jobs` key as its jobArn, as schema 9 and every copyjobd before it
+ * kept them. */
+static _unused_ void raw_unpack_jobs(MDB_txn *txn)
+{
+    MDB_dbi jobs;
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    assert_int_equal(mdb_dbi_open(txn, STORE_DB_JOBS, 0, &jobs), 0);
+    assert_int_equal(mdb_cursor_open(txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && store_jobs_key_packed(&k);
+         rc = mdb_cursor_get(c, &k, &v, MDB_FIRST)) {
+        const char *name;
+        size_t name_len;
+        char arn[CJ_JOB_ARN_MAX];
+        uint8_t value[JOBS_VALUE_SIZE];
+        MDB_val ak;
+        assert_int_equal(v.mv_size, sizeof(value));
+        memcpy(value, v.mv_data, sizeof(value));
+        raw_region_name(txn, store_jobs_key_region(&k), &name, &name_len);
+        assert_int_equal(store_jobs_key_unpack(&k, name, name_len, arn, &ak), 0);
+        assert_int_equal(mdb_cursor_del(c, 0), 0);
+        MDB_val nv = {.mv_size = sizeof(value), .mv_data = value};
+        assert_int_equal(mdb_put(txn, jobs, &ak, &nv, MDB_NOOVERWRITE), 0);
+    }
+    assert_true(rc == 0 || rc == MDB_NOTFOUND);
+    mdb_cursor_close(c);
+}
+
+/* How many keys of a closed store's `jobs` are packed, and how many are jobArns. */
+static _unused_ void raw_count_jobs_keys(const char *dir, size_t *packed, size_t *whole)
+{
+    struct raw r;
+    MDB_dbi jobs = raw_open(&r, dir, STORE_DB_JOBS);
+    MDB_cursor *c;
+    MDB_val k, v;
+    int rc;
+    *packed = *whole = 0;
+    assert_int_equal(mdb_cursor_open(r.txn, jobs, &c), 0);
+    for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+         rc = mdb_cursor_get(c, &k, &v, MDB_NEXT))
+        (*(store_jobs_key_packed(&k) ? packed : whole))++;
+    assert_int_equal(rc, MDB_NOTFOUND);
+    mdb_cursor_close(c);
+    raw_close(&r);
+}
+
+/* Rewrites a closed store's `jobs` as schema 9 kept it: each job under its jobArn. */
+static _unused_ void raw_write_v9_data(const char *dir)
+{
+    struct raw r;
+    (void)raw_open(&r, dir, STORE_DB_META);
+    raw_unpack_jobs(r.txn);
+    raw_put_schema(r.txn, 9);
+    raw_close(&r);
 }
 
 /* A schema-3 key time (oldest first) | jobArn bytes from a schema-4 one at p (after any
@@ -292,6 +388,7 @@ static _unused_ void raw_write_v6_layout(const char *dir)
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
+    raw_unpack_jobs(r.txn);
     for (unsigned d = 0; d < STORE_ROWS_DBS; d++)
         raw_rekey_v6(r.txn, store_rows_db_names[d], 0);
     for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
@@ -553,10 +650,14 @@ static _unused_ void raw_get_row(MDB_txn *txn, MDB_dbi jobs, const void *arn, si
                                  MDB_val *row)
 {
     MDB_val ak = {.mv_size = arn_len, .mv_data = (void *)arn}, jv;
-    uint8_t key[INDEX_KEY_MAX];
+    uint8_t key[INDEX_KEY_MAX], kb[JOBS_KEY_PACKED];
     size_t key_len;
     MDB_dbi rows;
-    assert_int_equal(mdb_get(txn, jobs, &ak, &jv), 0);
+    /* Under its jobArn in a store of schema 9 or before, else packed when it packs. */
+    if (mdb_get(txn, jobs, &ak, &jv) == MDB_NOTFOUND) {
+        raw_jobs_key(txn, arn, arn_len, kb, &ak);
+        assert_int_equal(mdb_get(txn, jobs, &ak, &jv), 0);
+    }
     assert_int_equal(store_row_key(&jv, arn, arn_len, key, &key_len), 0);
     assert_int_equal(
         mdb_dbi_open(txn, store_rows_db_names[store_rows_of(jobs_value_status(&jv))], 0, &rows), 0);
@@ -610,6 +711,7 @@ static _unused_ void raw_write_v8_data(const char *dir)
 {
     struct raw r;
     (void)raw_open(&r, dir, STORE_DB_META);
+    raw_unpack_jobs(r.txn);
     raw_rows_to_version(r.txn, ROW_VERSION_2);
     raw_put_schema(r.txn, 8);
     raw_close(&r);
@@ -624,6 +726,7 @@ static _unused_ void raw_write_v7_data(const char *dir)
     MDB_cursor *c;
     MDB_val k, v;
     int rc;
+    raw_unpack_jobs(r.txn);
     assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_JOBS, 0, &jobs), 0);
     assert_int_equal(mdb_cursor_open(r.txn, events, &c), 0);
     for (rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
@@ -652,9 +755,13 @@ static _unused_ void raw_write_v7_data(const char *dir)
     raw_close(&r);
 }
 
-/* Rewrites a closed store in the layout of schema `version` (2 to 8). */
+/* Rewrites a closed store in the layout of schema `version` (2 to 9). */
 static _unused_ void raw_write_layout(const char *dir, uint8_t version)
 {
+    if (version == 9) {
+        raw_write_v9_data(dir);
+        return;
+    }
     if (version == 8) {
         raw_write_v8_data(dir);
         return;

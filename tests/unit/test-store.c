@@ -617,6 +617,7 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
         struct cj_job j;
         /* 40 distinct times: ties, and rows inserted out of time order. */
         struct test_job_spec sp = spec(i, i % 3, TEST_BASE_NS + (int64_t)((i * 7919) % 40));
+        sp.short_id = i % 7 == 5;
         test_job_fill(&j, &sp);
         put_one(s, &j, NULL);
         if (i == 17)
@@ -627,6 +628,7 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     for (unsigned i = 0; i < MIGRATE_JOBS; i += 10) { /* updates and removals in the log */
         struct cj_job j;
         struct test_job_spec sp = spec(i, (i + 1) % 3, TEST_BASE_NS + (int64_t)((i * 7919) % 40));
+        sp.short_id = i % 7 == 5;
         sp.rev = 1;
         test_job_fill(&j, &sp);
         if (i % 20 == 0)
@@ -640,21 +642,38 @@ static struct cj_store *store_for_migration(const char *dir, struct cj_job *keep
     return s;
 }
 
-/* Schema `version` (2 to 8) rewritten from a current store, then opened: everything
+/* Jobs of store_for_migration whose jobArn does not pack (short_id), of those it keeps. */
+static size_t migrate_whole_keys(void)
+{
+    size_t n = 0;
+    for (unsigned i = 5; i < MIGRATE_JOBS; i += 7)
+        n += i % 20 != 0;
+    return n;
+}
+
+/* Schema `version` (2 to 9) rewritten from a current store, then opened: everything
  * observable is as before (the change log's events too) (the jobs are back in the source named
- * after their region, with its last sync), and the store verifies. */
-/* With step_rows, schema 6 -> 7 moves that many entries a transaction, and with stop_after
- * the first open stops before that step (as a crash would) and the next goes on. */
+ * after their region, with its last sync), `jobs` keys packed but those that cannot be, and
+ * the store verifies. */
+/* With step_rows, schema 6 -> 7 moves and 9 -> 10 reads that many entries a transaction,
+ * and with stop_after the first open stops before that step of the first of the two it runs
+ * (as a crash would) and the next goes on. */
 static void check_migration_steps(uint8_t version, size_t step_rows, unsigned stop_after)
 {
     char *dir = make_tmpdir();
     struct cj_job keep;
     struct observed before = {0}, after = {0};
     struct cj_store *s = store_for_migration(dir, &keep);
+    size_t packed, whole;
     observe(s, keep.job_arn, &before);
     assert_int_equal(before.stats.total, MIGRATE_JOBS - MIGRATE_JOBS / 20);
     cj_store_close(s);
+    raw_count_jobs_keys(dir, &packed, &whole);
+    assert_true(packed == before.stats.total - migrate_whole_keys() &&
+                whole == migrate_whole_keys());
     raw_write_layout(dir, version);
+    raw_count_jobs_keys(dir, &packed, &whole);
+    assert_true(packed == 0 && whole == before.stats.total);
 
     /* Read-only cannot convert it, and leaves it as it was. */
     struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
@@ -664,11 +683,18 @@ static void check_migration_steps(uint8_t version, size_t step_rows, unsigned st
         store_rekey_step_rows = step_rows;
     if (stop_after) {
         struct cj_store_options o = {.directory = dir, .max_size = 64 * MIB};
-        store_rekey_stop_after = stop_after;
+        unsigned *stop = version <= 6 ? &store_rekey_stop_after : &store_repack_stop_after;
+        *stop = stop_after;
         assert_int_equal(cj_store_open(&o, &s), -EINTR);
-        store_rekey_stop_after = 0;
-        /* Half way, it is still schema 6 to every reader. */
+        *stop = 0;
+        /* Half way, it is still the old schema to every reader. */
         assert_int_equal(cj_store_open(&ro, &s), -EPROTONOSUPPORT);
+        if (version == 9) {
+            raw_count_jobs_keys(dir, &packed, &whole);
+            /* Some packed (perhaps all that pack, the schema not yet recorded). */
+            if (!(packed > 0 && packed + whole == before.stats.total))
+                fail_msg("stopped at %u: %zu packed, %zu whole", stop_after, packed, whole);
+        }
     }
     s = open_store_at(dir, 0, 64 * MIB);
     store_rekey_step_rows = STORE_REKEY_STEP_ROWS;
@@ -695,6 +721,11 @@ static void check_migration_steps(uint8_t version, size_t step_rows, unsigned st
     assert_true(before.events.len > 0 && after.events.len == before.events.len &&
                 memcmp(after.events.data, before.events.data, before.events.len) == 0);
     assert_memory_equal(after.mac_key, before.mac_key, sizeof(before.mac_key));
+    cj_store_close(s);
+    raw_count_jobs_keys(dir, &packed, &whole);
+    assert_true(packed == before.stats.total - migrate_whole_keys() &&
+                whole == migrate_whole_keys());
+    s = open_store_at(dir, 0, 64 * MIB);
 
     /* Writes go on in the new layout, the log's sequence too. */
     struct cj_job j;
@@ -760,6 +791,20 @@ static void test_migration_from_schema_7(void **state)
 static void test_migration_from_schema_8(void **state)
 {
     check_migration(8);
+}
+
+static void test_migration_from_schema_9(void **state)
+{
+    check_migration(9);
+}
+
+/* Steps of 7 keys, among which the jobArns that do not pack, passed over: stopped at various
+ * points, the next open goes on from where the last step ended and ends the same. */
+static void test_migration_from_schema_9_in_steps(void **state)
+{
+    const unsigned stops[] = {1, 2, 17, 40};
+    for (size_t i = 0; i < ELEMENTSOF(stops); i++)
+        check_migration_steps(9, 7, stops[i]);
 }
 
 /* Steps of 7 entries: every database takes several, each phase's end falls inside a step or
@@ -851,8 +896,10 @@ static void test_migration_without_room_wipes(void **state)
     check_without_room(2, false);
     check_without_room(3, false);
     check_without_room(6, false);
-    check_without_room(7, true); /* 7 -> 9 and 8 -> 9 only record the version */
+    /* 7 -> 9 and 8 -> 9 only record the version; 9 -> 10 packs `jobs` in small steps */
+    check_without_room(7, true);
     check_without_room(8, true);
+    check_without_room(9, true);
 }
 
 /* Pages in use in a closed store's file. */
@@ -1012,9 +1059,10 @@ static void test_verify_detects_missing_rows_and_orphans(void **state)
     memcpy(other, key, 8);
     other[7] ^= 1;
     other[JOBS_VALUE_SIZE_V5] = row[1]; /* the row's status */
+    uint8_t kb[JOBS_KEY_PACKED];
     ssize_t arn_len = get_arn_key(key + 8, klen - 8, arn);
     assert_true(arn_len > 0);
-    k = (MDB_val){.mv_size = (size_t)arn_len, .mv_data = arn};
+    raw_jobs_key(r.txn, arn, (size_t)arn_len, kb, &k);
     v = (MDB_val){.mv_size = sizeof(other), .mv_data = other};
     assert_int_equal(mdb_put(r.txn, jobs, &k, &v, 0), 0);
     raw_close(&r);
@@ -1633,6 +1681,8 @@ int main(void)
         cmocka_unit_test(test_migration_from_schema_6),
         cmocka_unit_test(test_migration_from_schema_7),
         cmocka_unit_test(test_migration_from_schema_8),
+        cmocka_unit_test(test_migration_from_schema_9),
+        cmocka_unit_test(test_migration_from_schema_9_in_steps),
         cmocka_unit_test(test_migration_from_schema_6_in_steps),
         cmocka_unit_test(test_migration_from_schema_6_in_steps_needs_little_room),
         cmocka_unit_test(test_growth_keeps_pages_full),
