@@ -165,8 +165,9 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
  * `jobs` and the secondary indexes take each job at a random place, a batch dirties (copies
  * and writes at commit) about one leaf per job and index, so a leaf dirtied once takes more
  * of the batch's inserts the larger it is: a sync of 1,000,000 jobs costs ~20 % less CPU with
- * 50,000 than with 10,000, for up to ~230 MiB of dirty pages held while it runs (given back
- * by store_release_pages) and ~9 % more free pages in the file (docs/performance.md). */
+ * 50,000 than with 10,000, for ~130 MiB of dirty pages held while it runs (given back by
+ * store_release_pages) and more free pages in the file; 100,000 saves nothing more
+ * (docs/performance.md). */
 #define STORE_BATCH_JOBS 50000
 #define STORE_BATCH_USEC (1000 * 1000)
 
@@ -183,7 +184,7 @@ int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, s
 
 /* LMDB keeps each page a write transaction dirtied (malloc'd, in non-WRITEMAP mode) for the
  * next ones until the environment closes: after a batch of STORE_BATCH_JOBS jobs into a large
- * store, up to ~230 MiB. Once a batch since the last opening may have taken
+ * store, ~130 MiB. Once a batch since the last opening may have taken
  * STORE_RELEASE_PAGES_BYTES, and none is open, this closes and reopens the environment (a few
  * ms) to give that memory back. The read transaction and its cursors are closed with it, and
  * malloc trimmed. */
