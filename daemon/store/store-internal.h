@@ -557,6 +557,9 @@ int store_row_key(const MDB_val *jobs_value, const void *arn, size_t arn_len,
  * if the value is not one or there is no such row. */
 int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, const void *arn,
                  size_t arn_len, MDB_val *row);
+/* The `jobs` value of jobArn `arn` (pointing into the map): -ENOENT if it has none. */
+int store_jobs_get(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                   MDB_val *value);
 /* The row of jobArn `arn` (pointing into the map), and when source is not NULL the code of
  * its source: -ENOENT if `jobs` has no such job, -EUCLEAN if it has one without a row. */
 int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,

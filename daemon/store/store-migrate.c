@@ -604,6 +604,29 @@ static int move_back(struct cj_store *s, MDB_txn *txn, MDB_dbi from, unsigned d,
     return rc == MDB_SUCCESS ? 0 : map_rc(rc, "move an entry back from the scratch database");
 }
 
+/* Runs `step` of migration `what` in write transactions of its own until it sets *done,
+ * calling committed (when not NULL) after each commit; *steps counts the transactions.
+ * -EINTR before step number stop_after (0: never), as a crash there would stop it; else the
+ * first error, logged. */
+static int migrate_in_steps(struct cj_store *s, const char *what, store_write_fn step, void *st,
+                            const bool *done, unsigned stop_after, void (*committed)(void *st),
+                            unsigned *steps)
+{
+    int r = 0;
+    /* Each step moves at least one entry or one phase on: bounded by the entries. */
+    for (*steps = 0; r >= 0 && !*done; (*steps)++) {
+        if (stop_after && *steps == stop_after)
+            return -EINTR;
+        r = store_write(s, step, st);
+        if (r >= 0 && committed)
+            committed(st);
+    }
+    if (r < 0)
+        return log_error_errno(r, "store: the migration %s stopped after %u transactions: %m", what,
+                               *steps);
+    return 0;
+}
+
 struct rekey_step {
     bool done;
     uint64_t jobs;
@@ -684,23 +707,14 @@ int store_migrate_from_6(struct cj_store *s)
 {
     struct rekey_step st = {0};
     unsigned steps = 0;
-    int r = 0;
 
     log_notice("store: migrating the cache from schema 6 to 7 (keys oldest first), %zu entries "
                "a transaction",
                store_rekey_step_rows);
-    /* Each step moves at least one entry or one phase on: bounded by the entries. */
-    while (r >= 0 && !st.done) {
-        if (store_rekey_stop_after && steps == store_rekey_stop_after)
-            return -EINTR;
-        r = store_write(s, rekey_step, &st);
-        steps++;
-    }
+    int r = migrate_in_steps(s, "from schema 6 to 7", rekey_step, &st, &st.done,
+                             store_rekey_stop_after, NULL, &steps);
     if (r < 0)
-        return log_error_errno(r,
-                               "store: the migration from schema 6 to 7 stopped after %u "
-                               "transactions: %m",
-                               steps);
+        return r;
     log_notice("store: migrated the cache from schema 6 to 9 (keys oldest first) in %u "
                "transactions; its %" PRIu64 " job(s) are kept, their `jobs` keys are packed next",
                steps, st.jobs);
@@ -847,34 +861,25 @@ static int repack_step(struct cj_store *s, MDB_txn *txn, void *userdata)
     return r;
 }
 
+static void repack_committed(void *userdata)
+{
+    struct repack *st = userdata;
+    st->packed += st->step_packed;
+}
+
 int store_migrate_from_9(struct cj_store *s)
 {
     struct repack st = {0};
     unsigned steps = 0;
-    int r = 0;
 
     log_notice("store: migrating the cache from schema 9 to 10 (`jobs` keys packed), %zu keys "
                "a transaction",
                store_rekey_step_rows);
-    /* Each step reads at least one key further, or ends: bounded by the keys. */
-    while (r >= 0 && !st.done) {
-        if (store_repack_stop_after && steps == store_repack_stop_after) {
-            r = -EINTR;
-            break;
-        }
-        r = store_write(s, repack_step, &st);
-        if (r >= 0)
-            st.packed += st.step_packed;
-        steps++;
-    }
+    int r = migrate_in_steps(s, "from schema 9 to 10", repack_step, &st, &st.done,
+                             store_repack_stop_after, repack_committed, &steps);
     cj_buf_free(&st.moves);
-    if (r == -EINTR)
-        return r;
     if (r < 0)
-        return log_error_errno(r,
-                               "store: the migration from schema 9 to 10 stopped after %u "
-                               "transactions: %m",
-                               steps);
+        return r;
     log_notice("store: migrated the cache from schema 9 to 10 in %u transactions; %" PRIu64
                " `jobs` key(s) packed",
                steps, st.packed);

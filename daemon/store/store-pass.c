@@ -224,13 +224,9 @@ static int remove_one(struct cj_store *s, MDB_txn *txn, const char *arn, size_t 
 /* 1 when the job of a `missed` key is stored, 0 when not, or a negative errno. */
 static int is_stored(struct cj_store *s, MDB_txn *txn, const MDB_val *arn)
 {
-    uint8_t kb[JOBS_KEY_PACKED];
-    MDB_val k, v;
-    int r = store_jobs_key_find(s, txn, arn->mv_data, arn->mv_size, kb, &k);
-    if (r < 0)
-        return r == -ENOENT ? 0 : r;
-    int rc = mdb_get(txn, s->dbi_jobs, &k, &v);
-    return rc == MDB_SUCCESS ? 1 : rc == MDB_NOTFOUND ? 0 : store_errno(rc);
+    MDB_val v;
+    int r = store_jobs_get(s, txn, arn->mv_data, arn->mv_size, &v);
+    return r >= 0 ? 1 : r == -ENOENT ? 0 : r;
 }
 
 /* Forgets the misses of jobs this pass saw, and of jobs no longer stored. */

@@ -34,18 +34,24 @@ int store_row_at(struct cj_store *s, MDB_txn *txn, const MDB_val *jobs_value, co
     return rc == MDB_NOTFOUND ? -EUCLEAN : store_errno(rc);
 }
 
-int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
-                  uint16_t *source)
+int store_jobs_get(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
+                   MDB_val *value)
 {
     uint8_t kb[JOBS_KEY_PACKED];
-    MDB_val k, t;
-
+    MDB_val k;
     int r = store_jobs_key_find(s, txn, arn, arn_len, kb, &k);
     if (r < 0)
         return r;
-    int rc = mdb_get(txn, s->dbi_jobs, &k, &t);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
+    return store_errno(mdb_get(txn, s->dbi_jobs, &k, value));
+}
+
+int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_len, MDB_val *row,
+                  uint16_t *source)
+{
+    MDB_val t;
+    int r = store_jobs_get(s, txn, arn, arn_len, &t);
+    if (r < 0)
+        return r;
     r = store_row_at(s, txn, &t, arn, arn_len, row);
     if (r >= 0 && source)
         *source = jobs_value_source(&t);
@@ -128,23 +134,15 @@ int cj_store_foreach_with_status(struct cj_store *s, const char *source, enum cj
         }
         arn[arn_len] = '\0';
         if (source) {
-            uint8_t kb[JOBS_KEY_PACKED];
-            MDB_val ak, jv;
-            r = store_jobs_key_find(s, txn, arn, (size_t)arn_len, kb, &ak);
-            if (r == -ENOENT) {
-                r = 0; /* a job `jobs` cannot hold: damage that verify reports */
+            MDB_val jv;
+            r = store_jobs_get(s, txn, arn, (size_t)arn_len, &jv);
+            if (r == -ENOENT ||
+                (r >= 0 && (jv.mv_size != JOBS_VALUE_SIZE || jobs_value_source(&jv) != code))) {
+                r = 0; /* another source's (or damage that verify reports) */
                 continue;
             }
             if (r < 0)
                 goto out;
-            int jrc = mdb_get(txn, s->dbi_jobs, &ak, &jv);
-            if (jrc == MDB_NOTFOUND || (jrc == MDB_SUCCESS && (jv.mv_size != JOBS_VALUE_SIZE ||
-                                                               jobs_value_source(&jv) != code)))
-                continue; /* another source's (or damage that verify reports) */
-            if (jrc != MDB_SUCCESS) {
-                r = store_errno(jrc);
-                goto out;
-            }
         }
         r = fn(arn, (size_t)arn_len, get_time_key(key), userdata);
         if (r < 0)

@@ -249,12 +249,7 @@ static int verify_rows(struct cj_store *s, MDB_txn *txn, unsigned d, const struc
             if (row.event_seq)
                 verify_row_event(s, txn, log, &row, &arn, name, rep);
         }
-        uint8_t kb[JOBS_KEY_PACKED];
-        MDB_val jk;
-        int rc2 = store_jobs_key_find(s, txn, arn.mv_data, arn.mv_size, kb, &jk) < 0
-                      ? MDB_NOTFOUND
-                      : mdb_get(txn, s->dbi_jobs, &jk, &jv);
-        if (rc2 != MDB_SUCCESS)
+        if (store_jobs_get(s, txn, arn.mv_data, arn.mv_size, &jv) < 0)
             problem(rep, "%s: row of %.*s which is not in jobs", name, alen, (char *)arn.mv_data);
         else if (jv.mv_size != JOBS_VALUE_SIZE ||
                  memcmp(jv.mv_data, k.mv_data, TIME_KEY_SIZE) != 0 ||
@@ -521,10 +516,7 @@ static int verify_missed(struct cj_store *s, MDB_txn *txn, struct report *rep)
         int klen = (int)(k.mv_size > 200 ? 200 : k.mv_size);
         if (v.mv_size != 4 || get_le16(v.mv_data) + get_le16((uint8_t *)v.mv_data + 2) == 0)
             problem(rep, "missed: %.*s: not a pass count", klen, (char *)k.mv_data);
-        uint8_t kb[JOBS_KEY_PACKED];
-        MDB_val jk;
-        if (store_jobs_key_find(s, txn, k.mv_data, k.mv_size, kb, &jk) < 0 ||
-            mdb_get(txn, s->dbi_jobs, &jk, &t) != MDB_SUCCESS)
+        if (store_jobs_get(s, txn, k.mv_data, k.mv_size, &t) < 0)
             problem(rep, "missed: %.*s is not stored", klen, (char *)k.mv_data);
     }
     mdb_cursor_close(cur);
