@@ -457,13 +457,16 @@ int store_remove_job(struct cj_store *s, MDB_txn *txn, const char *arn, size_t l
                      struct store_tally *t)
 {
     uint8_t kb[JOBS_KEY_PACKED];
-    MDB_val k, v, missed_k = {.mv_size = len, .mv_data = (void *)arn};
+    MDB_val k, jv, v, missed_k = {.mv_size = len, .mv_data = (void *)arn};
     struct store_row row;
-    uint16_t source;
 
+    /* store_row_get's steps, keeping the `jobs` key to delete it by. */
     int r = store_jobs_key_find(s, txn, arn, len, kb, &k);
     if (r >= 0)
-        r = store_row_get(s, txn, arn, len, &v, &source);
+        r = store_errno(mdb_get(txn, s->dbi_jobs, &k, &jv));
+    if (r >= 0)
+        r = store_row_at(s, txn, &jv, arn, len, &v);
+    const uint16_t source = r >= 0 ? jobs_value_source(&jv) : 0;
     if (r == -EUCLEAN)
         return log_error_errno(r, "store: %.*s has no row; run verify", (int)len, arn);
     if (r < 0)
