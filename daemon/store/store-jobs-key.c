@@ -130,12 +130,13 @@ uint16_t store_jobs_key_region(const MDB_val *key)
 int store_jobs_key_unpack(const MDB_val *key, const char *region, size_t region_len,
                           char buf[CJ_JOB_ARN_MAX], MDB_val *arn)
 {
+    if (!store_jobs_key_packed(key))
+        return -EUCLEAN;
     const uint8_t *k = key->mv_data;
     uint64_t account = 0, id = get_be64(k + 8);
     for (int i = 0; i < 5; i++)
         account = account << 8 | k[3 + i];
-    if (!store_jobs_key_packed(key) || account >= ACCOUNT_LIMIT || id >= ID_LIMIT ||
-        !cj_valid_region_name(region, region_len))
+    if (account >= ACCOUNT_LIMIT || id >= ID_LIMIT || !cj_valid_region_name(region, region_len))
         return -EUCLEAN;
 
     const char *partition = jobs_key_partitions[k[0] - 1];
