@@ -422,6 +422,16 @@ int cj_http_start(struct cj_http *h, const struct cj_http_options *o, cj_http_do
     return 0;
 }
 
+void cj_curl_advance(struct cj_curl *c)
+{
+    int running;
+    CURLMcode mc = curl_multi_socket_action(c->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    if (mc != CURLM_OK)
+        log_warning("curl: timeout action failed: %s", curl_multi_strerror(mc));
+    /* check_finished() waits for the timer's turn, so that no callback runs inside ours. */
+    (void)timer_callback(c->multi, 0, c);
+}
+
 void cj_http_cancel(struct cj_http *h)
 {
     if (!h || !h->active)

@@ -51,6 +51,11 @@ void cj_http_free(struct cj_http *h);
  * may start the next transfer on the same cj_http, but must not free the cj_curl. */
 int cj_http_start(struct cj_http *h, const struct cj_http_options *o, cj_http_done_fn done,
                   void *userdata);
+/* Takes the transfers started since the loop last turned as far as they go without waiting
+ * (connected, the request written), for a caller about to be busy a while: the server works
+ * on the answer meanwhile, where it would otherwise hear of the request only when the loop
+ * turns again. Calls no done callback: a transfer that ended here is reported from the loop. */
+void cj_curl_advance(struct cj_curl *c);
 /* Abandons the transfer in flight without calling done. No-op when idle. */
 void cj_http_cancel(struct cj_http *h);
 /* Gives back the memory the last transfers kept for the next (the response body grown to the

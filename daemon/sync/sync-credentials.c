@@ -236,6 +236,13 @@ void sync_credentials_stop(struct cj_sync *s)
     lookup_release(l, LOOKUP_JOIN_USEC);
 }
 
+bool sync_credentials_usable(const struct cj_sync *s)
+{
+    /* need_refresh is true within the refresh window, so keys it passes have not expired. */
+    return !s->lookup && !s->params->lookup_wanted &&
+           !cj_credentials_need_refresh(&s->params->creds, cj_now_ns());
+}
+
 bool sync_credentials_ready(struct cj_sync *s)
 {
     struct cj_sync_pass *p = &s->pass;

@@ -166,6 +166,11 @@ void sync_step_schedule(struct cj_sync *s, uint64_t delay_usec);
 int sync_step_arm(struct cj_sync *s, uint64_t delay_usec);
 /* sync-step.c: a new request (its first attempt), as soon as the rate cap allows. */
 void sync_step_next_request(struct cj_sync *s);
+/* sync-step.c: sends the walk's next request (its first attempt) at once, when nothing stands
+ * in its way: the rate cap allows it, the credentials need no lookup, no request is in
+ * flight. Ends no pass: false when it did not send, and the caller asks the usual way
+ * (sync_step_next_request()). */
+bool sync_step_send_now(struct cj_sync *s);
 /* sync-step.c: an answer that arrived but cannot be used (malformed): retried like a
  * transport failure when `retry` says so, else the pass ends. */
 void sync_step_failed(struct cj_sync *s, enum cj_retry_class retry, int r, const char *type,
@@ -178,6 +183,9 @@ int64_t sync_step_signing_time(const struct cj_sync *s);
  * has ended for want of usable credentials. Looks up missing, soon-expiring or unwanted keys
  * at most once per pass. */
 bool sync_credentials_ready(struct cj_sync *s);
+/* sync-credentials.c: true when sync_credentials_ready() would be, without a lookup and
+ * with no effect. */
+bool sync_credentials_usable(const struct cj_sync *s);
 /* sync-credentials.c: starts the lookup that params->lookup_wanted asks for, unless one runs
  * (its end starts the next when the settings changed meanwhile). */
 void sync_credentials_prefetch(struct cj_sync *s);

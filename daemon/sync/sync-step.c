@@ -46,10 +46,41 @@ static uint64_t next_random(struct cj_sync *s)
 
 static void on_http_done(struct cj_http *h, void *userdata);
 
-static void send_request(struct cj_sync *s)
+/* Builds, signs and starts the request the walk needs next, and counts it. */
+static int start_request(struct cj_sync *s)
 {
     struct cj_sync_pass *p = &s->pass;
 
+    int r = sync_walk_build_request(s);
+    if (r < 0) {
+        cj_signed_request_done(&p->request);
+        return r;
+    }
+    struct cj_http_options o = {
+        .url = p->request.url,
+        .headers = p->request.headers,
+        .timeout_usec = s->params->timeout_usec,
+        .ca_file = s->params->ca_file,
+    };
+    r = cj_http_start(s->http, &o, on_http_done, s);
+    if (r < 0) {
+        cj_signed_request_done(&p->request);
+        return -EIO;
+    }
+    s->last_request_mono_usec = sync_now_mono_usec();
+    s->status.api_calls++;
+    s->metrics.api_calls[p->op]++;
+    p->requests++;
+    if (p->retry_pending) {
+        p->retry_pending = false;
+        s->metrics.retries++;
+        s->status.retries++;
+    }
+    return 0;
+}
+
+static void send_request(struct cj_sync *s)
+{
     if (s->duplicate_of[0]) {
         char message[256];
         snprintf(message, sizeof(message),
@@ -63,34 +94,32 @@ static void send_request(struct cj_sync *s)
     if (!sync_credentials_ready(s))
         return;
 
-    int r = sync_walk_build_request(s);
-    if (r < 0) {
-        cj_signed_request_done(&p->request);
-        sync_pass_end(s, r, "SigningError", "cannot build or sign the request");
-        return;
-    }
-
-    struct cj_http_options o = {
-        .url = p->request.url,
-        .headers = p->request.headers,
-        .timeout_usec = s->params->timeout_usec,
-        .ca_file = s->params->ca_file,
-    };
-    r = cj_http_start(s->http, &o, on_http_done, s);
-    if (r < 0) {
-        cj_signed_request_done(&p->request);
+    int r = start_request(s);
+    if (r == -EIO)
         sync_pass_end(s, r, "NetworkError", "cannot start the HTTP request");
-        return;
-    }
-    s->last_request_mono_usec = sync_now_mono_usec();
-    s->status.api_calls++;
-    s->metrics.api_calls[p->op]++;
-    p->requests++;
-    if (p->retry_pending) {
-        p->retry_pending = false;
-        s->metrics.retries++;
-        s->status.retries++;
-    }
+    else if (r < 0)
+        sync_pass_end(s, r, "SigningError", "cannot build or sign the request");
+}
+
+static void reset_attempts(struct cj_sync_pass *p)
+{
+    p->attempt = 1;
+    p->skew_retried = false;
+    p->retry_pending = false;
+}
+
+bool sync_step_send_now(struct cj_sync *s)
+{
+    uint64_t gap = CJ_USEC_PER_SEC / s->params->max_requests_per_second;
+
+    if (s->duplicate_of[0] || !sync_credentials_usable(s) || cj_http_busy(s->http) ||
+        (s->last_request_mono_usec > 0 && s->last_request_mono_usec + gap > sync_now_mono_usec()))
+        return false;
+    reset_attempts(&s->pass);
+    if (start_request(s) < 0)
+        return false;
+    cj_curl_advance(s->curl);
+    return true;
 }
 
 static int on_step(sd_event_source *source, uint64_t usec, void *userdata)
@@ -146,9 +175,7 @@ void sync_step_schedule(struct cj_sync *s, uint64_t delay_usec)
 
 void sync_step_next_request(struct cj_sync *s)
 {
-    s->pass.attempt = 1;
-    s->pass.skew_retried = false;
-    s->pass.retry_pending = false;
+    reset_attempts(&s->pass);
     sync_step_schedule(s, 0);
 }
 

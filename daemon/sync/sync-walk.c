@@ -5,7 +5,9 @@
  * end notes what was not seen and removes what the complete pass before did not see either
  * (within the removal guard). A summary the parser refused still counts as seen. Oldest
  * first, a first sync appends to the store's databases, which keep their keys in that order
- * and so stay full (store-internal.h); the newest jobs are stored last.
+ * and so stay full (store-internal.h); the newest jobs are stored last. Each page's successor
+ * is asked for before the page is stored, when the rate cap lets it go at once: the service
+ * prepares one page while the store writes the other.
  *
  * Quick, in this order:
  *   NEW      jobs created after (watermark - 1 s), newest first. The watermark is the newest
@@ -206,6 +208,37 @@ static uint64_t page_budget(const struct cj_sync *s)
     return budget < CJ_SYNC_MAX_PAGES ? budget : CJ_SYNC_MAX_PAGES;
 }
 
+/* Checks the page's nextToken (a token given before in this listing is a loop; the listing
+ * has a page budget) and makes it the walk's next. 0, or the pass has ended. */
+static int take_next_token(struct cj_sync *s, struct cj_page *page)
+{
+    struct sync_walk *w = &s->pass.walk;
+    char err[160];
+
+    int r = cj_hash_set_add(&w->tokens, page->next_token, strlen(page->next_token));
+    if (r == 0) {
+        sync_pass_end(s, -ELOOP, "PaginationLoop",
+                      "the service returned a nextToken it had already given in this listing");
+        return -ELOOP;
+    }
+    if (r < 0) {
+        sync_pass_end(s, r, "InternalError", "out of memory");
+        return r;
+    }
+    if (w->pages >= page_budget(s)) {
+        snprintf(err, sizeof(err),
+                 "the listing did not end after %" PRIu64 " pages (%" PRIu64
+                 " jobs known): abandoned",
+                 w->pages, s->pass.stored_at_start + w->created);
+        sync_pass_end(s, -E2BIG, "PaginationLoop", err);
+        return -E2BIG;
+    }
+    free(w->next_token);
+    w->next_token = page->next_token;
+    page->next_token = NULL;
+    return 0;
+}
+
 static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
 {
     struct cj_sync_pass *p = &s->pass;
@@ -223,12 +256,30 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
                          "MalformedResponse", err[0] ? err : "unreadable response body");
         return;
     }
+    bool last_page = !page.next_token;
+
+    /* A full pass asks for its next page before it stores this one, so that the service
+     * prepares that page while the store writes this: a pass takes about the longer of the
+     * two, not their sum. Only with a token the checks pass before the store has counted
+     * this page (the budget only grows with it); the quick phases ask after storing, as
+     * NEW's early stop depends on what the store knew. Answers are handled one at a time,
+     * so pages are still stored in their order. */
+    bool token_taken = false, sent = false;
+    if (p->phase == SYNC_PHASE_FULL && !last_page && w->pages + 1 < page_budget(s) &&
+        !cj_hash_set_contains(&w->tokens, page.next_token, strlen(page.next_token))) {
+        if (take_next_token(s, &page) < 0) {
+            cj_page_done(&page);
+            return;
+        }
+        token_taken = true;
+        sent = sync_step_send_now(s);
+    }
 
     r = cj_store_put_jobs(s->store, s->params->name, p->store_pass, page.jobs, page.n_jobs, &pc);
     if (r < 0) {
         snprintf(err, sizeof(err), "cannot store page %" PRIu64 ": %s", p->pages + 1, strerror(-r));
         cj_page_done(&page);
-        sync_pass_end(s, r, "StoreError", err);
+        sync_pass_end(s, r, "StoreError", err); /* cancels the request sent */
         return;
     }
     /* Listed, though not stored: the copy the store may have is no job gone. */
@@ -258,7 +309,7 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
         }
     }
 
-    if (!page.next_token) {
+    if (last_page) {
         cj_page_done(&page);
         walk_finished(s);
         return;
@@ -269,32 +320,10 @@ static void on_page(struct cj_sync *s, const struct cj_http_response *resp)
         walk_finished(s);
         return;
     }
-    r = cj_hash_set_add(&w->tokens, page.next_token, strlen(page.next_token));
-    if (r == 0) {
-        cj_page_done(&page);
-        sync_pass_end(s, -ELOOP, "PaginationLoop",
-                      "the service returned a nextToken it had already given in this listing");
-        return;
-    }
-    uint64_t budget = page_budget(s);
-    if (r < 0 || w->pages >= budget) {
-        cj_page_done(&page);
-        if (r < 0) {
-            sync_pass_end(s, r, "InternalError", "out of memory");
-            return;
-        }
-        snprintf(err, sizeof(err),
-                 "the listing did not end after %" PRIu64 " pages (%" PRIu64
-                 " jobs known): abandoned",
-                 w->pages, p->stored_at_start + w->created);
-        sync_pass_end(s, -E2BIG, "PaginationLoop", err);
-        return;
-    }
-
-    free(w->next_token);
-    w->next_token = page.next_token;
-    page.next_token = NULL;
+    r = token_taken ? 0 : take_next_token(s, &page);
     cj_page_done(&page);
+    if (r < 0 || sent)
+        return;
     sync_step_next_request(s);
 }
 

@@ -285,6 +285,8 @@ void sync_pass_end(struct cj_sync *s, int result, const char *type, const char *
 
     if (s->step_timer)
         (void)sd_event_source_set_enabled(s->step_timer, SD_EVENT_OFF);
+    /* A full pass asks for a page before it stores the one before (sync-walk.c). */
+    cj_http_cancel(s->http);
 
     r = finish_in_store(s, result == 0, now_ns);
     if (r < 0 && result == 0) {

@@ -200,6 +200,29 @@ int daemon_stop(struct daemon_proc *d)
     return r < 0 ? r : (WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -ECHILD);
 }
 
+int proc_stat_cpu_s(pid_t pid, double *ret)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    ssize_t k = read(fd, buf, sizeof(buf) - 1);
+    int r = k < 0 ? -errno : 0;
+    close(fd);
+    if (r < 0)
+        return r;
+    buf[k] = '\0';
+    /* The command name may hold spaces and parentheses: the fields follow its last ')'. */
+    const char *p = strrchr(buf, ')');
+    unsigned long long utime, stime;
+    if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &utime,
+                     &stime) != 2)
+        return -EBADMSG;
+    *ret = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
+    return 0;
+}
+
 int read_mem(pid_t pid, struct mem *m)
 {
     char path[64], line[256];
@@ -370,6 +393,8 @@ int sync_memory_run(const char *copyjobd, const char *node, const char *fake, si
     fpid = fake_start(node, fake, n, dir, url, sizeof(url));
     if (fpid < 0)
         return fpid;
+    double fake_cpu0 = 0;
+    (void)proc_stat_cpu_s(fpid, &fake_cpu0);
     r = daemon_start_endpoint(copyjobd, store_dir, dir, url, &d);
     if (r < 0)
         goto out;
@@ -398,6 +423,8 @@ int sync_memory_run(const char *copyjobd, const char *node, const char *fake, si
         usleep(50000);
     }
     res->wall_s = (double)(now_ns() - t0) / 1e9;
+    double fake_cpu1;
+    res->fake_cpu_s = proc_stat_cpu_s(fpid, &fake_cpu1) >= 0 ? fake_cpu1 - fake_cpu0 : -1;
     hc_close(&c);
     usleep(300000); /* as the idle figure after a load: settled, nothing in flight */
     r = read_mem(d.pid, &res->mem);

@@ -184,6 +184,8 @@ int daemon_start_endpoint(const char *copyjobd, const char *store_dir, const cha
                           const char *endpoint, struct daemon_proc *d);
 int daemon_stop(struct daemon_proc *d);
 int read_mem(pid_t pid, struct mem *m);
+/* A process's user + system CPU in seconds, all its threads (/proc/PID/stat, clock ticks). */
+int proc_stat_cpu_s(pid_t pid, double *ret);
 /* Runs `copyjobd --once` against the fake endpoint with n jobs: wall seconds, CPU seconds
  * (user + system) and of them the system (kernel) seconds. */
 /* The fake endpoint serving n jobs (seed 7): its pid, and its URL in url. */
@@ -199,6 +201,9 @@ struct sync_mem {
     size_t jobs, stored;
     double wall_s; /* from READY=1 to the health check that saw the pass done */
     double cpu_s;  /* the daemon's CPU from start to then */
+    /* The fake endpoint's CPU over the same span (its dataset is built before), -1 unknown:
+     * the pass's other half, which the daemon waits for. */
+    double fake_cpu_s;
     struct mem mem;
     struct lmdb_split store; /* the store once the daemon has stopped */
 };

@@ -382,6 +382,8 @@ static void test_canned_repeated_token(void **state)
     assert_int_equal(store_total(f), 1); /* the page itself was fine */
 }
 
+/* Until the server has read at least `want` requests: a full pass sends its next one in the
+ * same turn of the loop as it takes an answer, so the server may have read one more. */
 static void wait_for_requests(struct fixture *f, unsigned want)
 {
     unsigned requests = 0;
@@ -390,7 +392,7 @@ static void wait_for_requests(struct fixture *f, unsigned want)
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
         httpd_snapshot(&f->httpd, NULL, &requests, NULL, 0);
     }
-    assert_int_equal(requests, want);
+    assert_true(requests >= want);
 }
 
 static void test_canned_cancel(void **state)
@@ -419,6 +421,40 @@ static void test_canned_cancel(void **state)
     for (int i = 0; i < 5; i++)
         assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
     assert_int_equal(f->done_calls, 1);
+}
+
+/* A full pass asks for its next page before it stores the one at hand; when that store fails,
+ * the pass ends with the store's error and the request already sent is abandoned. */
+static void test_canned_next_page_asked_before_storing(void **state)
+{
+    struct fixture *f = *state;
+    httpd_push(&f->httpd, (struct httpd_response){.status = 200, .body = PAGE1});
+    httpd_push(&f->httpd, (struct httpd_response){.action = HTTPD_HANG});
+    cj_store_close(f->store);
+    struct cj_store_options o = {.directory = f->dir, .max_size = 256ull << 20, .read_only = true};
+    assert_int_equal(cj_store_open(&o, &f->store), 0);
+    /* A rate cap that never holds the request back: the canned answer takes under 1 ms. */
+    sync_create(f, &(struct sync_opts){.endpoint = f->endpoint, .page_size = 2, .rps = 1000000});
+
+    assert_int_equal(run_pass(f), -EROFS);
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_string_equal(st.last_error_type, "StoreError");
+    assert_non_null(strstr(st.last_error_message, "cannot store page 1"));
+    assert_int_equal(st.api_calls, 2);
+    /* The second request, for page 2, went out before page 1 was stored. */
+    wait_for_requests(f, 2);
+    char req[HTTPD_REQUEST_MAX];
+    httpd_snapshot(&f->httpd, NULL, NULL, req, sizeof(req));
+    assert_non_null(strstr(req, "&nextToken=tok%2B1%2F%3D%3D&"));
+    assert_int_equal(store_total(f), 0);
+
+    /* Abandoned: its answer never comes back into an ended pass. */
+    for (int i = 0; i < 5; i++)
+        assert_true(sd_event_run(f->event, 20 * 1000) >= 0);
+    assert_int_equal(f->done_calls, 1);
+    cj_sync_get_status(f->sync, &st);
+    assert_false(st.running);
 }
 
 static void test_canned_free_mid_pass(void **state)
@@ -538,6 +574,10 @@ static void test_canned_reconfigure_mid_pass(void **state)
 
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
     wait_for_requests(f, 1);
+    /* Each turn of the loop takes one answer at most: page 2's is not in yet. */
+    struct cj_sync_status st;
+    cj_sync_get_status(f->sync, &st);
+    assert_true(st.running);
     struct cj_settings settings = {0};
     /* Retries wait up to 10 ms × 2^n instead of 500 ms × 2^n. */
     settings.test.has_retry_base_usec = true;
@@ -1235,11 +1275,11 @@ static void test_fake_failure_mid_pass_then_removal(void **state)
     struct cj_sync_status st;
     cj_sync_get_status(f->sync, &st);
     uint64_t calls_before = st.api_calls;
+    /* Past page 1, as many 500s as a request has attempts. Oldest first: the 3 new jobs,
+     * older than any, are on page 1. */
+    json_decref(admin_call("POST", "/faults",
+                           "{\"kind\":\"status\",\"status\":500,\"count\":3,\"after\":1}"));
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
-    /* Oldest first: the 3 new jobs, older than any, are on page 1. */
-    run_until_first_page(f, total);
-    /* As many 500s as a request has attempts. */
-    json_decref(admin_call("POST", "/faults", "{\"kind\":\"status\",\"status\":500,\"count\":3}"));
     run_until_done(f, 2, 60000);
     assert_true(f->last_result < 0);
     cj_sync_get_status(f->sync, &st);
@@ -1264,10 +1304,11 @@ static void test_fake_cancel_mid_pass(void **state)
     struct fixture *f = *state;
     sync_create(f, &(struct sync_opts){.endpoint = fake.http, .page_size = 100});
 
+    /* Page 2 will hang in the fake for a long time: cancel it in flight. */
+    json_decref(
+        admin_call("POST", "/faults", "{\"kind\":\"delay\",\"delayMs\":20000,\"after\":1}"));
     assert_int_equal(cj_sync_trigger(f->sync, true), 0);
     run_until_first_page(f, 0);
-    /* Page 2 will hang in the fake for a long time: cancel it in flight. */
-    json_decref(admin_call("POST", "/faults", "{\"kind\":\"delay\",\"delayMs\":20000}"));
     struct cj_sync_status st;
     uint64_t deadline = test_mono_ms() + 10000;
     do {
@@ -1296,6 +1337,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_canned_aws_error, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_repeated_token, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_cancel, canned_setup, canned_teardown),
+        cmocka_unit_test_setup_teardown(test_canned_next_page_asked_before_storing, canned_setup,
+                                        canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_free_mid_pass, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_timeout, canned_setup, canned_teardown),
         cmocka_unit_test_setup_teardown(test_canned_network_error, canned_setup, canned_teardown),
