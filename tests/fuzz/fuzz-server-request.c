@@ -7,6 +7,7 @@
  * whatever the server can do is ready): send, run what is ready, read the answer, and
  * again, until a round changes nothing (the server has answered and closed, or it waits
  * for bytes the input does not have) or a bounded number of rounds has passed. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -68,6 +69,23 @@ static void die(const char *what, int r)
     abort();
 }
 
+/* libFuzzer ends a run by exit(): the server, the store and their directory go then, so that
+ * runs leave nothing behind. */
+static void teardown(void)
+{
+    cj_server_free(f.server);
+    sd_event_unref(f.event);
+    cj_store_close(f.store);
+    DIR *d = opendir(f.dir);
+    if (d) {
+        for (struct dirent *e; (e = readdir(d));)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+                (void)unlinkat(dirfd(d), e->d_name, 0);
+        closedir(d);
+    }
+    (void)rmdir(f.dir);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -81,6 +99,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     if (!mkdtemp(f.dir))
         die("mkdtemp", errno);
     snprintf(f.socket_path, sizeof(f.socket_path), "%s/api.sock", f.dir);
+    if (atexit(teardown) != 0)
+        die("atexit", ENOMEM);
 
     struct cj_store_options o = {.directory = f.dir, .max_size = 64 * 1024 * 1024};
     if ((r = cj_store_open(&o, &f.store)) < 0)
