@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Full-pass reconciliation: the 64-bit hashes of every jobArn the pass saw, in a plain
- * array (8 bytes a job; sorted once at the end), then one transaction that compares the
- * stored jobs with them. A job a complete pass did not see is only noted in `missed`; the
+ * array (8 bytes a job; indexed once at the end, below), then one transaction that compares
+ * the stored jobs with them. A job a complete pass did not see is only noted in `missed`; the
  * next complete pass that misses it too removes it, unless the guard holds: one listing
  * that went wrong (a filter, a partial answer taken for a whole one) must not empty the
  * cache. A hash collision only keeps a removed job until a later pass. */
@@ -19,6 +19,10 @@ struct cj_store_pass {
     char source[CJ_SOURCE_NAME_MAX + 1];
     uint64_t *hashes;
     size_t n, cap;
+    /* Once indexed (pass_index): where the hashes whose top bits are k begin, for each k, and
+     * where the last ones end; NULL when the hashes are only sorted. */
+    uint32_t *dir;
+    unsigned dir_shift;
     bool failed;    /* out of memory: the pass cannot tell what it missed */
     uint64_t batch; /* the latest batch it wrote a page into */
     int lost;       /* the error that lost one of its pages, or 0 */
@@ -74,6 +78,7 @@ void cj_store_pass_free(struct cj_store_pass *p)
         return;
     pass_unlink(p);
     free(p->hashes);
+    free(p->dir);
     free(p);
 }
 
@@ -165,9 +170,68 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+static void sort_run(uint64_t *a, size_t n)
+{
+    if (n > 32) {
+        qsort(a, n, sizeof(*a), cmp_u64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        uint64_t x = a[i];
+        size_t j = i;
+        for (; j > 0 && a[j - 1] > x; j--)
+            a[j] = a[j - 1];
+        a[j] = x;
+    }
+}
+
+/* Makes the seen set searchable, once the pass is over. The pass end looks up every stored
+ * job of the source (a million at a million jobs), and a binary search of the whole array
+ * misses the cache at each of its ~20 steps. So the hashes are counting-sorted by their top
+ * bits (about one directory slot per 8 hashes), each slot's run sorted, and a lookup reads
+ * the slot and then its run, a line or two. The hashes are uniform for any jobArns but chosen
+ * ones, and those only lengthen some runs: a run is sorted by qsort past 32 and searched by
+ * bisection, so no input costs more than sorting the whole array. Out of memory, the array is
+ * sorted in place and searched whole. */
+static void pass_index(struct cj_store_pass *p)
+{
+    unsigned bits = 1;
+    while (bits < 20 && ((size_t)1 << (bits + 3)) < p->n)
+        bits++;
+    size_t slots = (size_t)1 << bits;
+    uint32_t *dir = p->n <= UINT32_MAX ? calloc(slots + 1, sizeof(*dir)) : NULL;
+    uint64_t *sorted = dir ? malloc(p->n * sizeof(*sorted)) : NULL;
+    if (!sorted) {
+        free(dir);
+        qsort(p->hashes, p->n, sizeof(*p->hashes), cmp_u64);
+        return;
+    }
+    unsigned shift = 64 - bits;
+    for (size_t i = 0; i < p->n; i++)
+        dir[(p->hashes[i] >> shift) + 1]++;
+    for (size_t k = 0; k < slots; k++)
+        dir[k + 1] += dir[k];
+    /* dir[k] serves as slot k's cursor, ending where slot k + 1 begins; shifted back after. */
+    for (size_t i = 0; i < p->n; i++)
+        sorted[dir[p->hashes[i] >> shift]++] = p->hashes[i];
+    memmove(dir + 1, dir, slots * sizeof(*dir));
+    dir[0] = 0;
+    for (size_t k = 0; k < slots; k++)
+        sort_run(sorted + dir[k], dir[k + 1] - dir[k]);
+    free(p->hashes);
+    p->hashes = sorted;
+    p->cap = p->n;
+    p->dir = dir;
+    p->dir_shift = shift;
+}
+
 static bool pass_contains(const struct cj_store_pass *p, uint64_t h)
 {
     size_t lo = 0, hi = p->n;
+    if (p->dir) {
+        lo = p->dir[h >> p->dir_shift];
+        hi = p->dir[(h >> p->dir_shift) + 1];
+    }
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if (p->hashes[mid] < h)
@@ -354,7 +418,7 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
         return -EROFS;
 
     if (p->n > 0)
-        qsort(p->hashes, p->n, sizeof(*p->hashes), cmp_u64);
+        pass_index(p);
     struct finish_ctx c = {.pass = p, .synced_at_ns = synced_at_ns};
     r = store_write(s, finish_txn, &c);
     store_tally_free(&c.tally);

@@ -468,6 +468,55 @@ static void test_release_pages(void **state)
     remove_tree(dir);
 }
 
+/* A pass of many jobs: the seen set's lookups at its end (a directory over sorted hashes) find
+ * exactly the jobs it saw, whatever slot they fall in, seen twice or once. */
+static void test_many_jobs_seen(void **state)
+{
+    enum { N = 20000, PAGE = 1000 };
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 256 * MIB);
+    struct cj_store_pass *p;
+    struct cj_store_pass_result res;
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    for (unsigned first = 0; first < N; first += PAGE)
+        put_page(s, p, first, PAGE);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_get_result(p, &res);
+    cj_store_pass_free(p);
+    assert_int_equal(res.total, N);
+    assert_int_equal(res.missed + res.removed, 0);
+
+    /* Two passes that list every job but those of id % 97 == 5, some of them twice. */
+    unsigned unlisted = 0;
+    for (unsigned i = 0; i < N; i++)
+        unlisted += i % 97 == 5;
+    for (int round = 0; round < 2; round++) {
+        assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+        assert_int_equal(cj_store_pass_set_removal_limit(p, 10000), 0);
+        for (unsigned i = 0; i < N; i++) {
+            if (i % 97 == 5)
+                continue;
+            struct cj_job j;
+            fill(&j, i);
+            assert_int_equal(cj_store_pass_saw(s, p, j.job_arn), 0);
+            if (i % 13 == 0)
+                assert_int_equal(cj_store_pass_saw(s, p, j.job_arn), 0);
+            test_job_free(&j);
+        }
+        assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+        cj_store_pass_get_result(p, &res);
+        cj_store_pass_free(p);
+        assert_int_equal(res.missed, round == 0 ? unlisted : 0);
+        assert_int_equal(res.removed, round == 0 ? 0 : unlisted);
+    }
+    for (unsigned i = 0; i < N; i++)
+        assert_int_equal(has_job(s, i), i % 97 != 5);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -476,6 +525,7 @@ int main(void)
         cmocka_unit_test(test_release_pages),
         cmocka_unit_test(test_removal_needs_two_complete_passes),
         cmocka_unit_test(test_removal_guard),
+        cmocka_unit_test(test_many_jobs_seen),
         cmocka_unit_test(test_unknown_statuses),
         cmocka_unit_test(test_old_counters_still_read),
     };
