@@ -74,8 +74,15 @@ static int fill(struct hc *c)
 
 int hc_get(struct hc *c, const char *path)
 {
+    return hc_request(c, "GET", path);
+}
+
+int hc_request(struct hc *c, const char *method, const char *path)
+{
     char req[8192];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: localhost\r\n\r\n", path);
+    bool post = strcmp(method, "POST") == 0;
+    int n = snprintf(req, sizeof(req), "%s %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n", method, path,
+                     post ? "Content-Length: 0\r\n" : "");
     char *end;
     size_t head;
     long clen = -1;

@@ -1199,6 +1199,18 @@ static json_t *check_targets(json_t *sizes, json_t *ingest, json_t *syncs)
     if (ingest && json_is_number(json_object_get(ingest, "jobs_per_cpu_s")))
         TARGET("ingest jobs per daemon CPU second",
                json_real_value(json_object_get(ingest, "jobs_per_cpu_s")), >=, 100000, "jobs/s");
+    json_array_foreach(syncs, i, v)
+    {
+        char name[96];
+        json_int_t n = json_integer_value(json_object_get(v, "stored"));
+        double first = json_real_value(json_object_get(v, "cpu_s"));
+        double again = json_real_value(json_object_get(json_object_get(v, "resync"), "cpu_s"));
+        snprintf(name, sizeof(name), "first sync of %" JSON_INTEGER_FORMAT ", jobs per CPU s", n);
+        TARGET(name, first > 0 ? (double)n / first : 0, >=, 100000, "jobs/s");
+        snprintf(name, sizeof(name), "full pass repeated, %" JSON_INTEGER_FORMAT ", jobs per CPU s",
+                 n);
+        TARGET(name, again > 0 ? (double)n / again : 0, >=, 100000, "jobs/s");
+    }
     return t;
 }
 
@@ -1496,6 +1508,11 @@ int main(int argc, char **argv)
                "(%.0f jobs per CPU second), the fake's CPU %.2f s\n",
                sm.jobs, sm.stored, sm.mem.rss_kb, sm.mem.anon_kb, sm.wall_s, sm.cpu_s,
                sm.cpu_s > 0 ? (double)sm.stored / sm.cpu_s : 0, sm.fake_cpu_s);
+        printf("           the full pass repeated over them: %.1f s wall, daemon CPU %.2f s (%.0f "
+               "jobs per CPU second), the fake's CPU %.2f s, %zu changed\n",
+               sm.resync_wall_s, sm.resync_cpu_s,
+               sm.resync_cpu_s > 0 ? (double)sm.stored / sm.resync_cpu_s : 0, sm.resync_fake_cpu_s,
+               sm.resync_changed);
         const struct lmdb_split *ls = &sm.store;
         uint64_t events = 0, kib = ls->page_size / 1024;
         for (size_t d = 0; d < ls->n; d++)
@@ -1504,14 +1521,16 @@ int main(int argc, char **argv)
         printf("           store: file %" PRIu64 " KiB, of which change log %" PRIu64
                " KiB and free %" PRIu64 " KiB\n",
                ls->used_pages * kib, events * kib, ls->free_pages * kib);
-        json_array_append_new(syncs, json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:I}", "jobs",
-                                               (json_int_t)sm.jobs, "stored", (json_int_t)sm.stored,
-                                               "rss_kib", (json_int_t)sm.mem.rss_kb, "anon_kib",
-                                               (json_int_t)sm.mem.anon_kb, "wall_s", sm.wall_s,
-                                               "cpu_s", sm.cpu_s, "fake_cpu_s", sm.fake_cpu_s,
-                                               "store_kib", (json_int_t)(ls->used_pages * kib),
-                                               "events_kib", (json_int_t)(events * kib), "free_kib",
-                                               (json_int_t)(ls->free_pages * kib)));
+        json_array_append_new(
+            syncs,
+            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:f,s:f,s:f,s:I}}", "jobs",
+                      (json_int_t)sm.jobs, "stored", (json_int_t)sm.stored, "rss_kib",
+                      (json_int_t)sm.mem.rss_kb, "anon_kib", (json_int_t)sm.mem.anon_kb, "wall_s",
+                      sm.wall_s, "cpu_s", sm.cpu_s, "fake_cpu_s", sm.fake_cpu_s, "store_kib",
+                      (json_int_t)(ls->used_pages * kib), "events_kib", (json_int_t)(events * kib),
+                      "free_kib", (json_int_t)(ls->free_pages * kib), "resync", "wall_s",
+                      sm.resync_wall_s, "cpu_s", sm.resync_cpu_s, "fake_cpu_s",
+                      sm.resync_fake_cpu_s, "changed", (json_int_t)sm.resync_changed));
     }
 
     json_t *targets = check_targets(sizes, ingest, syncs);

@@ -147,8 +147,10 @@ struct hc {
     int status;
 };
 int hc_connect(struct hc *c, const char *socket_path);
-/* One GET on the kept-alive connection; the body is c->buf + c->body_off. */
+/* One GET on the kept-alive connection; the body is c->buf + c->body_off. Returns the status. */
 int hc_get(struct hc *c, const char *path);
+/* The same with another method (a POST has an empty body). */
+int hc_request(struct hc *c, const char *method, const char *path);
 void hc_close(struct hc *c);
 /* Builds the request path of a query; for the walk, the first page (no token). */
 void bq_path(const struct bq *b, const char *next_token, struct cj_buf *out);
@@ -196,7 +198,8 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
                const char *workdir, double *wall_s, double *cpu_s, double *sys_s, size_t *stored);
 
 /* The memory of a daemon that has synced n jobs from the fake endpoint into an empty store:
- * RSS and anonymous RSS 300 ms after its first pass succeeded (/v1/health answers 200). */
+ * RSS and anonymous RSS 300 ms after its first pass succeeded (/v1/health answers 200); then
+ * a second full pass over the same jobs. */
 struct sync_mem {
     size_t jobs, stored;
     double wall_s; /* from READY=1 to the health check that saw the pass done */
@@ -205,6 +208,11 @@ struct sync_mem {
      * the pass's other half, which the daemon waits for. */
     double fake_cpu_s;
     struct mem mem;
+    /* Then the full pass a running daemon repeats (POST /v1/sync?full=true&wait=true): every
+     * job listed again, none changed. Its wall time, the daemon's and the fake's CPU over it,
+     * and the jobs it created or updated (0 unless the fake's jobs changed). */
+    double resync_wall_s, resync_cpu_s, resync_fake_cpu_s;
+    size_t resync_changed;
     struct lmdb_split store; /* the store once the daemon has stopped */
 };
 int sync_memory_run(const char *copyjobd, const char *node, const char *fake, size_t n,

@@ -57,6 +57,12 @@ string(JSON sync_anon GET "${json}" sync_memory 0 anon_kib)
 if(NOT synced EQUAL 2000 OR NOT sync_anon GREATER 0)
   message(FATAL_ERROR "cj-bench: memory after a sync: stored=${synced} anon=${sync_anon}")
 endif()
+# The second full pass over the same jobs changes none of them, and costs the daemon CPU.
+string(JSON resync_changed GET "${json}" sync_memory 0 resync changed)
+string(JSON resync_cpu GET "${json}" sync_memory 0 resync cpu_s)
+if(NOT resync_changed EQUAL 0 OR NOT resync_cpu GREATER 0)
+  message(FATAL_ERROR "cj-bench: the repeated full pass: changed=${resync_changed} cpu=${resync_cpu}")
+endif()
 # The store's size by LMDB database, the change log apart from the rest. Its database's name
 # is cj-bench's --changelog-db: a store that renames it gets a warning here, not a failure.
 string(JSON ndb LENGTH "${json}" sizes 0 store_size databases)
