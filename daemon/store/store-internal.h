@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/types.h>
 
+#include "byte-order.h"
 #include "cj-buf.h"
 #include "siphash.h"
 #include "store.h"
@@ -202,47 +203,6 @@ void store_read_end(struct cj_store *s);
  * transaction txn. */
 int store_index_cursor(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_cursor **ret);
 int store_rows_cursor(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_cursor **ret);
-
-/* ---- little/big endian ---- */
-
-static inline void put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static inline uint16_t get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static inline void put_le64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline uint64_t get_le64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 7; i >= 0; i--)
-        v = (v << 8) | p[i];
-    return v;
-}
-
-static inline void put_be64(uint8_t *p, uint64_t v)
-{
-    for (int i = 7; i >= 0; i--, v >>= 8)
-        p[i] = (uint8_t)v;
-}
-
-static inline uint64_t get_be64(const uint8_t *p)
-{
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v = (v << 8) | p[i];
-    return v;
-}
 
 /* Keys sort oldest first: every key holding time | jobArn sorts as (time asc, jobArn bytes
  * asc). Full passes list oldest first and quick syncs find jobs newer than every stored one,
