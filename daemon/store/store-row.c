@@ -60,11 +60,11 @@ int store_job_check(const struct cj_job *j)
  * it): the offset of its first byte, or ROW_COPIED. `head` is the member's name and the start
  * of its value, `"name":"`. The JSON is the parser's compact object (job.h), whose members
  * are flat: the first `head` in it is the member's, since a quote inside a string is
- * escaped. */
-static size_t json_value_at(const char *json, size_t json_len, const char *head, size_t head_len,
-                            const char *value, size_t value_len)
+ * escaped. The search starts at `from`, past members known to come first. */
+static size_t json_value_at(const char *json, size_t json_len, size_t from, const char *head,
+                            size_t head_len, const char *value, size_t value_len)
 {
-    const char *p = memmem(json, json_len, head, head_len);
+    const char *p = memmem(json + from, json_len - from, head, head_len);
     if (!p)
         return ROW_COPIED;
     size_t at = (size_t)(p - json) + head_len;
@@ -83,10 +83,15 @@ int store_row_encode(const struct cj_job *j, uint8_t status, uint16_t region, st
     if (!has_name)
         name_len = 0;
     size_t arn_len = strlen(j->source_model_arn);
-    size_t name_at = has_name ? json_value_at(j->json, j->json_len, MEMBER_HEAD("targetModelName"),
-                                              j->target_model_name, name_len)
-                              : ROW_COPIED;
-    size_t model_at = json_value_at(j->json, j->json_len, MEMBER_HEAD("sourceModelArn"),
+    size_t name_at = has_name
+                         ? json_value_at(j->json, j->json_len, 0, MEMBER_HEAD("targetModelName"),
+                                         j->target_model_name, name_len)
+                         : ROW_COPIED;
+    /* The parser writes sourceModelArn after targetModelName (the service model's order): the
+     * search for it starts past the name's value. In a JSON of another order it is not found
+     * there, and the row carries a copy of the ARN instead. */
+    size_t model_from = name_at == ROW_COPIED ? 0 : name_at + name_len + 1;
+    size_t model_at = json_value_at(j->json, j->json_len, model_from, MEMBER_HEAD("sourceModelArn"),
                                     j->source_model_arn, arn_len);
     size_t copied = (name_at == ROW_COPIED ? name_len : 0) + (model_at == ROW_COPIED ? arn_len : 0);
     size_t json_off = ROW_HEADER_SIZE + copied;

@@ -1173,8 +1173,23 @@ static void test_rows_find_name_and_model_in_their_json(void **state)
     test_job_fill(&escaped, &sp);
     json_replace(&escaped, "na\"me", "na\\\"me");
     json_replace(&escaped, "custom-model/escaped", "custom-model\\/escaped");
+    /* A JSON whose sourceModelArn comes before its targetModelName (the parser writes them the
+     * other way round, and the model is looked for past the name): the row copies the ARN. */
+    struct cj_job reordered;
+    struct test_job_spec rsp = spec(3, CJ_STATUS_COMPLETED, TEST_BASE_NS + 2);
+    rsp.name = "reordered-name";
+    rsp.model = "arn:aws:bedrock:us-east-1:111111111111:custom-model/reordered";
+    test_job_fill(&reordered, &rsp);
+    json_replace(
+        &reordered,
+        ",\"sourceModelArn\":\"arn:aws:bedrock:us-east-1:111111111111:custom-model/reordered\"",
+        "");
+    json_replace(&reordered, "\"targetModelName\"",
+                 "\"sourceModelArn\":\"arn:aws:bedrock:us-east-1:111111111111:custom-model/"
+                 "reordered\",\"targetModelName\"");
     put_one(s, &plain, NULL);
     put_one(s, &escaped, NULL);
+    put_one(s, &reordered, NULL);
     assert_verified(s);
 
     struct cj_query by_name = {.name_contains = "a\"m", .max_results = 10};
@@ -1182,8 +1197,11 @@ static void test_rows_find_name_and_model_in_their_json(void **state)
     struct cj_query plain_name = {.name_contains = plain.target_model_name, .max_results = 10};
     struct cj_buf b = {0};
     char err[128];
-    const struct cj_query *qs[] = {&by_name, &by_model, &plain_name};
-    const struct cj_job *want[] = {&escaped, &escaped, &plain};
+    struct cj_query reordered_model = {.source_model_arn = rsp.model, .max_results = 10};
+    struct cj_query reordered_name = {.name_contains = "ordered-na", .max_results = 10};
+    const struct cj_query *qs[] = {&by_name, &by_model, &plain_name, &reordered_model,
+                                   &reordered_name};
+    const struct cj_job *want[] = {&escaped, &escaped, &plain, &reordered, &reordered};
     for (size_t i = 0; i < ELEMENTSOF(qs); i++) {
         cj_buf_reset(&b);
         assert_int_equal(cj_store_list(s, qs[i], &b, err, sizeof(err)), 0);
@@ -1194,6 +1212,8 @@ static void test_rows_find_name_and_model_in_their_json(void **state)
     assert_int_equal(raw_row_size(dir, &plain), ROW_HEADER_SIZE + plain.json_len);
     assert_int_equal(raw_row_size(dir, &escaped),
                      ROW_HEADER_SIZE + strlen("na\"me") + strlen(sp.model) + escaped.json_len);
+    assert_int_equal(raw_row_size(dir, &reordered),
+                     ROW_HEADER_SIZE + strlen(rsp.model) + reordered.json_len);
 
     /* The rows as schema 7 wrote them: the same jobs, unchanged, no event. */
     raw_write_v7_data(dir);
@@ -1215,6 +1235,7 @@ static void test_rows_find_name_and_model_in_their_json(void **state)
     cj_buf_free(&b);
     test_job_free(&plain);
     test_job_free(&escaped);
+    test_job_free(&reordered);
     remove_tree(dir);
 }
 
