@@ -70,12 +70,16 @@ void cj_job_done(struct cj_job *j)
 {
     if (!j)
         return;
-    free(j->job_arn);
-    free(j->source_model_arn);
-    free(j->target_model_name);
-    free(j->status_name);
-    free(j->note);
-    free(j->json);
+    if (j->mem)
+        free(j->mem);
+    else {
+        free(j->job_arn);
+        free(j->source_model_arn);
+        free(j->target_model_name);
+        free(j->status_name);
+        free(j->note);
+        free(j->json);
+    }
     *j = (struct cj_job){};
 }
 
@@ -334,6 +338,14 @@ static int append_tags(struct cj_buf *b, const struct cj_member_rule *m, const s
     return r < 0 ? r : cj_buf_append_char(b, ']');
 }
 
+/* Appends s and a NUL; *at is where s begins. */
+static int append_string(struct cj_buf *b, const char *s, size_t len, size_t *at)
+{
+    *at = b->len;
+    int r = cj_buf_append(b, s, len);
+    return r < 0 ? r : cj_buf_append_char(b, '\0');
+}
+
 int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const struct cj_tags *tags,
                             struct cj_job *ret, char *err, size_t errlen)
 {
@@ -366,9 +378,16 @@ int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const str
             return r;
     }
 
-    /* The served bytes, in the table's order. */
+    /* The served bytes, in the table's order, then the strings the store reads: one
+     * allocation for the whole job (a sync parses a million of them). */
+    const struct cj_value *name = &v[CJ_M_TARGET_MODEL_NAME], *status = &v[CJ_M_STATUS];
+    const struct cj_value *model = &v[CJ_M_SOURCE_MODEL_ARN], *arn = &v[CJ_M_JOB_ARN];
+    struct cj_job j = {.creation_ns = creation_ns};
+    bool other = status_from(status->s, status->len, &j.status) < 0;
     _cleanup_buf_ struct cj_buf b = {};
-    size_t need = 256;
+    size_t model_len = present(model) ? model->len : 0, name_len = present(name) ? name->len : 0;
+    size_t need =
+        256 + 1 + arn->len + 1 + model_len + 1 + name_len + 1 + status->len + 1 + strlen(notes) + 1;
     for (int i = 0; i < _CJ_M_MAX; i++)
         if (v[i].kind == CJ_VALUE_STRING)
             need += v[i].plain ? v[i].len : v[i].len * 6;
@@ -382,28 +401,33 @@ int bedrock_job_from_values(const struct cj_value v[static _CJ_M_MAX], const str
                     : append_member(&b, &cj_job_members[i], &v[i]);
     if (r >= 0)
         r = cj_buf_append_char(&b, '}');
+    j.json_len = b.len;
+    size_t arn_at = 0, model_at = 0, name_at = 0, status_at = 0, note_at = 0;
+    if (r >= 0)
+        r = cj_buf_append_char(&b, '\0');
+    if (r >= 0)
+        r = append_string(&b, arn->s, arn->len, &arn_at);
+    if (r >= 0)
+        r = append_string(&b, present(model) ? model->s : "", model_len, &model_at);
+    if (r >= 0 && present(name))
+        r = append_string(&b, name->s, name_len, &name_at);
+    if (r >= 0 && other)
+        r = append_string(&b, status->s, status->len, &status_at);
+    if (r >= 0 && notes[0])
+        r = append_string(&b, notes, strlen(notes), &note_at);
     if (r < 0)
         return r;
 
-    const struct cj_value *name = &v[CJ_M_TARGET_MODEL_NAME], *status = &v[CJ_M_STATUS];
-    const struct cj_value *model = &v[CJ_M_SOURCE_MODEL_ARN];
-    struct cj_job j = {.creation_ns = creation_ns, .json_len = b.len};
-    bool other = status_from(status->s, status->len, &j.status) < 0;
+    j.mem = j.json = cj_buf_steal(&b);
+    j.job_arn = j.mem + arn_at;
+    j.source_model_arn = j.mem + model_at;
+    j.target_model_name = present(name) ? j.mem + name_at : NULL;
     if (other) {
         j.status = CJ_STATUS_OTHER;
-        j.status_name = strndup(status->s, status->len);
+        j.status_name = j.mem + status_at;
     }
+    j.note = notes[0] ? j.mem + note_at : NULL;
     memcpy(j.source_account, v[CJ_M_SOURCE_ACCOUNT_ID].s, CJ_ACCOUNT_ID_LEN);
-    j.job_arn = strndup(v[CJ_M_JOB_ARN].s, v[CJ_M_JOB_ARN].len);
-    j.source_model_arn = present(model) ? strndup(model->s, model->len) : strdup("");
-    j.target_model_name = present(name) ? strndup(name->s, name->len) : NULL;
-    j.note = notes[0] ? strdup(notes) : NULL;
-    j.json = cj_buf_steal(&b);
-    if (!j.job_arn || !j.source_model_arn || (present(name) && !j.target_model_name) || !j.json ||
-        (other && !j.status_name) || (notes[0] && !j.note)) {
-        cj_job_done(&j);
-        return -ENOMEM;
-    }
     *ret = j;
     return 0;
 }

@@ -29,7 +29,8 @@ const char *cj_status_to_string(enum cj_status s);
 /* Exact, case-sensitive, the three known names only. 0 or -EINVAL. */
 int cj_status_from_string(const char *s, enum cj_status *ret);
 
-/* One job as the store keeps it. Every string is owned and NUL-terminated. */
+/* One job as the store keeps it. Every string is NUL-terminated and owned by the job: by
+ * `mem` when it is set, each by itself when it is NULL. */
 struct cj_job {
     char *job_arn;
     enum cj_status status;
@@ -48,6 +49,9 @@ struct cj_job {
      * whose rule says "keep" (an unknown status, a value outside its documented length or
      * pattern), e.g. "status: not one of InProgress, Completed, Failed". */
     char *note;
+    /* A parsed job's one allocation, holding the JSON and then every string above; NULL in a
+     * job built string by string. */
+    char *mem;
 };
 
 void cj_job_done(struct cj_job *j); /* frees the contents, leaves *j zeroed */
