@@ -7,7 +7,6 @@
  * whatever the server can do is ready): send, run what is ready, read the answer, and
  * again, until a round changes nothing (the server has answered and closed, or it waits
  * for bytes the input does not have) or a bounded number of rounds has passed. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stddef.h>
@@ -21,6 +20,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "../unit/test-util.h"
 #include "cj-time.h"
 #include "job.h"
 #include "log.h"
@@ -76,14 +76,7 @@ static void teardown(void)
     cj_server_free(f.server);
     sd_event_unref(f.event);
     cj_store_close(f.store);
-    DIR *d = opendir(f.dir);
-    if (d) {
-        for (struct dirent *e; (e = readdir(d));)
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
-                (void)unlinkat(dirfd(d), e->d_name, 0);
-        closedir(d);
-    }
-    (void)rmdir(f.dir);
+    (void)test_rm_tree(f.dir);
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)

@@ -5,13 +5,13 @@
  * The store's token key is fixed so that seeds can hold real tokens; run once with
  * CJ_FUZZ_WRITE_SEEDS=<dir> to write them. */
 #include <errno.h>
-#include <ftw.h>
 #include <lmdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "../unit/test-util.h"
 #include "log.h"
 #include "store-internal.h"
 #include "store.h"
@@ -41,15 +41,10 @@ static const struct cj_query queries[] = {
 static char dir[] = "/tmp/cj-fuzz-store-XXXXXX";
 static struct cj_store *store;
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 static void cleanup(void)
 {
     cj_store_close(store);
-    nftw(dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+    (void)test_rm_tree(dir);
 }
 
 static void fill(struct cj_job *j, unsigned i)
