@@ -3,6 +3,7 @@
  * NOTIFY_SOCKET of our own, measured through /proc, and run once against the fake endpoint. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
@@ -398,15 +399,20 @@ static int resync(const struct daemon_proc *d, pid_t fpid, const struct proc_cpu
         hc_close(&c);
         return st < 0 ? st : -EPROTO;
     }
-    const char *body = c.buf + c.body_off, *p;
-    size_t len = c.body_len;
-    res->resync_changed = 0;
-    if ((p = memmem(body, len, "\"created\":", 10)))
-        res->resync_changed += strtoull(p + 10, NULL, 10);
-    if ((p = memmem(body, len, "\"updated\":", 10)))
-        res->resync_changed += strtoull(p + 10, NULL, 10);
+    json_t *body = json_loadb(c.buf + c.body_off, c.body_len, 0, NULL);
+    json_t *changes = json_object_get(body, "changes");
+    json_t *created = json_object_get(changes, "created"),
+           *updated = json_object_get(changes, "updated");
+    r = json_is_integer(created) && json_is_integer(updated) ? 0 : -EBADMSG;
+    if (r < 0)
+        fprintf(stderr, "cj-bench: the second full pass's answer has no changes (log: %s)\n",
+                d->dir);
+    else
+        res->resync_changed =
+            (size_t)json_integer_value(created) + (size_t)json_integer_value(updated);
+    json_decref(body);
     hc_close(&c);
-    return 0;
+    return r;
 }
 
 int sync_memory_run(const char *copyjobd, const char *node, const char *fake, size_t n,
