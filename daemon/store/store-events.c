@@ -88,7 +88,7 @@ static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t 
 int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type, const char *json,
                        size_t json_len)
 {
-    uint8_t *p;
+    uint8_t *p = NULL;
     uint64_t seq;
     int r = event_reserve(s, txn, 1 + json_len, &p, &seq);
     if (r < 0)
@@ -101,7 +101,7 @@ int store_event_append(struct cj_store *s, MDB_txn *txn, enum cj_event_type type
 int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type type,
                            const char *arn, size_t arn_len, uint64_t *seq)
 {
-    uint8_t *p;
+    uint8_t *p = NULL;
     int r = event_reserve(s, txn, 1 + arn_len, &p, seq);
     if (r < 0)
         return r;
