@@ -106,10 +106,10 @@ struct cj_store {
     bool read_only;
     char id[CJ_STORE_ID_LEN + 1]; /* hex of META_STORE_ID; "" for a read-only store without */
     uint8_t mac_key[CJ_STORE_MAC_KEY_SIZE];
-    /* HMAC-SHA256 keyed once with mac_key: re-initialising it per token costs a digest
-     * state copy, where one-shot HMAC() fetches the algorithm and hashes the key every time. */
-    struct evp_mac_ctx_st *mac_ctx;
-    uint8_t digest_key[16]; /* SipHash key of the nextToken's query digest, from mac_key */
+    /* Derived from mac_key (store-list.c): the SipHash keys of the nextToken's MAC, and of
+     * its query digest. */
+    uint8_t token_mac_keys[2][16];
+    uint8_t digest_key[16];
 
     /* A read transaction kept reset between queries, and one cursor per index renewed
      * with it: renewing is much cheaper than beginning and opening. */
@@ -646,9 +646,10 @@ int store_status_name(struct cj_store *s, MDB_txn *txn, uint8_t code, const char
 
 /* ---- the nextToken key (store-list.c) ---- */
 
-/* Installs the token key (from the store's meta database) and prepares the MAC. */
+/* Installs the token key (from the store's meta database) and derives the MAC's and the
+ * digest's keys from it: 0, -EINVAL for a key of another size, -ENOMEM. */
 int store_token_set_key(struct cj_store *s, const void *key, size_t n);
-/* Forgets the key and frees the MAC. */
+/* Forgets the key and those derived from it. */
 void store_token_clear_key(struct cj_store *s);
 
 /* ---- the change log (store-events.c) ---- */
