@@ -479,6 +479,18 @@ static void test_list_filters_and_paging(void **state)
     assert_int_equal(compare_list(f, name2, 2), prod);
 }
 
+/* 8-4-4-4-12 lowercase hex digits, as a UUID is written. */
+static bool uuid_shaped(const char *id)
+{
+    if (strlen(id) != 36)
+        return false;
+    for (size_t i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+        if (dash ? id[i] != '-' : !strchr("0123456789abcdef", id[i]) || !id[i])
+            return false;
+    }
+    return true;
+}
 static void test_list_headers(void **state)
 {
     struct fixture *f = *state;
@@ -514,6 +526,10 @@ static void test_list_headers(void **state)
         char id2[64];
         assert_non_null(header(&r, "x-amzn-RequestId", id2, sizeof(id2)));
         assert_string_not_equal(id1, id2);
+        /* One run's ids: its random prefix, then the request's number. */
+        assert_true(uuid_shaped(id1) && uuid_shaped(id2));
+        assert_memory_equal(id1, id2, 23);
+        assert_true(strtoull(id2 + 24, NULL, 16) == strtoull(id1 + 24, NULL, 16) + i + 1);
         response_done(&r);
     }
 }
