@@ -129,7 +129,7 @@ int64_t api_synced_at_ns(struct cj_server *s, const char *job_region, const char
 }
 
 /* The low `digits` hex digits of v, lowercase, at p; returns the end. Every answer formats an
- * id and an age: by hand, where snprintf took ~3,000 instructions for the two. */
+ * id and an age, by hand: snprintf takes ~3,000 instructions for the two. */
 static char *put_hex(char *p, uint64_t v, unsigned digits)
 {
     static const char hex[] = "0123456789abcdef";

@@ -191,9 +191,9 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
  *   version (1) | index (1) | query digest (8) | key length (be16) | index key | MAC (16)
  * where the version names the token's format. The MAC, over everything before it, is two
  * SipHash-2-4 values (le64 each) under two keys derived from the store's random key with
- * HMAC-SHA256 when the store opens: SipHash is a PRF made for short inputs, and a page's MAC
- * then costs ~600 instructions where HMAC-SHA256 cost ~8,300 (each page that has a next one
- * makes a MAC, and each that follows one checks one). The query digest is a keyed hash
+ * HMAC-SHA256 when the store opens: SipHash is a PRF made for short inputs, and a MAC costs
+ * ~600 instructions where an HMAC-SHA256 costs ~8,300 (each page that has a next one makes a
+ * MAC, and each that follows one checks one). The query digest is a keyed hash
  * (SipHash-2-4, its own derived key) of the query's filters and order, so a token works only
  * for the query that produced it (any maxResults); it needs no more, as the MAC covers it.
  * The key is the last row returned; the next page starts strictly past it. */
