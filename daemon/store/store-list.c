@@ -373,6 +373,15 @@ static int token_decode(const struct cj_store *s, const char *token, enum cj_ind
 
 /* ---- 3. the walk ---- */
 
+/* A page's rows are copied into the answer only once the walk has found them all: asking for
+ * each row's bytes as it is found lets the memory fetch them while the walk goes on, where
+ * otherwise the copy would wait for each row in turn (tests/bench/results-prefetch-2026-12-04/). */
+static inline void prefetch_bytes(const void *p, size_t n)
+{
+    for (size_t o = 0; o < n; o += 64)
+        __builtin_prefetch((const char *)p + o);
+}
+
 /* Whether the jobArn `a` (n bytes, the end of a key) names the region and the account wanted,
  * each when checked: the region follows the third colon and the account the fourth
  * (arn:PARTITION:bedrock:REGION:ACCOUNT:). */
@@ -732,6 +741,7 @@ static int walk(struct cj_store *s, MDB_txn *txn, const struct list_plan *p, con
         out->row[n].json = json;
         out->row[n].len = json_len;
         out->bytes += json_len;
+        prefetch_bytes(json, json_len);
         *last = k;
         out->n = ++n;
     }
