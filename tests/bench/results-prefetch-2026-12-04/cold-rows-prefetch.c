@@ -128,7 +128,13 @@ int main(int argc, char **argv)
     static const int modes[] = {0, 4, 5, 1, 6};
     for (int mi = 0; mi < 5; mi++) {
         int mode = modes[mi];
-        static const char *const names[] = {"in place", "fetched", "", "", "in place, pipelined prefetch", "in place, two phases", "fetched, two phases"};
+        static const char *const names[] = {"in place",
+                                            "fetched",
+                                            "",
+                                            "",
+                                            "in place, pipelined prefetch",
+                                            "in place, two phases",
+                                            "fetched, two phases"};
         for (int r = 0; r < ROUNDS; r++) {
             size_t start = next() % (n - ROWS * STRIDE);
             evict();
@@ -166,7 +172,8 @@ int main(int argc, char **argv)
                     for (int i = 0; i < ROWS; i++) {
                         if (mode == 5) {
                             k = keys[start];
-                            CHECK(mdb_cursor_get(cur, &k, &got[i], i == 0 ? MDB_SET_KEY : MDB_NEXT));
+                            CHECK(
+                                mdb_cursor_get(cur, &k, &got[i], i == 0 ? MDB_SET_KEY : MDB_NEXT));
                         } else {
                             k = keys[start + (size_t)i * STRIDE];
                             CHECK(mdb_get(txn, dbi, &k, &got[i]));
