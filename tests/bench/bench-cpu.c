@@ -121,13 +121,6 @@ int64_t proc_minflt(const struct proc_cpu *p)
     return strtoll(s + 1, NULL, 10);
 }
 
-int64_t thread_cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- the replay server ---- */
 
 static ssize_t write_all(int fd, const char *p, size_t n)

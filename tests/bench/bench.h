@@ -78,8 +78,9 @@ struct lmdb_split {
  * named database's page counts from one read transaction. 0 or a negative errno. */
 int lmdb_split_read(const char *dir, struct lmdb_split *ret);
 
-/* ---- time ---- */
+/* ---- time (bench-util.c) ---- */
 int64_t now_ns(void);
+int64_t thread_cpu_ns(void); /* this thread's CPU, CLOCK_THREAD_CPUTIME_ID */
 
 /* ---- latency samples ---- */
 struct samples {
@@ -239,7 +240,6 @@ int64_t proc_cpu_ns(const struct proc_cpu *p);
 void proc_cpu_close(struct proc_cpu *p);
 /* The process's minor page faults so far (/proc/PID/stat), or <0. */
 int64_t proc_minflt(const struct proc_cpu *p);
-int64_t thread_cpu_ns(void); /* this thread's CPU, CLOCK_THREAD_CPUTIME_ID */
 
 /* The floor: a child process that answers each request on its Unix socket with the bytes in
  * shared memory, which the client sets to copyjobd's answer before asking. One connection at

@@ -16,12 +16,11 @@
  * one synced from the fake too:
  *   cj-profile-store STORE KIND N cold */
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "log.h"
 #include "store.h"
 
@@ -103,23 +102,12 @@ __attribute__((noinline)) static int measure(struct cj_store *s, const char *kin
 
 #define SWEEP (64u << 20)
 
-static uint64_t cpu_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 static int measure_cold(struct cj_store *s, const char *kind, int n, struct cj_buf *out)
 {
     struct cj_query q = {.max_results = 100};
-    struct cj_store_stats st;
+    struct cj_store_stats st = {0};
+    struct samples t = {0};
+    uint64_t rng = 88172645463325252u;
     bool get = strcmp(kind, "get") == 0, window = strcmp(kind, "window") == 0,
          failed = strcmp(kind, "failed") == 0, walk = strcmp(kind, "walk") == 0;
 
@@ -134,11 +122,8 @@ static int measure_cold(struct cj_store *s, const char *kind, int n, struct cj_b
     else if (strcmp(kind, "newest") != 0 && !get && !window && !failed && !walk)
         return -1;
     unsigned char *sweep = calloc(1, SWEEP);
-    uint64_t *t = malloc((size_t)n * sizeof(*t)), rng = 88172645463325252u;
-    if (!sweep || !t || cj_store_stats(s, &st) < 0)
-        return -1;
+    int r = sweep ? cj_store_stats(s, &st) : -1;
     const int64_t span = st.newest_ns - st.oldest_ns - 30 * DAY * NS;
-    int r = 0;
     for (int i = 0; i < n && r >= 0; i++) {
         rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
         if (window || failed || walk) {
@@ -149,16 +134,14 @@ static int measure_cold(struct cj_store *s, const char *kind, int n, struct cj_b
         cj_buf_reset(out);
         for (size_t o = 0; o < SWEEP; o += 64)
             sweep[o]++;
-        uint64_t t0 = cpu_ns();
+        int64_t t0 = thread_cpu_ns();
         r = get ? cj_store_get(s, arns[rng % n_arns], out) : cj_store_list(s, &q, out, NULL, 0);
-        t[i] = cpu_ns() - t0;
+        samples_add(&t, (double)(thread_cpu_ns() - t0) / 1e3);
     }
-    if (r >= 0) {
-        qsort(t, (size_t)n, sizeof(*t), cmp_u64);
-        printf("%s, cold: median %.1f us, p90 %.1f us (%d queries)\n", kind, t[n / 2] / 1e3,
-               t[n * 9 / 10] / 1e3, n);
-    }
-    free(t);
+    if (r >= 0)
+        printf("%s, cold: median %.1f us, p90 %.1f us (%d queries)\n", kind, samples_pct(&t, 50),
+               samples_pct(&t, 90), n);
+    samples_free(&t);
     free(sweep);
     return r;
 }
