@@ -61,7 +61,7 @@ static void expect_bad_id(const char *v)
 {
     struct api_event_pos got = {.seq = 12345};
     if (api_sse_parse_last_event_id(v, &got) != -EINVAL)
-        fail_msg("Last-Event-ID '%s' accepted", v);
+        fail_msg("Last-Event-ID '%s' accepted", v ? v : "(null)");
     assert_int_equal(got.seq, 12345); /* untouched */
     assert_false(got.has_store);
 }
