@@ -85,6 +85,26 @@ static inline unsigned store_rows_of(uint8_t status)
  * u64 LE total, then one u64 LE per status code (as META_COUNTS). */
 #define META_SOURCE_PREFIX "source/"
 
+/* A Bloom filter of blocks of 512 bits (store-jobs-pending.c). */
+struct store_bloom {
+    uint64_t *words; /* NULL when there is none */
+    size_t blocks;   /* a power of two */
+    size_t capacity; /* the keys it is sized for */
+    size_t keys;     /* the keys added */
+};
+
+/* New jobs' `jobs` entries waiting for their batch's commit (store-jobs-pending.c). */
+struct store_jobs_pending {
+    struct store_bloom known;      /* every key of `jobs` and pending, while full passes run */
+    struct pending_entry *entries; /* the pending ones, in the order found */
+    size_t n, cap;
+    uint32_t *slots; /* the set of pending keys: 1 + an index into entries, 0 = empty */
+    size_t slots_cap;
+    size_t txn_new;    /* new jobs the write transaction at hand looked up */
+    size_t min_keys;   /* the least a filter is sized for; 0 = 256 Ki (tests set less) */
+    size_t last_txnid; /* of our latest commit: `known` holds while the next write follows it */
+};
+
 struct cj_store {
     MDB_env *env; /* NULL only when a reopen failed (store_release_pages) */
     int lost_env; /* then: why, a negative errno, returned by every call */
@@ -142,7 +162,9 @@ struct cj_store {
         uint64_t need, room; /* map bytes its pages may take, and what the map had left */
         uint64_t high_water; /* the largest `need` since the environment was opened */
         uint64_t begun_usec;
+        uint64_t max_usec; /* 0 = STORE_BATCH_USEC; tests that watch a batch set more */
     } batch;
+    struct store_jobs_pending pending;
     cj_store_change_fn change_fn;
     void *change_userdata;
 };
@@ -182,6 +204,29 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata);
  * it the same way. */
 int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, size_t jobs,
                         size_t bytes);
+
+/* ---- new jobs' `jobs` entries (store-jobs-pending.c) ---- */
+
+/* A batch that has looked up this many new jobs in `jobs` builds the filter that lets the
+ * next ones skip the lookup. */
+#define STORE_PENDING_AFTER 256
+
+/* 1 when the job of `jobs` key `key` is new and its entry (value) now pending in the batch,
+ * 0 when it is to be looked up in `jobs` (the pending entries put first if it is one of
+ * them), or a negative errno. */
+int store_jobs_pending_claim(struct cj_store *s, MDB_txn *txn, const MDB_val *key,
+                             const MDB_val *value);
+/* A key put into `jobs` the slow way: 0, or a negative errno. */
+int store_jobs_pending_note_new(struct cj_store *s, MDB_txn *txn, const MDB_val *key);
+/* Puts the pending entries into `jobs` in key order (before the batch commits): 0, -EUCLEAN
+ * when one was there already (the batch must be given up), or another negative errno. */
+int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn);
+/* A write transaction began, committed, or was aborted (its pending entries are dropped). */
+void store_jobs_pending_begin(struct cj_store *s, MDB_txn *txn);
+void store_jobs_pending_committed(struct cj_store *s, size_t txnid);
+void store_jobs_pending_abort(struct cj_store *s);
+/* No full pass is running: the filter's memory goes back. */
+void store_jobs_pending_release(struct cj_store *s);
 
 /* LMDB keeps each page a write transaction dirtied (malloc'd, in non-WRITEMAP mode) for the
  * next ones until the environment closes: after a batch of STORE_BATCH_JOBS jobs into a large

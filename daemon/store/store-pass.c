@@ -59,17 +59,21 @@ int cj_store_pass_begin(struct cj_store *s, const char *source, struct cj_store_
     return 0;
 }
 
-/* Takes p off its store's list of running passes. */
+/* Takes p off its store's list of running passes. The last one gives back the memory that
+ * new jobs' entries took, unless a batch still holds some of them. */
 static void pass_unlink(struct cj_store_pass *p)
 {
-    if (!p->store)
+    struct cj_store *s = p->store;
+    if (!s)
         return;
-    for (struct cj_store_pass **at = &p->store->passes; *at; at = &(*at)->next)
+    for (struct cj_store_pass **at = &s->passes; *at; at = &(*at)->next)
         if (*at == p) {
             *at = p->next;
             break;
         }
     p->next = NULL;
+    if (!s->passes && !s->batch.txn)
+        store_jobs_pending_release(s);
 }
 
 void cj_store_pass_free(struct cj_store_pass *p)
@@ -406,6 +410,8 @@ int cj_store_pass_finish(struct cj_store *s, struct cj_store_pass *p, bool compl
     p->finished = true;
     pass_unlink(p);
     int r = cj_store_flush(s);
+    if (!s->passes)
+        store_jobs_pending_release(s);
     if (r >= 0 && !s->passes)
         r = store_release_pages(s);
     if (!complete || r < 0)

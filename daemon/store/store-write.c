@@ -133,8 +133,9 @@ static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, siz
 }
 
 /* Puts the `jobs` entry of a new job, or finds the one there: -ENOENT when it put one (the
- * job is new), else the job's row and source as store_row_get gives them. One descent into
- * `jobs` either way, where a get then a put took two for each new job. */
+ * job is new; in a batch of many new jobs, its entry is pending until the batch commits,
+ * store-jobs-pending.c), else the job's row and source as store_row_get gives them. At most
+ * one descent into `jobs`, where a get then a put took two for each new job. */
 static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                             uint16_t region, const uint8_t *time_key, uint16_t source,
                             uint8_t status, MDB_val *row, uint16_t *old_source)
@@ -143,13 +144,18 @@ static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, s
     jobs_value(b, time_key, source, status);
     MDB_val ak, av = {.mv_size = sizeof(b), .mv_data = b};
     store_jobs_key(arn, arn_len, region, kb, &ak);
+    int r = store_jobs_pending_claim(s, txn, &ak, &av);
+    if (r != 0)
+        return r > 0 ? -ENOENT : r;
     int rc = mdb_put(txn, s->dbi_jobs, &ak, &av, MDB_NOOVERWRITE);
-    if (rc == MDB_SUCCESS)
-        return -ENOENT;
+    if (rc == MDB_SUCCESS) {
+        r = store_jobs_pending_note_new(s, txn, &ak);
+        return r < 0 ? r : -ENOENT;
+    }
     if (rc != MDB_KEYEXIST)
         return store_errno(rc);
     /* av is now the stored value. */
-    int r = store_row_at(s, txn, &av, arn, arn_len, row);
+    r = store_row_at(s, txn, &av, arn, arn_len, row);
     if (r >= 0)
         *old_source = jobs_value_source(&av);
     return r;

@@ -158,6 +158,7 @@ static int batch_open(struct cj_store *s, uint64_t need)
         int rc = mdb_txn_begin(s->env, NULL, 0, &s->batch.txn);
         if (rc == MDB_SUCCESS) {
             s->txn_events.loaded = s->txn_events.appended = false;
+            store_jobs_pending_begin(s, s->batch.txn);
             s->batch.id++;
             s->batch.jobs = 0;
             s->batch.need = 0;
@@ -183,6 +184,7 @@ static void batch_close(struct cj_store *s, int error)
         log_error("store: the last %zu jobs written are lost: %s", s->batch.jobs, strerror(-error));
         store_passes_batch_lost(s, s->batch.id, error);
     }
+    store_jobs_pending_abort(s); /* nothing is pending after a commit */
     s->batch.txn = NULL;
     s->batch.jobs = 0;
 }
@@ -192,13 +194,24 @@ int cj_store_flush(struct cj_store *s)
     assert(s);
     if (!s->batch.txn)
         return 0;
-    int rc = mdb_txn_commit(s->batch.txn); /* frees it, also on failure */
-    int r = store_errno(rc);
+    size_t txnid = mdb_txn_id(s->batch.txn);
+    int r = store_jobs_pending_flush(s, s->batch.txn);
     if (r < 0)
-        log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
+        mdb_txn_abort(s->batch.txn);
+    else {
+        int rc = mdb_txn_commit(s->batch.txn); /* frees it, also on failure */
+        r = store_errno(rc);
+        if (r < 0)
+            log_error_errno(r, "store: commit failed: %s", mdb_strerror(rc));
+    }
     batch_close(s, r);
+    /* The map filled up under the batch's last puts: the next batch finds it grown, or the
+     * log says that it is at its ceiling. */
+    if (r == -ENOSPC)
+        (void)store_grow(s);
     if (r < 0)
         return r;
+    store_jobs_pending_committed(s, txnid);
     /* Only now are the events visible to readers. */
     if (s->txn_events.appended && s->change_fn)
         s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
@@ -233,7 +246,8 @@ int store_write_batched(struct cj_store *s, store_write_fn fn, void *userdata, s
             if (s->batch.need > s->batch.high_water)
                 s->batch.high_water = s->batch.need;
             if (s->batch.jobs >= STORE_BATCH_JOBS ||
-                now_usec() - s->batch.begun_usec >= STORE_BATCH_USEC)
+                now_usec() - s->batch.begun_usec >=
+                    (s->batch.max_usec ? s->batch.max_usec : STORE_BATCH_USEC))
                 return cj_store_flush(s);
             return 0;
         }
@@ -274,6 +288,8 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
         if (rc != MDB_SUCCESS)
             return log_error_errno(store_errno(rc), "store: cannot begin a write: %s",
                                    mdb_strerror(rc));
+        store_jobs_pending_begin(s, txn);
+        size_t txnid = mdb_txn_id(txn);
 
         int r = fn(s, txn, userdata);
         if (r >= 0 && s->txn_events.appended) {
@@ -284,6 +300,7 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
         if (r >= 0) {
             rc = mdb_txn_commit(txn); /* frees txn, also on failure */
             if (rc == MDB_SUCCESS) {
+                store_jobs_pending_committed(s, txnid);
                 /* Only now are the events visible to readers. */
                 if (s->txn_events.appended && s->change_fn)
                     s->change_fn(s, s->txn_events.last_seq, s->change_userdata);
@@ -1097,6 +1114,7 @@ void cj_store_close(struct cj_store *s)
     mdb_env_close(s->env);
     cj_buf_free(&s->scratch);
     cj_buf_free(&s->old_json);
+    store_jobs_pending_release(s);
     store_token_clear_key(s);
     free(s);
 }

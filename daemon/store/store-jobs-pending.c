@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/* New jobs' `jobs` entries, put in key order when their batch commits.
+ *
+ * jobArns are random, so each new job's `jobs` entry lands at a random leaf, one that a large
+ * store no longer has in the CPU caches: a descent from the root to learn that the job is new,
+ * and its put. While full passes bring many new jobs, a job is not looked up at all when a
+ * Bloom filter says it cannot be in `jobs`:
+ *
+ *   - `known` holds the key of every entry of `jobs` and of every pending one, so its
+ *     "absent" is exact. It is built by reading `jobs` in a batch's write transaction once
+ *     that batch has claimed STORE_PENDING_AFTER new jobs the slow way, every key this process
+ *     puts into `jobs` afterwards is added, and it is built again at twice the size when it
+ *     holds more keys than it was sized for (BLOOM_BITS_PER_KEY).
+ *   - A job `known` does not hold is new: its entry waits in the batch (`pending`, with an
+ *     exact set of the pending keys beside it), and store_jobs_pending_flush, just before the
+ *     batch commits, sorts the entries and puts them with one cursor, which LMDB moves along
+ *     a leaf without descending again while the keys stay on it. Readers see the batch only
+ *     once it commits, with its entries.
+ *   - A job `known` may hold (one that is stored, or about one new job in a hundred) is
+ *     looked up in `jobs` as before, after the pending entries are put if it is one of them
+ *     (a job a pass listed twice in one batch).
+ *
+ * `known` is exact only while this process is the store's only writer: a write transaction
+ * whose id does not follow our last commit (another process wrote meanwhile) drops it, and a
+ * later batch builds it again. It is freed when no full pass is running. */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "byte-order.h"
+#include "log.h"
+#include "siphash.h"
+#include "store-internal.h"
+
+#define BLOOM_BLOCK_WORDS  8  /* a block of 512 bits, one cache line */
+#define BLOOM_BITS_PER_KEY 12 /* with 6 bits a key in its block: ~1 % false "maybe" */
+#define BLOOM_PROBES       6
+#define BLOOM_MIN_KEYS     (256 * 1024)
+
+struct pending_entry {
+    uint8_t key[JOBS_KEY_PACKED];
+    uint8_t value[JOBS_VALUE_SIZE];
+};
+
+/* Fixed, so that the filter's hashes need no state; nothing is stored under them. */
+static const uint8_t hash_key[16] = "cj-jobs-pending";
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += UINT64_C(0x9e3779b97f4a7c15);
+    x = (x ^ (x >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+    x = (x ^ (x >> 27)) * UINT64_C(0x94d049bb133111eb);
+    return x ^ (x >> 31);
+}
+
+static uint64_t key_hash(const MDB_val *k)
+{
+    return cj_siphash24(hash_key, k->mv_data, k->mv_size);
+}
+
+/* The block of hash h, and its probes' bits from a second hash, so that the keys of one
+ * block differ in them. */
+static uint64_t *bloom_block(const struct store_bloom *f, uint64_t h)
+{
+    return f->words + (h & (f->blocks - 1)) * BLOOM_BLOCK_WORDS;
+}
+
+static void bloom_add(struct store_bloom *f, uint64_t h)
+{
+    uint64_t *b = bloom_block(f, h), g = splitmix64(h);
+    for (unsigned i = 0; i < BLOOM_PROBES; i++, g >>= 9)
+        b[(g >> 6) & 7] |= UINT64_C(1) << (g & 63);
+    f->keys++;
+}
+
+static bool bloom_maybe(const struct store_bloom *f, uint64_t h)
+{
+    const uint64_t *b = bloom_block(f, h);
+    uint64_t g = splitmix64(h);
+    for (unsigned i = 0; i < BLOOM_PROBES; i++, g >>= 9)
+        if (!(b[(g >> 6) & 7] & (UINT64_C(1) << (g & 63))))
+            return false;
+    return true;
+}
+
+static void bloom_free(struct store_bloom *f)
+{
+    free(f->words);
+    *f = (struct store_bloom){0};
+}
+
+/* An empty filter for `keys` keys at BLOOM_BITS_PER_KEY or more. */
+static int bloom_init(struct store_bloom *f, size_t keys)
+{
+    size_t blocks = 1;
+    while (blocks * BLOOM_BLOCK_WORDS * 64 < keys * BLOOM_BITS_PER_KEY)
+        blocks *= 2;
+    uint64_t *w = calloc(blocks * BLOOM_BLOCK_WORDS, sizeof(*w));
+    if (!w)
+        return -ENOMEM;
+    bloom_free(f);
+    f->words = w;
+    f->blocks = blocks;
+    f->capacity = blocks * BLOOM_BLOCK_WORDS * 64 / BLOOM_BITS_PER_KEY;
+    return 0;
+}
+
+static const struct pending_entry *pending_at(const struct store_jobs_pending *p, size_t slot)
+{
+    return &p->entries[p->slots[slot] - 1];
+}
+
+/* The slot of key (hash h) in the set of pending keys, or the empty slot where it would go. */
+static size_t pending_slot(const struct store_jobs_pending *p, const MDB_val *key, uint64_t h)
+{
+    size_t mask = p->slots_cap - 1;
+    for (size_t i = h & mask;; i = (i + 1) & mask)
+        if (!p->slots[i] || memcmp(pending_at(p, i)->key, key->mv_data, JOBS_KEY_PACKED) == 0)
+            return i;
+}
+
+static bool pending_has(const struct store_jobs_pending *p, const MDB_val *key, uint64_t h)
+{
+    return p->n && key->mv_size == JOBS_KEY_PACKED && p->slots[pending_slot(p, key, h)];
+}
+
+static int pending_add(struct store_jobs_pending *p, const MDB_val *key, uint64_t h,
+                       const MDB_val *value)
+{
+    if (p->n == p->cap) {
+        size_t cap = p->cap ? p->cap * 2 : 4096;
+        struct pending_entry *e = reallocarray(p->entries, cap, sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        p->entries = e;
+        p->cap = cap;
+    }
+    if (2 * (p->n + 1) > p->slots_cap) {
+        size_t cap = p->slots_cap ? p->slots_cap * 2 : 8192;
+        uint32_t *slots = calloc(cap, sizeof(*slots));
+        if (!slots)
+            return -ENOMEM;
+        free(p->slots);
+        p->slots = slots;
+        p->slots_cap = cap;
+        for (size_t i = 0; i < p->n; i++) {
+            MDB_val k = {.mv_size = JOBS_KEY_PACKED, .mv_data = p->entries[i].key};
+            p->slots[pending_slot(p, &k, key_hash(&k))] = (uint32_t)i + 1;
+        }
+    }
+    struct pending_entry *e = &p->entries[p->n];
+    memcpy(e->key, key->mv_data, JOBS_KEY_PACKED);
+    memcpy(e->value, value->mv_data, JOBS_VALUE_SIZE);
+    p->slots[pending_slot(p, key, h)] = (uint32_t)++p->n;
+    return 0;
+}
+
+static void pending_clear(struct store_jobs_pending *p)
+{
+    if (p->n)
+        memset(p->slots, 0, p->slots_cap * sizeof(*p->slots));
+    p->n = 0;
+}
+
+/* `known` anew, for `keys` keys or more: every key of `jobs` as txn sees it, and the pending
+ * ones. */
+static int known_build(struct cj_store *s, MDB_txn *txn, size_t keys)
+{
+    struct store_jobs_pending *p = &s->pending;
+    MDB_stat st;
+    int rc = mdb_stat(txn, s->dbi_jobs, &st);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    size_t want = st.ms_entries + p->n;
+    if (keys < 2 * want)
+        keys = 2 * want;
+    size_t least = p->min_keys ? p->min_keys : BLOOM_MIN_KEYS;
+    if (keys < least)
+        keys = least;
+    int r = bloom_init(&p->known, keys);
+    if (r < 0)
+        return r;
+
+    MDB_cursor *cur;
+    MDB_val k, v;
+    rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
+    if (rc == MDB_SUCCESS) {
+        for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+             rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT))
+            bloom_add(&p->known, key_hash(&k));
+        mdb_cursor_close(cur);
+    }
+    if (rc != MDB_NOTFOUND) {
+        bloom_free(&p->known);
+        return store_errno(rc);
+    }
+    for (size_t i = 0; i < p->n; i++) {
+        MDB_val pk = {.mv_size = JOBS_KEY_PACKED, .mv_data = p->entries[i].key};
+        bloom_add(&p->known, key_hash(&pk));
+    }
+    p->last_txnid = mdb_txn_id(txn) - 1;
+    log_debug("store: new jobs' entries wait for their commit (%zu keys known, room for %zu)",
+              p->known.keys, p->known.capacity);
+    return 0;
+}
+
+/* A key now in `jobs` or pending: `known` holds it, and is built again larger once it holds
+ * more keys than it was sized for. */
+static int known_add(struct cj_store *s, MDB_txn *txn, uint64_t h)
+{
+    struct store_jobs_pending *p = &s->pending;
+    bloom_add(&p->known, h);
+    if (p->known.keys <= p->known.capacity)
+        return 0;
+    int r = known_build(s, txn, 2 * p->known.keys);
+    if (r < 0)
+        bloom_free(&p->known); /* the slow way for every job until built again */
+    return r == -ENOMEM ? 0 : r;
+}
+
+void store_jobs_pending_begin(struct cj_store *s, MDB_txn *txn)
+{
+    struct store_jobs_pending *p = &s->pending;
+    p->txn_new = 0;
+    if (p->known.words && mdb_txn_id(txn) != p->last_txnid + 1) {
+        log_debug("store: another process wrote to the store; new jobs are looked up again");
+        bloom_free(&p->known);
+    }
+}
+
+void store_jobs_pending_committed(struct cj_store *s, size_t txnid)
+{
+    s->pending.last_txnid = txnid;
+}
+
+void store_jobs_pending_abort(struct cj_store *s)
+{
+    pending_clear(&s->pending);
+}
+
+void store_jobs_pending_release(struct cj_store *s)
+{
+    struct store_jobs_pending *p = &s->pending;
+    bloom_free(&p->known);
+    free(p->entries);
+    free(p->slots);
+    *p = (struct store_jobs_pending){.min_keys = p->min_keys};
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+    const uint8_t *x = ((const struct pending_entry *)a)->key;
+    const uint8_t *y = ((const struct pending_entry *)b)->key;
+    uint64_t xa = get_be64(x), ya = get_be64(y);
+    if (xa != ya)
+        return xa < ya ? -1 : 1;
+    uint64_t xb = get_be64(x + 8), yb = get_be64(y + 8);
+    return xb < yb ? -1 : xb > yb;
+}
+
+int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn)
+{
+    struct store_jobs_pending *p = &s->pending;
+    if (!p->n)
+        return 0;
+    qsort(p->entries, p->n, sizeof(*p->entries), entry_cmp);
+    MDB_cursor *cur = NULL;
+    int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
+    for (size_t i = 0; rc == MDB_SUCCESS && i < p->n; i++) {
+        MDB_val k = {.mv_size = JOBS_KEY_PACKED, .mv_data = p->entries[i].key};
+        MDB_val v = {.mv_size = JOBS_VALUE_SIZE, .mv_data = p->entries[i].value};
+        rc = mdb_cursor_put(cur, &k, &v, MDB_NOOVERWRITE);
+    }
+    if (cur)
+        mdb_cursor_close(cur);
+    pending_clear(p);
+    if (rc == MDB_SUCCESS)
+        return 0;
+    /* A key `known` did not hold was in `jobs` after all: it is not exact. */
+    if (rc == MDB_KEYEXIST) {
+        bloom_free(&p->known);
+        return log_error_errno(EUCLEAN, "store: a new job was stored already; the batch is "
+                                        "given up");
+    }
+    return store_errno(rc);
+}
+
+int store_jobs_pending_claim(struct cj_store *s, MDB_txn *txn, const MDB_val *key,
+                             const MDB_val *value)
+{
+    struct store_jobs_pending *p = &s->pending;
+    /* Entries are pending only in a batch, and only those of packed keys. */
+    if ((!p->known.words && !p->n) || txn != s->batch.txn || key->mv_size != JOBS_KEY_PACKED)
+        return 0;
+    uint64_t h = key_hash(key);
+    if (p->known.words && !bloom_maybe(&p->known, h)) {
+        int r = pending_add(p, key, h, value);
+        if (r >= 0)
+            r = known_add(s, txn, h);
+        return r < 0 ? r : 1;
+    }
+    return pending_has(p, key, h) ? store_jobs_pending_flush(s, txn) : 0;
+}
+
+int store_jobs_pending_note_new(struct cj_store *s, MDB_txn *txn, const MDB_val *key)
+{
+    struct store_jobs_pending *p = &s->pending;
+    if (p->known.words)
+        return known_add(s, txn, key_hash(key));
+    if (txn != s->batch.txn || ++p->txn_new < STORE_PENDING_AFTER || !s->passes)
+        return 0;
+    int r = known_build(s, txn, 0);
+    return r == -ENOMEM ? 0 : r;
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/* New jobs' `jobs` entries that wait for their batch's commit (store-jobs-pending.c): what a
+ * pass stores is found exactly once whichever way its jobs went, a job listed twice in one
+ * batch included; the filter grows with its pending entries in it; and a write by another
+ * process makes the next batch look its jobs up again. Real LMDB in a temporary directory. */
+#include <sys/wait.h>
+
+#include "test-store-util.h"
+
+#define MIB (UINT64_C(1) << 20)
+
+/* A store whose batches commit only when full or asked to, however slow the machine. */
+static struct cj_store *open_watched(const char *dir)
+{
+    struct cj_store *s = open_store_at(dir, 0, 256 * MIB);
+    s->batch.max_usec = UINT64_C(3600) * 1000 * 1000;
+    return s;
+}
+
+static void fill(struct cj_job *j, unsigned id, enum cj_status status)
+{
+    struct test_job_spec sp = {.id = id,
+                               .status = status,
+                               .creation_ns = TEST_BASE_NS + id,
+                               .account = test_accounts[id % 5],
+                               .model = test_models[id % 6],
+                               .name = test_names[id % 9]};
+    test_job_fill(j, &sp);
+}
+
+/* Jobs [first, first + n) as one page of the pass, of one status. */
+static void put_page(struct cj_store *s, struct cj_store_pass *p, unsigned first, unsigned n,
+                     enum cj_status status)
+{
+    struct cj_job *jobs = calloc(n, sizeof(*jobs));
+    assert_non_null(jobs);
+    for (unsigned i = 0; i < n; i++)
+        fill(&jobs[i], first + i, status);
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, jobs, n, NULL), 0);
+    for (unsigned i = 0; i < n; i++)
+        test_job_free(&jobs[i]);
+    free(jobs);
+}
+
+static uint64_t committed_total(struct cj_store *s)
+{
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    return st.total;
+}
+
+/* Job id is stored once, with this status. */
+static void assert_stored(struct cj_store *s, unsigned id, enum cj_status status)
+{
+    struct cj_job j;
+    struct cj_buf b = {0};
+    char want[64];
+    fill(&j, id, status);
+    assert_int_equal(cj_store_get(s, j.job_arn, &b), 0);
+    snprintf(want, sizeof(want), "\"status\":\"%s\"", cj_status_to_string(status));
+    if (!strstr(b.data, want))
+        fail_msg("job %u: %s, not %s", id, b.data, want);
+    test_job_free(&j);
+    cj_buf_free(&b);
+}
+
+static void test_new_jobs_wait_for_commit(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_watched(dir);
+    struct cj_store_pass *p;
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 0, 1000, CJ_STATUS_IN_PROGRESS);
+    /* Past STORE_PENDING_AFTER new jobs the filter is built and the rest wait. */
+    assert_non_null(s->pending.known.words);
+    assert_true(s->pending.n > 0 && s->pending.n <= 1000 - STORE_PENDING_AFTER);
+    put_page(s, p, 1000, 1000, CJ_STATUS_IN_PROGRESS);
+    size_t pending = s->pending.n;
+    assert_true(pending > 1000);
+    assert_int_equal(committed_total(s), 0);
+
+    /* Listed again in the same batch, Completed now: the first is pending, so the entries are
+     * put before it is looked up, and the others are found where they went. */
+    put_page(s, p, 1500, 10, CJ_STATUS_COMPLETED);
+    assert_int_equal(s->pending.n, 0);
+    put_page(s, p, 2000, 1000, CJ_STATUS_FAILED);
+    assert_true(s->pending.n > 900); /* all but the filter's false "maybe"s */
+
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_free(p);
+    assert_null(s->pending.known.words); /* no pass runs: its memory is back */
+    assert_int_equal(s->pending.n, 0);
+    assert_int_equal(committed_total(s), 3000);
+    for (unsigned i = 0; i < 3000; i++)
+        assert_stored(s, i,
+                      i >= 2000               ? CJ_STATUS_FAILED
+                      : i >= 1500 && i < 1510 ? CJ_STATUS_COMPLETED
+                                              : CJ_STATUS_IN_PROGRESS);
+    assert_verified(s);
+
+    /* The next pass lists them all again: nothing new, nothing pending, nothing changed. */
+    struct cj_store_changes ch = {0};
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    for (unsigned first = 0; first < 3000; first += 500) {
+        struct cj_job jobs[500];
+        for (unsigned i = 0; i < 500; i++) {
+            unsigned id = first + i;
+            fill(&jobs[i], id,
+                 id >= 2000                ? CJ_STATUS_FAILED
+                 : id >= 1500 && id < 1510 ? CJ_STATUS_COMPLETED
+                                           : CJ_STATUS_IN_PROGRESS);
+        }
+        struct cj_store_changes page = {0};
+        assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, jobs, 500, &page), 0);
+        ch.created += page.created;
+        ch.updated += page.updated;
+        for (unsigned i = 0; i < 500; i++)
+            test_job_free(&jobs[i]);
+    }
+    assert_int_equal(s->pending.n, 0);
+    assert_int_equal(ch.created + ch.updated, 0);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 3000);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+/* The filter is built again, larger, as it fills, with the pending keys in it: a pending job
+ * listed again after that is still found among them. */
+static void test_filter_grows(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_watched(dir);
+    struct cj_store_pass *p;
+
+    s->pending.min_keys = 512;
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 0, 300, CJ_STATUS_IN_PROGRESS);
+    assert_true(s->pending.known.capacity < 1000);
+    put_page(s, p, 300, 700, CJ_STATUS_IN_PROGRESS);
+    for (unsigned first = 1000; first < 6000; first += 1000)
+        put_page(s, p, first, 1000, CJ_STATUS_IN_PROGRESS);
+    assert_true(s->pending.known.capacity >= 6000);
+    assert_true(s->pending.known.keys <= s->pending.known.capacity);
+    /* Still one batch: the early jobs are pending. */
+    assert_int_equal(committed_total(s), 0);
+    assert_true(s->pending.n > 5000);
+
+    put_page(s, p, 300, 10, CJ_STATUS_COMPLETED);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 6000);
+    for (unsigned i = 295; i < 315; i++)
+        assert_stored(s, i, i >= 300 && i < 310 ? CJ_STATUS_COMPLETED : CJ_STATUS_IN_PROGRESS);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+/* Another process stores a job between two batches: the filter no longer knows every key, so
+ * the next batch looks its jobs up again and finds that one. */
+static void test_other_writer(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_watched(dir);
+    struct cj_store_pass *p;
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
+    put_page(s, p, 0, 1000, CJ_STATUS_IN_PROGRESS);
+    assert_int_equal(cj_store_flush(s), 0);
+    assert_non_null(s->pending.known.words);
+    assert_int_equal(committed_total(s), 1000);
+
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        /* Not the parent's store: an environment of this process's own. */
+        struct cj_store_options o = {.directory = dir, .max_size = 256 * MIB};
+        struct cj_store *other = NULL;
+        struct cj_job j;
+        int r = cj_store_open(&o, &other);
+        if (r >= 0) {
+            fill(&j, 5000, CJ_STATUS_IN_PROGRESS);
+            r = cj_store_put_jobs(other, "us-east-1", NULL, &j, 1, NULL);
+            test_job_free(&j);
+            cj_store_close(other);
+        }
+        _exit(r < 0 ? 1 : 0);
+    }
+    int status;
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    assert_int_equal(committed_total(s), 1001);
+
+    put_page(s, p, 4990, 20, CJ_STATUS_IN_PROGRESS);
+    assert_int_equal(cj_store_pass_finish(s, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_free(p);
+    assert_int_equal(committed_total(s), 1020);
+    assert_stored(s, 5000, CJ_STATUS_IN_PROGRESS);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new_jobs_wait_for_commit),
+        cmocka_unit_test(test_filter_grows),
+        cmocka_unit_test(test_other_writer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
