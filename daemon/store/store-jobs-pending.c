@@ -118,9 +118,10 @@ static size_t pending_slot(const struct store_jobs_pending *p, const MDB_val *ke
             return i;
 }
 
+/* Whether packed key `key` (hash h) is pending. */
 static bool pending_has(const struct store_jobs_pending *p, const MDB_val *key, uint64_t h)
 {
-    return p->n && key->mv_size == JOBS_KEY_PACKED && p->slots[pending_slot(p, key, h)];
+    return p->n && p->slots[pending_slot(p, key, h)];
 }
 
 static int pending_add(struct store_jobs_pending *p, const MDB_val *key, uint64_t h,

@@ -80,13 +80,6 @@ static void count_change(struct cj_store *s, uint64_t last_seq, void *userdata)
     (*(unsigned *)userdata)++;
 }
 
-static uint64_t committed_total(struct cj_store *s)
-{
-    struct cj_store_stats st;
-    assert_int_equal(cj_store_stats(s, &st), 0);
-    return st.total;
-}
-
 /* A full pass's pages wait in the batch: readers and the change log's watchers see none of
  * them until it is committed, then all; the map grows under a batch without losing its pages;
  * an interrupted pass's end commits what it stored. */

@@ -42,13 +42,6 @@ static void put_page(struct cj_store *s, struct cj_store_pass *p, unsigned first
     free(jobs);
 }
 
-static uint64_t committed_total(struct cj_store *s)
-{
-    struct cj_store_stats st;
-    assert_int_equal(cj_store_stats(s, &st), 0);
-    return st.total;
-}
-
 /* Job id is stored once, with this status. */
 static void assert_stored(struct cj_store *s, unsigned id, enum cj_status status)
 {

@@ -59,6 +59,14 @@ static _unused_ void assert_verified(struct cj_store *s)
         fail_msg("cj_store_verify: %d: %s", r, report);
 }
 
+/* The jobs a reader sees committed. */
+static _unused_ uint64_t committed_total(struct cj_store *s)
+{
+    struct cj_store_stats st;
+    assert_int_equal(cj_store_stats(s, &st), 0);
+    return st.total;
+}
+
 /* ---- a deterministic PRNG (splitmix64) ---- */
 
 static uint64_t prng_state;
