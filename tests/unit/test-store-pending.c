@@ -57,6 +57,14 @@ static void assert_stored(struct cj_store *s, unsigned id, enum cj_status status
     cj_buf_free(&b);
 }
 
+/* What test_new_jobs_wait_for_commit's pass leaves each job. */
+static enum cj_status first_pass_status(unsigned id)
+{
+    if (id >= 2000)
+        return CJ_STATUS_FAILED;
+    return id >= 1500 && id < 1510 ? CJ_STATUS_COMPLETED : CJ_STATUS_IN_PROGRESS;
+}
+
 static void test_new_jobs_wait_for_commit(void **state)
 {
     char *dir = make_tmpdir();
@@ -86,10 +94,7 @@ static void test_new_jobs_wait_for_commit(void **state)
     assert_int_equal(s->pending.n, 0);
     assert_int_equal(committed_total(s), 3000);
     for (unsigned i = 0; i < 3000; i++)
-        assert_stored(s, i,
-                      i >= 2000               ? CJ_STATUS_FAILED
-                      : i >= 1500 && i < 1510 ? CJ_STATUS_COMPLETED
-                                              : CJ_STATUS_IN_PROGRESS);
+        assert_stored(s, i, first_pass_status(i));
     assert_verified(s);
 
     /* The next pass lists them all again: nothing new, nothing pending, nothing changed. */
@@ -97,13 +102,8 @@ static void test_new_jobs_wait_for_commit(void **state)
     assert_int_equal(cj_store_pass_begin(s, "us-east-1", &p), 0);
     for (unsigned first = 0; first < 3000; first += 500) {
         struct cj_job jobs[500];
-        for (unsigned i = 0; i < 500; i++) {
-            unsigned id = first + i;
-            fill(&jobs[i], id,
-                 id >= 2000                ? CJ_STATUS_FAILED
-                 : id >= 1500 && id < 1510 ? CJ_STATUS_COMPLETED
-                                           : CJ_STATUS_IN_PROGRESS);
-        }
+        for (unsigned i = 0; i < 500; i++)
+            fill(&jobs[i], first + i, first_pass_status(first + i));
         struct cj_store_changes page = {0};
         assert_int_equal(cj_store_put_jobs(s, "us-east-1", p, jobs, 500, &page), 0);
         ch.created += page.created;
