@@ -16,6 +16,15 @@ static size_t dup_of(enum cj_index i, const uint8_t *key, size_t size, uint8_t s
     return n + 1;
 }
 
+/* A put through a cursor that still stands on the entry's prefix skips the descent to it:
+ * mdb_cursor_set looks at the cursor's page first. */
+static int put_entry(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *d,
+                     unsigned flags)
+{
+    MDB_cursor *cur = s->index_cursor[i];
+    return cur ? mdb_cursor_put(cur, k, d, flags) : mdb_put(txn, s->dbi_index[i], k, d, flags);
+}
+
 int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                     size_t size, uint8_t status)
 {
@@ -25,12 +34,12 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
     /* Entries arrive in time order within each prefix: appending fills each prefix's pages.
      * A refused append costs a descent, so after one the rest of the transaction puts. */
     if (!(s->no_append & (1u << i))) {
-        int rc = mdb_put(txn, s->dbi_index[i], &k, &d, MDB_APPENDDUP);
+        int rc = put_entry(s, txn, i, &k, &d, MDB_APPENDDUP);
         if (rc != MDB_KEYEXIST)
             return rc;
         s->no_append |= 1u << i;
     }
-    return mdb_put(txn, s->dbi_index[i], &k, &d, 0);
+    return put_entry(s, txn, i, &k, &d, 0);
 }
 
 int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
@@ -39,8 +48,34 @@ int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const 
     uint8_t dup[INDEX_DUP_MAX];
     MDB_val k, d;
     dup_of(i, key, size, status, dup, &k, &d);
-    int rc = mdb_del(txn, s->dbi_index[i], &k, &d);
+    MDB_cursor *cur = s->index_cursor[i];
+    int rc =
+        cur ? mdb_cursor_get(cur, &k, &d, MDB_GET_BOTH) : mdb_del(txn, s->dbi_index[i], &k, &d);
+    if (cur && rc == MDB_SUCCESS)
+        rc = mdb_cursor_del(cur, 0);
     return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
+}
+
+int store_index_cursors_open(struct cj_store *s, MDB_txn *txn)
+{
+    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
+        int rc = mdb_cursor_open(txn, s->dbi_index[i], &s->index_cursor[i]);
+        if (rc != MDB_SUCCESS) {
+            s->index_cursor[i] = NULL;
+            store_index_cursors_close(s);
+            return rc;
+        }
+    }
+    return MDB_SUCCESS;
+}
+
+void store_index_cursors_close(struct cj_store *s)
+{
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
+        if (s->index_cursor[i])
+            mdb_cursor_close(s->index_cursor[i]);
+        s->index_cursor[i] = NULL;
+    }
 }
 
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,

@@ -153,6 +153,8 @@ struct cj_store {
      * index's last one, so the next ones go without MDB_APPEND (see store_index_put); bit
      * STORE_NO_APPEND_ROWS + d the same for rows database d. */
     unsigned no_append;
+    /* Open only within a run of puts (store_index_cursors_open), else NULL. */
+    MDB_cursor *index_cursor[_CJ_INDEX_MAX];
     /* The open batch (store_write_batched): a write transaction holding whole pages of full
      * passes, not yet committed. */
     struct {
@@ -521,6 +523,11 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
                     size_t size, uint8_t status);
 int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                        size_t size, uint8_t status);
+/* Cursors on the secondary indexes, in s->index_cursor, through which store_index_add and
+ * store_index_remove then go: a transaction's run of puts (put_txn's) opens them at its
+ * start and closes them before it returns, so none outlives its transaction. LMDB's code. */
+int store_index_cursors_open(struct cj_store *s, MDB_txn *txn);
+void store_index_cursors_close(struct cj_store *s);
 /* MDB_SUCCESS when database dbi (index i's) holds the entry, else MDB_NOTFOUND or an error. */
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,
                      uint8_t status);

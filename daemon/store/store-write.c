@@ -312,9 +312,8 @@ static int note_changed(struct put_ctx *c, size_t i)
     return 0;
 }
 
-static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+static int put_all(struct cj_store *s, MDB_txn *txn, struct put_ctx *c)
 {
-    struct put_ctx *c = userdata;
     MDB_stat st;
 
     c->changes = (struct cj_store_changes){0}; /* a retry after growth starts over */
@@ -341,6 +340,16 @@ static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
             return r;
     }
     return store_tally_save(s, txn, &c->tally);
+}
+
+static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
+{
+    int rc = store_index_cursors_open(s, txn);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    int r = put_all(s, txn, userdata);
+    store_index_cursors_close(s);
+    return r;
 }
 
 /* A page is put in key order, (creationTime, jobArn) ascending, so that its new rows append
