@@ -1533,6 +1533,61 @@ static void test_status_change_moves_the_row(void **state)
     remove_tree(dir);
 }
 
+/* The store's only job changes status, then changes back within one transaction: each
+ * secondary index loses its only entry (its tree empties) and takes the new one through the
+ * cursor that deleted it. */
+static void test_lone_job_status_changes_refill_the_indexes(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_job v[3];
+    const enum cj_status seq[] = {CJ_STATUS_IN_PROGRESS, CJ_STATUS_FAILED, CJ_STATUS_COMPLETED};
+    for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+        struct test_job_spec sp = spec(7, seq[i], TEST_BASE_NS + 9);
+        sp.region = "eu-west-1";
+        sp.job_account = "999999999999";
+        test_job_fill(&v[i], &sp);
+    }
+    put_one(s, &v[0], NULL);
+    struct cj_store_changes ch = {0};
+    /* Failed, then Completed, in one call: one transaction. */
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &v[1], 2, &ch), 0);
+    assert_int_equal(ch.updated, 2);
+    assert_verified(s);
+
+    char want[1024];
+    snprintf(want, sizeof(want), "{\"modelCopyJobSummaries\":[%s]}", v[2].json);
+    const char *none = "{\"modelCopyJobSummaries\":[]}";
+    const struct {
+        struct cj_query q;
+        const char *want;
+    } cases[] = {
+        {{.source_account = v[2].source_account, .max_results = 5}, want},
+        {{.source_model_arn = v[2].source_model_arn, .max_results = 5}, want},
+        {{.job_region = "eu-west-1", .max_results = 5}, want},
+        {{.job_account = "999999999999", .max_results = 5}, want},
+        {{.job_region = "eu-west-1",
+          .has_status = true,
+          .status = CJ_STATUS_FAILED,
+          .max_results = 5},
+         none},
+        {{.job_account = "999999999999",
+          .has_status = true,
+          .status = CJ_STATUS_COMPLETED,
+          .max_results = 5},
+         want},
+    };
+    for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+        char *got = list_of(s, &cases[i].q);
+        assert_string_equal(got, cases[i].want);
+        free(got);
+    }
+    cj_store_close(s);
+    for (size_t i = 0; i < ELEMENTSOF(v); i++)
+        test_job_free(&v[i]);
+    remove_tree(dir);
+}
+
 /* Compacting keeps everything (jobs, lists, the change log, the store's identity), leaves a
  * smaller file that verifies, and is refused while another process has the store open. */
 static void test_compact(void **state)
@@ -1702,6 +1757,7 @@ int main(void)
         cmocka_unit_test(test_growth_keeps_pages_full),
         cmocka_unit_test(test_index_prefixes_fill_their_pages),
         cmocka_unit_test(test_status_change_moves_the_row),
+        cmocka_unit_test(test_lone_job_status_changes_refill_the_indexes),
         cmocka_unit_test(test_compact),
         cmocka_unit_test(test_verify_reports_schema_5_leftovers),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
