@@ -246,6 +246,20 @@ static bool pass_contains(const struct cj_store_pass *p, uint64_t h)
     return lo < p->n && p->hashes[lo] == h;
 }
 
+/* The pass end looks every stored job of the source up in the seen set, at a million two
+ * cache misses each: the directory's slot, then the slot's run. So the walk's jobArns wait in
+ * a ring, in order: a job's slot is fetched as it arrives, its run UNLISTED_RING / 2 jobs
+ * later, and it is looked up UNLISTED_RING jobs later, when both are in the cache. */
+#define UNLISTED_RING 16
+struct unlisted_ring {
+    size_t head, n; /* the oldest job's place, and how many wait */
+    struct {
+        uint64_t hash;
+        size_t len;
+        char arn[CJ_JOB_ARN_MAX];
+    } job[UNLISTED_RING];
+};
+
 struct finish_ctx {
     const struct cj_store_pass *pass;
     int64_t synced_at_ns;
@@ -257,6 +271,7 @@ struct finish_ctx {
     struct store_tally tally;
     struct cj_store *s; /* and the transaction, for sort_unlisted */
     MDB_txn *txn;
+    struct unlisted_ring ring;
 };
 
 static uint32_t missed_count(const MDB_val *v)
@@ -326,21 +341,55 @@ static int forget_seen(struct cj_store *s, MDB_txn *txn, const struct cj_store_p
 
 /* A job of the pass's source: unless the pass listed it, doomed if a pass before missed it
  * too, else fresh. */
-static int sort_unlisted(const MDB_val *arn, void *u)
+static int sort_one(struct finish_ctx *c, const char *arn, size_t len, uint64_t hash)
 {
-    struct finish_ctx *c = u;
-    if (pass_contains(c->pass, store_job_hash(arn->mv_data, arn->mv_size)))
+    if (pass_contains(c->pass, hash))
         return 0;
-    MDB_val key = *arn, m;
+    MDB_val key = {.mv_size = len, .mv_data = (void *)arn}, m;
     int rc = mdb_get(c->txn, c->s->dbi_missed, &key, &m);
     if (rc == MDB_SUCCESS) {
         c->n_doomed++;
-        return store_arn_list_add(&c->doomed, arn->mv_data, arn->mv_size);
+        return store_arn_list_add(&c->doomed, arn, len);
     }
     if (rc != MDB_NOTFOUND)
         return store_errno(rc);
     c->n_fresh++;
-    return store_arn_list_add(&c->fresh, arn->mv_data, arn->mv_size);
+    return store_arn_list_add(&c->fresh, arn, len);
+}
+
+static int sort_oldest(struct finish_ctx *c)
+{
+    struct unlisted_ring *q = &c->ring;
+    size_t i = q->head;
+    q->head = (q->head + 1) % UNLISTED_RING;
+    q->n--;
+    return sort_one(c, q->job[i].arn, q->job[i].len, q->job[i].hash);
+}
+
+static int sort_unlisted(const MDB_val *arn, void *u)
+{
+    struct finish_ctx *c = u;
+    struct unlisted_ring *q = &c->ring;
+    const struct cj_store_pass *p = c->pass;
+    if (arn->mv_size > CJ_JOB_ARN_MAX) /* store_jobs_key_arn gives none: no room, no wait */
+        return sort_one(c, arn->mv_data, arn->mv_size, store_job_hash(arn->mv_data, arn->mv_size));
+    if (q->n == UNLISTED_RING) {
+        int r = sort_oldest(c);
+        if (r < 0)
+            return r;
+    }
+    size_t i = (q->head + q->n++) % UNLISTED_RING;
+    q->job[i].hash = store_job_hash(arn->mv_data, arn->mv_size);
+    q->job[i].len = arn->mv_size;
+    memcpy(q->job[i].arn, arn->mv_data, arn->mv_size);
+    if (p->dir) {
+        __builtin_prefetch(&p->dir[q->job[i].hash >> p->dir_shift]);
+        if (q->n > UNLISTED_RING / 2) {
+            uint64_t h = q->job[(i + UNLISTED_RING / 2) % UNLISTED_RING].hash;
+            __builtin_prefetch(&p->hashes[p->dir[h >> p->dir_shift]]);
+        }
+    }
+    return 0;
 }
 
 static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
@@ -371,7 +420,10 @@ static int finish_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 
     c->s = s;
     c->txn = txn;
+    c->ring.head = c->ring.n = 0;
     r = store_source_jobs(s, txn, code, sort_unlisted, c);
+    while (r >= 0 && c->ring.n > 0)
+        r = sort_oldest(c);
     if (r < 0)
         return r;
 
