@@ -98,6 +98,8 @@ struct store_jobs_pending {
     struct store_bloom known;      /* every key of `jobs` and pending, while full passes run */
     struct pending_entry *entries; /* the pending ones, in the order found */
     size_t n, cap;
+    struct pending_entry *spare; /* the sort's other array, spare_cap entries */
+    size_t spare_cap;
     uint32_t *slots; /* the set of pending keys: 1 + an index into entries, 0 = empty */
     size_t slots_cap;
     size_t txn_new;    /* new jobs the write transaction at hand looked up */
@@ -220,6 +222,8 @@ int store_jobs_pending_claim(struct cj_store *s, MDB_txn *txn, const MDB_val *ke
                              const MDB_val *value);
 /* A key put into `jobs` the slow way: 0, or a negative errno. */
 int store_jobs_pending_note_new(struct cj_store *s, MDB_txn *txn, const MDB_val *key);
+/* Sorts p's entries by key: 0 or -ENOMEM (the entries then as they were). */
+int store_jobs_pending_sort(struct store_jobs_pending *p);
 /* Puts the pending entries into `jobs` in key order (before the batch commits): 0, -EUCLEAN
  * when one was there already (the batch must be given up), or another negative errno. */
 int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn);
@@ -580,6 +584,11 @@ int store_row_get(struct cj_store *s, MDB_txn *txn, const void *arn, size_t arn_
 /* ---- the keys of `jobs` (store-jobs-key.c) ---- */
 
 #define JOBS_KEY_PACKED 16
+/* A pending `jobs` entry of a packed key (store-jobs-pending.c). */
+struct pending_entry {
+    uint8_t key[JOBS_KEY_PACKED];
+    uint8_t value[JOBS_VALUE_SIZE];
+};
 /* Every packed key's first byte (its tag) is below this; every jobArn's ('a') is not. */
 #define JOBS_KEY_FIRST_RAW 0x20
 /* *key: the `jobs` key of jobArn `arn`, whose region has code `region`: packed into buf, or

@@ -26,7 +26,6 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "byte-order.h"
 #include "log.h"
 #include "siphash.h"
 #include "store-internal.h"
@@ -35,11 +34,6 @@
 #define BLOOM_BITS_PER_KEY 12 /* with 6 bits a key in its block: ~1 % false "maybe" */
 #define BLOOM_PROBES       6
 #define BLOOM_MIN_KEYS     (256 * 1024)
-
-struct pending_entry {
-    uint8_t key[JOBS_KEY_PACKED];
-    uint8_t value[JOBS_VALUE_SIZE];
-};
 
 /* Fixed, so that the filter's hashes need no state; nothing is stored under them. */
 static const uint8_t hash_key[16] = "cj-jobs-pending";
@@ -243,19 +237,54 @@ void store_jobs_pending_release(struct cj_store *s)
     struct store_jobs_pending *p = &s->pending;
     bloom_free(&p->known);
     free(p->entries);
+    free(p->spare);
     free(p->slots);
     *p = (struct store_jobs_pending){.min_keys = p->min_keys};
 }
 
-static int entry_cmp(const void *a, const void *b)
+/* A radix sort, the key's last byte first: one read counts each byte's values, then a stable
+ * pass per byte moves the entries into the other array by that byte. A byte every key shares
+ * (the partition, region and account of one source's jobs, as a rule) needs no pass. Linear
+ * in the entries, where a comparison sort of a batch's 50,000 took ~16 comparisons and moves
+ * an entry; the other array is kept, like the entries, while passes run. */
+int store_jobs_pending_sort(struct store_jobs_pending *p)
 {
-    const uint8_t *x = ((const struct pending_entry *)a)->key;
-    const uint8_t *y = ((const struct pending_entry *)b)->key;
-    uint64_t xa = get_be64(x), ya = get_be64(y);
-    if (xa != ya)
-        return xa < ya ? -1 : 1;
-    uint64_t xb = get_be64(x + 8), yb = get_be64(y + 8);
-    return xb < yb ? -1 : xb > yb;
+    if (p->n < 2)
+        return 0;
+    if (p->spare_cap < p->n) {
+        struct pending_entry *e = reallocarray(p->spare, p->cap, sizeof(*e));
+        if (!e)
+            return -ENOMEM;
+        p->spare = e;
+        p->spare_cap = p->cap;
+    }
+    uint32_t count[JOBS_KEY_PACKED][256] = {{0}};
+    for (size_t i = 0; i < p->n; i++)
+        for (size_t b = 0; b < JOBS_KEY_PACKED; b++)
+            count[b][p->entries[i].key[b]]++;
+    struct pending_entry *from = p->entries, *to = p->spare;
+    for (size_t b = JOBS_KEY_PACKED; b-- > 0;) {
+        if (count[b][from[0].key[b]] == p->n)
+            continue;
+        size_t at[256];
+        for (size_t v = 0, sum = 0; v < 256; v++) {
+            at[v] = sum;
+            sum += count[b][v];
+        }
+        for (size_t i = 0; i < p->n; i++)
+            to[at[from[i].key[b]]++] = from[i];
+        struct pending_entry *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != p->entries) {
+        size_t cap = p->cap;
+        p->spare = p->entries;
+        p->entries = from;
+        p->cap = p->spare_cap;
+        p->spare_cap = cap;
+    }
+    return 0;
 }
 
 int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn)
@@ -263,7 +292,11 @@ int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn)
     struct store_jobs_pending *p = &s->pending;
     if (!p->n)
         return 0;
-    qsort(p->entries, p->n, sizeof(*p->entries), entry_cmp);
+    int r = store_jobs_pending_sort(p);
+    if (r < 0) {
+        pending_clear(p);
+        return r;
+    }
     MDB_cursor *cur = NULL;
     int rc = mdb_cursor_open(txn, s->dbi_jobs, &cur);
     for (size_t i = 0; rc == MDB_SUCCESS && i < p->n; i++) {

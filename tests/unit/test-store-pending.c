@@ -198,12 +198,63 @@ static void test_other_writer(void **state)
     remove_tree(dir);
 }
 
+/* The sort gives memcmp's order of the keys, each with its value, whichever bytes the keys
+ * share: one account's random IDs, a few partitions, regions and accounts, keys that differ
+ * only in their first byte (many alike). */
+static void test_sort_orders_the_keys(void **state)
+{
+    _Static_assert(JOBS_VALUE_SIZE >= sizeof(size_t), "a value holds the entry's index");
+    uint64_t x = 7;
+    for (unsigned shape = 0; shape < 3; shape++) {
+        for (size_t n = 0; n < 3000; n = n * 3 + 1) {
+            struct store_jobs_pending p = {0};
+            struct pending_entry *orig = calloc(n + 1, sizeof(*orig));
+            bool *seen = calloc(n + 1, sizeof(*seen));
+            p.entries = calloc(n + 1, sizeof(*p.entries));
+            assert_true(orig && seen && p.entries);
+            p.n = p.cap = n;
+            for (size_t i = 0; i < n; i++) {
+                struct pending_entry *e = &p.entries[i];
+                for (size_t b = 0; b < JOBS_KEY_PACKED; b++) {
+                    x = x * UINT64_C(6364136223846793005) + UINT64_C(1442695040888963407);
+                    uint8_t r = (uint8_t)(x >> 56);
+                    if (shape == 0) /* one partition, region, account: random IDs */
+                        e->key[b] = b < 8 ? (uint8_t)(b + 1) : r;
+                    else if (shape == 1) /* a few of each */
+                        e->key[b] = b < 8 ? (uint8_t)(r % 3) : r;
+                    else
+                        e->key[b] = b == 0 ? r : 0x5a;
+                }
+                memcpy(e->value, &i, sizeof(i));
+            }
+            memcpy(orig, p.entries, n * sizeof(*orig));
+            assert_int_equal(store_jobs_pending_sort(&p), 0);
+            assert_int_equal(p.n, n);
+            for (size_t i = 0; i < n; i++) {
+                size_t k;
+                memcpy(&k, p.entries[i].value, sizeof(k));
+                assert_true(k < n && !seen[k]);
+                seen[k] = true;
+                assert_memory_equal(orig[k].key, p.entries[i].key, JOBS_KEY_PACKED);
+                if (i + 1 < n)
+                    assert_true(memcmp(p.entries[i].key, p.entries[i + 1].key, JOBS_KEY_PACKED) <=
+                                0);
+            }
+            free(orig);
+            free(seen);
+            free(p.entries);
+            free(p.spare);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_new_jobs_wait_for_commit),
         cmocka_unit_test(test_filter_grows),
         cmocka_unit_test(test_other_writer),
+        cmocka_unit_test(test_sort_orders_the_keys),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
