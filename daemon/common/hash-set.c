@@ -44,14 +44,14 @@ static int grow(struct cj_hash_set *set)
     return 0;
 }
 
-int cj_hash_set_add(struct cj_hash_set *set, const char *s, size_t len)
+int cj_hash_set_add_hash(struct cj_hash_set *set, uint64_t h)
 {
     if ((set->n + 1) * 2 > set->cap) {
         int r = grow(set);
         if (r < 0)
             return r;
     }
-    uint64_t h = cj_hash_set_hash(s, len);
+    h = h ? h : 1;
     size_t i = probe(set->slots, set->cap, h);
     if (set->slots[i] == h)
         return 0;
@@ -60,12 +60,22 @@ int cj_hash_set_add(struct cj_hash_set *set, const char *s, size_t len)
     return 1;
 }
 
-bool cj_hash_set_contains(const struct cj_hash_set *set, const char *s, size_t len)
+bool cj_hash_set_contains_hash(const struct cj_hash_set *set, uint64_t h)
 {
     if (set->n == 0)
         return false;
-    uint64_t h = cj_hash_set_hash(s, len);
+    h = h ? h : 1;
     return set->slots[probe(set->slots, set->cap, h)] == h;
+}
+
+int cj_hash_set_add(struct cj_hash_set *set, const char *s, size_t len)
+{
+    return cj_hash_set_add_hash(set, cj_hash_set_hash(s, len));
+}
+
+bool cj_hash_set_contains(const struct cj_hash_set *set, const char *s, size_t len)
+{
+    return cj_hash_set_contains_hash(set, cj_hash_set_hash(s, len));
 }
 
 void cj_hash_set_clear(struct cj_hash_set *set)

@@ -13,6 +13,7 @@
 
 #include "byte-order.h"
 #include "cj-buf.h"
+#include "hash-set.h"
 #include "siphash.h"
 #include "store.h"
 
@@ -100,8 +101,9 @@ struct store_jobs_pending {
     size_t n, cap;
     struct pending_entry *spare; /* the sort's other array, spare_cap entries */
     size_t spare_cap;
-    uint32_t *slots; /* the set of pending keys: 1 + an index into entries, 0 = empty */
-    size_t slots_cap;
+    /* The pending keys' hashes (key_hash's): a "pending" that is a collision only puts the
+     * entries before the lookup, as for a pending key. */
+    struct cj_hash_set keys;
     size_t txn_new;    /* new jobs the write transaction at hand looked up */
     size_t min_keys;   /* the least a filter is sized for; 0 = 256 Ki (tests set less) */
     size_t last_txnid; /* of our latest commit: `known` holds while the next write follows it */

@@ -11,8 +11,9 @@
  *     that batch has claimed STORE_PENDING_AFTER new jobs the slow way, every key this process
  *     puts into `jobs` afterwards is added, and it is built again at twice the size when it
  *     holds more keys than it was sized for (BLOOM_BITS_PER_KEY).
- *   - A job `known` does not hold is new: its entry waits in the batch (`pending`, with an
- *     exact set of the pending keys beside it), and store_jobs_pending_flush, just before the
+ *   - A job `known` does not hold is new: its entry waits in the batch (`pending`, with a
+ *     set of the pending keys' 64-bit hashes beside it, whose rare collision only puts the
+ *     entries early), and store_jobs_pending_flush, just before the
  *     batch commits, sorts the entries and puts them with one cursor, which LMDB moves along
  *     a leaf without descending again while the keys stay on it. Readers see the batch only
  *     once it commits, with its entries.
@@ -98,27 +99,7 @@ static int bloom_init(struct store_bloom *f, size_t keys)
     return 0;
 }
 
-static const struct pending_entry *pending_at(const struct store_jobs_pending *p, size_t slot)
-{
-    return &p->entries[p->slots[slot] - 1];
-}
-
-/* The slot of key (hash h) in the set of pending keys, or the empty slot where it would go. */
-static size_t pending_slot(const struct store_jobs_pending *p, const MDB_val *key, uint64_t h)
-{
-    size_t mask = p->slots_cap - 1;
-    for (size_t i = h & mask;; i = (i + 1) & mask)
-        if (!p->slots[i] || memcmp(pending_at(p, i)->key, key->mv_data, JOBS_KEY_PACKED) == 0)
-            return i;
-}
-
-/* Whether packed key `key` (hash h) is pending. */
-static bool pending_has(const struct store_jobs_pending *p, const MDB_val *key, uint64_t h)
-{
-    return p->n && p->slots[pending_slot(p, key, h)];
-}
-
-static int pending_add(struct store_jobs_pending *p, const MDB_val *key, uint64_t h,
+static int pending_add(struct store_jobs_pending *p, uint64_t h, const MDB_val *key,
                        const MDB_val *value)
 {
     if (p->n == p->cap) {
@@ -129,30 +110,18 @@ static int pending_add(struct store_jobs_pending *p, const MDB_val *key, uint64_
         p->entries = e;
         p->cap = cap;
     }
-    if (2 * (p->n + 1) > p->slots_cap) {
-        size_t cap = p->slots_cap ? p->slots_cap * 2 : 8192;
-        uint32_t *slots = calloc(cap, sizeof(*slots));
-        if (!slots)
-            return -ENOMEM;
-        free(p->slots);
-        p->slots = slots;
-        p->slots_cap = cap;
-        for (size_t i = 0; i < p->n; i++) {
-            MDB_val k = {.mv_size = JOBS_KEY_PACKED, .mv_data = p->entries[i].key};
-            p->slots[pending_slot(p, &k, key_hash(&k))] = (uint32_t)i + 1;
-        }
-    }
-    struct pending_entry *e = &p->entries[p->n];
+    int r = cj_hash_set_add_hash(&p->keys, h);
+    if (r < 0)
+        return r;
+    struct pending_entry *e = &p->entries[p->n++];
     memcpy(e->key, key->mv_data, JOBS_KEY_PACKED);
     memcpy(e->value, value->mv_data, JOBS_VALUE_SIZE);
-    p->slots[pending_slot(p, key, h)] = (uint32_t)++p->n;
     return 0;
 }
 
 static void pending_clear(struct store_jobs_pending *p)
 {
-    if (p->n)
-        memset(p->slots, 0, p->slots_cap * sizeof(*p->slots));
+    cj_hash_set_clear(&p->keys);
     p->n = 0;
 }
 
@@ -238,7 +207,7 @@ void store_jobs_pending_release(struct cj_store *s)
     bloom_free(&p->known);
     free(p->entries);
     free(p->spare);
-    free(p->slots);
+    cj_hash_set_clear(&p->keys);
     *p = (struct store_jobs_pending){.min_keys = p->min_keys};
 }
 
@@ -327,12 +296,12 @@ int store_jobs_pending_claim(struct cj_store *s, MDB_txn *txn, const MDB_val *ke
         return 0;
     uint64_t h = key_hash(key);
     if (p->known.words && !bloom_maybe(&p->known, h)) {
-        int r = pending_add(p, key, h, value);
+        int r = pending_add(p, h, key, value);
         if (r >= 0)
             r = known_add(s, txn, h);
         return r < 0 ? r : 1;
     }
-    return pending_has(p, key, h) ? store_jobs_pending_flush(s, txn) : 0;
+    return cj_hash_set_contains_hash(&p->keys, h) ? store_jobs_pending_flush(s, txn) : 0;
 }
 
 int store_jobs_pending_note_new(struct cj_store *s, MDB_txn *txn, const MDB_val *key)
