@@ -13,10 +13,10 @@
  *     holds more keys than it was sized for (BLOOM_BITS_PER_KEY).
  *   - A job `known` does not hold is new: its entry waits in the batch (`pending`, with a
  *     set of the pending keys' 64-bit hashes beside it, whose rare collision only puts the
- *     entries early), and store_jobs_pending_flush, just before the
- *     batch commits, sorts the entries and puts them with one cursor, which LMDB moves along
- *     a leaf without descending again while the keys stay on it. Readers see the batch only
- *     once it commits, with its entries.
+ *     entries early), and store_jobs_pending_flush, just before the batch commits, sorts the
+ *     entries and puts them with one cursor, which LMDB moves along a leaf without descending
+ *     again while the keys stay on it. Readers see the batch only once it commits, with its
+ *     entries.
  *   - A job `known` may hold (one that is stored, or about one new job in a hundred) is
  *     looked up in `jobs` as before, after the pending entries are put if it is one of them
  *     (a job a pass listed twice in one batch).
