@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* FNV-1a, 64 bits, then a murmur3 finaliser so that the low bits index well. */
 uint64_t cj_hash_set_hash(const char *s, size_t len)
@@ -82,4 +83,11 @@ void cj_hash_set_clear(struct cj_hash_set *set)
 {
     free(set->slots);
     *set = (struct cj_hash_set){0};
+}
+
+void cj_hash_set_empty(struct cj_hash_set *set)
+{
+    if (set->n)
+        memset(set->slots, 0, set->cap * sizeof(*set->slots));
+    set->n = 0;
 }

@@ -22,3 +22,5 @@ bool cj_hash_set_contains(const struct cj_hash_set *set, const char *s, size_t l
 int cj_hash_set_add_hash(struct cj_hash_set *set, uint64_t h);
 bool cj_hash_set_contains_hash(const struct cj_hash_set *set, uint64_t h);
 void cj_hash_set_clear(struct cj_hash_set *set);
+/* Empty, its slots kept for the next entries. */
+void cj_hash_set_empty(struct cj_hash_set *set);

@@ -121,7 +121,7 @@ static int pending_add(struct store_jobs_pending *p, uint64_t h, const MDB_val *
 
 static void pending_clear(struct store_jobs_pending *p)
 {
-    cj_hash_set_clear(&p->keys);
+    cj_hash_set_empty(&p->keys);
     p->n = 0;
 }
 
