@@ -11,7 +11,14 @@
  * is removed, that event gets a copy of its JSON (store_event_materialize), in the same
  * transaction; so at most one event per job refers, its newest, and a reader in any snapshot
  * finds in the row exactly what the event says. An event trimmed from the log leaves its seq
- * in the row, where it names nothing: numbers never come back. */
+ * in the row, where it names nothing: numbers never come back.
+ *
+ * The log lives in two generations, two databases (store_events_db_names); meta names the
+ * newer, which takes new events. Once the newer holds max_events, the older is emptied with
+ * one mdb_drop and becomes the newer: the log keeps at least the newest max_events events and
+ * at most twice as many and one transaction's, and trimming frees pages, not a B-tree delete
+ * per event. Every key of the older is below every key of the newer, so a reader walks them
+ * as one log (store_log_cursor). */
 #include <assert.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -29,20 +36,119 @@ const char *cj_event_type_to_string(enum cj_event_type t)
     return (unsigned)t < _CJ_EVENT_TYPE_MAX ? names[t] : NULL;
 }
 
+const char *const store_events_db_names[2] = {"events", "events.1"};
+
+/* The generation that takes new events, as meta names it. */
+static int log_newer(struct cj_store *s, MDB_txn *txn, uint8_t *ret)
+{
+    uint64_t v;
+    *ret = 0;
+    int r = store_meta_get_u64(s, txn, META_EVENTS_NEWER, &v);
+    if (r < 0)
+        return r;
+    if (v > 1)
+        return log_error_errno(
+            EUCLEAN,
+            "store: meta names change log generation %" PRIu64 "; run copyjobd --verify-store", v);
+    *ret = (uint8_t)v;
+    return 0;
+}
+
+int store_log_cursor_open(struct cj_store *s, MDB_txn *txn, struct store_log_cursor *c)
+{
+    uint8_t newer;
+    *c = (struct store_log_cursor){0};
+    int r = log_newer(s, txn, &newer);
+    if (r < 0)
+        return r;
+    int rc = mdb_cursor_open(txn, s->dbi_events[!newer], &c->gen[0]);
+    if (rc == MDB_SUCCESS)
+        rc = mdb_cursor_open(txn, s->dbi_events[newer], &c->gen[1]);
+    if (rc != MDB_SUCCESS) {
+        store_log_cursor_close(c);
+        return store_errno(rc);
+    }
+    return 0;
+}
+
+void store_log_cursor_close(struct store_log_cursor *c)
+{
+    for (unsigned g = 0; g < 2; g++)
+        if (c->gen[g])
+            mdb_cursor_close(c->gen[g]);
+    *c = (struct store_log_cursor){0};
+}
+
+int store_log_cursor_get(struct store_log_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op)
+{
+    MDB_val want = *k;
+    int rc;
+    switch (op) {
+    case MDB_FIRST:
+    case MDB_SET_RANGE:
+        c->at = 0;
+        rc = mdb_cursor_get(c->gen[0], k, v, op);
+        if (rc == MDB_NOTFOUND) {
+            c->at = 1;
+            *k = want;
+            rc = mdb_cursor_get(c->gen[1], k, v, op);
+        }
+        return rc;
+    case MDB_LAST:
+        c->at = 1;
+        rc = mdb_cursor_get(c->gen[1], k, v, MDB_LAST);
+        if (rc == MDB_NOTFOUND) {
+            c->at = 0;
+            rc = mdb_cursor_get(c->gen[0], k, v, MDB_LAST);
+        }
+        return rc;
+    case MDB_NEXT:
+        rc = mdb_cursor_get(c->gen[c->at], k, v, MDB_NEXT);
+        if (rc == MDB_NOTFOUND && c->at == 0) {
+            c->at = 1;
+            rc = mdb_cursor_get(c->gen[1], k, v, MDB_FIRST);
+        }
+        return rc;
+    case MDB_PREV:
+        rc = mdb_cursor_get(c->gen[c->at], k, v, MDB_PREV);
+        if (rc == MDB_NOTFOUND && c->at == 1) {
+            c->at = 0;
+            rc = mdb_cursor_get(c->gen[0], k, v, MDB_LAST);
+        }
+        return rc;
+    default:
+        return EINVAL;
+    }
+}
+
+int store_events_count(struct cj_store *s, MDB_txn *txn, uint64_t *newer)
+{
+    uint8_t n;
+    MDB_stat st;
+    int r = log_newer(s, txn, &n);
+    if (r < 0)
+        return r;
+    int rc = mdb_stat(txn, s->dbi_events[n], &st);
+    if (rc != MDB_SUCCESS)
+        return store_errno(rc);
+    *newer = st.ms_entries;
+    return 0;
+}
+
 int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret)
 {
     uint64_t seq;
-    MDB_cursor *cur;
+    struct store_log_cursor cur;
     MDB_val k, v;
 
     int r = store_meta_get_u64(s, txn, META_LAST_SEQ, &seq);
     if (r < 0)
         return r;
-    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-    mdb_cursor_close(cur);
+    r = store_log_cursor_open(s, txn, &cur);
+    if (r < 0)
+        return r;
+    int rc = store_log_cursor_get(&cur, &k, &v, MDB_LAST);
+    store_log_cursor_close(&cur);
     if (rc == MDB_SUCCESS) {
         if (k.mv_size != 8)
             return log_error_errno(EUCLEAN,
@@ -59,16 +165,26 @@ int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret)
     return 0;
 }
 
+static int txn_log_load(struct cj_store *s, MDB_txn *txn)
+{
+    if (s->txn_events.loaded)
+        return 0;
+    int r = store_events_last_seq(s, txn, &s->txn_events.last_seq);
+    if (r >= 0)
+        r = log_newer(s, txn, &s->txn_events.newer);
+    if (r < 0)
+        return r;
+    s->txn_events.loaded = true;
+    return 0;
+}
+
 /* Reserves the next event's value of `size` bytes; *seq is its number. */
 static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t **value,
                          uint64_t *seq)
 {
-    if (!s->txn_events.loaded) {
-        int r = store_events_last_seq(s, txn, &s->txn_events.last_seq);
-        if (r < 0)
-            return r;
-        s->txn_events.loaded = true;
-    }
+    int r = txn_log_load(s, txn);
+    if (r < 0)
+        return r;
     if (s->txn_events.last_seq == UINT64_MAX)
         return log_error_errno(EOVERFLOW, "store: the change log's sequence is exhausted");
 
@@ -76,7 +192,7 @@ static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t 
     put_be64(key, s->txn_events.last_seq + 1);
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
     MDB_val v = {.mv_size = size};
-    int rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_APPEND | MDB_RESERVE);
+    int rc = mdb_put(txn, s->dbi_events[s->txn_events.newer], &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     *value = v.mv_data;
@@ -110,27 +226,52 @@ int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type 
     return 0;
 }
 
+/* Event `seq` (key k) in the generation that holds it, *gen. */
+static int event_find(struct cj_store *s, MDB_txn *txn, MDB_val *k, MDB_val *v, unsigned *gen)
+{
+    for (unsigned g = 0; g < 2; g++) {
+        int rc = mdb_get(txn, s->dbi_events[g], k, v);
+        if (rc == MDB_SUCCESS) {
+            *gen = g;
+            return 0;
+        }
+        if (rc != MDB_NOTFOUND)
+            return store_errno(rc);
+    }
+    return -ENOENT;
+}
+
+int store_event_get(struct cj_store *s, MDB_txn *txn, uint64_t seq, MDB_val *v)
+{
+    uint8_t key[8];
+    unsigned gen;
+    put_be64(key, seq);
+    MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
+    return event_find(s, txn, &k, v, &gen);
+}
+
 int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, const char *json,
                             size_t json_len)
 {
     uint8_t key[8];
+    unsigned gen;
     put_be64(key, seq);
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v;
-    int rc = mdb_get(txn, s->dbi_events, &k, &v);
-    if (rc == MDB_NOTFOUND)
+    int r = event_find(s, txn, &k, &v, &gen);
+    if (r == -ENOENT)
         return 0; /* trimmed */
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
+    if (r < 0)
+        return r;
     if (v.mv_size < 1 || !store_event_refers(((const uint8_t *)v.mv_data)[0]))
         return 0;
     uint8_t type = store_event_type(((const uint8_t *)v.mv_data)[0]);
     /* The put below may move the page json lies on. */
     cj_buf_reset(&s->old_json);
-    int r = cj_buf_append(&s->old_json, json, json_len);
+    r = cj_buf_append(&s->old_json, json, json_len);
     if (r < 0)
         return r;
     v = (MDB_val){.mv_size = 1 + json_len};
-    rc = mdb_put(txn, s->dbi_events, &k, &v, MDB_RESERVE);
+    int rc = mdb_put(txn, s->dbi_events[gen], &k, &v, MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     uint8_t *p = v.mv_data;
@@ -176,30 +317,29 @@ static int event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, cons
 
 int store_events_trim(struct cj_store *s, MDB_txn *txn)
 {
+    uint8_t newer;
     MDB_stat st;
-    MDB_cursor *cur;
-    MDB_val k, v;
-
-    int rc = mdb_stat(txn, s->dbi_events, &st);
+    int r = log_newer(s, txn, &newer);
+    if (r < 0)
+        return r;
+    int rc = mdb_stat(txn, s->dbi_events[newer], &st);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    if (st.ms_entries <= s->max_events)
+    if (st.ms_entries < s->max_events)
         return 0;
 
-    uint64_t excess = st.ms_entries - s->max_events;
-    rc = mdb_cursor_open(txn, s->dbi_events, &cur);
+    /* LMDB frees a dropped database's pages from its branch pages (reading leaves only for
+     * their overflow pages), where deleting the oldest events one by one would move a node
+     * into the leftmost leaf at nearly every delete. */
+    const uint8_t older = !newer;
+    rc = mdb_drop(txn, s->dbi_events[older], 0);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    /* After a delete the cursor stands on the next entry, which MDB_FIRST finds again. */
-    for (uint64_t i = 0; i < excess; i++) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == MDB_SUCCESS)
-            rc = mdb_cursor_del(cur, 0);
-        if (rc != MDB_SUCCESS)
-            break;
-    }
-    mdb_cursor_close(cur);
-    return store_errno(rc);
+    r = store_meta_put_u64(s, txn, META_EVENTS_NEWER, older);
+    if (r < 0)
+        return r;
+    s->txn_events.newer = older;
+    return 0;
 }
 
 int store_events_commit_prepare(struct cj_store *s, MDB_txn *txn)
@@ -216,7 +356,7 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
                          void *userdata)
 {
     MDB_txn *txn;
-    MDB_cursor *cur;
+    struct store_log_cursor cur;
     MDB_val k, v;
     size_t n = 0;
 
@@ -227,18 +367,18 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;
-    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
-    if (rc != MDB_SUCCESS) {
+    r = store_log_cursor_open(s, txn, &cur);
+    if (r < 0) {
         store_read_end(s);
-        return store_errno(rc);
+        return r;
     }
 
     uint8_t start[8];
     put_be64(start, after_seq + 1);
     k = (MDB_val){.mv_size = sizeof(start), .mv_data = start};
-    r = 0;
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    int rc;
+    for (rc = store_log_cursor_get(&cur, &k, &v, MDB_SET_RANGE); rc == MDB_SUCCESS && n < max;
+         rc = store_log_cursor_get(&cur, &k, &v, MDB_NEXT)) {
         struct cj_store_event ev;
         r = event_decode(s, txn, &k, &v, &ev);
         if (r < 0) {
@@ -251,7 +391,7 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
             break;
         n++;
     }
-    mdb_cursor_close(cur);
+    store_log_cursor_close(&cur);
     store_read_end(s);
     if (r < 0)
         return r;
@@ -264,7 +404,7 @@ int cj_store_events_read(struct cj_store *s, uint64_t after_seq, size_t max, cj_
 int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *last_seq)
 {
     MDB_txn *txn;
-    MDB_cursor *cur;
+    struct store_log_cursor cur;
     MDB_val k, v;
     uint64_t first = 0, last = 0;
 
@@ -272,20 +412,22 @@ int cj_store_events_bounds(struct cj_store *s, uint64_t *first_seq, uint64_t *la
     int r = store_read_begin(s, &txn);
     if (r < 0)
         return r;
-    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
-    if (rc == MDB_SUCCESS) {
-        rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST);
-        if (rc == MDB_SUCCESS && k.mv_size == 8) {
-            first = get_be64(k.mv_data);
-            rc = mdb_cursor_get(cur, &k, &v, MDB_LAST);
-            if (rc == MDB_SUCCESS && k.mv_size == 8)
-                last = get_be64(k.mv_data);
-            else if (rc == MDB_SUCCESS)
-                rc = MDB_CORRUPTED;
-        } else if (rc == MDB_SUCCESS)
-            rc = MDB_CORRUPTED;
-        mdb_cursor_close(cur);
+    r = store_log_cursor_open(s, txn, &cur);
+    if (r < 0) {
+        store_read_end(s);
+        return log_error_errno(r, "store: cannot read the change log's bounds: %m");
     }
+    int rc = store_log_cursor_get(&cur, &k, &v, MDB_FIRST);
+    if (rc == MDB_SUCCESS && k.mv_size == 8) {
+        first = get_be64(k.mv_data);
+        rc = store_log_cursor_get(&cur, &k, &v, MDB_LAST);
+        if (rc == MDB_SUCCESS && k.mv_size == 8)
+            last = get_be64(k.mv_data);
+        else if (rc == MDB_SUCCESS)
+            rc = MDB_CORRUPTED;
+    } else if (rc == MDB_SUCCESS)
+        rc = MDB_CORRUPTED;
+    store_log_cursor_close(&cur);
     store_read_end(s);
     if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND)
         return log_error_errno(store_errno(rc), "store: cannot read the change log's bounds: %s",

@@ -28,9 +28,10 @@
  * half of its row's key, to the code of its source, so that a pass's end finds its source's
  * jobs without reading rows, and to its status code, which names the row's database. The
  * secondary indexes' entries end with that status code too (store-index.c). */
-#define STORE_DB_JOBS   "jobs" /* jobs key -> time key (8) | source code (le16) | status (1) */
-#define STORE_DB_META   "meta"
-#define STORE_DB_EVENTS "events" /* be64 seq -> [u8 type][job JSON] */
+#define STORE_DB_JOBS "jobs" /* jobs key -> time key (8) | source code (le16) | status (1) */
+#define STORE_DB_META "meta"
+/* The change log, in two generations (store-events.c): be64 seq -> [u8 type][job JSON]. */
+extern const char *const store_events_db_names[2];
 /* jobArn -> u32 LE: how many complete full passes in a row did not list the job. Emptied of
  * a job when anything lists it again or it is removed. */
 #define STORE_DB_MISSED "missed"
@@ -40,7 +41,7 @@
  * databases, which only its migration opens. */
 extern const char *const store_index_db_names[_CJ_INDEX_MAX];
 #define STORE_ROWS_DBS (_CJ_STATUS_MAX + 1)
-/* The named databases an environment may hold: 12 in use, 14 while migrating from schema 5. */
+/* The named databases an environment may hold: 13 in use, 15 while migrating from schema 5. */
 #define STORE_MAX_DBS 16
 extern const char *const store_rows_db_names[STORE_ROWS_DBS];
 /* The first index with a database of its own in this schema: the time and status plans
@@ -59,6 +60,8 @@ static inline unsigned store_rows_of(uint8_t status)
 /* i64 LE ns: schema 4's one last sync time, which the migration hands to the source it makes. */
 #define META_SYNCED_AT_V4 "synced_at"
 #define META_LAST_SEQ     "last_seq" /* u64 LE: the newest seq ever handed out */
+/* u64 LE, 0 or 1: the generation of the change log that takes new events (absent: 0). */
+#define META_EVENTS_NEWER "events_newer"
 /* The names of the statuses the service model does not know, each followed by a NUL, in the
  * order first stored: the first has status code _CJ_STATUS_MAX, the next one more. */
 #define META_STATUS_NAMES "status_names"
@@ -119,7 +122,7 @@ struct cj_store {
     MDB_dbi dbi_index[_CJ_INDEX_MAX];
     bool has_v5;
     MDB_dbi dbi_rows[STORE_ROWS_DBS];
-    MDB_dbi dbi_events;
+    MDB_dbi dbi_events[2]; /* the log's generations, by store_events_db_names */
     MDB_dbi dbi_missed;
     bool has_missed;     /* false only in a read-only open of a store that lacks it */
     bool txn_missed_any; /* the write transaction at hand began with entries in `missed` */
@@ -146,11 +149,12 @@ struct cj_store {
     struct cj_store_pass *passes; /* the full passes in progress, one per source at most */
 
     /* The change log's view of the write transaction in progress (reset by store_write at
-     * each attempt, by a batch when it begins): the newest seq, loaded at the first append, and
-     * whether it appended. */
+     * each attempt, by a batch when it begins): the newest seq and the generation that takes
+     * new events, loaded at the first use, and whether it appended. */
     struct {
         bool loaded;
         bool appended;
+        uint8_t newer;
         uint64_t last_seq;
     } txn_events;
     /* Bit i: a put into index i in this write transaction found its key not past the
@@ -654,7 +658,7 @@ extern size_t store_rekey_step_rows;
 extern unsigned store_rekey_stop_after;
 /* Schema 9 -> 10: the `jobs` keys of jobArns in Bedrock's form are packed (store-jobs-key.c),
  * in transactions of their own of store_rekey_step_rows keys, going on from where an earlier
- * open stopped; the last records schema 10. -EUCLEAN if a `jobs` entry is damaged, -ENOSPC
+ * open stopped; the last records schema 11. -EUCLEAN if a `jobs` entry is damaged, -ENOSPC
  * if a step does not fit under max_size; the caller then discards the cache. */
 int store_migrate_from_9(struct cj_store *s);
 /* Tests stop it before this step (0: never), the open failing with -EINTR. */
@@ -741,14 +745,29 @@ int store_event_append_ref(struct cj_store *s, MDB_txn *txn, enum cj_event_type 
  * which may point into the map: it is copied before the first write). */
 int store_event_materialize(struct cj_store *s, MDB_txn *txn, uint64_t seq, const char *json,
                             size_t json_len);
+/* Event `seq`'s value, in whichever generation holds it: -ENOENT when the log does not. */
+int store_event_get(struct cj_store *s, MDB_txn *txn, uint64_t seq, MDB_val *v);
 /* Called by store_write (store_write_batched: in each child) before committing a transaction
- * that appended: records the newest
- * seq in meta and trims the oldest events past max_events. */
+ * that appended: records the newest seq in meta and trims the log. */
 int store_events_commit_prepare(struct cj_store *s, MDB_txn *txn);
-/* Trims the oldest events past max_events (at open, when the bound was lowered). */
+/* Once the newer generation holds max_events, empties the older one and makes it the newer
+ * (also at open, after the bound was lowered). */
 int store_events_trim(struct cj_store *s, MDB_txn *txn);
 /* The newest seq ever handed out: the larger of meta's and the log's last key. */
 int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret);
+
+/* The log's two generations walked as one, in seq order: every key of the older is below
+ * every key of the newer. Operations are MDB_FIRST, MDB_LAST, MDB_NEXT, MDB_PREV and
+ * MDB_SET_RANGE, with LMDB's return codes. */
+struct store_log_cursor {
+    MDB_cursor *gen[2]; /* [0] the older, [1] the newer generation */
+    unsigned at;        /* the one the cursor stands in */
+};
+int store_log_cursor_open(struct cj_store *s, MDB_txn *txn, struct store_log_cursor *c);
+void store_log_cursor_close(struct store_log_cursor *c);
+int store_log_cursor_get(struct store_log_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op);
+/* The events in the newer generation. */
+int store_events_count(struct cj_store *s, MDB_txn *txn, uint64_t *newer);
 
 /* ---- removing a row's index entries (store-write.c) ---- */
 

@@ -203,8 +203,8 @@ static int list_resolve(struct cj_store *s, MDB_txn *txn, const struct cj_query 
 /* A position is meaningful only in the key layout that issued it, and a MAC only under its
  * own algorithm, so a token carries its format's number: one from before a change of either
  * is refused as another version's, not misread or reported as altered. Up to 6, the
- * schema's keys; 7, schema 7's keys (still the layout) with HMAC-SHA256; 11 (the first
- * number past every schema), schema 7's keys with the SipHash MAC. */
+ * schema's keys; 7, schema 7's keys (still the layout) with HMAC-SHA256; 11, the same keys
+ * with the SipHash MAC (8 to 10 are never issued). */
 #define TOKEN_VERSION     11
 #define TOKEN_MAC_SIZE    16
 #define TOKEN_HEADER_SIZE (1 + 1 + TOKEN_QUERY_DIGEST_SIZE + 2)

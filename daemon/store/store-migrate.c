@@ -727,7 +727,8 @@ int store_migrate_from_6(struct cj_store *s)
  * while it runs: each step, a transaction of its own, reads up to store_rekey_step_rows
  * jobArn keys past the one META_REPACK_AT names, deletes those that pack and puts them back
  * packed, and names the last key it read. A crash leaves a position that holds, so the next
- * open goes on from it; the last step deletes it and records schema 10. */
+ * open goes on from it; the last step deletes it and records schema 11 (10 -> 11 adds only
+ * the change log's second generation, which the opening made). */
 
 unsigned store_repack_stop_after;
 
@@ -856,7 +857,7 @@ static int repack_step(struct cj_store *s, MDB_txn *txn, void *userdata)
         return store_meta_put(s, txn, META_REPACK_AT, st->after, st->after_len);
     r = store_meta_del(s, txn, META_REPACK_AT);
     if (r >= 0)
-        r = store_schema_put(s, txn, 10);
+        r = store_schema_put(s, txn, 11); /* 10 -> 11 adds only an empty database */
     st->done = r >= 0;
     return r;
 }
@@ -872,15 +873,15 @@ int store_migrate_from_9(struct cj_store *s)
     struct repack st = {0};
     unsigned steps = 0;
 
-    log_notice("store: migrating the cache from schema 9 to 10 (`jobs` keys packed), %zu keys "
+    log_notice("store: migrating the cache from schema 9 to 11 (`jobs` keys packed), %zu keys "
                "a transaction",
                store_rekey_step_rows);
-    int r = migrate_in_steps(s, "from schema 9 to 10", repack_step, &st, &st.done,
+    int r = migrate_in_steps(s, "from schema 9 to 11", repack_step, &st, &st.done,
                              store_repack_stop_after, repack_committed, &steps);
     cj_buf_free(&st.moves);
     if (r < 0)
         return r;
-    log_notice("store: migrated the cache from schema 9 to 10 in %u transactions; %" PRIu64
+    log_notice("store: migrated the cache from schema 9 to 11 in %u transactions; %" PRIu64
                " `jobs` key(s) packed",
                steps, st.packed);
     return 0;

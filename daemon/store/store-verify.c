@@ -171,15 +171,15 @@ struct log_bounds {
 
 static void log_bounds_read(struct cj_store *s, MDB_txn *txn, struct log_bounds *b)
 {
-    MDB_cursor *cur;
+    struct store_log_cursor cur;
     MDB_val k, v;
     *b = (struct log_bounds){0};
     (void)store_meta_get_u64(s, txn, META_LAST_SEQ, &b->last); /* verify_events reports it */
-    if (mdb_cursor_open(txn, s->dbi_events, &cur) != MDB_SUCCESS)
+    if (store_log_cursor_open(s, txn, &cur) < 0)
         return;
-    if (mdb_cursor_get(cur, &k, &v, MDB_FIRST) == MDB_SUCCESS && k.mv_size == 8)
+    if (store_log_cursor_get(&cur, &k, &v, MDB_FIRST) == MDB_SUCCESS && k.mv_size == 8)
         b->first = get_be64(k.mv_data);
-    mdb_cursor_close(cur);
+    store_log_cursor_close(&cur);
 }
 
 /* The event a row names: in the log, it refers to this row (store-events.c); not in it, it
@@ -189,11 +189,9 @@ static void verify_row_event(struct cj_store *s, MDB_txn *txn, const struct log_
                              const struct store_row *row, const MDB_val *arn, const char *name,
                              struct report *rep)
 {
-    uint8_t key[8];
     int alen = (int)(arn->mv_size > 200 ? 200 : arn->mv_size);
-    put_be64(key, row->event_seq);
-    MDB_val k = {.mv_size = sizeof(key), .mv_data = key}, v;
-    if (mdb_get(txn, s->dbi_events, &k, &v) == MDB_SUCCESS) {
+    MDB_val v;
+    if (store_event_get(s, txn, row->event_seq, &v) >= 0) {
         const uint8_t *p = v.mv_data;
         if (v.mv_size < 1 || !store_event_refers(p[0]) || v.mv_size - 1 != arn->mv_size ||
             memcmp(p + 1, arn->mv_data, arn->mv_size) != 0)
@@ -329,22 +327,31 @@ static int verify_index(struct cj_store *s, MDB_txn *txn, enum cj_index i, uint6
     return 0;
 }
 
-/* The change log: 8-byte keys in one unbroken run (only the oldest are ever trimmed),
- * values [type][JSON] or [type | EVENT_REFERS][jobArn], at most max_events of them, and meta's
+/* The change log: 8-byte keys in one unbroken run across its two generations, the older's
+ * below the newer's (only the older is ever dropped), values [type][JSON] or
+ * [type | EVENT_REFERS][jobArn], fewer than max_events in the newer generation, and meta's
  * last seq at or past the newest key so that no number is handed out twice. */
 static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, struct report *rep)
 {
-    uint64_t entries = 0, prev = 0, meta_last = 0;
-    MDB_cursor *cur;
+    uint64_t entries = 0, prev = 0, meta_last = 0, newer = 0;
+    struct store_log_cursor cur;
     MDB_val k, v;
 
     if (store_meta_get_u64(s, txn, META_LAST_SEQ, &meta_last) < 0)
         problem(rep, "meta: last seq does not decode");
-    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_NEXT)) {
+    int r = store_events_count(s, txn, &newer);
+    if (r == -EUCLEAN) {
+        problem(rep, "meta: the change log's newer generation is not 0 or 1");
+        return 0;
+    }
+    if (r < 0)
+        return r;
+    r = store_log_cursor_open(s, txn, &cur);
+    if (r < 0)
+        return r;
+    int rc;
+    for (rc = store_log_cursor_get(&cur, &k, &v, MDB_FIRST); rc == MDB_SUCCESS;
+         rc = store_log_cursor_get(&cur, &k, &v, MDB_NEXT)) {
         entries++;
         if (k.mv_size != 8) {
             problem(rep, "events: key of %zu bytes", k.mv_size);
@@ -365,13 +372,14 @@ static int verify_events(struct cj_store *s, MDB_txn *txn, uint64_t *n_events, s
             problem(rep, "events: seq %" PRIu64 ": not a type and a JSON object", seq);
         prev = seq;
     }
-    mdb_cursor_close(cur);
+    store_log_cursor_close(&cur);
     if (rc != MDB_NOTFOUND)
         return store_errno(rc);
     *n_events = entries;
-    if (entries > s->max_events)
-        problem(rep, "events: %" PRIu64 " kept, more than max_events %" PRIu64, entries,
-                s->max_events);
+    if (newer >= s->max_events)
+        problem(rep,
+                "events: %" PRIu64 " in the newer generation, not fewer than max_events %" PRIu64,
+                newer, s->max_events);
     if (entries > 0 && meta_last < prev)
         problem(rep, "meta: last seq %" PRIu64 " is behind the newest event %" PRIu64, meta_last,
                 prev);
@@ -443,13 +451,16 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
         return -ENOMEM;
     seen = (struct hash_set){.slots = slots, .mask = cap - 1};
 
-    MDB_cursor *cur;
+    struct store_log_cursor cur;
     MDB_val k, v;
-    int rc = mdb_cursor_open(txn, s->dbi_events, &cur);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    for (rc = mdb_cursor_get(cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
-         rc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+    int r = store_log_cursor_open(s, txn, &cur);
+    if (r == -EUCLEAN)
+        return 0; /* reported by verify_events */
+    if (r < 0)
+        return r;
+    int rc;
+    for (rc = store_log_cursor_get(&cur, &k, &v, MDB_LAST); rc == MDB_SUCCESS;
+         rc = store_log_cursor_get(&cur, &k, &v, MDB_PREV)) {
         const uint8_t *p = v.mv_data;
         const char *arn;
         size_t arn_len;
@@ -497,7 +508,7 @@ static int verify_events_agree(struct cj_store *s, MDB_txn *txn, uint64_t n_even
                  (row.json_len != v.mv_size - 1 || memcmp(row.json, p + 1, row.json_len) != 0))
             problem(rep, "events: seq %" PRIu64 " is not what %.*s serves", seq, alen, arn);
     }
-    mdb_cursor_close(cur);
+    store_log_cursor_close(&cur);
     return rc == MDB_NOTFOUND ? 0 : store_errno(rc);
 }
 

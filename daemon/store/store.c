@@ -510,8 +510,8 @@ static int open_dbis(struct cj_store *s, MDB_txn *txn, unsigned flags)
                           flags & MDB_CREATE ? flags | MDB_DUPSORT : flags, &s->dbi_index[i]);
     for (size_t d = 0; rc == MDB_SUCCESS && d < STORE_ROWS_DBS; d++)
         rc = mdb_dbi_open(txn, store_rows_db_names[d], flags, &s->dbi_rows[d]);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_dbi_open(txn, STORE_DB_EVENTS, flags, &s->dbi_events);
+    for (size_t g = 0; rc == MDB_SUCCESS && g < 2; g++)
+        rc = mdb_dbi_open(txn, store_events_db_names[g], flags, &s->dbi_events[g]);
     /* A store no writer of this version has opened yet has no `missed`: readers need none. */
     if (rc == MDB_SUCCESS) {
         rc = mdb_dbi_open(txn, STORE_DB_MISSED, flags, &s->dbi_missed);
@@ -603,8 +603,8 @@ static int drop_all(struct cj_store *s, MDB_txn *txn)
         rc = mdb_drop(txn, s->dbi_rows[d], 0);
     if (rc == MDB_SUCCESS)
         rc = store_drop_v5(s, txn);
-    if (rc == MDB_SUCCESS)
-        rc = mdb_drop(txn, s->dbi_events, 0);
+    for (size_t g = 0; rc == MDB_SUCCESS && g < 2; g++)
+        rc = mdb_drop(txn, s->dbi_events[g], 0);
     if (rc == MDB_SUCCESS && s->has_missed)
         rc = mdb_drop(txn, s->dbi_missed, 0);
     MDB_dbi tmp;
@@ -618,9 +618,9 @@ static int read_schema(struct cj_store *s, MDB_txn *txn, uint32_t *ret, bool *ha
     MDB_val v;
     int r = store_meta_get(s, txn, META_SCHEMA_VERSION, &v);
     if (r == -ENOENT) {
-        MDB_dbi dbis[3 + _CJ_INDEX_MAX + STORE_ROWS_DBS] = {s->dbi_jobs, s->dbi_meta,
-                                                            s->dbi_events};
-        size_t n = 3;
+        MDB_dbi dbis[4 + _CJ_INDEX_MAX + STORE_ROWS_DBS] = {s->dbi_jobs, s->dbi_meta,
+                                                            s->dbi_events[0], s->dbi_events[1]};
+        size_t n = 4;
         for (size_t i = s->has_v5 ? 0 : STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++)
             dbis[n++] = s->dbi_index[i];
         for (size_t d = 0; d < STORE_ROWS_DBS; d++)
@@ -752,12 +752,12 @@ static int migrate_from_1(struct cj_store *s, MDB_txn *txn)
 }
 
 /* Each step brings one schema to the next, up to schema 6 in the opening transaction;
- * store_migrate_from_6 then takes it to 9 and store_migrate_from_9 to 10, each in
- * transactions of its own. Schema 9 reads every row and event of schemas 7 and 8 as they are
- * (rows of versions 1 and 2; events that hold their JSON, and in 8 events that refer to rows),
- * so 7 -> 9 and 8 -> 9 record the version. */
-_Static_assert(CJ_STORE_SCHEMA_VERSION == 10,
-               "migrate() ends at schema 10: add a step, or wipe, for a later schema");
+ * store_migrate_from_6 then takes it to 9 and store_migrate_from_9 to 11, each in
+ * transactions of its own (10 -> 11 only records the version: see below). Schema 9 reads every row
+ * and event of schemas 7 and 8 as they are (rows of versions 1 and 2; events that hold their JSON,
+ * and in 8 events that refer to rows), so 7 -> 9 and 8 -> 9 record the version. */
+_Static_assert(CJ_STORE_SCHEMA_VERSION == 11,
+               "migrate() ends at schema 11: add a step, or wipe, for a later schema");
 static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
 {
     int r = 0;
@@ -777,6 +777,10 @@ static int migrate(struct cj_store *s, MDB_txn *txn, uint32_t version)
         r = store_schema_put(s, txn, 6);
     if (r >= 0 && (version == 7 || version == 8))
         r = store_schema_put(s, txn, 9);
+    /* Schema 11's second generation of the log is made empty by open_dbis, and meta's
+     * absent META_EVENTS_NEWER names the first, schema 10's log. */
+    if (r >= 0 && version == 10)
+        r = store_schema_put(s, txn, 11);
     return r;
 }
 

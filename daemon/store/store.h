@@ -35,8 +35,8 @@
  * database per status; 7: keys oldest first, secondary indexes of sorted duplicates; 8: a
  * job's newest event refers to its row instead of copying its JSON; 9: rows find their name
  * and sourceModelArn in their JSON instead of copying them; 10: `jobs` keys a jobArn of
- * Bedrock's form by 16 bytes */
-#define CJ_STORE_SCHEMA_VERSION 10
+ * Bedrock's form by 16 bytes; 11: the change log in two generations */
+#define CJ_STORE_SCHEMA_VERSION 11
 #define CJ_MAX_RESULTS_MAX      1000
 #define CJ_NEXT_TOKEN_MAX       2048
 
@@ -47,8 +47,8 @@ struct cj_store_options {
     uint64_t max_size;     /* ceiling of the LMDB map, bytes */
     bool read_only;
     uint64_t initial_size; /* first map size; 0 = min(64 MiB, max_size). Tests use small ones */
-    uint64_t
-        max_events; /* change log bound (oldest trimmed past it); 0 = CJ_STORE_EVENTS_DEFAULT */
+    /* The change log keeps at least this many (see below); 0 = CJ_STORE_EVENTS_DEFAULT. */
+    uint64_t max_events;
     unsigned scan_budget; /* rows one list page may examine; 0 = CJ_STORE_SCAN_BUDGET_DEFAULT */
 };
 
@@ -264,7 +264,9 @@ int cj_store_compact(const char *directory, uint64_t *before, uint64_t *after);
 /* ---- the change log (backs GET /v1/events) ----
  * Every insert, change of any served byte, and removal appends one event in the same write
  * transaction as the change, with a sequence number that only grows and survives restarts. The
- * log keeps at most max_events events; older ones are trimmed in the same transactions. Each
+ * log keeps at least the newest max_events events and at most twice as many and one write
+ * transaction's: older ones go max_events or more at a time, in the transaction that makes the
+ * newer ones that many (or at open). Each
  * event gives the job as it was after that change, whatever came later; a job's newest event
  * shares its row's bytes, so the log of a large sync costs little more than its jobArns. */
 

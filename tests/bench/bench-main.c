@@ -70,8 +70,10 @@ struct opts {
     struct replay *replay;
     const char *copyjobd, *node, *fake, *json_path, *workdir;
     size_t ingest_jobs;
-    unsigned sources;         /* the direct load's jobs belong to this many sources */
-    const char *changelog_db; /* the LMDB database counted as the change log, not the store */
+    unsigned sources; /* the direct load's jobs belong to this many sources */
+    /* The LMDB database counted as the change log, not the store, with its generations
+     * (NAME.1, ...). */
+    const char *changelog_db;
     unsigned iterations, walk_iterations, ready_runs;
     double duration_s;
     bool keep, random_order;
@@ -83,6 +85,18 @@ struct stats {
     double p50, p99, mean;
     size_t n;
 };
+
+/* Database `name` is the change log `base` or one of its generations, "base.N". */
+static bool is_changelog_db(const char *name, const char *base)
+{
+    size_t n = strlen(base);
+    if (strncmp(name, base, n) != 0)
+        return false;
+    if (name[n] == '\0')
+        return true;
+    return name[n] == '.' && name[n + 1] &&
+           strspn(name + n + 1, "0123456789") == strlen(name + n + 1);
+}
 
 static struct stats summarize(struct samples *s)
 {
@@ -693,8 +707,8 @@ static json_t *store_split(const struct opts *o, const char *store_dir, long sto
     for (size_t i = 0; i < ss.n; i++) {
         const struct lmdb_db_size *d = &ss.db[i];
         uint64_t bytes = d->pages * ss.page_size;
-        if (strcmp(d->name, o->changelog_db) == 0) {
-            changelog = bytes;
+        if (is_changelog_db(d->name, o->changelog_db)) {
+            changelog += bytes;
             have_changelog = true;
         }
         printf("%s %s %" PRIu64, i ? "," : "", d->name, bytes / 1024);
@@ -1516,8 +1530,8 @@ int main(int argc, char **argv)
         const struct lmdb_split *ls = &sm.store;
         uint64_t events = 0, kib = ls->page_size / 1024;
         for (size_t d = 0; d < ls->n; d++)
-            if (strcmp(ls->db[d].name, "events") == 0)
-                events = ls->db[d].pages;
+            if (is_changelog_db(ls->db[d].name, "events"))
+                events += ls->db[d].pages;
         printf("           store: file %" PRIu64 " KiB, of which change log %" PRIu64
                " KiB and free %" PRIu64 " KiB\n",
                ls->used_pages * kib, events * kib, ls->free_pages * kib);

@@ -557,7 +557,8 @@ static void test_events_gaps(void **state)
 
     fx_start(&f, 5, 16);
     for (size_t i = 0; i < 12; i++)
-        put_job(&f, i, 0, 0); /* events 1..12, the log keeps 8..12 */
+        put_job(&f, i, 0, 0); /* events 1..12; 1..5 and 6..10 fill a generation each */
+    /* 1..5 were dropped when 6..10 filled theirs: 6..12 are kept. */
 
     static const struct {
         const char *target;
@@ -565,11 +566,11 @@ static void test_events_gaps(void **state)
         bool gap;
         uint64_t first_seq;
     } cases[] = {
-        {"/v1/events?after=2", 2, true, 8},     /* older than the oldest kept */
-        {"/v1/events?after=0", 0, true, 8},     /* the whole retained log */
-        {"/v1/events?after=7", 0, false, 8},    /* exactly the oldest kept: no gap */
+        {"/v1/events?after=2", 2, true, 6},     /* older than the oldest kept */
+        {"/v1/events?after=0", 0, true, 6},     /* the whole retained log */
+        {"/v1/events?after=5", 0, false, 6},    /* just before the oldest kept: no gap */
         {"/v1/events?after=10", 0, false, 11},  /* within the log */
-        {"/v1/events?after=500", 500, true, 8}, /* past the end: the log was reset */
+        {"/v1/events?after=500", 500, true, 6}, /* past the end: the log was reset */
     };
     for (size_t k = 0; k < ELEMENTSOF(cases); k++) {
         size_t n_events = 12 - cases[k].first_seq + 1;
@@ -597,10 +598,10 @@ static void test_events_gaps(void **state)
     json_decref(lines);
     client_close(&w.c);
     watch(&f, &w, "/v1/events?after=00000000000000000000000000000000-10");
-    lines = expect_lines(&f, &w, 6);
-    expect_gap(json_array_get(lines, 0), 10, 8);
-    for (size_t i = 0; i < 5; i++)
-        expect_event(&f, json_array_get(lines, 1 + i), 8 + i, "created", 7 + i);
+    lines = expect_lines(&f, &w, 8);
+    expect_gap(json_array_get(lines, 0), 10, 6);
+    for (size_t i = 0; i < 7; i++)
+        expect_event(&f, json_array_get(lines, 1 + i), 6 + i, "created", 5 + i);
     json_decref(lines);
     client_close(&w.c);
 
@@ -610,7 +611,7 @@ static void test_events_gaps(void **state)
     for (int i = 0; i < 20; i++)
         fx_run(&f);
     for (size_t i = 12; i < 22; i++)
-        put_job(&f, i, 0, 0); /* 13..22; the log keeps 18..22 */
+        put_job(&f, i, 0, 0); /* 13..22; the log keeps 16..22 */
     lines = expect_lines(&f, &w, 1);
     if (json_integer_value(json_object_get(json_array_get(lines, 0), "seq")) == 13) {
         /* the server read 13 before the trim reached it: no gap to report, all in order */
@@ -620,10 +621,10 @@ static void test_events_gaps(void **state)
             expect_event(&f, json_array_get(lines, i), 13 + i, "created", 12 + i);
     } else {
         json_decref(lines);
-        lines = expect_lines(&f, &w, 6);
-        expect_gap(json_array_get(lines, 0), 12, 18);
-        for (size_t i = 0; i < 5; i++)
-            expect_event(&f, json_array_get(lines, 1 + i), 18 + i, "created", 17 + i);
+        lines = expect_lines(&f, &w, 8);
+        expect_gap(json_array_get(lines, 0), 12, 16);
+        for (size_t i = 0; i < 7; i++)
+            expect_event(&f, json_array_get(lines, 1 + i), 16 + i, "created", 15 + i);
     }
     json_decref(lines);
     client_close(&w.c);

@@ -284,29 +284,42 @@ static void test_trim_read_after_and_max(void **state)
     for (unsigned i = 0; i < 7; i++)
         put_range(s, i, 1, 0); /* 1..7, one a transaction */
     expect_bounds(s, 1, 7);
-    put_range(s, 100, 15, 0); /* 8..22 in one transaction, more than the bound by itself */
-    expect_bounds(s, 13, 22);
+    /* 8..22 in one transaction, more than the bound by itself: their generation, 1..22, is
+     * now the older, kept whole. */
+    put_range(s, 100, 15, 0);
+    expect_bounds(s, 1, 22);
+    put_range(s, 200, 9, 0); /* 23..31: the newer holds fewer than 10 */
+    expect_bounds(s, 1, 31);
+    assert_verified(s);
+    put_range(s, 300, 1, 0); /* 32, the newer's 10th: the older goes */
+    expect_bounds(s, 23, 32);
     assert_verified(s);
     read_all(s, 0, &seen);
     assert_int_equal(seen.n, 10);
     for (size_t i = 0; i < seen.n; i++)
-        assert_true(seen.ev[i].seq == 13 + i);
+        assert_true(seen.ev[i].seq == 23 + i);
 
-    /* after and max. */
+    /* after and max, within the older generation, across both, within the newer. */
     seen_free(&seen);
-    assert_int_equal(cj_store_events_read(s, 15, 3, collect, &seen), 3);
-    assert_true(seen.ev[0].seq == 16 && seen.ev[2].seq == 18);
+    assert_int_equal(cj_store_events_read(s, 25, 3, collect, &seen), 3);
+    assert_true(seen.ev[0].seq == 26 && seen.ev[2].seq == 28);
     seen_free(&seen);
-    assert_int_equal(cj_store_events_read(s, 20, 100, collect, &seen), 2);
+    put_range(s, 400, 3, 0); /* 33..35 in the newer generation */
+    assert_int_equal(cj_store_events_read(s, 30, 4, collect, &seen), 4);
+    for (size_t i = 0; i < 4; i++)
+        assert_true(seen.ev[i].seq == 31 + i);
     seen_free(&seen);
-    assert_int_equal(cj_store_events_read(s, 22, 100, collect, &seen), 0);
+    assert_int_equal(cj_store_events_read(s, 33, 100, collect, &seen), 2);
+    assert_true(seen.ev[0].seq == 34 && seen.ev[1].seq == 35);
+    seen_free(&seen);
+    assert_int_equal(cj_store_events_read(s, 35, 100, collect, &seen), 0);
     assert_int_equal(cj_store_events_read(s, 5000, 100, collect, &seen), 0);
     assert_int_equal(cj_store_events_read(s, UINT64_MAX, 100, collect, &seen), 0);
     assert_int_equal(cj_store_events_read(s, 0, 0, collect, &seen), 0);
     assert_int_equal(seen.n, 0);
     /* A trimmed position starts at the oldest kept. */
     assert_int_equal(cj_store_events_read(s, 3, 1, collect, &seen), 1);
-    assert_true(seen.ev[0].seq == 13);
+    assert_true(seen.ev[0].seq == 23);
     seen_free(&seen);
     /* The callback stops the walk; its value is returned. */
     seen.stop_after = 2;
@@ -316,26 +329,28 @@ static void test_trim_read_after_and_max(void **state)
     seen_free(&seen);
     cj_store_close(s);
 
-    /* A larger bound keeps more from now on; a lower one trims at open. */
+    /* A larger bound keeps more from now on; a lower one drops the older generation at open
+     * when the newer already holds that many. */
     s = open_events(dir, 1000, 0, 64 * MIB);
-    put_range(s, 200, 30, 0);
-    expect_bounds(s, 13, 52);
+    put_range(s, 500, 30, 0); /* 36..65 */
+    expect_bounds(s, 23, 65);
     cj_store_close(s);
     s = open_events(dir, 5, 0, 64 * MIB);
-    expect_bounds(s, 48, 52);
+    expect_bounds(s, 33, 65);
     assert_verified(s);
     cj_store_close(s);
 
-    /* The checker holds the log to the bound it is given. */
+    /* The checker holds the newer generation to the bound it is given. */
     s = open_events(dir, 1000, 0, 64 * MIB);
-    put_range(s, 300, 5, 0);
+    put_range(s, 600, 5, 0); /* 66..70, the newer's 5 */
     cj_store_close(s);
     struct cj_store_options o = {
-        .directory = dir, .max_size = 64 * MIB, .read_only = true, .max_events = 6};
+        .directory = dir, .max_size = 64 * MIB, .read_only = true, .max_events = 4};
     char report[512];
     assert_int_equal(cj_store_open(&o, &s), 0);
     assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
-    assert_non_null(strstr(report, "events: 10 kept, more than max_events 6"));
+    assert_non_null(
+        strstr(report, "events: 5 in the newer generation, not fewer than max_events 4"));
     cj_store_close(s);
 
     remove_tree(dir);
@@ -493,7 +508,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     struct raw r;
     MDB_dbi meta = raw_open(&r, dir, STORE_DB_META);
     MDB_dbi events;
-    assert_int_equal(mdb_dbi_open(r.txn, STORE_DB_EVENTS, 0, &events), 0);
+    assert_int_equal(mdb_dbi_open(r.txn, store_events_db_names[0], 0, &events), 0);
     assert_int_equal(mdb_drop(r.txn, events, 1), 0);
     meta_put_raw(&r, meta, META_LAST_SEQ, NULL, 0);
     raw_close(&r);
@@ -536,7 +551,7 @@ static void test_schema_migration_and_wipe_keep_the_sequence(void **state)
     capture_begin(&cap);
     s = open_events(dir, 0, 0, 64 * MIB);
     log = capture_end(&cap);
-    expect_logged(log, "store: schema 0 is older than 10 and cannot be migrated; discarded the "
+    expect_logged(log, "store: schema 0 is older than 11 and cannot be migrated; discarded the "
                        "cache, it is rebuilt from the next full sync (the change log goes on "
                        "after seq 5)");
     free(log);
@@ -613,7 +628,7 @@ static void test_verify_detects_log_damage(void **state)
 
     /* A hole in the middle, a bad type, meta behind the log. */
     struct raw r;
-    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]);
     uint8_t key[8];
     put_be64(key, 3);
     MDB_val k = {.mv_size = 8, .mv_data = key}, v;
@@ -688,7 +703,7 @@ static void test_verify_log_agrees_with_rows(void **state)
     /* The newest event of a says it is the old version; a "created" for a removed job; a
      * "removed" for a stored one; an event without a jobArn. */
     struct raw r;
-    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]);
     raw_put_event(&r, events, 3, CJ_EVENT_UPDATED, a.json);
     raw_put_event(&r, events, 5, CJ_EVENT_CREATED, gone.json);
     raw_put_event(&r, events, 6, CJ_EVENT_REMOVED, a2.json);
@@ -709,7 +724,7 @@ static void test_verify_log_agrees_with_rows(void **state)
     cj_store_close(s);
 
     /* Only the stale version: the newest event of a is not what it serves. */
-    events = raw_open(&r, dir, STORE_DB_EVENTS);
+    events = raw_open(&r, dir, store_events_db_names[0]);
     for (uint64_t seq = 5; seq <= 7; seq++) {
         uint8_t key[8];
         put_be64(key, seq);
@@ -729,11 +744,73 @@ static void test_verify_log_agrees_with_rows(void **state)
     remove_tree(dir);
 }
 
+/* A store of schema 10 had one log, which becomes the first generation; a second is made
+ * empty. meta naming a generation that is neither is damage, reported, never read past. */
+static void test_log_generations_from_schema_10(void **state)
+{
+    char *dir = make_tmpdir();
+    char report[1024];
+    struct cj_store *s = open_events(dir, 10, 0, 64 * MIB);
+    put_range(s, 0, 7, 0);
+    cj_store_close(s);
+
+    struct raw r;
+    MDB_dbi second = raw_open(&r, dir, store_events_db_names[1]);
+    assert_int_equal(mdb_drop(r.txn, second, 1), 0);
+    raw_put_schema(r.txn, 10);
+    raw_close(&r);
+    struct cj_store_options ro = {.directory = dir, .max_size = 64 * MIB, .read_only = true};
+    assert_int_equal(cj_store_open(&ro, &s), -EPROTONOSUPPORT);
+
+    s = open_events(dir, 10, 0, 64 * MIB);
+    expect_bounds(s, 1, 7);
+    assert_verified(s);
+    put_range(s, 100, 3, 0); /* 8..10: the first generation holds 10 and becomes the older */
+    put_range(s, 200, 2, 0); /* 11..12 in the second */
+    expect_bounds(s, 1, 12);
+    struct seen seen = {0};
+    read_all(s, 0, &seen);
+    assert_int_equal(seen.n, 12);
+    for (size_t i = 0; i < seen.n; i++)
+        assert_true(seen.ev[i].seq == 1 + i);
+    seen_free(&seen);
+    assert_verified(s);
+    cj_store_close(s);
+
+    /* The checks that walk the log newest first reach into the older generation. */
+    struct cj_job ghost;
+    struct test_job_spec sg = spec(9999, CJ_STATUS_FAILED, TEST_BASE_NS);
+    test_job_fill(&ghost, &sg);
+    MDB_dbi first = raw_open(&r, dir, store_events_db_names[0]);
+    raw_put_event(&r, first, 3, CJ_EVENT_CREATED, ghost.json);
+    raw_close(&r);
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    char want[512];
+    snprintf(want, sizeof(want), "events: seq 3 created %s, which is not stored", ghost.job_arn);
+    assert_non_null(strstr(report, want));
+    cj_store_close(s);
+    test_job_free(&ghost);
+
+    MDB_dbi meta = raw_open(&r, dir, STORE_DB_META);
+    uint8_t bad[8];
+    put_le64(bad, 2);
+    meta_put_raw(&r, meta, META_EVENTS_NEWER, bad, sizeof(bad));
+    raw_close(&r);
+    assert_int_equal(cj_store_open(&ro, &s), 0);
+    assert_int_equal(cj_store_verify(s, report, sizeof(report)), -EUCLEAN);
+    assert_non_null(strstr(report, "meta: the change log's newer generation is not 0 or 1"));
+    assert_int_equal(cj_store_events_read(s, 0, 10, collect, &seen), -EUCLEAN);
+    assert_int_equal(seen.n, 0);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 /* The value of event `seq` as stored (malloc'd), its size in *n. */
 static uint8_t *raw_event(const char *dir, uint64_t seq, size_t *n)
 {
     struct raw r;
-    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]);
     uint8_t key[8];
     put_be64(key, seq);
     MDB_val k = {.mv_size = 8, .mv_data = key}, v;
@@ -750,7 +827,7 @@ static uint8_t *raw_event(const char *dir, uint64_t seq, size_t *n)
 static void raw_put_event_bytes(const char *dir, uint64_t seq, const void *value, size_t n)
 {
     struct raw r;
-    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+    MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]);
     uint8_t key[8];
     put_be64(key, seq);
     MDB_val k = {.mv_size = 8, .mv_data = key}, v = {.mv_size = n, .mv_data = (void *)value};
@@ -830,7 +907,7 @@ static void test_events_refer_to_rows(void **state)
     /* A row naming an event past the newest seq handed out, and one whose event is missing. */
     {
         struct raw r;
-        MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS);
+        MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]);
         uint8_t key[8];
         put_be64(key, 5);
         MDB_val k = {.mv_size = 8, .mv_data = key};
@@ -1056,6 +1133,7 @@ int main(void)
         cmocka_unit_test(test_change_callback),
         cmocka_unit_test(test_no_events_from_aborted_transactions),
         cmocka_unit_test(test_schema_migration_and_wipe_keep_the_sequence),
+        cmocka_unit_test(test_log_generations_from_schema_10),
         cmocka_unit_test(test_store_id),
         cmocka_unit_test(test_verify_detects_log_damage),
         cmocka_unit_test(test_verify_log_agrees_with_rows),

@@ -730,7 +730,7 @@ static _unused_ void raw_write_v8_data(const char *dir)
 static _unused_ void raw_write_v7_data(const char *dir)
 {
     struct raw r;
-    MDB_dbi events = raw_open(&r, dir, STORE_DB_EVENTS), jobs;
+    MDB_dbi events = raw_open(&r, dir, store_events_db_names[0]), jobs;
     MDB_cursor *c;
     MDB_val k, v;
     int rc;

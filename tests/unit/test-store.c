@@ -1388,7 +1388,8 @@ static size_t index_pages(const char *dir)
     assert_int_equal(mdb_env_set_maxdbs(r.env, 16), 0);
     assert_int_equal(mdb_env_open(r.env, dir, MDB_RDONLY, 0600), 0);
     assert_int_equal(mdb_txn_begin(r.env, NULL, MDB_RDONLY, &r.txn), 0);
-    const char *plain[] = {STORE_DB_JOBS, STORE_DB_META, STORE_DB_EVENTS, STORE_DB_MISSED};
+    const char *plain[] = {STORE_DB_JOBS, STORE_DB_META, store_events_db_names[0],
+                           store_events_db_names[1], STORE_DB_MISSED};
     for (size_t i = 0; i < ELEMENTSOF(plain) + STORE_ROWS_DBS + 2; i++) {
         MDB_dbi dbi = 0; /* 0: the free list */
         if (i < ELEMENTSOF(plain))
