@@ -192,7 +192,15 @@ static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t 
     put_be64(key, s->txn_events.last_seq + 1);
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
     MDB_val v = {.mv_size = size};
-    int rc = mdb_put(txn, s->dbi_events[s->txn_events.newer], &k, &v, MDB_APPEND | MDB_RESERVE);
+    MDB_dbi dbi = s->dbi_events[s->txn_events.newer];
+    int rc = MDB_SUCCESS;
+    /* In a run of puts, through its cursor, which only appends: the generation's last leaf
+     * without a descent. The generations swap only after the run. */
+    if (s->in_run && !s->log_cursor)
+        rc = mdb_cursor_open(txn, dbi, &s->log_cursor);
+    if (rc == MDB_SUCCESS)
+        rc = s->log_cursor ? mdb_cursor_put(s->log_cursor, &k, &v, MDB_APPEND | MDB_RESERVE)
+                           : mdb_put(txn, dbi, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     *value = v.mv_data;

@@ -161,8 +161,14 @@ struct cj_store {
      * index's last one, so the next ones go without MDB_APPEND (see store_index_put); bit
      * STORE_NO_APPEND_ROWS + d the same for rows database d. */
     unsigned no_append;
-    /* Open only within a run of puts (store_index_cursors_open), else NULL. */
+    /* Cursors open only within a run of puts (put_txn's), else NULL: the indexes' from its
+     * start (store_index_cursors_open), each rows database's and the log's newer generation's
+     * from their first append in it. LMDB moves a cursor that appends along the last leaf
+     * without descending from the root again. */
+    bool in_run;
     MDB_cursor *index_cursor[_CJ_INDEX_MAX];
+    MDB_cursor *rows_cursor[STORE_ROWS_DBS];
+    MDB_cursor *log_cursor;
     /* The open batch (store_write_batched): a write transaction holding whole pages of full
      * passes, not yet committed. */
     struct {

@@ -38,12 +38,19 @@ static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
  * fills each page before starting the next, where a plain put splits it in half. A refused
  * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
  * one in a transaction the index is written with plain puts. */
-static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, unsigned bit, MDB_val *k,
-                         MDB_val *v)
+static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur,
+                         unsigned bit, MDB_val *k, MDB_val *v)
 {
     if (!(s->no_append & (1u << bit))) {
         MDB_val v2 = *v;
-        int rc = mdb_put(txn, dbi, k, &v2, MDB_APPEND);
+        int rc = MDB_SUCCESS;
+        /* Only appends go through the run's cursor, which so stays on the last leaf: a plain
+         * put elsewhere could split that leaf under it. */
+        if (cur && !*cur)
+            rc = mdb_cursor_open(txn, dbi, cur);
+        if (rc == MDB_SUCCESS)
+            rc = cur ? mdb_cursor_put(*cur, k, &v2, MDB_APPEND)
+                     : mdb_put(txn, dbi, k, &v2, MDB_APPEND);
         if (rc != MDB_KEYEXIST)
             return rc;
         s->no_append |= 1u << bit;
@@ -53,13 +60,14 @@ static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, unsigned
 
 int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *v)
 {
-    return put_appending(s, txn, s->dbi_index[i], (unsigned)i, k, v);
+    return put_appending(s, txn, s->dbi_index[i], NULL, (unsigned)i, k, v);
 }
 
 _Static_assert(_CJ_INDEX_MAX <= STORE_NO_APPEND_ROWS, "a bit for each index");
 int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v)
 {
-    return put_appending(s, txn, s->dbi_rows[d], STORE_NO_APPEND_ROWS + d, k, v);
+    return put_appending(s, txn, s->dbi_rows[d], s->in_run ? &s->rows_cursor[d] : NULL,
+                         STORE_NO_APPEND_ROWS + d, k, v);
 }
 
 static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -342,13 +350,30 @@ static int put_all(struct cj_store *s, MDB_txn *txn, struct put_ctx *c)
     return store_tally_save(s, txn, &c->tally);
 }
 
+/* Closes the run's cursors before its transaction can end. */
+static void run_cursors_close(struct cj_store *s)
+{
+    store_index_cursors_close(s);
+    for (size_t d = 0; d < STORE_ROWS_DBS; d++)
+        if (s->rows_cursor[d]) {
+            mdb_cursor_close(s->rows_cursor[d]);
+            s->rows_cursor[d] = NULL;
+        }
+    if (s->log_cursor) {
+        mdb_cursor_close(s->log_cursor);
+        s->log_cursor = NULL;
+    }
+    s->in_run = false;
+}
+
 static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
     int rc = store_index_cursors_open(s, txn);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
+    s->in_run = true;
     int r = put_all(s, txn, userdata);
-    store_index_cursors_close(s);
+    run_cursors_close(s);
     return r;
 }
 
