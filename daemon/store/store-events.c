@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <inttypes.h>
 
+#include "cj-util.h"
 #include "log.h"
 #include "store-internal.h"
 
@@ -74,51 +75,39 @@ int store_log_cursor_open(struct cj_store *s, MDB_txn *txn, struct store_log_cur
 void store_log_cursor_close(struct store_log_cursor *c)
 {
     for (unsigned g = 0; g < 2; g++)
-        if (c->gen[g])
-            mdb_cursor_close(c->gen[g]);
-    *c = (struct store_log_cursor){0};
+        store_cursor_drop(&c->gen[g]);
+    c->at = 0;
 }
+
+/* How each operation walks the generations ([0] the older): the one it begins in (-1: the one
+ * the cursor stands in), and, when it finds nothing in generation `from`, the operation it
+ * goes on with in the other. */
+static const struct {
+    MDB_cursor_op op;
+    int begin;
+    unsigned from;
+    MDB_cursor_op then;
+} log_walk[] = {
+    {MDB_FIRST, 0, 0, MDB_FIRST}, {MDB_SET_RANGE, 0, 0, MDB_SET_RANGE}, {MDB_LAST, 1, 1, MDB_LAST},
+    {MDB_NEXT, -1, 0, MDB_FIRST}, {MDB_PREV, -1, 1, MDB_LAST},
+};
 
 int store_log_cursor_get(struct store_log_cursor *c, MDB_val *k, MDB_val *v, MDB_cursor_op op)
 {
-    MDB_val want = *k;
-    int rc;
-    switch (op) {
-    case MDB_FIRST:
-    case MDB_SET_RANGE:
-        c->at = 0;
-        rc = mdb_cursor_get(c->gen[0], k, v, op);
-        if (rc == MDB_NOTFOUND) {
-            c->at = 1;
+    for (size_t i = 0; i < ELEMENTSOF(log_walk); i++) {
+        if (log_walk[i].op != op)
+            continue;
+        MDB_val want = *k; /* MDB_SET_RANGE's key, for the other generation */
+        c->at = log_walk[i].begin < 0 ? c->at : (unsigned)log_walk[i].begin;
+        int rc = mdb_cursor_get(c->gen[c->at], k, v, op);
+        if (rc == MDB_NOTFOUND && c->at == log_walk[i].from) {
+            c->at = !c->at;
             *k = want;
-            rc = mdb_cursor_get(c->gen[1], k, v, op);
+            rc = mdb_cursor_get(c->gen[c->at], k, v, log_walk[i].then);
         }
         return rc;
-    case MDB_LAST:
-        c->at = 1;
-        rc = mdb_cursor_get(c->gen[1], k, v, MDB_LAST);
-        if (rc == MDB_NOTFOUND) {
-            c->at = 0;
-            rc = mdb_cursor_get(c->gen[0], k, v, MDB_LAST);
-        }
-        return rc;
-    case MDB_NEXT:
-        rc = mdb_cursor_get(c->gen[c->at], k, v, MDB_NEXT);
-        if (rc == MDB_NOTFOUND && c->at == 0) {
-            c->at = 1;
-            rc = mdb_cursor_get(c->gen[1], k, v, MDB_FIRST);
-        }
-        return rc;
-    case MDB_PREV:
-        rc = mdb_cursor_get(c->gen[c->at], k, v, MDB_PREV);
-        if (rc == MDB_NOTFOUND && c->at == 1) {
-            c->at = 0;
-            rc = mdb_cursor_get(c->gen[0], k, v, MDB_LAST);
-        }
-        return rc;
-    default:
-        return EINVAL;
     }
+    return EINVAL;
 }
 
 int store_events_count(struct cj_store *s, MDB_txn *txn, uint64_t *newer)

@@ -71,11 +71,8 @@ int store_index_cursors_open(struct cj_store *s, MDB_txn *txn)
 
 void store_index_cursors_close(struct cj_store *s)
 {
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++) {
-        if (s->index_cursor[i])
-            mdb_cursor_close(s->index_cursor[i]);
-        s->index_cursor[i] = NULL;
-    }
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        store_cursor_drop(&s->index_cursor[i]);
 }
 
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,

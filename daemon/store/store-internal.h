@@ -47,6 +47,14 @@ extern const char *const store_rows_db_names[STORE_ROWS_DBS];
 /* The first index with a database of its own in this schema: the time and status plans
  * walk the rows. */
 #define STORE_INDEX_FIRST_SECONDARY CJ_INDEX_ACCOUNT_TIME
+/* Closes *c if it is open and forgets it. */
+static inline void store_cursor_drop(MDB_cursor **c)
+{
+    if (*c)
+        mdb_cursor_close(*c);
+    *c = NULL;
+}
+
 /* The database of the rows of status code `status`. */
 static inline unsigned store_rows_of(uint8_t status)
 {

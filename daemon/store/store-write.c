@@ -355,14 +355,8 @@ static void run_cursors_close(struct cj_store *s)
 {
     store_index_cursors_close(s);
     for (size_t d = 0; d < STORE_ROWS_DBS; d++)
-        if (s->rows_cursor[d]) {
-            mdb_cursor_close(s->rows_cursor[d]);
-            s->rows_cursor[d] = NULL;
-        }
-    if (s->log_cursor) {
-        mdb_cursor_close(s->log_cursor);
-        s->log_cursor = NULL;
-    }
+        store_cursor_drop(&s->rows_cursor[d]);
+    store_cursor_drop(&s->log_cursor);
     s->in_run = false;
 }
 

@@ -326,15 +326,9 @@ int store_write(struct cj_store *s, store_write_fn fn, void *userdata)
 static void read_txn_drop(struct cj_store *s)
 {
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-        if (s->rcursor[i]) {
-            mdb_cursor_close(s->rcursor[i]);
-            s->rcursor[i] = NULL;
-        }
+        store_cursor_drop(&s->rcursor[i]);
     for (size_t d = 0; d < STORE_ROWS_DBS; d++)
-        if (s->rrows[d]) {
-            mdb_cursor_close(s->rrows[d]);
-            s->rrows[d] = NULL;
-        }
+        store_cursor_drop(&s->rrows[d]);
     if (s->rtxn) {
         mdb_txn_abort(s->rtxn);
         s->rtxn = NULL;
