@@ -1589,6 +1589,49 @@ static void test_lone_job_status_changes_refill_the_indexes(void **state)
     remove_tree(dir);
 }
 
+/* The store's only job goes back and forth between two statuses in one transaction: a rows
+ * database empties under the cursor that appended to it in that run of puts, which then
+ * appends to it again. */
+static void test_lone_job_back_and_forth_in_one_run(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    const enum cj_status seq[] = {CJ_STATUS_IN_PROGRESS, CJ_STATUS_FAILED,    CJ_STATUS_IN_PROGRESS,
+                                  CJ_STATUS_FAILED,      CJ_STATUS_COMPLETED, CJ_STATUS_FAILED};
+    struct cj_job v[ELEMENTSOF(seq)];
+    for (size_t i = 0; i < ELEMENTSOF(v); i++) {
+        struct test_job_spec sp = spec(7, seq[i], TEST_BASE_NS + 9);
+        test_job_fill(&v[i], &sp);
+    }
+    put_one(s, &v[0], NULL);
+    struct cj_store_changes ch = {0};
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &v[1], ELEMENTSOF(v) - 1, &ch), 0);
+    assert_int_equal(ch.updated, ELEMENTSOF(v) - 1);
+    assert_verified(s);
+
+    const struct cj_job *last = &v[ELEMENTSOF(v) - 1];
+    char want[1024];
+    snprintf(want, sizeof(want), "{\"modelCopyJobSummaries\":[%s]}", last->json);
+    for (enum cj_status st = 0; st < _CJ_STATUS_MAX; st++) {
+        struct cj_query q = {.has_status = true, .status = st, .max_results = 5};
+        char *got = list_of(s, &q);
+        assert_string_equal(got, st == CJ_STATUS_FAILED ? want : "{\"modelCopyJobSummaries\":[]}");
+        free(got);
+    }
+    /* And again in the next transaction, through new cursors. */
+    assert_int_equal(cj_store_put_jobs(s, "us-east-1", NULL, &v[2], 3, &ch), 0);
+    assert_verified(s);
+    struct cj_query q = {.has_status = true, .status = CJ_STATUS_COMPLETED, .max_results = 5};
+    char *got = list_of(s, &q);
+    snprintf(want, sizeof(want), "{\"modelCopyJobSummaries\":[%s]}", v[4].json);
+    assert_string_equal(got, want);
+    free(got);
+    cj_store_close(s);
+    for (size_t i = 0; i < ELEMENTSOF(v); i++)
+        test_job_free(&v[i]);
+    remove_tree(dir);
+}
+
 /* Compacting keeps everything (jobs, lists, the change log, the store's identity), leaves a
  * smaller file that verifies, and is refused while another process has the store open. */
 static void test_compact(void **state)
@@ -1759,6 +1802,7 @@ int main(void)
         cmocka_unit_test(test_index_prefixes_fill_their_pages),
         cmocka_unit_test(test_status_change_moves_the_row),
         cmocka_unit_test(test_lone_job_status_changes_refill_the_indexes),
+        cmocka_unit_test(test_lone_job_back_and_forth_in_one_run),
         cmocka_unit_test(test_compact),
         cmocka_unit_test(test_verify_reports_schema_5_leftovers),
         cmocka_unit_test(test_migration_of_a_damaged_row_wipes),
