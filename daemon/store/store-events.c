@@ -110,18 +110,24 @@ int store_log_cursor_get(struct store_log_cursor *c, MDB_val *k, MDB_val *v, MDB
     return EINVAL;
 }
 
-int store_events_count(struct cj_store *s, MDB_txn *txn, uint64_t *newer)
+/* The newer generation, and how many events it holds. */
+static int newer_count(struct cj_store *s, MDB_txn *txn, uint8_t *gen, uint64_t *count)
 {
-    uint8_t n;
     MDB_stat st;
-    int r = log_newer(s, txn, &n);
+    int r = log_newer(s, txn, gen);
     if (r < 0)
         return r;
-    int rc = mdb_stat(txn, s->dbi_events[n], &st);
+    int rc = mdb_stat(txn, s->dbi_events[*gen], &st);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
-    *newer = st.ms_entries;
+    *count = st.ms_entries;
     return 0;
+}
+
+int store_events_count(struct cj_store *s, MDB_txn *txn, uint64_t *newer)
+{
+    uint8_t gen;
+    return newer_count(s, txn, &gen, newer);
 }
 
 int store_events_last_seq(struct cj_store *s, MDB_txn *txn, uint64_t *ret)
@@ -315,21 +321,16 @@ static int event_decode(struct cj_store *s, MDB_txn *txn, const MDB_val *k, cons
 int store_events_trim(struct cj_store *s, MDB_txn *txn)
 {
     uint8_t newer;
-    MDB_stat st;
-    int r = log_newer(s, txn, &newer);
-    if (r < 0)
+    uint64_t count = 0;
+    int r = newer_count(s, txn, &newer, &count);
+    if (r < 0 || count < s->max_events)
         return r;
-    int rc = mdb_stat(txn, s->dbi_events[newer], &st);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
-    if (st.ms_entries < s->max_events)
-        return 0;
 
     /* LMDB frees a dropped database's pages from its branch pages (reading leaves only for
      * their overflow pages), where deleting the oldest events one by one would move a node
      * into the leftmost leaf at nearly every delete. */
     const uint8_t older = !newer;
-    rc = mdb_drop(txn, s->dbi_events[older], 0);
+    int rc = mdb_drop(txn, s->dbi_events[older], 0);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     r = store_meta_put_u64(s, txn, META_EVENTS_NEWER, older);
