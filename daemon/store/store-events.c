@@ -97,7 +97,8 @@ int store_log_cursor_get(struct store_log_cursor *c, MDB_val *k, MDB_val *v, MDB
     for (size_t i = 0; i < ELEMENTSOF(log_walk); i++) {
         if (log_walk[i].op != op)
             continue;
-        MDB_val want = *k; /* MDB_SET_RANGE's key, for the other generation */
+        /* MDB_SET_RANGE's key, for the other generation; the other operations take none. */
+        const MDB_val want = op == MDB_SET_RANGE ? *k : (MDB_val){0};
         c->at = log_walk[i].begin < 0 ? c->at : (unsigned)log_walk[i].begin;
         int rc = mdb_cursor_get(c->gen[c->at], k, v, op);
         if (rc == MDB_NOTFOUND && c->at == log_walk[i].from) {
@@ -188,14 +189,13 @@ static int event_reserve(struct cj_store *s, MDB_txn *txn, size_t size, uint8_t 
     MDB_val k = {.mv_size = sizeof(key), .mv_data = key};
     MDB_val v = {.mv_size = size};
     MDB_dbi dbi = s->dbi_events[s->txn_events.newer];
-    int rc = MDB_SUCCESS;
+    MDB_cursor *cur;
     /* In a run of puts, through its cursor, which only appends: the generation's last leaf
      * without a descent. The generations swap only after the run. */
-    if (s->in_run && !s->log_cursor)
-        rc = mdb_cursor_open(txn, dbi, &s->log_cursor);
+    int rc = store_run_cursor(s, txn, dbi, &s->log_cursor, &cur);
     if (rc == MDB_SUCCESS)
-        rc = s->log_cursor ? mdb_cursor_put(s->log_cursor, &k, &v, MDB_APPEND | MDB_RESERVE)
-                           : mdb_put(txn, dbi, &k, &v, MDB_APPEND | MDB_RESERVE);
+        rc = cur ? mdb_cursor_put(cur, &k, &v, MDB_APPEND | MDB_RESERVE)
+                 : mdb_put(txn, dbi, &k, &v, MDB_APPEND | MDB_RESERVE);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     *value = v.mv_data;

@@ -21,7 +21,10 @@ static size_t dup_of(enum cj_index i, const uint8_t *key, size_t size, uint8_t s
 static int put_entry(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *k, MDB_val *d,
                      unsigned flags)
 {
-    MDB_cursor *cur = s->index_cursor[i];
+    MDB_cursor *cur;
+    int rc = store_run_cursor(s, txn, s->dbi_index[i], &s->index_cursor[i], &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
     return cur ? mdb_cursor_put(cur, k, d, flags) : mdb_put(txn, s->dbi_index[i], k, d, flags);
 }
 
@@ -48,31 +51,14 @@ int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const 
     uint8_t dup[INDEX_DUP_MAX];
     MDB_val k, d;
     dup_of(i, key, size, status, dup, &k, &d);
-    MDB_cursor *cur = s->index_cursor[i];
-    int rc =
-        cur ? mdb_cursor_get(cur, &k, &d, MDB_GET_BOTH) : mdb_del(txn, s->dbi_index[i], &k, &d);
+    MDB_cursor *cur;
+    int rc = store_run_cursor(s, txn, s->dbi_index[i], &s->index_cursor[i], &cur);
+    if (rc != MDB_SUCCESS)
+        return rc;
+    rc = cur ? mdb_cursor_get(cur, &k, &d, MDB_GET_BOTH) : mdb_del(txn, s->dbi_index[i], &k, &d);
     if (cur && rc == MDB_SUCCESS)
         rc = mdb_cursor_del(cur, 0);
     return rc == MDB_NOTFOUND ? MDB_SUCCESS : rc;
-}
-
-int store_index_cursors_open(struct cj_store *s, MDB_txn *txn)
-{
-    for (size_t i = STORE_INDEX_FIRST_SECONDARY; i < _CJ_INDEX_MAX; i++) {
-        int rc = mdb_cursor_open(txn, s->dbi_index[i], &s->index_cursor[i]);
-        if (rc != MDB_SUCCESS) {
-            s->index_cursor[i] = NULL;
-            store_index_cursors_close(s);
-            return rc;
-        }
-    }
-    return MDB_SUCCESS;
-}
-
-void store_index_cursors_close(struct cj_store *s)
-{
-    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
-        store_cursor_drop(&s->index_cursor[i]);
 }
 
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,

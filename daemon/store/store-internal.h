@@ -169,10 +169,10 @@ struct cj_store {
      * index's last one, so the next ones go without MDB_APPEND (see store_index_put); bit
      * STORE_NO_APPEND_ROWS + d the same for rows database d. */
     unsigned no_append;
-    /* Cursors open only within a run of puts (put_txn's), else NULL: the indexes' from its
-     * start (store_index_cursors_open), each rows database's and the log's newer generation's
-     * from their first append in it. LMDB moves a cursor that appends along the last leaf
-     * without descending from the root again. */
+    /* Cursors open only within a run of puts (put_txn's), else NULL, each opened at its first
+     * use in the run (store_run_cursor): a put through a cursor that stands near the key's
+     * place skips the descent from the root, and LMDB moves a cursor that appends along the
+     * last leaf. */
     bool in_run;
     MDB_cursor *index_cursor[_CJ_INDEX_MAX];
     MDB_cursor *rows_cursor[STORE_ROWS_DBS];
@@ -547,11 +547,11 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
                     size_t size, uint8_t status);
 int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                        size_t size, uint8_t status);
-/* Cursors on the secondary indexes, in s->index_cursor, through which store_index_add and
- * store_index_remove then go: a transaction's run of puts (put_txn's) opens them at its
- * start and closes them before it returns, so none outlives its transaction. LMDB's code. */
-int store_index_cursors_open(struct cj_store *s, MDB_txn *txn);
-void store_index_cursors_close(struct cj_store *s);
+/* Within a run of puts, *ret is the run's cursor on dbi, kept in *slot (opened at its first
+ * use; the run closes it before it returns, so none outlives its transaction); outside one,
+ * NULL, and the caller writes without a cursor. LMDB's code. */
+int store_run_cursor(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **slot,
+                     MDB_cursor **ret);
 /* MDB_SUCCESS when database dbi (index i's) holds the entry, else MDB_NOTFOUND or an error. */
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,
                      uint8_t status);

@@ -38,18 +38,17 @@ static int unindex_row(struct cj_store *s, MDB_txn *txn, const char *arn, size_t
  * fills each page before starting the next, where a plain put splits it in half. A refused
  * append (MDB_KEYEXIST: the key is not past the last) costs one descent, so after the first
  * one in a transaction the index is written with plain puts. */
-static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **cur,
+static int put_appending(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **slot,
                          unsigned bit, MDB_val *k, MDB_val *v)
 {
     if (!(s->no_append & (1u << bit))) {
         MDB_val v2 = *v;
-        int rc = MDB_SUCCESS;
-        /* Only appends go through the run's cursor, which so stays on the last leaf: a plain
-         * put elsewhere could split that leaf under it. */
-        if (cur && !*cur)
-            rc = mdb_cursor_open(txn, dbi, cur);
+        MDB_cursor *cur = NULL;
+        /* Only appends go through the run's cursor (slot), which so stays on the last leaf: a
+         * plain put elsewhere could split that leaf under it. */
+        int rc = slot ? store_run_cursor(s, txn, dbi, slot, &cur) : MDB_SUCCESS;
         if (rc == MDB_SUCCESS)
-            rc = cur ? mdb_cursor_put(*cur, k, &v2, MDB_APPEND)
+            rc = cur ? mdb_cursor_put(cur, k, &v2, MDB_APPEND)
                      : mdb_put(txn, dbi, k, &v2, MDB_APPEND);
         if (rc != MDB_KEYEXIST)
             return rc;
@@ -66,8 +65,8 @@ int store_index_put(struct cj_store *s, MDB_txn *txn, enum cj_index i, MDB_val *
 _Static_assert(_CJ_INDEX_MAX <= STORE_NO_APPEND_ROWS, "a bit for each index");
 int store_rows_put(struct cj_store *s, MDB_txn *txn, unsigned d, MDB_val *k, MDB_val *v)
 {
-    return put_appending(s, txn, s->dbi_rows[d], s->in_run ? &s->rows_cursor[d] : NULL,
-                         STORE_NO_APPEND_ROWS + d, k, v);
+    return put_appending(s, txn, s->dbi_rows[d], &s->rows_cursor[d], STORE_NO_APPEND_ROWS + d, k,
+                         v);
 }
 
 static bool same_key(const uint8_t *a, size_t a_len, const uint8_t *b, size_t b_len)
@@ -350,10 +349,28 @@ static int put_all(struct cj_store *s, MDB_txn *txn, struct put_ctx *c)
     return store_tally_save(s, txn, &c->tally);
 }
 
+int store_run_cursor(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **slot,
+                     MDB_cursor **ret)
+{
+    *ret = NULL;
+    if (!s->in_run)
+        return MDB_SUCCESS;
+    if (!*slot) {
+        int rc = mdb_cursor_open(txn, dbi, slot);
+        if (rc != MDB_SUCCESS) {
+            *slot = NULL;
+            return rc;
+        }
+    }
+    *ret = *slot;
+    return MDB_SUCCESS;
+}
+
 /* Closes the run's cursors before its transaction can end. */
 static void run_cursors_close(struct cj_store *s)
 {
-    store_index_cursors_close(s);
+    for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
+        store_cursor_drop(&s->index_cursor[i]);
     for (size_t d = 0; d < STORE_ROWS_DBS; d++)
         store_cursor_drop(&s->rows_cursor[d]);
     store_cursor_drop(&s->log_cursor);
@@ -362,9 +379,6 @@ static void run_cursors_close(struct cj_store *s)
 
 static int put_txn(struct cj_store *s, MDB_txn *txn, void *userdata)
 {
-    int rc = store_index_cursors_open(s, txn);
-    if (rc != MDB_SUCCESS)
-        return store_errno(rc);
     s->in_run = true;
     int r = put_all(s, txn, userdata);
     run_cursors_close(s);
