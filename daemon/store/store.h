@@ -86,7 +86,9 @@ struct cj_store_changes {
 
 /* A full pass of one source: remembers which jobArns it has seen (8 bytes each, in memory),
  * so that at its end the source's jobs it did not see can be found. One pass at a time per
- * source (-EBUSY otherwise); passes of different sources run side by side. Jobs the same
+ * source (-EBUSY otherwise); passes of different sources run side by side. The process may
+ * use transparent huge pages while a pass runs and not from the end of the last (prctl
+ * PR_SET_THP_DISABLE): a pass dirties many new pages, an idle daemon few. Jobs the same
  * source writes with cj_store_put_jobs(pass=NULL) while its pass runs (a quick sync) count as
  * seen by it too. Free a pass before closing its store; a pass freed after the close is
  * harmless. -EINVAL for a source name that is not [a-z0-9-]{1,CJ_SOURCE_NAME_MAX}. */

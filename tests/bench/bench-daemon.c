@@ -23,6 +23,52 @@
 #define ACCESS_KEY_ID "AKIDCOPYJOBDTEST0001"
 #define SECRET_KEY    "cjTest/SecretKey+DoNotLeak000000000000000"
 
+/* What the unit's Environment= lines give copyjobd: every copyjobd the bench starts gets it
+ * too, so that the figures are the installed daemon's. */
+#define UNIT_ENV_MAX 8
+static char *unit_env[UNIT_ENV_MAX];
+static size_t n_unit_env;
+
+int daemon_environment_load(const char *unit_path)
+{
+    static const char key[] = "Environment=";
+    char line[512];
+    int r = 0;
+    FILE *f = fopen(unit_path, "re");
+    if (!f)
+        return -errno;
+    while (r == 0 && fgets(line, sizeof(line), f)) {
+        size_t len = strlen(line);
+        if (len && line[len - 1] == '\n')
+            line[--len] = '\0';
+        else if (!feof(f))
+            r = -E2BIG;
+        if (r < 0 || strncmp(line, key, sizeof(key) - 1) != 0)
+            continue;
+        /* One KEY=VALUE, unquoted and without specifiers, is all the unit uses; anything
+         * else would need systemd's own parser to read as systemd does. */
+        const char *v = line + sizeof(key) - 1;
+        if (!strchr(v + 1, '=') || v[0] == '=' || strpbrk(v, " \t\"'\\$%"))
+            r = -EINVAL;
+        else if (n_unit_env == UNIT_ENV_MAX)
+            r = -E2BIG;
+        else if (!(unit_env[n_unit_env] = strdup(v)))
+            r = -ENOMEM;
+        else
+            n_unit_env++;
+    }
+    if (r == 0 && ferror(f))
+        r = -EIO;
+    fclose(f);
+    return r;
+}
+
+const char *const *daemon_environment(size_t *n)
+{
+    *n = n_unit_env;
+    return (const char *const *)unit_env;
+}
+
 int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint,
                  unsigned sources)
 {
@@ -46,14 +92,15 @@ int write_config(const char *path, const char *store_dir, const char *socket, co
 /* posix_spawn (vfork-like in glibc), not fork: this process holds a large heap and SQLite's
  * cache, and copying its page tables would be counted in the daemon's start-up time. */
 static pid_t spawn(const char *const argv[], const char *notify, const char *log_path,
-                   int stdout_fd, bool no_retry_delay)
+                   int stdout_fd, bool no_retry_delay, bool is_copyjobd)
 {
     posix_spawn_file_actions_t fa;
     char notify_env[320];
-    char *envp[10] = {"PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
-                      "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
-                      /* the account lookup (STS GetCallerIdentity) stays on loopback */
-                      "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9"};
+    char *envp[10 + UNIT_ENV_MAX] = {
+        "PATH=/usr/local/bin:/usr/bin:/bin", "AWS_ACCESS_KEY_ID=" ACCESS_KEY_ID,
+        "AWS_SECRET_ACCESS_KEY=" SECRET_KEY, "AWS_EC2_METADATA_DISABLED=true",
+        /* the account lookup (STS GetCallerIdentity) stays on loopback */
+        "AWS_ENDPOINT_URL_STS=http://127.0.0.1:9"};
     size_t n_env = 5;
     pid_t pid;
     int r;
@@ -69,6 +116,8 @@ static pid_t spawn(const char *const argv[], const char *notify, const char *log
         envp[n_env++] = "COPYJOBD_RETRY_BASE_MS=0";
         envp[n_env++] = "COPYJOBD_RETRY_CAP_MS=0";
     }
+    for (size_t i = 0; is_copyjobd && i < n_unit_env; i++)
+        envp[n_env++] = unit_env[i];
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, log_path, O_WRONLY | O_CREAT | O_TRUNC,
@@ -131,7 +180,7 @@ static int start(const char *copyjobd, const char *store_dir, const char *workdi
 
     const char *argv[] = {copyjobd, "--config", d->config, NULL};
     int64_t t0 = now_ns();
-    d->pid = spawn(argv, d->notify, log_path, -1, no_retry_delay);
+    d->pid = spawn(argv, d->notify, log_path, -1, no_retry_delay, true);
     if (d->pid < 0)
         return -errno;
     for (;;) {
@@ -286,7 +335,7 @@ pid_t fake_start(const char *node, const char *fake, size_t n, const char *workd
         return -errno;
     const char *fargv[] = {node, fake,     "--port", "0",         "--https-port", "-1", "--jobs",
                            jobs, "--seed", "7",      "--tmp-dir", workdir,        NULL};
-    pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1], false);
+    pid_t fpid = spawn(fargv, NULL, fake_log, pipefd[1], false, false);
     close(pipefd[1]);
     if (fpid < 0) {
         r = -errno;
@@ -340,7 +389,7 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
 
     const char *argv[] = {copyjobd, "--config", config, "--once", NULL};
     int64_t t0 = now_ns();
-    pid_t pid = spawn(argv, NULL, log_path, -1, false);
+    pid_t pid = spawn(argv, NULL, log_path, -1, false, true);
     if (pid < 0) {
         r = -errno;
         goto out;

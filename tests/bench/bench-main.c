@@ -69,6 +69,7 @@ struct opts {
     int pin_cpu;        /* the CPU of client, daemon and floor while measuring; -1: no pinning */
     struct replay *replay;
     const char *copyjobd, *node, *fake, *json_path, *workdir;
+    const char *unit; /* whose Environment= every copyjobd started gets; NULL: none */
     size_t ingest_jobs;
     unsigned sources; /* the direct load's jobs belong to this many sources */
     /* The LMDB database counted as the change log, not the store, with its generations
@@ -1264,8 +1265,9 @@ static void usage(void)
             "--interleave, a page of each source in turn; --growth PCT: the newest PCT %% of the\n"
             "jobs added after the passes as quick syncs add new jobs (pages of 100, each newest\n"
             "first);\n"
-            "--changelog-db: the LMDB database of the change log (default events)\n",
-            GEN_SOURCES_MAX);
+            "--changelog-db: the LMDB database of the change log (default events);\n"
+            "--unit: every copyjobd started gets the Environment= of this unit (default %s)\n",
+            GEN_SOURCES_MAX, CJ_BENCH_UNIT);
 }
 
 /* "N[,N...]", up to 4 sizes of 1..100,000,000 */
@@ -1300,7 +1302,8 @@ int main(int argc, char **argv)
                      .cpu_batch = 200,
                      .pin_cpu = 0,
                      .sources = 1,
-                     .changelog_db = "events"};
+                     .changelog_db = "events",
+                     .unit = CJ_BENCH_UNIT};
     static const struct option longopts[] = {
         {"jobs", required_argument, NULL, 'n'},
         {"copyjobd", required_argument, NULL, 'c'},
@@ -1318,6 +1321,7 @@ int main(int argc, char **argv)
         {"pin", required_argument, NULL, 'P'},
         {"sources", required_argument, NULL, 'M'},
         {"changelog-db", required_argument, NULL, 'E'},
+        {"unit", required_argument, NULL, 'U'},
         {"interleave", no_argument, NULL, 'L'},
         {"growth", required_argument, NULL, 'G'},
         {"keep", no_argument, NULL, 'k'},
@@ -1394,6 +1398,9 @@ int main(int argc, char **argv)
         case 'E':
             o.changelog_db = optarg;
             break;
+        case 'U':
+            o.unit = strcmp(optarg, "none") == 0 ? NULL : optarg;
+            break;
         case 'L':
             o.interleave = true;
             break;
@@ -1434,6 +1441,11 @@ int main(int argc, char **argv)
         o.ready_runs > 8 || o.walk_iterations < 1 || !(o.duration_s > 0 && o.duration_s < 60) ||
         o.cpu_batch < 1) {
         usage();
+        return 2;
+    }
+    if (o.unit && (r = daemon_environment_load(o.unit)) < 0) {
+        fprintf(stderr, "cj-bench: %s: cannot take its Environment= lines: %s\n", o.unit,
+                strerror(-r));
         return 2;
     }
     if (!o.workdir) {
@@ -1551,6 +1563,15 @@ int main(int argc, char **argv)
     read_line("/proc/loadavg", NULL, load_end, sizeof(load_end));
     printf("\nmachine: %ld CPUs, %s, memory %s; load average at start %s, at end %s\n",
            sysconf(_SC_NPROCESSORS_ONLN), cpu_model, memtotal, load_start, load_end);
+    size_t n_env;
+    const char *const *env = daemon_environment(&n_env);
+    json_t *env_json = json_array();
+    printf("copyjobd's environment from %s:", o.unit ? o.unit : "no unit");
+    for (size_t i = 0; i < n_env; i++) {
+        printf(" %s", env[i]);
+        json_array_append_new(env_json, json_string(env[i]));
+    }
+    printf("%s\n", n_env ? "" : " none");
     struct utsname un;
     uname(&un);
     time_t now = time(NULL);
@@ -1565,9 +1586,13 @@ int main(int argc, char **argv)
         (json_int_t)o.iterations, "walk_iterations", (json_int_t)o.walk_iterations, "ready_runs",
         (json_int_t)o.ready_runs, "duration_s", o.duration_s, "cpu_batch", (json_int_t)o.cpu_batch,
         "pin_cpu", (json_int_t)o.pin_cpu);
-    if (root)
+    if (root) {
         json_object_set_new(root, "source_order",
                             json_string(o.interleave ? "interleaved" : "in_order"));
+        json_object_set_new(root, "daemon_environment", env_json);
+    } else {
+        json_decref(env_json);
+    }
     if (!root) {
         fprintf(stderr, "cj-bench: cannot build the JSON result\n");
         return 1;

@@ -174,6 +174,11 @@ struct daemon_proc {
 struct mem {
     long rss_kb, anon_kb;
 };
+/* The Environment= lines of the systemd unit at unit_path, given from then on to every
+ * copyjobd the bench starts: -EINVAL for a line that is not one unquoted KEY=VALUE. */
+int daemon_environment_load(const char *unit_path);
+/* Those lines' KEY=VALUE, n of them. */
+const char *const *daemon_environment(size_t *n);
 /* A daemon config with the sources of gen_write_sources. */
 int write_config(const char *path, const char *store_dir, const char *socket, const char *endpoint,
                  unsigned sources);

@@ -2,6 +2,8 @@
 /* What the store keeps that the service model does not name, and what a full pass may
  * remove: statuses of their own, removal confirmed by a second complete pass, the removal
  * guard, jobs counted as seen without being stored. Real LMDB in a temporary directory. */
+#include <sys/prctl.h>
+
 #include "test-store-util.h"
 
 #define MIB (UINT64_C(1) << 20)
@@ -461,6 +463,37 @@ static void test_release_pages(void **state)
     remove_tree(dir);
 }
 
+/* Huge pages while any full pass runs: two sources' passes side by side, the first ending
+ * before the second; none once the last has ended, or been freed unfinished. */
+static void test_huge_pages_while_passes_run(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 64 * MIB);
+    struct cj_store_pass *a, *b;
+
+    if (prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0) < 0)
+        skip(); /* a kernel without THP: the store does not switch it */
+    assert_int_equal(prctl(PR_SET_THP_DISABLE, 1, 0, 0, 0), 0);
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &a), 0);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 0);
+    assert_int_equal(cj_store_pass_begin(s, "eu-west-1", &b), 0);
+    put_page(s, a, 0, 100);
+    assert_int_equal(cj_store_pass_finish(s, a, true, 1, NULL), 0);
+    cj_store_pass_free(a);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 0);
+    assert_int_equal(cj_store_pass_finish(s, b, true, 1, NULL), 0);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 1);
+    cj_store_pass_free(b);
+
+    assert_int_equal(cj_store_pass_begin(s, "us-east-1", &a), 0);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 0);
+    cj_store_pass_free(a);
+    assert_int_equal(prctl(PR_GET_THP_DISABLE, 0, 0, 0, 0), 1);
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 /* A pass of many jobs: the seen set's lookups at its end (a directory over sorted hashes) find
  * exactly the jobs it saw, whatever slot they fall in, seen twice or once. */
 static void test_many_jobs_seen(void **state)
@@ -516,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_batch),
         cmocka_unit_test(test_batch_lost),
         cmocka_unit_test(test_release_pages),
+        cmocka_unit_test(test_huge_pages_while_passes_run),
         cmocka_unit_test(test_removal_needs_two_complete_passes),
         cmocka_unit_test(test_removal_guard),
         cmocka_unit_test(test_many_jobs_seen),

@@ -17,6 +17,17 @@ export const NO_STS = 'http://127.0.0.1:9';
 const COPYJOBD = process.env.COPYJOBD;
 const FAKE = process.env.FAKE_BEDROCK;
 
+// The environment the unit gives copyjobd (its Environment= lines, each one unquoted
+// KEY=VALUE): every copyjobd the helpers start gets it, as an installed one does.
+export const UNIT_ENV = Object.fromEntries(
+  readFileSync(new URL('../../../systemd/copyjobd.service.in', import.meta.url), 'utf8')
+    .split('\n').filter((l) => l.startsWith('Environment='))
+    .map((l) => {
+      const m = /^Environment=([A-Za-z_][A-Za-z0-9_]*)=([^\s"'\\$%]*)$/.exec(l);
+      if (!m) throw new Error(`copyjobd.service.in: not one unquoted KEY=VALUE: ${l}`);
+      return [m[1], m[2]];
+    }));
+
 export function requireEnv() {
   for (const [k, v] of Object.entries({ COPYJOBD, FAKE_BEDROCK: FAKE }))
     if (!v || !existsSync(v)) throw new Error(`${k} must point at the built program (got ${v})`);
@@ -132,6 +143,7 @@ export async function startDaemon({ endpoint, caFile, config = '', env = {}, arg
     config,
   ].join('\n') + '\n');
   const fullEnv = {
+    ...UNIT_ENV,
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,

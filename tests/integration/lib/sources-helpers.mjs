@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request, stopProcess, waitFor, compareJobs, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY } from './harness.mjs';
+import { request, stopProcess, waitFor, compareJobs, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, UNIT_ENV } from './harness.mjs';
 
 /** The account and region a job's own ARN names. */
 export function arnParts(jobArn) {
@@ -64,6 +64,7 @@ export async function startSourcesDaemon({ fake, config, env = {}, wait = 'ok', 
     '[server]', `socket = ${socket}`, '',
   ].join('\n'));
   const fullEnv = {
+    ...UNIT_ENV,
     PATH: process.env.PATH,
     HOME: home,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,

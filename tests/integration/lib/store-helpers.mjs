@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, listAll, request, waitFor } from './harness.mjs';
+import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, listAll, request, waitFor, UNIT_ENV } from './harness.mjs';
 
 const COPYJOBD = process.env.COPYJOBD;
 
@@ -13,6 +13,7 @@ export const SANITIZED = /^(on|1|true|yes)$/i.test(process.env.CJ_SANITIZE ?? ''
 
 export function daemonEnv() {
   return {
+    ...UNIT_ENV,
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,

@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, request, sleep, waitFor } from './harness.mjs';
+import { NO_STS, TEST_ACCESS_KEY_ID, TEST_SECRET_ACCESS_KEY, request, sleep, waitFor, UNIT_ENV } from './harness.mjs';
 
 export const SOURCE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -166,6 +166,7 @@ export function startActivated({ endpoint, extraConfig = '' }) {
   const configured = join(dir, 'configured.sock');
   const configPath = writeDaemonConfig(dir, { endpoint, socket: configured, extra: extraConfig });
   const env = {
+    ...UNIT_ENV,
     PATH: process.env.PATH,
     AWS_ACCESS_KEY_ID: TEST_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: TEST_SECRET_ACCESS_KEY,
