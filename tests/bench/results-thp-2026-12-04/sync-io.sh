@@ -3,14 +3,10 @@
 # (over the store the last run filled), $2 binary, $3 jobs. $EXTRA goes into the daemon's
 # environment. CPU from the last /proc/PID/stat before exit (user, system), bytes from
 # /proc/PID/io; not exact for runs shorter than the 0.1 s sampling (once-time.sh then).
-out=/tmp/prof
+. "$(dirname "$0")/fake.sh"
 [ "$1" = first ] && rm -rf $out/store
-rm -f $out/fake.json
-(node /work/main/tests/fake-bedrock/server.mjs --port 0 --https-port -1 --jobs $3 --seed 7 > $out/fake.json 2>/dev/null &)
-for i in $(seq 300); do [ -s $out/fake.json ] && break; sleep 0.2; done
-url=$(sed -n 's/.*"http":"\([^"]*\)".*/\1/p' $out/fake.json)
-sed -i "s|^endpoint = .*|endpoint = $url|" $out/c.conf
-env $EXTRA AWS_ACCESS_KEY_ID=AKIDCOPYJOBDTEST0001 AWS_SECRET_ACCESS_KEY=cjTest/SecretKey+DoNotLeak000000000000000 AWS_EC2_METADATA_DISABLED=true $2 --config $out/c.conf --once 2> $out/d.log &
+fake_start $3
+env $EXTRA $daemon_env $2 --config $out/c.conf --once 2> $out/d.log &
 pid=$!
 tck=$(getconf CLK_TCK)
 while kill -0 $pid 2>/dev/null; do
@@ -20,4 +16,4 @@ done
 wait $pid; echo rc=$?
 echo "$last_s" | awk -v t=$tck '{printf "user %.2f sys %.2f cpu %.2f\n", $14/t, $15/t, ($14+$15)/t}'
 echo "$last_io" | egrep "wchar|syscw|write_bytes"
-pkill -f "server.mjs --port 0 --https-port -1 --jobs $3 "
+fake_stop $3
