@@ -206,6 +206,11 @@ static int start(const char *copyjobd, const char *store_dir, const char *workdi
         msg[n] = '\0';
         if (strstr(msg, "READY=1")) {
             d->ready_ms = (double)(now_ns() - t0) / 1e6;
+            struct proc_cpu pc;
+            if (proc_cpu_open(d->pid, &pc) >= 0) {
+                d->ready_cpu_s = (double)proc_cpu_ns(&pc) / 1e9;
+                proc_cpu_close(&pc);
+            }
             /* Nobody reads further notifications: with the socket gone the daemon's later
              * sends fail at once instead of filling the queue (net.unix.max_dgram_qlen, 10
              * here) and then blocking in sendmsg(). */
@@ -512,6 +517,7 @@ int sync_memory_run(const char *copyjobd, const char *node, const char *fake, si
         usleep(50000);
     }
     res->wall_s = (double)(now_ns() - t0) / 1e9;
+    res->start_cpu_s = d.ready_cpu_s;
     double fake_cpu1;
     res->fake_cpu_s = proc_stat_cpu_s(fpid, &fake_cpu1) >= 0 ? fake_cpu1 - fake_cpu0 : -1;
     hc_close(&c);

@@ -1531,9 +1531,9 @@ int main(int argc, char **argv)
             return 1;
         }
         printf("  %8zu jobs (stored %zu): RSS %ld anon %ld; sync %.1f s wall, daemon CPU %.2f s "
-               "(%.0f jobs per CPU second), the fake's CPU %.2f s\n",
+               "(%.0f jobs per CPU second; %.3f s of it to READY=1), the fake's CPU %.2f s\n",
                sm.jobs, sm.stored, sm.mem.rss_kb, sm.mem.anon_kb, sm.wall_s, sm.cpu_s,
-               sm.cpu_s > 0 ? (double)sm.stored / sm.cpu_s : 0, sm.fake_cpu_s);
+               sm.cpu_s > 0 ? (double)sm.stored / sm.cpu_s : 0, sm.start_cpu_s, sm.fake_cpu_s);
         printf("           the full pass repeated over them: %.1f s wall, daemon CPU %.2f s (%.0f "
                "jobs per CPU second), the fake's CPU %.2f s, %zu changed\n",
                sm.resync_wall_s, sm.resync_cpu_s,
@@ -1549,13 +1549,13 @@ int main(int argc, char **argv)
                ls->used_pages * kib, events * kib, ls->free_pages * kib);
         json_array_append_new(
             syncs,
-            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:f,s:f,s:f,s:I}}", "jobs",
+            json_pack("{s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:{s:f,s:f,s:f,s:I}}", "jobs",
                       (json_int_t)sm.jobs, "stored", (json_int_t)sm.stored, "rss_kib",
                       (json_int_t)sm.mem.rss_kb, "anon_kib", (json_int_t)sm.mem.anon_kb, "wall_s",
-                      sm.wall_s, "cpu_s", sm.cpu_s, "fake_cpu_s", sm.fake_cpu_s, "store_kib",
-                      (json_int_t)(ls->used_pages * kib), "events_kib", (json_int_t)(events * kib),
-                      "free_kib", (json_int_t)(ls->free_pages * kib), "resync", "wall_s",
-                      sm.resync_wall_s, "cpu_s", sm.resync_cpu_s, "fake_cpu_s",
+                      sm.wall_s, "cpu_s", sm.cpu_s, "start_cpu_s", sm.start_cpu_s, "fake_cpu_s",
+                      sm.fake_cpu_s, "store_kib", (json_int_t)(ls->used_pages * kib), "events_kib",
+                      (json_int_t)(events * kib), "free_kib", (json_int_t)(ls->free_pages * kib),
+                      "resync", "wall_s", sm.resync_wall_s, "cpu_s", sm.resync_cpu_s, "fake_cpu_s",
                       sm.resync_fake_cpu_s, "changed", (json_int_t)sm.resync_changed));
     }
 

@@ -169,7 +169,8 @@ struct daemon_proc {
     char config[300];
     char notify[300];
     int notify_fd;
-    double ready_ms; /* from fork to READY=1 */
+    double ready_ms;    /* from fork to READY=1 */
+    double ready_cpu_s; /* its CPU at READY=1, before its loop runs: the start */
 };
 struct mem {
     long rss_kb, anon_kb;
@@ -208,8 +209,9 @@ int ingest_run(const char *copyjobd, const char *node, const char *fake, size_t 
  * a second full pass over the same jobs. */
 struct sync_mem {
     size_t jobs, stored;
-    double wall_s; /* from READY=1 to the health check that saw the pass done */
-    double cpu_s;  /* the daemon's CPU from start to then */
+    double wall_s;      /* from READY=1 to the health check that saw the pass done */
+    double cpu_s;       /* the daemon's CPU from start to then */
+    double start_cpu_s; /* of it, the CPU at READY=1 (daemon_proc.ready_cpu_s) */
     /* The fake endpoint's CPU over the same span (its dataset is built before), -1 unknown:
      * the pass's other half, which the daemon waits for. */
     double fake_cpu_s;
