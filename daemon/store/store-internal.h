@@ -120,6 +120,22 @@ struct store_jobs_pending {
     size_t last_txnid; /* of our latest commit: `known` holds while the next write follows it */
 };
 
+/* A new job's row waiting for its batch's commit (store-rows-pending.c): its key and value lie
+ * in the pending bytes at `at`. */
+struct pending_row {
+    uint64_t time; /* the key's first 8 bytes as a big-endian number: the sort's first test */
+    size_t at;
+    uint32_t value_len;
+    uint16_t key_len;
+    uint8_t db; /* the rows' database (store_rows_of) */
+};
+
+struct store_rows_pending {
+    struct cj_buf bytes; /* each row's key, then its value */
+    struct pending_row *rows;
+    size_t n, cap;
+};
+
 struct cj_store {
     MDB_env *env; /* NULL only when a reopen failed (store_release_pages) */
     int lost_env; /* then: why, a negative errno, returned by every call */
@@ -189,6 +205,7 @@ struct cj_store {
         uint64_t max_usec; /* 0 = STORE_BATCH_USEC; tests that watch a batch set more */
     } batch;
     struct store_jobs_pending pending;
+    struct store_rows_pending rows_pending;
     cj_store_change_fn change_fn;
     void *change_userdata;
 };
@@ -253,6 +270,27 @@ void store_jobs_pending_committed(struct cj_store *s, size_t txnid);
 void store_jobs_pending_abort(struct cj_store *s);
 /* No full pass is running: the filter's memory goes back. */
 void store_jobs_pending_release(struct cj_store *s);
+
+/* ---- new jobs' rows (store-rows-pending.c) ---- */
+
+/* The most bytes of rows (keys and values) one batch holds back; the rows after them are put
+ * at once. A batch of STORE_BATCH_JOBS jobs as Bedrock lists them takes ~30 MB. */
+#define STORE_ROWS_PENDING_BYTES ((size_t)64 * 1024 * 1024)
+/* Whether a new job's row whose `jobs` entry is pending waits for the commit too: in a batch
+ * (txn is its transaction) while full passes of more than one source run. */
+bool store_rows_pending_wanted(const struct cj_store *s, MDB_txn *txn);
+/* Copies the row (key, value) of rows database db aside: 1 when it now waits, 0 when the
+ * caller is to put it (past STORE_ROWS_PENDING_BYTES, or a key shorter than a time key), or
+ * -ENOMEM. */
+int store_rows_pending_add(struct cj_store *s, unsigned db, const MDB_val *key,
+                           const MDB_val *value);
+/* Puts the waiting rows in key order (store_jobs_pending_flush, before their entries): 0 or a
+ * negative errno (the batch must be given up). None waits after it, either way. */
+int store_rows_pending_flush(struct cj_store *s, MDB_txn *txn);
+/* Drops the waiting rows (their transaction is aborted). */
+void store_rows_pending_clear(struct cj_store *s);
+/* No full pass is running: the memory goes back. */
+void store_rows_pending_release(struct cj_store *s);
 
 /* LMDB keeps each page a write transaction dirtied (malloc'd, in non-WRITEMAP mode) for the
  * next ones until the environment closes: after a batch of STORE_BATCH_JOBS jobs into a large
@@ -804,6 +842,8 @@ void store_pass_wrote(struct cj_store *s, struct cj_store_pass *p);
 void store_passes_batch_lost(struct cj_store *s, uint64_t id, int error);
 /* The running pass of `source`, or NULL. */
 struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source);
+/* Whether full passes of more than one source are running. */
+bool store_passes_several(const struct cj_store *s);
 /* Called by cj_store_close: a pass freed later must not touch the store. */
 void store_pass_detach(struct cj_store *s);
 

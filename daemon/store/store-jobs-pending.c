@@ -199,6 +199,7 @@ void store_jobs_pending_committed(struct cj_store *s, size_t txnid)
 void store_jobs_pending_abort(struct cj_store *s)
 {
     pending_clear(&s->pending);
+    store_rows_pending_clear(s);
 }
 
 void store_jobs_pending_release(struct cj_store *s)
@@ -209,6 +210,7 @@ void store_jobs_pending_release(struct cj_store *s)
     free(p->spare);
     cj_hash_set_clear(&p->keys);
     *p = (struct store_jobs_pending){.min_keys = p->min_keys};
+    store_rows_pending_release(s);
 }
 
 /* A radix sort, the key's last byte first: one read counts each byte's values, then a stable
@@ -259,9 +261,13 @@ int store_jobs_pending_sort(struct store_jobs_pending *p)
 int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn)
 {
     struct store_jobs_pending *p = &s->pending;
-    if (!p->n)
-        return 0;
-    int r = store_jobs_pending_sort(p);
+    /* The rows first: each waits only while its entry does. */
+    int r = store_rows_pending_flush(s, txn);
+    if (r < 0 || !p->n) {
+        pending_clear(p);
+        return r;
+    }
+    r = store_jobs_pending_sort(p);
     if (r < 0) {
         pending_clear(p);
         return r;

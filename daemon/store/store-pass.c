@@ -40,6 +40,11 @@ struct cj_store_pass *store_pass_of(struct cj_store *s, const char *source)
     return NULL;
 }
 
+bool store_passes_several(const struct cj_store *s)
+{
+    return s->passes && s->passes->next;
+}
+
 /* Transparent huge pages for the process while a full pass runs, none between passes. A pass
  * mallocs a page for each page its batches dirty, and with malloc's heap advised for huge
  * pages (the unit's GLIBC_TUNABLES) one fault maps 512 of them. Between passes the heap has

@@ -141,17 +141,19 @@ static int put_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, siz
 
 /* Puts the `jobs` entry of a new job, or finds the one there: -ENOENT when it put one (the
  * job is new; in a batch of many new jobs, its entry is pending until the batch commits,
- * store-jobs-pending.c), else the job's row and source as store_row_get gives them. At most
- * one descent into `jobs`, where a get then a put took two for each new job. */
+ * store-jobs-pending.c, and *pending true), else the job's row and source as store_row_get
+ * gives them. At most one descent into `jobs`, where a get then a put took two for each new
+ * job. */
 static int claim_jobs_entry(struct cj_store *s, MDB_txn *txn, const char *arn, size_t arn_len,
                             uint16_t region, const uint8_t *time_key, uint16_t source,
-                            uint8_t status, MDB_val *row, uint16_t *old_source)
+                            uint8_t status, MDB_val *row, uint16_t *old_source, bool *pending)
 {
     uint8_t b[JOBS_VALUE_SIZE], kb[JOBS_KEY_PACKED];
     jobs_value(b, time_key, source, status);
     MDB_val ak, av = {.mv_size = sizeof(b), .mv_data = b};
     store_jobs_key(arn, arn_len, region, kb, &ak);
     int r = store_jobs_pending_claim(s, txn, &ak, &av);
+    *pending = r > 0;
     if (r != 0)
         return r > 0 ? -ENOENT : r;
     int rc = mdb_put(txn, s->dbi_jobs, &ak, &av, MDB_NOOVERWRITE);
@@ -178,7 +180,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     struct store_row nr, orow;
     uint8_t new_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX], old_keys[_CJ_INDEX_MAX][INDEX_KEY_MAX];
     size_t new_sizes[_CJ_INDEX_MAX], old_sizes[_CJ_INDEX_MAX];
-    bool existed;
+    bool existed, pending;
     uint8_t status;
     uint16_t region, old_source = 0;
 
@@ -212,7 +214,7 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
             new_sizes[i] = store_index_key(i, &nr, j->job_arn, arn_len, new_keys[i]);
 
     r = claim_jobs_entry(s, txn, j->job_arn, arn_len, region, new_keys[CJ_INDEX_TIME],
-                         c->source_code, nr.status, &old, &old_source);
+                         c->source_code, nr.status, &old, &old_source, &pending);
     if (r >= 0) {
         if (store_row_same(old.mv_data, old.mv_size, s->scratch.data, s->scratch.len)) {
             ch->unchanged++;
@@ -275,7 +277,12 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     store_row_set_event_seq(&s->scratch, seq);
     MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
-    int rc = store_rows_put(s, txn, store_rows_of(nr.status), &k, &v);
+    const unsigned rows_db = store_rows_of(nr.status);
+    r = pending && store_rows_pending_wanted(s, txn) ? store_rows_pending_add(s, rows_db, &k, &v)
+                                                     : 0;
+    if (r < 0)
+        return r;
+    int rc = r > 0 ? MDB_SUCCESS : store_rows_put(s, txn, rows_db, &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     if (existed && (moved || old_source != c->source_code)) {

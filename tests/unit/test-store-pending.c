@@ -198,6 +198,119 @@ static void test_other_writer(void **state)
     remove_tree(dir);
 }
 
+/* Jobs ids[0..n) as one page of source `source`'s pass, of one status. */
+static void put_ids(struct cj_store *s, const char *source, struct cj_store_pass *p,
+                    const unsigned *ids, unsigned n)
+{
+    struct cj_job *jobs = calloc(n, sizeof(*jobs));
+    assert_non_null(jobs);
+    for (unsigned i = 0; i < n; i++)
+        fill(&jobs[i], ids[i], CJ_STATUS_IN_PROGRESS);
+    assert_int_equal(cj_store_put_jobs(s, source, p, jobs, n, NULL), 0);
+    for (unsigned i = 0; i < n; i++)
+        test_job_free(&jobs[i]);
+    free(jobs);
+}
+
+/* The leaf pages of the rows' databases. */
+static size_t rows_leaf_pages(struct cj_store *s)
+{
+    MDB_txn *txn;
+    MDB_stat st;
+    size_t leaves = 0;
+    assert_int_equal(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn), MDB_SUCCESS);
+    for (size_t d = 0; d < STORE_ROWS_DBS; d++)
+        if (s->dbi_rows[d]) {
+            assert_int_equal(mdb_stat(txn, s->dbi_rows[d], &st), MDB_SUCCESS);
+            leaves += st.ms_leaf_pages;
+        }
+    mdb_txn_abort(txn);
+    return leaves;
+}
+
+static const char *const sources[] = {"us-east-1", "us-east-2", "us-west-1",    "us-west-2",
+                                      "eu-west-1", "eu-west-2", "eu-central-1", "ap-south-1"};
+#define SOURCES ELEMENTSOF(sources)
+#define PAGE    250 /* a source's page: every SOURCES-th job of a span of SOURCES * PAGE */
+#define ROUNDS  6
+#define SPAN    (SOURCES * PAGE)
+
+static int count_source(const char *source, const struct cj_store_stats *st, void *userdata)
+{
+    uint64_t *totals = userdata;
+    for (size_t i = 0; i < SOURCES; i++)
+        if (strcmp(source, sources[i]) == 0)
+            totals[i] = st->total;
+    return 0;
+}
+
+/* The first passes of several sources side by side, a page of each in turn over the same
+ * span of time, the batches ending in the middle of a span: the rows wait for the commit and
+ * go in key order, with the rows the batch before put for the same span taken out and put
+ * again among them, so the rows take as few pages as one pass's that listed every job in
+ * order (where each page put among the other sources' split LMDB's pages in half). A job two
+ * sources list in one batch is found, moves, and is stored once. */
+static void test_interleaved_passes_pack_rows(void **state)
+{
+    char *dir = make_tmpdir(), *one_dir = make_tmpdir();
+    struct cj_store *s = open_watched(dir), *one = open_watched(one_dir);
+    struct cj_store_pass *pass[SOURCES], *p;
+    unsigned ids[SPAN];
+
+    for (size_t i = 0; i < SOURCES; i++)
+        assert_int_equal(cj_store_pass_begin(s, sources[i], &pass[i]), 0);
+    for (unsigned r = 0; r < ROUNDS; r++) {
+        for (unsigned src = 0; src < SOURCES; src++) {
+            for (unsigned i = 0; i < PAGE; i++)
+                ids[i] = r * SPAN + SOURCES * i + src;
+            put_ids(s, sources[src], pass[src], ids, PAGE);
+            if (src == SOURCES / 2)
+                assert_int_equal(cj_store_flush(s), 0);
+        }
+        if (r == 0)
+            assert_true(s->rows_pending.n > 0); /* new rows wait once the filter is built */
+    }
+    /* One job listed by two sources in one batch: pending after the first, moved by the
+     * second. */
+    assert_int_equal(cj_store_flush(s), 0);
+    ids[0] = ROUNDS * SPAN;
+    put_ids(s, sources[0], pass[0], ids, 1);
+    assert_int_equal(s->rows_pending.n, 1);
+    put_ids(s, sources[1], pass[1], ids, 1);
+    assert_int_equal(s->rows_pending.n, 0);
+    for (size_t i = 0; i < SOURCES; i++) {
+        assert_int_equal(cj_store_pass_finish(s, pass[i], true, TEST_BASE_NS, NULL), 0);
+        cj_store_pass_free(pass[i]);
+    }
+    assert_null(s->rows_pending.rows); /* no pass runs: the memory is back */
+    assert_int_equal(committed_total(s), ROUNDS * SPAN + 1);
+    uint64_t totals[SOURCES] = {0};
+    assert_int_equal(cj_store_foreach_source(s, count_source, totals), 0);
+    for (size_t i = 0; i < SOURCES; i++)
+        assert_int_equal(totals[i], ROUNDS * PAGE + (i == 1));
+    for (unsigned i = 0; i <= ROUNDS * SPAN; i++)
+        assert_stored(s, i, CJ_STATUS_IN_PROGRESS);
+    assert_verified(s);
+
+    /* The same jobs from one pass, in order. */
+    assert_int_equal(cj_store_pass_begin(one, sources[0], &p), 0);
+    for (unsigned first = 0; first <= ROUNDS * SPAN; first += PAGE) {
+        unsigned n = 0;
+        for (unsigned i = first; i < first + PAGE && i <= ROUNDS * SPAN; i++)
+            ids[n++] = i;
+        put_ids(one, sources[0], p, ids, n);
+    }
+    assert_int_equal(cj_store_pass_finish(one, p, true, TEST_BASE_NS, NULL), 0);
+    cj_store_pass_free(p);
+    size_t packed = rows_leaf_pages(one), interleaved = rows_leaf_pages(s);
+    if (interleaved > packed + packed / 10 + 1)
+        fail_msg("rows of interleaved passes: %zu leaf pages, one pass's %zu", interleaved, packed);
+    cj_store_close(one);
+    cj_store_close(s);
+    remove_tree(one_dir);
+    remove_tree(dir);
+}
+
 /* The sort gives memcmp's order of the keys, each with its value, whichever bytes the keys
  * share: one account's random IDs, a few partitions, regions and accounts, keys that differ
  * only in their first byte (many alike). */
@@ -255,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_filter_grows),
         cmocka_unit_test(test_other_writer),
         cmocka_unit_test(test_sort_orders_the_keys),
+        cmocka_unit_test(test_interleaved_passes_pack_rows),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
