@@ -120,19 +120,19 @@ struct store_jobs_pending {
     size_t last_txnid; /* of our latest commit: `known` holds while the next write follows it */
 };
 
-/* A new job's row waiting for its batch's commit (store-rows-pending.c): its key and value lie
- * in the pending bytes at `at`. */
-struct pending_row {
-    uint64_t time; /* the key's first 8 bytes as a big-endian number: the sort's first test */
+/* A new job's row or secondary index entry waiting for its batch's commit
+ * (store-rows-pending.c): its key and value lie in the pending bytes at `at`. */
+struct pending_put {
     size_t at;
     uint32_t value_len;
     uint16_t key_len;
-    uint8_t db; /* the rows' database (store_rows_of) */
+    /* A rows database (store_rows_of), or STORE_ROWS_DBS + a secondary index. */
+    uint8_t target;
 };
 
 struct store_rows_pending {
-    struct cj_buf bytes; /* each row's key, then its value */
-    struct pending_row *rows;
+    struct cj_buf bytes; /* each one's key, then its value */
+    struct pending_put *puts;
     size_t n, cap;
 };
 
@@ -271,23 +271,25 @@ void store_jobs_pending_abort(struct cj_store *s);
 /* No full pass is running: the filter's memory goes back. */
 void store_jobs_pending_release(struct cj_store *s);
 
-/* ---- new jobs' rows (store-rows-pending.c) ---- */
+/* ---- new jobs' rows and index entries (store-rows-pending.c) ---- */
 
-/* The most bytes of rows (keys and values) one batch holds back; the rows after them are put
- * at once. A batch of STORE_BATCH_JOBS jobs as Bedrock lists them takes ~30 MB. */
+/* The most bytes of rows and index entries (keys and values, and the stored ones taken out
+ * to be put again among them) one batch holds back; what comes after is put at once. A batch
+ * of STORE_BATCH_JOBS jobs as Bedrock lists them takes ~50 MB. */
 #define STORE_ROWS_PENDING_BYTES ((size_t)64 * 1024 * 1024)
-/* Whether a new job's row whose `jobs` entry is pending waits for the commit too: in a batch
- * (txn is its transaction) while full passes of more than one source run. */
+/* Whether the row and index entries of a new job whose `jobs` entry is pending wait for the
+ * commit too: in a batch (txn is its transaction) while full passes of more than one source
+ * run. */
 bool store_rows_pending_wanted(const struct cj_store *s, MDB_txn *txn);
-/* Copies the row (key, value) of rows database db aside: 1 when it now waits, 0 when the
- * caller is to put it (past STORE_ROWS_PENDING_BYTES, or a key shorter than a time key), or
- * -ENOMEM. */
-int store_rows_pending_add(struct cj_store *s, unsigned db, const MDB_val *key,
+/* Copies a put aside: into rows database `target` (key, value), or, for target
+ * STORE_ROWS_DBS + i, into secondary index i (key the prefix, value the duplicate). 1 when it
+ * now waits, 0 when the caller is to put it (past STORE_ROWS_PENDING_BYTES), or -ENOMEM. */
+int store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *key,
                            const MDB_val *value);
-/* Puts the waiting rows in key order (store_jobs_pending_flush, before their entries): 0 or a
- * negative errno (the batch must be given up). None waits after it, either way. */
+/* Puts what waits, in key order (store_jobs_pending_flush, before the `jobs` entries): 0 or
+ * a negative errno (the batch must be given up). Nothing waits after it, either way. */
 int store_rows_pending_flush(struct cj_store *s, MDB_txn *txn);
-/* Drops the waiting rows (their transaction is aborted). */
+/* Drops what waits (its transaction is aborted). */
 void store_rows_pending_clear(struct cj_store *s);
 /* No full pass is running: the memory goes back. */
 void store_rows_pending_release(struct cj_store *s);
@@ -585,11 +587,17 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
                     size_t size, uint8_t status);
 int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                        size_t size, uint8_t status);
+/* The entry made to wait for the batch's commit (store_rows_pending_add): 1 when it waits, 0
+ * when the caller is to add it, or -ENOMEM. */
+int store_index_add_pending(struct cj_store *s, enum cj_index i, const uint8_t *key, size_t size,
+                            uint8_t status);
 /* Within a run of puts, *ret is the run's cursor on dbi, kept in *slot (opened at its first
  * use; the run closes it before it returns, so none outlives its transaction); outside one,
  * NULL, and the caller writes without a cursor. LMDB's code. */
 int store_run_cursor(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor **slot,
                      MDB_cursor **ret);
+/* Closes the run's cursors (if any); the run goes on, and opens them again when it next puts. */
+void store_run_cursors_drop(struct cj_store *s);
 /* MDB_SUCCESS when database dbi (index i's) holds the entry, else MDB_NOTFOUND or an error. */
 int store_index_find(MDB_txn *txn, MDB_dbi dbi, enum cj_index i, const uint8_t *key, size_t size,
                      uint8_t status);

@@ -278,8 +278,8 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     MDB_val k = {.mv_size = new_sizes[CJ_INDEX_TIME], .mv_data = (void *)tkey};
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
     const unsigned rows_db = store_rows_of(nr.status);
-    r = pending && store_rows_pending_wanted(s, txn) ? store_rows_pending_add(s, rows_db, &k, &v)
-                                                     : 0;
+    const bool wait = pending && store_rows_pending_wanted(s, txn);
+    r = wait ? store_rows_pending_add(s, rows_db, &k, &v) : 0;
     if (r < 0)
         return r;
     int rc = r > 0 ? MDB_SUCCESS : store_rows_put(s, txn, rows_db, &k, &v);
@@ -301,7 +301,10 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
             if (rc != MDB_SUCCESS)
                 return store_errno(rc);
         }
-        rc = store_index_add(s, txn, i, new_keys[i], new_sizes[i], nr.status);
+        r = wait ? store_index_add_pending(s, i, new_keys[i], new_sizes[i], nr.status) : 0;
+        if (r < 0)
+            return r;
+        rc = r > 0 ? MDB_SUCCESS : store_index_add(s, txn, i, new_keys[i], new_sizes[i], nr.status);
         if (rc != MDB_SUCCESS)
             return store_errno(rc);
     }
@@ -373,14 +376,19 @@ int store_run_cursor(struct cj_store *s, MDB_txn *txn, MDB_dbi dbi, MDB_cursor *
     return MDB_SUCCESS;
 }
 
-/* Closes the run's cursors before its transaction can end. */
-static void run_cursors_close(struct cj_store *s)
+void store_run_cursors_drop(struct cj_store *s)
 {
     for (size_t i = 0; i < _CJ_INDEX_MAX; i++)
         store_cursor_drop(&s->index_cursor[i]);
     for (size_t d = 0; d < STORE_ROWS_DBS; d++)
         store_cursor_drop(&s->rows_cursor[d]);
     store_cursor_drop(&s->log_cursor);
+}
+
+/* Closes the run's cursors before its transaction can end. */
+static void run_cursors_close(struct cj_store *s)
+{
+    store_run_cursors_drop(s);
     s->in_run = false;
 }
 

@@ -128,9 +128,10 @@ int cj_store_pass_saw(struct cj_store *s, struct cj_store_pass *p, const char *j
  * and a crash see the store without the batch. An error writing a page (or committing the
  * batch) loses the batch with it, as a crash would: the error is returned (logged) and every
  * pass that wrote into it fails at its end. The `jobs` entries of the new jobs a batch is full
- * of are put when it commits, in key order (store-jobs-pending.c): a map that fills up then
- * loses the batch, and is grown (up to max_size) for the next one. Without a pass, the page
- * is committed at once. */
+ * of are put when it commits, in key order (store-jobs-pending.c), and while passes of more
+ * than one source run, their rows and index entries too (store-rows-pending.c): a map that
+ * fills up then loses the batch, and is grown (up to max_size) for the next one. Without a
+ * pass, the page is committed at once. */
 int cj_store_put_jobs(struct cj_store *s, const char *source, struct cj_store_pass *pass,
                       const struct cj_job *jobs, size_t n, struct cj_store_changes *changes);
 
