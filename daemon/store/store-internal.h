@@ -261,8 +261,9 @@ int store_jobs_pending_claim(struct cj_store *s, MDB_txn *txn, const MDB_val *ke
 int store_jobs_pending_note_new(struct cj_store *s, MDB_txn *txn, const MDB_val *key);
 /* Sorts p's entries by key: 0 or -ENOMEM (the entries then as they were). */
 int store_jobs_pending_sort(struct store_jobs_pending *p);
-/* Puts the pending entries into `jobs` in key order (before the batch commits): 0, -EUCLEAN
- * when one was there already (the batch must be given up), or another negative errno. */
+/* Puts the pending entries into `jobs` in key order (before the batch commits), after the
+ * rows and index entries that wait with them (store_rows_pending_flush): 0, -EUCLEAN when one
+ * was there already (the batch must be given up), or another negative errno. */
 int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn);
 /* A write transaction began, committed, or was aborted (its pending entries are dropped). */
 void store_jobs_pending_begin(struct cj_store *s, MDB_txn *txn);

@@ -20,6 +20,8 @@
  *   - A job `known` may hold (one that is stored, or about one new job in a hundred) is
  *     looked up in `jobs` as before, after the pending entries are put if it is one of them
  *     (a job a pass listed twice in one batch).
+ *   - While passes of several sources run, a new job's row and index entries wait with its
+ *     entry, and are put just before the entries (store-rows-pending.c).
  *
  * `known` is exact only while this process is the store's only writer: a write transaction
  * whose id does not follow our last commit (another process wrote meanwhile) drops it, and a
@@ -261,7 +263,7 @@ int store_jobs_pending_sort(struct store_jobs_pending *p)
 int store_jobs_pending_flush(struct cj_store *s, MDB_txn *txn)
 {
     struct store_jobs_pending *p = &s->pending;
-    /* The rows first: each waits only while its entry does. */
+    /* The rows and index entries that wait with the entries first (store-rows-pending.c). */
     int r = store_rows_pending_flush(s, txn);
     if (r < 0 || !p->n) {
         pending_clear(p);
