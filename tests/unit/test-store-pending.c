@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* New jobs' `jobs` entries that wait for their batch's commit (store-jobs-pending.c): what a
  * pass stores is found exactly once whichever way its jobs went, a job listed twice in one
- * batch included; the filter grows with its pending entries in it; and a write by another
- * process makes the next batch look its jobs up again. Real LMDB in a temporary directory. */
+ * batch included; the filter grows with its pending entries in it; a write by another
+ * process makes the next batch look its jobs up again; and the rows and index entries that
+ * wait with them while several sources' passes run (store-rows-pending.c) leave the store as
+ * packed as one pass would. Real LMDB in a temporary directory. */
 #include <sys/wait.h>
 
 #include "test-store-util.h"
@@ -275,8 +277,7 @@ static int count_source(const char *source, const struct cj_store_stats *st, voi
  * for the commit and go in key order, with those the batch before put for the same span taken
  * out and put again among them, so the store takes as few pages as one pass's that listed
  * every job in order (where each page put among the other sources' split LMDB's pages in
- * half). A job two
- * sources list in one batch is found, moves, and is stored once. */
+ * half). A job two sources list in one batch is found, moves, and is stored once. */
 static void test_interleaved_passes_pack_rows(void **state)
 {
     char *dir = make_tmpdir(), *one_dir = make_tmpdir();
