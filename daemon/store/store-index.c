@@ -45,8 +45,8 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
     return put_entry(s, txn, i, &k, &d, 0);
 }
 
-int store_index_add_pending(struct cj_store *s, enum cj_index i, const uint8_t *key, size_t size,
-                            uint8_t status)
+bool store_index_add_pending(struct cj_store *s, enum cj_index i, const uint8_t *key, size_t size,
+                             uint8_t status)
 {
     uint8_t dup[INDEX_DUP_MAX];
     MDB_val k, d;

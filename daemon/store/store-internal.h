@@ -283,10 +283,11 @@ void store_jobs_pending_release(struct cj_store *s);
  * run. */
 bool store_rows_pending_wanted(const struct cj_store *s, MDB_txn *txn);
 /* Copies a put aside: into rows database `target` (key, value), or, for target
- * STORE_ROWS_DBS + i, into secondary index i (key the prefix, value the duplicate). 1 when it
- * now waits, 0 when the caller is to put it (past STORE_ROWS_PENDING_BYTES), or -ENOMEM. */
-int store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *key,
-                           const MDB_val *value);
+ * STORE_ROWS_DBS + i, into secondary index i (key the prefix, value the duplicate). true when
+ * it now waits, false when the caller is to put it (past STORE_ROWS_PENDING_BYTES, or no
+ * memory to hold it). */
+bool store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *key,
+                            const MDB_val *value);
 /* Puts what waits, in key order (store_jobs_pending_flush, before the `jobs` entries): 0 or
  * a negative errno (the batch must be given up). Nothing waits after it, either way. */
 int store_rows_pending_flush(struct cj_store *s, MDB_txn *txn);
@@ -588,10 +589,10 @@ int store_index_add(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uin
                     size_t size, uint8_t status);
 int store_index_remove(struct cj_store *s, MDB_txn *txn, enum cj_index i, const uint8_t *key,
                        size_t size, uint8_t status);
-/* The entry made to wait for the batch's commit (store_rows_pending_add): 1 when it waits, 0
- * when the caller is to add it, or -ENOMEM. */
-int store_index_add_pending(struct cj_store *s, enum cj_index i, const uint8_t *key, size_t size,
-                            uint8_t status);
+/* The entry made to wait for the batch's commit (store_rows_pending_add): true when it
+ * waits, false when the caller is to add it. */
+bool store_index_add_pending(struct cj_store *s, enum cj_index i, const uint8_t *key, size_t size,
+                             uint8_t status);
 /* Within a run of puts, *ret is the run's cursor on dbi, kept in *slot (opened at its first
  * use; the run closes it before it returns, so none outlives its transaction); outside one,
  * NULL, and the caller writes without a cursor. LMDB's code. */

@@ -25,7 +25,9 @@
  * A row or entry is pending only while its job's `jobs` entry is, and store_jobs_pending_flush
  * puts them first, so nothing looks for one that is not there yet: a job listed twice in one
  * batch finds its entry pending, which puts them all. What would take the pending bytes past
- * STORE_ROWS_PENDING_BYTES is put at once, as with a single pass. */
+ * STORE_ROWS_PENDING_BYTES, or what there is no memory to hold, is put at once, as with a
+ * single pass: it only packs less. A batch given up (an error, a full map) drops what waits
+ * with it, taken-out rows included, which its aborted transaction still holds. */
 #include <errno.h>
 #include <stdlib.h>
 
@@ -49,18 +51,19 @@ static MDB_dbi target_dbi(const struct cj_store *s, unsigned target)
     return is_index(target) ? s->dbi_index[target - STORE_ROWS_DBS] : s->dbi_rows[target];
 }
 
-int store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *key,
-                           const MDB_val *value)
+bool store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *key,
+                            const MDB_val *value)
 {
     struct store_rows_pending *p = &s->rows_pending;
     if (key->mv_size > UINT16_MAX || value->mv_size > UINT32_MAX ||
         p->bytes.len + key->mv_size + value->mv_size > STORE_ROWS_PENDING_BYTES)
-        return 0;
+        return false;
+    /* Without memory for it, the put is made at once: it only packs less. */
     if (p->n == p->cap) {
         size_t cap = p->cap ? p->cap * 2 : 4096;
         struct pending_put *e = reallocarray(p->puts, cap, sizeof(*e));
         if (!e)
-            return -ENOMEM;
+            return false;
         p->puts = e;
         p->cap = cap;
     }
@@ -71,13 +74,13 @@ int store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *k
         r = cj_buf_append(&p->bytes, value->mv_data, value->mv_size);
     if (r < 0) {
         p->bytes.len = at;
-        return r;
+        return false;
     }
     p->puts[p->n++] = (struct pending_put){.at = at,
                                            .value_len = (uint32_t)value->mv_size,
                                            .key_len = (uint16_t)key->mv_size,
                                            .target = (uint8_t)target};
-    return 1;
+    return true;
 }
 
 static int bytes_cmp(const uint8_t *a, size_t al, const uint8_t *b, size_t bl)
@@ -173,9 +176,8 @@ static int take_tail(struct cj_store *s, MDB_txn *txn, size_t first, size_t pend
                 r = rc == MDB_NOTFOUND ? 0 : store_errno(rc);
                 break;
             }
-            r = store_rows_pending_add(s, target, &k, &v);
-            if (r <= 0) /* 0: past STORE_ROWS_PENDING_BYTES, the rest stays where it is */
-                break;
+            if (!store_rows_pending_add(s, target, &k, &v))
+                break; /* the rest stays where it is */
             r = store_errno(mdb_cursor_del(cur, 0));
             if (r < 0)
                 break;

@@ -279,10 +279,9 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
     MDB_val v = {.mv_size = s->scratch.len, .mv_data = s->scratch.data};
     const unsigned rows_db = store_rows_of(nr.status);
     const bool wait = pending && store_rows_pending_wanted(s, txn);
-    r = wait ? store_rows_pending_add(s, rows_db, &k, &v) : 0;
-    if (r < 0)
-        return r;
-    int rc = r > 0 ? MDB_SUCCESS : store_rows_put(s, txn, rows_db, &k, &v);
+    int rc = wait && store_rows_pending_add(s, rows_db, &k, &v)
+                 ? MDB_SUCCESS
+                 : store_rows_put(s, txn, rows_db, &k, &v);
     if (rc != MDB_SUCCESS)
         return store_errno(rc);
     if (existed && (moved || old_source != c->source_code)) {
@@ -301,10 +300,9 @@ static int put_one(struct cj_store *s, MDB_txn *txn, struct put_ctx *c, const st
             if (rc != MDB_SUCCESS)
                 return store_errno(rc);
         }
-        r = wait ? store_index_add_pending(s, i, new_keys[i], new_sizes[i], nr.status) : 0;
-        if (r < 0)
-            return r;
-        rc = r > 0 ? MDB_SUCCESS : store_index_add(s, txn, i, new_keys[i], new_sizes[i], nr.status);
+        rc = wait && store_index_add_pending(s, i, new_keys[i], new_sizes[i], nr.status)
+                 ? MDB_SUCCESS
+                 : store_index_add(s, txn, i, new_keys[i], new_sizes[i], nr.status);
         if (rc != MDB_SUCCESS)
             return store_errno(rc);
     }

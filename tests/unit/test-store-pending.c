@@ -349,6 +349,69 @@ static void test_interleaved_passes_pack_rows(void **state)
     remove_tree(dir);
 }
 
+/* Passes side by side into a map that fills up: the batch whose puts find no room is lost
+ * whole, what waited with it is dropped, and the rows taken out of the batch before it to be
+ * put again are where they were: every committed job is still found, once. */
+static void test_interleaved_batch_lost_at_ceiling(void **state)
+{
+    char *dir = make_tmpdir();
+    struct cj_store *s = open_store_at(dir, 0, 16 * MIB);
+    struct cj_store_pass *pass[SOURCES];
+    unsigned ids[PAGE], put = 0, flushed = 0;
+    int r = 0;
+
+    s->batch.max_usec = UINT64_C(3600) * 1000 * 1000;
+    for (size_t i = 0; i < SOURCES; i++)
+        assert_int_equal(cj_store_pass_begin(s, sources[i], &pass[i]), 0);
+    for (unsigned round = 0; round < 100 && r == 0; round++)
+        for (unsigned src = 0; src < SOURCES && r == 0; src++) {
+            struct cj_job jobs[PAGE];
+            for (unsigned i = 0; i < PAGE; i++) {
+                ids[i] = round * SPAN + SOURCES * i + src;
+                fill(&jobs[i], ids[i], CJ_STATUS_IN_PROGRESS);
+            }
+            r = cj_store_put_jobs(s, sources[src], pass[src], jobs, PAGE, NULL);
+            for (unsigned i = 0; i < PAGE; i++)
+                test_job_free(&jobs[i]);
+            if (r == 0 && src == SOURCES / 2) {
+                r = cj_store_flush(s);
+                if (r == 0)
+                    flushed = round + 1; /* every round before, and this one's first sources */
+            }
+            put = round * SPAN + SPAN;
+        }
+    assert_int_equal(r, -ENOSPC);
+    assert_true(flushed > 1);
+    assert_int_equal(s->rows_pending.n, 0);
+    /* The passes that wrote into the lost batch cannot complete; the others may. */
+    unsigned failed = 0;
+    for (size_t i = 0; i < SOURCES; i++) {
+        failed += cj_store_pass_finish(s, pass[i], true, TEST_BASE_NS, NULL) < 0;
+        cj_store_pass_free(pass[i]);
+    }
+    assert_true(failed > 0);
+
+    /* Found: every job put before the last flush that succeeded, and as many in all as the
+     * store counts. */
+    uint64_t found = 0;
+    for (unsigned id = 0; id < put; id++) {
+        struct cj_job j;
+        struct cj_buf b = {0};
+        fill(&j, id, CJ_STATUS_IN_PROGRESS);
+        int g = cj_store_get(s, j.job_arn, &b);
+        assert_true(g == 0 || g == -ENOENT);
+        if (id / SPAN + 1 < flushed || (id / SPAN + 1 == flushed && id % SOURCES <= SOURCES / 2))
+            assert_int_equal(g, 0);
+        found += g == 0;
+        test_job_free(&j);
+        cj_buf_free(&b);
+    }
+    assert_int_equal(found, committed_total(s));
+    assert_verified(s);
+    cj_store_close(s);
+    remove_tree(dir);
+}
+
 /* The sort gives memcmp's order of the keys, each with its value, whichever bytes the keys
  * share: one account's random IDs, a few partitions, regions and accounts, keys that differ
  * only in their first byte (many alike). */
@@ -407,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_other_writer),
         cmocka_unit_test(test_sort_orders_the_keys),
         cmocka_unit_test(test_interleaved_passes_pack_rows),
+        cmocka_unit_test(test_interleaved_batch_lost_at_ceiling),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
