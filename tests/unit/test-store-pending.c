@@ -200,18 +200,26 @@ static void test_other_writer(void **state)
     remove_tree(dir);
 }
 
-/* Jobs ids[0..n) as one page of source `source`'s pass, of one status. */
-static void put_ids(struct cj_store *s, const char *source, struct cj_store_pass *p,
-                    const unsigned *ids, unsigned n)
+/* Jobs ids[0..n) as one page of source `source`'s pass, In Progress: cj_store_put_jobs's
+ * result. */
+static int try_put_ids(struct cj_store *s, const char *source, struct cj_store_pass *p,
+                       const unsigned *ids, unsigned n)
 {
     struct cj_job *jobs = calloc(n, sizeof(*jobs));
     assert_non_null(jobs);
     for (unsigned i = 0; i < n; i++)
         fill(&jobs[i], ids[i], CJ_STATUS_IN_PROGRESS);
-    assert_int_equal(cj_store_put_jobs(s, source, p, jobs, n, NULL), 0);
+    int r = cj_store_put_jobs(s, source, p, jobs, n, NULL);
     for (unsigned i = 0; i < n; i++)
         test_job_free(&jobs[i]);
     free(jobs);
+    return r;
+}
+
+static void put_ids(struct cj_store *s, const char *source, struct cj_store_pass *p,
+                    const unsigned *ids, unsigned n)
+{
+    assert_int_equal(try_put_ids(s, source, p, ids, n), 0);
 }
 
 /* The leaf pages of the rows' databases. */
@@ -365,14 +373,9 @@ static void test_interleaved_batch_lost_at_ceiling(void **state)
         assert_int_equal(cj_store_pass_begin(s, sources[i], &pass[i]), 0);
     for (unsigned round = 0; round < 100 && r == 0; round++)
         for (unsigned src = 0; src < SOURCES && r == 0; src++) {
-            struct cj_job jobs[PAGE];
-            for (unsigned i = 0; i < PAGE; i++) {
-                ids[i] = round * SPAN + SOURCES * i + src;
-                fill(&jobs[i], ids[i], CJ_STATUS_IN_PROGRESS);
-            }
-            r = cj_store_put_jobs(s, sources[src], pass[src], jobs, PAGE, NULL);
             for (unsigned i = 0; i < PAGE; i++)
-                test_job_free(&jobs[i]);
+                ids[i] = round * SPAN + SOURCES * i + src;
+            r = try_put_ids(s, sources[src], pass[src], ids, PAGE);
             if (r == 0 && src == SOURCES / 2) {
                 r = cj_store_flush(s);
                 if (r == 0)
