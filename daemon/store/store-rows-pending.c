@@ -9,7 +9,7 @@
  * (MDB_APPENDDUP) fills each page. Passes of several sources running side by side each cover
  * the same span of time at their own pace, so a page of one source lands among the rows and
  * entries the other sources' pages put just before it, and LMDB splits a full page at its
- * middle for an insert anywhere but at its end: such a store was left about half full.
+ * middle for an insert anywhere but at its end: put as they come, they leave it half full.
  *
  * So while more than one pass runs, the row and entries of a new job whose `jobs` entry is
  * pending (store-jobs-pending.c) are copied aside instead of put. Before the batch commits,
