@@ -67,7 +67,6 @@ bool store_rows_pending_add(struct cj_store *s, unsigned target, const MDB_val *
         p->puts = e;
         p->cap = cap;
     }
-    p->bytes.limit = STORE_ROWS_PENDING_BYTES + 1;
     size_t at = p->bytes.len;
     int r = cj_buf_append(&p->bytes, key->mv_data, key->mv_size);
     if (r >= 0)
